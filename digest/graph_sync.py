@@ -1,0 +1,217 @@
+"""Rebuild the Redis graph from the database, and compare the two.
+
+The database is the source of truth. :func:`rebuild` streams it into a new generation
+(pipelined, a batch of members per command) and swaps it in with one command;
+:func:`check` streams it again and reports every key whose members differ.
+
+A site write that commits during a rebuild is applied to both generations (see
+:meth:`digest.graph.Graph.apply`); one that the rebuild's snapshot already predates can
+still be overwritten by the snapshot, which ``lanyard graph check`` then reports and a
+second rebuild mends.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
+from typing import Callable, Iterator
+
+from sqlalchemy import Engine, select
+
+from . import db
+from .graph import GRAPH_ROLES, OLD_GENERATION_TTL, Graph, Keys, day_number
+
+Progress = Callable[[str, int], None]  # (step name, rows done in that step so far)
+
+STREAM_BATCH = 20_000
+
+
+@dataclass
+class RebuildStats:
+    generation: int
+    follows: int = 0
+    attendances: int = 0
+    keys: int = 0
+    seconds: float = 0.0
+
+
+def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -> RebuildStats:
+    """Write a fresh generation from the database and make it the live one."""
+    started = time.perf_counter()
+    client = graph.redis
+    generation = int(client.incr(graph.counter_key))
+    client.set(graph.building_key, generation)
+    keys = Keys(graph.prefix, generation)
+    stats = RebuildStats(generation=generation)
+    written: set[str] = set()
+    try:
+        with engine.connect() as connection:
+            pipe = client.pipeline(transaction=False)
+            pending = 0
+            for follower_id, rows in groupby(_follows(connection), key=itemgetter(0)):
+                members = [followee for _, followee in rows]
+                key = keys.follows(follower_id)
+                pipe.sadd(key, *members)
+                written.add(key)
+                stats.follows += len(members)
+                pending += len(members)
+                if pending >= STREAM_BATCH:
+                    pipe.execute()
+                    pending = 0
+                    if progress:
+                        progress("follows", stats.follows)
+            pipe.execute()
+            if progress:
+                progress("follows", stats.follows)
+
+            pending = 0
+            for person_id, event_id, role, start_date in _attendances(connection):
+                key = keys.attendees(event_id)
+                pipe.sadd(key, person_id)
+                written.add(key)
+                if role == "speaking":
+                    key = keys.speakers(event_id)
+                    pipe.sadd(key, person_id)
+                    written.add(key)
+                key = keys.events(person_id)
+                pipe.zadd(key, {event_id: day_number(start_date)})
+                written.add(key)
+                stats.attendances += 1
+                pending += 1
+                if pending >= STREAM_BATCH:
+                    pipe.execute()
+                    pending = 0
+                    if progress:
+                        progress("attendances", stats.attendances)
+            pipe.execute()
+            if progress:
+                progress("attendances", stats.attendances)
+    except BaseException:
+        # Leave the live generation alone; the half-written one expires.
+        client.delete(graph.building_key)
+        _expire_generation(client, keys)
+        raise
+
+    old = graph.live_generation()
+    swap = client.pipeline(transaction=True)
+    swap.set(graph.live_key, generation)
+    swap.delete(graph.building_key)
+    swap.execute()
+    if old is not None and old != generation:
+        _expire_generation(client, Keys(graph.prefix, old))
+    stats.keys = len(written)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+@dataclass
+class Difference:
+    key: str
+    missing: int  # in the database, not in Redis
+    extra: int  # in Redis, not in the database
+
+
+@dataclass
+class Drift:
+    generation: int | None
+    keys_checked: int = 0
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return self.generation is not None and not self.differences
+
+
+def check(graph: Graph, engine: Engine, *, progress: Progress | None = None) -> Drift:
+    """Compare every graph key of the live generation with the database."""
+    generation = graph.live_generation()
+    drift = Drift(generation=generation)
+    if generation is None:
+        return drift
+    keys = Keys(graph.prefix, generation)
+    expected_keys: set[str] = set()
+
+    def compare(batch: list[tuple[str, set]], sorted_set: bool = False) -> None:
+        pipe = graph.redis.pipeline(transaction=False)
+        for key, _ in batch:
+            if sorted_set:
+                pipe.zrange(key, 0, -1, withscores=True)
+            else:
+                pipe.smembers(key)
+        for (key, want), got in zip(batch, pipe.execute()):
+            if sorted_set:
+                got = {(int(member), int(score)) for member, score in got}
+            else:
+                got = {int(member) for member in got}
+            expected_keys.add(key)
+            drift.keys_checked += 1
+            if got != want:
+                drift.differences.append(Difference(key, len(want - got), len(got - want)))
+        batch.clear()
+
+    with engine.connect() as connection:
+        batch: list[tuple[str, set]] = []
+        for follower_id, rows in groupby(_follows(connection), key=itemgetter(0)):
+            batch.append((keys.follows(follower_id), {followee for _, followee in rows}))
+            if len(batch) >= 1000:
+                compare(batch)
+                if progress:
+                    progress("follows", drift.keys_checked)
+        compare(batch)
+
+        attendees: dict[int, set[int]] = {}
+        speakers: dict[int, set[int]] = {}
+        events: dict[int, set[tuple[int, int]]] = {}
+        for person_id, event_id, role, start_date in _attendances(connection):
+            attendees.setdefault(event_id, set()).add(person_id)
+            if role == "speaking":
+                speakers.setdefault(event_id, set()).add(person_id)
+            events.setdefault(person_id, set()).add((event_id, day_number(start_date)))
+        for make_key, expected, sorted_set in (
+            (keys.attendees, attendees, False),
+            (keys.speakers, speakers, False),
+            (keys.events, events, True),
+        ):
+            for owner, want in expected.items():
+                batch.append((make_key(owner), want))
+                if len(batch) >= 1000:
+                    compare(batch, sorted_set)
+            compare(batch, sorted_set)
+        if progress:
+            progress("attendances", drift.keys_checked)
+
+    # Keys in Redis that the database says should not exist at all.
+    for key in graph.redis.scan_iter(match=keys.pattern(), count=5000):
+        key = key.decode()
+        if key not in expected_keys:
+            size = graph.redis.zcard(key) if ":events:" in key else graph.redis.scard(key)
+            drift.differences.append(Difference(key, 0, size))
+    return drift
+
+
+def _follows(connection) -> Iterator[tuple[int, int]]:
+    query = select(db.follow.c.follower_id, db.follow.c.followee_id).order_by(db.follow.c.follower_id)
+    for row in connection.execution_options(yield_per=STREAM_BATCH).execute(query):
+        yield row[0], row[1]
+
+
+def _attendances(connection) -> Iterator[tuple]:
+    a, e = db.attendance, db.event_
+    query = (
+        select(a.c.person_id, a.c.event_id, a.c.role, e.c.start_date)
+        .join(e, e.c.id == a.c.event_id)
+        .where(a.c.role.in_(GRAPH_ROLES))
+        .order_by(a.c.event_id)
+    )
+    yield from connection.execution_options(yield_per=STREAM_BATCH).execute(query)
+
+
+def _expire_generation(client, keys: Keys) -> None:
+    pipe = client.pipeline(transaction=False)
+    for count, key in enumerate(client.scan_iter(match=keys.pattern(), count=5000), 1):
+        pipe.expire(key, OLD_GENERATION_TTL)
+        if count % 5000 == 0:
+            pipe.execute()
+    pipe.execute()

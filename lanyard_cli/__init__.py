@@ -1,0 +1,1 @@
+"""The `lanyard` command: the one place that wires the core, the site and the workers."""

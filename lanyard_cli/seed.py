@@ -1,0 +1,50 @@
+import datetime as dt
+
+import click
+
+from .progress import StepProgress
+
+
+def run_seed(app, *, people, events, subscribers, seed, today, reset):
+    """Seed the database and rebuild the graph; print how long each step took."""
+    from digest.graph_sync import rebuild
+    from digest.seed import SeedError, seed as seed_database
+
+    with StepProgress() as progress:
+        try:
+            stats = seed_database(
+                app.engine, people=people, events=events, subscribers=subscribers,
+                seed=seed, today=today, reset=reset, progress=progress,
+            )
+        except SeedError as error:
+            raise click.ClickException(str(error)) from None
+        graph = rebuild(app.graph, app.engine, progress=lambda step, done: progress(f"graph {step}", done))
+    stats.timings["graph"] = graph.seconds
+    click.echo(
+        f"seeded {stats.people} people, {stats.follows} follows, {stats.events} events, "
+        f"{stats.sessions} talks, {stats.attendances} attendances, {stats.subscriptions} subscriptions"
+    )
+    click.echo("seconds: " + ", ".join(f"{step} {seconds:.1f}" for step, seconds in stats.timings.items()))
+    return stats
+
+
+@click.command()
+@click.option("--people", default=2_000, show_default=True, type=click.IntRange(min=2))
+@click.option("--events", default=300, show_default=True, type=click.IntRange(min=1))
+@click.option("--subscribers", default=200, show_default=True, type=click.IntRange(min=0))
+@click.option("--seed", "seed_value", default=1, show_default=True, type=int, help="Random seed: same seed, same data.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date the data is centred on [default: today].")
+@click.option("--reset", is_flag=True, help="Delete all existing data first.")
+@click.pass_obj
+def seed(app, people, events, subscribers, seed_value, today, reset):
+    """Fill the database with realistic generated data, then rebuild the graph."""
+    if subscribers > people:
+        raise click.BadParameter(f"cannot exceed --people ({people})", param_hint="--subscribers")
+    app.migrate()
+    run_seed(
+        app, people=people, events=events, subscribers=subscribers, seed=seed_value,
+        today=today.date() if today else dt.date.today(), reset=reset,
+    )
+
+
+COMMANDS = [seed]

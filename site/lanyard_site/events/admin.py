@@ -1,0 +1,70 @@
+from django.contrib import admin
+
+from .models import Attendance, Coverage, Event, Follow, Person, Session, Topic
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ["name", "handle", "timezone"]
+    search_fields = ["name", "handle"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ["follower", "followee", "created_at"]
+    raw_id_fields = ["follower", "followee"]
+    search_fields = ["follower__handle", "followee__handle"]
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+
+class SessionInline(admin.TabularInline):
+    model = Session
+    fields = ["title", "starts_at"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["name", "start_date", "end_date", "city", "country"]
+    list_filter = ["country", "topics"]
+    date_hierarchy = "start_date"
+    search_fields = ["name", "city", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["topics"]
+    readonly_fields = ["cache_version"]
+    inlines = [SessionInline]
+    actions = ["touch_events"]
+
+    @admin.action(description="Invalidate cached pages (bump cache_version)")
+    def touch_events(self, request, queryset):
+        count = queryset.touch()
+        self.message_user(request, f"Invalidated {count} events.")
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ["title", "event", "starts_at"]
+    raw_id_fields = ["event", "speakers"]
+    search_fields = ["title", "event__name"]
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(admin.ModelAdmin):
+    list_display = ["person", "event", "role", "created_at"]
+    list_filter = ["role"]
+    raw_id_fields = ["person", "event"]
+
+
+@admin.register(Coverage)
+class CoverageAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "event", "session"]
+    list_filter = ["kind"]
+    raw_id_fields = ["event", "session"]

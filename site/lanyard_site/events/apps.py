@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    name = "lanyard_site.events"
+    label = "events"
+    verbose_name = "Events, people and talks"
+
+    def ready(self):
+        from . import graph_signals
+
+        graph_signals.connect()

@@ -1,0 +1,126 @@
+"""Subscriptions, their audit trail, and the digest batch with its delivery ledger."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class Subscription(models.Model):
+    class List(models.TextChoices):
+        DAILY = "daily", "daily digest"
+        WEEKLY = "weekly", "weekly digest"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        UNSUBSCRIBED = "unsubscribed"
+        BOUNCING = "bouncing"
+
+    person = models.ForeignKey("events.Person", on_delete=models.CASCADE, related_name="subscriptions")
+    list = models.CharField(max_length=16, choices=List.choices, default=List.DAILY)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    email = models.EmailField(max_length=254)
+    send_hour = models.PositiveSmallIntegerField(default=7, help_text="Hour of the day in the person's timezone.")
+    last_sent_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "subscription"
+        constraints = [
+            models.UniqueConstraint(fields=["person", "list"], name="subscription_unique_person_list"),
+            models.CheckConstraint(condition=Q(send_hour__gte=0, send_hour__lte=23), name="subscription_send_hour_range"),
+        ]
+        indexes = [models.Index(fields=["list", "status"], name="subscription_list_status")]
+
+    def __str__(self):
+        return f"{self.email} ({self.list}, {self.status})"
+
+
+class UnsubscribeEvent(models.Model):
+    class Action(models.TextChoices):
+        UNSUBSCRIBE = "unsubscribe"
+        RESUBSCRIBE = "resubscribe"
+
+    class Via(models.TextChoices):
+        LINK = "link", "link in an email"
+        ONE_CLICK = "one_click", "one-click header (RFC 8058)"
+        SITE = "site"
+        ADMIN = "admin"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="unsubscribe_events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    via = models.CharField(max_length=16, choices=Via.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "unsubscribe_event"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.action} via {self.via} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DigestRun(models.Model):
+    class Status(models.TextChoices):
+        PLANNED = "planned"
+        RUNNING = "running"
+        PAUSED = "paused"
+        CANCELLED = "cancelled"
+        FINISHED = "finished"
+        FAILED = "failed"
+
+    list = models.CharField(max_length=16, choices=Subscription.List.choices, default=Subscription.List.DAILY)
+    digest_date = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLANNED)
+    dry_run = models.BooleanField(default=False)
+    planned = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds spent per pipeline stage.")
+    notes = models.TextField(blank=True, help_text="What happened: faults met, strategy used.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "digest_run"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["digest_date", "list"], name="digest_run_date_list")]
+
+    def __str__(self):
+        return f"run {self.pk}: {self.list} {self.digest_date} ({self.status})"
+
+
+class Delivery(models.Model):
+    """The ledger: a delivery is claimed here before it is sent, marked after."""
+
+    class Status(models.TextChoices):
+        CLAIMED = "claimed"
+        SENT = "sent"
+        SKIPPED = "skipped"  # nothing new, or unsubscribed meanwhile
+        FAILED = "failed"  # temporary failure; retried
+        BOUNCED = "bounced"  # permanent failure; subscription marked bouncing
+
+    run = models.ForeignKey(DigestRun, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
+    digest_date = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CLAIMED)
+    message_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "delivery"
+        verbose_name_plural = "deliveries"
+        constraints = [
+            # One digest per subscription per digest date, whatever runs or workers try.
+            models.UniqueConstraint(fields=["subscription", "digest_date"], name="delivery_once_per_digest"),
+        ]
+        indexes = [models.Index(fields=["run", "status"], name="delivery_run_status")]
+
+    def __str__(self):
+        return f"{self.subscription_id} {self.digest_date} {self.status}"

@@ -1,0 +1,94 @@
+"""Django settings, composed from lanyard's one configuration object.
+
+Configured values come from :func:`digest.config.load_settings` (the ``LANYARD_*``
+environment); everything below them is computed from it, so the site, the digest
+workers and the unsubscribe endpoint can never disagree about where the data is.
+"""
+
+from digest.config import load_settings
+
+LANYARD = load_settings()
+
+DEBUG = not LANYARD.production
+SECRET_KEY = LANYARD.secret_keys[0]
+SECRET_KEY_FALLBACKS = list(LANYARD.secret_keys[1:])
+ALLOWED_HOSTS = ["*"] if DEBUG else [__import__("urllib.parse").parse.urlsplit(LANYARD.base_url).hostname]
+
+
+def database_settings(database):
+    """Django's DATABASES entry for a parsed LANYARD_DATABASE_URL."""
+    if database.backend == "sqlite":
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(database.path),
+            "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+        }
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": database.name,
+        "USER": database.user,
+        "PASSWORD": database.password,
+        "HOST": database.host,
+        "PORT": database.port or "",
+        "CONN_MAX_AGE": 60,
+    }
+
+
+DATABASES = {"default": database_settings(LANYARD.database)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "lanyard_site.events",
+    "lanyard_site.mailing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lanyard_site.urls"
+WSGI_APPLICATION = "lanyard_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en"
+USE_I18N = False
+
+STATIC_URL = "static/"
+STATIC_ROOT = str(LANYARD.data_dir / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Content-hashed names, so static files can be served with far-future expiry.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        if LANYARD.production
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
