@@ -1,0 +1,120 @@
+"""Stateless signed tokens for the links in emails (itsdangerous).
+
+A token is signed data, so nothing is stored per link: ``<payload>.<signature>``, URL
+safe, with a compact payload (the subscription id and its list). Each *purpose* signs
+with its own salt, so a token minted to resubscribe is refused as an unsubscribe token
+and the other way round. Keys rotate: the first configured key signs, every configured
+key verifies. Tokens never expire: a link in an email from last year must still work.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+PURPOSES = ("unsubscribe", "resubscribe")
+LISTS = ("daily", "weekly")
+MAX_TOKEN_LENGTH = 512  # far above any real token; longer input is refused unread
+
+
+class TokenError(ValueError):
+    """A token was refused. Subclasses say why; none of them reveals key material."""
+
+
+class MalformedToken(TokenError):
+    """Not a token at all: empty, too long, not ASCII, wrong shape."""
+
+
+class BadTokenSignature(TokenError):
+    """Tampered with, truncated, or signed with a key that is not configured."""
+
+
+class WrongPurpose(TokenError):
+    """A genuine token, minted for another purpose."""
+
+    def __init__(self, purpose: str):
+        self.purpose = purpose
+        super().__init__(f"this token is for {purpose}")
+
+
+class BadPayload(TokenError):
+    """Correctly signed, but the payload is not a subscription reference (a bug or an old format)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRef:
+    subscription_id: int
+    list_name: str
+
+
+class _CompactJSON:
+    """JSON without spaces: the payload is part of the URL."""
+
+    @staticmethod
+    def dumps(obj) -> str:
+        return json.dumps(obj, separators=(",", ":"))
+
+    @staticmethod
+    def loads(data):
+        return json.loads(data)
+
+
+class TokenSigner:
+    """Signs and verifies tokens of every purpose with one key ring."""
+
+    def __init__(self, secret_keys: Sequence[str]):
+        if not secret_keys or not all(secret_keys):
+            raise ValueError("at least one non-empty secret key is needed")
+        # itsdangerous signs with the *last* key of a list; ours signs with the first.
+        ring = list(reversed(list(secret_keys)))
+        self._serializers = {
+            purpose: URLSafeSerializer(ring, salt=f"lanyard.{purpose}", serializer=_CompactJSON)
+            for purpose in PURPOSES
+        }
+
+    def sign(self, purpose: str, ref: SubscriptionRef) -> str:
+        return self._serializer(purpose).dumps([ref.subscription_id, ref.list_name])
+
+    def verify(self, purpose: str, token: str) -> SubscriptionRef:
+        """The subscription a token refers to, or a :class:`TokenError` saying why not."""
+        serializer = self._serializer(purpose)
+        if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii() or "." not in token:
+            raise MalformedToken("not a lanyard link token")
+        try:
+            payload = serializer.loads(token)
+        except BadSignature:
+            for other, other_serializer in self._serializers.items():
+                if other != purpose and _verifies(other_serializer, token):
+                    raise WrongPurpose(other) from None
+            raise BadTokenSignature("the link's signature does not match") from None
+        return _parse_payload(payload)
+
+    def _serializer(self, purpose: str) -> URLSafeSerializer:
+        try:
+            return self._serializers[purpose]
+        except KeyError:
+            raise ValueError(f"unknown token purpose {purpose!r}; known: {', '.join(PURPOSES)}") from None
+
+
+def _verifies(serializer: URLSafeSerializer, token: str) -> bool:
+    try:
+        serializer.loads(token)
+    except BadSignature:
+        return False
+    return True
+
+
+def _parse_payload(payload) -> SubscriptionRef:
+    if (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and isinstance(payload[0], int)
+        and not isinstance(payload[0], bool)
+        and payload[0] > 0
+        and payload[1] in LISTS
+    ):
+        return SubscriptionRef(payload[0], payload[1])
+    raise BadPayload("the token does not name a subscription")

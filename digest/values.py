@@ -1,0 +1,70 @@
+"""Plain values passed between the stages of the digest pipeline.
+
+The stages are pure where they can be: ``friends`` yields :data:`FriendEvents` per
+subscriber, hydration turns ids into :class:`PersonCard` and :class:`EventCard`,
+``build`` makes one :class:`Digest` per subscription, rendering turns a ``Digest`` into
+text and HTML. Nothing here touches a store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+# What a friend-events strategy (Redis sets or a search OR query) returns for one
+# subscriber: event id → {followed person id → "speaking" | "attending"}.
+FriendEvents = dict[int, dict[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The date range of "upcoming" events a digest looks at, inclusive."""
+
+    start: dt.date
+    end: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class PersonCard:
+    id: int
+    name: str
+    handle: str
+    avatar_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventCard:
+    id: int
+    name: str
+    slug: str
+    start_date: dt.date
+    end_date: dt.date
+    city: str
+    country: str
+    url: str  # absolute URL of the event's page on the site
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One event in a digest, with the followed people there."""
+
+    event: EventCard
+    speakers: tuple[PersonCard, ...]
+    attendees: tuple[PersonCard, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Everything one email says, and nothing about how it is sent."""
+
+    subscription_id: int
+    list_name: str
+    email: str
+    recipient: PersonCard
+    digest_date: dt.date
+    new_items: tuple[DigestItem, ...]  # soonest first, capped
+    more_count: int  # new events left out by the cap
+    soon_items: tuple[DigestItem, ...]  # mentioned before, starting within 7 days
+    calendar_url: str
+    unsubscribe_url: str
+    manage_url: str

