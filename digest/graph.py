@@ -1,6 +1,6 @@
 """The social graph in Redis: who follows whom, who is at which event.
 
-Every Redis key name the graph uses is made here. The graph is a denormalised copy of
+Its key names are made in ``digest/keys.py``. The graph is a denormalised copy of
 the database, kept in *generations*: ``<prefix>graph:gen`` names the generation readers
 use, and its keys are
 
@@ -31,6 +31,8 @@ from typing import Iterable, Sequence
 
 import redis
 
+from .keys import GraphKeys, RedisKeys
+
 EPOCH = dt.date(1970, 1, 1)
 OLD_GENERATION_TTL = 600  # seconds a replaced generation stays readable
 
@@ -41,35 +43,6 @@ GRAPH_ROLES = ("attending", "speaking")
 def day_number(day: dt.date) -> int:
     """The score of an event in ``events:<person>``: days since 1970-01-01."""
     return (day - EPOCH).days
-
-
-class Keys:
-    """Every key name of the graph, for one prefix and one generation."""
-
-    def __init__(self, prefix: str, generation: int | str):
-        self.prefix = prefix
-        self.generation = int(generation)
-        self.base = f"{prefix}g{self.generation}:"
-
-    def follows(self, person_id: int) -> str:
-        return f"{self.base}follows:{person_id}"
-
-    def attendees(self, event_id: int) -> str:
-        return f"{self.base}attendees:{event_id}"
-
-    def speakers(self, event_id: int) -> str:
-        return f"{self.base}speakers:{event_id}"
-
-    def events(self, person_id: int) -> str:
-        return f"{self.base}events:{person_id}"
-
-    def pattern(self) -> str:
-        return f"{self.base}*"
-
-
-def pointer_keys(prefix: str) -> tuple[str, str, str]:
-    """(live generation, generation being built, generation counter)."""
-    return f"{prefix}graph:gen", f"{prefix}graph:building", f"{prefix}graph:gen_counter"
 
 
 # Applies a list of edits to the live generation and to the one being built, if any.
@@ -161,7 +134,8 @@ class Graph:
     def __init__(self, client: redis.Redis, prefix: str = "lanyard:"):
         self.redis = client
         self.prefix = prefix
-        self.live_key, self.building_key, self.counter_key = pointer_keys(prefix)
+        keys = RedisKeys(prefix)
+        self.live_key, self.building_key, self.counter_key = keys.graph_live, keys.graph_building, keys.graph_counter
         self._apply = client.register_script(_APPLY_LUA)
 
     # -- writes ---------------------------------------------------------------------
@@ -179,12 +153,12 @@ class Graph:
         value = self.redis.get(self.live_key)
         return int(value) if value is not None else None
 
-    def keys(self) -> Keys:
+    def keys(self) -> GraphKeys:
         """Key names of the live generation; resolve once per batch of reads."""
         generation = self.live_generation()
         if generation is None:
             raise GraphMissing("the Redis graph has not been built; run `lanyard graph rebuild`")
-        return Keys(self.prefix, generation)
+        return GraphKeys(self.prefix, generation)
 
     def follows(self, person_id: int) -> set[int]:
         return {int(m) for m in self.redis.smembers(self.keys().follows(person_id))}

@@ -21,7 +21,8 @@ from typing import Callable, Iterator
 from sqlalchemy import Engine, select
 
 from . import db
-from .graph import GRAPH_ROLES, OLD_GENERATION_TTL, Graph, Keys, day_number
+from .graph import GRAPH_ROLES, OLD_GENERATION_TTL, Graph, day_number
+from .keys import GraphKeys
 
 Progress = Callable[[str, int], None]  # (step name, rows done in that step so far)
 
@@ -43,7 +44,7 @@ def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -
     client = graph.redis
     generation = int(client.incr(graph.counter_key))
     client.set(graph.building_key, generation)
-    keys = Keys(graph.prefix, generation)
+    keys = GraphKeys(graph.prefix, generation)
     stats = RebuildStats(generation=generation)
     written: set[str] = set()
     try:
@@ -100,7 +101,7 @@ def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -
     swap.delete(graph.building_key)
     swap.execute()
     if old is not None and old != generation:
-        _expire_generation(client, Keys(graph.prefix, old))
+        _expire_generation(client, GraphKeys(graph.prefix, old))
     stats.keys = len(written)
     stats.seconds = time.perf_counter() - started
     return stats
@@ -130,7 +131,7 @@ def check(graph: Graph, engine: Engine, *, progress: Progress | None = None) -> 
     drift = Drift(generation=generation)
     if generation is None:
         return drift
-    keys = Keys(graph.prefix, generation)
+    keys = GraphKeys(graph.prefix, generation)
     expected_keys: set[str] = set()
 
     def compare(batch: list[tuple[str, set]], sorted_set: bool = False) -> None:
@@ -208,7 +209,7 @@ def _attendances(connection) -> Iterator[tuple]:
     yield from connection.execution_options(yield_per=STREAM_BATCH).execute(query)
 
 
-def _expire_generation(client, keys: Keys) -> None:
+def _expire_generation(client, keys: GraphKeys) -> None:
     pipe = client.pipeline(transaction=False)
     for count, key in enumerate(client.scan_iter(match=keys.pattern(), count=5000), 1):
         pipe.expire(key, OLD_GENERATION_TTL)

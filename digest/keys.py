@@ -1,0 +1,57 @@
+"""Every Redis key name lanyard uses, in one place.
+
+All keys start with the configured prefix (``LANYARD_REDIS_PREFIX``, default
+``lanyard:``), so one Redis server can hold several lanyards (and the test suite).
+Other modules never format a key name themselves; they ask :class:`RedisKeys`.
+"""
+
+from __future__ import annotations
+
+
+class GraphKeys:
+    """Keys of one generation of the social graph (see ``digest/graph.py``)."""
+
+    def __init__(self, prefix: str, generation: int | str):
+        self.prefix = prefix
+        self.generation = int(generation)
+        self.base = f"{prefix}g{self.generation}:"
+
+    def follows(self, person_id: int) -> str:
+        """Set of the people ``person_id`` follows."""
+        return f"{self.base}follows:{person_id}"
+
+    def attendees(self, event_id: int) -> str:
+        """Set of the people attending or speaking at ``event_id``."""
+        return f"{self.base}attendees:{event_id}"
+
+    def speakers(self, event_id: int) -> str:
+        """Set of the people speaking at ``event_id``."""
+        return f"{self.base}speakers:{event_id}"
+
+    def events(self, person_id: int) -> str:
+        """Sorted set of the events a person attends or speaks at, scored by start day."""
+        return f"{self.base}events:{person_id}"
+
+    def pattern(self) -> str:
+        return f"{self.base}*"
+
+
+class RedisKeys:
+    def __init__(self, prefix: str = "lanyard:"):
+        self.prefix = prefix
+
+    # The graph: a pointer to the live generation, and one to a generation being built.
+    @property
+    def graph_live(self) -> str:
+        return f"{self.prefix}graph:gen"
+
+    @property
+    def graph_building(self) -> str:
+        return f"{self.prefix}graph:building"
+
+    @property
+    def graph_counter(self) -> str:
+        return f"{self.prefix}graph:gen_counter"
+
+    def graph(self, generation: int | str) -> GraphKeys:
+        return GraphKeys(self.prefix, generation)
