@@ -55,3 +55,13 @@ class RedisKeys:
 
     def graph(self, generation: int | str) -> GraphKeys:
         return GraphKeys(self.prefix, generation)
+
+    # Unsubscribes: subscription ids the running batch must not mail (checked before
+    # each send), and unsubscribes accepted while the database was down, to replay.
+    @property
+    def unsubscribe_suppressed(self) -> str:
+        return f"{self.prefix}unsub:suppressed"
+
+    @property
+    def unsubscribe_pending(self) -> str:
+        return f"{self.prefix}unsub:pending"
