@@ -90,6 +90,7 @@ class Settings:
     unsubscribe_url: str
     mail_from: str
     secret_keys: tuple[str, ...] = field(repr=False)
+    friends_strategy: str = "redis"  # see digest/friends.py make_friend_strategy
 
     @property
     def production(self) -> bool:
@@ -143,6 +144,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     secret_keys = parse_secret_keys(get("LANYARD_SECRET_KEYS"), production=production, data_dir=data_dir)
 
+    # Which names exist is known to digest/friends.py, which refuses unknown ones.
+    friends_strategy = get("LANYARD_FRIENDS_STRATEGY", "redis").lower()
+    if not friends_strategy.isidentifier():
+        raise ConfigError("LANYARD_FRIENDS_STRATEGY", f"{friends_strategy!r} is not a strategy name (e.g. redis)")
+
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -155,6 +161,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         unsubscribe_url=unsubscribe_url,
         mail_from=mail_from,
         secret_keys=secret_keys,
+        friends_strategy=friends_strategy,
     )
 
 
