@@ -65,3 +65,13 @@ class RedisKeys:
     @property
     def unsubscribe_pending(self) -> str:
         return f"{self.prefix}unsub:pending"
+
+    # The replay moves one pending entry at a time into this list and removes it only
+    # once the database has it, so a replay that dies midway loses nothing.
+    @property
+    def unsubscribe_processing(self) -> str:
+        return f"{self.prefix}unsub:processing"
+
+    @property
+    def unsubscribe_replay_lock(self) -> str:
+        return f"{self.prefix}unsub:replay_lock"
