@@ -75,3 +75,8 @@ class RedisKeys:
     @property
     def unsubscribe_replay_lock(self) -> str:
         return f"{self.prefix}unsub:replay_lock"
+
+    # What the digests of a subscription have mentioned: event ids scored by start day,
+    # so "mentioned before, starting soon" is a range and past events trim by score.
+    def mentioned(self, subscription_id: int) -> str:
+        return f"{self.prefix}mentioned:{subscription_id}"
