@@ -145,7 +145,7 @@ subscription = Table(
     Column("list", String(16), nullable=False),
     Column("status", String(16), nullable=False),
     Column("email", String(254), nullable=False),
-    Column("send_hour", SmallInteger, nullable=False),
+    Column("send_hour", SmallInteger, nullable=True),  # None: the schedule's default send hour
     Column("last_sent_date", Date, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -195,6 +195,47 @@ delivery = Table(
     Column("last_error", Text, nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+
+
+# The scheduler's tables: chunks of a run (units of work for Celery tasks) and the
+# runtime schedule (one row; see scheduler/runtime.py).
+digest_chunk = Table(
+    "digest_chunk",
+    metadata,
+    _id(),
+    Column("run_id", BigInteger, ForeignKey("digest_run.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("subscription_ids", JSON, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("claim", String(64), nullable=False),
+    Column("attempts", SmallInteger, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("bounced", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("enqueued_at", DateTime(timezone=True), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+schedule = Table(
+    "schedule",
+    metadata,
+    _id(),
+    Column("paused", Boolean, nullable=False),
+    Column("tick_seconds", Integer, nullable=False),
+    Column("default_send_hour", SmallInteger, nullable=False),
+    Column("lists", String(64), nullable=False),
+    Column("weekly_day", SmallInteger, nullable=False),
+    Column("rate_limit", Integer, nullable=False),
+    Column("chunk_size", Integer, nullable=False),
+    Column("chunk_timeout", Integer, nullable=False),
+    Column("max_attempts", SmallInteger, nullable=False),
+    Column("last_tick_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 

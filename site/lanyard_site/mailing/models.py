@@ -18,7 +18,10 @@ class Subscription(models.Model):
     list = models.CharField(max_length=16, choices=List.choices, default=List.DAILY)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     email = models.EmailField(max_length=254)
-    send_hour = models.PositiveSmallIntegerField(default=7, help_text="Hour of the day in the person's timezone.")
+    send_hour = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=7,
+        help_text="Hour of the day in the person's timezone; empty: the schedule's default send hour.",
+    )
     last_sent_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -124,3 +127,73 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.subscription_id} {self.digest_date} {self.status}"
+
+
+class DigestChunk(models.Model):
+    """One chunk of a run's subscriptions: a unit of work for one Celery task.
+
+    Kept in the database, not only in the broker, so a chunk whose message was lost (a
+    worker killed, a broker restarted without persistence) is found and sent again, and
+    a chunk finished twice is counted once.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        PAUSED = "paused"
+        DONE = "done"
+
+    run = models.ForeignKey(DigestRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    subscription_ids = models.JSONField(default=list)
+    size = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    claim = models.CharField(max_length=64, blank=True, help_text="Id of the task working on it.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    bounced = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "digest_chunk"
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="digest_chunk_unique_number")]
+        indexes = [models.Index(fields=["status"], name="digest_chunk_status")]
+
+    def __str__(self):
+        return f"run {self.run_id} chunk {self.number} ({self.status})"
+
+
+class Schedule(models.Model):
+    """The scheduler's runtime settings: one row, read by every beat tick and worker.
+
+    Operators change it with `lanyard schedule set` or in the admin; it takes effect at
+    the next tick (rate limit: within seconds), with no restart.
+    """
+
+    paused = models.BooleanField(default=False, help_text="Global pause: ticks plan nothing, chunks wait.")
+    tick_seconds = models.PositiveIntegerField(default=300, help_text="How often a beat tick plans what is due.")
+    default_send_hour = models.PositiveSmallIntegerField(default=7, help_text="Local hour for subscriptions without one.")
+    lists = models.CharField(max_length=64, default="daily,weekly", help_text="Comma-separated lists that run.")
+    weekly_day = models.PositiveSmallIntegerField(default=0, help_text="Local weekday of the weekly list (0 = Monday).")
+    rate_limit = models.PositiveIntegerField(default=0, help_text="Messages per second across all workers; 0: unlimited.")
+    chunk_size = models.PositiveIntegerField(default=500)
+    chunk_timeout = models.PositiveIntegerField(default=600, help_text="Seconds after which a running chunk counts as lost.")
+    max_attempts = models.PositiveSmallIntegerField(default=5, help_text="Automatic retries of temporarily failed deliveries.")
+    last_tick_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "schedule"
+        constraints = [
+            models.CheckConstraint(condition=Q(default_send_hour__lte=23), name="schedule_send_hour_range"),
+            models.CheckConstraint(condition=Q(weekly_day__lte=6), name="schedule_weekly_day_range"),
+        ]
+
+    def __str__(self):
+        return "schedule" + (" (paused)" if self.paused else "")
