@@ -90,6 +90,7 @@ class Settings:
     unsubscribe_url: str
     mail_from: str
     secret_keys: tuple[str, ...] = field(repr=False)
+    broker_url: str | None = None  # None: the Redis above (embedded or configured)
     friends_strategy: str = "redis"  # see digest/friends.py make_friend_strategy
 
     @property
@@ -143,6 +144,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("LANYARD_REDIS_PREFIX", "must not contain whitespace")
 
     secret_keys = parse_secret_keys(get("LANYARD_SECRET_KEYS"), production=production, data_dir=data_dir)
+    broker_url = parse_broker_url(get("LANYARD_BROKER_URL")) or None
 
     # Which names exist is known to digest/friends.py, which refuses unknown ones.
     friends_strategy = get("LANYARD_FRIENDS_STRATEGY", "redis").lower()
@@ -161,6 +163,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         unsubscribe_url=unsubscribe_url,
         mail_from=mail_from,
         secret_keys=secret_keys,
+        broker_url=broker_url,
         friends_strategy=friends_strategy,
     )
 
@@ -206,6 +209,28 @@ def parse_redis_url(url: str) -> str:
         raise ConfigError("LANYARD_REDIS_URL", f"{url!r} has a port that is not a number") from None
     if parts.scheme != "unix" and not parts.hostname:
         raise ConfigError("LANYARD_REDIS_URL", f"{url!r} names no host")
+    return url
+
+
+BROKER_SCHEMES = ("redis", "rediss", "redis+socket", "unix", "amqp", "amqps", "pyamqp")
+
+
+def parse_broker_url(url: str) -> str:
+    """The Celery broker: a Redis server or RabbitMQ; empty means "the Redis lanyard uses"."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in BROKER_SCHEMES:
+        raise ConfigError("LANYARD_BROKER_URL", f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use redis://host:6379/1 or amqp://user:pass@host:5672/vhost")
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError("LANYARD_BROKER_URL", f"{url!r} has a port that is not a number") from None
+    if parts.scheme in ("unix", "redis+socket"):
+        if not parts.path.strip("/"):
+            raise ConfigError("LANYARD_BROKER_URL", f"{url!r} names no socket path")
+    elif not parts.hostname:
+        raise ConfigError("LANYARD_BROKER_URL", f"{url!r} names no host")
     return url
 
 
