@@ -80,3 +80,15 @@ class RedisKeys:
     # so "mentioned before, starting soon" is a range and past events trim by score.
     def mentioned(self, subscription_id: int) -> str:
         return f"{self.prefix}mentioned:{subscription_id}"
+
+    # The scheduler's global send rate: one token bucket shared by every worker (a hash
+    # of tokens and the time they were counted; see scheduler/throttle.py).
+    @property
+    def send_rate_bucket(self) -> str:
+        return f"{self.prefix}scheduler:send_bucket"
+
+    # Celery's broker keys (queues, unacked messages) when the broker is this Redis:
+    # kombu puts this in front of every key it writes.
+    @property
+    def broker_prefix(self) -> str:
+        return f"{self.prefix}celery:"
