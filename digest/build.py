@@ -1,0 +1,135 @@
+"""Building one subscriber's :class:`~digest.values.Digest` from plain values.
+
+Pure functions: what a strategy found (friend events), the events' start dates, what
+earlier digests mentioned, and hydrated cards go in; the digest's content comes out.
+Nothing here touches a store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Collection, Mapping
+
+from .values import Digest, DigestItem, EventCard, FriendEvents, PersonCard, Window
+
+UPCOMING_DAYS = 365  # how far ahead "upcoming" reaches
+MAX_ITEMS = 20  # new events per email; the rest is "and N more" with a calendar link
+SOON_DAYS = 7  # "also coming up": mentioned before, starting within this many days
+MAX_SOON = 10
+MAX_PEOPLE_SHOWN = 12  # followed people named per event (speakers first)
+
+
+def upcoming_window(digest_date: dt.date) -> Window:
+    return Window(start=digest_date, end=digest_date + dt.timedelta(days=UPCOMING_DAYS))
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Absolute URLs on the site, so every link in an email works from a mail client."""
+
+    base_url: str
+
+    def event(self, slug: str) -> str:
+        return f"{self.base_url}/events/{slug}/"
+
+    @property
+    def calendar(self) -> str:
+        return f"{self.base_url}/calendar/"
+
+    @property
+    def manage(self) -> str:
+        return f"{self.base_url}/account/subscriptions/"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which events one digest shows: event ids, soonest first."""
+
+    new: tuple[int, ...]
+    more_count: int
+    soon: tuple[int, ...]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing new: no email at all (the "also coming up" part never sends one alone)."""
+        return not self.new
+
+
+def select_events(
+    friends: FriendEvents,
+    starts: Mapping[int, dt.date],
+    mentioned: Collection[int],
+    *,
+    digest_date: dt.date,
+    max_items: int = MAX_ITEMS,
+) -> Selection:
+    """Split friend events into new ones (capped) and already-mentioned ones starting soon.
+
+    Events missing from ``starts`` (deleted since the graph was built) are left out.
+    """
+    soon_until = digest_date + dt.timedelta(days=SOON_DAYS)
+    known = sorted((starts[e], e) for e in friends if e in starts)
+    new = [e for _, e in known if e not in mentioned]
+    soon = [e for start, e in known if e in mentioned and start <= soon_until]
+    return Selection(new=tuple(new[:max_items]), more_count=max(0, len(new) - max_items), soon=tuple(soon[:MAX_SOON]))
+
+
+def shown_people(people: Mapping[int, str]) -> tuple[list[int], list[int]]:
+    """The followed people an event names: speakers first, at most MAX_PEOPLE_SHOWN."""
+    speakers = sorted(p for p, role in people.items() if role == "speaking")[:MAX_PEOPLE_SHOWN]
+    attendees = sorted(p for p, role in people.items() if role != "speaking")[: MAX_PEOPLE_SHOWN - len(speakers)]
+    return speakers, attendees
+
+
+def people_to_hydrate(friends: FriendEvents, selection: Selection) -> set[int]:
+    wanted: set[int] = set()
+    for event_id in (*selection.new, *selection.soon):
+        speakers, attendees = shown_people(friends[event_id])
+        wanted.update(speakers)
+        wanted.update(attendees)
+    return wanted
+
+
+def build_digest(
+    *,
+    subscription_id: int,
+    list_name: str,
+    email: str,
+    recipient: PersonCard,
+    digest_date: dt.date,
+    friends: FriendEvents,
+    selection: Selection,
+    events: Mapping[int, EventCard],
+    people: Mapping[int, PersonCard],
+    links: Links,
+    unsubscribe_url: str,
+) -> Digest:
+    def item(event_id: int) -> DigestItem:
+        speakers, attendees = shown_people(friends[event_id])
+        return DigestItem(
+            event=events[event_id],
+            speakers=_cards(speakers, people),
+            attendees=_cards(attendees, people),
+        )
+
+    return Digest(
+        subscription_id=subscription_id,
+        list_name=list_name,
+        email=email,
+        recipient=recipient,
+        digest_date=digest_date,
+        new_items=tuple(item(e) for e in selection.new),
+        more_count=selection.more_count,
+        soon_items=tuple(item(e) for e in selection.soon),
+        calendar_url=links.calendar,
+        unsubscribe_url=unsubscribe_url,
+        manage_url=links.manage,
+    )
+
+
+def _cards(ids: list[int], people: Mapping[int, PersonCard]) -> tuple[PersonCard, ...]:
+    # A person deleted since the graph was built is simply not named.
+    cards = [people[p] for p in ids if p in people]
+    cards.sort(key=lambda card: card.name)
+    return tuple(cards)

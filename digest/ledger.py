@@ -1,0 +1,114 @@
+"""The delivery ledger: one row per subscription and digest date, claimed before sending.
+
+A worker *claims* a delivery (inserts it as ``claimed``, or takes over a ``failed`` row
+or a claim gone stale) in one atomic statement, sends, then marks it ``sent``. The
+unique (subscription, digest date) constraint makes the claim the gate: of two workers
+on the same chunk only one gets each row, and a chunk processed twice finds its rows
+already final. A worker that dies holding claims leaves them to expire; a later claim
+(or :func:`delivery_recover_stale`) takes them over, so the message is sent once, not
+lost. Only a crash between the SMTP server accepting a message and :func:`delivery_mark_sent`
+repeats that one message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Sequence
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import db
+
+CLAIMED, SENT, SKIPPED, FAILED, BOUNCED = "claimed", "sent", "skipped", "failed", "bounced"
+FINAL = (SENT, SKIPPED, BOUNCED)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def delivery_claim(
+    connection,
+    *,
+    run_id: int,
+    digest_date: dt.date,
+    subscription_ids: Sequence[int],
+    claimed_at: dt.datetime,
+    stale_before: dt.datetime,
+) -> dict[int, str]:
+    """Claim deliveries; return {claimed subscription id → its status right now}.
+
+    Ids not returned are final or freshly claimed by someone else. Reading the
+    subscription's status in the claiming transaction is what lets an unsubscribe that
+    committed before the claim win.
+    """
+    if not subscription_ids:
+        return {}
+    d = db.delivery
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(d).values([
+        {
+            "run_id": run_id, "subscription_id": sid, "digest_date": digest_date, "status": CLAIMED,
+            "message_id": "", "attempts": 1, "last_error": "", "claimed_at": claimed_at, "sent_at": None,
+        }
+        for sid in subscription_ids
+    ])
+    statement = statement.on_conflict_do_update(
+        index_elements=[d.c.subscription_id, d.c.digest_date],
+        set_={
+            "run_id": statement.excluded.run_id,
+            "status": CLAIMED,
+            "attempts": d.c.attempts + 1,
+            "claimed_at": statement.excluded.claimed_at,
+        },
+        where=or_(d.c.status == FAILED, and_(d.c.status == CLAIMED, d.c.claimed_at < stale_before)),
+    ).returning(d.c.subscription_id)
+    claimed = [row[0] for row in connection.execute(statement)]
+    if not claimed:
+        return {}
+    s = db.subscription
+    rows = connection.execute(select(s.c.id, s.c.status).where(s.c.id.in_(claimed)))
+    return {sid: status for sid, status in rows}
+
+
+def _mine(subscription_ids, digest_date: dt.date, claimed_at: dt.datetime):
+    # A claim is ours while it still carries our claim time: a takeover after a
+    # (mistaken) staleness verdict stamps its own.
+    d = db.delivery
+    ids = [subscription_ids] if isinstance(subscription_ids, int) else list(subscription_ids)
+    return and_(d.c.subscription_id.in_(ids), d.c.digest_date == digest_date, d.c.status == CLAIMED, d.c.claimed_at == claimed_at)
+
+
+def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date, claimed_at: dt.datetime, message_id: str) -> bool:
+    result = connection.execute(
+        update(db.delivery).where(_mine(subscription_id, digest_date, claimed_at))
+        .values(status=SENT, sent_at=utcnow(), message_id=message_id, last_error="")
+    )
+    return result.rowcount == 1
+
+
+def delivery_mark(connection, *, subscription_ids: Sequence[int], digest_date: dt.date, claimed_at: dt.datetime, status: str, reason: str) -> int:
+    """Settle claims as skipped, failed or bounced, saying why."""
+    if not subscription_ids:
+        return 0
+    result = connection.execute(
+        update(db.delivery).where(_mine(subscription_ids, digest_date, claimed_at)).values(status=status, last_error=reason[:2000])
+    )
+    return result.rowcount
+
+
+def delivery_recover_stale(connection, *, older_than: dt.timedelta) -> int:
+    """Turn claims older than ``older_than`` into failed deliveries that any run re-claims."""
+    d = db.delivery
+    result = connection.execute(
+        update(d).where(d.c.status == CLAIMED, d.c.claimed_at < utcnow() - older_than)
+        .values(status=FAILED, last_error="claim expired: the worker stopped before settling it")
+    )
+    return result.rowcount
+
+
+def delivery_totals(connection, *, run_id: int) -> dict[str, int]:
+    d = db.delivery
+    rows = connection.execute(select(d.c.status, func.count()).where(d.c.run_id == run_id).group_by(d.c.status))
+    return {status: count for status, count in rows}

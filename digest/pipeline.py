@@ -1,0 +1,506 @@
+"""The nightly digest run: plan it, process its chunks, finish it.
+
+* :func:`plan_run` makes a DigestRun row and splits the due subscriptions into chunks.
+* :class:`Pipeline` (one per worker process) processes a chunk: friend events (a
+  strategy from ``digest/friends.py``) → hydrate events and people in bulk → build
+  ``Digest`` values → sign unsubscribe tokens → render → MIME → deliver, claiming each
+  delivery in the ledger (``digest/ledger.py``) before sending it.
+* :func:`finish_run` totals the ledger into the run row.
+
+The Celery tasks of ``scheduler/`` and ``lanyard digest run`` are thin callers of these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import Engine, select, update
+
+from . import db, ledger
+from .build import Links, build_digest, people_to_hydrate, select_events, upcoming_window
+from .config import Settings
+from .friends import FriendEventsStrategy, make_friend_strategy
+from .graph import Graph, day_number
+from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
+from .keys import RedisKeys
+from .tokens import LISTS, SubscriptionRef, TokenSigner
+from .values import Digest
+
+CLAIM_GROUP = 50  # deliveries claimed per statement; the run's status is re-read between groups
+CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a claim older than this belongs to a dead worker
+MENTIONED_TTL = 400 * 86400  # seconds: a lapsed subscription's memory goes eventually
+
+STAGES = ("select", "friends", "hydrate", "build", "sign", "render", "mime", "claim", "send")
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+class RunPaused(RuntimeError):
+    """The run is paused; process the chunk again after it resumes."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_id: int
+    chunks: list[list[int]]
+
+    @property
+    def planned(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks)
+
+
+@dataclass
+class ChunkResult:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    bounced: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    status: str
+    dry_run: bool
+    planned: int
+    sent: int
+    skipped: int
+    failed: int
+    bounced: int
+    timings: dict[str, float]
+    notes: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One subscription's digest, ready to deliver (``message`` None: nothing new)."""
+
+    subscription: SubscriptionRow
+    digest: Digest | None = None
+    message: bytes | None = None
+    message_id: str = ""
+    html: str = ""
+    mentioned: dict[int, int] = field(default_factory=dict)  # event id → start day, to remember
+
+
+# -- planning and finishing -----------------------------------------------------------
+
+
+def plan_run(
+    engine: Engine,
+    *,
+    list_name: str = "daily",
+    digest_date: dt.date,
+    subscription_ids: Iterable[int] | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    chunk_size: int = 500,
+) -> Plan:
+    """Record a run and choose its subscriptions: active on the list, not yet settled for the date."""
+    if list_name not in LISTS:
+        raise ValueError(f"unknown list {list_name!r}; known: {', '.join(LISTS)}")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    if limit is not None and limit < 0:
+        raise ValueError("limit must not be negative")
+    s, d = db.subscription, db.delivery
+    settled = select(d.c.subscription_id).where(d.c.digest_date == digest_date, d.c.status.in_(ledger.FINAL))
+    query = select(s.c.id).where(s.c.list == list_name, s.c.status == "active", s.c.id.not_in(settled)).order_by(s.c.id)
+    with engine.begin() as connection:
+        if subscription_ids is None:
+            ids = list(connection.execute(query.limit(limit) if limit is not None else query).scalars())
+        else:
+            ids = []
+            for batch in batches(subscription_ids):
+                ids.extend(connection.execute(query.where(s.c.id.in_(batch))).scalars())
+            ids = ids[:limit] if limit is not None else ids
+        chunks = [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
+        run_id = connection.execute(
+            db.digest_run.insert().values(
+                list=list_name, digest_date=digest_date, status="planned", dry_run=dry_run,
+                planned=len(ids), sent=0, skipped=0, failed=0, chunks_total=len(chunks), chunks_done=0,
+                timings={}, notes="", created_at=ledger.utcnow(), started_at=None, finished_at=None,
+            )
+        ).inserted_primary_key[0]
+    return Plan(run_id=run_id, chunks=chunks)
+
+
+def finish_run(engine: Engine, *, run_id: int) -> RunSummary:
+    """Total the ledger into the run and mark it finished (a cancelled run stays cancelled)."""
+    r = db.digest_run
+    with engine.begin() as connection:
+        # Taking the row lock first keeps a late chunk's counters from interleaving.
+        connection.execute(update(r).where(r.c.id == run_id).values(finished_at=ledger.utcnow()))
+        run = connection.execute(select(r).where(r.c.id == run_id)).mappings().first()
+        if run is None:
+            raise RunNotFound(f"no digest run {run_id}")
+        if run["dry_run"]:
+            # A dry run writes no ledger: what it counted is all there is.
+            sent, skipped, failed, bounced = run["sent"], run["skipped"], run["failed"], 0
+        else:
+            totals = ledger.delivery_totals(connection, run_id=run_id)
+            sent, skipped = totals.get(ledger.SENT, 0), totals.get(ledger.SKIPPED, 0)
+            bounced = totals.get(ledger.BOUNCED, 0)
+            failed = totals.get(ledger.FAILED, 0) + totals.get(ledger.CLAIMED, 0)
+        status = run["status"] if run["status"] in ("cancelled", "failed") else "finished"
+        connection.execute(
+            update(r).where(r.c.id == run_id).values(
+                status=status, sent=sent, skipped=skipped, failed=failed + bounced,
+                started_at=run["started_at"] or run["created_at"],
+            )
+        )
+    return RunSummary(
+        run_id=run_id, status=status, dry_run=run["dry_run"], planned=run["planned"], sent=sent, skipped=skipped,
+        failed=failed, bounced=bounced, timings=dict(run["timings"] or {}), notes=run["notes"],
+    )
+
+
+def recover_stale_claims(engine: Engine, *, older_than: dt.timedelta) -> int:
+    """Release claims of workers that died; a later run (or retry) sends those digests."""
+    with engine.begin() as connection:
+        return ledger.delivery_recover_stale(connection, older_than=older_than)
+
+
+def run_status(engine: Engine, run_id: int) -> str:
+    with engine.connect() as connection:
+        status = connection.execute(select(db.digest_run.c.status).where(db.digest_run.c.id == run_id)).scalar()
+    if status is None:
+        raise RunNotFound(f"no digest run {run_id}")
+    return status
+
+
+# -- processing ----------------------------------------------------------------------
+
+
+class Pipeline:
+    """Everything a worker process needs to turn chunks of subscriptions into emails.
+
+    Built once per process: the renderer has loaded its templates and inlined their CSS,
+    the transport keeps its connection open between chunks.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        redis=None,
+        transport=None,
+        throttle: Callable[[], None] | None = None,
+        strategy: FriendEventsStrategy | None = None,
+        claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
+    ):
+        from .message import DkimSigner
+        from .redis_store import connect
+        from .render import Renderer
+
+        self.settings = settings
+        self._own_engine = engine is None
+        self.engine = engine if engine is not None else db.make_engine(settings.database)
+        self.redis = redis if redis is not None else connect(settings)
+        self.keys = RedisKeys(settings.redis_prefix)
+        self.graph = Graph(self.redis, settings.redis_prefix)
+        self.strategy = strategy or make_friend_strategy(settings, graph=self.graph)
+        self.renderer = Renderer.from_settings(settings)
+        self.dkim = DkimSigner.from_settings(settings)
+        self.signer = TokenSigner(settings.secret_keys)
+        self.links = Links(settings.base_url)
+        self.domain = _domain(settings.mail_from)
+        self.throttle = throttle
+        self.claim_timeout = claim_timeout
+        self._transport = transport
+        self._own_transport = transport is None
+
+    @property
+    def transport(self):
+        if self._transport is None:
+            from .transports import make_transport
+
+            self._transport = make_transport(self.settings)
+        return self._transport
+
+    def close(self) -> None:
+        if self._transport is not None and self._own_transport:
+            self._transport.close()
+            self._transport = None
+        if self._own_engine:
+            self.engine.dispose()
+
+    # -- a chunk --------------------------------------------------------------------
+
+    def process_chunk(self, *, run_id: int, subscription_ids: Sequence[int]) -> ChunkResult:
+        result = ChunkResult()
+        timings: dict[str, float] = defaultdict(float)
+        run = self._start(run_id)
+        if run["status"] == "cancelled":
+            result.cancelled = True
+            return result
+        digest_date, dry_run = run["digest_date"], run["dry_run"]
+        completed = False
+        try:
+            with _timed(timings, "select"), self.engine.connect() as connection:
+                subscriptions = _unsettled(connection, subscription_ids, digest_date, run["list"])
+            # Inactive ones are claimed and settled as skipped without computing anything.
+            active = [s for s in subscriptions if s.status == "active"]
+            prepared = self.prepare(active, digest_date=digest_date, timings=timings)
+            prepared += [Prepared(subscription=s) for s in subscriptions if s.status != "active"]
+            if dry_run:
+                for item in prepared:
+                    if item.message is None:
+                        result.skipped += 1
+                    else:
+                        result.sent += 1
+            else:
+                self._deliver(run_id, digest_date, prepared, result, timings)
+            completed = True
+        finally:
+            result.timings = dict(timings)
+            # Counters and timings go in even when the chunk stops half-way (paused,
+            # cancelled, a store failing); only a completed chunk counts as done.
+            self._record(run_id, result, chunk_done=completed or result.cancelled)
+        return result
+
+    def prepare(self, subscriptions: Sequence[SubscriptionRow], *, digest_date: dt.date, timings: dict | None = None) -> list[Prepared]:
+        """Compute, hydrate, build, sign, render and build the MIME of each digest."""
+        from .message import build_message, make_message_id
+
+        timings = timings if timings is not None else defaultdict(float)
+        if not subscriptions:
+            return []
+        window = upcoming_window(digest_date)
+        with _timed(timings, "friends"):
+            found = self.strategy.friend_events([s.person_id for s in subscriptions], window)
+            mentioned = self._mentioned([s.id for s in subscriptions], window)
+
+        with _timed(timings, "hydrate"), self.engine.connect() as connection:
+            event_ids = {e for s in subscriptions for e in found.get(s.person_id, ())}
+            events = event_cards(connection, event_ids, self.links)
+            starts = {e: card.start_date for e, card in events.items()}
+            selections = {
+                s.id: select_events(found.get(s.person_id, {}), starts, mentioned.get(s.id, ()), digest_date=digest_date)
+                for s in subscriptions
+            }
+            people_ids = {s.person_id for s in subscriptions}
+            for s in subscriptions:
+                if not selections[s.id].empty:
+                    people_ids |= people_to_hydrate(found[s.person_id], selections[s.id])
+            people = person_cards(connection, people_ids)
+
+        prepared: list[Prepared] = []
+        for s in subscriptions:
+            selection = selections[s.id]
+            if selection.empty or s.person_id not in people:
+                prepared.append(Prepared(subscription=s))
+                continue
+            with _timed(timings, "sign"):
+                token = self.signer.sign("unsubscribe", SubscriptionRef(s.id, s.list_name))
+                unsubscribe_url = f"{self.settings.unsubscribe_url}/u/{token}"
+            with _timed(timings, "build"):
+                digest = build_digest(
+                    subscription_id=s.id, list_name=s.list_name, email=s.email, recipient=people[s.person_id],
+                    digest_date=digest_date, friends=found[s.person_id], selection=selection, events=events,
+                    people=people, links=self.links, unsubscribe_url=unsubscribe_url,
+                )
+            with _timed(timings, "render"):
+                rendered = self.renderer.render(digest)
+            with _timed(timings, "mime"):
+                message_id = make_message_id(subscription_id=s.id, digest_date=digest_date, domain=self.domain)
+                message = build_message(
+                    rendered=rendered, digest=digest, sender=self.settings.mail_from,
+                    list_id=f"lanyard {s.list_name} digest <{s.list_name}.digest.{self.domain}>",
+                    unsubscribe_url=unsubscribe_url,
+                    unsubscribe_mailto=f"mailto:unsubscribe@{self.domain}?subject=unsubscribe%20{token}",
+                    feedback_id=f"{digest_date:%Y%m%d}:{s.list_name}:digest:{self.domain}",
+                    message_id=message_id, dkim=self.dkim,
+                )
+            prepared.append(Prepared(
+                subscription=s, digest=digest, message=message, message_id=message_id, html=rendered.html,
+                mentioned={e: day_number(starts[e]) for e in selection.new},
+            ))
+        return prepared
+
+    def _deliver(self, run_id: int, digest_date: dt.date, prepared: list[Prepared], result: ChunkResult, timings) -> None:
+        suppressed_key = self.keys.unsubscribe_suppressed
+        with self.engine.connect() as connection:
+            for start in range(0, len(prepared), CLAIM_GROUP):
+                group = prepared[start:start + CLAIM_GROUP]
+                with _timed(timings, "claim"):
+                    status = self._status(connection, run_id)
+                    if status == "cancelled":
+                        result.cancelled = True
+                        return
+                    if status == "paused":
+                        raise RunPaused(f"run {run_id} is paused")
+                    claimed_at = ledger.utcnow()
+                    claims = ledger.delivery_claim(
+                        connection, run_id=run_id, digest_date=digest_date,
+                        subscription_ids=[p.subscription.id for p in group], claimed_at=claimed_at,
+                        stale_before=claimed_at - self.claim_timeout,
+                    )
+                    connection.commit()
+                skipped: dict[str, list[int]] = defaultdict(list)
+                sent: list[Prepared] = []
+                for item in group:
+                    sid = item.subscription.id
+                    if sid not in claims:
+                        continue  # settled already, or another worker holds it
+                    if claims[sid] != "active":
+                        skipped[f"subscription is {claims[sid]}"].append(sid)
+                        continue
+                    if item.message is None:
+                        skipped["nothing new"].append(sid)
+                        continue
+                    with _timed(timings, "claim"):
+                        # An unsubscribe made while this run goes lands here first.
+                        if self.redis.sismember(suppressed_key, sid):
+                            skipped["unsubscribed during the run"].append(sid)
+                            continue
+                    outcome = self._send(connection, item, digest_date, claimed_at, timings)
+                    if outcome == ledger.SENT:
+                        sent.append(item)
+                        result.sent += 1
+                    elif outcome == ledger.BOUNCED:
+                        result.bounced += 1
+                    else:
+                        result.failed += 1
+                with _timed(timings, "claim"):
+                    for reason, ids in skipped.items():
+                        ledger.delivery_mark(
+                            connection, subscription_ids=ids, digest_date=digest_date, claimed_at=claimed_at,
+                            status=ledger.SKIPPED, reason=reason,
+                        )
+                        result.skipped += len(ids)
+                    if sent:
+                        s = db.subscription
+                        connection.execute(
+                            update(s).where(s.c.id.in_([p.subscription.id for p in sent])).values(last_sent_date=digest_date)
+                        )
+                    connection.commit()
+                    self._remember(sent, digest_date)
+
+    def _send(self, connection, item: Prepared, digest_date, claimed_at, timings) -> str:
+        from .transports import PermanentDeliveryError, TemporaryDeliveryError
+
+        sid = item.subscription.id
+        with _timed(timings, "send"):
+            if self.throttle is not None:
+                self.throttle()
+            try:
+                self.transport.send(sender=self.settings.mail_from, recipient=item.subscription.email, message=item.message)
+            except TemporaryDeliveryError as error:
+                outcome, reason = ledger.FAILED, str(error) or "temporary delivery failure"
+            except PermanentDeliveryError as error:
+                outcome, reason = ledger.BOUNCED, str(error) or "permanent delivery failure"
+            else:
+                outcome, reason = ledger.SENT, ""
+        with _timed(timings, "claim"):
+            if outcome == ledger.SENT:
+                ledger.delivery_mark_sent(
+                    connection, subscription_id=sid, digest_date=digest_date, claimed_at=claimed_at, message_id=item.message_id
+                )
+            else:
+                ledger.delivery_mark(
+                    connection, subscription_ids=[sid], digest_date=digest_date, claimed_at=claimed_at, status=outcome, reason=reason
+                )
+                if outcome == ledger.BOUNCED:
+                    s = db.subscription
+                    connection.execute(
+                        update(s).where(s.c.id == sid, s.c.status == "active").values(status="bouncing", updated_at=ledger.utcnow())
+                    )
+            connection.commit()
+        return outcome
+
+    # -- Redis: what earlier digests mentioned ------------------------------------------
+
+    def _mentioned(self, subscription_ids: Sequence[int], window) -> dict[int, set[int]]:
+        pipe = self.redis.pipeline(transaction=False)
+        low = day_number(window.start)
+        for sid in subscription_ids:
+            pipe.zrangebyscore(self.keys.mentioned(sid), low, "+inf")
+        return {sid: {int(e) for e in events} for sid, events in zip(subscription_ids, pipe.execute())}
+
+    def _remember(self, sent: Sequence[Prepared], digest_date: dt.date) -> None:
+        if not sent:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        past = day_number(digest_date) - 1
+        for item in sent:
+            key = self.keys.mentioned(item.subscription.id)
+            pipe.zadd(key, item.mentioned)
+            pipe.zremrangebyscore(key, "-inf", past)
+            pipe.expire(key, MENTIONED_TTL)
+        pipe.execute()
+
+    # -- the run row --------------------------------------------------------------------
+
+    def _start(self, run_id: int):
+        r = db.digest_run
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(r).where(r.c.id == run_id, r.c.status == "planned").values(status="running", started_at=ledger.utcnow())
+            )
+            run = connection.execute(select(r.c.status, r.c.digest_date, r.c.dry_run, r.c.list).where(r.c.id == run_id)).mappings().first()
+        if run is None:
+            raise RunNotFound(f"no digest run {run_id}")
+        if run["status"] == "paused":
+            raise RunPaused(f"run {run_id} is paused")
+        return run
+
+    @staticmethod
+    def _status(connection, run_id: int) -> str:
+        return connection.execute(select(db.digest_run.c.status).where(db.digest_run.c.id == run_id)).scalar()
+
+    def _record(self, run_id: int, result: ChunkResult, *, chunk_done: bool) -> None:
+        r = db.digest_run
+        with self.engine.begin() as connection:
+            # The increment takes the row's write lock first, so the read-modify-write of
+            # the timings below cannot interleave with another chunk's.
+            connection.execute(
+                update(r).where(r.c.id == run_id).values(
+                    sent=r.c.sent + result.sent,
+                    skipped=r.c.skipped + result.skipped,
+                    failed=r.c.failed + result.failed + result.bounced,
+                    chunks_done=r.c.chunks_done + (1 if chunk_done else 0),
+                )
+            )
+            timings, notes = connection.execute(select(r.c.timings, r.c.notes).where(r.c.id == run_id)).one()
+            merged = dict(timings or {})
+            for stage, seconds in result.timings.items():
+                merged[stage] = round(merged.get(stage, 0.0) + seconds, 6)
+            note = f"friends strategy: {self.strategy.name}"
+            if note not in notes:
+                notes = f"{notes}\n{note}".strip()
+            connection.execute(update(r).where(r.c.id == run_id).values(timings=merged, notes=notes))
+
+
+def _unsettled(connection, subscription_ids: Sequence[int], digest_date: dt.date, list_name: str) -> list[SubscriptionRow]:
+    """The chunk's subscriptions on the run's list without a final ledger entry for the date."""
+    d = db.delivery
+    settled: set[int] = set()
+    for batch in batches(subscription_ids):
+        settled.update(connection.execute(
+            select(d.c.subscription_id).where(d.c.subscription_id.in_(batch), d.c.digest_date == digest_date, d.c.status.in_(ledger.FINAL))
+        ).scalars())
+    return [s for s in subscriptions_by_id(connection, subscription_ids) if s.id not in settled and s.list_name == list_name]
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].strip(" >").lower()
+
+
+@contextmanager
+def _timed(timings: dict, stage: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] += time.perf_counter() - started
