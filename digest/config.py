@@ -21,6 +21,7 @@ names the variable and says what to do.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,16 @@ class MailURL:
 
 
 @dataclass(frozen=True)
+class DkimKey:
+    """The DKIM signing key of ``LANYARD_DKIM_SELECTOR``/``_DOMAIN``/``_KEY_FILE``."""
+
+    selector: str
+    domain: str
+    key_file: Path
+    private_key_pem: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str
     data_dir: Path
@@ -92,6 +103,7 @@ class Settings:
     secret_keys: tuple[str, ...] = field(repr=False)
     broker_url: str | None = None  # None: the Redis above (embedded or configured)
     friends_strategy: str = "redis"  # see digest/friends.py make_friend_strategy
+    dkim: DkimKey | None = None  # None: messages go out unsigned
 
     @property
     def production(self) -> bool:
@@ -151,6 +163,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not friends_strategy.isidentifier():
         raise ConfigError("LANYARD_FRIENDS_STRATEGY", f"{friends_strategy!r} is not a strategy name (e.g. redis)")
 
+    dkim = parse_dkim(get("LANYARD_DKIM_SELECTOR"), get("LANYARD_DKIM_DOMAIN"), get("LANYARD_DKIM_KEY_FILE"))
+
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -165,6 +179,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_keys=secret_keys,
         broker_url=broker_url,
         friends_strategy=friends_strategy,
+        dkim=dkim,
     )
 
 
@@ -173,10 +188,12 @@ def parse_database_url(url: str) -> DatabaseURL:
     parts = urlsplit(url)
     scheme = parts.scheme.split("+")[0]
     if scheme == "sqlite":
-        path = unquote(parts.path) if not parts.netloc else unquote(parts.netloc + parts.path)
-        if not path or path == "/":
+        # SQLAlchemy's convention: sqlite:///relative/path, sqlite:////absolute/path.
+        path = unquote(parts.netloc + parts.path)
+        path = path[1:] if path.startswith("/") else path
+        if not path.strip("/"):
             raise ConfigError(var, f"{url!r} names no file; use sqlite:////absolute/path.sqlite3")
-        return DatabaseURL(url=url, backend="sqlite", path=Path(path))
+        return DatabaseURL(url=url, backend="sqlite", path=Path(path).expanduser().absolute())
     if scheme in ("postgres", "postgresql"):
         name = unquote(parts.path.lstrip("/"))
         if not name:
@@ -303,6 +320,32 @@ def parse_secret_keys(value: str, *, production: bool, data_dir: Path) -> tuple[
         if production and len(key) < MIN_SECRET_LENGTH:
             raise ConfigError(var, f"key number {index} is shorter than {MIN_SECRET_LENGTH} characters")
     return keys
+
+
+def parse_dkim(selector: str, domain: str, key_file: str) -> DkimKey | None:
+    """All three DKIM variables, or none of them; the key must be a readable PEM RSA key."""
+    given = {"LANYARD_DKIM_SELECTOR": selector, "LANYARD_DKIM_DOMAIN": domain, "LANYARD_DKIM_KEY_FILE": key_file}
+    missing = [name for name, value in given.items() if not value]
+    if len(missing) == len(given):
+        return None
+    if missing:
+        raise ConfigError(missing[0], "DKIM signing needs LANYARD_DKIM_SELECTOR, LANYARD_DKIM_DOMAIN and LANYARD_DKIM_KEY_FILE together; set it or unset the others")
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", selector):
+        raise ConfigError("LANYARD_DKIM_SELECTOR", f"{selector!r} is not a DNS label (e.g. lanyard2026)")
+    if not re.fullmatch(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}", domain):
+        raise ConfigError("LANYARD_DKIM_DOMAIN", f"{domain!r} is not a domain name (e.g. example.com)")
+    path = Path(key_file).expanduser().absolute()
+    try:
+        pem = path.read_bytes()
+    except OSError as error:
+        raise ConfigError("LANYARD_DKIM_KEY_FILE", f"cannot read {path}: {error.strerror or error}") from None
+    import dkim.crypto  # only needed when DKIM is configured
+
+    try:
+        dkim.crypto.parse_pem_private_key(pem)
+    except (dkim.crypto.UnparsableKeyError, ValueError, IndexError):
+        raise ConfigError("LANYARD_DKIM_KEY_FILE", f"{path} is not a PEM RSA private key (make one with: openssl genrsa -out dkim.pem 2048)") from None
+    return DkimKey(selector=selector, domain=domain.lower(), key_file=path, private_key_pem=pem)
 
 
 def _development_secret(data_dir: Path) -> str:

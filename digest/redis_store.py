@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .config import Settings
 
@@ -59,11 +61,15 @@ def stop_embedded_redis(data_dir: Path) -> bool:
     socket_path = data_dir / "redis.sock"
     if not _answers(socket_path):
         return False
-    client = redis.Redis(unix_socket_path=str(socket_path))
+    # No retries: the server closing the connection is the success case here.
+    client = redis.Redis(unix_socket_path=str(socket_path), retry=Retry(NoBackoff(), 0))
     try:
         client.shutdown(save=True)
     except redis.ConnectionError:
         pass  # the server closes the connection as it exits
+    deadline = time.monotonic() + 10
+    while socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
     return True
 
 

