@@ -92,3 +92,23 @@ class RedisKeys:
     @property
     def broker_prefix(self) -> str:
         return f"{self.prefix}celery:"
+
+    # Search sync (digest/search/sync.py): document ids ("event:12") written since they
+    # were last indexed; a marker while `lanyard search rebuild` runs, and the ids indexed
+    # meanwhile into the generation being replaced, queued again after the swap; the
+    # lock that keeps one indexer at a time.
+    @property
+    def search_pending(self) -> str:
+        return f"{self.prefix}search:pending"
+
+    @property
+    def search_rebuilding(self) -> str:
+        return f"{self.prefix}search:rebuilding"
+
+    @property
+    def search_dirty(self) -> str:
+        return f"{self.prefix}search:dirty"
+
+    @property
+    def search_indexer_lock(self) -> str:
+        return f"{self.prefix}search:indexer"
