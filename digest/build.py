@@ -29,6 +29,7 @@ class Links:
     """Absolute URLs on the site, so every link in an email works from a mail client."""
 
     base_url: str
+    manage: str  # digest.links.manage_link
 
     def event(self, slug: str) -> str:
         return f"{self.base_url}/events/{slug}/"
@@ -36,10 +37,6 @@ class Links:
     @property
     def calendar(self) -> str:
         return f"{self.base_url}/calendar/"
-
-    @property
-    def manage(self) -> str:
-        return f"{self.base_url}/account/subscriptions/"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from .friends import FriendEventsStrategy, make_friend_strategy
 from .graph import Graph, day_number
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
+from .links import manage_link, unsubscribe_link
 from .tokens import LISTS, SubscriptionRef, TokenSigner
 from .values import Digest
 
@@ -199,7 +200,7 @@ class Pipeline:
         strategy: FriendEventsStrategy | None = None,
         claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
     ):
-        from .message import DkimSigner
+        from .message import DkimSigner, sender_domain
         from .redis_store import connect
         from .render import Renderer
 
@@ -213,8 +214,8 @@ class Pipeline:
         self.renderer = Renderer.from_settings(settings)
         self.dkim = DkimSigner.from_settings(settings)
         self.signer = TokenSigner(settings.secret_keys)
-        self.links = Links(settings.base_url)
-        self.domain = _domain(settings.mail_from)
+        self.links = Links(settings.base_url, manage_link(settings))
+        self.domain = sender_domain(settings.mail_from)
         self.throttle = throttle
         self.claim_timeout = claim_timeout
         self._transport = transport
@@ -271,7 +272,7 @@ class Pipeline:
 
     def prepare(self, subscriptions: Sequence[SubscriptionRow], *, digest_date: dt.date, timings: dict | None = None) -> list[Prepared]:
         """Compute, hydrate, build, sign, render and build the MIME of each digest."""
-        from .message import build_message, make_message_id
+        from .message import build_message, make_list_id, make_message_id
 
         timings = timings if timings is not None else defaultdict(float)
         if not subscriptions:
@@ -302,8 +303,7 @@ class Pipeline:
                 prepared.append(Prepared(subscription=s))
                 continue
             with _timed(timings, "sign"):
-                token = self.signer.sign("unsubscribe", SubscriptionRef(s.id, s.list_name))
-                unsubscribe_url = f"{self.settings.unsubscribe_url}/u/{token}"
+                unsubscribe_url = unsubscribe_link(self.settings, self.signer, SubscriptionRef(s.id, s.list_name))
             with _timed(timings, "build"):
                 digest = build_digest(
                     subscription_id=s.id, list_name=s.list_name, email=s.email, recipient=people[s.person_id],
@@ -316,9 +316,9 @@ class Pipeline:
                 message_id = make_message_id(subscription_id=s.id, digest_date=digest_date, domain=self.domain)
                 message = build_message(
                     rendered=rendered, digest=digest, sender=self.settings.mail_from,
-                    list_id=f"lanyard {s.list_name} digest <{s.list_name}.digest.{self.domain}>",
+                    list_id=make_list_id(list_name=s.list_name, domain=self.domain),
                     unsubscribe_url=unsubscribe_url,
-                    unsubscribe_mailto=f"mailto:unsubscribe@{self.domain}?subject=unsubscribe%20{token}",
+                    unsubscribe_mailto=unsubscribe_mailto(self.domain, unsubscribe_url),
                     feedback_id=f"{digest_date:%Y%m%d}:{s.list_name}:digest:{self.domain}",
                     message_id=message_id, dkim=self.dkim,
                 )
@@ -493,8 +493,11 @@ def _unsettled(connection, subscription_ids: Sequence[int], digest_date: dt.date
     return [s for s in subscriptions_by_id(connection, subscription_ids) if s.id not in settled and s.list_name == list_name]
 
 
-def _domain(address: str) -> str:
-    return address.rsplit("@", 1)[-1].strip(" >").lower()
+def unsubscribe_mailto(domain: str, unsubscribe_url: str) -> str:
+    """The ``mailto:`` List-Unsubscribe alternative; its subject carries the signed token,
+    so whoever reads that mailbox can verify a request like the endpoint does."""
+    token = unsubscribe_url.rpartition("/")[2]
+    return f"mailto:unsubscribe@{domain}?subject=unsubscribe%20{token}"
 
 
 @contextmanager
