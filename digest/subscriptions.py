@@ -1,0 +1,256 @@
+"""Unsubscribing and resubscribing: the writes behind the links in the digest emails.
+
+A change is written to the database (the subscription's status and an
+``unsubscribe_event`` audit row, in one transaction) and mirrored at once into the
+Redis suppression set that a running digest batch checks before each send.
+
+When the database cannot be written, :func:`subscription_change_enqueue` records the
+change durably in Redis instead (the pending queue, together with the suppression set,
+in one MULTI), and :func:`unsubscribe_replay` applies the queue later. A replay moves
+one entry at a time into a processing list and deletes it only after the database has
+committed it, so a replay that dies midway leaves the entry to the next one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+
+import redis as redis_lib
+from sqlalchemy import Engine, exists, func, select, update
+
+from . import db
+from .keys import RedisKeys
+
+log = logging.getLogger("lanyard.unsubscribe")
+
+ACTIONS = ("unsubscribe", "resubscribe")
+VIAS = ("link", "one_click", "site", "admin")  # UnsubscribeEvent.Via in the site's models
+REPLAY_LOCK_MS = 60_000  # a replay that died frees the queue for the next one after this
+
+UNSUBSCRIBED = "unsubscribed"
+ACTIVE = "active"
+
+
+class SubscriptionNotFound(LookupError):
+    """No subscription has this id (it was deleted, or never existed)."""
+
+    def __init__(self, subscription_id: int):
+        self.subscription_id = subscription_id
+        super().__init__(f"no subscription {subscription_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionCard:
+    """What the unsubscribe pages show about a subscription."""
+
+    id: int
+    list_name: str
+    email: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionChange:
+    """One person's request, as queued while the database was unreachable."""
+
+    subscription_id: int
+    action: str  # "unsubscribe" or "resubscribe"
+    via: str
+    at: dt.datetime  # when the person asked (UTC)
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "subscription_id": self.subscription_id, "action": self.action, "via": self.via,
+            "at": self.at.isoformat(),
+        }, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> SubscriptionChange:
+        """Parse a queue entry; ``ValueError`` when it is not one."""
+        try:
+            data = json.loads(raw)
+            change = cls(
+                subscription_id=data["subscription_id"], action=data["action"], via=data["via"],
+                at=dt.datetime.fromisoformat(data["at"]),
+            )
+        except (TypeError, KeyError, ValueError) as error:
+            raise ValueError(f"not a queued subscription change: {error}") from None
+        if (
+            type(change.subscription_id) is not int or change.action not in ACTIONS
+            or change.via not in VIAS or change.at.tzinfo is None
+        ):
+            raise ValueError("not a queued subscription change: bad field")
+        return change
+
+
+def subscription_get(engine: Engine, *, subscription_id: int) -> SubscriptionCard | None:
+    s = db.subscription.c
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(s.id, s.list, s.email, s.status).where(s.id == subscription_id)
+        ).first()
+    return SubscriptionCard(row.id, row.list, row.email, row.status) if row else None
+
+
+def subscription_unsubscribe(engine: Engine, *, subscription_id: int, via: str, at: dt.datetime | None = None) -> bool:
+    """Unsubscribe; True if this call changed the status, False if it was already so.
+
+    Safe under concurrency: the UPDATE is conditional on the current status, and the
+    audit row is written only by the one transaction whose UPDATE changed the row.
+    ``at`` is for replays: the time the person asked. A replayed change is not applied
+    when the audit trail already holds a later change (the person changed their mind
+    again while the request waited in the queue).
+    Raises :class:`SubscriptionNotFound`.
+    """
+    return _change(engine, subscription_id=subscription_id, action="unsubscribe", via=via, at=at)
+
+
+def subscription_resubscribe(engine: Engine, *, subscription_id: int, via: str, at: dt.datetime | None = None) -> bool:
+    """Undo an unsubscribe (only an unsubscribed subscription becomes active again).
+
+    Same contract as :func:`subscription_unsubscribe`.
+    """
+    return _change(engine, subscription_id=subscription_id, action="resubscribe", via=via, at=at)
+
+
+def _change(engine: Engine, *, subscription_id: int, action: str, via: str, at: dt.datetime | None) -> bool:
+    if via not in VIAS:
+        raise ValueError(f"unknown via {via!r}; known: {', '.join(VIAS)}")
+    s = db.subscription.c
+    e = db.unsubscribe_event.c
+    if action == "unsubscribe":
+        new_status, applies = UNSUBSCRIBED, s.status != UNSUBSCRIBED
+    else:
+        new_status, applies = ACTIVE, s.status == UNSUBSCRIBED
+    now = _utcnow()
+    statement = (
+        update(db.subscription)
+        .where(s.id == subscription_id, applies)
+        .values(status=new_status, updated_at=now)
+    )
+    if at is not None:
+        newer = select(e.id).where(e.subscription_id == subscription_id, e.created_at > _utc(at))
+        statement = statement.where(~exists(newer))
+    # The UPDATE comes first: on SQLite it takes the write lock at once, so concurrent
+    # writers queue behind it instead of failing to upgrade a read lock.
+    with engine.begin() as connection:
+        if connection.execute(statement).rowcount == 1:
+            connection.execute(db.unsubscribe_event.insert().values(
+                subscription_id=subscription_id, action=action, via=via, created_at=_utc(at) if at else now,
+            ))
+            return True
+        if connection.execute(select(func.count()).select_from(db.subscription).where(s.id == subscription_id)).scalar_one() == 0:
+            raise SubscriptionNotFound(subscription_id)
+        return False
+
+
+def subscription_suppress(redis: redis_lib.Redis, *, prefix: str, subscription_id: int) -> None:
+    """Tell a running batch at once not to mail this subscription."""
+    redis.sadd(RedisKeys(prefix).unsubscribe_suppressed, subscription_id)
+
+
+def subscription_unsuppress(redis: redis_lib.Redis, *, prefix: str, subscription_id: int) -> None:
+    redis.srem(RedisKeys(prefix).unsubscribe_suppressed, subscription_id)
+
+
+def subscription_change_enqueue(redis: redis_lib.Redis, *, prefix: str, change: SubscriptionChange) -> None:
+    """Record a change durably in Redis for a later replay, and apply it to the
+    suppression set, both or neither (one MULTI/EXEC)."""
+    keys = RedisKeys(prefix)
+    with redis.pipeline(transaction=True) as pipe:
+        if change.action == "unsubscribe":
+            pipe.sadd(keys.unsubscribe_suppressed, change.subscription_id)
+        else:
+            pipe.srem(keys.unsubscribe_suppressed, change.subscription_id)
+        pipe.rpush(keys.unsubscribe_pending, change.to_json())
+        pipe.execute()
+
+
+def unsubscribe_queue_length(redis: redis_lib.Redis, *, prefix: str) -> int:
+    """Changes waiting for a replay (including one a replay is applying right now)."""
+    keys = RedisKeys(prefix)
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.llen(keys.unsubscribe_pending)
+        pipe.llen(keys.unsubscribe_processing)
+        return sum(pipe.execute())
+
+
+# Extends or frees the lock only while it is still ours (another replay may hold it
+# after ours expired).
+_EXTEND_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def unsubscribe_replay(engine: Engine, redis: redis_lib.Redis, *, prefix: str, limit: int | None = None) -> int:
+    """Apply the changes queued while the database was down, oldest first.
+
+    Returns how many queued changes were written to the database (including those
+    that found the subscription already in the wanted state). An entry naming a
+    subscription that no longer exists, or one that cannot be parsed, is dropped with
+    a log line. A database error stops the replay and propagates; the entry being
+    applied stays in the processing list and is the first one the next replay applies.
+    Only one replay runs at a time (a Redis lock); a second returns 0 at once.
+    """
+    keys = RedisKeys(prefix)
+    token = secrets.token_hex(16)
+    if not redis.set(keys.unsubscribe_replay_lock, token, nx=True, px=REPLAY_LOCK_MS):
+        log.info("unsubscribe replay: another replay is running; leaving the queue to it")
+        return 0
+    applied = 0
+    try:
+        while limit is None or applied < limit:
+            # An entry left in processing by a replay that died comes first: it is older.
+            raw = redis.lindex(keys.unsubscribe_processing, 0)
+            if raw is None:
+                raw = redis.lmove(keys.unsubscribe_pending, keys.unsubscribe_processing, "LEFT", "RIGHT")
+            if raw is None:
+                break
+            if _replay_entry(engine, raw):
+                applied += 1
+            redis.lrem(keys.unsubscribe_processing, 1, raw)
+            redis.eval(_EXTEND_LOCK, 1, keys.unsubscribe_replay_lock, token, REPLAY_LOCK_MS)
+    finally:
+        redis.eval(_RELEASE_LOCK, 1, keys.unsubscribe_replay_lock, token)
+    return applied
+
+
+def _replay_entry(engine: Engine, raw: bytes) -> bool:
+    """Apply one queue entry; False when it was dropped."""
+    try:
+        change = SubscriptionChange.from_json(raw)
+    except ValueError as error:
+        log.error("unsubscribe replay: dropped an unreadable entry %r: %s", raw[:200], error)
+        return False
+    apply = subscription_unsubscribe if change.action == "unsubscribe" else subscription_resubscribe
+    try:
+        changed = apply(engine, subscription_id=change.subscription_id, via=change.via, at=change.at)
+    except SubscriptionNotFound:
+        log.warning(
+            "unsubscribe replay: dropped the %s of subscription %d (asked %s): it no longer exists",
+            change.action, change.subscription_id, change.at.isoformat(),
+        )
+        return False
+    log.info(
+        "unsubscribe replay: %s of subscription %d (asked %s) %s",
+        change.action, change.subscription_id, change.at.isoformat(),
+        "applied" if changed else "changed nothing (already so, or superseded by a later change)",
+    )
+    return True
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc)

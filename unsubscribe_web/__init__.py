@@ -1,0 +1,1 @@
+"""The small WSGI endpoint behind the unsubscribe links in the digest emails."""

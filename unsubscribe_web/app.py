@@ -1,0 +1,224 @@
+"""The unsubscribe endpoint: a WSGI application without Django.
+
+``GET /u/<token>`` asks, ``POST /u/<token>`` unsubscribes (a mail client's RFC 8058
+one-click POST or the page's own button); ``/r/<token>`` does the same for
+resubscribing. It keeps no state of its own: scale it by running more copies.
+
+An unsubscribe goes to the database and the Redis suppression set. When the database
+cannot be written, it is queued durably in Redis (``lanyard unsubscribe replay``
+applies it later) and the person is still told it worked; when Redis cannot take it
+either, the answer is an honest 503. Production::
+
+    gunicorn -c python:unsubscribe_web.gunicorn_conf 'unsubscribe_web.app:create_app()'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+
+import redis as redis_lib
+import sqlalchemy.exc
+
+from digest.config import Settings, load_settings
+from digest.db import make_engine
+from digest.links import manage_link
+from digest.redis_store import connect
+from digest.subscriptions import (
+    SubscriptionChange,
+    SubscriptionNotFound,
+    subscription_change_enqueue,
+    subscription_get,
+    subscription_resubscribe,
+    subscription_suppress,
+    subscription_unsubscribe,
+    subscription_unsuppress,
+)
+from digest.tokens import SubscriptionRef, TokenError, TokenSigner
+
+from . import pages
+from .forms import BadBody, BodyTooLarge, is_one_click, read_body
+
+log = logging.getLogger("lanyard.unsubscribe_web")
+
+MAX_URL = 2048  # path and query; a real link is about 60 characters
+MAX_SUBSCRIPTION_ID = 2**63 - 1  # a bigint column: a larger id cannot name a subscription
+PURPOSES = {"/u/": "unsubscribe", "/r/": "resubscribe"}
+
+# The database cannot take the write right now (down, read-only during a deploy,
+# schema being migrated, pool exhausted): queue the change instead.
+DATABASE_UNAVAILABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.InternalError,
+    sqlalchemy.exc.ProgrammingError,
+    sqlalchemy.exc.TimeoutError,
+)
+
+
+class Outcome(enum.Enum):
+    DONE = "done"  # in the database
+    QUEUED = "queued"  # durably in Redis, for a replay
+    UNKNOWN = "unknown"  # no such subscription
+    UNAVAILABLE = "unavailable"  # recorded nowhere: the person must try again
+
+
+class UnsubscribeApp:
+    def __init__(self, settings: Settings, *, engine=None, redis: redis_lib.Redis | None = None, pool_size: int = 8):
+        self.settings = settings
+        self.signer = TokenSigner(settings.secret_keys)
+        self.prefix = settings.redis_prefix
+        self.manage_url = manage_link(settings)
+        self.engine = engine if engine is not None else _make_engine(settings, pool_size)
+        # Short timeouts: a person is waiting, and a dead Redis must turn into a 503
+        # quickly rather than hang the worker.
+        self.redis = redis if redis is not None else connect(
+            settings, socket_timeout=2, socket_connect_timeout=2, max_connections=pool_size * 4,
+        )
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            response = self.respond(environ, method)
+        except Exception:
+            # Tokens are secrets: log the route, never the path.
+            log.exception("unsubscribe endpoint: unexpected error on %s %s…", method, environ.get("PATH_INFO", "")[:3])
+            response = pages.server_error()
+        start_response(response.status, response.headers())
+        return [b"" if method == "HEAD" else response.body]
+
+    def respond(self, environ, method: str) -> pages.Response:
+        path = environ.get("PATH_INFO", "")
+        if len(path) + len(environ.get("QUERY_STRING", "")) > MAX_URL:
+            return pages.uri_too_long()
+        purpose = PURPOSES.get(path[:3])
+        if purpose is None:
+            return pages.not_found()
+        if method not in ("GET", "HEAD", "POST"):
+            return pages.method_not_allowed()
+        body = b""
+        if method == "POST":
+            try:
+                body = read_body(environ)
+            except BodyTooLarge:
+                return pages.body_too_large()
+            except BadBody:
+                return pages.bad_request()
+        try:
+            ref = self.signer.verify(purpose, path[3:])
+        except TokenError as error:
+            log.info("unsubscribe endpoint: refused a %s link: %s", purpose, type(error).__name__)
+            return pages.broken_link(manage_url=self.manage_url)
+        if ref.subscription_id > MAX_SUBSCRIPTION_ID:
+            return pages.broken_link(manage_url=self.manage_url)
+        if method == "POST":
+            via = "one_click" if is_one_click(environ.get("CONTENT_TYPE", ""), body) else "link"
+            return self.change(ref, purpose, via)
+        return self.confirm(ref, purpose)
+
+    def confirm(self, ref: SubscriptionRef, purpose: str) -> pages.Response:
+        """The page a GET shows: reads only, never writes."""
+        try:
+            card = subscription_get(self.engine, subscription_id=ref.subscription_id)
+        except DATABASE_UNAVAILABLE as error:
+            # Still offer the button: a POST is queued when the database is down.
+            log.warning("unsubscribe endpoint: database unavailable for a confirmation page (%s)", _brief(error))
+            card = None
+            email, status = None, None
+        else:
+            if card is None:
+                return pages.broken_link(manage_url=self.manage_url)
+            email, status = card.email, card.status
+        list_name = card.list_name if card else ref.list_name
+        if purpose == "unsubscribe":
+            return pages.confirm_unsubscribe(
+                list_name=list_name, email=email, already=status == "unsubscribed",
+                token_for_resubscribe=self.signer.sign("resubscribe", ref), manage_url=self.manage_url,
+            )
+        return pages.confirm_resubscribe(list_name=list_name, email=email, manage_url=self.manage_url)
+
+    def change(self, ref: SubscriptionRef, purpose: str, via: str) -> pages.Response:
+        if purpose == "unsubscribe":
+            outcome = self.unsubscribe(ref, via)
+        else:
+            outcome = self.resubscribe(ref, via)
+        if outcome is Outcome.UNKNOWN:
+            return pages.broken_link(manage_url=self.manage_url)
+        if outcome is Outcome.UNAVAILABLE:
+            return pages.unavailable()
+        if purpose == "unsubscribe":
+            return pages.unsubscribed(
+                list_name=ref.list_name, token_for_resubscribe=self.signer.sign("resubscribe", ref),
+                manage_url=self.manage_url,
+            )
+        return pages.resubscribed(
+            list_name=ref.list_name, token_for_unsubscribe=self.signer.sign("unsubscribe", ref),
+            manage_url=self.manage_url,
+        )
+
+    def unsubscribe(self, ref: SubscriptionRef, via: str) -> Outcome:
+        outcome = self._write(ref, "unsubscribe", via, subscription_unsubscribe)
+        if outcome is Outcome.DONE:
+            try:
+                subscription_suppress(self.redis, prefix=self.prefix, subscription_id=ref.subscription_id)
+            except redis_lib.RedisError as error:
+                # The database has it, so nothing is lost: the next batch's plan skips
+                # it; only a batch running right now might still send one more.
+                log.warning("unsubscribe endpoint: subscription %d unsubscribed, but not added to the "
+                            "suppression set (%s)", ref.subscription_id, _brief(error))
+        return outcome
+
+    def resubscribe(self, ref: SubscriptionRef, via: str) -> Outcome:
+        # Out of the suppression set first: were the database to say active while
+        # the set still held the id, the batches would skip this person for good.
+        try:
+            subscription_unsuppress(self.redis, prefix=self.prefix, subscription_id=ref.subscription_id)
+        except redis_lib.RedisError as error:
+            log.warning("unsubscribe endpoint: cannot resubscribe %d, Redis unavailable (%s)",
+                        ref.subscription_id, _brief(error))
+            return Outcome.UNAVAILABLE
+        return self._write(ref, "resubscribe", via, subscription_resubscribe)
+
+    def _write(self, ref: SubscriptionRef, action: str, via: str, service) -> Outcome:
+        try:
+            service(self.engine, subscription_id=ref.subscription_id, via=via)
+        except SubscriptionNotFound:
+            return Outcome.UNKNOWN
+        except DATABASE_UNAVAILABLE as error:
+            change = SubscriptionChange(ref.subscription_id, action, via, dt.datetime.now(dt.timezone.utc))
+            try:
+                subscription_change_enqueue(self.redis, prefix=self.prefix, change=change)
+            except redis_lib.RedisError as redis_error:
+                log.error("unsubscribe endpoint: %s of subscription %d recorded nowhere: database (%s) and "
+                          "Redis (%s) both unavailable", action, ref.subscription_id, _brief(error), _brief(redis_error))
+                return Outcome.UNAVAILABLE
+            log.warning("unsubscribe endpoint: database unavailable (%s); %s of subscription %d queued for replay",
+                        _brief(error), action, ref.subscription_id)
+            return Outcome.QUEUED
+        return Outcome.DONE
+
+
+def create_app(settings: Settings | None = None, **options) -> UnsubscribeApp:
+    """The WSGI application; settings from the ``LANYARD_*`` environment by default.
+
+    This is gunicorn's factory (``'unsubscribe_web.app:create_app()'``): each worker
+    process builds its own app, engine and Redis connections.
+    """
+    return UnsubscribeApp(settings if settings is not None else load_settings(), **options)
+
+
+def _make_engine(settings: Settings, pool_size: int):
+    options = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": 5}
+    if settings.database.backend == "postgresql":
+        # A down database must become a queued unsubscribe in seconds, not minutes.
+        # No pre-ping: a connection that died with the server fails its one request,
+        # which is queued, and the pool reconnects.
+        options.update(connect_args={"connect_timeout": 3}, pool_pre_ping=False)
+    return make_engine(settings.database, **options)
+
+
+def _brief(error: BaseException) -> str:
+    """The first line of an error, for the log."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return type(error).__name__ + (": " + text.splitlines()[0] if text else "")

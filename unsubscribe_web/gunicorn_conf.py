@@ -1,0 +1,29 @@
+"""gunicorn settings for the unsubscribe endpoint in production::
+
+    gunicorn -c python:unsubscribe_web.gunicorn_conf 'unsubscribe_web.app:create_app()'
+
+Settings come from the ``LANYARD_*`` environment like every other part of lanyard;
+these defaults can be overridden on the command line or with ``GUNICORN_CMD_ARGS``.
+
+Each request is a little CPU (verify a signature, render a small page) and a little
+waiting (one database transaction, one Redis command). Threaded workers keep the CPU
+busy during the waits and speak HTTP keep-alive; one worker process per core plus one
+uses both cores without most requests queueing behind the GIL.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("LANYARD_UNSUBSCRIBE_BIND", "127.0.0.1:8001")
+worker_class = "gthread"
+workers = multiprocessing.cpu_count() + 1
+threads = 8
+keepalive = 5
+# Far above any real link (about 60 characters); the app answers 414 from 2,048.
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 4094
+timeout = 30
+graceful_timeout = 20
+# Paths carry tokens, which are secrets: log requests without them.
+access_log_format = '%(h)s "%(m)s" %(s)s %(B)s %(M)sms'
