@@ -70,9 +70,9 @@ def cli(ctx):
 
 
 def _register() -> None:
-    from . import database, demo, graph, seed
+    from . import database, demo, graph, seed, serve, unsubscribe
 
-    for module in (database, seed, graph, demo):
+    for module in (database, seed, graph, demo, serve, unsubscribe):
         for command in module.COMMANDS:
             cli.add_command(command)
 
