@@ -27,3 +27,5 @@ timeout = 30
 graceful_timeout = 20
 # Paths carry tokens, which are secrets: log requests without them.
 access_log_format = '%(h)s "%(m)s" %(s)s %(B)s %(M)sms'
+# Several copies may run on one machine; gunicorn's control socket has one fixed path.
+control_socket_disable = True
