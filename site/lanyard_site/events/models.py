@@ -40,7 +40,7 @@ class CacheVersioned(models.Model):
 
     def touch(self) -> None:
         """Bump the version in the database (safe under concurrent touches) and here."""
-        type(self).objects.filter(pk=self.pk).touch()
+        type(self).objects.using(self._state.db).filter(pk=self.pk).touch()
         self.refresh_from_db(fields=["cache_version"])
 
 
