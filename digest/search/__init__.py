@@ -1,0 +1,29 @@
+"""Search: the second denormalised copy of the database, after the Redis graph.
+
+``open_search(settings)`` gives the configured engine behind one interface
+(:class:`~digest.search.index.SearchIndex`): the embedded tantivy index by default,
+Apache Solr when ``LANYARD_SEARCH_URL`` is an http(s) URL. ``sync`` keeps it in step with
+the database; ``friends`` answers the digest's friend-events question from it.
+"""
+
+from __future__ import annotations
+
+from ..config import Settings
+from .documents import DocKey, SearchDocument
+from .index import MAX_CLAUSES, EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery
+
+
+def open_search(settings: Settings) -> SearchIndex:
+    if settings.search_backend == "tantivy":
+        from .tantivy_index import TantivyIndex
+
+        return TantivyIndex(settings.search_path)
+    from .solr_index import SolrIndex
+
+    return SolrIndex(settings.search_url)
+
+
+__all__ = [
+    "MAX_CLAUSES", "DocKey", "EventHit", "EventPage", "Facets", "Hit", "SearchDocument", "SearchError",
+    "SearchIndex", "SearchPage", "TextQuery", "open_search",
+]

@@ -1,0 +1,175 @@
+"""The one interface both search engines offer, and the query logic they share.
+
+An engine implements a handful of primitives (upsert, delete, one text search, one
+people query of at most :data:`MAX_CLAUSES` ids, co-speaker counts, fingerprints and a
+rebuild); :class:`SearchIndex` builds the public queries on them: splitting a people
+query above 2,048 ids and merging the parts, and ranking co-speakers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+from .documents import KINDS, DocKey, SearchDocument
+
+MAX_CLAUSES = 2_048  # person ids in one OR query (Lanyrd's Solr limit, kept for both engines)
+CO_SPEAKERS = 8
+WHEN = ("upcoming", "past")
+
+
+class SearchError(RuntimeError):
+    """The search engine could not answer; the message says what to check."""
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """Full-text search with filters. ``when`` is relative to ``today``: upcoming means not
+    yet ended (end date on or after today), past means ended."""
+
+    text: str = ""
+    types: tuple[str, ...] = ()
+    topic: str | None = None
+    city: str | None = None
+    when: str | None = None
+    today: dt.date = field(default_factory=dt.date.today)
+    offset: int = 0
+    limit: int = 20
+
+    def __post_init__(self):
+        unknown = set(self.types) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown document type(s) {', '.join(sorted(unknown))}; known: {', '.join(KINDS)}")
+        if self.when not in (None, *WHEN):
+            raise ValueError(f"when must be one of {', '.join(WHEN)}, not {self.when!r}")
+        if self.offset < 0 or not 1 <= self.limit <= 1_000:
+            raise ValueError("offset must be >= 0 and limit between 1 and 1000")
+
+    @property
+    def words(self) -> list[str]:
+        """The query's words, lowercased: no query syntax from users reaches an engine."""
+        return [word.lower() for word in re.findall(r"\w+", self.text)]
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    type: str
+    pk: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Counts per value, most first (ties by value). ``type`` ignores the type filter, so a
+    page can show every tab's count; the others count the filtered results."""
+
+    type: tuple[tuple[str, int], ...] = ()
+    topic: tuple[tuple[str, int], ...] = ()
+    city: tuple[tuple[str, int], ...] = ()
+    when: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    total: int
+    hits: tuple[Hit, ...]
+    facets: Facets
+
+
+@dataclass(frozen=True)
+class EventHit:
+    id: int
+    start_date: dt.date
+    attendee_ids: frozenset[int]
+    speaker_ids: frozenset[int]
+
+    @property
+    def sort_key(self) -> tuple[dt.date, int]:
+        return self.start_date, self.id
+
+
+@dataclass(frozen=True)
+class EventPage:
+    total: int
+    hits: tuple[EventHit, ...]
+
+
+def ranked_counts(counts: dict) -> tuple[tuple, ...]:
+    """Facet counts in one order for both engines: most first, then by value."""
+    return tuple(sorted(((value, count) for value, count in counts.items() if count > 0), key=lambda vc: (-vc[1], vc[0])))
+
+
+class SearchIndex:
+    """What lanyard asks of a search engine. Subclasses: TantivyIndex, SolrIndex."""
+
+    backend = "abstract"
+
+    # -- primitives each engine implements ---------------------------------------------
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        raise NotImplementedError
+
+    def delete(self, keys: Sequence[DocKey]) -> None:
+        raise NotImplementedError
+
+    def search(self, query: TextQuery) -> SearchPage:
+        raise NotImplementedError
+
+    def _people_chunk(self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None) -> EventPage:
+        """Events with any of ≤ MAX_CLAUSES people, start date in [start, end], by (date, id);
+        ``limit`` None means all of them."""
+        raise NotImplementedError
+
+    def _speaker_counts(self, person_id: int) -> dict[int, int]:
+        """Speaker id → number of events where they and ``person_id`` both speak."""
+        raise NotImplementedError
+
+    def fingerprints(self) -> Iterator[tuple[str, str]]:
+        """(document id, fingerprint) of every document in the index."""
+        raise NotImplementedError
+
+    def rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        """Index ``documents`` into a fresh index and swap it in atomically; returns the count."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    # -- shared logic --------------------------------------------------------------------
+
+    def events_with_people(
+        self, person_ids: Iterable[int], start: dt.date, end: dt.date, *, offset: int = 0, limit: int | None = 50
+    ) -> EventPage:
+        """Events whose attendees or speakers include any of ``person_ids``, starting within
+        [start, end], sorted by date then id, paged. Above MAX_CLAUSES ids the query is
+        split, each part fetched whole and the parts merged."""
+        ids = sorted(set(person_ids))
+        if not ids or start > end:
+            return EventPage(0, ())
+        if len(ids) <= MAX_CLAUSES:
+            return self._people_chunk(ids, start, end, offset, limit)
+        parts = [self._people_chunk(ids[i:i + MAX_CLAUSES], start, end, 0, None).hits for i in range(0, len(ids), MAX_CLAUSES)]
+        merged: list[EventHit] = []
+        for hit in heapq.merge(*parts, key=lambda h: h.sort_key):
+            if merged and merged[-1].id == hit.id:
+                continue  # the same event found by two parts carries the same stored ids
+            merged.append(hit)
+        page = merged[offset:] if limit is None else merged[offset:offset + limit]
+        return EventPage(len(merged), tuple(page))
+
+    def co_speakers(self, person_id: int, limit: int = CO_SPEAKERS) -> list[tuple[int, int]]:
+        """The people this speaker most often speaks at the same events with, as (person id,
+        shared events), most first, ties by id."""
+        counts = self._speaker_counts(person_id)
+        counts.pop(person_id, None)
+        return list(ranked_counts(counts)[:limit])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,223 @@
+"""Apache Solr for production, through pysolr: SolrCloud replicates and shards the index.
+
+The configset is ``digest/search/solr/conf`` (README: "Search on Solr"). Every query is
+built by a pure function below (``*_params``) returning the exact request parameters,
+so their shape is tested without a Solr server; :class:`SolrIndex` only sends them.
+
+A rebuild writes every document stamped with a new ``generation``, then deletes the
+documents of older generations and commits once. Readers see the old or the new version
+of each document throughout (an upsert replaces by id), and no document disappears
+until the rebuild has written its replacement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Iterable, Iterator, Sequence
+
+import pysolr
+
+from .documents import DocKey, SearchDocument
+from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
+
+TIMEOUT = 10  # seconds
+ADD_BATCH = 1_000
+PAGE = 1_000
+
+
+def solr_date(day: dt.date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def solr_document(document: SearchDocument, generation: int = 0) -> dict:
+    fields = {
+        "id": document.id, "type": document.type, "pk": document.pk, "title": document.title, "body": document.body,
+        "fingerprint": document.fingerprint, "generation": generation,
+    }
+    for name in ("handle", "kind", "city", "country"):
+        if getattr(document, name):
+            fields[name] = getattr(document, name)
+    for name in ("event_id", "session_id"):
+        if getattr(document, name) is not None:
+            fields[name] = getattr(document, name)
+    for name in ("topics", "attendee_ids", "speaker_ids", "people_ids"):
+        if getattr(document, name):
+            fields[name] = list(getattr(document, name))
+    for name in ("start_date", "end_date"):
+        if getattr(document, name) is not None:
+            fields[name] = solr_date(getattr(document, name))
+    return fields
+
+
+def when_filter(name: str, today: dt.date) -> str:
+    if name == "upcoming":
+        return f"end_date:[{solr_date(today)} TO *]"
+    return f"end_date:[* TO {solr_date(today)}}}"
+
+
+def text_params(query: TextQuery) -> dict:
+    """Full text over title (boosted) and the catch-all field, every word required; each
+    facet ignores its own filter (tag/ex), so a page can show every option's count."""
+    params: dict = {"q": " ".join(query.words) or "*:*"}
+    if query.words:
+        params.update({"defType": "edismax", "qf": "title^2 text", "q.op": "AND"})
+    fq = []
+    if query.types:
+        fq.append(f"{{!terms f=type tag=type}}{','.join(query.types)}")
+    if query.topic:
+        fq.append(f"{{!term f=topics tag=topic}}{query.topic}")
+    if query.city:
+        fq.append(f"{{!term f=city tag=city}}{query.city}")
+    if query.when:
+        fq.append(f"{{!tag=when}}{when_filter(query.when, query.today)}")
+    if fq:
+        params["fq"] = fq
+    params.update({
+        "fl": "id,type,pk,title",
+        "sort": "score desc,id asc",
+        "start": query.offset,
+        "rows": query.limit,
+        "facet": "true",
+        "facet.mincount": 1,
+        "facet.limit": -1,
+        "facet.field": ["{!ex=type}type", "{!ex=topic}topics", "{!ex=city}city"],
+        "facet.query": [
+            f"{{!key=upcoming ex=when}}{when_filter('upcoming', query.today)}",
+            f"{{!key=past ex=when}}{when_filter('past', query.today)}",
+        ],
+    })
+    return params
+
+
+def people_params(person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, rows: int) -> dict:
+    """Events with any of the people (the terms parser: no boolean-clause limit), by date."""
+    return {
+        "q": "*:*",
+        "fq": [
+            "type:event",
+            "{!terms f=people_ids}" + ",".join(str(int(p)) for p in person_ids),
+            f"start_date:[{solr_date(start)} TO {solr_date(end)}]",
+        ],
+        "sort": "start_date asc,pk asc",
+        "start": offset,
+        "rows": rows,
+        "fl": "pk,start_date,attendee_ids,speaker_ids",
+    }
+
+
+def speaker_params(person_id: int) -> dict:
+    """Counts of speakers over the events where ``person_id`` speaks (all of them; the
+    ranking and the top 8 are made by SearchIndex.co_speakers, the same for both engines)."""
+    return {
+        "q": "*:*",
+        "fq": ["type:event", f"speaker_ids:{int(person_id)}"],
+        "rows": 0,
+        "facet": "true",
+        "facet.field": "speaker_ids",
+        "facet.limit": -1,
+        "facet.mincount": 1,
+    }
+
+
+def fingerprint_params(cursor: str) -> dict:
+    return {"q": "*:*", "fl": "id,fingerprint", "sort": "id asc", "rows": 5_000, "cursorMark": cursor}
+
+
+def _pairs(flat: list) -> dict:
+    """Solr's flat facet list [value, count, value, count, …] as a dict."""
+    return dict(zip(flat[0::2], flat[1::2]))
+
+
+class SolrIndex(SearchIndex):
+    backend = "solr"
+
+    def __init__(self, url: str, *, timeout: float = TIMEOUT):
+        self.url = url
+        self.solr = pysolr.Solr(url, timeout=timeout, always_commit=False)
+
+    def _select(self, params: dict) -> pysolr.Results:
+        params = dict(params)
+        q = params.pop("q")
+        try:
+            return self.solr.search(q, **params)
+        except pysolr.SolrError as error:
+            raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
+
+    def _update(self, call, *args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except pysolr.SolrError as error:
+            raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
+
+    def search(self, query: TextQuery) -> SearchPage:
+        results = self._select(text_params(query))
+        hits = tuple(Hit(d["id"], d["type"], int(d["pk"]), d.get("title", "")) for d in results.docs)
+        fields = results.facets.get("facet_fields", {})
+        facets = Facets(
+            type=ranked_counts(_pairs(fields.get("type", []))),
+            topic=ranked_counts(_pairs(fields.get("topics", []))),
+            city=ranked_counts(_pairs(fields.get("city", []))),
+            when=ranked_counts(results.facets.get("facet_queries", {})),
+        )
+        return SearchPage(results.hits, hits, facets)
+
+    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
+        hits: list[EventHit] = []
+        position, total = offset, None
+        while limit is None or len(hits) < limit:
+            rows = PAGE if limit is None else min(PAGE, limit - len(hits))
+            results = self._select(people_params(person_ids, start, end, position, rows))
+            total = results.hits
+            for d in results.docs:
+                hits.append(EventHit(
+                    id=int(d["pk"]),
+                    start_date=dt.date.fromisoformat(d["start_date"][:10]),
+                    attendee_ids=frozenset(d.get("attendee_ids", ())),
+                    speaker_ids=frozenset(d.get("speaker_ids", ())),
+                ))
+            position += len(results.docs)
+            if not results.docs or position >= total:
+                break
+        return EventPage(total or 0, tuple(hits))
+
+    def _speaker_counts(self, person_id: int) -> dict[int, int]:
+        results = self._select(speaker_params(person_id))
+        return {int(k): v for k, v in _pairs(results.facets.get("facet_fields", {}).get("speaker_ids", [])).items()}
+
+    def fingerprints(self) -> Iterator[tuple[str, str]]:
+        cursor = "*"
+        while True:
+            results = self._select(fingerprint_params(cursor))
+            for d in results.docs:
+                yield d["id"], d.get("fingerprint", "")
+            if results.nextCursorMark in (None, cursor):
+                return
+            cursor = results.nextCursorMark
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        if documents:
+            self._update(self.solr.add, [solr_document(d) for d in documents], commit=False, softCommit=True)
+
+    def delete(self, keys: Sequence[DocKey]) -> None:
+        if keys:
+            self._update(self.solr.delete, id=[k.id for k in keys], commit=False, softCommit=True)
+
+    def rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        generation = time.time_ns() // 1_000_000
+        batch, count = [], 0
+        for document in documents:
+            batch.append(solr_document(document, generation))
+            if len(batch) >= ADD_BATCH:
+                self._update(self.solr.add, batch, commit=False)
+                count += len(batch)
+                batch = []
+        if batch:
+            self._update(self.solr.add, batch, commit=False)
+            count += len(batch)
+        self._update(self.solr.delete, q=f"*:* -generation:{generation}", commit=False)
+        self._update(self.solr.commit)
+        return count
+
+    def close(self) -> None:
+        self.solr.get_session().close()

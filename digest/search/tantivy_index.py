@@ -1,0 +1,349 @@
+"""The embedded search engine: a tantivy index directory under the data directory.
+
+Layout of ``LANYARD_SEARCH_URL``'s directory::
+
+    current -> gen-000007     a symlink naming the live generation
+    gen-000007/               a tantivy index
+    gen-000006/               the previous one, kept for readers that still hold it
+
+One writer, many readers: tantivy locks a generation's directory for its single
+``IndexWriter`` (a second writer anywhere gets :class:`SearchBusy` and retries later),
+while any number of processes read. A rebuild writes a new generation beside the live
+one and swaps the symlink with one ``rename``, so readers see the old index or the new
+one, never half of one. Readers resolve the symlink and the generation's ``meta.json``
+before each query (two ``stat`` calls) and reopen only when either changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import tantivy
+
+from .documents import DocKey, SearchDocument
+from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
+
+Must, Should = tantivy.Occur.Must, tantivy.Occur.Should
+
+WRITER_HEAP = 64_000_000
+REBUILD_HEAP = 256_000_000
+REBUILD_COMMIT_EVERY = 200_000  # documents between commits while rebuilding (bounds memory)
+_GENERATION = re.compile(r"^gen-(\d{6,})$")
+
+
+class SearchBusy(SearchError):
+    """Another process holds the index's single writer; try again shortly."""
+
+
+def build_schema() -> tantivy.Schema:
+    raw = {"tokenizer_name": "raw"}
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, **raw)
+    builder.add_text_field("type", stored=True, fast=True, **raw)
+    builder.add_integer_field("pk", stored=True, indexed=True, fast=True)
+    builder.add_text_field("title", stored=True, tokenizer_name="en_stem")
+    builder.add_text_field("body", stored=True, tokenizer_name="en_stem")
+    # Everything a user might type, in one analysed field (Solr: copyField into "text").
+    builder.add_text_field("text", stored=False, tokenizer_name="en_stem")
+    builder.add_text_field("handle", stored=True, **raw)
+    builder.add_text_field("kind", stored=True, fast=True, **raw)
+    builder.add_text_field("topics", stored=True, fast=True, **raw)
+    builder.add_text_field("city", stored=True, fast=True, **raw)
+    builder.add_text_field("country", stored=True, **raw)
+    builder.add_date_field("start_date", stored=True, indexed=True, fast=True)
+    builder.add_date_field("end_date", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("sort_key", indexed=False, fast=True)
+    builder.add_integer_field("event_id", stored=True, indexed=True)
+    builder.add_integer_field("session_id", stored=True, indexed=True)
+    builder.add_integer_field("attendee_ids", stored=True, indexed=True)
+    builder.add_integer_field("speaker_ids", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("people_ids", stored=False, indexed=True)
+    builder.add_text_field("fingerprint", stored=True, **raw)
+    return builder.build()
+
+
+SCHEMA = build_schema()
+
+
+def _moment(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+def to_tantivy(document: SearchDocument) -> tantivy.Document:
+    fields: dict = {
+        "id": document.id, "type": document.type, "pk": document.pk, "title": document.title,
+        "body": document.body,
+        "text": [document.title, document.body, document.handle, *document.topics, document.city, document.country, document.kind],
+        "sort_key": document.sort_key, "fingerprint": document.fingerprint,
+    }
+    for name in ("handle", "kind", "city", "country"):
+        if getattr(document, name):
+            fields[name] = getattr(document, name)
+    for name in ("event_id", "session_id"):
+        if getattr(document, name) is not None:
+            fields[name] = getattr(document, name)
+    for name in ("topics", "attendee_ids", "speaker_ids", "people_ids"):
+        if getattr(document, name):
+            fields[name] = list(getattr(document, name))
+    for name in ("start_date", "end_date"):
+        if getattr(document, name) is not None:
+            fields[name] = _moment(getattr(document, name))
+    return tantivy.Document(**fields)
+
+
+class TantivyIndex(SearchIndex):
+    backend = "tantivy"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._opened: tuple | None = None  # (generation dir, meta.json stamp)
+        self._index: tantivy.Index | None = None
+
+    # -- generations -----------------------------------------------------------------
+
+    @property
+    def current_link(self) -> Path:
+        return self.path / "current"
+
+    @contextmanager
+    def _layout_lock(self):
+        """Serialises creating and swapping generations (not reads, not document writes)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".layout.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def generation_dir(self) -> Path:
+        """The live generation's directory, making an empty first one if there is none."""
+        try:
+            return self.path / os.readlink(self.current_link)
+        except FileNotFoundError:
+            pass
+        with self._layout_lock():
+            if not self.current_link.is_symlink():
+                directory = self._new_generation()
+                tantivy.Index(SCHEMA, path=str(directory))
+                self._point_at(directory)
+        return self.path / os.readlink(self.current_link)
+
+    def _generations(self) -> list[Path]:
+        if not self.path.exists():
+            return []
+        found = [(int(m.group(1)), entry) for entry in self.path.iterdir() if (m := _GENERATION.match(entry.name))]
+        return [entry for _, entry in sorted(found)]
+
+    def _new_generation(self) -> Path:
+        existing = self._generations()
+        number = int(_GENERATION.match(existing[-1].name).group(1)) + 1 if existing else 1
+        directory = self.path / f"gen-{number:06d}"
+        directory.mkdir(parents=True)
+        return directory
+
+    def _point_at(self, directory: Path) -> None:
+        temporary = self.path / f".current.{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        os.symlink(directory.name, temporary)
+        os.replace(temporary, self.current_link)  # rename(2): atomic for every reader
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _searcher(self) -> tantivy.Searcher:
+        directory = self.generation_dir()
+        try:
+            meta = os.stat(directory / "meta.json")
+        except FileNotFoundError as error:
+            raise SearchError(f"the search index at {directory} is damaged; run `lanyard search rebuild`") from error
+        stamp = (directory, meta.st_ino, meta.st_mtime_ns, meta.st_size)
+        if self._opened is None or self._opened[0] != directory:
+            self._index = tantivy.Index.open(str(directory))
+            self._index.config_reader("manual")
+        elif self._opened == stamp:
+            return self._index.searcher()
+        self._index.reload()
+        self._opened = stamp
+        return self._index.searcher()
+
+    def search(self, query: TextQuery) -> SearchPage:
+        searcher = self._searcher()
+        text = self._text_query(query.words)
+        filters = self._filters(query)
+        found = searcher.search(_all(text, *filters.values()), limit=query.offset + query.limit, offset=0)
+        hits = []
+        for _, address in found.hits[query.offset:]:
+            stored = searcher.doc(address)
+            hits.append(Hit(stored.get_first("id"), stored.get_first("type"), stored.get_first("pk"), stored.get_first("title")))
+
+        def without(name: str) -> tantivy.Query:
+            return _all(text, *(q for key, q in filters.items() if key != name))
+
+        def terms(name: str, field: str) -> tuple:
+            answer = searcher.aggregate(without(name), {"f": {"terms": {"field": field, "size": 10_000}}})
+            return ranked_counts({b["key"]: b["doc_count"] for b in answer["f"]["buckets"]})
+
+        base = without("when")
+        when = {
+            name: searcher.search(_all(base, self._when(name, query.today)), limit=1).count
+            for name in ("upcoming", "past")
+        }
+        facets = Facets(type=terms("type", "type"), topic=terms("topic", "topics"), city=terms("city", "city"), when=ranked_counts(when))
+        return SearchPage(found.count, tuple(hits), facets)
+
+    def _text_query(self, words: list[str]) -> tantivy.Query:
+        if not words:
+            return tantivy.Query.all_query()
+        return self._parser().parse_query(
+            " ".join(words), default_field_names=["title", "text"], field_boosts={"title": 2.0}, conjunction_by_default=True
+        )
+
+    def _parser(self) -> tantivy.Index:
+        self._searcher()
+        return self._index
+
+    def _filters(self, query: TextQuery) -> dict[str, tantivy.Query]:
+        filters = {}
+        if query.types:
+            filters["type"] = tantivy.Query.term_set_query(SCHEMA, "type", list(query.types))
+        if query.topic:
+            filters["topic"] = tantivy.Query.term_query(SCHEMA, "topics", query.topic)
+        if query.city:
+            filters["city"] = tantivy.Query.term_query(SCHEMA, "city", query.city)
+        if query.when:
+            filters["when"] = self._when(query.when, query.today)
+        return filters
+
+    @staticmethod
+    def _when(name: str, today: dt.date) -> tantivy.Query:
+        if name == "upcoming":
+            return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, _moment(today), None)
+        return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, None, _moment(today), include_upper=False)
+
+    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
+        searcher = self._searcher()
+        query = _all(
+            tantivy.Query.term_query(SCHEMA, "type", "event"),
+            tantivy.Query.term_set_query(SCHEMA, "people_ids", list(person_ids)),
+            tantivy.Query.range_query(SCHEMA, "start_date", tantivy.FieldType.Date, _moment(start), _moment(end)),
+        )
+
+        def run(wanted: int):
+            return searcher.search(query, limit=max(1, wanted), offset=offset, order_by_field="sort_key", order=tantivy.Order.Asc)
+
+        found = run(limit if limit is not None else 1_000)
+        if limit is None and found.count > offset + len(found.hits):
+            found = run(found.count - offset)
+        hits = []
+        for _, address in found.hits:
+            stored = searcher.doc(address)
+            hits.append(EventHit(
+                id=stored.get_first("pk"),
+                start_date=stored.get_first("start_date").date(),
+                attendee_ids=frozenset(stored.get_all("attendee_ids")),
+                speaker_ids=frozenset(stored.get_all("speaker_ids")),
+            ))
+        return EventPage(found.count, tuple(hits))
+
+    def _speaker_counts(self, person_id: int) -> dict[int, int]:
+        searcher = self._searcher()
+        query = _all(tantivy.Query.term_query(SCHEMA, "type", "event"), tantivy.Query.term_query(SCHEMA, "speaker_ids", person_id))
+        answer = searcher.aggregate(query, {"s": {"terms": {"field": "speaker_ids", "size": 100_000}}})
+        return {int(b["key"]): b["doc_count"] for b in answer["s"]["buckets"]}
+
+    def fingerprints(self) -> Iterator[tuple[str, str]]:
+        searcher = self._searcher()
+        total = searcher.num_docs
+        if not total:
+            return
+        for _, address in searcher.search(tantivy.Query.all_query(), limit=total).hits:
+            stored = searcher.doc(address)
+            yield stored.get_first("id"), stored.get_first("fingerprint")
+
+    # -- writing -----------------------------------------------------------------------
+
+    @contextmanager
+    def _writer(self, index: tantivy.Index, heap: int = WRITER_HEAP):
+        try:
+            writer = index.writer(heap_size=heap, num_threads=1)
+        except ValueError as error:
+            if "LockBusy" in str(error):
+                raise SearchBusy("another process is writing the search index; try again shortly") from error
+            raise
+        try:
+            yield writer
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            # Lets merges of the small segments finish, then releases the directory's lock.
+            writer.wait_merging_threads()
+
+    def _live_index(self) -> tantivy.Index:
+        self._searcher()
+        return self._index
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        if not documents:
+            return
+        with self._writer(self._live_index()) as writer:
+            for document in documents:
+                writer.delete_documents_by_term("id", document.id)
+                writer.add_document(to_tantivy(document))
+
+    def delete(self, keys: Sequence[DocKey]) -> None:
+        if not keys:
+            return
+        with self._writer(self._live_index()) as writer:
+            for key in keys:
+                writer.delete_documents_by_term("id", key.id)
+
+    def rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".rebuild.lock", "w") as rebuilding:
+            try:
+                fcntl.flock(rebuilding, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SearchBusy(f"a rebuild of {self.path} is already running") from None
+            return self._rebuild(documents)
+
+    def _rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        with self._layout_lock():
+            directory = self._new_generation()
+        count = 0
+        try:
+            index = tantivy.Index(SCHEMA, path=str(directory))
+            writer = index.writer(heap_size=REBUILD_HEAP, num_threads=2)
+            for document in documents:
+                writer.add_document(to_tantivy(document))
+                count += 1
+                if count % REBUILD_COMMIT_EVERY == 0:
+                    writer.commit()
+            writer.commit()
+            writer.wait_merging_threads()
+            del writer
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        with self._layout_lock():
+            self._point_at(directory)
+            # Keep the generation just replaced (a reader may be mid-query on it); older go.
+            for old in self._generations()[:-2]:
+                if old != directory:
+                    shutil.rmtree(old, ignore_errors=True)
+        return count
+
+    def close(self) -> None:
+        self._index = None
+        self._opened = None
+
+
+def _all(*queries: tantivy.Query) -> tantivy.Query:
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(Must, q) for q in queries])

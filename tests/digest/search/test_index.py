@@ -1,0 +1,201 @@
+"""The search contract: what every engine (tantivy here, Solr given a URL) must answer.
+
+Documents are built directly, so these tests pin the engines, not the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from digest.search import DocKey, SearchDocument, TextQuery
+from digest.search.index import MAX_CLAUSES
+
+TODAY = dt.date(2026, 11, 28)
+
+
+def event(pk, day, *, name=None, attendees=(), speakers=(), topics=("Python",), city="Lisbon", description="", days=0):
+    start = TODAY + dt.timedelta(days=day)
+    return SearchDocument(
+        type="event", pk=pk, title=name or f"Gathering {pk}", body=description, topics=tuple(sorted(topics)), city=city,
+        country="Portugal", start_date=start, end_date=start + dt.timedelta(days=days),
+        attendee_ids=tuple(sorted(attendees)), speaker_ids=tuple(sorted(speakers)),
+    )
+
+
+def person(pk, name, bio="", handle=None):
+    return SearchDocument(type="person", pk=pk, title=name, body=bio, handle=handle or f"p{pk}")
+
+
+def session(pk, event_id, title, speakers=(), day=0):
+    start = TODAY + dt.timedelta(days=day)
+    return SearchDocument(type="session", pk=pk, title=title, event_id=event_id, start_date=start, end_date=start, speaker_ids=tuple(speakers))
+
+
+def coverage(pk, title, kind="video", session_id=None):
+    return SearchDocument(type="coverage", pk=pk, title=title, kind=kind, session_id=session_id)
+
+
+def ids(page):
+    return {hit.id for hit in page.hits}
+
+
+CATALOGUE = [
+    event(1, 10, name="PyCon Lisbon", topics=("Python", "Django"), description="snakes and web frameworks"),
+    event(2, -30, name="RustConf Berlin", topics=("Rust",), city="Berlin"),
+    event(3, 40, name="Python Meetup Berlin", topics=("Python",), city="Berlin"),
+    person(10, "Ada Lovelace", "Writes Python at a bank"),
+    person(11, "Grace Hopper", "Compilers and Rust"),
+    session(20, 1, "Scaling Python search", speakers=(10,)),
+    coverage(30, "Video: Scaling Python search", session_id=20),
+]
+
+
+def test_full_text_finds_every_type_and_counts_them(search_index):
+    search_index.upsert(CATALOGUE)
+    page = search_index.search(TextQuery("python", today=TODAY))
+    assert ids(page) == {"event:1", "event:3", "person:10", "session:20", "coverage:30"}
+    assert page.total == 5
+    assert dict(page.facets.type) == {"event": 2, "person": 1, "session": 1, "coverage": 1}
+    assert dict(page.facets.topic) == {"Python": 2, "Django": 1}
+    assert dict(page.facets.city) == {"Lisbon": 1, "Berlin": 1}
+    # Upcoming/past is about the dated documents only: events and sessions.
+    assert dict(page.facets.when) == {"upcoming": 3}
+
+
+def test_every_word_must_match_and_title_matches_rank_first(search_index):
+    search_index.upsert(CATALOGUE)
+    assert ids(search_index.search(TextQuery("python berlin", today=TODAY))) == {"event:3"}
+    page = search_index.search(TextQuery("rust", today=TODAY))
+    assert [hit.id for hit in page.hits] == ["event:2", "person:11"]  # title beats bio
+    assert search_index.search(TextQuery("nonexistentword", today=TODAY)).total == 0
+
+
+def test_user_query_syntax_is_only_words(search_index):
+    search_index.upsert(CATALOGUE)
+    for text in ('title:rust AND (', '"python', "python -berlin", "type:person", "*:*", "python OR rust"):
+        page = search_index.search(TextQuery(text, today=TODAY))
+        assert page.total >= 0
+    assert ids(search_index.search(TextQuery("python -berlin", today=TODAY))) == {"event:3"}
+    assert search_index.search(TextQuery("type:person", today=TODAY)).total == 0  # the words "type" and "person"
+
+
+def test_filters_and_facets_that_ignore_their_own_filter(search_index):
+    search_index.upsert(CATALOGUE)
+    page = search_index.search(TextQuery("python", types=("event",), today=TODAY))
+    assert ids(page) == {"event:1", "event:3"}
+    # Every tab keeps its count while one is selected.
+    assert dict(page.facets.type) == {"event": 2, "person": 1, "session": 1, "coverage": 1}
+    assert dict(page.facets.city) == {"Lisbon": 1, "Berlin": 1}
+
+    berlin = search_index.search(TextQuery("", types=("event",), city="Berlin", today=TODAY))
+    assert ids(berlin) == {"event:2", "event:3"}
+    assert dict(berlin.facets.city) == {"Berlin": 2, "Lisbon": 1}  # the city filter ignored for its own counts
+    assert dict(berlin.facets.topic) == {"Python": 1, "Rust": 1}
+    assert dict(berlin.facets.when) == {"upcoming": 1, "past": 1}
+
+    past = search_index.search(TextQuery("", types=("event",), when="past", today=TODAY))
+    assert ids(past) == {"event:2"}
+    assert dict(past.facets.when) == {"upcoming": 2, "past": 1}
+    assert ids(search_index.search(TextQuery("", topic="Django", today=TODAY))) == {"event:1"}
+    several = search_index.search(TextQuery("python", types=("person", "coverage"), today=TODAY))
+    assert ids(several) == {"person:10", "coverage:30"}
+
+
+def test_an_event_ending_today_is_upcoming(search_index):
+    search_index.upsert([event(1, -2, days=2), event(2, -3, days=2)])
+    page = search_index.search(TextQuery("", when="upcoming", today=TODAY))
+    assert ids(page) == {"event:1"}
+
+
+def test_paging_text_results(search_index):
+    search_index.upsert([person(i, f"Speaker number {i}") for i in range(1, 26)])
+    seen = []
+    for offset in range(0, 25, 10):
+        page = search_index.search(TextQuery("speaker", offset=offset, limit=10, today=TODAY))
+        assert page.total == 25
+        seen += [hit.id for hit in page.hits]
+    assert len(seen) == 25 and set(seen) == {f"person:{i}" for i in range(1, 26)}
+
+
+def test_upsert_replaces_and_delete_removes(search_index):
+    search_index.upsert([person(1, "Old Name")])
+    search_index.upsert([person(1, "New Name")])
+    assert search_index.search(TextQuery("old", today=TODAY)).total == 0
+    page = search_index.search(TextQuery("name", today=TODAY))
+    assert [(h.id, h.title) for h in page.hits] == [("person:1", "New Name")]
+    search_index.delete([DocKey("person", 1), DocKey("person", 99)])
+    assert search_index.search(TextQuery("", today=TODAY)).total == 0
+
+
+def test_events_with_people_by_date_within_the_range(search_index):
+    search_index.upsert([
+        event(1, 5, attendees=[100], speakers=[200]),
+        event(2, 1, attendees=[101]),
+        event(3, 1, speakers=[100]),
+        event(4, 31, attendees=[100]),  # after the range
+        event(5, -1, attendees=[100]),  # before it
+        event(6, 30, attendees=[300]),  # nobody we ask about
+        session(7, 1, "A talk by 100", speakers=[100], day=2),  # not an event
+    ])
+    start, end = TODAY, TODAY + dt.timedelta(days=30)
+    page = search_index.events_with_people([100, 101, 999], start, end)
+    assert page.total == 3
+    assert [hit.id for hit in page.hits] == [2, 3, 1]  # by date, then id
+    first = page.hits[2]
+    assert (first.start_date, first.attendee_ids, first.speaker_ids) == (TODAY + dt.timedelta(days=5), {100}, {200})
+    assert [h.id for h in search_index.events_with_people([100, 101], start, end, offset=1, limit=1).hits] == [3]
+    assert search_index.events_with_people([100], TODAY + dt.timedelta(days=31), TODAY + dt.timedelta(days=31)).total == 1
+    assert search_index.events_with_people([], start, end).total == 0
+
+
+def test_more_than_2048_people_are_split_and_merged(search_index):
+    people = list(range(1, 5_001))
+    assert len(people) > 2 * MAX_CLAUSES
+    search_index.upsert([
+        event(1, 3, attendees=[1, 4_000]),  # found by the first and the second part
+        event(2, 1, attendees=[4_999]),  # the third part only
+        event(3, 2, speakers=[2_500]),
+        event(4, 2, attendees=[6_000]),
+        event(5, 9, attendees=[2_048, 2_049]),  # either side of the first split
+    ])
+    start, end = TODAY, TODAY + dt.timedelta(days=10)
+    page = search_index.events_with_people(people, start, end)
+    assert page.total == 4
+    assert [h.id for h in page.hits] == [2, 3, 1, 5]
+    assert [h.id for h in search_index.events_with_people(people, start, end, offset=1, limit=2).hits] == [3, 1]
+    assert [h.id for h in search_index.events_with_people(people, start, end, limit=None).hits] == [2, 3, 1, 5]
+
+
+def test_co_speakers_are_the_top_eight_by_shared_events(search_index):
+    documents = []
+    # Speaker 1 shares 10 - i events with speaker 100 + i, and one with each of 200-202:
+    # ties at the cut are decided by id.
+    for i in range(10):
+        for j in range(10 - i):
+            documents.append(event(len(documents) + 1, j, speakers=[1, 100 + i], attendees=[500]))
+    documents.append(event(len(documents) + 1, 0, speakers=[1, 202, 201, 200]))
+    documents.append(event(len(documents) + 1, 0, speakers=[100, 300], attendees=[1]))  # 1 attends, not speaks
+    documents.append(session(9_999, 1, "Session with 1", speakers=[1, 400]))  # sessions do not count
+    search_index.upsert(documents)
+    assert search_index.co_speakers(1) == [(100, 10), (101, 9), (102, 8), (103, 7), (104, 6), (105, 5), (106, 4), (107, 3)]
+    assert search_index.co_speakers(1, limit=12)[-3:] == [(109, 1), (200, 1), (201, 1)]  # 202 loses the tie
+    assert search_index.co_speakers(300) == [(100, 1)]
+    assert search_index.co_speakers(12345) == []
+
+
+def test_fingerprints_cover_every_document(search_index):
+    search_index.upsert(CATALOGUE)
+    assert dict(search_index.fingerprints()) == {d.id: d.fingerprint for d in CATALOGUE}
+
+
+def test_rebuild_swaps_in_exactly_the_new_documents(search_index):
+    search_index.upsert(CATALOGUE)
+    renamed = person(10, "Ada King")
+    fresh = [renamed, event(1, 10, name="PyCon Lisbon")]
+    assert search_index.rebuild(iter(fresh)) == 2
+    assert dict(search_index.fingerprints()) == {d.id: d.fingerprint for d in fresh}
+    assert ids(search_index.search(TextQuery("king", today=TODAY))) == {"person:10"}
+    search_index.upsert([person(12, "Written After")])  # writes go on into the new index
+    assert search_index.search(TextQuery("", today=TODAY)).total == 3
