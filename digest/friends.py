@@ -108,7 +108,18 @@ StrategyFactory = Callable[..., FriendEventsStrategy]
 # register here.
 STRATEGIES: dict[str, StrategyFactory] = {
     "redis": lambda settings, *, graph, **extra: RedisFriendEvents(graph),
+    # digest/search/friends.py: one OR query per subscriber, and the per-subscriber planner.
+    "search": lambda settings, *, graph, **extra: _search().search_strategy(settings, graph=graph, **extra),
+    "auto": lambda settings, *, graph, **extra: _search().planned_strategy(
+        settings, graph=graph, redis_strategy=RedisFriendEvents(graph), **extra
+    ),
 }
+
+
+def _search():
+    from .search import friends  # imported on demand: the Redis strategy needs no search engine
+
+    return friends
 
 
 def make_friend_strategy(settings: Settings, *, graph: Graph, name: str | None = None, **extra) -> FriendEventsStrategy:

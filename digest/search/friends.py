@@ -104,3 +104,16 @@ class PlannedFriendEvents:
         self._last = tuple(name for name in ("redis", "search") if plan[name])
         self.usage.update({name: len(ids) for name, ids in plan.items() if ids})
         return found
+
+
+def search_strategy(settings, *, graph: Graph, search: SearchIndex | None = None, **extra) -> SearchFriendEvents:
+    """LANYARD_FRIENDS_STRATEGY=search; ``search`` defaults to the configured engine."""
+    from . import open_search
+
+    return SearchFriendEvents(search if search is not None else open_search(settings), graph)
+
+
+def planned_strategy(settings, *, graph: Graph, redis_strategy, search: SearchIndex | None = None,
+                     threshold: int = SEARCH_THRESHOLD, **extra) -> PlannedFriendEvents:
+    """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by follow-set size."""
+    return PlannedFriendEvents(redis_strategy, search_strategy(settings, graph=graph, search=search), threshold=threshold)
