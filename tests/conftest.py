@@ -162,3 +162,24 @@ def engine(settings):
     engine = db.make_engine(settings.database)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 at a free port, stopped after the test.
+
+    A :class:`tests.smtp_server.SmtpTestServer`: ``.messages`` holds what it accepted
+    (``.mail_from``, ``.rcpt_tos``, ``.data`` bytes, ``.parsed()`` an EmailMessage);
+    ``.mail_url`` is a MailURL for ``SmtpTransport`` and ``.url`` the
+    ``LANYARD_MAIL_URL`` string (``make_settings(mail_url=smtp_server.url)``).
+    Failure controls: ``.refuse(address, "550 5.1.1 No such user")`` answers RCPT for
+    that address (any 4xx/5xx reply) until ``.accept(address)``;
+    ``.fail_next(n, "451 4.3.0 Try again later", stage="data"|"rcpt")`` answers the next
+    n messages so; ``.stop()``/``.start()``/``.restart()`` drop every client connection
+    and listen again on the same port. Build ``SmtpTestServer(tls_context=...,
+    authenticator=...)`` yourself for STARTTLS and login.
+    """
+    from tests.smtp_server import SmtpTestServer
+
+    with SmtpTestServer() as server:
+        yield server
