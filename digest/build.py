@@ -17,7 +17,6 @@ UPCOMING_DAYS = 365  # how far ahead "upcoming" reaches
 MAX_ITEMS = 20  # new events per email; the rest is "and N more" with a calendar link
 SOON_DAYS = 7  # "also coming up": mentioned before, starting within this many days
 MAX_SOON = 10
-MAX_PEOPLE_SHOWN = 12  # followed people named per event (speakers first)
 
 
 def upcoming_window(digest_date: dt.date) -> Window:
@@ -73,9 +72,12 @@ def select_events(
 
 
 def shown_people(people: Mapping[int, str]) -> tuple[list[int], list[int]]:
-    """The followed people an event names: speakers first, at most MAX_PEOPLE_SHOWN."""
-    speakers = sorted(p for p, role in people.items() if role == "speaking")[:MAX_PEOPLE_SHOWN]
-    attendees = sorted(p for p, role in people.items() if role != "speaking")[: MAX_PEOPLE_SHOWN - len(speakers)]
+    """The followed people at an event: speakers, attendees.
+
+    All of them: the renderer names the first few and counts the rest.
+    """
+    speakers = [p for p, role in people.items() if role == "speaking"]
+    attendees = [p for p, role in people.items() if role != "speaking"]
     return speakers, attendees
 
 

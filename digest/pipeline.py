@@ -329,7 +329,6 @@ class Pipeline:
         return prepared
 
     def _deliver(self, run_id: int, digest_date: dt.date, prepared: list[Prepared], result: ChunkResult, timings) -> None:
-        suppressed_key = self.keys.unsubscribe_suppressed
         with self.engine.connect() as connection:
             for start in range(0, len(prepared), CLAIM_GROUP):
                 group = prepared[start:start + CLAIM_GROUP]
@@ -349,29 +348,23 @@ class Pipeline:
                     connection.commit()
                 skipped: dict[str, list[int]] = defaultdict(list)
                 sent: list[Prepared] = []
-                for item in group:
-                    sid = item.subscription.id
-                    if sid not in claims:
-                        continue  # settled already, or another worker holds it
-                    if claims[sid] != "active":
-                        skipped[f"subscription is {claims[sid]}"].append(sid)
-                        continue
-                    if item.message is None:
-                        skipped["nothing new"].append(sid)
-                        continue
-                    with _timed(timings, "claim"):
-                        # An unsubscribe made while this run goes lands here first.
-                        if self.redis.sismember(suppressed_key, sid):
-                            skipped["unsubscribed during the run"].append(sid)
-                            continue
-                    outcome = self._send(connection, item, digest_date, claimed_at, timings)
-                    if outcome == ledger.SENT:
-                        sent.append(item)
-                        result.sent += 1
-                    elif outcome == ledger.BOUNCED:
-                        result.bounced += 1
-                    else:
-                        result.failed += 1
+                try:
+                    self._deliver_group(connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings)
+                except BaseException as error:
+                    # Release what this group still holds, so a retry need not wait for
+                    # the claims to go stale (sent ones were marked one by one).
+                    sent_ids = {p.subscription.id for p in sent}
+                    held = [sid for sid in claims if sid not in sent_ids]
+                    connection.rollback()
+                    try:
+                        ledger.delivery_mark(
+                            connection, subscription_ids=held, digest_date=digest_date, claimed_at=claimed_at,
+                            status=ledger.FAILED, reason=f"not sent: {error}",
+                        )
+                        connection.commit()
+                    except Exception:
+                        pass  # the claims go stale and are taken over later
+                    raise
                 with _timed(timings, "claim"):
                     for reason, ids in skipped.items():
                         ledger.delivery_mark(
@@ -386,6 +379,32 @@ class Pipeline:
                         )
                     connection.commit()
                     self._remember(sent, digest_date)
+
+    def _deliver_group(self, connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings) -> None:
+        suppressed_key = self.keys.unsubscribe_suppressed
+        for item in group:
+            sid = item.subscription.id
+            if sid not in claims:
+                continue  # settled already, or another worker holds it
+            if claims[sid] != "active":
+                skipped[f"subscription is {claims[sid]}"].append(sid)
+                continue
+            if item.message is None:
+                skipped["nothing new"].append(sid)
+                continue
+            with _timed(timings, "claim"):
+                # An unsubscribe made while this run goes lands here first.
+                if self.redis.sismember(suppressed_key, sid):
+                    skipped["unsubscribed during the run"].append(sid)
+                    continue
+            outcome = self._send(connection, item, digest_date, claimed_at, timings)
+            if outcome == ledger.SENT:
+                sent.append(item)
+                result.sent += 1
+            elif outcome == ledger.BOUNCED:
+                result.bounced += 1
+            else:
+                result.failed += 1
 
     def _send(self, connection, item: Prepared, digest_date, claimed_at, timings) -> str:
         from .transports import PermanentDeliveryError, TemporaryDeliveryError
