@@ -51,11 +51,12 @@ def attendance_deleted(sender, instance, using, **kwargs):
 
 
 def event_initialised(sender, instance, **kwargs):
-    instance._graph_start_date = instance.start_date
+    # Read from __dict__: touching a deferred field here would query the database.
+    instance._graph_start_date = instance.__dict__.get("start_date")
 
 
 def event_saved(sender, instance, created, using, **kwargs):
-    if not created and instance._graph_start_date != instance.start_date:
+    if not created and instance._graph_start_date not in (None, instance.start_date):
         attendee_ids = list(
             Attendance.objects.using(using)
             .filter(event_id=instance.pk, role__in=g.GRAPH_ROLES)
