@@ -81,6 +81,9 @@ class RedisKeys:
     def mentioned(self, subscription_id: int) -> str:
         return f"{self.prefix}mentioned:{subscription_id}"
 
+    def mentioned_pattern(self) -> str:
+        return f"{self.prefix}mentioned:*"
+
     # The scheduler's global send rate: one token bucket shared by every worker (a hash
     # of tokens and the time they were counted; see scheduler/throttle.py).
     @property

@@ -171,6 +171,14 @@ def recover_stale_claims(engine: Engine, *, older_than: dt.timedelta) -> int:
         return ledger.delivery_recover_stale(connection, older_than=older_than)
 
 
+def forget_mentions(redis, prefix: str) -> int:
+    """Forget what every digest mentioned (after the data is replaced: ids are reused)."""
+    keys = list(redis.scan_iter(match=RedisKeys(prefix).mentioned_pattern(), count=5000))
+    for start in range(0, len(keys), 5000):
+        redis.delete(*keys[start:start + 5000])
+    return len(keys)
+
+
 def run_status(engine: Engine, run_id: int) -> str:
     with engine.connect() as connection:
         status = connection.execute(select(db.digest_run.c.status).where(db.digest_run.c.id == run_id)).scalar()

@@ -10,7 +10,7 @@ from .seed import run_seed
 @click.option("--subscribers", default=200, show_default=True, type=click.IntRange(min=0))
 @click.pass_obj
 def demo(app, people, events, subscribers):
-    """The whole job on the embedded defaults: migrate, seed demo data, build the graph."""
+    """The whole job on the embedded defaults: migrate, seed demo data, build the graph, send a nightly digest."""
     from digest import db
 
     if subscribers > people:
@@ -36,6 +36,38 @@ def demo(app, people, events, subscribers):
         click.echo(f"  {name:>14}: {count}")
     click.echo(f"  {'graph follows':>14}: {redis_follows} in Redis generation {keys.generation}")
     click.echo(f"database: {settings.database.url}")
+    _nightly_digest(app)
+
+
+def _nightly_digest(app) -> None:
+    """Run today's digest into the outbox, then say where to look."""
+    import datetime as dt
+
+    from digest.pipeline import forget_mentions
+
+    from .digest import echo_summary, first_with_news, run_batch, write_preview
+
+    settings = app.settings
+    today = dt.date.today()
+    # Fresh data reuses subscription ids: what earlier digests mentioned no longer applies.
+    forget_mentions(app.redis, settings.redis_prefix)
+    # The preview comes first: once sent, the same events are no longer new.
+    handle = first_with_news(app, digest_date=today)
+    files = write_preview(app, handle=handle, digest_date=today, list_name="daily", out=settings.data_dir / "previews") if handle else None
+    click.echo(f"running the nightly digest for {today}")
+    outcome = run_batch(app, digest_date=today)
+    echo_summary(outcome, list_name="daily", digest_date=today)
+    mail = settings.mail
+    if mail.scheme == "maildir":
+        delivered = sorted((mail.path / "new").glob("*"), key=lambda path: path.stat().st_mtime)
+        click.echo(f"outbox (a maildir; every file is one email, open it with a mail client): {mail.path}")
+        if delivered:
+            click.echo(f"  one email as delivered: {delivered[-1]}")
+    else:
+        click.echo(f"emails went to {mail.host}:{mail.port}")
+    if files:
+        click.echo(f"preview of @{handle}'s email: {files.eml}")
+        click.echo(f"  open in a browser: {files.html}")
 
 
 COMMANDS = [demo]

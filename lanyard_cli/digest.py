@@ -1,0 +1,185 @@
+"""`lanyard digest run` and `lanyard digest preview`: the nightly digest, in this process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from .progress import StepProgress
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+LISTS = click.Choice(["daily", "weekly"])
+
+
+@dataclass
+class BatchOutcome:
+    summary: object  # digest.pipeline.RunSummary
+    seconds: float
+
+
+def make_pipeline(app, **options):
+    from digest.graph import GraphMissing
+    from digest.pipeline import Pipeline
+
+    try:
+        app.graph.keys()
+    except GraphMissing as error:
+        raise click.ClickException(str(error)) from None
+    return Pipeline(app.settings, engine=app.engine, redis=app.redis, **options)
+
+
+def run_batch(app, *, digest_date: dt.date, list_name: str = "daily", dry_run: bool = False, limit: int | None = None,
+              chunk_size: int = 500) -> BatchOutcome:
+    """Plan a run, process every chunk here with a progress bar, finish it."""
+    from digest.pipeline import RunPaused, finish_run, plan_run
+
+    pipeline = make_pipeline(app)
+    started = time.perf_counter()
+    try:
+        plan = plan_run(app.engine, list_name=list_name, digest_date=digest_date, limit=limit, dry_run=dry_run,
+                        chunk_size=chunk_size)
+        with StepProgress(unit="digests") as progress:
+            done = 0
+            progress("digests", done, plan.planned)
+            for chunk in plan.chunks:
+                try:
+                    result = pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)
+                except RunPaused:
+                    raise click.ClickException(
+                        f"run {plan.run_id} was paused; resume it and run `lanyard digest run` again to send the rest"
+                    ) from None
+                done += len(chunk)
+                progress("digests", done, plan.planned)
+                if result.cancelled:
+                    break
+        summary = finish_run(app.engine, run_id=plan.run_id)
+    finally:
+        pipeline.close()
+    return BatchOutcome(summary=summary, seconds=time.perf_counter() - started)
+
+
+def echo_summary(outcome: BatchOutcome, *, list_name: str, digest_date: dt.date) -> None:
+    s = outcome.summary
+    rate = (s.sent + s.skipped) / outcome.seconds if outcome.seconds else 0.0
+    label = " (dry run: nothing sent)" if s.dry_run else ""
+    click.echo(
+        f"run {s.run_id} ({list_name}, {digest_date}){label}: planned {s.planned}, sent {s.sent}, "
+        f"skipped {s.skipped}, failed {s.failed}, bounced {s.bounced} in {outcome.seconds:.1f}s ({rate:.0f} digests/s)"
+    )
+    if s.timings:
+        click.echo("seconds per stage: " + ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in s.timings.items()))
+    if s.failed:
+        click.echo(f"{s.failed} failed temporarily; `lanyard digest run --date {digest_date}` again retries them")
+
+
+@click.group()
+def digest():
+    """The nightly digest: run a batch here, or preview one subscriber's email."""
+
+
+@digest.command()
+@click.option("--date", "digest_date", type=DATE, help="Digest date [default: today].")
+@click.option("--list", "list_name", type=LISTS, default="daily", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Compute and render everything; send and record nothing.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many subscriptions.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True)
+@click.pass_obj
+def run(app, digest_date, list_name, dry_run, limit, chunk_size):
+    """Send the digests due for a date, in this process, then print a summary."""
+    digest_date = digest_date.date() if digest_date else dt.date.today()
+    outcome = run_batch(app, digest_date=digest_date, list_name=list_name, dry_run=dry_run, limit=limit,
+                        chunk_size=chunk_size)
+    echo_summary(outcome, list_name=list_name, digest_date=digest_date)
+    mail = app.settings.mail
+    if mail.scheme == "maildir" and not dry_run:
+        click.echo(f"outbox: {mail.path}")
+
+
+@dataclass
+class PreviewFiles:
+    eml: Path
+    html: Path
+
+
+def write_preview(app, *, handle: str, digest_date: dt.date, list_name: str, out: Path) -> PreviewFiles:
+    """Write the .eml and .html one subscriber would get; touches neither ledger nor Redis memory."""
+    from sqlalchemy import select
+
+    from digest import db
+    from digest.hydrate import subscriptions_by_id
+
+    s, p = db.subscription, db.person
+    with app.engine.connect() as connection:
+        row = connection.execute(
+            select(s.c.id, s.c.status).join(p, p.c.id == s.c.person_id).where(p.c.handle == handle, s.c.list == list_name)
+        ).first()
+        if row is None:
+            raise click.BadParameter(f"no {list_name} subscription for the handle {handle!r}", param_hint="--subscriber")
+        subscriptions = subscriptions_by_id(connection, [row.id])
+    pipeline = make_pipeline(app)
+    try:
+        prepared = pipeline.prepare(subscriptions, digest_date=digest_date)[0]
+    finally:
+        pipeline.close()
+    if prepared.message is None:
+        raise click.ClickException(
+            f"{handle} would get no {list_name} digest on {digest_date}: nothing new from the people they follow"
+        )
+    stem = out / f"digest-{handle}-{digest_date}"
+    files = PreviewFiles(eml=stem.with_suffix(".eml"), html=stem.with_suffix(".html"))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        files.eml.write_bytes(prepared.message)
+        files.html.write_text(prepared.html, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write the preview into {out}: {error.strerror or error}") from None
+    if row.status != "active":
+        click.echo(f"note: this subscription is {row.status}; a run would not send it")
+    return files
+
+
+def first_with_news(app, *, digest_date: dt.date, list_name: str = "daily", batch: int = 100) -> str | None:
+    """The handle of the first active subscriber who would get a digest (for the demo)."""
+    from sqlalchemy import select
+
+    from digest import db
+    from digest.hydrate import subscriptions_by_id
+
+    s, p = db.subscription, db.person
+    with app.engine.connect() as connection:
+        ids = connection.execute(
+            select(s.c.id).where(s.c.list == list_name, s.c.status == "active").order_by(s.c.id)
+        ).scalars().all()
+    pipeline = make_pipeline(app)
+    try:
+        for start in range(0, len(ids), batch):
+            with app.engine.connect() as connection:
+                subscriptions = subscriptions_by_id(connection, ids[start:start + batch])
+            for prepared in pipeline.prepare(subscriptions, digest_date=digest_date):
+                if prepared.message is not None:
+                    return prepared.digest.recipient.handle
+    finally:
+        pipeline.close()
+    return None
+
+
+@digest.command()
+@click.option("--subscriber", "handle", required=True, help="Handle of the subscribing person.")
+@click.option("--date", "digest_date", type=DATE, help="Digest date [default: today].")
+@click.option("--list", "list_name", type=LISTS, default="daily", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder [default: <data>/previews].")
+@click.pass_obj
+def preview(app, handle, digest_date, list_name, out):
+    """Write the .eml and .html of the digest a subscriber would get (nothing is sent or recorded)."""
+    digest_date = digest_date.date() if digest_date else dt.date.today()
+    files = write_preview(app, handle=handle, digest_date=digest_date, list_name=list_name,
+                          out=out or app.settings.data_dir / "previews")
+    click.echo(f"message: {files.eml}")
+    click.echo(f"html:    {files.html}")
+
+
+COMMANDS = [digest]
