@@ -26,7 +26,7 @@ from digest.values import Digest
 
 BOUNDARY = "=_lanyard_digest_alternative_="
 MAX_LINE = 78  # RFC 5322's recommended limit for header lines
-ENCODED_WORD_BYTES = 45  # UTF-8 bytes per encoded word: 60 base64 chars + 12 = 72 <= 75
+ENCODED_LINE = 76  # RFC 2047: a line holding encoded words is at most 76 characters
 _PHRASE_ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*")
 _BAD_ADDRESS = re.compile(r"[\s<>()\[\],;:\"\\]")
 _BAD_URL = re.compile(r"[\s<>]")
@@ -141,7 +141,7 @@ def encode_header(value: str, used: int = 0) -> str:
         words = value.split(" ")
         if max(map(len, words)) < 900:
             return _fold(words, used)
-    return "\r\n ".join(_encoded_words(value))
+    return "\r\n ".join(_encoded_words(value, used))
 
 
 def _fold(words: list[str], used: int) -> str:
@@ -157,21 +157,30 @@ def _fold(words: list[str], used: int) -> str:
     return "\r\n ".join(lines)
 
 
-def _encoded_words(value: str) -> list[str]:
-    """``value`` as base64 encoded words of whole characters, each at most 75 characters."""
+def _encoded_words(value: str, used: int) -> list[str]:
+    """``value`` as base64 encoded words of whole characters, one per line of at most 76.
+
+    ``used`` characters of the first line are taken; later lines start with one space.
+    """
     words: list[str] = []
     chunk: list[bytes] = []
     size = 0
+    limit = _word_bytes(used)
     for char in value:
         encoded = char.encode("utf-8")
-        if size + len(encoded) > ENCODED_WORD_BYTES:
+        if chunk and size + len(encoded) > limit:
             words.append(_encoded_word(b"".join(chunk)))
-            chunk, size = [], 0
+            chunk, size, limit = [], 0, _word_bytes(1)
         chunk.append(encoded)
         size += len(encoded)
     if chunk:
         words.append(_encoded_word(b"".join(chunk)))
     return words
+
+
+def _word_bytes(used: int) -> int:
+    """How many UTF-8 bytes fit in one encoded word after ``used`` characters of a line."""
+    return max(3 * ((ENCODED_LINE - used - len("=?utf-8?b??=")) // 4), 12)
 
 
 def _encoded_word(data: bytes) -> str:
@@ -192,7 +201,7 @@ def _mailbox(name: str, address: str, role: str) -> str:
             phrase = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
         if len(phrase) + len(address) + 3 + len(role) + 2 <= 998:
             return f"{phrase} <{address}>"
-    return "\r\n ".join(_encoded_words(name)) + f"\r\n <{address}>"
+    return "\r\n ".join(_encoded_words(name, len(role) + 2)) + f"\r\n <{address}>"
 
 
 @lru_cache(maxsize=64)

@@ -88,7 +88,9 @@ def inline_template_css(source: str, css: str) -> str:
 
     def restore(match: re.Match) -> str:
         index = int(match.group(1) or match.group(2))
-        restored.append(index)
+        # A statement must come back as the comment that hid it, not as a bare word.
+        if (match.group(1) is None) == hidden[index].startswith("{{"):
+            restored.append(index)
         return hidden[index]
 
     result = _PLACEHOLDER.sub(restore, styled)
