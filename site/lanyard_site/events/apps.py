@@ -7,6 +7,7 @@ class EventsConfig(AppConfig):
     verbose_name = "Events, people and talks"
 
     def ready(self):
-        from . import graph_signals
+        from . import graph_signals, search_signals
 
         graph_signals.connect()
+        search_signals.connect_signals()

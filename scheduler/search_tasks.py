@@ -1,0 +1,53 @@
+"""The search sync task: drain the pending set into the search index.
+
+scheduler/app.py must include "scheduler.search_tasks" (it does: ``create_app`` imports
+this module and lists it in ``include``), so the shared task below binds to whichever
+app is current. The task is sent by the site after each committing transaction that
+touched an indexed row (``lanyard_site/events/search_signals.py``), and should also run
+every minute from beat as the periodic flush that catches up when a send was lost (the
+pending set in Redis is the durable record; ``lanyard search sync`` drains it by hand).
+It takes no arguments: the ids are in the set, and a batch may carry many writes.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import shared_task
+
+from .faults import backoff, temporary
+from .tasks import context
+
+INDEX_PENDING = "lanyard.search.index_pending"
+
+_indexes: dict[tuple[int, int], object] = {}  # (pid, id(settings)) → SearchIndex, one per process
+
+
+def _search_index(settings):
+    from digest.search import open_search
+
+    key = (os.getpid(), id(settings))
+    if key not in _indexes:
+        _indexes[key] = open_search(settings)
+    return _indexes[key]
+
+
+@shared_task(bind=True, name=INDEX_PENDING, max_retries=None, acks_late=True, ignore_result=True)
+def index_pending(self):
+    """Index the documents written since the last run (see digest/search/sync.py)."""
+    from digest.keys import RedisKeys
+    from digest.search import SearchError
+    from digest.search.sync import index_pending as drain
+
+    ctx = context(self)
+    try:
+        stats = drain(_search_index(ctx.settings), ctx.engine, ctx.redis, RedisKeys(ctx.settings.redis_prefix))
+    except SearchError as error:  # the index's writer is busy, or Solr is away: the ids wait in the set
+        raise self.retry(countdown=backoff(self.request.retries), exc=error) from None
+    except Exception as error:
+        if temporary(error) is None:
+            raise
+        raise self.retry(countdown=backoff(self.request.retries), exc=error) from None
+    if stats.busy:
+        return "another indexer is draining the set"
+    return f"indexed {stats.indexed}, deleted {stats.deleted}, in {stats.batches} batches"
