@@ -1,9 +1,10 @@
 """The digest email as bytes: multipart/alternative (text, then HTML), UTF-8, list headers.
 
-Built from a fixed MIME skeleton rather than ``email.message.EmailMessage``: both bodies
-are quoted-printable (one C call each, ``binascii.b2a_qp``) and the boundary contains
-``=_``, which quoted-printable output can never contain, so one fixed boundary is safe
-for every message. Headers are ASCII; names and subjects outside ASCII become RFC 2047
+Built from a fixed MIME skeleton rather than ``email.message.EmailMessage``. The text
+part is quoted-printable (readable in the raw message; one C call, ``binascii.b2a_qp``),
+the HTML part base64 (several times faster than quoted-printable on tens of kilobytes
+of markup). The boundary contains ``=_``, which neither encoding can produce, so one
+fixed boundary is safe for every message. Headers are ASCII; names and subjects outside ASCII become RFC 2047
 encoded words. Lines end in CRLF, as on the wire (SMTP sends the bytes unchanged).
 
 Optional DKIM signing (:class:`DkimSigner`, dkimpy) covers the headers a receiver must
@@ -48,7 +49,7 @@ _TEXT_PART = (
 _HTML_PART = (
     f"\r\n--{BOUNDARY}\r\n"
     'Content-Type: text/html; charset="utf-8"\r\n'
-    "Content-Transfer-Encoding: quoted-printable\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
     "\r\n"
 ).encode("ascii")
 _CLOSE = f"\r\n--{BOUNDARY}--\r\n".encode("ascii")
@@ -103,7 +104,7 @@ def build_message(
         _TEXT_PART,
         _quoted_printable(rendered.text),
         _HTML_PART,
-        _quoted_printable(rendered.html),
+        _base64(rendered.html),
         _CLOSE,
     ))
     return dkim.sign(message) if dkim is not None else message
@@ -242,6 +243,14 @@ def _quoted_printable(text: str) -> bytes:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+
+
+def _base64(text: str) -> bytes:
+    """``text`` with CRLF line ends (the canonical form of text/*), base64 in 76-character lines."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    encoded = binascii.b2a_base64(text.replace("\n", "\r\n").encode("utf-8"), newline=False)
+    return b"\r\n".join([encoded[i:i + 76] for i in range(0, len(encoded), 76)])
 
 
 class DkimSigner:
