@@ -237,3 +237,16 @@ def test_dkim_configuration_errors_name_the_variable(make_settings, dkim_key, tm
         make_settings(dkim_selector="bad selector!", dkim_domain=DOMAIN, dkim_key_file=key)
     with pytest.raises(ConfigError, match="^LANYARD_DKIM_DOMAIN: "):
         make_settings(dkim_selector="s", dkim_domain="not a domain", dkim_key_file=key)
+
+
+def test_a_signed_message_still_verifies_after_smtp_and_maildir(renderer, dkim_key, smtp_server, tmp_path):
+    key, record = dkim_key
+    signer = DkimSigner(selector="lanyard2026", domain=DOMAIN, private_key_pem=key.read_bytes())
+    digest = unicode_digest()
+    _, data = build(renderer, digest, dkim=signer)
+    transport = SmtpTransport(smtp_server.mail_url)
+    transport.send(sender="digest@lanyard.example.com", recipient=digest.email, message=data)
+    transport.close()
+    MaildirTransport(tmp_path).send(sender="digest@lanyard.example.com", recipient=digest.email, message=data)
+    assert dkim.verify(smtp_server.messages[0].data, dnsfunc=dns(record))
+    assert dkim.verify(next((tmp_path / "new").iterdir()).read_bytes(), dnsfunc=dns(record))

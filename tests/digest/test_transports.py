@@ -186,3 +186,10 @@ def test_make_transport_follows_the_mail_url(make_settings, smtp_server, tmp_pat
     smtp.send(sender=SENDER, recipient="reader1@example.net", message=message(1))
     smtp.close()
     assert subjects(smtp_server) == ["digest 1"]
+
+
+def test_a_named_sender_goes_into_the_envelope_as_its_address(smtp_server):
+    transport = SmtpTransport(smtp_server.mail_url)
+    transport.send(sender=f"lanyard <{SENDER}>", recipient="reader1@example.net", message=message(1))
+    transport.close()
+    assert smtp_server.messages[0].mail_from == SENDER
