@@ -17,6 +17,7 @@ import base64
 import binascii
 import datetime as dt
 import re
+import struct
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
@@ -250,7 +251,17 @@ def _base64(text: str) -> bytes:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     encoded = binascii.b2a_base64(text.replace("\n", "\r\n").encode("utf-8"), newline=False)
-    return b"\r\n".join([encoded[i:i + 76] for i in range(0, len(encoded), 76)])
+    full = len(encoded) // 76
+    lines = list(_line_splitter(full).unpack_from(encoded))  # one C call instead of a slicing loop
+    if len(encoded) > full * 76:
+        lines.append(encoded[full * 76:])
+    return b"\r\n".join(lines)
+
+
+@lru_cache(maxsize=4096)
+def _line_splitter(count: int) -> struct.Struct:
+    """Splits ``count`` 76-byte lines off the front of a buffer."""
+    return struct.Struct("76s" * count)
 
 
 class DkimSigner:

@@ -140,7 +140,8 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             auto_reload=False,
         )
-        self.environment.globals.update(when=when, names=names, people_line=people_line)
+        # Filters, not globals: compiled templates call filters directly, globals through Context.call.
+        self.environment.filters.update(when=when, names=names, people_line=people_line)
         self.html_template = self.environment.get_template(HTML_TEMPLATE)
         self.text_template = self.environment.get_template(TEXT_TEMPLATE)
         self.subject_template = self.environment.get_template(SUBJECT_TEMPLATE)
@@ -185,15 +186,12 @@ class Renderer:
 def subject_context(digest: Digest) -> dict:
     """The subject's parts: who (the first followed person, how many others), where, how many more."""
     items = digest.new_items or digest.soon_items
-    people: dict[int, str] = {}
     if digest.new_items:
-        for item in digest.new_items:
-            for person in item.speakers:
-                people.setdefault(person.id, person.name)
-            for person in item.attendees:
-                people.setdefault(person.id, person.name)
+        # Distinct followed people in order of appearance (a person's name is the same everywhere).
+        people = {person.id: person.name for item in digest.new_items for group in (item.speakers, item.attendees) for person in group}
         more_events = len(digest.new_items) - 1 + digest.more_count
     else:
+        people = {}
         more_events = len(items) - 1
     names_in_order = list(people.values())
     first = items[0]

@@ -250,3 +250,19 @@ def test_a_signed_message_still_verifies_after_smtp_and_maildir(renderer, dkim_k
     MaildirTransport(tmp_path).send(sender="digest@lanyard.example.com", recipient=digest.email, message=data)
     assert dkim.verify(smtp_server.messages[0].data, dnsfunc=dns(record))
     assert dkim.verify(next((tmp_path / "new").iterdir()).read_bytes(), dnsfunc=dns(record))
+
+
+@pytest.mark.parametrize("length", [0, 1, 56, 57, 58, 114, 3000])
+def test_parts_of_any_length_decode_back(length):
+    from digest.render import RenderedDigest
+
+    digest = samples.single_digest()
+    html = ("<p>é</p>\n" * length)[:length]
+    text = ("ab\n" * length)[:length]
+    data = build_message(rendered=RenderedDigest(subject="s", text=text, html=html), digest=digest, sender=SENDER,
+                         list_id="l <l.example.com>", unsubscribe_url=digest.unsubscribe_url, unsubscribe_mailto="",
+                         feedback_id="f", message_id="<m@example.com>")
+    assert all(len(line) <= 76 for line in data.split(b"\r\n\r\n", 1)[1].split(b"\r\n"))
+    message = parse(data)
+    assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == text
+    assert message.get_body(("html",)).get_content().replace("\r\n", "\n") == html
