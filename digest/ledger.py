@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Sequence
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db
@@ -80,11 +80,25 @@ def _mine(subscription_ids, digest_date: dt.date, claimed_at: dt.datetime):
     return and_(d.c.subscription_id.in_(ids), d.c.digest_date == digest_date, d.c.status == CLAIMED, d.c.claimed_at == claimed_at)
 
 
-def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date, claimed_at: dt.datetime, message_id: str) -> bool:
-    result = connection.execute(
-        update(db.delivery).where(_mine(subscription_id, digest_date, claimed_at))
-        .values(status=SENT, sent_at=utcnow(), message_id=message_id, last_error="")
+# Built once: marking a message sent is the one statement run per message, right after
+# the SMTP server accepted it, so it should cost a round trip and nothing more.
+_MARK_SENT = (
+    update(db.delivery)
+    .where(
+        db.delivery.c.subscription_id == bindparam("sid"),
+        db.delivery.c.digest_date == bindparam("day"),
+        db.delivery.c.status == CLAIMED,
+        db.delivery.c.claimed_at == bindparam("claimed"),
     )
+    .values(status=SENT, sent_at=bindparam("now"), message_id=bindparam("mid"), last_error="")
+)
+
+
+def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date, claimed_at: dt.datetime, message_id: str) -> bool:
+    result = connection.execute(_MARK_SENT, {
+        "sid": subscription_id, "day": digest_date, "claimed": claimed_at,
+        "now": utcnow(), "mid": message_id,
+    })
     return result.rowcount == 1
 
 

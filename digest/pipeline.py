@@ -32,7 +32,10 @@ from .links import manage_link, unsubscribe_link
 from .tokens import LISTS, SubscriptionRef, TokenSigner
 from .values import Digest
 
-CLAIM_GROUP = 50  # deliveries claimed per statement; the run's status is re-read between groups
+CLAIM_GROUP = 100  # deliveries claimed per statement; the run's status is re-read between groups
+# How old the view of the unsubscribe suppression set may be when a message goes out:
+# it is read for a whole claim group at once and read again once older than this.
+SUPPRESSION_MAX_AGE = 0.2  # seconds
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a claim older than this belongs to a dead worker
 MENTIONED_TTL = 400 * 86400  # seconds: a lapsed subscription's memory goes eventually
 
@@ -207,6 +210,7 @@ class Pipeline:
         throttle: Callable[[], None] | None = None,
         strategy: FriendEventsStrategy | None = None,
         claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
+        suppression_max_age: float = SUPPRESSION_MAX_AGE,
     ):
         from .message import DkimSigner, sender_domain
         from .redis_store import connect
@@ -226,6 +230,7 @@ class Pipeline:
         self.domain = sender_domain(settings.mail_from)
         self.throttle = throttle
         self.claim_timeout = claim_timeout
+        self.suppression_max_age = suppression_max_age
         self._transport = transport
         self._own_transport = transport is None
 
@@ -389,8 +394,9 @@ class Pipeline:
                     self._remember(sent, digest_date)
 
     def _deliver_group(self, connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings) -> None:
-        suppressed_key = self.keys.unsubscribe_suppressed
-        for item in group:
+        suppression = _Suppression(self.redis, self.keys.unsubscribe_suppressed, self.suppression_max_age)
+        sendable = [p.subscription.id for p in group if p.message is not None and claims.get(p.subscription.id) == "active"]
+        for index, item in enumerate(group):
             sid = item.subscription.id
             if sid not in claims:
                 continue  # settled already, or another worker holds it
@@ -401,8 +407,8 @@ class Pipeline:
                 skipped["nothing new"].append(sid)
                 continue
             with _timed(timings, "claim"):
-                # An unsubscribe made while this run goes lands here first.
-                if self.redis.sismember(suppressed_key, sid):
+                # An unsubscribe made while this run goes lands in this set first.
+                if suppression.contains(sid, upcoming=sendable):
                     skipped["unsubscribed during the run"].append(sid)
                     continue
             outcome = self._send(connection, item, digest_date, claimed_at, timings)
@@ -525,6 +531,23 @@ def unsubscribe_mailto(domain: str, unsubscribe_url: str) -> str:
     so whoever reads that mailbox can verify a request like the endpoint does."""
     token = unsubscribe_url.rpartition("/")[2]
     return f"mailto:unsubscribe@{domain}?subject=unsubscribe%20{token}"
+
+
+class _Suppression:
+    """Membership in the unsubscribe suppression set, read for many ids per round trip
+    and re-read once the answer is older than ``max_age`` seconds (0: before every send)."""
+
+    def __init__(self, redis, key: str, max_age: float):
+        self.redis, self.key, self.max_age = redis, key, max_age
+        self.known: dict[int, bool] = {}
+        self.read_at = float("-inf")
+
+    def contains(self, subscription_id: int, *, upcoming: Sequence[int]) -> bool:
+        if subscription_id not in self.known or time.monotonic() - self.read_at > self.max_age:
+            ids = [subscription_id] if self.max_age <= 0 else list(dict.fromkeys([subscription_id, *upcoming]))
+            self.read_at = time.monotonic()
+            self.known = dict(zip(ids, (bool(m) for m in self.redis.smismember(self.key, ids))))
+        return self.known[subscription_id]
 
 
 @contextmanager

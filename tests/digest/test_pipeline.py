@@ -213,7 +213,8 @@ def test_unsubscribed_during_the_run_is_skipped(mail_settings, engine, redis_cli
     def throttle():
         redis_client.sadd(suppressed, extra["cy"])
 
-    pipeline = Pipeline(mail_settings, engine=engine, redis=redis_client, throttle=throttle)
+    # suppression_max_age=0: the set is read before every single send.
+    pipeline = Pipeline(mail_settings, engine=engine, redis=redis_client, throttle=throttle, suppression_max_age=0)
     try:
         result = pipeline.process_chunk(run_id=plan.run_id, subscription_ids=plan.chunks[0])
     finally:
@@ -225,6 +226,15 @@ def test_unsubscribed_during_the_run_is_skipped(mail_settings, engine, redis_cli
     assert (rows[extra["cy"]].status, rows[extra["cy"]].last_error) == ("skipped", "unsubscribed during the run")
     assert (result.sent, result.skipped) == (2, 4)
     assert rows[subs["ada"]].status == "sent"
+
+
+def test_the_suppression_set_is_read_for_a_claim_group_at_once(engine, pipeline, redis_client, world, smtp_server):
+    plan = plan_run(engine, digest_date=DAY)
+    redis_client.sadd(RedisKeys(PREFIX).unsubscribe_suppressed, world["subs"]["hal"])
+    result = pipeline.process_chunk(run_id=plan.run_id, subscription_ids=plan.chunks[0])
+    assert recipients(smtp_server) == ["ada@example.com"]
+    assert ledger_rows(engine)[world["subs"]["hal"]].last_error == "unsubscribed during the run"
+    assert (result.sent, result.skipped) == (1, 3)
 
 
 def test_a_dead_workers_claims_are_taken_over_once_stale(engine, pipeline, world, smtp_server):

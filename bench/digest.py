@@ -1,0 +1,244 @@
+"""Benchmark: the nightly digest pipeline against a naive baseline, in one process.
+
+    .venv/bin/python bench/digest.py [--subscribers 20000] [--naive-sample 500]
+                                     [--data-dir var/bench-digest] [--people 100000] [--events 10000]
+
+It seeds its own data directory once (SQLite, embedded Redis, a maildir outbox;
+100,000 people, 10,000 events, the subscribers) and reuses it on later runs. Each run
+forgets the previous run's ledger, mention memory and outbox, then:
+
+* the product: ``plan_run`` → ``Pipeline.process_chunk`` per chunk of 500 → ``finish_run``,
+  into the maildir outbox, with the delivery ledger (claims and a commit per message);
+* the naive baseline, on a sample of the same subscribers (scaled per second): per
+  subscriber SQL joins for the friend events and the people, premailer on every
+  rendered email, an ``email.message.EmailMessage`` built per email, written into a
+  second maildir (no ledger at all, which flatters it);
+* the render stage against its ceiling: the same compiled templates rendered with bare
+  Jinja2 (``template.render(context)``) for the same digests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import shutil
+import sys
+import time
+from collections import defaultdict
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# This file is named like the package it measures: take bench/ off the path.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+from sqlalchemy import delete, func, select, update  # noqa: E402
+
+from digest import db  # noqa: E402
+from digest.build import Links, build_digest, select_events, upcoming_window  # noqa: E402
+from digest.config import load_settings  # noqa: E402
+from digest.links import manage_link, unsubscribe_link  # noqa: E402
+from digest.message import make_list_id, make_message_id, sender_domain  # noqa: E402
+from digest.pipeline import Pipeline, finish_run, forget_mentions, plan_run  # noqa: E402
+from digest.render import Renderer, premail  # noqa: E402
+from digest.tokens import SubscriptionRef, TokenSigner  # noqa: E402
+from digest.transports import MaildirTransport  # noqa: E402
+from digest.values import PersonCard  # noqa: E402
+
+TODAY = dt.date(2026, 6, 1)  # the data is centred on this day, so a reused data set stays valid
+SEED = 7
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=20_000)
+    parser.add_argument("--naive-sample", type=int, default=500, help="subscribers the naive baseline runs on")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-digest")
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--chunk-size", type=int, default=500)
+    args = parser.parse_args()
+
+    data_dir = args.data_dir.absolute()
+    os.environ.update({"LANYARD_DATA_DIR": str(data_dir), "LANYARD_MAIL_URL": f"maildir://{data_dir / 'outbox'}"})
+    for name in ("LANYARD_DATABASE_URL", "LANYARD_REDIS_URL", "LANYARD_REDIS_PREFIX", "LANYARD_FRIENDS_STRATEGY"):
+        os.environ.pop(name, None)
+    from lanyard_cli.app import App
+
+    app = App()
+    settings = app.settings
+    ids = ensure_data(app, people=args.people, events=args.events, subscribers=args.subscribers)
+    engine, redis = app.engine, app.redis
+    print(f"data: {data_dir} ({args.people} people, {args.events} events, {len(ids)} subscribers, digest date {TODAY})")
+
+    reset_run_state(engine, redis, settings)
+    captured: list = []
+    pipeline = Pipeline(settings, engine=engine, redis=redis)
+    pipeline.renderer = CapturingRenderer(pipeline.renderer, captured, limit=2_000)
+    started = time.perf_counter()
+    plan = plan_run(engine, digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size)
+    for chunk in plan.chunks:
+        pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)
+    summary = finish_run(engine, run_id=plan.run_id)
+    product_seconds = time.perf_counter() - started
+    pipeline.close()
+    product_rate = summary.planned / product_seconds
+    outbox = len(list((settings.mail.path / "new").iterdir()))
+
+    sample = random.Random(1).sample(ids, min(args.naive_sample, len(ids)))
+    naive_seconds, naive_sent = run_naive(app, sample)
+    naive_rate = len(sample) / naive_seconds
+
+    render_seconds = summary.timings.get("render", 0.0)
+    per_render = render_seconds / max(summary.sent, 1)
+    ceiling = bare_jinja_seconds(Renderer.from_settings(settings), [d for d in captured]) / len(captured)
+
+    print(f"product: {summary.planned} subscribers in {product_seconds:.2f}s = {product_rate:,.0f} digests/s "
+          f"({summary.sent} sent, {summary.skipped} skipped with nothing new, {summary.failed} failed; "
+          f"{outbox} messages in the outbox)")
+    print(f"naive:   {len(sample)} subscribers (a sample, scaled per second) in {naive_seconds:.2f}s = "
+          f"{naive_rate:,.1f} digests/s ({naive_sent} sent)")
+    print(f"speed-up: product / naive = {product_rate / naive_rate:.1f}x (target >= 20x)")
+    print("product seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.timings.items()))
+    print(f"render: {per_render * 1e6:.0f} us per digest in the pipeline; bare Jinja2 on the same templates "
+          f"and digests {ceiling * 1e6:.0f} us; ratio ceiling/render = {ceiling / per_render:.2f} (target >= 0.8)")
+    print(f"end to end: {product_rate:,.0f} digests/s into the outbox (target >= 1,000)")
+
+
+class CapturingRenderer:
+    """Keeps the first ``limit`` digests rendered, for the bare-Jinja2 comparison."""
+
+    def __init__(self, inner: Renderer, captured: list, limit: int):
+        self.inner, self.captured, self.limit = inner, captured, limit
+
+    def render(self, digest):
+        if len(self.captured) < self.limit:
+            self.captured.append(digest)
+        return self.inner.render(digest)
+
+
+def bare_jinja_seconds(renderer: Renderer, digests) -> float:
+    """The ceiling: only the three compiled templates' render calls, contexts made beforehand."""
+    from digest.render import subject_context
+
+    prepared = []
+    for digest in digests:
+        subject_ctx = subject_context(digest)
+        prepared.append((subject_ctx, renderer.context(digest, renderer.subject_template.render(subject_ctx))))
+    html, text, subject = renderer.html_template.render, renderer.text_template.render, renderer.subject_template.render
+    started = time.perf_counter()
+    for subject_ctx, context in prepared:
+        subject(subject_ctx)
+        text(context)
+        html(context)
+    return time.perf_counter() - started
+
+
+def ensure_data(app, *, people: int, events: int, subscribers: int) -> list[int]:
+    from lanyard_cli.seed import run_seed
+
+    engine = app.engine
+    app.migrate()
+    with engine.connect() as c:
+        have = c.execute(select(func.count()).select_from(db.subscription)).scalar_one()
+        have_people = c.execute(select(func.count()).select_from(db.person)).scalar_one()
+    if have_people == 0 or have < subscribers:
+        print(f"seeding {people} people, {events} events, {subscribers} subscribers (once; reused later)...", flush=True)
+        run_seed(app, people=people, events=events, subscribers=subscribers, seed=SEED, today=TODAY, reset=True)
+    elif app.graph.live_generation() is None:
+        from digest.graph_sync import rebuild
+
+        rebuild(app.graph, engine)
+    with engine.connect() as c:
+        return list(c.execute(select(db.subscription.c.id).order_by(db.subscription.c.id).limit(subscribers)).scalars())
+
+
+def reset_run_state(engine, redis, settings) -> None:
+    """Forget earlier benchmark runs: ledger, runs, mention memory, outboxes."""
+    with engine.begin() as c:
+        c.execute(delete(db.delivery))
+        for table in ("digest_chunk",):
+            if table in db.metadata.tables:
+                c.execute(delete(db.metadata.tables[table]))
+        c.execute(delete(db.digest_run))
+        c.execute(update(db.subscription).values(status="active", last_sent_date=None))
+    forget_mentions(redis, settings.redis_prefix)
+    for folder in (settings.mail.path, settings.data_dir / "outbox-naive"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- the naive baseline ------------------------------------------------------------
+
+
+def run_naive(app, subscription_ids: list[int]) -> tuple[float, int]:
+    settings, engine = app.settings, app.engine
+    renderer = Renderer.from_settings(settings, inline_css=False)
+    signer = TokenSigner(settings.secret_keys)
+    links = Links(settings.base_url, manage_link(settings))
+    domain = sender_domain(settings.mail_from)
+    transport = MaildirTransport(settings.data_dir / "outbox-naive")
+    window = upcoming_window(TODAY)
+    s, p, f, a, e = db.subscription, db.person, db.follow, db.attendance, db.event_
+    sent = 0
+    started = time.perf_counter()
+    with engine.connect() as c:
+        for sid in subscription_ids:
+            sub = c.execute(
+                select(s.c.id, s.c.list, s.c.email, p.c.id, p.c.name, p.c.handle, p.c.avatar_url)
+                .join(p, p.c.id == s.c.person_id).where(s.c.id == sid)
+            ).one()
+            rows = c.execute(
+                select(e.c.id, e.c.name, e.c.slug, e.c.start_date, e.c.end_date, e.c.city, e.c.country,
+                       a.c.role, p.c.id, p.c.name, p.c.handle, p.c.avatar_url)
+                .select_from(f.join(a, a.c.person_id == f.c.followee_id).join(e, e.c.id == a.c.event_id)
+                             .join(p, p.c.id == a.c.person_id))
+                .where(f.c.follower_id == sub[3], a.c.role.in_(("attending", "speaking")),
+                       e.c.start_date >= window.start, e.c.start_date <= window.end)
+            ).all()
+            friends: dict[int, dict[int, str]] = defaultdict(dict)
+            events, people = {}, {sub[3]: PersonCard(sub[3], sub[4], sub[5], sub[6])}
+            for eid, name, slug, start, end, city, country, role, pid, pname, handle, avatar in rows:
+                friends[eid][pid] = role
+                events[eid] = _event_card(eid, name, slug, start, end, city, country, links)
+                people[pid] = PersonCard(pid, pname, handle, avatar)
+            selection = select_events(friends, {k: v.start_date for k, v in events.items()}, (), digest_date=TODAY)
+            if selection.empty:
+                continue
+            unsubscribe_url = unsubscribe_link(settings, signer, SubscriptionRef(sub[0], sub[1]))
+            digest = build_digest(
+                subscription_id=sub[0], list_name=sub[1], email=sub[2], recipient=people[sub[3]], digest_date=TODAY,
+                friends=friends, selection=selection, events=events, people=people, links=links,
+                unsubscribe_url=unsubscribe_url,
+            )
+            rendered = renderer.render(digest)
+            html = premail(rendered.html, renderer.css)
+            message = EmailMessage()
+            message["From"] = settings.mail_from
+            message["To"] = sub[2]
+            message["Subject"] = rendered.subject
+            message["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+            message["Message-ID"] = make_message_id(subscription_id=sub[0], digest_date=TODAY, domain=domain)
+            message["List-Id"] = make_list_id(list_name=sub[1], domain=domain)
+            message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            message["Precedence"] = "bulk"
+            message["Auto-Submitted"] = "auto-generated"
+            message.set_content(rendered.text)
+            message.add_alternative(html, subtype="html")
+            transport.send(sender=settings.mail_from, recipient=sub[2], message=message.as_bytes())
+            sent += 1
+    return time.perf_counter() - started, sent
+
+
+def _event_card(eid, name, slug, start, end, city, country, links):
+    from digest.values import EventCard
+
+    return EventCard(id=eid, name=name, slug=slug, start_date=start, end_date=end, city=city, country=country,
+                     url=links.event(slug))
+
+
+if __name__ == "__main__":
+    main()
