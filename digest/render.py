@@ -41,6 +41,9 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _JINJA_SYNTAX = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _PLACEHOLDER = re.compile(r"<!--lyjinja(\d+)x-->|lyjinja(\d+)x")
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S)
+_STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.S | re.I)
+_CLASS_SELECTOR = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+_CLASS_ATTRIBUTE = re.compile(r' class="([^"]*)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +54,26 @@ class RenderedDigest:
 
 
 def premail(html: str, css: str) -> str:
-    """premailer with lanyard's options: ``css`` inlined into ``html``, links left alone."""
-    return Premailer(
+    """premailer with lanyard's options: ``css`` inlined into ``html``, links left alone.
+
+    Once the styles are inline, a class only matters to the rules left in ``<style>``
+    (``@media``); every other class attribute is dropped, to keep emails small (Gmail
+    clips messages over 102 kB).
+    """
+    html = Premailer(
         html,
         css_text=css,
         disable_link_rewrites=True,
         cssutils_logging_level=logging.CRITICAL,
         allow_network=False,
     ).transform()
+    still_used = set(_CLASS_SELECTOR.findall(" ".join(_STYLE_BLOCK.findall(html))))
+
+    def keep_used(match: re.Match) -> str:
+        names = [name for name in match.group(1).split() if name in still_used]
+        return f' class="{" ".join(names)}"' if names else ""
+
+    return _CLASS_ATTRIBUTE.sub(keep_used, html)
 
 
 def inline_template_css(source: str, css: str) -> str:
