@@ -8,6 +8,7 @@ disagrees with the migrated schema.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import (
@@ -274,5 +275,22 @@ def bulk_insert(connection, table: Table, rows: Sequence[Mapping] | Iterable[Map
                 for row in rows:
                     copy.write_row([row[c] for c in columns])
     else:
-        connection.execute(table.insert(), [{c: row[c] for c in columns} for row in rows])
+        # The DB-API's executemany on tuples: several times faster than SQLAlchemy's
+        # per-row parameter processing for the millions of rows a seed writes.
+        placeholders = ", ".join("?" for _ in columns)
+        statement = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})'
+        cursor = connection.connection.driver_connection.cursor()
+        cursor.executemany(statement, [tuple(_sqlite_value(row[c]) for c in columns) for row in rows])
+        cursor.close()
     return len(rows)
+
+
+def _sqlite_value(value):
+    """Dates and datetimes as Django and SQLAlchemy store them on SQLite: UTC ISO text."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
