@@ -193,3 +193,33 @@ def test_a_named_sender_goes_into_the_envelope_as_its_address(smtp_server):
     transport.send(sender=f"lanyard <{SENDER}>", recipient="reader1@example.net", message=message(1))
     transport.close()
     assert smtp_server.messages[0].mail_from == SENDER
+
+
+def test_a_server_that_never_answers_times_out_as_temporary():
+    import socket
+
+    with socket.socket() as silent:  # accepts connections (backlog) but never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        transport = SmtpTransport(parse_mail_url(f"smtp://127.0.0.1:{port}?timeout=0.3"))
+        with pytest.raises(TemporaryDeliveryError, match="cannot connect"):
+            transport.send(sender=SENDER, recipient="reader1@example.net", message=message(1))
+
+
+def test_421_at_mail_from_reconnects_and_delivers_once(smtp_server):
+    answers = ["421 4.3.2 Shutting down, try another connection"]
+
+    async def closing_once(server, session, envelope, address, mail_options):
+        if answers:
+            return answers.pop()
+        envelope.mail_from = address
+        return "250 OK"
+
+    smtp_server.handler.handle_MAIL = closing_once  # aiosmtpd reads hooks per connection
+    transport = SmtpTransport(smtp_server.mail_url)
+    transport.send(sender=SENDER, recipient="reader1@example.net", message=message(1))
+    transport.send(sender=SENDER, recipient="reader2@example.net", message=message(2))
+    transport.close()
+    assert not answers
+    assert subjects(smtp_server) == ["digest 1", "digest 2"]
