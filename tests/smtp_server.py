@@ -73,6 +73,8 @@ class SmtpTestServer:
     * ``stop()``, ``start()``, ``restart()``: stopping closes every client connection
       (a dropped connection); starting again listens on the same port.
     * ``url`` (``smtp://127.0.0.1:<port>``) and ``mail_url`` (a parsed MailURL).
+    * Anything else: set an aiosmtpd hook on ``handler`` (``handler.handle_MAIL = …``);
+      aiosmtpd reads hooks when a connection opens, so set it before connecting.
     """
 
     host = "127.0.0.1"
