@@ -14,13 +14,14 @@ committed it, so a replay that dies midway leaves the entry to the next one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import secrets
 from dataclasses import dataclass
 
 import redis as redis_lib
-from sqlalchemy import Engine, exists, func, select, update
+from sqlalchemy import DateTime, Engine, String, bindparam, exists, func, insert, select, update
 
 from . import db
 from .keys import RedisKeys
@@ -88,11 +89,9 @@ class SubscriptionChange:
 
 
 def subscription_get(engine: Engine, *, subscription_id: int) -> SubscriptionCard | None:
-    s = db.subscription.c
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(s.id, s.list, s.email, s.status).where(s.id == subscription_id)
-        ).first()
+    # One statement needs no transaction: on PostgreSQL that saves BEGIN and ROLLBACK.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        row = connection.execute(_GET, {"subscription_id": subscription_id}).first()
     return SubscriptionCard(row.id, row.list, row.email, row.status) if row else None
 
 
@@ -120,32 +119,82 @@ def subscription_resubscribe(engine: Engine, *, subscription_id: int, via: str, 
 def _change(engine: Engine, *, subscription_id: int, action: str, via: str, at: dt.datetime | None) -> bool:
     if via not in VIAS:
         raise ValueError(f"unknown via {via!r}; known: {', '.join(VIAS)}")
-    s = db.subscription.c
-    e = db.unsubscribe_event.c
-    if action == "unsubscribe":
-        new_status, applies = UNSUBSCRIBED, s.status != UNSUBSCRIBED
-    else:
-        new_status, applies = ACTIVE, s.status == UNSUBSCRIBED
     now = _utcnow()
-    statement = (
-        update(db.subscription)
-        .where(s.id == subscription_id, applies)
-        .values(status=new_status, updated_at=now)
-    )
-    if at is not None:
-        newer = select(e.id).where(e.subscription_id == subscription_id, e.created_at > _utc(at))
-        statement = statement.where(~exists(newer))
+    params = {"subscription_id": subscription_id, "now": now, "action": action, "via": via,
+              "asked_at": _utc(at) if at else now}
+    replay = at is not None
+    if engine.dialect.name == "postgresql":
+        # One statement is atomic on its own: one round trip instead of four.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            rows_changed, found = connection.execute(_change_statements(action, replay).postgresql, params).one()
+        if not found:
+            raise SubscriptionNotFound(subscription_id)
+        return rows_changed == 1
     # The UPDATE comes first: on SQLite it takes the write lock at once, so concurrent
     # writers queue behind it instead of failing to upgrade a read lock.
     with engine.begin() as connection:
-        if connection.execute(statement).rowcount == 1:
-            connection.execute(db.unsubscribe_event.insert().values(
-                subscription_id=subscription_id, action=action, via=via, created_at=_utc(at) if at else now,
-            ))
+        if connection.execute(_change_statements(action, replay).update, params).rowcount == 1:
+            connection.execute(_AUDIT, params)
             return True
-        if connection.execute(select(func.count()).select_from(db.subscription).where(s.id == subscription_id)).scalar_one() == 0:
+        if connection.execute(_COUNT, params).scalar_one() == 0:
             raise SubscriptionNotFound(subscription_id)
         return False
+
+
+# The statements are built once, with bind parameters, so SQLAlchemy's compiled cache
+# serves every request without rebuilding them.
+_s = db.subscription.c
+_e = db.unsubscribe_event.c
+_GET = select(_s.id, _s.list, _s.email, _s.status).where(_s.id == bindparam("subscription_id"))
+_COUNT = select(func.count()).select_from(db.subscription).where(_s.id == bindparam("subscription_id"))
+_AUDIT = insert(db.unsubscribe_event).values(
+    subscription_id=bindparam("subscription_id"), action=bindparam("action"), via=bindparam("via"),
+    created_at=bindparam("asked_at"),
+)
+
+
+@dataclass(frozen=True)
+class _ChangeStatements:
+    update: object  # the conditional UPDATE alone (SQLite: then _AUDIT if it changed a row)
+    postgresql: object  # UPDATE and audit INSERT in one statement, returning (changed, found)
+
+
+@functools.cache
+def _change_statements(action: str, replay: bool) -> _ChangeStatements:
+    """The conditional UPDATE: only a subscription not yet in the wanted state changes,
+    so of many concurrent requests exactly one changes it and writes the audit row (on
+    PostgreSQL a second UPDATE waits for the first to commit, then re-checks its WHERE
+    against the new status). A replay (``asked_at`` in the past) is not applied over a
+    later change already in the audit trail."""
+    if action == "unsubscribe":
+        new_status, applies = UNSUBSCRIBED, _s.status != UNSUBSCRIBED
+    else:
+        new_status, applies = ACTIVE, _s.status == UNSUBSCRIBED
+    statement = (
+        update(db.subscription)
+        .where(_s.id == bindparam("subscription_id"), applies)
+        .values(status=new_status, updated_at=bindparam("now"))
+    )
+    if replay:
+        newer = select(_e.id).where(_e.subscription_id == bindparam("subscription_id"), _e.created_at > bindparam("asked_at"))
+        statement = statement.where(~exists(newer))
+    # PostgreSQL: data-modifying CTEs, so the audit row is inserted only for a changed row.
+    changed = statement.returning(_s.id).cte("changed")
+    inserted = (
+        insert(db.unsubscribe_event)
+        .from_select(
+            ["subscription_id", "action", "via", "created_at"],
+            select(changed.c.id, bindparam("action", type_=String), bindparam("via", type_=String),
+                   bindparam("asked_at", type_=DateTime(timezone=True))),
+        )
+        .returning(_e.id)
+        .cte("inserted")
+    )
+    combined = select(
+        select(func.count()).select_from(inserted).scalar_subquery(),
+        exists(select(_s.id).where(_s.id == bindparam("subscription_id"))),
+    )
+    return _ChangeStatements(update=statement, postgresql=combined)
 
 
 def subscription_suppress(redis: redis_lib.Redis, *, prefix: str, subscription_id: int) -> None:

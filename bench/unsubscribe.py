@@ -1,0 +1,245 @@
+"""Benchmark: the unsubscribe endpoint over real HTTP on loopback, served by gunicorn
+with its documented settings (unsubscribe_web/gunicorn_conf.py), on PostgreSQL and Redis.
+
+    .venv/bin/python bench/unsubscribe.py [--subscriptions 5000] [--requests 20000]
+                                          [--concurrency 16] [--seconds 20]
+
+It makes a throwaway PostgreSQL database (migrated with ``lanyard migrate``) and a
+throwaway Redis key prefix, both removed at the end. Phases, each bounded by a number
+of requests and a time limit:
+
+* one-click POSTs, each for a different subscription (every one writes a status change
+  and an audit row),
+* one-click POSTs again for the same subscriptions (idempotent: nothing more to write),
+* GETs of the confirmation page (one database read).
+
+The load generator is a plain asyncio HTTP/1.1 client with keep-alive connections in
+this process; it shares the machine's CPUs with gunicorn, PostgreSQL and Redis, so
+the figures are a floor. Last, the ratio of the endpoint's token verification
+(``TokenSigner.verify``) to a bare itsdangerous ``loads`` of the same token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+import redis
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parent.parent
+# Python puts this script's folder first on the path, where bench/digest.py would
+# shadow the digest package: the project root goes there instead.
+sys.path[0] = str(ROOT)
+
+from digest import db  # noqa: E402
+from digest.config import load_settings  # noqa: E402
+from digest.keys import RedisKeys  # noqa: E402
+from digest.tokens import SubscriptionRef, TokenSigner, _CompactJSON  # noqa: E402
+
+POSTGRES_URL = os.environ.get("LANYARD_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LANYARD_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET = "bench-secret-key-0123456789-0123456789-abcdef"
+ONE_CLICK = b"List-Unsubscribe=One-Click"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscriptions", type=int, default=5_000)
+    parser.add_argument("--requests", type=int, default=20_000, help="at most this many per phase")
+    parser.add_argument("--seconds", type=float, default=20.0, help="at most this long per phase")
+    parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections")
+    args = parser.parse_args()
+
+    name = f"lanyard_bench_{secrets.token_hex(4)}"
+    database_url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    prefix = f"lanyard-bench-{secrets.token_hex(4)}:"
+    with tempfile.TemporaryDirectory(prefix="lyb") as data_dir:
+        env = {
+            **os.environ, "LANYARD_DATABASE_URL": database_url, "LANYARD_REDIS_URL": REDIS_URL,
+            "LANYARD_REDIS_PREFIX": prefix, "LANYARD_SECRET_KEYS": SECRET, "LANYARD_DATA_DIR": data_dir,
+        }
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        try:
+            run(args, env)
+        finally:
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            client = redis.Redis.from_url(REDIS_URL)
+            keys = list(client.scan_iter(match=f"{prefix}*"))
+            if keys:
+                client.delete(*keys)
+
+
+def run(args, env) -> None:
+    settings = load_settings(env)
+    subprocess.run([str(Path(sys.executable).with_name("lanyard")), "migrate"], env=env, check=True, capture_output=True)
+    engine = db.make_engine(settings.database)
+    ids = insert_subscriptions(engine, args.subscriptions)
+    signer = TokenSigner(settings.secret_keys)
+    tokens = [signer.sign("unsubscribe", SubscriptionRef(i, "daily")) for i in ids]
+
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:unsubscribe_web.gunicorn_conf",
+         "--bind", f"127.0.0.1:{port}",
+         "unsubscribe_web.app:create_app()"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, server)
+        print(f"gunicorn: {describe_gunicorn()}; {args.concurrency} keep-alive connections; "
+              f"{len(tokens)} subscriptions on PostgreSQL; loopback port {port}")
+        posts = [request("POST", f"/u/{t}", ONE_CLICK) for t in tokens]
+        gets = [request("GET", f"/u/{t}") for t in tokens]
+        asyncio.run(load(port, posts[:200], args.concurrency, 200, 10))  # warm the workers' pools
+        report("one-click POST (first)", asyncio.run(load(port, posts[200:], args.concurrency, args.requests, args.seconds)))
+        report("one-click POST (again)", asyncio.run(load(port, posts, args.concurrency, args.requests, args.seconds)))
+        report("GET confirmation page", asyncio.run(load(port, gets, args.concurrency, args.requests, args.seconds)))
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    with engine.connect() as connection:
+        changed = connection.execute(select(func.count()).select_from(db.unsubscribe_event)).scalar_one()
+        unsubscribed = connection.execute(
+            select(func.count()).select_from(db.subscription).where(db.subscription.c.status == "unsubscribed")
+        ).scalar_one()
+    suppressed = redis.Redis.from_url(REDIS_URL).scard(RedisKeys(settings.redis_prefix).unsubscribe_suppressed)
+    print(f"check: {unsubscribed} subscriptions unsubscribed, {changed} audit rows, {suppressed} in the suppression set")
+    engine.dispose()
+    verify_ratio(signer, tokens[0])
+
+
+def insert_subscriptions(engine, count: int) -> list[int]:
+    now = dt.datetime.now(dt.timezone.utc)
+    people = [{"id": i, "name": f"Bench {i}", "handle": f"bench{i}", "bio": "", "avatar_url": "", "timezone": "UTC",
+               "cache_version": 1, "user_id": None} for i in range(1, count + 1)]
+    subscriptions = [{"id": i, "person_id": i, "list": "daily", "status": "active", "email": f"bench{i}@example.com",
+                      "send_hour": 7, "last_sent_date": None, "created_at": now, "updated_at": now}
+                     for i in range(1, count + 1)]
+    with engine.begin() as connection:
+        db.bulk_insert(connection, db.person, people, list(people[0]))
+        db.bulk_insert(connection, db.subscription, subscriptions, list(subscriptions[0]))
+    return [s["id"] for s in subscriptions]
+
+
+def request(method: str, path: str, body: bytes = b"") -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    if method == "POST":
+        head += f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+    return (head + "\r\n").encode() + body
+
+
+async def load(port: int, requests: list[bytes], concurrency: int, limit: int, seconds: float):
+    """Send up to ``limit`` requests (cycling through ``requests``) for at most ``seconds``."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    next_index = 0
+    deadline = time.perf_counter() + seconds
+
+    async def connection():
+        nonlocal next_index
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while next_index < limit and time.perf_counter() < deadline:
+                data = requests[next_index % len(requests)]
+                next_index += 1
+                started = time.perf_counter()
+                writer.write(data)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                close = False
+                for line in head.split(b"\r\n")[1:]:
+                    lowered = line.lower()
+                    if lowered.startswith(b"content-length:"):
+                        length = int(line[15:])
+                    elif lowered.startswith(b"connection:") and b"close" in lowered:
+                        close = True
+                await reader.readexactly(length)
+                latencies.append(time.perf_counter() - started)
+                statuses[status] = statuses.get(status, 0) + 1
+                if close:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return latencies, statuses, time.perf_counter() - started
+
+
+def report(label: str, result) -> None:
+    latencies, statuses, elapsed = result
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    codes = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
+    print(f"{label:>24}: {len(latencies) / elapsed:8.0f} requests/s, p50 {p50:5.1f} ms, p99 {p99:5.1f} ms "
+          f"({len(latencies)} requests in {elapsed:.1f}s; {codes})")
+
+
+def verify_ratio(signer: TokenSigner, token: str, rounds: int = 50_000) -> None:
+    bare = URLSafeSerializer(SECRET, salt="lanyard.unsubscribe", serializer=_CompactJSON)
+    ref = signer.verify("unsubscribe", token)
+    assert bare.loads(token) == [ref.subscription_id, ref.list_name]
+
+    def timed(call) -> float:
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            for _ in range(rounds):
+                call(token)
+            best = min(best, time.perf_counter() - started)
+        return best / rounds * 1e6
+
+    ours = timed(lambda t: signer.verify("unsubscribe", t))
+    baseline = timed(bare.loads)
+    print(f"verify: endpoint path (TokenSigner.verify) {ours:.1f} µs, bare itsdangerous loads {baseline:.1f} µs; "
+          f"ratio {ours / baseline:.2f}")
+
+
+def describe_gunicorn() -> str:
+    from unsubscribe_web import gunicorn_conf as conf
+
+    return f"{conf.workers} {conf.worker_class} workers x {conf.threads} threads"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, server: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited: {server.stderr.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("gunicorn did not start listening")
+
+
+if __name__ == "__main__":
+    main()
