@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import select
@@ -75,23 +74,35 @@ class SearchDocument:
 
     @property
     def people_ids(self) -> tuple[int, ...]:
-        """Everyone at an event, attending or speaking: the field the OR query searches."""
+        """Everyone at an event, attending or speaking: the field the OR query searches
+        (events only: a session's speakers are not "at" anything for the digest)."""
+        if self.type != "event":
+            return ()
         return tuple(sorted({*self.attendee_ids, *self.speaker_ids}))
 
     @property
     def sort_key(self) -> int:
         """Start day then id in one integer, so "by date" is a total order on one fast field."""
-        day = (self.start_date - EPOCH).days if self.start_date else 0
-        return day * 2**40 + self.pk
+        return sort_key(self.start_date, self.pk)
 
     @property
     def fingerprint(self) -> str:
         """A digest of the content; a stored one differing from the database's means stale."""
-        canonical = json.dumps(asdict(self), sort_keys=True, default=str, ensure_ascii=False)
-        return hashlib.blake2b(canonical.encode(), digest_size=10).hexdigest()
+        content = repr(tuple(getattr(self, name) for name in self.__slots__))
+        return hashlib.blake2b(content.encode(), digest_size=10).hexdigest()
 
 
 EPOCH = dt.date(1970, 1, 1)
+_PK_BITS = 40
+
+
+def sort_key(day: dt.date | None, pk: int) -> int:
+    return ((day - EPOCH).days if day else 0) << _PK_BITS | pk
+
+
+def from_sort_key(key: int) -> tuple[dt.date, int]:
+    """(start date, pk) back from a sort key."""
+    return EPOCH + dt.timedelta(days=key >> _PK_BITS), key & ((1 << _PK_BITS) - 1)
 
 
 def load_documents(connection, keys: Iterable[DocKey]) -> tuple[list[SearchDocument], list[DocKey]]:

@@ -39,7 +39,7 @@ def friend_events_from_index(index: SearchIndex, follows: set[int], window: Wind
     found: FriendEvents = {}
     if not follows:
         return found
-    for hit in index.events_with_people(follows, window.start, window.end, limit=None).hits:
+    for hit in index.events_with_people(follows, window.start, window.end, limit=None, with_people=True).hits:
         people = {p: "attending" for p in follows.intersection(hit.attendee_ids)}
         people.update({p: "speaking" for p in follows.intersection(hit.speaker_ids)})
         found[hit.id] = people

@@ -82,10 +82,12 @@ class SearchPage:
 
 @dataclass(frozen=True)
 class EventHit:
+    """An event found by the people query; who is there only when asked for (``with_people``)."""
+
     id: int
     start_date: dt.date
-    attendee_ids: frozenset[int]
-    speaker_ids: frozenset[int]
+    attendee_ids: frozenset[int] | None = None
+    speaker_ids: frozenset[int] | None = None
 
     @property
     def sort_key(self) -> tuple[dt.date, int]:
@@ -119,7 +121,8 @@ class SearchIndex:
     def search(self, query: TextQuery) -> SearchPage:
         raise NotImplementedError
 
-    def _people_chunk(self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None) -> EventPage:
+    def _people_chunk(self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None,
+                      with_people: bool) -> EventPage:
         """Events with any of ≤ MAX_CLAUSES people, start date in [start, end], by (date, id);
         ``limit`` None means all of them."""
         raise NotImplementedError
@@ -142,17 +145,22 @@ class SearchIndex:
     # -- shared logic --------------------------------------------------------------------
 
     def events_with_people(
-        self, person_ids: Iterable[int], start: dt.date, end: dt.date, *, offset: int = 0, limit: int | None = 50
+        self, person_ids: Iterable[int], start: dt.date, end: dt.date, *, offset: int = 0, limit: int | None = 50,
+        with_people: bool = False,
     ) -> EventPage:
         """Events whose attendees or speakers include any of ``person_ids``, starting within
-        [start, end], sorted by date then id, paged. Above MAX_CLAUSES ids the query is
-        split, each part fetched whole and the parts merged."""
+        [start, end], sorted by date then id, paged (``limit`` None: all). Above MAX_CLAUSES
+        ids the query is split, each part fetched whole and the parts merged. With
+        ``with_people`` each hit carries the event's attendee and speaker ids."""
         ids = sorted(set(person_ids))
         if not ids or start > end:
             return EventPage(0, ())
         if len(ids) <= MAX_CLAUSES:
-            return self._people_chunk(ids, start, end, offset, limit)
-        parts = [self._people_chunk(ids[i:i + MAX_CLAUSES], start, end, 0, None).hits for i in range(0, len(ids), MAX_CLAUSES)]
+            return self._people_chunk(ids, start, end, offset, limit, with_people)
+        parts = [
+            self._people_chunk(ids[i:i + MAX_CLAUSES], start, end, 0, None, with_people).hits
+            for i in range(0, len(ids), MAX_CLAUSES)
+        ]
         merged: list[EventHit] = []
         for hit in heapq.merge(*parts, key=lambda h: h.sort_key):
             if merged and merged[-1].id == hit.id:

@@ -90,7 +90,7 @@ def text_params(query: TextQuery) -> dict:
     return params
 
 
-def people_params(person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, rows: int) -> dict:
+def people_params(person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, rows: int, with_people: bool = False) -> dict:
     """Events with any of the people (the terms parser: no boolean-clause limit), by date."""
     return {
         "q": "*:*",
@@ -102,7 +102,7 @@ def people_params(person_ids: Sequence[int], start: dt.date, end: dt.date, offse
         "sort": "start_date asc,pk asc",
         "start": offset,
         "rows": rows,
-        "fl": "pk,start_date,attendee_ids,speaker_ids",
+        "fl": "pk,start_date,attendee_ids,speaker_ids" if with_people else "pk,start_date",
     }
 
 
@@ -162,20 +162,19 @@ class SolrIndex(SearchIndex):
         )
         return SearchPage(results.hits, hits, facets)
 
-    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
+    def _people_chunk(self, person_ids, start, end, offset, limit, with_people) -> EventPage:
         hits: list[EventHit] = []
         position, total = offset, None
         while limit is None or len(hits) < limit:
             rows = PAGE if limit is None else min(PAGE, limit - len(hits))
-            results = self._select(people_params(person_ids, start, end, position, rows))
+            results = self._select(people_params(person_ids, start, end, position, rows, with_people))
             total = results.hits
             for d in results.docs:
-                hits.append(EventHit(
-                    id=int(d["pk"]),
-                    start_date=dt.date.fromisoformat(d["start_date"][:10]),
-                    attendee_ids=frozenset(d.get("attendee_ids", ())),
-                    speaker_ids=frozenset(d.get("speaker_ids", ())),
-                ))
+                day = dt.date.fromisoformat(d["start_date"][:10])
+                if with_people:
+                    hits.append(EventHit(int(d["pk"]), day, frozenset(d.get("attendee_ids", ())), frozenset(d.get("speaker_ids", ()))))
+                else:
+                    hits.append(EventHit(int(d["pk"]), day))
             position += len(results.docs)
             if not results.docs or position >= total:
                 break

@@ -17,6 +17,7 @@ before each query (two ``stat`` calls) and reopen only when either changed.
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 import fcntl
 import os
 import re
@@ -27,7 +28,7 @@ from typing import Iterable, Iterator, Sequence
 
 import tantivy
 
-from .documents import DocKey, SearchDocument
+from .documents import DocKey, SearchDocument, from_sort_key
 from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
 
 Must, Should = tantivy.Occur.Must, tantivy.Occur.Should
@@ -62,14 +63,22 @@ def build_schema() -> tantivy.Schema:
     builder.add_integer_field("sort_key", indexed=False, fast=True)
     builder.add_integer_field("event_id", stored=True, indexed=True)
     builder.add_integer_field("session_id", stored=True, indexed=True)
-    builder.add_integer_field("attendee_ids", stored=True, indexed=True)
-    builder.add_integer_field("speaker_ids", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("attendee_ids", stored=False, indexed=True)
+    builder.add_integer_field("speaker_ids", stored=False, indexed=True, fast=True)
     builder.add_integer_field("people_ids", stored=False, indexed=True)
+    # Who is at an event, for the friend-events strategy, as one stored value:
+    # int64s [number of attendees, attendees…, speakers…]. One value decodes far faster
+    # than thousands of stored integers.
+    builder.add_bytes_field("people", stored=True)
     builder.add_text_field("fingerprint", stored=True, **raw)
     return builder.build()
 
 
 SCHEMA = build_schema()
+# Bumped whenever build_schema() changes: an index made by another version is refused
+# with a message to rebuild, rather than answering wrongly.
+SCHEMA_VERSION = "2"
+SCHEMA_FILE = "lanyard-schema-version"
 
 
 def _moment(day: dt.date) -> dt.datetime:
@@ -83,6 +92,8 @@ def to_tantivy(document: SearchDocument) -> tantivy.Document:
         "text": [document.title, document.body, document.handle, *document.topics, document.city, document.country, document.kind],
         "sort_key": document.sort_key, "fingerprint": document.fingerprint,
     }
+    if document.type == "event":
+        fields["people"] = pack_people(document.attendee_ids, document.speaker_ids)
     for name in ("handle", "kind", "city", "country"):
         if getattr(document, name):
             fields[name] = getattr(document, name)
@@ -96,6 +107,17 @@ def to_tantivy(document: SearchDocument) -> tantivy.Document:
         if getattr(document, name) is not None:
             fields[name] = _moment(getattr(document, name))
     return tantivy.Document(**fields)
+
+
+def pack_people(attendee_ids, speaker_ids) -> bytes:
+    return array("q", [len(attendee_ids), *attendee_ids, *speaker_ids]).tobytes()
+
+
+def unpack_people(packed: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    values = array("q")
+    values.frombytes(packed)
+    count = values[0]
+    return frozenset(values[1:count + 1]), frozenset(values[count + 1:])
 
 
 class TantivyIndex(SearchIndex):
@@ -129,7 +151,7 @@ class TantivyIndex(SearchIndex):
         with self._layout_lock():
             if not self.current_link.is_symlink():
                 directory = self._new_generation()
-                tantivy.Index(SCHEMA, path=str(directory))
+                self._create(directory)
                 self._point_at(directory)
         return self.path / os.readlink(self.current_link)
 
@@ -145,6 +167,12 @@ class TantivyIndex(SearchIndex):
         directory = self.path / f"gen-{number:06d}"
         directory.mkdir(parents=True)
         return directory
+
+    @staticmethod
+    def _create(directory: Path) -> tantivy.Index:
+        index = tantivy.Index(SCHEMA, path=str(directory))
+        (directory / SCHEMA_FILE).write_text(SCHEMA_VERSION)
+        return index
 
     def _point_at(self, directory: Path) -> None:
         temporary = self.path / f".current.{os.getpid()}"
@@ -162,6 +190,15 @@ class TantivyIndex(SearchIndex):
             raise SearchError(f"the search index at {directory} is damaged; run `lanyard search rebuild`") from error
         stamp = (directory, meta.st_ino, meta.st_mtime_ns, meta.st_size)
         if self._opened is None or self._opened[0] != directory:
+            try:
+                version = (directory / SCHEMA_FILE).read_text().strip()
+            except FileNotFoundError:
+                version = "?"
+            if version != SCHEMA_VERSION:
+                raise SearchError(
+                    f"the search index at {directory} was built by another version of lanyard "
+                    f"(schema {version}, this one reads {SCHEMA_VERSION}); run `lanyard search rebuild`"
+                )
             self._index = tantivy.Index.open(str(directory))
             self._index.config_reader("manual")
         elif self._opened == stamp:
@@ -224,10 +261,9 @@ class TantivyIndex(SearchIndex):
             return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, _moment(today), None)
         return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, None, _moment(today), include_upper=False)
 
-    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
+    def _people_chunk(self, person_ids, start, end, offset, limit, with_people) -> EventPage:
         searcher = self._searcher()
-        query = _all(
-            tantivy.Query.term_query(SCHEMA, "type", "event"),
+        query = _all(  # only events carry people_ids
             tantivy.Query.term_set_query(SCHEMA, "people_ids", list(person_ids)),
             tantivy.Query.range_query(SCHEMA, "start_date", tantivy.FieldType.Date, _moment(start), _moment(end)),
         )
@@ -239,14 +275,15 @@ class TantivyIndex(SearchIndex):
         if limit is None and found.count > offset + len(found.hits):
             found = run(found.count - offset)
         hits = []
-        for _, address in found.hits:
-            stored = searcher.doc(address)
-            hits.append(EventHit(
-                id=stored.get_first("pk"),
-                start_date=stored.get_first("start_date").date(),
-                attendee_ids=frozenset(stored.get_all("attendee_ids")),
-                speaker_ids=frozenset(stored.get_all("speaker_ids")),
-            ))
+        # Ordered by a fast field, each hit comes with its value: the sort key holds the
+        # date and the id, so only the people need the stored document.
+        for key, address in found.hits:
+            day, pk = from_sort_key(key)
+            if with_people:
+                attendees, speakers = unpack_people(searcher.doc(address).get_first("people"))
+                hits.append(EventHit(pk, day, attendees, speakers))
+            else:
+                hits.append(EventHit(pk, day))
         return EventPage(found.count, tuple(hits))
 
     def _speaker_counts(self, person_id: int) -> dict[int, int]:
@@ -317,7 +354,7 @@ class TantivyIndex(SearchIndex):
             directory = self._new_generation()
         count = 0
         try:
-            index = tantivy.Index(SCHEMA, path=str(directory))
+            index = self._create(directory)
             writer = index.writer(heap_size=REBUILD_HEAP, num_threads=2)
             for document in documents:
                 writer.add_document(to_tantivy(document))

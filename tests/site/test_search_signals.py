@@ -89,7 +89,7 @@ def test_a_committed_transaction_is_indexed(alias, sql_engine, redis_client, ind
     stats = drain(index, sql_engine, redis_client)
     assert stats.indexed == 5 and pending(redis_client) == set()
     assert found(index, "python") == {f"event:{conf.pk}": "PyCon Lisbon"}
-    (hit,) = index.events_with_people([ada.pk], DAY, DAY).hits
+    (hit,) = index.events_with_people([ada.pk], DAY, DAY, with_people=True).hits
     assert (hit.id, hit.speaker_ids, hit.attendee_ids) == (conf.pk, {ada.pk}, {bob.pk})
     assert found(index, "talk", types=("coverage",)) == {f"coverage:{video.pk}": "Video of the talk"}
     assert index.search(TextQuery("", types=("event",), topic="Python", today=DAY)).total == 1

@@ -142,9 +142,10 @@ def test_events_with_people_by_date_within_the_range(search_index):
     start, end = TODAY, TODAY + dt.timedelta(days=30)
     page = search_index.events_with_people([100, 101, 999], start, end)
     assert page.total == 3
-    assert [hit.id for hit in page.hits] == [2, 3, 1]  # by date, then id
-    first = page.hits[2]
-    assert (first.start_date, first.attendee_ids, first.speaker_ids) == (TODAY + dt.timedelta(days=5), {100}, {200})
+    assert [(hit.id, hit.start_date) for hit in page.hits] == [(2, TODAY + dt.timedelta(days=1)), (3, TODAY + dt.timedelta(days=1)), (1, TODAY + dt.timedelta(days=5))]
+    assert page.hits[0].attendee_ids is None  # who is there only when asked for
+    people = search_index.events_with_people([100, 101, 999], start, end, with_people=True)
+    assert [(h.id, h.attendee_ids, h.speaker_ids) for h in people.hits] == [(2, {101}, set()), (3, set(), {100}), (1, {100}, {200})]
     assert [h.id for h in search_index.events_with_people([100, 101], start, end, offset=1, limit=1).hits] == [3]
     assert search_index.events_with_people([100], TODAY + dt.timedelta(days=31), TODAY + dt.timedelta(days=31)).total == 1
     assert search_index.events_with_people([], start, end).total == 0
@@ -165,7 +166,10 @@ def test_more_than_2048_people_are_split_and_merged(search_index):
     assert page.total == 4
     assert [h.id for h in page.hits] == [2, 3, 1, 5]
     assert [h.id for h in search_index.events_with_people(people, start, end, offset=1, limit=2).hits] == [3, 1]
-    assert [h.id for h in search_index.events_with_people(people, start, end, limit=None).hits] == [2, 3, 1, 5]
+    every = search_index.events_with_people(people, start, end, limit=None, with_people=True).hits
+    assert [(h.id, h.attendee_ids, h.speaker_ids) for h in every] == [
+        (2, {4_999}, set()), (3, set(), {2_500}), (1, {1, 4_000}, set()), (5, {2_048, 2_049}, set()),
+    ]
 
 
 def test_co_speakers_are_the_top_eight_by_shared_events(search_index):
@@ -199,3 +203,8 @@ def test_rebuild_swaps_in_exactly_the_new_documents(search_index):
     assert ids(search_index.search(TextQuery("king", today=TODAY))) == {"person:10"}
     search_index.upsert([person(12, "Written After")])  # writes go on into the new index
     assert search_index.search(TextQuery("", today=TODAY)).total == 3
+
+
+def test_people_are_at_events_only(search_index):
+    search_index.upsert([session(1, 9, "A talk", speakers=[100], day=1), event(2, 1, speakers=[100])])
+    assert [h.id for h in search_index.events_with_people([100], TODAY, TODAY + dt.timedelta(days=2)).hits] == [2]

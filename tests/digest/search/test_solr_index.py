@@ -57,7 +57,7 @@ def test_empty_text_matches_everything_without_edismax():
 
 
 def test_people_query_is_one_terms_filter_sorted_by_date():
-    params = people_params([3, 1, 2048], dt.date(2026, 12, 1), dt.date(2027, 3, 31), 50, 25)
+    params = people_params([3, 1, 2048], dt.date(2026, 12, 1), dt.date(2027, 3, 31), 50, 25, with_people=True)
     assert params == {
         "q": "*:*",
         "fq": [
@@ -70,6 +70,7 @@ def test_people_query_is_one_terms_filter_sorted_by_date():
         "rows": 25,
         "fl": "pk,start_date,attendee_ids,speaker_ids",
     }
+    assert people_params([1], TODAY, TODAY, 0, 10)["fl"] == "pk,start_date"  # who is there only when asked for
     # 2,048 ids stay one filter of one clause, whatever maxBooleanClauses says.
     big = people_params(range(1, 2049), TODAY, TODAY, 0, 10)
     assert big["fq"][1].count(",") == 2047
@@ -103,7 +104,7 @@ def test_documents_as_solr_fields():
     assert solr_document(event, 99) == {
         "id": "event:7", "type": "event", "pk": 7, "title": "PyCon", "body": "talks", "fingerprint": event.fingerprint,
         "generation": 99, "city": "Lisbon", "country": "Portugal", "topics": ["Django", "Python"],
-        "attendee_ids": [1, 2], "speaker_ids": [3], "people_ids": [1, 2, 3],
+        "attendee_ids": [1, 2], "speaker_ids": [3], "people_ids": [1, 2, 3],  # people_ids: events only
         "start_date": "2026-12-01T00:00:00Z", "end_date": "2026-12-03T00:00:00Z",
     }
     person = SearchDocument(type="person", pk=1, title="Ada", handle="ada")
@@ -125,7 +126,7 @@ def test_the_configset_defines_every_field_the_code_uses():
     written = set(solr_document(full))
     queried = set()
     for params in (text_params(TextQuery("x", types=("event",), topic="t", city="c", when="past", today=TODAY)),
-                   people_params([1], TODAY, TODAY, 0, 1), speaker_params(1)):
+                   people_params([1], TODAY, TODAY, 0, 1, with_people=True), speaker_params(1)):
         text = repr(params)
         queried |= set(re.findall(r"\b([a-z_]+):", text)) | set(re.findall(r"f=([a-z_]+)", text))
         queried |= set(params.get("fl", "").split(",")) - {""}

@@ -36,7 +36,7 @@ def test_pending_documents_are_indexed_in_batches_and_gone_rows_deleted(engine, 
     stats = index_pending(tantivy_index, engine, redis_client, KEYS, batch=2)
     assert (stats.indexed, stats.deleted, stats.batches) == (3, 0, 2)
     assert titles(tantivy_index) == {f"person:{ada}": "Ada Lovelace", f"person:{bob}": "Bob Builder", f"event:{conf}": "Search Conf"}
-    assert [h.speaker_ids for h in tantivy_index.events_with_people([ada], DAY, DAY).hits] == [{ada}]
+    assert [h.speaker_ids for h in tantivy_index.events_with_people([ada], DAY, DAY, with_people=True).hits] == [{ada}]
     assert redis_client.scard(KEYS.search_pending) == 0
 
     with engine.begin() as c:
@@ -154,3 +154,15 @@ def test_a_second_rebuild_at_once_is_refused(tantivy_index):
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(SearchBusy, match="already running"):
             tantivy_index.rebuild(iter(()))
+
+
+def test_an_index_of_another_schema_version_asks_for_a_rebuild(engine, redis_client, tantivy_index):
+    from digest.search import SearchError
+    from digest.search.tantivy_index import SCHEMA_FILE
+
+    (tantivy_index.generation_dir() / SCHEMA_FILE).write_text("1")
+    reader = type(tantivy_index)(tantivy_index.path)
+    with pytest.raises(SearchError, match="another version of lanyard .* run `lanyard search rebuild`"):
+        reader.search(TextQuery(""))
+    rebuild(reader, engine, redis_client, KEYS)
+    assert reader.search(TextQuery("")).total == 0
