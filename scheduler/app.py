@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from digest.config import Settings
 from digest.keys import RedisKeys
@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,  # a worker takes one chunk at a time: fair across workers
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
-        task_queues=[Queue(name) for name in QUEUES],
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         task_default_queue=PLANNING_QUEUE,
         task_routes=ROUTES,
         timezone="UTC",

@@ -173,3 +173,14 @@ def runs_of_chunks(engine: Engine, *, chunk_ids: Sequence[int]) -> list[int]:
     c = db.digest_chunk
     with engine.connect() as connection:
         return list(connection.execute(select(c.c.run_id).where(c.c.id.in_(list(chunk_ids))).distinct()).scalars())
+
+
+def runs_unfinished_with_all_chunks_done(engine: Engine) -> list[int]:
+    """Running or cancelled runs whose chunks are all done but that were never finished
+    (the finishing message was lost with a worker or a broker)."""
+    c, r = db.digest_chunk, db.digest_run
+    pending = select(c.c.id).where(c.c.run_id == r.c.id, c.c.status != DONE).exists()
+    with engine.connect() as connection:
+        return list(connection.execute(
+            select(r.c.id).where(r.c.status.in_(("running", "cancelled")), r.c.finished_at.is_(None), ~pending)
+        ).scalars())

@@ -215,7 +215,7 @@ class RunProgress:
     def elapsed(self) -> float:
         if self.started_at is None:
             return 0.0
-        end = self.finished_at or utcnow()
+        end = _aware(self.finished_at) if self.finished_at else utcnow()
         return max((end - _aware(self.started_at)).total_seconds(), 0.0)
 
     @property

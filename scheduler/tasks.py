@@ -225,8 +225,14 @@ def sweep_now(ctx: WorkerContext, schedule) -> str:
         ctx.enqueue.chunks(lost)
         for run_id in chunk_store.runs_of_chunks(ctx.engine, chunk_ids=lost):
             _note(ctx, run_id, "chunks lost (a worker stopped, or the broker lost messages): queued again")
+    unfinished = chunk_store.runs_unfinished_with_all_chunks_done(ctx.engine)
+    for run_id in unfinished:
+        ctx.enqueue.finish(run_id)
     replayed = _replay_unsubscribes(ctx)
-    return f"claims recovered {recovered}, chunks requeued {len(lost)}, unsubscribes replayed {replayed}"
+    return (
+        f"claims recovered {recovered}, chunks requeued {len(lost)}, runs finished {len(unfinished)}, "
+        f"unsubscribes replayed {replayed}"
+    )
 
 
 def _replay_unsubscribes(ctx: WorkerContext) -> int:

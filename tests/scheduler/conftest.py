@@ -1,0 +1,195 @@
+"""Real Celery workers (``lanyard worker`` subprocesses) on a real Redis broker.
+
+The broker is Redis DB 14 with a key prefix of the test's own, so concurrent test runs
+never take each other's tasks; the data Redis is the suite's test Redis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import select
+
+from digest import db
+from digest.graph import Graph
+from digest.graph_sync import rebuild
+from digest.seed import seed
+from scheduler.app import Enqueue, create_app
+from scheduler.local import WORKER_COMMAND, workers_answering
+from tests.conftest import REDIS_URL, ROOT, TEST_SECRET
+
+BROKER_URL = os.environ.get("LANYARD_TEST_BROKER_URL", REDIS_URL.rsplit("/", 1)[0] + "/14")
+DAY = dt.date(2026, 12, 1)
+
+
+@pytest.fixture
+def prefix():
+    return f"sch{secrets.token_hex(4)}:"
+
+
+@pytest.fixture
+def worker_env(database_url, smtp_server, prefix, tmp_path):
+    return {
+        "LANYARD_DATA_DIR": str(tmp_path / "var"),
+        "LANYARD_DATABASE_URL": database_url,
+        "LANYARD_REDIS_URL": REDIS_URL,
+        "LANYARD_BROKER_URL": BROKER_URL,
+        "LANYARD_REDIS_PREFIX": prefix,
+        "LANYARD_MAIL_URL": smtp_server.url,
+        "LANYARD_SECRET_KEYS": TEST_SECRET,
+    }
+
+
+@pytest.fixture
+def sched_settings(make_settings, worker_env):
+    return make_settings(**{k[len("LANYARD_"):].lower(): v for k, v in worker_env.items()})
+
+
+@pytest.fixture
+def celery_app(sched_settings, prefix):
+    app = create_app(sched_settings)
+    yield app
+    app.close()
+    broker = redis_lib.Redis.from_url(BROKER_URL)
+    keys = list(broker.scan_iter(f"{prefix}*"))
+    if keys:
+        broker.delete(*keys)
+    broker.close()
+
+
+@pytest.fixture
+def enqueue(celery_app):
+    return Enqueue(celery_app)
+
+
+class Workers:
+    """Start and stop `lanyard worker` processes (each in its own process group)."""
+
+    def __init__(self, env, app, log_dir):
+        self.env = {**os.environ, **env}
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.app = app
+        self.log_dir = log_dir
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, concurrency: int = 2) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        name = f"w{len(self.processes)}-{secrets.token_hex(3)}@%h"
+        with open(self.log_dir / f"worker{len(self.processes)}.log", "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-c", WORKER_COMMAND, "worker", "--concurrency", str(concurrency), "--loglevel", "INFO", "--hostname", name],
+                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.processes.append(process)
+        deadline = time.monotonic() + 60
+        while not workers_answering(self.app, timeout=0.5):
+            assert process.poll() is None, f"worker exited: {self.log()}"
+            assert time.monotonic() < deadline, f"worker never answered a ping: {self.log()}"
+        return process
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL the worker and its pool processes at once."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def log(self) -> str:
+        return "\n".join(p.read_text()[-3000:] for p in sorted(self.log_dir.glob("worker*.log")))
+
+
+@pytest.fixture
+def workers(worker_env, celery_app, tmp_path):
+    found = Workers(worker_env, celery_app, tmp_path / "logs")
+    yield found
+    found.stop_all()
+
+
+@pytest.fixture
+def seeded(engine, redis_client, prefix):
+    """A small seeded world (60 subscribers) and its graph under the test's prefix."""
+    seed(engine, people=400, events=60, subscribers=60, seed=5, today=DAY)
+    rebuild(Graph(redis_client, prefix), engine)
+    with engine.connect() as connection:
+        return list(connection.execute(select(db.subscription.c.id).order_by(db.subscription.c.id)).scalars())
+
+
+def wait_until(condition, *, timeout: float = 120.0, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(interval)
+
+
+def run_row(engine, run_id):
+    with engine.connect() as connection:
+        return connection.execute(select(db.digest_run).where(db.digest_run.c.id == run_id)).mappings().one()
+
+
+def ledger(engine, run_id=None):
+    d = db.delivery
+    query = select(d.c.subscription_id, d.c.status)
+    if run_id is not None:
+        query = query.where(d.c.run_id == run_id)
+    with engine.connect() as connection:
+        return {row[0]: row[1] for row in connection.execute(query)}
+
+
+def emails(engine, subscription_ids):
+    s = db.subscription
+    with engine.connect() as connection:
+        return {row[0]: row[1] for row in connection.execute(select(s.c.id, s.c.email).where(s.c.id.in_(list(subscription_ids))))}
+
+
+def recipients(smtp_server):
+    return [r for m in list(smtp_server.messages) for r in m.rcpt_tos]
+
+
+def assert_each_sent_exactly_once(engine, smtp_server, run_id):
+    """Every delivery marked sent arrived exactly once, and nothing else arrived."""
+    entries = ledger(engine, run_id)
+    sent = [sid for sid, status in entries.items() if status == "sent"]
+    received = recipients(smtp_server)
+    assert len(received) == len(set(received)), "a subscriber got two digests"
+    assert sorted(received) == sorted(emails(engine, sent).values())
+    return sent
+
+
+def set_schedule(engine, **values):
+    from scheduler.runtime import schedule_set
+
+    return schedule_set(engine, **values)
+
+
+def settle(engine, run_id, *, quiet: float = 1.5):
+    """Wait until the run's ledger stops changing for ``quiet`` seconds; return it."""
+    last, since = None, time.monotonic()
+    while True:
+        now = ledger(engine, run_id)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet and "claimed" not in now.values():
+            return now
+        time.sleep(0.2)
+
