@@ -169,7 +169,7 @@ def method_not_allowed() -> Response:
 def body_too_large() -> Response:
     return _page(
         "413 Content Too Large", "Request too large", "<p>The request carried far more data than an "
-        "unsubscribe needs. Nothing was changed.</p>", ("Connection", "close"),
+        "unsubscribe needs. Nothing was changed.</p>",
     )
 
 

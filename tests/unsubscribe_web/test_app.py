@@ -1,0 +1,341 @@
+"""The unsubscribe endpoint over real HTTP: a server on loopback, an HTTP client, the
+test database (SQLite and PostgreSQL) and the test Redis."""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import quote
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from digest import db
+from digest.keys import RedisKeys
+from digest.subscriptions import unsubscribe_queue_length
+from digest.tokens import SubscriptionRef, TokenSigner
+from unsubscribe_web.app import UnsubscribeApp, create_app
+
+from .conftest import running
+from .token_corpus import mutated_tokens
+
+KEYS = RedisKeys("lanyard:")
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+SECURITY_HEADERS = {
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+
+
+def status_of(engine, ref: SubscriptionRef) -> str:
+    with engine.connect() as connection:
+        return connection.execute(
+            select(db.subscription.c.status).where(db.subscription.c.id == ref.subscription_id)
+        ).scalar_one()
+
+
+def audit_rows(engine, ref: SubscriptionRef | None = None) -> list[tuple[str, str]]:
+    e = db.unsubscribe_event.c
+    query = select(e.action, e.via).order_by(e.id)
+    if ref is not None:
+        query = query.where(e.subscription_id == ref.subscription_id)
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(query)]
+
+
+def suppressed(redis_client) -> set[int]:
+    return {int(member) for member in redis_client.smembers(KEYS.unsubscribe_suppressed)}
+
+
+def assert_secure(response: httpx.Response) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, name
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy and "unsafe-inline" not in policy
+    assert "set-cookie" not in response.headers
+    assert "<script" not in response.text and "<img" not in response.text
+    assert "Traceback" not in response.text
+
+
+def resubscribe_action(page: str) -> str:
+    match = re.search(r'<form method="post" action="\.\./r/([^"]+)">', page)
+    assert match, "the page offers no resubscribe button"
+    return match.group(1)
+
+
+def test_get_asks_and_changes_nothing(endpoint, engine, redis_client, signer, make_subscription):
+    ref = make_subscription(email="ada.lovelace@example.com")
+    response = endpoint.get(f"/u/{signer.sign('unsubscribe', ref)}")
+    assert response.status_code == 200
+    assert_secure(response)
+    assert "daily digest" in response.text
+    assert "a•••e@example.com" in response.text and "ada.lovelace" not in response.text
+    assert '<form method="post"><button type="submit">Unsubscribe</button></form>' in response.text
+    assert 'href="http://localhost:8000/subscriptions/"' in response.text
+    assert status_of(engine, ref) == "active"
+    assert audit_rows(engine) == []
+    assert suppressed(redis_client) == set()
+
+
+def test_head_answers_like_get_without_a_body(endpoint, engine, signer, make_subscription):
+    ref = make_subscription()
+    url = f"/u/{signer.sign('unsubscribe', ref)}"
+    get, head = endpoint.get(url), endpoint.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert_secure(head)
+    assert status_of(engine, ref) == "active"
+
+
+@pytest.mark.parametrize("form", ["urlencoded", "multipart"])
+def test_one_click_post_unsubscribes(endpoint, engine, redis_client, signer, make_subscription, form):
+    ref = make_subscription()
+    url = f"/u/{signer.sign('unsubscribe', ref)}"
+    if form == "urlencoded":
+        response = endpoint.post(url, data=ONE_CLICK)
+    else:
+        response = endpoint.post(url, files={"List-Unsubscribe": (None, "One-Click")})
+        assert response.request.headers["content-type"].startswith("multipart/form-data")
+    assert response.status_code == 200 and not response.history
+    assert_secure(response)
+    assert "You are unsubscribed" in response.text
+    assert status_of(engine, ref) == "unsubscribed"
+    assert audit_rows(engine) == [("unsubscribe", "one_click")]
+    assert suppressed(redis_client) == {ref.subscription_id}
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+    assert signer.verify("resubscribe", resubscribe_action(response.text)) == ref
+
+
+def test_the_button_unsubscribes_via_link_and_twice_is_once(endpoint, engine, redis_client, signer, make_subscription):
+    ref, other = make_subscription(), make_subscription()
+    url = f"/u/{signer.sign('unsubscribe', ref)}"
+    first = endpoint.post(url)  # the page's own form: no body
+    second = endpoint.post(url, data=ONE_CLICK)
+    assert first.status_code == second.status_code == 200
+    assert "You are unsubscribed" in second.text
+    assert audit_rows(engine) == [("unsubscribe", "link")]
+    assert status_of(engine, ref) == "unsubscribed" and status_of(engine, other) == "active"
+    assert suppressed(redis_client) == {ref.subscription_id}
+    page = endpoint.get(url)
+    assert "no longer gets" in page.text
+    assert signer.verify("resubscribe", resubscribe_action(page.text)) == ref
+
+
+def test_resubscribe_undoes_and_get_does_not(endpoint, engine, redis_client, signer, make_subscription):
+    ref = make_subscription()
+    done = endpoint.post(f"/u/{signer.sign('unsubscribe', ref)}", data=ONE_CLICK)
+    resubscribe_url = f"/r/{resubscribe_action(done.text)}"
+    asked = endpoint.get(resubscribe_url)
+    assert asked.status_code == 200 and "Resubscribe to the daily digest?" in asked.text
+    assert_secure(asked)
+    assert status_of(engine, ref) == "unsubscribed"
+    response = endpoint.post(resubscribe_url)
+    assert response.status_code == 200 and "subscribed again" in response.text
+    assert_secure(response)
+    assert status_of(engine, ref) == "active"
+    assert audit_rows(engine) == [("unsubscribe", "one_click"), ("resubscribe", "link")]
+    assert suppressed(redis_client) == set()
+    # The page offers to unsubscribe again, with a genuine unsubscribe token.
+    token = re.search(r'action="\.\./u/([^"]+)"', response.text).group(1)
+    assert signer.verify("unsubscribe", token) == ref
+    assert endpoint.post(resubscribe_url).status_code == 200  # idempotent too
+    assert len(audit_rows(engine)) == 2
+
+
+def test_broken_links_get_400_and_change_nothing(endpoint, engine, redis_client, signer, make_subscription):
+    ref = make_subscription()
+    unknown = SubscriptionRef(ref.subscription_id + 1000, "daily")
+    for path in (
+        f"/u/{signer.sign('unsubscribe', unknown)}",  # genuine, but no such subscription
+        f"/u/{signer.sign('resubscribe', ref)}",  # the other purpose
+        f"/r/{signer.sign('unsubscribe', ref)}",
+        f"/u/{signer.sign('unsubscribe', ref)[:-3]}",  # cut off in the email
+        f"/u/{signer.sign('unsubscribe', ref)}extra",
+        "/u/", "/r/", "/u/not-a-token",
+        f"/u/{signer._serializers['unsubscribe'].dumps([2**63, 'daily'])}",  # beyond any bigint id
+    ):
+        for method in ("GET", "POST"):
+            response = endpoint.request(method, path, data=ONE_CLICK if method == "POST" else None)
+            assert response.status_code == 400, (method, path)
+            assert_secure(response)
+            assert "This link is broken" in response.text
+            assert "http://localhost:8000/subscriptions/" in response.text
+    assert status_of(engine, ref) == "active"
+    assert audit_rows(engine) == []
+    assert suppressed(redis_client) == set()
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+
+
+def test_a_thousand_mutated_tokens_are_all_refused(endpoint, engine, redis_client, signer, make_subscription):
+    refs = [make_subscription(list_name=("daily", "weekly")[n % 2]) for n in range(6)]
+    corpus = mutated_tokens(signer, refs)
+    assert len(corpus) >= 1000
+    statuses: dict[int, int] = {}
+    for token, kind in corpus.items():
+        # Percent-encoded, as a browser sends what it cannot put in a path as it is.
+        response = endpoint.post("/u/" + quote(token, safe=""), data=ONE_CLICK)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        # 400 for a broken token; 404 where the client resolved a dot segment ("/u/..")
+        # into another path, 414 for the huge ones. Never a success.
+        assert response.status_code in (400, 404, 414), (kind, token, response.status_code)
+    assert statuses[400] >= len(corpus) * 0.95
+    assert audit_rows(engine) == []
+    assert {status_of(engine, ref) for ref in refs} == {"active"}
+    assert suppressed(redis_client) == set()
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+
+
+def test_keys_rotate(make_settings, database_url, engine, redis_client, make_subscription):
+    old_key, new_key = "old-key-" + "o" * 40, "new-key-" + "n" * 40
+    ref, other = make_subscription(), make_subscription()
+    old_token = TokenSigner([old_key]).sign("unsubscribe", ref)
+    rotated = make_settings(database_url=database_url, secret_keys=f"{new_key},{old_key}")
+    with running(create_app(rotated, engine=engine, redis=redis_client)) as url:
+        assert httpx.post(f"{url}/u/{old_token}", data=ONE_CLICK).status_code == 200
+        new_token = TokenSigner(rotated.secret_keys).sign("unsubscribe", other)
+        assert new_token != TokenSigner([old_key]).sign("unsubscribe", other)
+        assert httpx.post(f"{url}/u/{new_token}", data=ONE_CLICK).status_code == 200
+    assert status_of(engine, ref) == status_of(engine, other) == "unsubscribed"
+    # Once the old key is dropped, its links stop working.
+    retired = make_settings(database_url=database_url, secret_keys=new_key)
+    third = make_subscription()
+    with running(create_app(retired, engine=engine, redis=redis_client)) as url:
+        response = httpx.post(f"{url}/u/{TokenSigner([old_key]).sign('unsubscribe', third)}", data=ONE_CLICK)
+        assert response.status_code == 400
+    assert status_of(engine, third) == "active"
+
+
+def test_simultaneous_posts_for_one_token_write_one_audit_row(endpoint, engine, redis_client, signer, make_subscription):
+    ref = make_subscription()
+    url = str(endpoint.base_url) + f"/u/{signer.sign('unsubscribe', ref)}"
+    start = threading.Barrier(24)
+    statuses: list[int] = []
+
+    def post():
+        with httpx.Client(timeout=60) as client:
+            start.wait()
+            statuses.append(client.post(url, data=ONE_CLICK).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 24
+    assert audit_rows(engine) == [("unsubscribe", "one_click")]
+    assert status_of(engine, ref) == "unsubscribed"
+    assert suppressed(redis_client) == {ref.subscription_id}
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_get_405_with_allow(endpoint, engine, signer, make_subscription, method):
+    ref = make_subscription()
+    response = endpoint.request(method, f"/u/{signer.sign('unsubscribe', ref)}")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert_secure(response)
+    assert status_of(engine, ref) == "active"
+
+
+@pytest.mark.parametrize("path", ["/", "/favicon.ico", "/unsubscribe", "/u", "/x/abc.def", "/U/abc.def"])
+def test_unknown_paths_get_404(endpoint, path):
+    for method in ("GET", "POST"):
+        response = endpoint.request(method, path)
+        assert response.status_code == 404
+        assert_secure(response)
+
+
+def test_oversized_bodies_and_paths(endpoint, engine, signer, make_subscription):
+    ref = make_subscription()
+    url = f"/u/{signer.sign('unsubscribe', ref)}"
+    too_large = endpoint.post(url, content=b"List-Unsubscribe=One-Click&" + b"x" * 20_000,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert too_large.status_code == 413
+    assert_secure(too_large)
+    too_long = endpoint.get(url + "A" * 3000)
+    assert too_long.status_code == 414
+    assert_secure(too_long)
+    assert endpoint.get("/u/x?" + "q" * 3000).status_code == 414
+    assert status_of(engine, ref) == "active"
+    assert audit_rows(engine) == []
+
+
+def test_an_unexpected_error_is_a_plain_500(settings, engine, redis_client, signer, make_subscription, caplog):
+    class Faulty(UnsubscribeApp):
+        def confirm(self, ref, purpose):
+            raise RuntimeError("internal detail /srv/secret/path")
+
+    ref = make_subscription()
+    with running(Faulty(settings, engine=engine, redis=redis_client)) as url:
+        response = httpx.get(f"{url}/u/{signer.sign('unsubscribe', ref)}")
+    assert response.status_code == 500
+    assert_secure(response)
+    assert "internal detail" not in response.text and "RuntimeError" not in response.text
+    assert "internal detail" in caplog.text  # logged for the operators
+
+
+def dead_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_database_down_queues_then_replay_applies(make_settings, database_url, engine, redis_client, signer, make_subscription):
+    from digest.subscriptions import unsubscribe_replay
+
+    ref, other = make_subscription(), make_subscription()
+    down = make_settings(database_url=f"postgresql://postgres@127.0.0.1:{dead_port()}/lanyard")
+    with running(create_app(down, redis=redis_client)) as url:
+        token = signer.sign("unsubscribe", ref)
+        page = httpx.get(f"{url}/u/{token}")
+        assert page.status_code == 200 and "your address" in page.text  # still offers the button
+        response = httpx.post(f"{url}/u/{token}", data=ONE_CLICK)
+        assert response.status_code == 200 and "You are unsubscribed" in response.text
+        assert httpx.post(f"{url}/u/{signer.sign('unsubscribe', other)}").status_code == 200
+    # Recorded durably in Redis, and the running batch already skips them.
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 2
+    assert suppressed(redis_client) == {ref.subscription_id, other.subscription_id}
+    assert status_of(engine, ref) == "active"
+
+    assert unsubscribe_replay(engine, redis_client, prefix="lanyard:") == 2
+    assert status_of(engine, ref) == status_of(engine, other) == "unsubscribed"
+    assert audit_rows(engine, ref) == [("unsubscribe", "one_click")]
+    assert audit_rows(engine, other) == [("unsubscribe", "link")]
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+    assert unsubscribe_replay(engine, redis_client, prefix="lanyard:") == 0
+
+
+def test_redis_down_database_up_still_unsubscribes(make_settings, database_url, engine, signer, make_subscription):
+    ref = make_subscription()
+    no_redis = make_settings(database_url=database_url, redis_url=f"redis://127.0.0.1:{dead_port()}/0")
+    with running(create_app(no_redis, engine=engine)) as url:
+        response = httpx.post(f"{url}/u/{signer.sign('unsubscribe', ref)}", data=ONE_CLICK)
+        assert response.status_code == 200
+        assert status_of(engine, ref) == "unsubscribed"
+        # Resubscribing needs Redis (the suppression set must let go): an honest 503.
+        again = httpx.post(f"{url}/r/{signer.sign('resubscribe', ref)}")
+        assert again.status_code == 503 and again.headers["retry-after"]
+        assert_secure(again)
+    assert status_of(engine, ref) == "unsubscribed"
+
+
+def test_both_down_is_an_honest_503(make_settings, database_url, engine, redis_client, signer, make_subscription):
+    ref = make_subscription()
+    down = make_settings(
+        database_url=f"postgresql://postgres@127.0.0.1:{dead_port()}/lanyard",
+        redis_url=f"redis://127.0.0.1:{dead_port()}/0",
+    )
+    with running(create_app(down)) as url:
+        response = httpx.post(f"{url}/u/{signer.sign('unsubscribe', ref)}", data=ONE_CLICK)
+    assert response.status_code == 503
+    assert_secure(response)
+    assert "try again" in response.text.lower() and "unsubscribed" not in response.text.lower()
+    assert status_of(engine, ref) == "active"
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+    assert suppressed(redis_client) == set()
