@@ -81,7 +81,8 @@ class SubscriptionChange:
         except (TypeError, KeyError, ValueError) as error:
             raise ValueError(f"not a queued subscription change: {error}") from None
         if (
-            type(change.subscription_id) is not int or change.action not in ACTIONS
+            type(change.subscription_id) is not int or not 0 < change.subscription_id < 2**63
+            or change.action not in ACTIONS
             or change.via not in VIAS or change.at.tzinfo is None
         ):
             raise ValueError("not a queued subscription change: bad field")

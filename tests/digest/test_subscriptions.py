@@ -1,0 +1,178 @@
+"""Unsubscribe and resubscribe services, and the durable replay queue, on SQLite and
+PostgreSQL with the real Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from digest import db
+from digest.keys import RedisKeys
+from digest.subscriptions import (
+    SubscriptionChange,
+    SubscriptionNotFound,
+    subscription_change_enqueue,
+    subscription_get,
+    subscription_resubscribe,
+    subscription_unsubscribe,
+    unsubscribe_queue_length,
+    unsubscribe_replay,
+)
+
+PREFIX = "lanyard:"
+KEYS = RedisKeys(PREFIX)
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def subscription_id(engine):
+    with engine.begin() as connection:
+        person_id = connection.execute(db.person.insert().values(
+            name="Grace", handle="grace", bio="", avatar_url="", timezone="UTC", cache_version=1,
+        )).inserted_primary_key[0]
+        return connection.execute(db.subscription.insert().values(
+            person_id=person_id, list="weekly", status="active", email="grace@example.com",
+            send_hour=7, created_at=NOW, updated_at=NOW,
+        )).inserted_primary_key[0]
+
+
+def status(engine, subscription_id) -> str:
+    return subscription_get(engine, subscription_id=subscription_id).status
+
+
+def audit(engine) -> list[tuple]:
+    e = db.unsubscribe_event.c
+    with engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(select(e.subscription_id, e.action, e.via).order_by(e.id))]
+
+
+def change(subscription_id, action="unsubscribe", via="one_click", at=None) -> SubscriptionChange:
+    return SubscriptionChange(subscription_id, action, via, at or dt.datetime.now(dt.timezone.utc))
+
+
+def test_unsubscribe_and_resubscribe_change_once(engine, subscription_id):
+    card = subscription_get(engine, subscription_id=subscription_id)
+    assert (card.list_name, card.email, card.status) == ("weekly", "grace@example.com", "active")
+    assert subscription_resubscribe(engine, subscription_id=subscription_id, via="link") is False  # already active
+    assert subscription_unsubscribe(engine, subscription_id=subscription_id, via="one_click") is True
+    assert subscription_unsubscribe(engine, subscription_id=subscription_id, via="link") is False
+    assert status(engine, subscription_id) == "unsubscribed"
+    assert subscription_resubscribe(engine, subscription_id=subscription_id, via="link") is True
+    assert status(engine, subscription_id) == "active"
+    assert audit(engine) == [(subscription_id, "unsubscribe", "one_click"), (subscription_id, "resubscribe", "link")]
+
+
+def test_unknown_subscription_and_via(engine, subscription_id):
+    with pytest.raises(SubscriptionNotFound):
+        subscription_unsubscribe(engine, subscription_id=subscription_id + 99, via="link")
+    with pytest.raises(SubscriptionNotFound):
+        subscription_resubscribe(engine, subscription_id=subscription_id + 99, via="link")
+    with pytest.raises(ValueError):
+        subscription_unsubscribe(engine, subscription_id=subscription_id, via="carrier pigeon")
+    assert subscription_get(engine, subscription_id=subscription_id + 99) is None
+    assert audit(engine) == []
+
+
+def test_enqueue_is_durable_and_suppresses(engine, redis_client, subscription_id):
+    subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id))
+    assert redis_client.sismember(KEYS.unsubscribe_suppressed, subscription_id)
+    assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 1
+    assert status(engine, subscription_id) == "active"
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 1
+    assert status(engine, subscription_id) == "unsubscribed"
+    assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 0
+    # A queued resubscribe lets go of the suppression set at once.
+    subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id, "resubscribe", "link"))
+    assert not redis_client.sismember(KEYS.unsubscribe_suppressed, subscription_id)
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 1
+    assert status(engine, subscription_id) == "active"
+
+
+def test_replay_resumes_an_entry_a_dead_replay_left_behind(engine, redis_client, subscription_id):
+    """A replay that died after moving an entry to the processing list lost nothing."""
+    with engine.begin() as connection:
+        second = connection.execute(db.subscription.insert().values(
+            person_id=connection.execute(db.person.insert().values(
+                name="Alan", handle="alan", bio="", avatar_url="", timezone="UTC", cache_version=1,
+            )).inserted_primary_key[0],
+            list="daily", status="active", email="alan@example.com", send_hour=7, created_at=NOW, updated_at=NOW,
+        )).inserted_primary_key[0]
+    subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id, via="link"))
+    subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(second))
+    # The dead replay's step: one entry moved, never applied nor removed.
+    redis_client.lmove(KEYS.unsubscribe_pending, KEYS.unsubscribe_processing, "LEFT", "RIGHT")
+    assert redis_client.llen(KEYS.unsubscribe_processing) == 1
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 2
+    assert status(engine, subscription_id) == status(engine, second) == "unsubscribed"
+    assert audit(engine) == [(subscription_id, "unsubscribe", "link"), (second, "unsubscribe", "one_click")]
+    assert redis_client.llen(KEYS.unsubscribe_processing) == 0
+
+
+def test_replay_against_a_dead_database_keeps_the_entry(make_settings, engine, redis_client, subscription_id):
+    import socket
+
+    from sqlalchemy.exc import OperationalError
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = db.make_engine(make_settings(database_url=f"postgresql://postgres@127.0.0.1:{port}/x").database,
+                          connect_args={"connect_timeout": 2})
+    subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id))
+    with pytest.raises(OperationalError):
+        unsubscribe_replay(dead, redis_client, prefix=PREFIX)
+    dead.dispose()
+    assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 1
+    assert not redis_client.exists(KEYS.unsubscribe_replay_lock)  # freed for the next replay
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 1
+    assert status(engine, subscription_id) == "unsubscribed"
+
+
+def test_replay_drops_unknown_subscriptions_and_junk_with_a_log_line(engine, redis_client, subscription_id, caplog):
+    caplog.set_level(logging.INFO, logger="lanyard.unsubscribe")
+    subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id + 500))
+    redis_client.rpush(KEYS.unsubscribe_pending, b"not json", b'{"subscription_id": "1"}')
+    subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id))
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 1
+    assert status(engine, subscription_id) == "unsubscribed"
+    assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 0
+    assert f"subscription {subscription_id + 500}" in caplog.text and "no longer exists" in caplog.text
+    assert caplog.text.count("dropped an unreadable entry") == 2
+
+
+def test_a_later_change_wins_over_a_queued_one(engine, redis_client, subscription_id):
+    """Queued while the database was down, then the person resubscribed on the site:
+    the replay must not unsubscribe them again."""
+    asked = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id, at=asked))
+    subscription_unsubscribe(engine, subscription_id=subscription_id, via="site")
+    subscription_resubscribe(engine, subscription_id=subscription_id, via="site")
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 1
+    assert status(engine, subscription_id) == "active"
+    assert [row[1:] for row in audit(engine)] == [("unsubscribe", "site"), ("resubscribe", "site")]
+
+
+def test_replay_in_order_and_with_a_limit(engine, redis_client, subscription_id):
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
+    for minutes, action in enumerate(("unsubscribe", "resubscribe", "unsubscribe")):
+        subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(
+            subscription_id, action, "link", at=start + dt.timedelta(minutes=minutes)))
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX, limit=2) == 2
+    assert status(engine, subscription_id) == "active"
+    assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 1
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 1
+    assert status(engine, subscription_id) == "unsubscribed"
+    assert [row[1] for row in audit(engine)] == ["unsubscribe", "resubscribe", "unsubscribe"]
+
+
+def test_one_replay_at_a_time(engine, redis_client, subscription_id):
+    subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id))
+    redis_client.set(KEYS.unsubscribe_replay_lock, "someone else", px=60_000)
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 0
+    assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 1
+    assert redis_client.get(KEYS.unsubscribe_replay_lock) == b"someone else"  # not ours to free
+    redis_client.delete(KEYS.unsubscribe_replay_lock)
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 1
