@@ -1,0 +1,77 @@
+"""The runtime schedule in the database, the tick period, and the send-rate bucket."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from digest import db
+from digest.keys import RedisKeys
+from scheduler.runtime import Schedule, ScheduleError, schedule_claim_tick, schedule_get, schedule_set
+from scheduler.throttle import TAKE_TOKEN, SendThrottle
+
+UTC = dt.timezone.utc
+
+
+def test_defaults_until_set_then_stored(engine):
+    assert schedule_get(engine) == Schedule()
+    stored = schedule_set(engine, paused="yes", lists="daily", weekly_day="fri", rate_limit="25", default_send_hour=9)
+    assert stored == schedule_get(engine)
+    assert (stored.paused, stored.lists, stored.weekly_day, stored.rate_limit, stored.default_send_hour) == (True, ("daily",), 4, 25, 9)
+    assert schedule_set(engine, paused=False).lists == ("daily",)  # other settings kept
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"default_send_hour": "24"}, "between 0 and 23"),
+    ({"lists": "daily,monthly"}, "unknown list"),
+    ({"paused": "maybe"}, "true or false"),
+    ({"tick_seconds": "soon"}, "whole number"),
+    ({"weekly_day": "someday"}, "weekday"),
+    ({"colour": "blue"}, "unknown schedule setting"),
+])
+def test_bad_values_are_refused_and_change_nothing(engine, changes, message):
+    schedule_set(engine, rate_limit=5)
+    with pytest.raises(ScheduleError, match=message):
+        schedule_set(engine, **changes)
+    assert schedule_get(engine) == Schedule(rate_limit=5)
+
+
+def test_one_tick_per_period_however_often_beat_fires(engine):
+    start = dt.datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    assert schedule_claim_tick(engine, now=start, tick_seconds=300)
+    assert not schedule_claim_tick(engine, now=start + dt.timedelta(seconds=30), tick_seconds=300)
+    assert not schedule_claim_tick(engine, now=start + dt.timedelta(seconds=240), tick_seconds=300)
+    assert schedule_claim_tick(engine, now=start + dt.timedelta(seconds=300), tick_seconds=300)
+    # A shorter period set at run time applies from the next beat on.
+    schedule_set(engine, tick_seconds=60)
+    assert schedule_claim_tick(engine, now=start + dt.timedelta(seconds=360), tick_seconds=schedule_get(engine).tick_seconds)
+
+
+def test_the_token_bucket_limits_across_clients(redis_client):
+    keys = RedisKeys("thr:")
+    take = redis_client.register_script(TAKE_TOKEN)
+    waits = [int(take(keys=[keys.send_rate_bucket], args=[1, 2])) for _ in range(3)]
+    assert waits[:2] == [0, 0]  # a full bucket: its burst at once
+    assert 0 < waits[2] <= 1000  # then one a second
+    # A second client (another worker) shares the same bucket.
+    from tests.conftest import REDIS_URL
+
+    other = type(redis_client).from_url(REDIS_URL)
+    assert int(other.register_script(TAKE_TOKEN)(keys=[keys.send_rate_bucket], args=[1, 2])) > 0
+    other.close()
+
+
+def test_the_throttle_reads_the_rate_as_it_changes(redis_client):
+    rates = iter([0, 1000])
+    throttle = SendThrottle(redis_client, RedisKeys("thr2:"), lambda: next(rates), refresh=0)
+    throttle()  # unlimited: no bucket at all
+    assert not redis_client.exists(RedisKeys("thr2:").send_rate_bucket)
+    throttle()  # 1000/s: a token from a fresh bucket
+    assert redis_client.exists(RedisKeys("thr2:").send_rate_bucket)
+
+
+def test_the_schedule_row_is_what_the_admin_edits(engine):
+    schedule_set(engine, chunk_size=50)
+    with engine.begin() as connection:
+        connection.execute(update(db.schedule).values(paused=True, default_send_hour=6))
+    assert schedule_get(engine) == Schedule(chunk_size=50, paused=True, default_send_hour=6)
