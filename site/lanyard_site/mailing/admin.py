@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
-from .models import Delivery, DigestRun, Subscription, UnsubscribeEvent
+from .models import Delivery, DigestChunk, DigestRun, Schedule, Subscription, UnsubscribeEvent
 
 
 class UnsubscribeEventInline(admin.TabularInline):
@@ -20,17 +21,91 @@ class SubscriptionAdmin(admin.ModelAdmin):
     inlines = [UnsubscribeEventInline]
 
 
+def _run_action(label: str, service: str, *, needs_enqueue: bool = True):
+    """An admin action calling a run control of scheduler/runs.py on each selected run."""
+
+    def action(modeladmin, request, queryset):
+        from scheduler import runs
+
+        from ..stores import engine, scheduler_enqueue
+
+        done = []
+        for run_id in queryset.values_list("pk", flat=True):
+            args = (engine(), scheduler_enqueue()) if needs_enqueue else (engine(),)
+            try:
+                getattr(runs, service)(*args, run_id=run_id)
+            except runs.RunControlError as error:
+                modeladmin.message_user(request, str(error), messages.WARNING)
+            else:
+                done.append(str(run_id))
+        if done:
+            modeladmin.message_user(request, f"{label}: run {', '.join(done)}", messages.SUCCESS)
+
+    action.__name__ = service
+    return admin.action(description=f"{label} the selected runs")(action)
+
+
+class DigestChunkInline(admin.TabularInline):
+    model = DigestChunk
+    fields = ["number", "size", "status", "attempts", "sent", "skipped", "failed", "bounced", "last_error", "finished_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+
 @admin.register(DigestRun)
 class DigestRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "list", "digest_date", "status", "planned", "sent", "skipped", "failed", "created_at"]
+    list_display = ["id", "list", "digest_date", "status", "planned", "sent", "skipped", "failed", "chunks_done", "chunks_total", "created_at"]
     list_filter = ["status", "list"]
     date_hierarchy = "digest_date"
     readonly_fields = ["timings", "created_at", "started_at", "finished_at"]
+    inlines = [DigestChunkInline]
+    actions = [
+        _run_action("Pause", "run_pause", needs_enqueue=False),
+        _run_action("Resume", "run_resume"),
+        _run_action("Cancel", "run_cancel"),
+        _run_action("Retry failed deliveries of", "run_retry_failed"),
+    ]
 
 
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["subscription", "digest_date", "status", "attempts", "sent_at"]
-    list_filter = ["status"]
-    raw_id_fields = ["run", "subscription"]
-    search_fields = ["subscription__email", "message_id"]
+class ScheduleForm(forms.ModelForm):
+    class Meta:
+        model = Schedule
+        fields = "__all__"
+
+    def clean(self):
+        # The same checks as `lanyard schedule set` (scheduler/runtime.py).
+        from scheduler.runtime import EDITABLE, ScheduleError, parse_value
+
+        cleaned = super().clean()
+        for name in EDITABLE:
+            if name in cleaned and cleaned[name] is not None:
+                try:
+                    value = parse_value(name, cleaned[name])
+                except ScheduleError as error:
+                    self.add_error(name, str(error))
+                else:
+                    cleaned[name] = ",".join(value) if name == "lists" else value
+        return cleaned
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    """The runtime schedule: one row; changes apply at the next beat tick."""
+
+    form = ScheduleForm
+    list_display = ["__str__", "paused", "tick_seconds", "default_send_hour", "lists", "rate_limit", "updated_at"]
+    readonly_fields = ["last_tick_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return not Schedule.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from scheduler.runtime import SCHEDULE_ID
+
+        obj.pk = SCHEDULE_ID  # the one row every tick reads
+        super().save_model(request, obj, form, change)
