@@ -1,0 +1,69 @@
+"""The production command from README.md: gunicorn with unsubscribe_web.gunicorn_conf,
+settings from the environment, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from digest import db
+from digest.tokens import TokenSigner
+from tests.conftest import REDIS_URL, ROOT, TEST_SECRET
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_served(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            httpx.get(url + "/", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing served at {url}")
+
+
+def test_documented_gunicorn_command_serves(database_url, engine, make_subscription, short_tmp):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANYARD_")}
+    env.update(LANYARD_DATABASE_URL=database_url, LANYARD_REDIS_URL=REDIS_URL, LANYARD_SECRET_KEYS=TEST_SECRET,
+               LANYARD_DATA_DIR=str(short_tmp), LANYARD_UNSUBSCRIBE_BIND=f"127.0.0.1:{port}")
+    process = subprocess.Popen(
+        [GUNICORN, "-c", "python:unsubscribe_web.gunicorn_conf", "unsubscribe_web.app:create_app()"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_served(url, process)
+        ref = make_subscription()
+        token = TokenSigner([TEST_SECRET]).sign("unsubscribe", ref)
+        with httpx.Client(base_url=url, timeout=10) as client:
+            assert client.get("/").status_code == 404
+            assert client.get(f"/u/{token}").status_code == 200
+            assert client.head(f"/u/{token}").content == b""
+            response = client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
+            assert response.status_code == 200 and "You are unsubscribed" in response.text
+            assert response.headers["x-frame-options"] == "DENY"
+            assert client.get("/u/" + "A" * 5000).status_code == 414  # gunicorn's own limit
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert "Traceback" not in stderr
+    assert token not in stderr  # tokens are secrets: not even in the access log
+    with engine.connect() as connection:
+        assert connection.execute(select(db.unsubscribe_event.c.via)).scalars().all() == ["one_click"]
