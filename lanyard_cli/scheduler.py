@@ -171,7 +171,7 @@ def runs_show(app, run_id, watch, interval):
     if watch:
         with ProgressBar() as bar:
             progress = wait_for_run(app.engine, run_id, on_progress=bar.update, poll=interval)
-    _print_progress(progress)
+    print_progress(progress)
 
 
 @runs.command("start")
@@ -186,7 +186,7 @@ def runs_start(app, list_name, digest_date, dry_run, limit, wait, concurrency):
     """Plan a run now (everyone on the list not yet sent this date) and queue its chunks."""
     date = digest_date.date() if digest_date else dt.datetime.now(dt.timezone.utc).date()
     progress = start_and_wait(app, list_name=list_name, digest_date=date, dry_run=dry_run, limit=limit, wait=wait, concurrency=concurrency)
-    _print_progress(progress)
+    print_progress(progress)
 
 
 def start_and_wait(app, *, list_name="daily", digest_date, dry_run=False, limit=None, wait=True, concurrency=None):
@@ -300,7 +300,7 @@ class ProgressBar:
             self.bar.close()
 
 
-def _print_progress(p) -> None:
+def print_progress(p) -> None:
     eta = "-" if p.eta is None else ("done" if p.eta == 0 and p.status not in ("planned", "running", "paused") else f"{p.eta:.0f} s")
     click.echo(f"run {p.id}: {p.list} digest for {p.digest_date:%Y-%m-%d}, {p.status}{' (dry run)' if p.dry_run else ''}")
     click.echo(f"  planned {p.planned}, sent {p.sent}, skipped {p.skipped}, failed {p.failed}, bounced {p.bounced}, in flight {p.in_flight}")
