@@ -23,7 +23,7 @@ from ..values import FriendEvents, Window
 from .index import SearchIndex
 
 # Follow-set size above which one search query beats the Redis script (bench/search.py).
-SEARCH_THRESHOLD = 1_000
+SEARCH_THRESHOLD = 400
 
 
 def follow_sets(graph: Graph, person_ids: Sequence[int]) -> dict[int, set[int]]:
@@ -35,18 +35,10 @@ def follow_sets(graph: Graph, person_ids: Sequence[int]) -> dict[int, set[int]]:
     return {p: {int(m) for m in members} for p, members in zip(person_ids, pipe.execute())}
 
 
-def friend_events_from_index(index: SearchIndex, follows: set[int], window: Window) -> FriendEvents:
-    found: FriendEvents = {}
-    if not follows:
-        return found
-    for hit in index.events_with_people(follows, window.start, window.end, limit=None, with_people=True).hits:
-        people = {p: "attending" for p in follows.intersection(hit.attendee_ids)}
-        people.update({p: "speaking" for p in follows.intersection(hit.speaker_ids)})
-        found[hit.id] = people
-    return found
-
-
 class SearchFriendEvents:
+    """One people query per subscriber for the event ids (no stored documents read), then
+    who is at those events read once per batch: subscribers in a batch share events."""
+
     name = "search"
 
     def __init__(self, index: SearchIndex, graph: Graph):
@@ -58,7 +50,22 @@ class SearchFriendEvents:
         if not subscriber_ids:
             return {}
         follows = follow_sets(self.graph, subscriber_ids)
-        return {s: friend_events_from_index(self.index, follows[s], window) for s in subscriber_ids}
+        events = {
+            s: [hit.id for hit in self.index.events_with_people(follows[s], window.start, window.end, limit=None).hits]
+            for s in subscriber_ids
+        }
+        people = self.index.people_at({e for found in events.values() for e in found})
+        result: dict[int, FriendEvents] = {}
+        for s in subscriber_ids:
+            followed = follows[s]
+            found: FriendEvents = {}
+            for event_id in events[s]:
+                attendees, speakers = people[event_id]
+                there = {p: "attending" for p in followed.intersection(attendees)}
+                there.update({p: "speaking" for p in followed.intersection(speakers)})
+                found[event_id] = there
+            result[s] = found
+        return result
 
 
 class PlannedFriendEvents:
