@@ -121,10 +121,13 @@ class SearchIndex:
     def search(self, query: TextQuery) -> SearchPage:
         raise NotImplementedError
 
-    def _people_chunk(self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None,
-                      with_people: bool) -> EventPage:
-        """Events with any of ≤ MAX_CLAUSES people, start date in [start, end], by (date, id);
-        ``limit`` None means all of them."""
+    def _people_chunk(self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None) -> EventPage:
+        """Events with any of ≤ MAX_CLAUSES people, start date in [start, end], by (date, id),
+        without their people; ``limit`` None means all of them."""
+        raise NotImplementedError
+
+    def people_at(self, event_ids: Iterable[int]) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
+        """Event id → (attendee ids, speaker ids), for the events in the index."""
         raise NotImplementedError
 
     def _speaker_counts(self, person_id: int) -> dict[int, int]:
@@ -156,18 +159,18 @@ class SearchIndex:
         if not ids or start > end:
             return EventPage(0, ())
         if len(ids) <= MAX_CLAUSES:
-            return self._people_chunk(ids, start, end, offset, limit, with_people)
-        parts = [
-            self._people_chunk(ids[i:i + MAX_CLAUSES], start, end, 0, None, with_people).hits
-            for i in range(0, len(ids), MAX_CLAUSES)
-        ]
-        merged: list[EventHit] = []
-        for hit in heapq.merge(*parts, key=lambda h: h.sort_key):
-            if merged and merged[-1].id == hit.id:
-                continue  # the same event found by two parts carries the same stored ids
-            merged.append(hit)
-        page = merged[offset:] if limit is None else merged[offset:offset + limit]
-        return EventPage(len(merged), tuple(page))
+            page = self._people_chunk(ids, start, end, offset, limit)
+        else:
+            parts = [self._people_chunk(ids[i:i + MAX_CLAUSES], start, end, 0, None).hits for i in range(0, len(ids), MAX_CLAUSES)]
+            merged: list[EventHit] = []
+            for hit in heapq.merge(*parts, key=lambda h: h.sort_key):
+                if not merged or merged[-1].id != hit.id:  # two parts can find the same event
+                    merged.append(hit)
+            page = EventPage(len(merged), tuple(merged[offset:] if limit is None else merged[offset:offset + limit]))
+        if not with_people:
+            return page
+        people = self.people_at(hit.id for hit in page.hits)
+        return EventPage(page.total, tuple(EventHit(h.id, h.start_date, *people[h.id]) for h in page.hits))
 
     def co_speakers(self, person_id: int, limit: int = CO_SPEAKERS) -> list[tuple[int, int]]:
         """The people this speaker most often speaks at the same events with, as (person id,

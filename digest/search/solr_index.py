@@ -90,7 +90,7 @@ def text_params(query: TextQuery) -> dict:
     return params
 
 
-def people_params(person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, rows: int, with_people: bool = False) -> dict:
+def people_params(person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, rows: int) -> dict:
     """Events with any of the people (the terms parser: no boolean-clause limit), by date."""
     return {
         "q": "*:*",
@@ -102,7 +102,17 @@ def people_params(person_ids: Sequence[int], start: dt.date, end: dt.date, offse
         "sort": "start_date asc,pk asc",
         "start": offset,
         "rows": rows,
-        "fl": "pk,start_date,attendee_ids,speaker_ids" if with_people else "pk,start_date",
+        "fl": "pk,start_date",
+    }
+
+
+def people_at_params(event_ids: Sequence[int]) -> dict:
+    """Who is at these events (attendees and speakers), by event id."""
+    return {
+        "q": "*:*",
+        "fq": ["type:event", "{!terms f=pk}" + ",".join(str(int(e)) for e in event_ids)],
+        "rows": len(event_ids),
+        "fl": "pk,attendee_ids,speaker_ids",
     }
 
 
@@ -162,23 +172,27 @@ class SolrIndex(SearchIndex):
         )
         return SearchPage(results.hits, hits, facets)
 
-    def _people_chunk(self, person_ids, start, end, offset, limit, with_people) -> EventPage:
+    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
         hits: list[EventHit] = []
         position, total = offset, None
         while limit is None or len(hits) < limit:
             rows = PAGE if limit is None else min(PAGE, limit - len(hits))
-            results = self._select(people_params(person_ids, start, end, position, rows, with_people))
+            results = self._select(people_params(person_ids, start, end, position, rows))
             total = results.hits
             for d in results.docs:
-                day = dt.date.fromisoformat(d["start_date"][:10])
-                if with_people:
-                    hits.append(EventHit(int(d["pk"]), day, frozenset(d.get("attendee_ids", ())), frozenset(d.get("speaker_ids", ()))))
-                else:
-                    hits.append(EventHit(int(d["pk"]), day))
+                hits.append(EventHit(int(d["pk"]), dt.date.fromisoformat(d["start_date"][:10])))
             position += len(results.docs)
             if not results.docs or position >= total:
                 break
         return EventPage(total or 0, tuple(hits))
+
+    def people_at(self, event_ids) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
+        ids = sorted(set(event_ids))
+        found = {}
+        for start in range(0, len(ids), PAGE):
+            for d in self._select(people_at_params(ids[start:start + PAGE])).docs:
+                found[int(d["pk"])] = (frozenset(d.get("attendee_ids", ())), frozenset(d.get("speaker_ids", ())))
+        return found
 
     def _speaker_counts(self, person_id: int) -> dict[int, int]:
         results = self._select(speaker_params(person_id))

@@ -261,7 +261,7 @@ class TantivyIndex(SearchIndex):
             return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, _moment(today), None)
         return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, None, _moment(today), include_upper=False)
 
-    def _people_chunk(self, person_ids, start, end, offset, limit, with_people) -> EventPage:
+    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
         searcher = self._searcher()
         query = _all(  # only events carry people_ids
             tantivy.Query.term_set_query(SCHEMA, "people_ids", list(person_ids)),
@@ -274,17 +274,20 @@ class TantivyIndex(SearchIndex):
         found = run(limit if limit is not None else 1_000)
         if limit is None and found.count > offset + len(found.hits):
             found = run(found.count - offset)
-        hits = []
         # Ordered by a fast field, each hit comes with its value: the sort key holds the
-        # date and the id, so only the people need the stored document.
-        for key, address in found.hits:
-            day, pk = from_sort_key(key)
-            if with_people:
-                attendees, speakers = unpack_people(searcher.doc(address).get_first("people"))
-                hits.append(EventHit(pk, day, attendees, speakers))
-            else:
-                hits.append(EventHit(pk, day))
-        return EventPage(found.count, tuple(hits))
+        # date and the id, so no stored document is read.
+        hits = tuple(EventHit(pk, day) for day, pk in (from_sort_key(key) for key, _ in found.hits))
+        return EventPage(found.count, hits)
+
+    def people_at(self, event_ids) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
+        ids = list(set(event_ids))
+        if not ids:
+            return {}
+        searcher = self._searcher()
+        query = _all(tantivy.Query.term_query(SCHEMA, "type", "event"), tantivy.Query.term_set_query(SCHEMA, "pk", ids))
+        addresses = [address for _, address in searcher.search(query, limit=len(ids)).hits]
+        pks = searcher.fast_field_values("pk", addresses)
+        return {pk: unpack_people(searcher.doc(address).get_first("people")) for pk, address in zip(pks, addresses)}
 
     def _speaker_counts(self, person_id: int) -> dict[int, int]:
         searcher = self._searcher()

@@ -13,7 +13,9 @@ import pytest
 
 import digest.search
 from digest.search import SearchDocument, TextQuery
-from digest.search.solr_index import fingerprint_params, people_params, solr_document, speaker_params, text_params
+from digest.search.solr_index import (
+    fingerprint_params, people_at_params, people_params, solr_document, speaker_params, text_params,
+)
 
 CONF = Path(digest.search.__file__).parent / "solr" / "conf"
 TODAY = dt.date(2026, 11, 28)
@@ -57,7 +59,7 @@ def test_empty_text_matches_everything_without_edismax():
 
 
 def test_people_query_is_one_terms_filter_sorted_by_date():
-    params = people_params([3, 1, 2048], dt.date(2026, 12, 1), dt.date(2027, 3, 31), 50, 25, with_people=True)
+    params = people_params([3, 1, 2048], dt.date(2026, 12, 1), dt.date(2027, 3, 31), 50, 25)
     assert params == {
         "q": "*:*",
         "fq": [
@@ -68,12 +70,20 @@ def test_people_query_is_one_terms_filter_sorted_by_date():
         "sort": "start_date asc,pk asc",
         "start": 50,
         "rows": 25,
-        "fl": "pk,start_date,attendee_ids,speaker_ids",
+        "fl": "pk,start_date",
     }
-    assert people_params([1], TODAY, TODAY, 0, 10)["fl"] == "pk,start_date"  # who is there only when asked for
     # 2,048 ids stay one filter of one clause, whatever maxBooleanClauses says.
     big = people_params(range(1, 2049), TODAY, TODAY, 0, 10)
     assert big["fq"][1].count(",") == 2047
+
+
+def test_who_is_at_events():
+    assert people_at_params([7, 3]) == {
+        "q": "*:*",
+        "fq": ["type:event", "{!terms f=pk}7,3"],
+        "rows": 2,
+        "fl": "pk,attendee_ids,speaker_ids",
+    }
 
 
 def test_people_ids_must_be_integers():
@@ -126,7 +136,7 @@ def test_the_configset_defines_every_field_the_code_uses():
     written = set(solr_document(full))
     queried = set()
     for params in (text_params(TextQuery("x", types=("event",), topic="t", city="c", when="past", today=TODAY)),
-                   people_params([1], TODAY, TODAY, 0, 1, with_people=True), speaker_params(1)):
+                   people_params([1], TODAY, TODAY, 0, 1), people_at_params([1]), speaker_params(1)):
         text = repr(params)
         queried |= set(re.findall(r"\b([a-z_]+):", text)) | set(re.findall(r"f=([a-z_]+)", text))
         queried |= set(params.get("fl", "").split(",")) - {""}
