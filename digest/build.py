@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Collection, Mapping
+from typing import Collection, Mapping, Sequence
 
 from .values import Digest, DigestItem, EventCard, FriendEvents, PersonCard, Window
 
@@ -52,23 +52,46 @@ class Selection:
         return not self.new
 
 
+def date_order(starts: Mapping[int, dt.date]) -> list[int]:
+    """Event ids soonest first (ties by id): made once per chunk, shared by its digests."""
+    return [e for _, e in sorted((start, e) for e, start in starts.items())]
+
+
 def select_events(
     friends: FriendEvents,
-    starts: Mapping[int, dt.date],
+    order: Sequence[int],
+    rank: Mapping[int, int],
     mentioned: Collection[int],
     *,
+    starts: Mapping[int, dt.date],
     digest_date: dt.date,
     max_items: int = MAX_ITEMS,
 ) -> Selection:
     """Split friend events into new ones (capped) and already-mentioned ones starting soon.
 
-    Events missing from ``starts`` (deleted since the graph was built) are left out.
+    ``order`` lists every known event soonest first and ``rank`` is each one's position
+    in it; events missing from them (deleted since the graph was built) are left out.
+    Popular people go to a good share of all events, so a digest rarely needs more than
+    the first few dozen entries of ``order`` to find its events.
     """
+    ids = friends.keys()
+    known = ids & rank.keys()
+    old = known & set(mentioned)
+    new_total = len(known) - len(old)
+    if not new_total:
+        new: list[int] = []
+    elif len(known) * 8 < len(order):  # few events: sort them rather than scan the order
+        new = sorted((e for e in known if e not in old), key=rank.__getitem__)[:max_items]
+    else:
+        new = []
+        for e in order:
+            if e in ids and e not in old:
+                new.append(e)
+                if len(new) == max_items:
+                    break
     soon_until = digest_date + dt.timedelta(days=SOON_DAYS)
-    known = sorted((starts[e], e) for e in friends if e in starts)
-    new = [e for _, e in known if e not in mentioned]
-    soon = [e for start, e in known if e in mentioned and start <= soon_until]
-    return Selection(new=tuple(new[:max_items]), more_count=max(0, len(new) - max_items), soon=tuple(soon[:MAX_SOON]))
+    soon = sorted((e for e in old if starts[e] <= soon_until), key=rank.__getitem__)[:MAX_SOON]
+    return Selection(new=tuple(new), more_count=new_total - len(new), soon=tuple(soon))
 
 
 def shown_people(people: Mapping[int, str]) -> tuple[list[int], list[int]]:

@@ -9,16 +9,19 @@ can sit beside it. :func:`make_friend_strategy` picks one from the configuration
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from .config import ConfigError, Settings
 from .graph import Graph, day_number
 from .values import FriendEvents, Window
 
-# Subscribers per script call. A call runs one ZRANGEBYSCORE per followee, so a group
-# with someone following thousands still holds the server for milliseconds only; the
-# calls of a whole chunk travel in one pipeline (one round trip).
-SCRIPT_GROUP = 50
+# How long fetched graph pieces (a person's upcoming events, an event's speakers) are
+# reused for later batches of the same run: popular people are followed by subscribers
+# in every chunk, and fetching their events once per chunk would dominate a run.
+CACHE_SECONDS = 30.0
+FETCH_BATCH = 5_000  # commands per pipeline round trip
 
 
 @runtime_checkable
@@ -28,48 +31,83 @@ class FriendEventsStrategy(Protocol):
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         """subscriber person id → {event id → {followed person id → "speaking" | "attending"}}.
 
-        Every subscriber asked about is in the answer, with ``{}`` when there is nothing.
+        Every subscriber asked about is in the answer, with an empty mapping when there
+        is nothing. The inner mappings may be computed lazily (see :class:`FriendEventsView`).
         """
 
 
-# For each subscriber: the union over the people they follow of those people's events
-# in the window (a range of the ``events:`` sorted set, scored by start day), each
-# paired with the followee and whether they speak there. One flat string per
-# subscriber, "event person role event person role …" (role s or a): building Lua
-# tables of thousands of entries and sending them as nested replies costs far more.
-# ARGV: follows prefix, events prefix, speakers prefix, low day, high day, subscriber ids…
-_FRIEND_EVENTS_LUA = """
-local follows_prefix, events_prefix, speakers_prefix = ARGV[1], ARGV[2], ARGV[3]
-local low, high = ARGV[4], ARGV[5]
-local out = {}
-for i = 6, #ARGV do
-  local parts = {}
-  local followees = redis.call('SMEMBERS', follows_prefix .. ARGV[i])
-  for _, person in ipairs(followees) do
-    local events = redis.call('ZRANGEBYSCORE', events_prefix .. person, low, high)
-    for _, event in ipairs(events) do
-      local role = 'a'
-      if redis.call('SISMEMBER', speakers_prefix .. event, person) == 1 then role = 's' end
-      parts[#parts + 1] = event .. ' ' .. person .. ' ' .. role
-    end
-  end
-  out[#out + 1] = table.concat(parts, ' ')
-end
-return out
-"""
+class FriendEventsView(Mapping):
+    """One subscriber's friend events, computed on demand from the people they follow.
 
-_ROLES = {"s": "speaking", "a": "attending"}
+    Which events there are is a set union made up front (in C); who is at a given event
+    is worked out only when asked, which a digest does for the 20-odd events it shows,
+    not for the thousand-odd events that popular people go to.
+    """
+
+    __slots__ = ("_followees", "_events_of", "_speakers", "_ids", "_people")
+
+    def __init__(self, followees: tuple[int, ...], events_of: Mapping[int, frozenset], speakers: Mapping[int, frozenset], ids: frozenset):
+        self._followees = followees
+        self._events_of = events_of
+        self._speakers = speakers
+        self._ids = ids
+        self._people: dict[int, dict[int, str]] = {}
+
+    def __getitem__(self, event_id: int) -> dict[int, str]:
+        people = self._people.get(event_id)
+        if people is None:
+            if event_id not in self._ids:
+                raise KeyError(event_id)
+            speakers = self._speakers.get(event_id, _EMPTY)
+            people = self._people[event_id] = {
+                person: "speaking" if person in speakers else "attending"
+                for person in self._followees
+                if event_id in self._events_of[person]
+            }
+        return people
+
+    def __contains__(self, event_id) -> bool:
+        return event_id in self._ids
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def keys(self) -> frozenset:
+        # A real set, so callers can intersect it with others at C speed.
+        return self._ids
+
+
+_EMPTY: frozenset = frozenset()
 
 
 class RedisFriendEvents:
-    """Friend events from the Redis graph: a few round trips per batch of subscribers."""
+    """Friend events from the Redis graph: three pipelined round trips per batch.
+
+    1. ``follows:<subscriber>`` of every subscriber;
+    2. the upcoming part of ``events:<person>`` for every followed person not fetched
+       in the last :data:`CACHE_SECONDS` (a range of the sorted set by start day);
+    3. ``speakers:<event>`` for every event not fetched in that time.
+
+    Then per subscriber a union of their followees' event sets, in Python's C set code.
+    """
 
     name = "redis"
 
-    def __init__(self, graph: Graph, *, group: int = SCRIPT_GROUP):
+    def __init__(self, graph: Graph, *, cache_seconds: float = CACHE_SECONDS):
         self.graph = graph
-        self.group = group
-        self._script = graph.redis.register_script(_FRIEND_EVENTS_LUA)
+        self.cache_seconds = cache_seconds
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop what was fetched; the next batch reads everything from Redis again."""
+        self._scope = None
+        self._fetched_at = float("-inf")
+        # Replaced, never cleared in place: views handed out keep a consistent picture.
+        self._events_of: dict[int, frozenset] = {}
+        self._speakers: dict[int, frozenset] = {}
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
@@ -78,28 +116,46 @@ class RedisFriendEvents:
         # Resolved once per batch: a rebuild swapping generations meanwhile leaves the
         # old one readable for minutes (graph.OLD_GENERATION_TTL).
         keys = self.graph.keys()
-        prefixes = [keys.follows(""), keys.events(""), keys.speakers("")]
-        bounds = [day_number(window.start), day_number(window.end)]
-        pipe = self.graph.redis.pipeline(transaction=False)
-        groups = [subscriber_ids[i:i + self.group] for i in range(0, len(subscriber_ids), self.group)]
-        for group in groups:
-            self._script(keys=[], args=[*prefixes, *bounds, *group], client=pipe)
+        scope = (keys.generation, window)
+        if scope != self._scope or time.monotonic() - self._fetched_at > self.cache_seconds:
+            self.forget()
+            self._scope, self._fetched_at = scope, time.monotonic()
+        follows = dict(zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers)))
+        followed = {int(p) for members in follows.values() for p in members}
+        missing = [p for p in followed if p not in self._events_of]
+        if missing:
+            low, high = day_number(window.start), day_number(window.end)
+            fetched = self._fetch([keys.events(p) for p in missing], lambda pipe, key: pipe.zrangebyscore(key, low, high))
+            self._events_of.update((p, frozenset(map(int, events))) for p, events in zip(missing, fetched))
+
+        events_of = self._events_of
         result: dict[int, FriendEvents] = {}
-        for group, replies in zip(groups, pipe.execute()):
-            for subscriber_id, reply in zip(group, replies):
-                result[subscriber_id] = _parse(reply)
+        every_event: set[int] = set()
+        for subscriber, members in follows.items():
+            followees = tuple(p for p in map(int, members) if events_of[p])
+            ids = frozenset().union(*(events_of[p] for p in followees)) if followees else _EMPTY
+            every_event |= ids
+            result[subscriber] = FriendEventsView(followees, events_of, self._speakers, ids)
+
+        unknown = [e for e in every_event if e not in self._speakers]
+        if unknown:
+            fetched = self._fetch([keys.speakers(e) for e in unknown], _smembers)
+            self._speakers.update((e, frozenset(map(int, members))) for e, members in zip(unknown, fetched))
         return result
 
+    def _fetch(self, keys: list[str], command: Callable) -> list:
+        """``command(pipe, key)`` for every key, one pipeline round trip per FETCH_BATCH keys."""
+        replies: list = []
+        for start in range(0, len(keys), FETCH_BATCH):
+            pipe = self.graph.redis.pipeline(transaction=False)
+            for key in keys[start:start + FETCH_BATCH]:
+                command(pipe, key)
+            replies.extend(pipe.execute())
+        return replies
 
-def _parse(reply: bytes) -> FriendEvents:
-    events: FriendEvents = {}
-    fields = reply.split()
-    for i in range(0, len(fields), 3):
-        people = events.get(int(fields[i]))
-        if people is None:
-            people = events[int(fields[i])] = {}
-        people[int(fields[i + 1])] = _ROLES[fields[i + 2].decode()]
-    return events
+
+def _smembers(pipe, key: str) -> None:
+    pipe.smembers(key)
 
 
 StrategyFactory = Callable[..., FriendEventsStrategy]

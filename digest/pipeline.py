@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import Engine, select, update
 
 from . import db, ledger
-from .build import Links, build_digest, people_to_hydrate, select_events, upcoming_window
+from .build import Links, build_digest, date_order, people_to_hydrate, select_events, upcoming_window
 from .config import Settings
 from .friends import FriendEventsStrategy, make_friend_strategy
 from .graph import Graph, day_number
@@ -39,7 +39,7 @@ SUPPRESSION_MAX_AGE = 0.2  # seconds
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a claim older than this belongs to a dead worker
 MENTIONED_TTL = 400 * 86400  # seconds: a lapsed subscription's memory goes eventually
 
-STAGES = ("select", "friends", "hydrate", "build", "sign", "render", "mime", "claim", "send")
+CARD_CACHE_SECONDS = 30.0  # how long hydrated event and person cards are reused within a run
 
 
 class RunNotFound(LookupError):
@@ -233,6 +233,10 @@ class Pipeline:
         self.suppression_max_age = suppression_max_age
         self._transport = transport
         self._own_transport = transport is None
+        # Events and people recur in every chunk of a run; cards are reused for a while.
+        self._event_cards = _CardCache(CARD_CACHE_SECONDS)
+        self._person_cards = _CardCache(CARD_CACHE_SECONDS)
+        self._run_id: int | None = None
 
     @property
     def transport(self):
@@ -255,6 +259,14 @@ class Pipeline:
         result = ChunkResult()
         timings: dict[str, float] = defaultdict(float)
         run = self._start(run_id)
+        if run_id != self._run_id:
+            # A new run reads the stores afresh rather than through the last run's caches.
+            self._run_id = run_id
+            self._event_cards.clear()
+            self._person_cards.clear()
+            forget = getattr(self.strategy, "forget", None)
+            if forget is not None:
+                forget()
         if run["status"] == "cancelled":
             result.cancelled = True
             return result
@@ -296,18 +308,23 @@ class Pipeline:
             mentioned = self._mentioned([s.id for s in subscriptions], window)
 
         with _timed(timings, "hydrate"), self.engine.connect() as connection:
-            event_ids = {e for s in subscriptions for e in found.get(s.person_id, ())}
-            events = event_cards(connection, event_ids, self.links)
+            empty: dict = {}
+            event_ids = set().union(*(found.get(s.person_id, empty).keys() for s in subscriptions))
+            events = self._event_cards.get(event_ids, lambda ids: event_cards(connection, ids, self.links))
             starts = {e: card.start_date for e, card in events.items()}
+            order = date_order(starts)
+            rank = {e: i for i, e in enumerate(order)}
             selections = {
-                s.id: select_events(found.get(s.person_id, {}), starts, mentioned.get(s.id, ()), digest_date=digest_date)
+                s.id: select_events(
+                    found.get(s.person_id, empty), order, rank, mentioned.get(s.id, ()), starts=starts, digest_date=digest_date
+                )
                 for s in subscriptions
             }
             people_ids = {s.person_id for s in subscriptions}
             for s in subscriptions:
                 if not selections[s.id].empty:
                     people_ids |= people_to_hydrate(found[s.person_id], selections[s.id])
-            people = person_cards(connection, people_ids)
+            people = self._person_cards.get(people_ids, lambda ids: person_cards(connection, ids))
 
         prepared: list[Prepared] = []
         for s in subscriptions:
@@ -531,6 +548,27 @@ def unsubscribe_mailto(domain: str, unsubscribe_url: str) -> str:
     so whoever reads that mailbox can verify a request like the endpoint does."""
     token = unsubscribe_url.rpartition("/")[2]
     return f"mailto:unsubscribe@{domain}?subject=unsubscribe%20{token}"
+
+
+class _CardCache:
+    """Cards by id, fetched for the ids not held and all dropped every ``seconds``."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.clear()
+
+    def clear(self) -> None:
+        self.cards: dict = {}
+        self.since = time.monotonic()
+
+    def get(self, ids: set[int], fetch: Callable[[list[int]], dict]) -> dict:
+        if time.monotonic() - self.since > self.seconds:
+            self.clear()
+        cards = self.cards
+        missing = [i for i in ids if i not in cards]
+        if missing:
+            cards.update(fetch(missing))
+        return {i: cards[i] for i in ids if i in cards}
 
 
 class _Suppression:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from digest import db
 from digest.config import ConfigError
+from digest import friends
 from digest.friends import RedisFriendEvents, make_friend_strategy
 from digest.graph import Graph, GraphMissing, attendance_set, follow_added
 from digest.graph_sync import rebuild
@@ -99,14 +100,37 @@ def test_following_thousands(graph):
     assert len(found[600]) == len([p for p in followees if p % 11 == 0])
 
 
-def test_many_subscribers_over_several_script_calls(graph):
+def test_many_subscribers_over_several_round_trips(graph, monkeypatch):
+    monkeypatch.setattr(friends, "FETCH_BATCH", 3)
     for subscriber in range(1, 8):
-        follow(graph, subscriber, 100 + subscriber)
+        follow(graph, subscriber, 100 + subscriber, 200)
         attend(graph, 100 + subscriber, 1000 + subscriber, days(subscriber))
+    attend(graph, 200, 2000, days(9), "speaking")
 
-    found = RedisFriendEvents(graph, group=3).friend_events([7, 1, 4, 2, 7, 3, 5, 6], WINDOW)
+    found = RedisFriendEvents(graph).friend_events([7, 1, 4, 2, 7, 3, 5, 6], WINDOW)
 
-    assert found == {s: {1000 + s: {100 + s: "attending"}} for s in range(1, 8)}
+    assert found == {s: {1000 + s: {100 + s: "attending"}, 2000: {200: "speaking"}} for s in range(1, 8)}
+
+
+def test_fetched_pieces_are_reused_for_a_while_then_read_again(graph):
+    follow(graph, 1, 2)
+    attend(graph, 2, 100, days(1))
+    strategy = RedisFriendEvents(graph)
+    assert set(strategy.friend_events([1], WINDOW)[1]) == {100}
+
+    attend(graph, 2, 101, days(2), "speaking")
+    # Within CACHE_SECONDS the same run sees what it fetched for the first batch...
+    assert set(strategy.friend_events([1], WINDOW)[1]) == {100}
+    # ...another window (another digest date), forget() or an expired cache reads again.
+    later = Window(WINDOW.start, WINDOW.end + dt.timedelta(days=1))
+    assert strategy.friend_events([1], later)[1] == {100: {2: "attending"}, 101: {2: "speaking"}}
+    strategy.forget()
+    attend(graph, 2, 102, days(3))
+    assert set(strategy.friend_events([1], WINDOW)[1]) == {100, 101, 102}
+    uncached = RedisFriendEvents(graph, cache_seconds=0)
+    uncached.friend_events([1], WINDOW)
+    attend(graph, 2, 103, days(4))
+    assert set(uncached.friend_events([1], WINDOW)[1]) == {100, 101, 102, 103}
 
 
 def test_no_subscribers_costs_nothing(graph):
@@ -147,7 +171,7 @@ def test_agrees_with_sql_joins_on_seeded_data(engine, redis_client):
         for follower, event, person, role in rows:
             expected[follower].setdefault(event, {})[person] = role
 
-    found = RedisFriendEvents(graph, group=7).friend_events(subscribers, window)
+    found = RedisFriendEvents(graph).friend_events(subscribers, window)
 
     assert found == expected
     assert sum(len(events) for events in found.values()) > 50  # the data set exercises something
