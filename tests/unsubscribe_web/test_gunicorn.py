@@ -60,6 +60,10 @@ def test_documented_gunicorn_command_serves(database_url, engine, make_subscript
             assert response.status_code == 200 and "You are unsubscribed" in response.text
             assert response.headers["x-frame-options"] == "DENY"
             assert client.get("/u/" + "A" * 5000).status_code == 414  # gunicorn's own limit
+            # A chunked body has no Content-Length to refuse it by: it is read up to the limit.
+            chunked = client.post(f"/u/{token}", content=iter([b"x" * 4096] * 5))
+            assert chunked.request.headers["transfer-encoding"] == "chunked"
+            assert chunked.status_code == 413
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)
