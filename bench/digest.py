@@ -38,7 +38,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from sqlalchemy import delete, func, select, update  # noqa: E402
 
 from digest import db  # noqa: E402
-from digest.build import Links, build_digest, select_events, upcoming_window  # noqa: E402
+from digest.build import Links, build_digest, date_order, select_events, upcoming_window  # noqa: E402
 from digest.config import load_settings  # noqa: E402
 from digest.links import manage_link, unsubscribe_link  # noqa: E402
 from digest.message import make_list_id, make_message_id, sender_domain  # noqa: E402
@@ -204,7 +204,10 @@ def run_naive(app, subscription_ids: list[int]) -> tuple[float, int]:
                 friends[eid][pid] = role
                 events[eid] = _event_card(eid, name, slug, start, end, city, country, links)
                 people[pid] = PersonCard(pid, pname, handle, avatar)
-            selection = select_events(friends, {k: v.start_date for k, v in events.items()}, (), digest_date=TODAY)
+            starts = {k: v.start_date for k, v in events.items()}
+            order = date_order(starts)
+            rank = {e: i for i, e in enumerate(order)}
+            selection = select_events(friends, order, rank, (), starts=starts, digest_date=TODAY)
             if selection.empty:
                 continue
             unsubscribe_url = unsubscribe_link(settings, signer, SubscriptionRef(sub[0], sub[1]))

@@ -28,6 +28,28 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def _claim_statement(insert):
+    d = db.delivery
+    statement = insert(d).values(
+        run_id=bindparam("b_run"), subscription_id=bindparam("b_sid"), digest_date=bindparam("b_day"),
+        status=CLAIMED, message_id="", attempts=1, last_error="", claimed_at=bindparam("b_claimed"), sent_at=None,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[d.c.subscription_id, d.c.digest_date],
+        set_={
+            "run_id": statement.excluded.run_id,
+            "status": CLAIMED,
+            "attempts": d.c.attempts + 1,
+            "claimed_at": statement.excluded.claimed_at,
+        },
+        where=or_(d.c.status == FAILED, and_(d.c.status == CLAIMED, d.c.claimed_at < bindparam("stale"))),
+    ).returning(d.c.subscription_id)
+
+
+# (SQLite, PostgreSQL): both speak INSERT … ON CONFLICT … DO UPDATE … WHERE … RETURNING.
+_CLAIMS = (_claim_statement(sqlite.insert), _claim_statement(postgresql.insert))
+
+
 def delivery_claim(
     connection,
     *,
@@ -45,26 +67,14 @@ def delivery_claim(
     """
     if not subscription_ids:
         return {}
-    d = db.delivery
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(d).values([
-        {
-            "run_id": run_id, "subscription_id": sid, "digest_date": digest_date, "status": CLAIMED,
-            "message_id": "", "attempts": 1, "last_error": "", "claimed_at": claimed_at, "sent_at": None,
-        }
+    statement = _CLAIMS[connection.dialect.name == "postgresql"]
+    rows = [
+        {"b_run": run_id, "b_sid": sid, "b_day": digest_date, "b_claimed": claimed_at, "stale": stale_before}
         for sid in subscription_ids
-    ])
-    statement = statement.on_conflict_do_update(
-        index_elements=[d.c.subscription_id, d.c.digest_date],
-        set_={
-            "run_id": statement.excluded.run_id,
-            "status": CLAIMED,
-            "attempts": d.c.attempts + 1,
-            "claimed_at": statement.excluded.claimed_at,
-        },
-        where=or_(d.c.status == FAILED, and_(d.c.status == CLAIMED, d.c.claimed_at < stale_before)),
-    ).returning(d.c.subscription_id)
-    claimed = [row[0] for row in connection.execute(statement)]
+    ]
+    # One statement, many parameter sets: SQLAlchemy sends them as multi-row VALUES
+    # batches ("insertmanyvalues") and compiles the statement once per process.
+    claimed = [row[0] for row in connection.execute(statement, rows)]
     if not claimed:
         return {}
     s = db.subscription
