@@ -21,6 +21,7 @@ import secrets
 from dataclasses import dataclass
 
 import redis as redis_lib
+import sqlalchemy.exc
 from sqlalchemy import DateTime, Engine, String, bindparam, exists, func, insert, select, update
 
 from . import db
@@ -90,10 +91,13 @@ class SubscriptionChange:
 
 
 def subscription_get(engine: Engine, *, subscription_id: int) -> SubscriptionCard | None:
-    # One statement needs no transaction: on PostgreSQL that saves BEGIN and ROLLBACK.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        row = connection.execute(_GET, {"subscription_id": subscription_id}).first()
-    return SubscriptionCard(row.id, row.list, row.email, row.status) if row else None
+    params = {"subscription_id": subscription_id}
+    if engine.dialect.name == "postgresql":
+        row = _autocommit_one(engine, _GET, params)
+    else:
+        with engine.connect() as connection:
+            row = connection.execute(_GET, params).first()
+    return SubscriptionCard(*row) if row else None
 
 
 def subscription_unsubscribe(engine: Engine, *, subscription_id: int, via: str, at: dt.datetime | None = None) -> bool:
@@ -126,8 +130,7 @@ def _change(engine: Engine, *, subscription_id: int, action: str, via: str, at: 
     replay = at is not None
     if engine.dialect.name == "postgresql":
         # One statement is atomic on its own: one round trip instead of four.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            rows_changed, found = connection.execute(_change_statements(action, replay).postgresql, params).one()
+        rows_changed, found = _autocommit_one(engine, _change_statements(action, replay).postgresql, params)
         if not found:
             raise SubscriptionNotFound(subscription_id)
         return rows_changed == 1
@@ -152,6 +155,40 @@ _AUDIT = insert(db.unsubscribe_event).values(
     subscription_id=bindparam("subscription_id"), action=bindparam("action"), via=bindparam("via"),
     created_at=bindparam("asked_at"),
 )
+
+
+def _autocommit_one(engine: Engine, statement, params: dict) -> tuple | None:
+    """PostgreSQL: run one statement outside a transaction and return its first row.
+
+    The unsubscribe endpoint's hot path: the statement is compiled once and run on the
+    pooled psycopg connection itself, in autocommit (no BEGIN, no COMMIT round trips),
+    which costs a third of the CPU of a SQLAlchemy ``Connection.execute``. Errors are
+    raised as SQLAlchemy's (``OperationalError`` when the server is down) like any other
+    database access.
+    """
+    sql, defaults = _compiled(engine.dialect, statement)
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    values = {**defaults, **params}
+    try:
+        pooled = engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            driver.autocommit = True
+            try:
+                return driver.execute(sql, values).fetchone()
+            finally:
+                if not driver.closed:
+                    driver.autocommit = False  # as the pool handed it out
+        finally:
+            pooled.close()
+    except dbapi_error as error:
+        raise sqlalchemy.exc.DBAPIError.instance(sql, values, error, dbapi_error) from error
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(dialect, statement) -> tuple[str, dict]:
+    compiled = statement.compile(dialect=dialect)
+    return str(compiled), dict(compiled.params)
 
 
 @dataclass(frozen=True)
