@@ -51,8 +51,8 @@ class SubscriptionCard:
 
     id: int
     list_name: str
-    email: str
-    status: str
+    email: str | None  # None: not known (the database could not be read)
+    status: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from digest.db import make_engine
 from digest.links import manage_link
 from digest.redis_store import connect
 from digest.subscriptions import (
+    SubscriptionCard,
     SubscriptionChange,
     SubscriptionNotFound,
     subscription_change_enqueue,
@@ -122,21 +123,19 @@ class UnsubscribeApp:
         try:
             card = subscription_get(self.engine, subscription_id=ref.subscription_id)
         except DATABASE_UNAVAILABLE as error:
-            # Still offer the button: a POST is queued when the database is down.
+            # Still offer the button, without the address: a POST is queued meanwhile.
             log.warning("unsubscribe endpoint: database unavailable for a confirmation page (%s)", _brief(error))
-            card = None
-            email, status = None, None
-        else:
-            if card is None:
-                return pages.broken_link(manage_url=self.manage_url)
-            email, status = card.email, card.status
-        list_name = card.list_name if card else ref.list_name
+            card = SubscriptionCard(ref.subscription_id, ref.list_name, email=None, status=None)
+        if card is None:
+            return pages.broken_link(manage_url=self.manage_url)
         if purpose == "unsubscribe":
+            already = card.status == "unsubscribed"
             return pages.confirm_unsubscribe(
-                list_name=list_name, email=email, already=status == "unsubscribed",
-                token_for_resubscribe=self.signer.sign("resubscribe", ref), manage_url=self.manage_url,
+                list_name=card.list_name, email=card.email, already=already,
+                token_for_resubscribe=self.signer.sign("resubscribe", ref) if already else "",
+                manage_url=self.manage_url,
             )
-        return pages.confirm_resubscribe(list_name=list_name, email=email, manage_url=self.manage_url)
+        return pages.confirm_resubscribe(list_name=card.list_name, email=card.email, manage_url=self.manage_url)
 
     def change(self, ref: SubscriptionRef, purpose: str, via: str) -> pages.Response:
         if purpose == "unsubscribe":
