@@ -108,8 +108,10 @@ def run(args, env) -> None:
         gets = [request("GET", f"/u/{t}") for t in tokens]
         asyncio.run(load(port, posts[:200], args.concurrency, 200, 10))  # warm the workers' pools
         first = posts[200:]
-        report("one-click POST (first)", asyncio.run(load(port, first, args.concurrency, min(args.requests, len(first)), args.seconds)))
-        report("one-click POST (again)", asyncio.run(load(port, posts, args.concurrency, args.requests, args.seconds)))
+        result = asyncio.run(load(port, first, args.concurrency, min(args.requests, len(first)), args.seconds))
+        report("one-click POST (first)", result)
+        done = posts[:200 + len(result[0])]  # only subscriptions already unsubscribed
+        report("one-click POST (again)", asyncio.run(load(port, done, args.concurrency, args.requests, args.seconds)))
         report("GET confirmation page", asyncio.run(load(port, gets, args.concurrency, args.requests, args.seconds)))
     finally:
         server.terminate()
