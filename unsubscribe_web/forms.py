@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl
@@ -41,9 +40,7 @@ def is_one_click(content_type: str, body: bytes) -> bool:
     urlencoded or multipart; False for anything else (our own button)."""
     if b"One-Click" not in body:
         return False
-    header = Message()
-    header["Content-Type"] = content_type or "application/x-www-form-urlencoded"
-    if header.get_content_maintype() == "multipart":
+    if content_type.split(";", 1)[0].strip().lower().startswith("multipart/"):
         return _multipart_one_click(content_type, body)
     fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
     return any(_is_one_click_field(name, value) for name, value in fields)
