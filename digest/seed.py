@@ -282,13 +282,21 @@ def _events(connection, rng, count, today, now, stats, report) -> list[dict]:
     return rows
 
 
+# How much more often the most active people go to events than a typical one: real
+# calendars top out at a few dozen events a year, however famous their owner.
+MAX_ACTIVITY = 40.0
+
+
 def _attendance_and_talks(connection, rng, people, popularity, event_rows, today, now, stats, report):
-    pick = _weighted_picker(rng, popularity)
+    # Going to events is heavy-tailed too, but capped, and only loosely tied to being
+    # followed: the well-followed are a little more active (they are invited to speak).
+    activity = [min(MAX_ACTIVITY, rng.paretovariate(1.5) * (1 + min(p, 50.0) / 25)) for p in popularity]
+    pick = _weighted_picker(rng, activity)
     attendance_rows, session_rows, speaker_rows, coverage_rows = [], [], [], []
     session_id = 0
     for done, event in enumerate(event_rows, 1):
         size = max(2, min(people, 3000, int(8.0 * event["_popularity"])))
-        # Half the crowd follows the popular people around; half is anyone at all.
+        # Half the crowd are the regulars of the circuit; half is anyone at all.
         attendees = list(pick(size // 2) | {rng.randrange(people) for _ in range(size - size // 2)})
         rng.shuffle(attendees)
         talks = max(1, min(40, len(attendees) // 8))
