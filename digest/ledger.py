@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Sequence
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db
@@ -104,7 +104,22 @@ _MARK_SENT = (
 )
 
 
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+
+
 def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date, claimed_at: dt.datetime, message_id: str) -> bool:
+    """Record one accepted message; the caller commits.
+
+    On PostgreSQL this transaction commits asynchronously: waiting for the WAL flush
+    (about 1.5 ms here) would cap a worker near 600 messages a second. A worker crash
+    loses nothing (the server still flushes within a fraction of a second); only a crash
+    of the database server itself can forget the last moment's marks, whose claims then
+    go stale and are re-sent: the repeat window of a crash between SMTP acceptance and
+    the ledger, widened from an instant to well under a second, for that rare event.
+    Claims stay synchronous, so no message is ever sent unclaimed.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(_ASYNC_COMMIT)
     result = connection.execute(_MARK_SENT, {
         "sid": subscription_id, "day": digest_date, "claimed": claimed_at,
         "now": utcnow(), "mid": message_id,
