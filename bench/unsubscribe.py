@@ -11,7 +11,9 @@ of requests and a time limit:
 * one-click POSTs, each for a different subscription (every one writes a status change
   and an audit row),
 * one-click POSTs again for the same subscriptions (idempotent: nothing more to write),
-* GETs of the confirmation page (one database read).
+* GETs of the confirmation page (one database read),
+* the baseline: GETs of a path the endpoint answers 404 without touching a store (the
+  ceiling of gunicorn and this client on this machine).
 
 The load generator is a plain asyncio HTTP/1.1 client with keep-alive connections in
 this process; it shares the machine's CPUs with gunicorn, PostgreSQL and Redis, so
@@ -113,6 +115,9 @@ def run(args, env) -> None:
         done = posts[:200 + len(result[0])]  # only subscriptions already unsubscribed
         report("one-click POST (again)", asyncio.run(load(port, done, args.concurrency, args.requests, args.seconds)))
         report("GET confirmation page", asyncio.run(load(port, gets, args.concurrency, args.requests, args.seconds)))
+        # The ceiling on this machine: the same server and client, a page needing no store.
+        report("baseline: 404, no stores", asyncio.run(
+            load(port, [request("GET", "/nothing")], args.concurrency, args.requests, args.seconds)))
     finally:
         server.terminate()
         try:
