@@ -94,6 +94,7 @@ class SearchDocument:
 
 EPOCH = dt.date(1970, 1, 1)
 _PK_BITS = 40
+PK_MASK = (1 << _PK_BITS) - 1
 
 
 def sort_key(day: dt.date | None, pk: int) -> int:
@@ -102,7 +103,7 @@ def sort_key(day: dt.date | None, pk: int) -> int:
 
 def from_sort_key(key: int) -> tuple[dt.date, int]:
     """(start date, pk) back from a sort key."""
-    return EPOCH + dt.timedelta(days=key >> _PK_BITS), key & ((1 << _PK_BITS) - 1)
+    return EPOCH + dt.timedelta(days=key >> _PK_BITS), key & PK_MASK
 
 
 def load_documents(connection, keys: Iterable[DocKey]) -> tuple[list[SearchDocument], list[DocKey]]:

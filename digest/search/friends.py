@@ -7,10 +7,13 @@ Redis graph, like the Redis strategy's. Its answer is identical to
 :class:`digest.friends.RedisFriendEvents`'s: both read attendance with the roles
 "attending" and "speaking", filtered on the event's start date.
 
-:class:`PlannedFriendEvents` sends each subscriber to the cheaper strategy: the Redis
-script costs one range read per followed person, the search query about the same for
-any follow set, so small follow sets go to Redis and large ones to search. The
-threshold comes from ``bench/search.py`` (LANYARD_FRIENDS_STRATEGY=auto).
+:class:`PlannedFriendEvents` sends each subscriber to one of the two by the size of
+their follow set. The work of both grows with the (event, followed person) pairs found;
+Redis does its share in a Lua script on the server, search adds a query per subscriber
+and does its share in Python. bench/search.py on 100,000 people and 10,000 events
+measured Redis 4-15x faster at every follow-set size the data has (up to 6,000), so the
+default sends only larger follow sets to search: those are where one script call would
+hold the server (also the broker) longest (LANYARD_FRIENDS_STRATEGY=auto).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from ..graph import Graph
 from ..values import FriendEvents, Window
 from .index import SearchIndex
 
-# Follow-set size above which one search query beats the Redis script (bench/search.py).
-SEARCH_THRESHOLD = 400
+# Follow-set size above which a subscriber goes to search (see the module's docstring).
+SEARCH_THRESHOLD = 10_000
 
 
 def follow_sets(graph: Graph, person_ids: Sequence[int]) -> dict[int, set[int]]:
@@ -36,8 +39,10 @@ def follow_sets(graph: Graph, person_ids: Sequence[int]) -> dict[int, set[int]]:
 
 
 class SearchFriendEvents:
-    """One people query per subscriber for the event ids (no stored documents read), then
-    who is at those events read once per batch: subscribers in a batch share events."""
+    """One people query per subscriber for the ids of their events (no stored document
+    read), then who is at those events, read once per batch (subscribers in a batch
+    share events) and turned around: person → their events in the batch, so each
+    subscriber's answer costs what it holds."""
 
     name = "search"
 
@@ -50,20 +55,21 @@ class SearchFriendEvents:
         if not subscriber_ids:
             return {}
         follows = follow_sets(self.graph, subscriber_ids)
-        events = {
-            s: [hit.id for hit in self.index.events_with_people(follows[s], window.start, window.end, limit=None).hits]
-            for s in subscriber_ids
-        }
-        people = self.index.people_at({e for found in events.values() for e in found})
+        events = {s: self.index.event_ids_with_people(follows[s], window.start, window.end) for s in subscriber_ids}
+        followed = set().union(*follows.values())
+        at: dict[int, list[tuple[int, str]]] = {}  # person → [(event, role)], for followed people
+        for event_id, (attendees, speakers) in self.index.people_at(set().union(*events.values())).items():
+            for person in followed.intersection(attendees):
+                at.setdefault(person, []).append((event_id, "attending"))
+            for person in followed.intersection(speakers):
+                at.setdefault(person, []).append((event_id, "speaking"))
         result: dict[int, FriendEvents] = {}
         for s in subscriber_ids:
-            followed = follows[s]
-            found: FriendEvents = {}
-            for event_id in events[s]:
-                attendees, speakers = people[event_id]
-                there = {p: "attending" for p in followed.intersection(attendees)}
-                there.update({p: "speaking" for p in followed.intersection(speakers)})
-                found[event_id] = there
+            mine, found = events[s], {}
+            for person in follows[s]:
+                for event_id, role in at.get(person, ()):
+                    if event_id in mine:
+                        found.setdefault(event_id, {})[person] = role
             result[s] = found
         return result
 

@@ -126,6 +126,10 @@ class SearchIndex:
         without their people; ``limit`` None means all of them."""
         raise NotImplementedError
 
+    def _event_ids_chunk(self, person_ids: Sequence[int], start: dt.date, end: dt.date) -> Iterable[int]:
+        """The ids of every event _people_chunk would find, in no particular order."""
+        return [hit.id for hit in self._people_chunk(person_ids, start, end, 0, None).hits]
+
     def people_at(self, event_ids: Iterable[int]) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
         """Event id → (attendee ids, speaker ids), for the events in the index."""
         raise NotImplementedError
@@ -171,6 +175,15 @@ class SearchIndex:
             return page
         people = self.people_at(hit.id for hit in page.hits)
         return EventPage(page.total, tuple(EventHit(h.id, h.start_date, *people[h.id]) for h in page.hits))
+
+    def event_ids_with_people(self, person_ids: Iterable[int], start: dt.date, end: dt.date) -> set[int]:
+        """The ids of all events events_with_people finds, unordered: what the digest needs."""
+        ids = sorted(set(person_ids))
+        found: set[int] = set()
+        if start <= end:
+            for i in range(0, len(ids), MAX_CLAUSES):
+                found.update(self._event_ids_chunk(ids[i:i + MAX_CLAUSES], start, end))
+        return found
 
     def co_speakers(self, person_id: int, limit: int = CO_SPEAKERS) -> list[tuple[int, int]]:
         """The people this speaker most often speaks at the same events with, as (person id,

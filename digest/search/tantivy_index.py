@@ -28,14 +28,15 @@ from typing import Iterable, Iterator, Sequence
 
 import tantivy
 
-from .documents import DocKey, SearchDocument, from_sort_key
+from .documents import PK_MASK, DocKey, SearchDocument, from_sort_key
 from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
 
 Must, Should = tantivy.Occur.Must, tantivy.Occur.Should
 
 WRITER_HEAP = 64_000_000
 REBUILD_HEAP = 256_000_000
-REBUILD_COMMIT_EVERY = 200_000  # documents between commits while rebuilding (bounds memory)
+REBUILD_COMMIT_EVERY = 200_000
+ALL_FIRST_TRY = 4_096  # "all the hits": one search when they fit (a digest window holds a few thousand events), else a second  # documents between commits while rebuilding (bounds memory)
 _GENERATION = re.compile(r"^gen-(\d{6,})$")
 
 
@@ -265,7 +266,9 @@ class TantivyIndex(SearchIndex):
             return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, _moment(today), None)
         return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, None, _moment(today), include_upper=False)
 
-    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
+    def _sorted_keys(self, person_ids, start, end, offset, limit) -> tuple[int, list[int]]:
+        """(total, sort keys of the page): ordered by a fast field, each hit comes with its
+        value, and the sort key holds the date and the id, so no stored document is read."""
         searcher = self._searcher()
         query = _all(  # only events carry people_ids
             tantivy.Query.term_set_query(SCHEMA, "people_ids", [str(p) for p in person_ids]),
@@ -275,13 +278,17 @@ class TantivyIndex(SearchIndex):
         def run(wanted: int):
             return searcher.search(query, limit=max(1, wanted), offset=offset, order_by_field="sort_key", order=tantivy.Order.Asc)
 
-        found = run(limit if limit is not None else 1_000)
+        found = run(limit if limit is not None else ALL_FIRST_TRY)
         if limit is None and found.count > offset + len(found.hits):
             found = run(found.count - offset)
-        # Ordered by a fast field, each hit comes with its value: the sort key holds the
-        # date and the id, so no stored document is read.
-        hits = tuple(EventHit(pk, day) for day, pk in (from_sort_key(key) for key, _ in found.hits))
-        return EventPage(found.count, hits)
+        return found.count, [key for key, _ in found.hits]
+
+    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
+        total, keys = self._sorted_keys(person_ids, start, end, offset, limit)
+        return EventPage(total, tuple(EventHit(pk, day) for day, pk in map(from_sort_key, keys)))
+
+    def _event_ids_chunk(self, person_ids, start, end) -> list[int]:
+        return [key & PK_MASK for key in self._sorted_keys(person_ids, start, end, 0, None)[1]]
 
     def people_at(self, event_ids) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
         ids = list(set(event_ids))

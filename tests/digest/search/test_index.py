@@ -208,3 +208,13 @@ def test_rebuild_swaps_in_exactly_the_new_documents(search_index):
 def test_people_are_at_events_only(search_index):
     search_index.upsert([session(1, 9, "A talk", speakers=[100], day=1), event(2, 1, speakers=[100])])
     assert [h.id for h in search_index.events_with_people([100], TODAY, TODAY + dt.timedelta(days=2)).hits] == [2]
+
+
+def test_event_ids_are_what_the_people_query_finds(search_index):
+    search_index.upsert([event(i, i % 20, attendees=[i % 7, 3_000 + i]) for i in range(1, 60)])
+    people = [1, 2, 3_010, 3_011, *range(4_000, 6_200)]
+    start, end = TODAY + dt.timedelta(days=2), TODAY + dt.timedelta(days=15)
+    expected = {h.id for h in search_index.events_with_people(people, start, end, limit=None).hits}
+    assert len(expected) > 5
+    assert search_index.event_ids_with_people(people, start, end) == expected
+    assert search_index.event_ids_with_people(people, end, start) == set()
