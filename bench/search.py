@@ -114,7 +114,10 @@ def main() -> None:
         "redis": RedisFriendEvents(graph),
         "search": SearchFriendEvents(index, graph),
     }
-    strategies["planner"] = PlannedFriendEvents(strategies["redis"], strategies["search"])
+    # The planner gets its own instances, as LANYARD_FRIENDS_STRATEGY=auto makes them: the
+    # Redis strategy caches what it fetched, and a shared cache would favour whichever
+    # of the two ran second.
+    strategies["planner"] = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(index, graph))
     for label, people in (("subscribers", subscribers), (f"{len(heavy)} heaviest followers", heavy)):
         sizes = [redis.scard(graph.keys().follows(p)) for p in people]
         # The strategies take turns on each chunk, so a busy machine slows them alike, and
