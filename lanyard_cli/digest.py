@@ -33,32 +33,39 @@ def make_pipeline(app, **options):
 
 
 def run_batch(app, *, digest_date: dt.date, list_name: str = "daily", dry_run: bool = False, limit: int | None = None,
-              chunk_size: int = 500) -> BatchOutcome:
-    """Plan a run, process every chunk here with a progress bar, finish it."""
+              chunk_size: int = 500, processes: int = 1) -> BatchOutcome:
+    """Plan a run, process every chunk here (on ``processes`` local processes) with a
+    progress bar, finish it."""
     from digest.pipeline import RunPaused, finish_run, plan_run
 
-    pipeline = make_pipeline(app)
+    pipeline = make_pipeline(app) if processes == 1 else None
     started = time.perf_counter()
     try:
         plan = plan_run(app.engine, list_name=list_name, digest_date=digest_date, limit=limit, dry_run=dry_run,
                         chunk_size=chunk_size)
+        if pipeline is not None:
+            results = ((len(chunk), pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)) for chunk in plan.chunks)
+        else:
+            from digest.parallel import process_chunks
+
+            results = process_chunks(app.settings, run_id=plan.run_id, chunks=plan.chunks, processes=processes)
         with StepProgress(unit="digests") as progress:
             done = 0
             progress("digests", done, plan.planned)
-            for chunk in plan.chunks:
-                try:
-                    result = pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)
-                except RunPaused:
-                    raise click.ClickException(
-                        f"run {plan.run_id} was paused; resume it and run `lanyard digest run` again to send the rest"
-                    ) from None
-                done += len(chunk)
-                progress("digests", done, plan.planned)
-                if result.cancelled:
-                    break
+            try:
+                for size, result in results:
+                    done += size
+                    progress("digests", done, plan.planned)
+                    if result.cancelled:
+                        break
+            except RunPaused:
+                raise click.ClickException(
+                    f"run {plan.run_id} was paused; resume it and run `lanyard digest run` again to send the rest"
+                ) from None
         summary = finish_run(app.engine, run_id=plan.run_id)
     finally:
-        pipeline.close()
+        if pipeline is not None:
+            pipeline.close()
     return BatchOutcome(summary=summary, seconds=time.perf_counter() - started)
 
 
@@ -87,12 +94,14 @@ def digest():
 @click.option("--dry-run", is_flag=True, help="Compute and render everything; send and record nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many subscriptions.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--processes", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              help="Local processes sending chunks side by side (one per core is a good start).")
 @click.pass_obj
-def run(app, digest_date, list_name, dry_run, limit, chunk_size):
-    """Send the digests due for a date, in this process, then print a summary."""
+def run(app, digest_date, list_name, dry_run, limit, chunk_size, processes):
+    """Send the digests due for a date, on this machine, then print a summary."""
     digest_date = digest_date.date() if digest_date else dt.date.today()
     outcome = run_batch(app, digest_date=digest_date, list_name=list_name, dry_run=dry_run, limit=limit,
-                        chunk_size=chunk_size)
+                        chunk_size=chunk_size, processes=processes)
     echo_summary(outcome, list_name=list_name, digest_date=digest_date)
     mail = app.settings.mail
     if mail.scheme == "maildir" and not dry_run:

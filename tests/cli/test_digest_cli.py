@@ -72,6 +72,24 @@ def test_run_sends_once_and_prints_a_summary(env, world, engine):
     assert len(outbox(env)) == 2
 
 
+def test_run_on_several_processes_sends_each_digest_once(env, engine, redis_client):
+    """--processes 2: spawned processes, each with its own pipeline, share one ledger."""
+    with engine.begin() as c:
+        speaker = make_person(c, name="Bob", handle="bob")
+        conf = make_event(c, DAY + dt.timedelta(days=5), name="PyCon Lisbon", slug="pycon-lisbon")
+        make_attendance(c, speaker, conf, "speaking")
+        for n in range(40):
+            person = make_person(c, name=f"Fan {n}", handle=f"fan{n}")
+            make_follow(c, person, speaker)
+            make_subscription(c, person, email=f"fan{n}@example.com")
+    rebuild(Graph(redis_client, PREFIX), engine)
+    result = lanyard("digest", "run", "--date", str(DAY), "--processes", "2", "--chunk-size", "7")
+    assert result.exit_code == 0, result.output
+    assert "planned 40, sent 40, skipped 0, failed 0" in result.output
+    recipients = sorted(BytesParser(policy=policy.default).parse(f.open("rb"))["To"].addresses[0].addr_spec for f in outbox(env))
+    assert recipients == sorted(f"fan{n}@example.com" for n in range(40))
+
+
 def test_dry_run_and_limit(env, world, engine):
     result = lanyard("digest", "run", "--date", str(DAY), "--dry-run", "--limit", "2")
     assert result.exit_code == 0, result.output
