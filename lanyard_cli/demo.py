@@ -30,7 +30,10 @@ def demo(app, people, events, subscribers):
             )
         }
     keys = app.graph.keys()
-    redis_follows = sum(app.redis.scard(keys.follows(pid)) for pid in range(1, counts["people"] + 1))
+    pipe = app.redis.pipeline(transaction=False)
+    for person_id in range(1, counts["people"] + 1):
+        pipe.scard(keys.follows(person_id))
+    redis_follows = sum(pipe.execute())
     click.echo("summary (read back from the database and Redis):")
     for name, count in counts.items():
         click.echo(f"  {name:>14}: {count}")
@@ -65,11 +68,29 @@ def _nightly_digest(app) -> None:
         click.echo(f"outbox (a maildir; every file is one email, open it with a mail client): {mail.path}")
         if delivered:
             click.echo(f"  one email as delivered: {delivered[-1]}")
+            link = _unsubscribe_link(delivered[-1])
+            if link:
+                click.echo(f"  its unsubscribe link: {link}")
+                click.echo("  (start the endpoint with `lanyard serve unsubscribe`, then open the link or POST to it)")
     else:
         click.echo(f"emails went to {mail.host}:{mail.port}")
     if files:
         click.echo(f"preview of @{handle}'s email: {files.eml}")
         click.echo(f"  open in a browser: {files.html}")
+
+
+def _unsubscribe_link(path) -> str | None:
+    """The https link of an email's List-Unsubscribe header, as a mail client reads it."""
+    from email import policy
+    from email.parser import BytesHeaderParser
+
+    with open(path, "rb") as handle:
+        header = BytesHeaderParser(policy=policy.default).parse(handle).get("List-Unsubscribe", "")
+    for part in str(header).split(","):
+        part = part.strip().strip("<>")
+        if part.startswith(("http://", "https://")):
+            return part
+    return None
 
 
 COMMANDS = [demo]
