@@ -9,11 +9,12 @@ Redis graph, like the Redis strategy's. Its answer is identical to
 
 :class:`PlannedFriendEvents` sends each subscriber to one of the two by the size of
 their follow set. The work of both grows with the (event, followed person) pairs found;
-Redis does its share in a Lua script on the server, search adds a query per subscriber
-and does its share in Python. bench/search.py on 100,000 people and 10,000 events
-measured Redis 4-15x faster at every follow-set size the data has (up to 6,000), so the
-default sends only larger follow sets to search: those are where one script call would
-hold the server (also the broker) longest (LANYARD_FRIENDS_STRATEGY=auto).
+Redis does its share in Lua and set unions, fetching each followee's events (cached
+for a while), search adds a query per subscriber and reads who is at the events once
+per batch. bench/search.py on 100,000 people and 10,000 events: Redis several times
+faster for the usual follow sets (median 6), search 1.3-1.5x faster for follow sets
+above a thousand or two (cold caches for both); so Redis up to 2,048 followed people
+(one OR query's worth), search above (LANYARD_FRIENDS_STRATEGY=auto).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..values import FriendEvents, Window
 from .index import SearchIndex
 
 # Follow-set size above which a subscriber goes to search (see the module's docstring).
-SEARCH_THRESHOLD = 10_000
+SEARCH_THRESHOLD = 2_048
 
 # The subscribers whose follow set is larger than the threshold, in one round trip: a
 # pipeline of one SCARD per subscriber costs the client more than the Redis strategy's
