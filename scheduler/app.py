@@ -34,6 +34,8 @@ PLAN = "lanyard.scheduler.plan"
 PROCESS_CHUNK = "lanyard.scheduler.process_chunk"
 FINISH_RUN = "lanyard.scheduler.finish_run"
 SWEEP = "lanyard.scheduler.sweep"
+SEARCH_FLUSH = "lanyard.search.index_pending"  # scheduler/search_tasks.py INDEX_PENDING
+SEARCH_FLUSH_SECONDS = 60.0
 
 ROUTES = {
     TICK: {"queue": PLANNING_QUEUE},
@@ -86,21 +88,18 @@ def create_app(settings: Settings) -> Celery:
         enable_utc=True,
         beat_schedule={
             "tick": {"task": TICK, "schedule": HEARTBEAT_SECONDS, "options": {"expires": HEARTBEAT_SECONDS * 2}},
+            # Site writes queue their search documents in Redis and fire this task; the
+            # periodic flush catches up on any whose task was lost (a broker down then).
+            "search-flush": {"task": SEARCH_FLUSH, "schedule": SEARCH_FLUSH_SECONDS,
+                             "options": {"expires": SEARCH_FLUSH_SECONDS * 2}},
         },
     )
     app.lanyard_settings = settings
     # Importing the task modules registers their shared tasks with this app.
-    include = ["scheduler.tasks"]
+    import scheduler.search_tasks  # noqa: F401
     import scheduler.tasks  # noqa: F401
 
-    try:
-        import scheduler.search_tasks  # noqa: F401
-    except ModuleNotFoundError as error:
-        if error.name != "scheduler.search_tasks":
-            raise
-    else:
-        include.append("scheduler.search_tasks")
-    app.conf.include = include
+    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks"]
     return app
 
 

@@ -3,8 +3,8 @@
 scheduler/app.py must include "scheduler.search_tasks" (it does: ``create_app`` imports
 this module and lists it in ``include``), so the shared task below binds to whichever
 app is current. The task is sent by the site after each committing transaction that
-touched an indexed row (``lanyard_site/events/search_signals.py``), and should also run
-every minute from beat as the periodic flush that catches up when a send was lost (the
+touched an indexed row (``lanyard_site/events/search_signals.py``), and runs every
+minute from beat as the periodic flush that catches up when a send was lost (the
 pending set in Redis is the durable record; ``lanyard search sync`` drains it by hand).
 It takes no arguments: the ids are in the set, and a batch may carry many writes.
 """
@@ -18,7 +18,7 @@ from celery import shared_task
 from .faults import backoff, temporary
 from .tasks import context
 
-INDEX_PENDING = "lanyard.search.index_pending"
+INDEX_PENDING = "lanyard.search.index_pending"  # = scheduler.app.SEARCH_FLUSH (beat)
 
 _indexes: dict[tuple[int, int], object] = {}  # (pid, id(settings)) → SearchIndex, one per process
 
