@@ -21,3 +21,6 @@ DATABASES["postgresql"] = database_settings(parse_database_url(POSTGRES_URL))  #
 # One test database per test process, so parallel runs never share one.
 DATABASES["postgresql"]["TEST"] = {"NAME": f"lanyard_django_test_{os.getpid()}"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# SQLite's test database in a file, not in memory: the digest core's services that site
+# views call (subscription changes) reach it through their own SQLAlchemy engine.
+DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="lanyard-django-db-"), "test.sqlite3")}  # noqa: F405

@@ -92,3 +92,10 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Page fragments are cached per process; their keys carry the model's cache_version, so
+# an edit makes the old entry unreachable without any cross-process invalidation.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site"}}
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "calendar"
+LOGOUT_REDIRECT_URL = "home"

@@ -1,24 +1,51 @@
 """The site's handles on lanyard's stores, made once per process from settings.LANYARD."""
 
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 
+from digest.config import DatabaseURL
 from digest.graph import Graph
 from digest.redis_store import connect
 
 
 @lru_cache(maxsize=1)
-def graph() -> Graph:
-    return Graph(connect(settings.LANYARD), settings.LANYARD.redis_prefix)
+def redis():
+    return connect(settings.LANYARD)
 
 
 @lru_cache(maxsize=1)
-def engine():
-    """A SQLAlchemy engine on the site's database, for the digest core's services."""
+def graph() -> Graph:
+    return Graph(redis(), settings.LANYARD.redis_prefix)
+
+
+def engine(alias: str = DEFAULT_DB_ALIAS):
+    """A SQLAlchemy engine for the digest core's services, on the very database that
+    Django's connection ``alias`` uses (so a view's ORM reads and the core's writes
+    never disagree; in tests that is the test database)."""
+    return _engine(database_of(connections[alias].settings_dict))
+
+
+@lru_cache(maxsize=4)
+def _engine(database: DatabaseURL):
     from digest.db import make_engine
 
-    return make_engine(settings.LANYARD.database)
+    return make_engine(database)
+
+
+def database_of(settings_dict: dict) -> DatabaseURL:
+    """The DatabaseURL of a Django DATABASES entry (the inverse of settings.database_settings)."""
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        path = str(settings_dict["NAME"])
+        return DatabaseURL(url=f"sqlite:///{path}", backend="sqlite", path=Path(path))
+    port = settings_dict.get("PORT")
+    return DatabaseURL(
+        url="", backend="postgresql", name=settings_dict["NAME"], user=settings_dict.get("USER") or "",
+        password=settings_dict.get("PASSWORD") or "", host=settings_dict.get("HOST") or "",
+        port=int(port) if port else None,
+    )
 
 
 def scheduler_enqueue():

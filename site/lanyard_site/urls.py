@@ -1,6 +1,24 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from lanyard_site.events import views as events
+from lanyard_site.mailing import views as mailing
+
+# /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here.
 urlpatterns = [
+    path("", events.home, name="home"),
+    path("events/<slug:slug>/", events.event, name="event"),
+    path("talks/<int:talk_id>/", events.talk, name="talk"),
+    path("people/<slug:handle>/", events.person, name="person"),
+    path("topics/<slug:slug>/", events.topic, name="topic"),
+    path("calendar/", events.calendar, name="calendar"),
+    path("subscriptions/", mailing.subscriptions, name="subscriptions"),
+    path(
+        "subscriptions/<int:subscription_id>/<str:action>/", mailing.subscription_change,
+        name="subscription_change",
+    ),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="events/login.html"), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
