@@ -37,4 +37,22 @@ def unsubscribe(app, host, port):
         server.server_close()
 
 
+@serve.command()
+@click.option("--host", default=None, help="Interface to listen on [default: LANYARD_BASE_URL's host].")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port [default: LANYARD_BASE_URL's port].")
+@click.pass_obj
+def site(app, host, port):
+    """Serve the site (pages, admin) with Django's development server."""
+    public = urlsplit(app.settings.base_url)
+    host = host or public.hostname
+    if port is None:
+        port = public.port or (443 if public.scheme == "https" else 80)
+    app.setup_django()
+    from django.core.management import call_command
+
+    # No autoreloader: it would re-run this whole command in a child process;
+    # `python site/manage.py runserver` is there for reloading on code changes.
+    call_command("runserver", f"{host}:{port}", use_reloader=False)
+
+
 COMMANDS = [serve]
