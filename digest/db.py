@@ -280,12 +280,12 @@ def bulk_insert(connection, table: Table, rows: Sequence[Mapping] | Iterable[Map
         placeholders = ", ".join("?" for _ in columns)
         statement = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})'
         cursor = connection.connection.driver_connection.cursor()
-        cursor.executemany(statement, [tuple(_sqlite_value(row[c]) for c in columns) for row in rows])
+        cursor.executemany(statement, [tuple(sqlite_value(row[c]) for c in columns) for row in rows])
         cursor.close()
     return len(rows)
 
 
-def _sqlite_value(value):
+def sqlite_value(value):
     """Dates and datetimes as Django and SQLAlchemy store them on SQLite: UTC ISO text."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:

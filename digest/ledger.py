@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Sequence
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db
@@ -90,25 +90,25 @@ def _mine(subscription_ids, digest_date: dt.date, claimed_at: dt.datetime):
     return and_(d.c.subscription_id.in_(ids), d.c.digest_date == digest_date, d.c.status == CLAIMED, d.c.claimed_at == claimed_at)
 
 
-# Built once: marking a message sent is the one statement run per message, right after
-# the SMTP server accepted it, so it should cost a round trip and nothing more.
-_MARK_SENT = (
-    update(db.delivery)
-    .where(
-        db.delivery.c.subscription_id == bindparam("sid"),
-        db.delivery.c.digest_date == bindparam("day"),
-        db.delivery.c.status == CLAIMED,
-        db.delivery.c.claimed_at == bindparam("claimed"),
-    )
-    .values(status=SENT, sent_at=bindparam("now"), message_id=bindparam("mid"), last_error="")
-)
-
-
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+# Marking a message sent is the one statement run per message, right after the SMTP
+# server accepted it, so it goes straight to the DB-API driver: SQLAlchemy's execution
+# path costs several times the statement itself (about 180 µs against 25 µs, commit
+# included, on SQLite here). Parameters: status, sent_at, message_id, subscription_id,
+# digest_date, claimed_at.
+_MARK_SENT_SQL = {
+    "sqlite": (
+        f'UPDATE "{db.delivery.name}" SET status = ?, sent_at = ?, message_id = ?, last_error = \'\' '
+        "WHERE subscription_id = ? AND digest_date = ? AND status = 'claimed' AND claimed_at = ?"
+    ),
+    "postgresql": (
+        f'UPDATE "{db.delivery.name}" SET status = %s, sent_at = %s, message_id = %s, last_error = \'\' '
+        "WHERE subscription_id = %s AND digest_date = %s AND status = 'claimed' AND claimed_at = %s"
+    ),
+}
 
 
 def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date, claimed_at: dt.datetime, message_id: str) -> bool:
-    """Record one accepted message; the caller commits.
+    """Record one accepted message, committed at once (or with the caller's open transaction).
 
     On PostgreSQL this transaction commits asynchronously: waiting for the WAL flush
     (about 1.5 ms here) would cap a worker near 600 messages a second. A worker crash
@@ -118,13 +118,24 @@ def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date
     the ledger, widened from an instant to well under a second, for that rare event.
     Claims stay synchronous, so no message is ever sent unclaimed.
     """
-    if connection.dialect.name == "postgresql":
-        connection.execute(_ASYNC_COMMIT)
-    result = connection.execute(_MARK_SENT, {
-        "sid": subscription_id, "day": digest_date, "claimed": claimed_at,
-        "now": utcnow(), "mid": message_id,
-    })
-    return result.rowcount == 1
+    dialect = connection.dialect.name
+    driver = connection.connection.driver_connection
+    values = (SENT, utcnow(), message_id, subscription_id, digest_date, claimed_at)
+    if dialect == "sqlite":
+        values = tuple(db.sqlite_value(v) for v in values)
+    # Outside a transaction of the caller's, this statement is a transaction of its own.
+    own_transaction = not connection.in_transaction()
+    cursor = driver.cursor()
+    try:
+        if dialect == "postgresql" and own_transaction:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(_MARK_SENT_SQL[dialect], values)
+        marked = cursor.rowcount == 1
+    finally:
+        cursor.close()
+    if own_transaction:
+        driver.commit()
+    return marked
 
 
 def delivery_mark(connection, *, subscription_ids: Sequence[int], digest_date: dt.date, claimed_at: dt.datetime, status: str, reason: str) -> int:
