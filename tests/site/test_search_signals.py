@@ -41,8 +41,10 @@ def sql_engine(alias):
     """An SQLAlchemy engine on the Django test database of ``alias``, as a worker has."""
     connection = connections[alias]
     connection.ensure_connection()
-    if connection.vendor == "sqlite":  # Django's shared in-memory test database
-        engine = create_engine(f"sqlite:///{connection.settings_dict['NAME']}&uri=true", poolclass=NullPool)
+    if connection.vendor == "sqlite":  # a file (tests/django_settings.py), or Django's shared in-memory database
+        name = connection.settings_dict["NAME"]
+        uri = "&uri=true" if connection.is_in_memory_db() else ""
+        engine = create_engine(f"sqlite:///{name}{uri}", poolclass=NullPool)
     else:
         d = connection.settings_dict
         engine = make_engine(parse_database_url(f"postgresql://{d['USER']}@{d['HOST']}:{d['PORT'] or 5432}/{d['NAME']}"))
