@@ -39,6 +39,25 @@ SUPPRESSION_MAX_AGE = 0.2  # seconds
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a claim older than this belongs to a dead worker
 MENTIONED_TTL = 400 * 86400  # seconds: a lapsed subscription's memory goes eventually
 
+# Remembers what a group of digests mentioned, in one round trip: per key, ZADD the new
+# (score, event) pairs, drop events already past, refresh the expiry. Sending these as
+# three pipelined commands per digest cost more in the client than the rest of the
+# ledger work. KEYS: mention sets. ARGV: past day, ttl, then per key a pair count n and
+# n (score, event id) pairs.
+_REMEMBER_LUA = """
+local past, ttl, at = ARGV[1], ARGV[2], 3
+for _, key in ipairs(KEYS) do
+  local pairs_count = tonumber(ARGV[at])
+  if pairs_count > 0 then
+    redis.call('ZADD', key, unpack(ARGV, at + 1, at + 2 * pairs_count))
+  end
+  at = at + 1 + 2 * pairs_count
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', past)
+  redis.call('EXPIRE', key, ttl)
+end
+return #KEYS
+"""
+
 CARD_CACHE_SECONDS = 30.0  # how long hydrated event and person cards are reused within a run
 
 
@@ -237,6 +256,7 @@ class Pipeline:
         self._event_cards = _CardCache(CARD_CACHE_SECONDS)
         self._person_cards = _CardCache(CARD_CACHE_SECONDS)
         self._run_id: int | None = None
+        self._remember_script = self.redis.register_script(_REMEMBER_LUA)
 
     @property
     def transport(self):
@@ -479,16 +499,16 @@ class Pipeline:
         return {sid: {int(e) for e in events} for sid, events in zip(subscription_ids, pipe.execute())}
 
     def _remember(self, sent: Sequence[Prepared], digest_date: dt.date) -> None:
+        """Add what these digests mentioned to each subscription's memory (one script call)."""
         if not sent:
             return
-        pipe = self.redis.pipeline(transaction=False)
-        past = day_number(digest_date) - 1
+        keys, args = [], [day_number(digest_date) - 1, MENTIONED_TTL]
         for item in sent:
-            key = self.keys.mentioned(item.subscription.id)
-            pipe.zadd(key, item.mentioned)
-            pipe.zremrangebyscore(key, "-inf", past)
-            pipe.expire(key, MENTIONED_TTL)
-        pipe.execute()
+            keys.append(self.keys.mentioned(item.subscription.id))
+            args.append(len(item.mentioned))
+            for event_id, score in item.mentioned.items():
+                args += (score, event_id)
+        self._remember_script(keys=keys, args=args)
 
     # -- the run row --------------------------------------------------------------------
 
