@@ -13,8 +13,9 @@ forgets the previous run's ledger, mention memory and outbox, then:
   subscriber SQL joins for the friend events and the people, premailer on every
   rendered email, an ``email.message.EmailMessage`` built per email, written into a
   second maildir (no ledger at all, which flatters it);
-* the render stage against its ceiling: the same compiled templates rendered with bare
-  Jinja2 (``template.render(context)``) for the same digests.
+* the render stage against its ceiling: ``Renderer.render`` and the same compiled
+  templates rendered with bare Jinja2 (``template.render(context)``, contexts made
+  beforehand) for the same digests, timed alike (plus the stage's time inside the run).
 """
 
 from __future__ import annotations
@@ -97,7 +98,15 @@ def main() -> None:
 
     render_seconds = summary.timings.get("render", 0.0)
     per_render = render_seconds / max(summary.sent, 1)
-    ceiling = bare_jinja_seconds(Renderer.from_settings(settings), [d for d in captured]) / len(captured)
+    # The same digests through the product's render stage and through bare Jinja2, in
+    # alternating rounds of one tight loop each (best of 3): timed in the same conditions,
+    # unlike the pipeline's figure, which pays for caches the other stages evict.
+    renderer = Renderer.from_settings(settings)
+    stage_rounds, bare_rounds = [], []
+    for _ in range(3):
+        stage_rounds.append(render_stage_seconds(renderer, captured) / len(captured))
+        bare_rounds.append(bare_jinja_seconds(renderer, captured) / len(captured))
+    stage, ceiling = min(stage_rounds), min(bare_rounds)
 
     print(f"product: {summary.planned} subscribers in {product_seconds:.2f}s = {product_rate:,.0f} digests/s "
           f"({summary.sent} sent, {summary.skipped} skipped with nothing new, {summary.failed} failed; "
@@ -106,8 +115,9 @@ def main() -> None:
           f"{naive_rate:,.1f} digests/s ({naive_sent} sent)")
     print(f"speed-up: product / naive = {product_rate / naive_rate:.1f}x (target >= 20x)")
     print("product seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.timings.items()))
-    print(f"render: {per_render * 1e6:.0f} us per digest in the pipeline; bare Jinja2 on the same templates "
-          f"and digests {ceiling * 1e6:.0f} us; ratio ceiling/render = {ceiling / per_render:.2f} (target >= 0.8)")
+    print(f"render: Renderer.render {stage * 1e6:.0f} us per digest, bare Jinja2 on the same templates and digests "
+          f"{ceiling * 1e6:.0f} us; ratio ceiling/render = {ceiling / stage:.2f} (target >= 0.8); "
+          f"inside the pipeline run {per_render * 1e6:.0f} us per digest")
     print(f"end to end, 1 process: {product_rate:,.0f} digests/s into the outbox")
 
     # The same run as `lanyard digest run --processes N` makes it on this machine.
@@ -134,6 +144,14 @@ class CapturingRenderer:
         if len(self.captured) < self.limit:
             self.captured.append(digest)
         return self.inner.render(digest)
+
+
+def render_stage_seconds(renderer: Renderer, digests) -> float:
+    """The product's render stage as the pipeline calls it: subject, context and both parts."""
+    started = time.perf_counter()
+    for digest in digests:
+        renderer.render(digest)
+    return time.perf_counter() - started
 
 
 def bare_jinja_seconds(renderer: Renderer, digests) -> float:
@@ -184,6 +202,8 @@ def reset_run_state(engine, redis, settings) -> None:
     forget_mentions(redis, settings.redis_prefix)
     for folder in (settings.mail.path, settings.data_dir / "outbox-naive"):
         shutil.rmtree(folder, ignore_errors=True)
+    # Write the deletions out now, so the disk's work on them is not billed to the run.
+    os.sync()
 
 
 # -- the naive baseline ------------------------------------------------------------
