@@ -85,6 +85,14 @@ class SearchDocument:
         """Start day then id in one integer, so "by date" is a total order on one fast field."""
         return sort_key(self.start_date, self.pk)
 
+    def filter_fields(self) -> dict:
+        """The set ones of the plain filter fields, as both engines store them."""
+        fields = {name: getattr(self, name) for name in ("handle", "kind", "city", "country") if getattr(self, name)}
+        fields.update(
+            (name, getattr(self, name)) for name in ("event_id", "session_id") if getattr(self, name) is not None
+        )
+        return fields
+
     @property
     def fingerprint(self) -> str:
         """A digest of the content; a stored one differing from the database's means stale."""

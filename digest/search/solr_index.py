@@ -35,12 +35,7 @@ def solr_document(document: SearchDocument, generation: int = 0) -> dict:
         "id": document.id, "type": document.type, "pk": document.pk, "title": document.title, "body": document.body,
         "fingerprint": document.fingerprint, "generation": generation,
     }
-    for name in ("handle", "kind", "city", "country"):
-        if getattr(document, name):
-            fields[name] = getattr(document, name)
-    for name in ("event_id", "session_id"):
-        if getattr(document, name) is not None:
-            fields[name] = getattr(document, name)
+    fields.update(document.filter_fields())
     for name in ("topics", "attendee_ids", "speaker_ids", "people_ids"):
         if getattr(document, name):
             fields[name] = list(getattr(document, name))

@@ -97,12 +97,7 @@ def to_tantivy(document: SearchDocument) -> tantivy.Document:
     }
     if document.type == "event":
         fields["people"] = pack_people(document.attendee_ids, document.speaker_ids)
-    for name in ("handle", "kind", "city", "country"):
-        if getattr(document, name):
-            fields[name] = getattr(document, name)
-    for name in ("event_id", "session_id"):
-        if getattr(document, name) is not None:
-            fields[name] = getattr(document, name)
+    fields.update(document.filter_fields())
     for name in ("topics", "speaker_ids"):
         if getattr(document, name):
             fields[name] = list(getattr(document, name))
