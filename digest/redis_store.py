@@ -19,6 +19,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .config import Settings
+from .ops.profile import ProfiledRedis
 
 
 class RedisUnavailable(RuntimeError):
@@ -36,7 +37,8 @@ def connect(settings: Settings, **options) -> redis.Redis:
     options.setdefault("socket_timeout", 30)
     options.setdefault("socket_connect_timeout", 5)
     options.setdefault("health_check_interval", 30)
-    return redis.Redis.from_url(redis_url(settings), **options)
+    # Profiled: each command joins the current request's or task's profile, when one is recorded.
+    return ProfiledRedis.from_url(redis_url(settings), **options)
 
 
 def ensure_embedded_redis(data_dir: Path) -> str:
@@ -54,6 +56,10 @@ def ensure_embedded_redis(data_dir: Path) -> str:
         socket_path.unlink(missing_ok=True)
         _start_server(data_dir, socket_path)
     return url
+
+
+def embedded_redis_running(data_dir: Path) -> bool:
+    return _answers(data_dir / "redis.sock")
 
 
 def stop_embedded_redis(data_dir: Path) -> bool:

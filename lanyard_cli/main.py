@@ -9,8 +9,10 @@ from __future__ import annotations
 import sys
 
 import click
+import redis
 
-from digest.config import ConfigError
+from digest.config import ConfigError, load_settings
+from digest.redis_store import embedded_redis_running, stop_embedded_redis
 
 from .app import App
 
@@ -25,7 +27,7 @@ class UserFacingError(click.ClickException):
 
 def explain(error: BaseException) -> UserFacingError | None:
     """Turn the errors users meet into one clear line; None for genuine bugs."""
-    import redis
+
     import sqlalchemy.exc
 
     from digest.redis_store import RedisUnavailable
@@ -49,8 +51,14 @@ def explain(error: BaseException) -> UserFacingError | None:
     return None
 
 
+# Commands that run until stopped keep the embedded Redis they started: others use it.
+LONG_RUNNING = frozenset({"worker", "beat", "serve"})
+
+
 class LanyardGroup(click.Group):
     def invoke(self, ctx):
+        embedded = _embedded_redis_dir()
+        was_running = embedded is not None and embedded_redis_running(embedded)
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -60,6 +68,33 @@ class LanyardGroup(click.Group):
             if friendly is None:
                 raise
             raise friendly from error
+        finally:
+            if embedded is not None and not was_running and ctx.invoked_subcommand not in LONG_RUNNING:
+                _stop_if_unused(ctx.obj, embedded)
+
+
+def _embedded_redis_dir():
+    """The data directory when this configuration uses the embedded Redis, else None."""
+    try:
+        settings = load_settings()
+    except ConfigError:
+        return None  # the command itself will say what is wrong
+    return settings.data_dir if settings.redis_url is None and settings.broker_url is None else None
+
+
+def _stop_if_unused(app: App, data_dir) -> None:
+    """Stop the embedded Redis this command started, unless another process uses it meanwhile."""
+
+
+    if not embedded_redis_running(data_dir):
+        return
+    try:
+        clients = redis.Redis(unix_socket_path=str(data_dir / "redis.sock"), socket_timeout=2).client_list()
+    except redis.RedisError:
+        return
+    others = [c for c in clients if c.get("name") != app.redis_client_name and c.get("cmd") != "client|list"]
+    if not others:
+        stop_embedded_redis(data_dir)
 
 
 @click.group(cls=LanyardGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,9 +105,9 @@ def cli(ctx):
 
 
 def _register() -> None:
-    from . import database, demo, digest, graph, scheduler, search, seed, serve, unsubscribe
+    from . import database, demo, digest, graph, ops, scheduler, search, seed, serve, unsubscribe
 
-    for module in (database, seed, graph, demo, digest, serve, unsubscribe, scheduler, search):
+    for module in (database, seed, graph, demo, digest, serve, unsubscribe, scheduler, search, ops):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -95,7 +95,9 @@ def create_app(settings: Settings) -> Celery:
         },
     )
     app.lanyard_settings = settings
-    # Importing the task modules registers their shared tasks with this app.
+    # Importing the task modules registers their shared tasks with this app (and the
+    # profiling signals of observe).
+    import scheduler.observe  # noqa: F401
     import scheduler.search_tasks  # noqa: F401
     import scheduler.tasks  # noqa: F401
 

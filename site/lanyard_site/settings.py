@@ -5,14 +5,23 @@ environment); everything below them is computed from it, so the site, the digest
 workers and the unsubscribe endpoint can never disagree about where the data is.
 """
 
+from urllib.parse import urlsplit
+
 from digest.config import load_settings
+from digest.ops.logs import init_sentry, logging_config
 
 LANYARD = load_settings()
+PRODUCTION = LANYARD.production
+BASE = urlsplit(LANYARD.base_url)
 
-DEBUG = not LANYARD.production
+# DEBUG stays off in production; superusers see the technical 500 page anyway
+# (lanyard_site.ops.middleware.ErrorMiddleware), and every error is logged with its traceback.
+DEBUG = not PRODUCTION
 SECRET_KEY = LANYARD.secret_keys[0]
 SECRET_KEY_FALLBACKS = list(LANYARD.secret_keys[1:])
-ALLOWED_HOSTS = ["*"] if DEBUG else [__import__("urllib.parse").parse.urlsplit(LANYARD.base_url).hostname]
+ALLOWED_HOSTS = [BASE.hostname] if PRODUCTION else ["*"]
+# Forms posted to the public URL (https behind the TLS proxy) pass the CSRF origin check.
+CSRF_TRUSTED_ORIGINS = [f"{BASE.scheme}://{BASE.netloc}"]
 
 
 def database_settings(database):
@@ -31,13 +40,21 @@ def database_settings(database):
         "HOST": database.host,
         "PORT": database.port or "",
         "CONN_MAX_AGE": 60,
+        # The URL's query options (sslmode, application_name, connect_timeout, …) go to libpq.
+        "OPTIONS": dict(database.options),
     }
 
 
 DATABASES = {"default": database_settings(LANYARD.database)}
+DATABASE_ROUTERS = []
+if LANYARD.database_replica is not None:
+    # Site pages read from the replica; writes, and reads right after a write, use the primary.
+    DATABASES["replica"] = database_settings(LANYARD.database_replica)
+    DATABASE_ROUTERS = ["lanyard_site.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
+    "lanyard_site.ops",  # first: its admin templates (operations link, profile bookmarklet) override the admin's
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -49,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: load balancers probe /healthz and /readyz by address, over plain HTTP.
+    "lanyard_site.ops.middleware.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -56,6 +75,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "lanyard_site.routers.ReplicaMiddleware",
+    # The ops state (read-only, flags, live settings) once per request, then profiling
+    # and error reporting, which need to know the user and the sample rate.
+    "lanyard_site.ops.middleware.OpsMiddleware",
+    "lanyard_site.ops.middleware.ProfileMiddleware",
+    "lanyard_site.ops.middleware.ErrorMiddleware",
 ]
 
 ROOT_URLCONF = "lanyard_site.urls"
@@ -71,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "lanyard_site.ops.context.ops",
             ],
         },
     },
@@ -99,3 +125,32 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"
+
+# Behind the TLS-terminating proxy: it says https in X-Forwarded-Proto (it must overwrite
+# any such header a client sends). Everything below is what `check --deploy` asks for.
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
+    # lanyard cannot know what else runs under the parent domain, nor whether the operator
+    # wants the domain in browsers' preload lists: both are the operator's decision
+    # (add them at the proxy), so the two checks asking for them are silenced.
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
+# Console lines or JSON (LANYARD_LOG_FORMAT), the same as the workers and the endpoint write.
+LOGGING = logging_config(LANYARD, service="site")
+
+
+def _sentry_integrations():
+    from sentry_sdk.integrations.django import DjangoIntegration  # sentry-sdk is loaded only with a DSN
+
+    return [DjangoIntegration()]
+
+
+if LANYARD.sentry_dsn:
+    init_sentry(LANYARD, service="site", integrations=_sentry_integrations())

@@ -4,8 +4,10 @@ from django.urls import path
 
 from lanyard_site.events import views as events
 from lanyard_site.mailing import views as mailing
+from lanyard_site.ops import views as ops
 
-# /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here.
+# /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here; /healthz
+# and /readyz by lanyard_site.ops.middleware.HealthMiddleware, before any other middleware.
 urlpatterns = [
     path("", events.home, name="home"),
     path("events/<slug:slug>/", events.event, name="event"),
@@ -20,5 +22,7 @@ urlpatterns = [
     ),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="events/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("_profile/<uuid:profile_id>/", ops.profile, name="profile"),
+    path("admin/ops/", admin.site.admin_view(ops.admin_ops), name="admin_ops"),
     path("admin/", admin.site.urls),
 ]
