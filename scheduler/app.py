@@ -25,7 +25,8 @@ from digest.redis_store import redis_url
 
 PLANNING_QUEUE = "planning"
 SENDING_QUEUE = "sending"
-QUEUES = (PLANNING_QUEUE, SENDING_QUEUE)
+FETCHING_QUEUE = "fetching"  # outgoing HTTP for pasted links: slow sites wait here, not in planning
+QUEUES = (PLANNING_QUEUE, SENDING_QUEUE, FETCHING_QUEUE)
 # Beat fires this often; the runtime schedule's tick_seconds decides which fires plan.
 HEARTBEAT_SECONDS = 30.0
 
@@ -36,6 +37,9 @@ FINISH_RUN = "lanyard.scheduler.finish_run"
 SWEEP = "lanyard.scheduler.sweep"
 SEARCH_FLUSH = "lanyard.search.index_pending"  # scheduler/search_tasks.py INDEX_PENDING
 SEARCH_FLUSH_SECONDS = 60.0
+COVERAGE_FETCH = "lanyard.coverage.fetch"  # scheduler/coverage_tasks.py FETCH
+COVERAGE_REVALIDATE = "lanyard.coverage.revalidate"  # scheduler/coverage_tasks.py REVALIDATE
+COVERAGE_REVALIDATE_SECONDS = 3600.0
 
 ROUTES = {
     TICK: {"queue": PLANNING_QUEUE},
@@ -44,6 +48,8 @@ ROUTES = {
     SWEEP: {"queue": PLANNING_QUEUE},
     PROCESS_CHUNK: {"queue": SENDING_QUEUE},
     "lanyard.search.*": {"queue": PLANNING_QUEUE},
+    COVERAGE_FETCH: {"queue": FETCHING_QUEUE},
+    COVERAGE_REVALIDATE: {"queue": PLANNING_QUEUE},
 }
 
 
@@ -92,14 +98,17 @@ def create_app(settings: Settings) -> Celery:
             # periodic flush catches up on any whose task was lost (a broker down then).
             "search-flush": {"task": SEARCH_FLUSH, "schedule": SEARCH_FLUSH_SECONDS,
                              "options": {"expires": SEARCH_FLUSH_SECONDS * 2}},
+            "coverage-revalidate": {"task": COVERAGE_REVALIDATE, "schedule": COVERAGE_REVALIDATE_SECONDS,
+                                    "options": {"expires": COVERAGE_REVALIDATE_SECONDS}},
         },
     )
     app.lanyard_settings = settings
     # Importing the task modules registers their shared tasks with this app.
+    import scheduler.coverage_tasks  # noqa: F401
     import scheduler.search_tasks  # noqa: F401
     import scheduler.tasks  # noqa: F401
 
-    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks"]
+    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks", "scheduler.coverage_tasks"]
     return app
 
 
