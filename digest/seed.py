@@ -22,6 +22,7 @@ from typing import Callable
 from sqlalchemy import Engine, delete, func, select, text
 
 from . import db
+from .vocabulary import DigestList, Role, SubscriptionStatus
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -285,6 +286,8 @@ def _events(connection, rng, count, today, now, stats, report) -> list[dict]:
 # How much more often the most active people go to events than a typical one: real
 # calendars top out at a few dozen events a year, however famous their owner.
 MAX_ACTIVITY = 40.0
+# A non-speaker's role: three in four attend, the rest only track the event.
+CROWD_ROLES = (Role.ATTENDING, Role.ATTENDING, Role.ATTENDING, Role.TRACKING)
 
 
 def _attendance_and_talks(connection, rng, people, popularity, event_rows, today, now, stats, report):
@@ -306,7 +309,7 @@ def _attendance_and_talks(connection, rng, people, popularity, event_rows, today
             attendance_rows.append({
                 "person_id": index + 1,
                 "event_id": event["id"],
-                "role": "speaking" if index in speaker_set else rng.choice(("attending", "attending", "attending", "tracking")),
+                "role": Role.SPEAKING if index in speaker_set else rng.choice(CROWD_ROLES),
                 "created_at": now,
             })
         for talk in range(talks):
@@ -347,8 +350,8 @@ def _subscriptions(connection, rng, people, subscribers, now, stats, report):
     for pid in person_ids:
         rows.append({
             "person_id": pid,
-            "list": "daily",
-            "status": "active",
+            "list": DigestList.DAILY,
+            "status": SubscriptionStatus.ACTIVE,
             "email": f"person{pid}@example.com",
             "send_hour": rng.choice((7, 7, 7, 7, 6, 8, 9)),
             "last_sent_date": None,
