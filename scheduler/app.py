@@ -32,8 +32,6 @@ QUEUES = (PLANNING_QUEUE, SENDING_QUEUE, FETCHING_QUEUE)
 HEARTBEAT_SECONDS = 30.0
 
 SEARCH_FLUSH_SECONDS = 60.0
-COVERAGE_FETCH = "lanyard.coverage.fetch"  # scheduler/coverage_tasks.py FETCH
-COVERAGE_REVALIDATE = "lanyard.coverage.revalidate"  # scheduler/coverage_tasks.py REVALIDATE
 COVERAGE_REVALIDATE_SECONDS = 3600.0
 
 ROUTES = {
@@ -43,8 +41,8 @@ ROUTES = {
     TaskName.SWEEP: {"queue": PLANNING_QUEUE},
     TaskName.PROCESS_CHUNK: {"queue": SENDING_QUEUE},
     "lanyard.search.*": {"queue": PLANNING_QUEUE},
-    COVERAGE_FETCH: {"queue": FETCHING_QUEUE},
-    COVERAGE_REVALIDATE: {"queue": PLANNING_QUEUE},
+    TaskName.COVERAGE_FETCH: {"queue": FETCHING_QUEUE},
+    TaskName.COVERAGE_REVALIDATE: {"queue": PLANNING_QUEUE},
 }
 
 
@@ -93,7 +91,7 @@ def create_app(settings: Settings) -> Celery:
             # periodic flush catches up on any whose task was lost (a broker down then).
             "search-flush": {"task": TaskName.SEARCH_INDEX_PENDING, "schedule": SEARCH_FLUSH_SECONDS,
                              "options": {"expires": SEARCH_FLUSH_SECONDS * 2}},
-            "coverage-revalidate": {"task": COVERAGE_REVALIDATE, "schedule": COVERAGE_REVALIDATE_SECONDS,
+            "coverage-revalidate": {"task": TaskName.COVERAGE_REVALIDATE, "schedule": COVERAGE_REVALIDATE_SECONDS,
                                     "options": {"expires": COVERAGE_REVALIDATE_SECONDS}},
         },
     )

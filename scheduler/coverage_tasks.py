@@ -23,15 +23,13 @@ from digest.http import HttpClient, http_config
 from digest.keys import RedisKeys
 from digest.search.documents import DocKey
 from digest.search.sync import record_pending
+from digest.vocabulary import TaskName
 
 from .faults import backoff
-from .search_tasks import INDEX_PENDING
 from .tasks import context
 
 log = logging.getLogger("lanyard.coverage")
 
-FETCH = "lanyard.coverage.fetch"  # = scheduler.app.COVERAGE_FETCH (the site sends it by name)
-REVALIDATE = "lanyard.coverage.revalidate"  # = scheduler.app.COVERAGE_REVALIDATE (beat)
 ATTEMPTS = 4
 
 _clients: dict[tuple[int, int], HttpClient] = {}  # (pid, id(settings)) → client, one per process
@@ -44,7 +42,7 @@ def _client(settings) -> HttpClient:
     return _clients[key]
 
 
-@shared_task(bind=True, name=FETCH, max_retries=ATTEMPTS - 1, acks_late=True, ignore_result=True)
+@shared_task(bind=True, name=TaskName.COVERAGE_FETCH, max_retries=ATTEMPTS - 1, acks_late=True, ignore_result=True)
 def fetch(self, coverage_id: int):
     """Fetch one pasted link and record what it is."""
     ctx = context(self)
@@ -55,15 +53,15 @@ def fetch(self, coverage_id: int):
     if result.outcome in (FetchOutcome.OK, FetchOutcome.FAILED):
         # The row changed behind Django's signals: note its search document for the indexer.
         record_pending(ctx.redis, RedisKeys(ctx.settings.redis_prefix), {DocKey("coverage", int(coverage_id))})
-        self.app.send_task(INDEX_PENDING)
+        self.app.send_task(TaskName.SEARCH_INDEX_PENDING)
     return f"coverage {coverage_id}: {result.outcome}{f' ({result.reason})' if result.reason else ''}"
 
 
-@shared_task(bind=True, name=REVALIDATE, acks_late=True, ignore_result=True)
+@shared_task(bind=True, name=TaskName.COVERAGE_REVALIDATE, acks_late=True, ignore_result=True)
 def revalidate(self):
     """Send a fetch for each coverage row that is due again."""
     ctx = context(self)
     due = coverage_due(ctx.engine)
     for coverage_id in due:
-        self.app.send_task(FETCH, kwargs={"coverage_id": coverage_id})
+        self.app.send_task(TaskName.COVERAGE_FETCH, kwargs={"coverage_id": coverage_id})
     return f"{len(due)} coverage links to fetch again"

@@ -22,7 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 from ..embeds import PROVIDERS, EmbedProvider, provider_for
 from ..http import Fetched, Failed, HttpClient, HttpError, Refused
-from .values import CoverageKind, Metadata
+from ..vocabulary import CoverageKind
+from .values import Metadata
 
 TITLE_LENGTH = 300
 URL_LENGTH = 500

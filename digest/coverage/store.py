@@ -16,7 +16,8 @@ from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from .. import db
 from ..http import HttpClient, HttpError
 from .metadata import TITLE_LENGTH, fetch_metadata
-from .values import CoverageStatus, FetchOutcome, FetchResult
+from ..vocabulary import CoverageStatus
+from .values import FetchOutcome, FetchResult
 
 REVALIDATE_AFTER = dt.timedelta(days=30)
 STUCK_AFTER = dt.timedelta(minutes=15)  # a fetching row whose task was lost (broker down, worker killed)

@@ -1,22 +1,9 @@
-"""The vocabulary of coverage, shared by the core and the site (checked against its TextChoices)."""
+"""Values of the coverage fetch (the stored words, kinds and statuses, are in digest/vocabulary.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-
-class CoverageKind(StrEnum):
-    SLIDES = "slides"
-    VIDEO = "video"
-    NOTES = "notes"
-    WRITEUP = "writeup"
-
-
-class CoverageStatus(StrEnum):
-    FETCHING = "fetching"  # stored, the fetch task has not finished with it yet
-    OK = "ok"
-    FAILED = "failed"  # kept, titled by its URL, the reason in ``failure``
 
 
 class FetchOutcome(StrEnum):

@@ -8,7 +8,7 @@ value the other does not.
 from enum import StrEnum
 
 import pytest
-from lanyard_site.events.models import Attendance
+from lanyard_site.events.models import Attendance, Coverage
 from lanyard_site.mailing.models import Delivery, DigestChunk, DigestRun, Subscription, UnsubscribeEvent
 
 from digest import vocabulary as v
@@ -23,6 +23,8 @@ PAIRS = [
     (DigestChunk.Status, v.ChunkStatus),
     (Delivery.Status, v.DeliveryStatus),
     (Attendance.Role, v.Role),
+    (Coverage.Kind, v.CoverageKind),
+    (Coverage.Status, v.CoverageStatus),
 ]
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import insert, select
 
 from digest import db
 from digest.coverage.store import coverage_add
-from scheduler.app import COVERAGE_FETCH, COVERAGE_REVALIDATE, FETCHING_QUEUE, ROUTES
-from scheduler.coverage_tasks import FETCH, REVALIDATE
+from digest.vocabulary import TaskName
+from scheduler.app import FETCHING_QUEUE, ROUTES
 from tests.scheduler.conftest import wait_until
 from tests.web_server import page, tar_pit
 
@@ -41,10 +41,9 @@ def coverage_row(engine, coverage_id):
 
 
 def test_task_names_are_the_apps(celery_app):
-    assert (FETCH, REVALIDATE) == (COVERAGE_FETCH, COVERAGE_REVALIDATE)
-    assert ROUTES[FETCH]["queue"] == FETCHING_QUEUE
-    assert FETCH in celery_app.tasks and REVALIDATE in celery_app.tasks
-    assert any(entry["task"] == REVALIDATE for entry in celery_app.conf.beat_schedule.values())
+    assert ROUTES[TaskName.COVERAGE_FETCH]["queue"] == FETCHING_QUEUE
+    assert TaskName.COVERAGE_FETCH in celery_app.tasks and TaskName.COVERAGE_REVALIDATE in celery_app.tasks
+    assert any(entry["task"] == TaskName.COVERAGE_REVALIDATE for entry in celery_app.conf.beat_schedule.values())
 
 
 @pytest.mark.slow
@@ -54,7 +53,7 @@ def test_a_worker_fetching_from_a_tar_pit_is_free_again_within_the_deadline(engi
     refused = coverage_add(engine, url="http://169.254.169.254/latest/meta-data/", session_id=talk_id)
     workers.start(concurrency=1)  # one process: the good link waits behind the tar pit
     for coverage_id in (pit, good, refused):
-        celery_app.send_task(FETCH, kwargs={"coverage_id": coverage_id})
+        celery_app.send_task(TaskName.COVERAGE_FETCH, kwargs={"coverage_id": coverage_id})
     wait_until(lambda: coverage_row(engine, good)["status"] == "ok", timeout=120, message="the good link fetched")
     assert coverage_row(engine, good)["title"] == "Slides of the talk"
     # The tar pit's first attempt timed out and waits for its retry; the link is still fetching.

@@ -264,13 +264,13 @@ class Coverage(models.Model):
     ``digest/embeds.py``, never HTML from the network.
     """
 
-    class Kind(models.TextChoices):  # = digest.coverage.values.CoverageKind
+    class Kind(models.TextChoices):  # = digest.vocabulary.CoverageKind
         SLIDES = "slides"
         VIDEO = "video"
         NOTES = "notes"
         WRITEUP = "writeup", "write-up"
 
-    class Status(models.TextChoices):  # = digest.coverage.values.CoverageStatus
+    class Status(models.TextChoices):  # = digest.vocabulary.CoverageStatus
         FETCHING = "fetching", "fetching…"
         OK = "ok"
         FAILED = "failed"
