@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from lanyard_site.events import views as events
 from lanyard_site.mailing import views as mailing
 
 # /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here.
 urlpatterns = [
+    path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
     path("", events.home, name="home"),
     path("events/<slug:slug>/", events.event, name="event"),
     path("talks/<int:talk_id>/", events.talk, name="talk"),
