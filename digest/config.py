@@ -20,6 +20,7 @@ names the variable and says what to do.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -104,6 +105,11 @@ class Settings:
     broker_url: str | None = None  # None: the Redis above (embedded or configured)
     friends_strategy: str = "redis"  # see digest/friends.py make_friend_strategy
     dkim: DkimKey | None = None  # None: messages go out unsigned
+    # The outgoing HTTP client (digest/http/): networks allowed despite the address
+    # rules, an egress proxy for everything, and the total deadline of one fetch.
+    http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    http_proxy: str = ""
+    http_deadline: float = 20.0
 
     @property
     def production(self) -> bool:
@@ -165,6 +171,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     dkim = parse_dkim(get("LANYARD_DKIM_SELECTOR"), get("LANYARD_DKIM_DOMAIN"), get("LANYARD_DKIM_KEY_FILE"))
 
+    http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
+    http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
+    http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
+
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -180,6 +190,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         broker_url=broker_url,
         friends_strategy=friends_strategy,
         dkim=dkim,
+        http_allow_networks=http_allow_networks,
+        http_proxy=http_proxy,
+        http_deadline=http_deadline,
     )
 
 
@@ -307,6 +320,43 @@ def parse_http_url(variable: str, url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(variable, f"{url!r} is not an http(s) URL (e.g. https://lanyard.example.com)")
     return url.rstrip("/")
+
+
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``LANYARD_HTTP_ALLOW_NETWORKS``: comma-separated CIDRs (or single addresses)."""
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError("LANYARD_HTTP_ALLOW_NETWORKS", f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)") from None
+    return tuple(networks)
+
+
+def parse_proxy_url(url: str) -> str:
+    """``LANYARD_HTTP_PROXY``: an http(s) egress proxy such as Smokescreen, or empty."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("LANYARD_HTTP_PROXY", f"{url!r} is not an http(s) proxy URL (e.g. http://smokescreen:4750)")
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError("LANYARD_HTTP_PROXY", f"{url!r} has a port that is not a number") from None
+    return url
+
+
+def parse_seconds(variable: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(variable, f"{value!r} is not a number of seconds") from None
+    if not 0 < seconds <= 600:
+        raise ConfigError(variable, f"must be between 0 and 600 seconds, not {value}")
+    return seconds
 
 
 def parse_secret_keys(value: str, *, production: bool, data_dir: Path) -> tuple[str, ...]:

@@ -18,9 +18,11 @@ from typing import Sequence
 from itsdangerous import BadData, BadSignature, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
-PURPOSES = ("unsubscribe", "resubscribe", "calendar")
-LISTS = ("daily", "weekly")
-FEED_PURPOSE = "calendar"
+from .vocabulary import DigestList, SubscriptionAction
+
+FEED_PURPOSE = "calendar"  # a person's calendar feed (/calendar/<token>.ics)
+PURPOSES = (*SubscriptionAction, FEED_PURPOSE)
+LISTS = tuple(DigestList)
 MAX_TOKEN_LENGTH = 512  # far above any real token; longer input is refused unread
 # payload "." signature, both unpadded URL-safe base64; a leading "." marks a compressed
 # payload. itsdangerous alone skips stray characters and ignores a last character's

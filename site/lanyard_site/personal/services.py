@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db import IntegrityError, router, transaction
 from django.db.models import F
-from django.utils.text import slugify
 
 from ..events.models import Attendance, Event, Follow, Person
 from ..mailing.models import Subscription
@@ -98,18 +97,10 @@ def person_update_profile(*, person: Person, change: ProfileChange, email: str) 
 
 
 def person_sign_up(*, username: str, password: str, email: str, name: str) -> Person:
-    """A new user with a lanyard profile (handle from the username) and a daily digest."""
+    """A new user with a lanyard profile (its handle made from the name, as every handle is) and a daily digest."""
     with transaction.atomic(using=router.db_for_write(Person)):
         user = User.objects.create_user(username=username, password=password, email=email)
-        person = Person.objects.create(user=user, name=name, handle=_unique_handle(username))
+        person = Person.objects.create(user=user, name=name)
         Subscription.objects.create(person=person, email=email, list=Subscription.List.DAILY)
     return person
 
-
-def _unique_handle(username: str) -> str:
-    base = (slugify(username) or "person")[:56]
-    handle, n = base, 1
-    while Person.objects.filter(handle=handle).exists():
-        n += 1
-        handle = f"{base}-{n}"
-    return handle
