@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0003_reslug'),
+        ('events', '0004_person_feed_version'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
