@@ -20,6 +20,7 @@ names the variable and says what to do.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -38,7 +39,7 @@ URL_VARIABLES = (
     "LANYARD_DATABASE_URL", "LANYARD_DATABASE_REPLICA_URL", "LANYARD_REDIS_URL", "LANYARD_SEARCH_URL",
     "LANYARD_MAIL_URL", "LANYARD_BASE_URL", "LANYARD_UNSUBSCRIBE_URL", "LANYARD_BROKER_URL", "SENTRY_DSN",
 )
-MIN_SECRET_LENGTH = 32
+MIN_SECRET_LENGTH = 50  # and 5 different characters: what Django's `check --deploy` asks of SECRET_KEY
 # A relative LANYARD_DATA_DIR (and the default, var) is taken from the checkout's root, not
 # from the folder a command runs in: `python site/manage.py` run inside site/ must find the
 # same database and secret key as `lanyard` run at the top. Installed without a checkout
@@ -123,6 +124,11 @@ class Settings:
     database_replica: DatabaseURL | None = None  # site pages and bulk batch reads; None: the primary
     log_format: str = "console"  # or "json": one JSON object a line
     sentry_dsn: str = field(default="", repr=False)  # empty: nothing is sent to Sentry
+    # The outgoing HTTP client (digest/http/): networks allowed despite the address
+    # rules, an egress proxy for everything, and the total deadline of one fetch.
+    http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    http_proxy: str = ""
+    http_deadline: float = 20.0
 
     @property
     def production(self) -> bool:
@@ -195,6 +201,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     dkim = parse_dkim(get("LANYARD_DKIM_SELECTOR"), get("LANYARD_DKIM_DOMAIN"), get("LANYARD_DKIM_KEY_FILE"))
 
+    http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
+    http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
+    http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
+
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -213,6 +223,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_replica=database_replica,
         log_format=log_format,
         sentry_dsn=sentry_dsn,
+        http_allow_networks=http_allow_networks,
+        http_proxy=http_proxy,
+        http_deadline=http_deadline,
     )
 
 
@@ -381,16 +394,53 @@ def parse_http_url(variable: str, url: str) -> str:
     return url.rstrip("/")
 
 
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``LANYARD_HTTP_ALLOW_NETWORKS``: comma-separated CIDRs (or single addresses)."""
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError("LANYARD_HTTP_ALLOW_NETWORKS", f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)") from None
+    return tuple(networks)
+
+
+def parse_proxy_url(url: str) -> str:
+    """``LANYARD_HTTP_PROXY``: an http(s) egress proxy such as Smokescreen, or empty."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("LANYARD_HTTP_PROXY", f"{url!r} is not an http(s) proxy URL (e.g. http://smokescreen:4750)")
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError("LANYARD_HTTP_PROXY", f"{url!r} has a port that is not a number") from None
+    return url
+
+
+def parse_seconds(variable: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(variable, f"{value!r} is not a number of seconds") from None
+    if not 0 < seconds <= 600:
+        raise ConfigError(variable, f"must be between 0 and 600 seconds, not {value}")
+    return seconds
+
+
 def parse_secret_keys(value: str, *, production: bool, data_dir: Path) -> tuple[str, ...]:
     var = "LANYARD_SECRET_KEYS"
     keys = tuple(k.strip() for k in value.split(",") if k.strip())
     if not keys:
         if production:
-            raise ConfigError(var, "is required in production; set one or more comma-separated keys of at least 32 characters (the first signs, all verify)")
+            raise ConfigError(var, f"is required in production; set one or more comma-separated keys of at least {MIN_SECRET_LENGTH} random characters (the first signs, all verify)")
         return (_development_secret(data_dir),)
     for index, key in enumerate(keys, 1):
-        if production and len(key) < MIN_SECRET_LENGTH:
-            raise ConfigError(var, f"key number {index} is shorter than {MIN_SECRET_LENGTH} characters")
+        if production and (len(key) < MIN_SECRET_LENGTH or len(set(key)) < 5):
+            raise ConfigError(var, f"key number {index} is shorter than {MIN_SECRET_LENGTH} characters or repeats too few (make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
     return keys
 
 

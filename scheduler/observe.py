@@ -17,10 +17,16 @@ from celery.signals import setup_logging, task_postrun, task_prerun
 from digest.config import Settings
 from digest.keys import RedisKeys
 from digest.ops.logs import configure_logging, init_sentry
-from digest.ops.profile import PROFILE_SECONDS, Recorder, install_sqlalchemy_hooks, profile_save, recording
+from digest.ops.profile import (
+    PROFILE_SECONDS,
+    Recorder,
+    install_sqlalchemy_hooks,
+    profile_save,
+    recording,
+)
 from digest.ops.state import ops_snapshot
+from digest.vocabulary import TaskName
 
-from .app import PROCESS_CHUNK
 from .tasks import context
 
 log = logging.getLogger("lanyard.scheduler")
@@ -37,7 +43,9 @@ def worker_observability(settings: Settings, *, service: str) -> None:
 
     configure_logging(settings, service=service)
     if settings.sentry_dsn:
-        from sentry_sdk.integrations.celery import CeleryIntegration  # sentry-sdk is loaded only with a DSN
+        from sentry_sdk.integrations.celery import (
+            CeleryIntegration,  # sentry-sdk is loaded only with a DSN
+        )
 
         init_sentry(settings, service=service, integrations=[CeleryIntegration()])
     install_sqlalchemy_hooks()
@@ -45,13 +53,13 @@ def worker_observability(settings: Settings, *, service: str) -> None:
 
 @task_prerun.connect
 def _start_profile(task_id=None, task=None, kwargs=None, **_):
-    if task is None or task.name != PROCESS_CHUNK:
+    if task is None or not task.name.startswith("lanyard."):
         return
     ctx = context(task)
     rate = ops_snapshot(ctx.redis, ctx.engine, prefix=ctx.settings.redis_prefix).settings.get("profile_task_sample_rate", 0)
     if not rate or random.random() >= rate:
         return
-    recorder = Recorder(name=f"task {task.name} chunk {kwargs.get('chunk_id')}", kind="task")
+    recorder = Recorder(name=f"task {task.name} {kwargs or ''}"[:500], kind="task")
     manager = recording(recorder)
     manager.__enter__()
     _recording[task_id] = (recorder, manager)
@@ -67,7 +75,8 @@ def _store_profile(task_id=None, task=None, kwargs=None, state=None, **_):
     ctx = context(task)
     try:
         profile_save(ctx.redis, prefix=ctx.settings.redis_prefix, profile=recorder.finish(state=state))
-        ctx.redis.set(RedisKeys(ctx.settings.redis_prefix).chunk_profile(int(kwargs["chunk_id"])), recorder.id,
-                      ex=PROFILE_SECONDS)
+        if task.name == TaskName.PROCESS_CHUNK:  # linked from the run's chunks in the admin
+            ctx.redis.set(RedisKeys(ctx.settings.redis_prefix).chunk_profile(int(kwargs["chunk_id"])), recorder.id,
+                          ex=PROFILE_SECONDS)
     except Exception as error:  # a profile that cannot be stored must never fail the task
         log.warning("chunk profile %s not stored: %s", recorder.id, error)

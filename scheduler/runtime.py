@@ -18,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from digest import db
 from digest.ops.audit import OpsChange, ops_change_log
 from digest.ops.live import Kind, LiveSetting
+from digest.vocabulary import DigestList
 
 SCHEDULE_ID = 1
-LISTS = ("daily", "weekly")
+LISTS = tuple(DigestList)
 
 
 class ScheduleError(ValueError):

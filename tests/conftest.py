@@ -30,7 +30,7 @@ from digest.redis_store import ensure_embedded_redis, stop_embedded_redis
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("LANYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LANYARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789-abcdefgh"
 
 
 def django_migrate(database_url: str, data_dir: Path) -> None:
@@ -183,3 +183,13 @@ def smtp_server():
 
     with SmtpTestServer() as server:
         yield server
+
+
+@pytest.fixture
+def web_server():
+    """A real HTTP server on 127.0.0.2 at a free port (tests/web_server.py), stopped after the test."""
+    from tests.web_server import WebServer
+
+    server = WebServer()
+    yield server
+    server.stop()

@@ -97,7 +97,7 @@ def flag_declared(name: str) -> Flag:
 class Visitor:
     """Who is asking, as much as a flag needs to know."""
 
-    user_id: int | None = None  # the signed-in account (one per person); None: anonymous
+    person_id: int | None = None  # the signed-in person; None: anonymous (or an account without a person)
     handle: str = ""  # the person's handle, for people=
     is_staff: bool = False
     is_superuser: bool = False
@@ -120,9 +120,9 @@ def rule_admits(rule: Rule, flag_name: str, visitor: Visitor) -> bool:
         return visitor.handle.lower() in rule.people
     # PERCENT: a bucket from the flag and the person, so each flag takes its own slice of
     # people and a person stays in it from request to request. Anonymous visitors are out.
-    if visitor.user_id is None:
+    if visitor.person_id is None:
         return False
-    return zlib.crc32(f"{flag_name}:{visitor.user_id}".encode()) % 100 < rule.percent
+    return zlib.crc32(f"{flag_name}:{visitor.person_id}".encode()) % 100 < rule.percent
 
 
 def rules_from_hash(values: dict[bytes, bytes]) -> dict[str, Rule]:

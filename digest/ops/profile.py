@@ -173,3 +173,13 @@ class ProfiledRedis(redis_lib.Redis):
 
     def pipeline(self, transaction: bool = True, shard_hint=None) -> ProfiledPipeline:
         return ProfiledPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
+def profile_http(record) -> None:
+    """The outgoing HTTP client's observer (``digest.http.HttpClient(observer=...)``): one event per request."""
+    recorder = _current.get()
+    if recorder is None:
+        return
+    end = time.perf_counter()
+    recorder.add(Kind.HTTP, f"{record.method} {record.url}", start=end - record.milliseconds / 1000, end=end,
+                 status=record.status, bytes=record.bytes, outcome=record.outcome)

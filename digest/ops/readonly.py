@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import redis as redis_lib
-
 from sqlalchemy import Engine, event
 
 from ..keys import RedisKeys

@@ -23,19 +23,22 @@ _pinned: ContextVar[bool] = ContextVar("lanyard_primary_pinned", default=False)
 
 
 class ReplicaRouter:
+    def __init__(self, primary: str = DEFAULT_DB_ALIAS, replica: str = REPLICA):
+        self.primary, self.replica = primary, replica
+
     def db_for_read(self, model, **hints):
-        if _pinned.get() or model._meta.app_label in ALWAYS_PRIMARY or REPLICA not in settings.DATABASES:
-            return DEFAULT_DB_ALIAS
-        return REPLICA
+        if _pinned.get() or model._meta.app_label in ALWAYS_PRIMARY or self.replica not in settings.DATABASES:
+            return self.primary
+        return self.replica
 
     def db_for_write(self, model, **hints):
-        return DEFAULT_DB_ALIAS
+        return self.primary
 
     def allow_relation(self, obj1, obj2, **hints):
         return True  # the replica holds the primary's rows
 
     def allow_migrate(self, db, app_label, **hints):
-        return db != REPLICA  # a replica gets its schema from its primary
+        return db != self.replica  # a replica gets its schema from its primary
 
 
 class ReplicaMiddleware:
@@ -50,7 +53,7 @@ class ReplicaMiddleware:
             response = self.get_response(request)
         finally:
             _pinned.reset(token)
-        if writes and REPLICA in settings.DATABASES:
+        if writes and settings.DATABASE_ROUTERS:  # a replica is configured (or a test routes)
             response.set_cookie(RECENT_WRITE_COOKIE, "1", max_age=RECENT_WRITE_SECONDS, httponly=True,
                                 secure=request.is_secure(), samesite="Lax")
         return response

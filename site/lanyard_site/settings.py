@@ -63,16 +63,21 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "lanyard_site.events",
     "lanyard_site.mailing",
+    "lanyard_site.personal",
 ]
 
 MIDDLEWARE = [
     # First: load balancers probe /healthz and /readyz by address, over plain HTTP.
     "lanyard_site.ops.middleware.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # In production static files are served first, before anything else touches the request
+    # (hashed names, a year's expiry); in development Django's server serves them.
+    *(["lanyard_site.personal.static_files.StaticFilesMiddleware"] if LANYARD.production else []),
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lanyard_site.personal.signin.SignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lanyard_site.routers.ReplicaMiddleware",
@@ -97,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lanyard_site.ops.context.ops",
+                "lanyard_site.personal.signin.context",
             ],
         },
     },
@@ -119,9 +125,23 @@ STORAGES = {
     },
 }
 
-# Page fragments are cached per process; their keys carry the model's cache_version, so
-# an edit makes the old entry unreachable without any cross-process invalidation.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site"}}
+# Named caches, no single global one. Template fragments (the {% cache %} tag uses
+# "template_fragments") are shared by every process in Redis (the embedded one by
+# default); their keys carry the cache_version of what they show, so an edit makes the
+# old entry unreachable. "default" is per process, for hot small values.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site", "TIMEOUT": 60},
+    "template_fragments": {
+        "BACKEND": "lanyard_site.personal.caching.LanyardRedisCache",  # RedisCache on LANYARD_REDIS_URL
+        "TIMEOUT": 600,
+    },
+}
+
+# The site's own emails (sign-up, password reset) go the digests' way (LANYARD_MAIL_URL).
+EMAIL_BACKEND = "lanyard_site.personal.mail.TransportEmailBackend"
+DEFAULT_FROM_EMAIL = LANYARD.mail_from
+CSRF_FAILURE_VIEW = "lanyard_site.personal.views.csrf_failure"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANYARD.production and LANYARD.base_url.startswith("https://")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"
@@ -130,10 +150,10 @@ LOGOUT_REDIRECT_URL = "home"
 # any such header a client sends). Everything below is what `check --deploy` asks for.
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = 31_536_000
+    # On an https base URL (the only kind `check --deploy` is clean for): plain http is
+    # redirected, browsers are told to stay on https, cookies never travel in the clear.
+    SECURE_SSL_REDIRECT = BASE.scheme == "https"
+    SECURE_HSTS_SECONDS = 31_536_000 if BASE.scheme == "https" else 0
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"

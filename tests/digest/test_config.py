@@ -4,7 +4,7 @@ import pytest
 
 from digest.config import ConfigError, load_settings
 
-SECRET = "k" * 40
+SECRET = "k-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 
 
 def test_embedded_defaults_live_under_the_data_directory(tmp_path):
@@ -38,7 +38,7 @@ def test_production_values_are_parsed(tmp_path):
         "LANYARD_SEARCH_URL": "https://solr:8983/solr/lanyard/",
         "LANYARD_MAIL_URL": "smtp://mailer:pw@relay:587?starttls=true&timeout=10",
         "LANYARD_BASE_URL": "https://lanyard.example.com/",
-        "LANYARD_SECRET_KEYS": f"{'n' * 40}, {SECRET}",
+        "LANYARD_SECRET_KEYS": f"{SECRET[::-1]}, {SECRET}",
     })
     assert settings.production
     url = settings.database.sqlalchemy_url()
@@ -47,7 +47,7 @@ def test_production_values_are_parsed(tmp_path):
     assert (settings.database.user, settings.database.password, settings.database.port) == ("app", "s@cret", 6432)
     assert settings.search_backend == "solr" and settings.search_url == "https://solr:8983/solr/lanyard"
     assert (settings.mail.host, settings.mail.port, settings.mail.starttls, settings.mail.timeout) == ("relay", 587, True, 10.0)
-    assert settings.secret_keys == ("n" * 40, SECRET)
+    assert settings.secret_keys == (SECRET[::-1], SECRET)
     assert settings.base_url == "https://lanyard.example.com"
     assert settings.mail_from == "lanyard <digest@lanyard.example.com>"
     assert not (tmp_path / "secret.key").exists()

@@ -10,10 +10,33 @@ from sqlalchemy import select, text
 
 from digest import db
 from digest.keys import RedisKeys
-from digest.ops.flags import FLAGS, FlagError, FlagSet, Visitor, flag_set, flags_get, parse_rule
+from digest.ops.flags import (
+    FLAGS,
+    FlagError,
+    FlagSet,
+    Visitor,
+    flag_set,
+    flags_get,
+    parse_rule,
+)
 from digest.ops.live import OpsSettingGroup, Registry, SettingError
-from digest.ops.profile import Kind, ProfiledRedis, Recorder, install_sqlalchemy_hooks, profile_load, profile_save, recording, span
-from digest.ops.readonly import ReadOnlyError, install_sqlalchemy_guard, read_only_get, read_only_set, writes_refused
+from digest.ops.profile import (
+    Kind,
+    ProfiledRedis,
+    Recorder,
+    install_sqlalchemy_hooks,
+    profile_load,
+    profile_save,
+    recording,
+    span,
+)
+from digest.ops.readonly import (
+    ReadOnlyError,
+    install_sqlalchemy_guard,
+    read_only_get,
+    read_only_set,
+    writes_refused,
+)
 from digest.ops.state import ops_snapshot
 from scheduler.runtime import ScheduleSettingGroup, schedule_get
 
@@ -34,9 +57,9 @@ def test_bad_conditions_are_refused(bad):
 
 
 def test_conditions_admit_whom_they_say():
-    ada = Visitor(user_id=7, handle="ada")
-    staff = Visitor(user_id=8, handle="sam", is_staff=True)
-    root = Visitor(user_id=9, handle="root", is_superuser=True)
+    ada = Visitor(person_id=7, handle="ada")
+    staff = Visitor(person_id=8, handle="sam", is_staff=True)
+    root = Visitor(person_id=9, handle="root", is_superuser=True)
     anonymous = Visitor()
     cases = {
         "everyone": {ada, staff, root, anonymous},
@@ -53,8 +76,8 @@ def test_conditions_admit_whom_they_say():
 
 def test_percent_is_stable_per_person_and_near_its_share():
     rules = {"search": parse_rule("percent=30")}
-    answers = [FlagSet(rules, Visitor(user_id=i)).active("search") for i in range(1, 5001)]
-    again = [FlagSet(rules, Visitor(user_id=i)).active("search") for i in range(1, 5001)]
+    answers = [FlagSet(rules, Visitor(person_id=i)).active("search") for i in range(1, 5001)]
+    again = [FlagSet(rules, Visitor(person_id=i)).active("search") for i in range(1, 5001)]
     assert answers == again
     assert 0.27 < sum(answers) / len(answers) < 0.33
     assert not FlagSet(rules, Visitor()).active("search")  # anonymous visitors are outside a percentage
@@ -65,7 +88,7 @@ def test_the_visitor_is_made_once_and_only_when_a_rule_needs_it():
 
     def visitor():
         made.append(1)
-        return Visitor(user_id=1, is_staff=True)
+        return Visitor(person_id=1, is_staff=True)
 
     flags = FlagSet({"search": parse_rule("everyone"), "link_pasting": parse_rule("staff"),
                      "calendar_feed": parse_rule("staff")}, visitor)

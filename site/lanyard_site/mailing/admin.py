@@ -9,6 +9,7 @@ from digest.ops.audit import OpsChange, ops_change_log
 from scheduler.runtime import SCHEDULE_ID, ScheduleSettingGroup
 
 from .. import stores
+from ..ops.services import ops_engine
 
 from .models import Delivery, DigestChunk, DigestRun, Schedule, Subscription, UnsubscribeEvent
 
@@ -65,7 +66,7 @@ def chunk_profile_links(chunk_ids) -> dict[int, str]:
         found = stores.redis().mget([keys.chunk_profile(i) for i in ids])
     except Exception:  # Redis away: the admin still shows the run, without profile links
         return {}
-    return {i: reverse("profile", args=[value.decode()]) for i, value in zip(ids, found) if value}
+    return {i: reverse("ops_profile", args=[value.decode()]) for i, value in zip(ids, found) if value}
 
 
 class DigestChunkInline(admin.TabularInline):
@@ -214,10 +215,10 @@ class ScheduleAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        before = ScheduleSettingGroup().current(stores.engine())
+        before = ScheduleSettingGroup().current(ops_engine())
         obj.pk = SCHEDULE_ID  # the one row every tick reads
         super().save_model(request, obj, form, change)
-        after = ScheduleSettingGroup().current(stores.engine())
+        after = ScheduleSettingGroup().current(ops_engine())
         for name in before:
             if before[name] != after[name]:  # audited like `lanyard ops set`
-                ops_change_log(stores.engine(), change=OpsChange(name, before[name], after[name], request.user.get_username(), "admin"))
+                ops_change_log(ops_engine(), change=OpsChange(name, before[name], after[name], request.user.get_username(), "admin"))

@@ -7,7 +7,13 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import connections
 
-from digest.ops.health import check, database_probe, readiness, redis_probe, search_probe
+from digest.ops.health import (
+    check,
+    database_probe,
+    readiness,
+    redis_probe,
+    search_probe,
+)
 from digest.search import open_search
 
 from .. import stores

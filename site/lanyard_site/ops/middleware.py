@@ -101,6 +101,10 @@ class ProfileMiddleware:
         rate = request_snapshot(request).settings.get("profile_sample_rate", 0.0)
         if rate and random.random() < rate:
             return True
+        # The signed-in cookie says who may be a superuser, so other pages make no user query.
+        hint = getattr(request, "signed_in", None)
+        if hint is None or not hint.superuser:
+            return False
         user = getattr(request, "user", None)
         return bool(user is not None and user.is_authenticated and user.is_superuser)
 

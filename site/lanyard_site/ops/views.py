@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import site as admin_site
@@ -16,7 +15,7 @@ from digest.ops.profile import profile_load
 from digest.ops.readonly import read_only_get, read_only_set
 
 from .. import stores
-from .services import live_registry
+from .services import live_registry, ops_engine
 
 
 def profile(request, profile_id: str):
@@ -37,7 +36,7 @@ def admin_ops(request):
     """/admin/ops/: superusers switch read-only, set flags and live settings; every change audited."""
     if not request.user.is_superuser:
         raise Http404("operators only")
-    redis, prefix, engine = stores.redis(), settings.LANYARD.redis_prefix, stores.engine()
+    redis, prefix, engine = stores.redis(), settings.LANYARD.redis_prefix, ops_engine()
     registry = live_registry()
     who = request.user.get_username()
     if request.method == "POST":
@@ -76,5 +75,5 @@ def _read_only_change(request, *, who: str) -> None:
     before = read_only_get(redis, prefix=prefix)
     on = request.POST.get("on") == "1"
     after = read_only_set(redis, prefix=prefix, on=on, message=request.POST.get("message", "")[:500], by=who)
-    ops_change_log(stores.engine(), change=OpsChange("read_only", before.on, after.on, who, "admin"))
+    ops_change_log(ops_engine(), change=OpsChange("read_only", before.on, after.on, who, "admin"))
     messages.success(request, "Read-only mode is on." if on else "Read-only mode is off.")

@@ -21,7 +21,8 @@ class WritableNode(template.Node):
         if state is not None and state.on:
             if self.notice is None:
                 return format_html('<p class="read-only-notice">{}</p>', NOTICE)
-            return format_html('<span class="read-only-notice">{}</span>', self.notice.resolve(context))
+            notice = self.notice.resolve(context)
+            return format_html('<span class="read-only-notice">{}</span>', notice) if notice else ""
         return self.nodelist.render(context)
 
 
