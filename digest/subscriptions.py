@@ -30,7 +30,7 @@ from .keys import RedisKeys
 log = logging.getLogger("lanyard.unsubscribe")
 
 ACTIONS = ("unsubscribe", "resubscribe")
-VIAS = ("link", "one_click", "site", "admin")  # UnsubscribeEvent.Via in the site's models
+VIAS = ("link", "one_click", "site", "admin", "complaint")  # UnsubscribeEvent.Via in the site's models
 REPLAY_LOCK_MS = 60_000  # a replay that died frees the queue for the next one after this
 
 UNSUBSCRIBED = "unsubscribed"
@@ -111,6 +111,23 @@ def subscription_unsubscribe(engine: Engine, *, subscription_id: int, via: str, 
     Raises :class:`SubscriptionNotFound`.
     """
     return _change(engine, subscription_id=subscription_id, action="unsubscribe", via=via, at=at)
+
+
+def subscription_unsubscribe_in(connection, *, subscription_id: int, via: str) -> bool:
+    """Unsubscribe inside the caller's transaction; True if this changed the status.
+
+    For writers that record more in the same transaction (a complaint report and the
+    decision taken on it). The same conditional UPDATE as :func:`subscription_unsubscribe`,
+    so concurrent changes still write one audit row.
+    """
+    if via not in VIAS:
+        raise ValueError(f"unknown via {via!r}; known: {', '.join(VIAS)}")
+    now = _utcnow()
+    params = {"subscription_id": subscription_id, "now": now, "action": "unsubscribe", "via": via, "asked_at": now}
+    if connection.execute(_change_statements("unsubscribe", False).update, params).rowcount == 1:
+        connection.execute(_AUDIT, params)
+        return True
+    return False
 
 
 def subscription_resubscribe(engine: Engine, *, subscription_id: int, via: str, at: dt.datetime | None = None) -> bool:
