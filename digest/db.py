@@ -138,6 +138,18 @@ coverage = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Old slugs and handles (site/lanyard_site/events/models.py SlugHistory): the seed's
+# --reset empties it with the rows it points at.
+slug_history = Table(
+    "slug_history",
+    metadata,
+    _id(),
+    Column("kind", String(16), nullable=False),
+    Column("slug", String(200), nullable=False),
+    Column("target_id", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 subscription = Table(
     "subscription",
     metadata,

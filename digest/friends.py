@@ -16,6 +16,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 from .config import ConfigError, Settings
 from .graph import Graph, day_number
 from .values import FriendEvents, Window
+from .vocabulary import Role
 
 # How long fetched graph pieces (a person's upcoming events, an event's speakers) are
 # reused for later batches of the same run: popular people are followed by subscribers
@@ -59,8 +60,9 @@ class FriendEventsView(Mapping):
             if event_id not in self._ids:
                 raise KeyError(event_id)
             speakers = self._speakers.get(event_id, _EMPTY)
+            speaking, attending = Role.SPEAKING, Role.ATTENDING
             people = self._people[event_id] = {
-                person: "speaking" if person in speakers else "attending"
+                person: speaking if person in speakers else attending
                 for person in self._followees
                 if event_id in self._events_of[person]
             }

@@ -21,8 +21,10 @@ from typing import Sequence
 from itsdangerous import BadData, BadSignature, Signer, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
-PURPOSES = ("unsubscribe", "resubscribe")
-LISTS = ("daily", "weekly")
+from .vocabulary import DigestList, SubscriptionAction
+
+PURPOSES = tuple(SubscriptionAction)
+LISTS = tuple(DigestList)
 MAX_TOKEN_LENGTH = 512  # far above any real token; longer input is refused unread
 # payload "." signature, both unpadded URL-safe base64; a leading "." marks a compressed
 # payload. itsdangerous alone skips stray characters and ignores a last character's

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .reports import Report
-from .values import FeedbackKind, ReportType
+from ..vocabulary import FeedbackKind
+from .values import ReportType
 
 # ARF feedback types that are a person (or their provider) calling our mail unwanted.
 COMPLAINT_TYPES = ("abuse", "fraud")

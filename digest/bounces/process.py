@@ -28,13 +28,15 @@ from typing import Sequence
 import sqlalchemy.exc
 from sqlalchemy import Engine, select, update
 
-from .. import db, ledger
+from .. import db
+from ..clock import utcnow
 from ..config import Settings
 from ..subscriptions import subscription_suppress, subscription_unsubscribe_in
 from ..tokens import DeliveryRef, ReturnPathSigner, TokenError
 from .classify import Verdict, classify
 from .reports import NotAReport, Report, parse_report
-from .values import Decision, FeedbackKind, MatchedBy, Source
+from ..vocabulary import ChangeVia, DeliveryStatus, FeedbackDecision, FeedbackKind, FeedbackMatch, SubscriptionStatus
+from .values import Source
 from .verp import ReturnPath
 
 log = logging.getLogger("lanyard.bounces")
@@ -60,7 +62,7 @@ class FeedbackOutcome:
     recorded: bool
     reason: str
     kind: FeedbackKind | None = None
-    decision: Decision | None = None
+    decision: FeedbackDecision | None = None
     subscription_id: int | None = None
 
 
@@ -70,7 +72,7 @@ class _Match:
     subscription_id: int
     status: str
     feedback: str
-    matched_by: MatchedBy
+    matched_by: FeedbackMatch
 
 
 class FeedbackProcessor:
@@ -147,30 +149,30 @@ class FeedbackProcessor:
             ).first()
             if row is None:
                 return f"unknown message: the return path names subscription {ref.subscription_id} on {ref.digest_date}, not in the ledger"
-            matched_by = MatchedBy.RETURN_PATH
+            matched_by = FeedbackMatch.RETURN_PATH
         elif report.message_ids:
             rows = connection.execute(select(*columns).where(d.c.message_id.in_(report.message_ids[:20])).limit(2)).all()
             if len(rows) != 1:
                 return f"unknown message: {', '.join(report.message_ids[:3])[:200]} {'is' if not rows else 'are'} not one delivery of the ledger"
-            row, matched_by = rows[0], MatchedBy.MESSAGE_ID
+            row, matched_by = rows[0], FeedbackMatch.MESSAGE_ID
         else:
             return "unknown message: no return path of ours and no Message-ID quoted"
-        if row.status in (ledger.SKIPPED,):
+        if row.status == DeliveryStatus.SKIPPED:
             return f"unknown message: delivery {row.id} sent nothing ({row.status})"
         return _Match(row.id, row.subscription_id, row.status, row.feedback, matched_by)
 
     # -- deciding and recording ----------------------------------------------------------
 
-    def _decide(self, connection, match: _Match, verdict: Verdict) -> tuple[Decision, str]:
+    def _decide(self, connection, match: _Match, verdict: Verdict) -> tuple[FeedbackDecision, str]:
         s = db.subscription
         sid = match.subscription_id
         if verdict.kind == FeedbackKind.COMPLAINT:
-            if subscription_unsubscribe_in(connection, subscription_id=sid, via="complaint"):
-                return Decision.UNSUBSCRIBED, "complaint: unsubscribed and suppressed"
-            return Decision.NO_CHANGE, "complaint: already unsubscribed; suppressed"
+            if subscription_unsubscribe_in(connection, subscription_id=sid, via=ChangeVia.COMPLAINT):
+                return FeedbackDecision.UNSUBSCRIBED, "complaint: unsubscribed and suppressed"
+            return FeedbackDecision.NO_CHANGE, "complaint: already unsubscribed; suppressed"
         if verdict.kind == FeedbackKind.SOFT_BOUNCE:
             f = db.delivery_feedback
-            since = ledger.utcnow() - dt.timedelta(days=self.policy.soft_bounce_days)
+            since = utcnow() - dt.timedelta(days=self.policy.soft_bounce_days)
             earlier = set(connection.execute(
                 select(f.c.delivery_id).where(f.c.subscription_id == sid, f.c.kind == FeedbackKind.SOFT_BOUNCE, f.c.received_at >= since)
             ).scalars())
@@ -178,19 +180,19 @@ class FeedbackProcessor:
             limit, days = self.policy.soft_bounce_limit, self.policy.soft_bounce_days
             counted = f"soft bounce {verdict.status_code}: {count} of {limit} digests within {days} days"
             if count < limit:
-                return Decision.COUNTED, counted
+                return FeedbackDecision.COUNTED, counted
         else:
             counted = f"hard bounce {verdict.status_code}"
         marked = connection.execute(
-            update(s).where(s.c.id == sid, s.c.status == "active").values(status="bouncing", updated_at=ledger.utcnow())
+            update(s).where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE).values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
         ).rowcount
         if marked:
-            return Decision.BOUNCING, f"{counted}: subscription marked bouncing"
+            return FeedbackDecision.BOUNCING, f"{counted}: subscription marked bouncing"
         status = connection.execute(select(s.c.status).where(s.c.id == sid)).scalar()
-        return Decision.NO_CHANGE, f"{counted}: subscription is {status} already"
+        return FeedbackDecision.NO_CHANGE, f"{counted}: subscription is {status} already"
 
     def _record(self, connection, match: _Match, report: Report, verdict: Verdict, record: _Record) -> None:
-        now = ledger.utcnow()
+        now = utcnow()
         connection.execute(db.delivery_feedback.insert().values(
             delivery_id=match.delivery_id, subscription_id=match.subscription_id, kind=verdict.kind,
             status_code=verdict.status_code[:16], diagnostic=verdict.diagnostic[:2000], matched_by=match.matched_by,
@@ -200,8 +202,8 @@ class FeedbackProcessor:
         values: dict = {}
         if _RANK[verdict.kind] >= _RANK.get(match.feedback, 0):
             values.update(feedback=verdict.kind, feedback_at=now)
-        if verdict.kind == FeedbackKind.HARD_BOUNCE and match.status == ledger.SENT:
-            values.update(status=ledger.BOUNCED, last_error=f"bounce report: {verdict.status_code} {verdict.diagnostic}"[:2000])
+        if verdict.kind == FeedbackKind.HARD_BOUNCE and match.status == DeliveryStatus.SENT:
+            values.update(status=DeliveryStatus.BOUNCED, last_error=f"bounce report: {verdict.status_code} {verdict.diagnostic}"[:2000])
         if values:
             connection.execute(update(db.delivery).where(db.delivery.c.id == match.delivery_id).values(**values))
 
@@ -220,5 +222,5 @@ class FeedbackProcessor:
 @dataclass(frozen=True, slots=True)
 class _Record:
     source: Source
-    decision: Decision
+    decision: FeedbackDecision
     detail: str

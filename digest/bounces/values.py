@@ -1,34 +1,20 @@
-"""The vocabulary of bounce processing (mirrors ``DeliveryFeedback``'s choices in the site)."""
+"""Values of bounce processing that are not stored (the stored words are in digest/vocabulary.py)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
 
-class FeedbackKind(StrEnum):
-    SOFT_BOUNCE = "soft_bounce"
-    HARD_BOUNCE = "hard_bounce"
-    COMPLAINT = "complaint"
-
-
-class Decision(StrEnum):
-    BOUNCING = "bouncing"
-    COUNTED = "counted"
-    UNSUBSCRIBED = "unsubscribed"
-    NO_CHANGE = "no_change"
-
-
-class MatchedBy(StrEnum):
-    RETURN_PATH = "return_path"
-    MESSAGE_ID = "message_id"
-
-
 class Source(StrEnum):
+    """Where a report came from (``delivery_feedback.source``)."""
+
     SMTP = "smtp"
     MAILDIR = "maildir"
     IMAP = "imap"
 
 
 class ReportType(StrEnum):
+    """The ``report-type`` of a ``multipart/report`` lanyard reads."""
+
     DELIVERY_STATUS = "delivery-status"
     FEEDBACK = "feedback-report"

@@ -24,6 +24,7 @@ from typing import Sequence
 
 from ..graph import Graph
 from ..values import FriendEvents, Window
+from ..vocabulary import Role
 from .index import SearchIndex
 
 # Follow-set size above which a subscriber goes to search (see the module's docstring).
@@ -72,9 +73,9 @@ class SearchFriendEvents:
         at: dict[int, list[tuple[int, str]]] = {}  # person → [(event, role)], for followed people
         for event_id, (attendees, speakers) in self.index.people_at(set().union(*events.values())).items():
             for person in followed.intersection(attendees):
-                at.setdefault(person, []).append((event_id, "attending"))
+                at.setdefault(person, []).append((event_id, Role.ATTENDING))
             for person in followed.intersection(speakers):
-                at.setdefault(person, []).append((event_id, "speaking"))
+                at.setdefault(person, []).append((event_id, Role.SPEAKING))
         result: dict[int, FriendEvents] = {}
         for s in subscriber_ids:
             mine, found = events[s], {}

@@ -9,7 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from digest import db
-from digest.bounces.values import Decision, FeedbackKind, MatchedBy, Source
+from digest.bounces.values import Source
+from digest.vocabulary import FeedbackDecision as Decision
+from digest.vocabulary import FeedbackKind
+from digest.vocabulary import FeedbackMatch as FeedbackMatch
 from digest.keys import RedisKeys
 from tests.digest.bounces import corpus
 from tests.digest.bounces.conftest import DAY, PREFIX, message_id
@@ -26,7 +29,7 @@ def test_a_hard_bounce_of_each_shape_marks_the_subscription_bouncing(processor, 
     ref = ledger.deliver()
     outcome = process(processor, HARD_SHAPES[shape](to=ledger.address(ref), message_id=message_id(ref.subscription_id, DAY)))
 
-    assert outcome.recorded and outcome.kind == FeedbackKind.HARD_BOUNCE and outcome.decision == Decision.BOUNCING
+    assert outcome.recorded and outcome.kind == FeedbackKind.HARD_BOUNCE and outcome.decision == FeedbackDecision.BOUNCING
     assert ledger.subscription().status == "bouncing"
     delivery = ledger.delivery(ref)
     assert (delivery.status, delivery.feedback) == ("bounced", "hard_bounce")
@@ -44,7 +47,7 @@ def test_without_a_return_path_the_quoted_message_id_finds_the_delivery(processo
 
     assert outcome.recorded, outcome.reason
     [row] = ledger.feedback()
-    assert row.matched_by == MatchedBy.MESSAGE_ID
+    assert row.matched_by == FeedbackMatch.MESSAGE_ID
     # RFC 3464's example fails one recipient with 4.0.0 (and delivered the other): soft.
     assert row.kind == ("soft_bounce" if shape == "rfc3464" else "hard_bounce")
 
@@ -52,7 +55,7 @@ def test_without_a_return_path_the_quoted_message_id_finds_the_delivery(processo
 def test_exim_returning_a_truncated_message_is_still_a_report(processor, ledger):
     ref = ledger.deliver()
     outcome = process(processor, corpus.exim_hard(to=ledger.address(ref), message_id=message_id(ref.subscription_id, DAY), truncated=True))
-    assert outcome.recorded and outcome.decision == Decision.BOUNCING
+    assert outcome.recorded and outcome.decision == FeedbackDecision.BOUNCING
 
 
 def test_soft_bounces_count_per_digest_up_to_the_limit(processor, ledger):
@@ -61,12 +64,12 @@ def test_soft_bounces_count_per_digest_up_to_the_limit(processor, ledger):
     # Gmail's second warning about the same digest is another report but the same digest.
     again = process(processor, corpus.gmail(to=ledger.address(refs[0]), message_id="<x@y>", action="delayed", status="4.2.2"))
     second = process(processor, corpus.gmail(to=ledger.address(refs[1]), message_id="<x@y>", action="delayed", status="4.2.2"))
-    assert [o.decision for o in (first, again, second)] == [Decision.COUNTED] * 3
+    assert [o.decision for o in (first, again, second)] == [FeedbackDecision.COUNTED] * 3
     assert "2 of 3 digests within 14 days" in second.reason
     assert ledger.subscription().status == "active"
 
     third = process(processor, corpus.postfix_delayed(to=ledger.address(refs[2]), message_id="<z@y>"))
-    assert third.decision == Decision.BOUNCING and "3 of 3" in third.reason
+    assert third.decision == FeedbackDecision.BOUNCING and "3 of 3" in third.reason
     assert ledger.subscription().status == "bouncing"
     assert [ledger.delivery(r).feedback for r in refs] == ["soft_bounce"] * 3
     assert [ledger.delivery(r).status for r in refs] == ["sent"] * 3  # soft: the messages were not refused for good
@@ -80,7 +83,7 @@ def test_soft_bounces_older_than_the_window_do_not_count(processor, ledger, engi
     with engine.begin() as c:
         c.execute(f.update().values(received_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=15)))
     outcome = process(processor, corpus.postfix_delayed(to=ledger.address(refs[2]), message_id="<a@b>"))
-    assert outcome.decision == Decision.COUNTED and "1 of 3" in outcome.reason
+    assert outcome.decision == FeedbackDecision.COUNTED and "1 of 3" in outcome.reason
 
 
 @pytest.mark.parametrize("shape", ["arf", "yahoo"])
@@ -91,7 +94,7 @@ def test_a_complaint_unsubscribes_with_an_audit_row_and_suppresses_at_once(proce
 
     # Checked right after the call returns: no waiting, nothing left for later.
     assert redis_client.sismember(RedisKeys(PREFIX).unsubscribe_suppressed, ref.subscription_id)
-    assert outcome.decision == Decision.UNSUBSCRIBED
+    assert outcome.decision == FeedbackDecision.UNSUBSCRIBED
     assert ledger.subscription().status == "unsubscribed"
     with engine.connect() as c:
         audit = c.execute(select(db.unsubscribe_event)).all()
@@ -101,7 +104,7 @@ def test_a_complaint_unsubscribes_with_an_audit_row_and_suppresses_at_once(proce
     # A second complaint about another digest changes nothing more.
     other = ledger.deliver(DAY + dt.timedelta(days=1))
     again = process(processor, build(to=ledger.address(other), message_id="<n@m>"))
-    assert again.decision == Decision.NO_CHANGE
+    assert again.decision == FeedbackDecision.NO_CHANGE
     with engine.connect() as c:
         assert c.execute(select(db.unsubscribe_event)).all() == audit
 
@@ -110,7 +113,7 @@ def test_a_hard_bounce_after_a_complaint_leaves_the_subscription_unsubscribed(pr
     ref = ledger.deliver()
     process(processor, corpus.arf(to=ledger.address(ref), message_id="<a@b>"))
     outcome = process(processor, corpus.postfix_hard(to=ledger.address(ref), message_id="<a@b>"))
-    assert outcome.decision == Decision.NO_CHANGE and "unsubscribed already" in outcome.reason
+    assert outcome.decision == FeedbackDecision.NO_CHANGE and "unsubscribed already" in outcome.reason
     assert ledger.subscription().status == "unsubscribed"
     assert ledger.delivery(ref).feedback == "complaint"  # never downgraded
 
@@ -213,4 +216,4 @@ def test_a_return_path_of_another_domain_is_not_ours(processor, ledger, redis_cl
     ref = ledger.deliver()
     outcome = process(processor, corpus.postfix_hard(to="bounces+1.20261201.aaaa@elsewhere.example",
                                                      message_id=message_id(ref.subscription_id, DAY)))
-    assert outcome.recorded and ledger.feedback()[0].matched_by == MatchedBy.MESSAGE_ID
+    assert outcome.recorded and ledger.feedback()[0].matched_by == FeedbackMatch.MESSAGE_ID
