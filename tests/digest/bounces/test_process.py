@@ -10,10 +10,8 @@ from sqlalchemy import select
 
 from digest import db
 from digest.bounces.values import Source
-from digest.vocabulary import FeedbackDecision as Decision
-from digest.vocabulary import FeedbackKind
-from digest.vocabulary import FeedbackMatch as FeedbackMatch
 from digest.keys import RedisKeys
+from digest.vocabulary import FeedbackDecision, FeedbackKind, FeedbackMatch
 from tests.digest.bounces import corpus
 from tests.digest.bounces.conftest import DAY, PREFIX, message_id
 
