@@ -49,6 +49,7 @@ person = Table(
     Column("avatar_url", String(500), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("cache_version", Integer, nullable=False),
+    Column("feed_version", Integer, nullable=False),
     Column("user_id", Integer, nullable=True),
 )
 

@@ -1,7 +1,8 @@
 """Stateless signed tokens for the links in emails (itsdangerous).
 
 A token is signed data, so nothing is stored per link: ``<payload>.<signature>``, URL
-safe, with a compact payload (the subscription id and its list). Each *purpose* signs
+safe, with a compact payload (the subscription id and its list; for a calendar feed, the
+person id and their feed version, so bumping the version revokes every older feed link). Each *purpose* signs
 with its own salt, so a token minted to resubscribe is refused as an unsubscribe token
 and the other way round. Keys rotate: the first configured key signs, every configured
 key verifies. Tokens never expire: a link in an email from last year must still work.
@@ -23,7 +24,8 @@ from itsdangerous.encoding import base64_decode, base64_encode
 
 from .vocabulary import DigestList, SubscriptionAction
 
-PURPOSES = tuple(SubscriptionAction)
+FEED_PURPOSE = "calendar"  # a person's calendar feed (/calendar/<token>.ics)
+PURPOSES = (*SubscriptionAction, FEED_PURPOSE)
 LISTS = tuple(DigestList)
 MAX_TOKEN_LENGTH = 512  # far above any real token; longer input is refused unread
 # payload "." signature, both unpadded URL-safe base64; a leading "." marks a compressed
@@ -62,6 +64,14 @@ class SubscriptionRef:
     list_name: str
 
 
+@dataclass(frozen=True, slots=True)
+class FeedRef:
+    """A person's calendar feed: valid while ``feed_version`` is the person's current one."""
+
+    person_id: int
+    feed_version: int
+
+
 class _CompactJSON:
     """JSON without spaces: the payload is part of the URL."""
 
@@ -88,21 +98,37 @@ class TokenSigner:
         }
 
     def sign(self, purpose: str, ref: SubscriptionRef) -> str:
+        if purpose == FEED_PURPOSE:
+            raise ValueError("calendar feed tokens are signed with sign_feed")
         return self._serializer(purpose).dumps([ref.subscription_id, ref.list_name])
 
     def verify(self, purpose: str, token: str) -> SubscriptionRef:
         """The subscription a token refers to, or a :class:`TokenError` saying why not."""
+        if purpose == FEED_PURPOSE:
+            raise ValueError("calendar feed tokens are verified with verify_feed")
+        return _parse_payload(self._loads(purpose, token))
+
+    def sign_feed(self, ref: FeedRef) -> str:
+        return self._serializer(FEED_PURPOSE).dumps([ref.person_id, ref.feed_version])
+
+    def verify_feed(self, token: str) -> FeedRef:
+        """The feed a token names (the caller compares its version with the person's), or a :class:`TokenError`."""
+        payload = self._loads(FEED_PURPOSE, token)
+        if (isinstance(payload, list) and len(payload) == 2 and all(_positive_int(v) for v in payload)):
+            return FeedRef(payload[0], payload[1])
+        raise BadPayload("the token does not name a calendar feed")
+
+    def _loads(self, purpose: str, token: str):
         serializer = self._serializer(purpose)
         if not token or len(token) > MAX_TOKEN_LENGTH or not _canonical(token):
             raise MalformedToken("not a lanyard link token")
         try:
-            payload = serializer.loads(token)
+            return serializer.loads(token)
         except BadSignature:
             for other, other_serializer in self._serializers.items():
                 if other != purpose and _verifies(other_serializer, token):
                     raise WrongPurpose(other) from None
             raise BadTokenSignature("the link's signature does not match") from None
-        return _parse_payload(payload)
 
     def _serializer(self, purpose: str) -> URLSafeSerializer:
         try:
@@ -130,15 +156,12 @@ def _verifies(serializer: URLSafeSerializer, token: str) -> bool:
     return True
 
 
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _parse_payload(payload) -> SubscriptionRef:
-    if (
-        isinstance(payload, list)
-        and len(payload) == 2
-        and isinstance(payload[0], int)
-        and not isinstance(payload[0], bool)
-        and payload[0] > 0
-        and payload[1] in LISTS
-    ):
+    if isinstance(payload, list) and len(payload) == 2 and _positive_int(payload[0]) and payload[1] in LISTS:
         return SubscriptionRef(payload[0], payload[1])
     raise BadPayload("the token does not name a subscription")
 

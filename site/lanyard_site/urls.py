@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from lanyard_site import converters
 
@@ -11,6 +11,7 @@ converters.register()
 
 # /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here.
 urlpatterns = [
+    path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
     path("", events.home, name="home"),
     path("events/<lslug:slug>/", events.event, name="event"),
     path("talks/<int:talk_id>/", events.talk, name="talk"),

@@ -144,6 +144,8 @@ class Person(Slugged):
     bio = models.TextField(blank=True)
     avatar_url = models.URLField(max_length=500, blank=True, validators=[web_url_validator])
     timezone = models.CharField(max_length=64, default="UTC")
+    # Part of the signed calendar feed token: bumping it revokes every older feed link.
+    feed_version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )
