@@ -137,6 +137,16 @@ coverage = Table(
     Column("title", String(300), nullable=False),
     Column("url", String(500), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Fetching a pasted link (digest/coverage/): status, why it failed, what was found.
+    Column("status", String(16), nullable=False),
+    Column("failure", String(200), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("embed_id", String(100), nullable=False),
+    Column("thumbnail_url", String(500), nullable=False),
+    Column("etag", String(200), nullable=False),
+    Column("last_modified", String(64), nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=True),
+    Column("added_by_id", Integer, nullable=True),
 )
 
 # Old slugs and handles (site/lanyard_site/events/models.py SlugHistory): the seed's

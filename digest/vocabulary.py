@@ -136,6 +136,23 @@ class Role(StrEnum):
 GRAPH_ROLES = (Role.ATTENDING, Role.SPEAKING)
 
 
+class CoverageKind(StrEnum):
+    """``Coverage.Kind``: what a link about a talk or an event is."""
+
+    SLIDES = "slides"
+    VIDEO = "video"
+    NOTES = "notes"
+    WRITEUP = "writeup"
+
+
+class CoverageStatus(StrEnum):
+    """``Coverage.Status``: where fetching a pasted link is."""
+
+    FETCHING = "fetching"  # stored; the fetch task has not finished with it yet
+    OK = "ok"
+    FAILED = "failed"  # kept, titled by its URL, the reason in ``failure``
+
+
 # URL paths of the unsubscribe endpoint (unsubscribe_web), each followed by a token of
 # that purpose. The emails link to them; the endpoint routes them.
 URL_PATHS = {SubscriptionAction.UNSUBSCRIBE: "/u/", SubscriptionAction.RESUBSCRIBE: "/r/"}
@@ -153,3 +170,5 @@ class TaskName(StrEnum):
     FINISH_RUN = "lanyard.scheduler.finish_run"
     SWEEP = "lanyard.scheduler.sweep"
     SEARCH_INDEX_PENDING = "lanyard.search.index_pending"
+    COVERAGE_FETCH = "lanyard.coverage.fetch"
+    COVERAGE_REVALIDATE = "lanyard.coverage.revalidate"

@@ -8,7 +8,7 @@ value the other does not.
 from enum import StrEnum
 
 import pytest
-from lanyard_site.events.models import Attendance
+from lanyard_site.events.models import Attendance, Coverage
 from lanyard_site.mailing.models import Delivery, DeliveryFeedback, DigestChunk, DigestRun, Subscription, UnsubscribeEvent
 
 from digest import vocabulary as v
@@ -27,6 +27,8 @@ PAIRS = [
     (DeliveryFeedback.Kind, v.FeedbackKind),
     (DeliveryFeedback.Decision, v.FeedbackDecision),
     (DeliveryFeedback.MatchedBy, v.FeedbackMatch),
+    (Coverage.Kind, v.CoverageKind),
+    (Coverage.Status, v.CoverageStatus),
 ]
 
 
