@@ -219,6 +219,27 @@ delivery = Table(
     Column("last_error", Text, nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    # The latest bounce or complaint report (digest/bounces/); the database defaults it to "".
+    Column("feedback", String(16), nullable=False, server_default=""),
+    Column("feedback_at", DateTime(timezone=True), nullable=True),
+)
+
+# One row per bounce or complaint report about a delivery, with the decision taken.
+delivery_feedback = Table(
+    "delivery_feedback",
+    metadata,
+    _id(),
+    Column("delivery_id", BigInteger, ForeignKey("delivery.id"), nullable=False),
+    Column("subscription_id", BigInteger, ForeignKey("subscription.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status_code", String(16), nullable=False),
+    Column("diagnostic", Text, nullable=False),
+    Column("matched_by", String(16), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
 
