@@ -46,6 +46,7 @@ class ChangeVia(StrEnum):
     ONE_CLICK = "one_click"  # the List-Unsubscribe-Post header (RFC 8058)
     SITE = "site"
     ADMIN = "admin"
+    COMPLAINT = "complaint"  # a spam complaint (ARF feedback report; digest/bounces/)
 
 
 class RunStatus(StrEnum):
@@ -84,6 +85,39 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"  # nothing new, or unsubscribed meanwhile
     FAILED = "failed"  # temporary failure; retried
     BOUNCED = "bounced"  # permanent failure
+
+
+class DeliveryFeedback(StrEnum):
+    """``Delivery.Feedback``: the most serious report that came back about a sent delivery."""
+
+    NONE = ""
+    SOFT_BOUNCE = "soft_bounce"
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+
+
+class FeedbackKind(StrEnum):
+    """``DeliveryFeedback.Kind``: what one bounce or complaint report says (digest/bounces/)."""
+
+    SOFT_BOUNCE = "soft_bounce"  # a 4.x.x status: counted
+    HARD_BOUNCE = "hard_bounce"  # a 5.x.x status: the subscription is bouncing
+    COMPLAINT = "complaint"  # an abuse or fraud feedback report: unsubscribed
+
+
+class FeedbackDecision(StrEnum):
+    """``DeliveryFeedback.Decision``: what lanyard did about a report."""
+
+    BOUNCING = "bouncing"
+    COUNTED = "counted"
+    UNSUBSCRIBED = "unsubscribed"
+    NO_CHANGE = "no_change"
+
+
+class FeedbackMatch(StrEnum):
+    """``DeliveryFeedback.MatchedBy``: how a report was tied to its delivery."""
+
+    RETURN_PATH = "return_path"  # the signed return path (VERP) it was sent to
+    MESSAGE_ID = "message_id"  # the Message-ID it quotes, found in the ledger
 
 
 # Ledger states a later run never touches again.

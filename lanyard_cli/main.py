@@ -105,9 +105,9 @@ def cli(ctx):
 
 
 def _register() -> None:
-    from . import coverage, database, demo, digest, graph, ops, scheduler, search, seed, serve, unsubscribe
+    from . import bounces, coverage, database, demo, digest, graph, ops, scheduler, search, seed, serve, unsubscribe
 
-    for module in (database, seed, graph, demo, digest, serve, unsubscribe, scheduler, search, coverage, ops):
+    for module in (database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, coverage, ops):
         for command in module.COMMANDS:
             cli.add_command(command)
 
