@@ -161,12 +161,6 @@ def test_more_bad_values_name_the_variable(tmp_path, variable, value, says):
     message = str(raised.value)
     assert message.startswith(f"{variable}: ") and says in message and "\n" not in message
     assert "p ss" not in message  # a password never reaches the error message
-def test_relative_data_directory_is_made_absolute(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    settings = load_settings({"LANYARD_DATA_DIR": "var", "LANYARD_SECRET_KEYS": SECRET})
-    assert settings.data_dir == Path(tmp_path) / "var"
-
-
 def test_bounce_settings_default_to_the_sender_domain(tmp_path):
     settings = load_settings({"LANYARD_DATA_DIR": str(tmp_path), "LANYARD_MAIL_FROM": "lanyard <digest@Lanyard.Example>"})
     assert (settings.bounce_domain, settings.soft_bounce_limit, settings.soft_bounce_days) == ("lanyard.example", 3, 14)

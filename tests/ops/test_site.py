@@ -314,3 +314,14 @@ def test_pages_read_the_replica_and_writes_and_the_reads_after_them_the_primary(
         assert user.pk
     stores.engine(primary).dispose()
     stores.engine(replica).dispose()
+
+
+def test_link_pasting_is_behind_its_flag(client, ada, alias, redis_client):
+    day = timezone.localdate()
+    event = Event.objects.create(name="Pycon", slug="pycon", start_date=day, end_date=day)
+    talk = Session.objects.create(event=event, title="Fast parsers")
+    assert "paste its link" in client.get(f"/talks/{talk.pk}/").content.decode()
+    assert lanyard(alias, "ops", "flag", "link_pasting", "staff").returncode == 0  # ada is not staff
+    assert "paste its link" not in client.get(f"/talks/{talk.pk}/").content.decode()
+    refused = client.post(f"/talks/{talk.pk}/coverage/", {"url": "https://speakerdeck.com/ada/fast"}, follow=True)
+    assert "switched off" in refused.content.decode() and not Coverage.objects.exists()
