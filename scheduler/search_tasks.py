@@ -18,7 +18,7 @@ from celery import shared_task
 from digest.vocabulary import TaskName
 
 from .faults import backoff, temporary
-from .tasks import context
+from .context import context
 
 _indexes: dict[tuple[int, int], object] = {}  # (pid, id(settings)) → SearchIndex, one per process
 
