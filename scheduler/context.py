@@ -18,16 +18,19 @@ from celery.signals import worker_process_shutdown
 
 from digest.config import Settings
 from digest.db import make_engine
+from digest.http import HttpClient, http_config
 from digest.keys import RedisKeys
 from digest.pipeline import Pipeline
 from digest.redis_store import connect
+from digest.search import SearchIndex, open_search
 
 from .enqueue import Enqueue
 from .runtime import schedule_get
 from .throttle import SendThrottle
 
 class WorkerContext:
-    """A worker process's engine, Redis client and digest pipeline."""
+    """A worker process's engine, Redis client, and what tasks open on first use: the
+    digest pipeline, the search index, the guarded HTTP client."""
 
     def __init__(self, settings: Settings, app: Celery):
         self.settings = settings
@@ -37,6 +40,8 @@ class WorkerContext:
         self.enqueue = Enqueue(app)
         self.throttle = SendThrottle(self.redis, RedisKeys(settings.redis_prefix), lambda: schedule_get(self.engine).rate_limit)
         self._pipeline: Pipeline | None = None
+        self._search: SearchIndex | None = None
+        self._http: HttpClient | None = None
 
     @property
     def pipeline(self) -> Pipeline:
@@ -45,9 +50,23 @@ class WorkerContext:
             self._pipeline = Pipeline(self.settings, engine=self.engine, redis=self.redis, throttle=self.throttle)
         return self._pipeline
 
+    @property
+    def search(self) -> SearchIndex:
+        if self._search is None:
+            self._search = open_search(self.settings)
+        return self._search
+
+    @property
+    def http(self) -> HttpClient:
+        if self._http is None:
+            self._http = HttpClient(http_config(self.settings))
+        return self._http
+
     def close(self) -> None:
         if self._pipeline is not None:
             self._pipeline.close()
+        if self._http is not None:
+            self._http.close()
         self.engine.dispose()
         self.redis.close()
 

@@ -47,3 +47,6 @@ class Enqueue:
 
     def search_index_pending(self, *, retry: bool = True) -> None:
         self.app.send_task(TaskName.SEARCH_INDEX_PENDING, retry=retry)
+
+    def coverage_fetch(self, coverage_id: int, *, retry: bool = True) -> None:
+        self.app.send_task(TaskName.COVERAGE_FETCH, kwargs={"coverage_id": int(coverage_id)}, retry=retry)
