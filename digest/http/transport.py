@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import httpcore
 
-from .addresses import IPNetwork, allowed_by, denial
+from .addresses import IPAddress, IPNetwork, allowed_by, denial
 from .errors import Refused, TimedOut
 
 # The monotonic time by which the current request must be over (None: no deadline).
@@ -60,7 +60,7 @@ class AddressPolicy:
     ports: frozenset[int] = frozenset({80, 443})
     check: bool = True  # False only for an egress proxy (LANYARD_HTTP_PROXY), which checks instead
 
-    def refusal(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> str | None:
+    def refusal(self, address: IPAddress, port: int) -> str | None:
         if allowed_by(address, self.allow_networks):
             return None  # the operator's networks may use any port
         reason = denial(address)
@@ -122,7 +122,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         assert last is not None  # resolve() never returns an empty list
         raise last
 
-    def resolve(self, host: str, port: int, timeout: float | None) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    def resolve(self, host: str, port: int, timeout: float | None) -> list[IPAddress]:
         future = _lookups.submit(self.resolver, host, port, type=socket.SOCK_STREAM)
         try:
             found = future.result(timeout=remaining(timeout))
