@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..graph import Graph
+from ..keys import GraphKeys
 from ..values import FriendEvents, Window
 from ..vocabulary import Role
 from .index import SearchIndex
@@ -57,9 +58,9 @@ def size_class(follow_set_size: int) -> int:
     return (follow_set_size.bit_length() + 1) // 2
 
 
-def follow_sets(graph: Graph, person_ids: Sequence[int]) -> dict[int, set[int]]:
-    """Each person's follow set from the live graph generation, in one round trip."""
-    keys = graph.keys()
+def follow_sets(graph: Graph, person_ids: Sequence[int], keys: GraphKeys | None = None) -> dict[int, set[int]]:
+    """Each person's follow set from the live graph generation (or ``keys``'), in one round trip."""
+    keys = keys or graph.keys()
     pipe = graph.redis.pipeline(transaction=False)
     for person_id in person_ids:
         pipe.smembers(keys.follows(person_id))
@@ -82,7 +83,13 @@ class SearchFriendEvents:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
         if not subscriber_ids:
             return {}
-        follows = follow_sets(self.graph, subscriber_ids)
+        return self.friend_events_from(follow_sets(self.graph, subscriber_ids), window)
+
+    def friend_events_from(
+        self, follows: dict[int, set[int]], window: Window, keys: GraphKeys | None = None
+    ) -> dict[int, FriendEvents]:
+        """The answer for subscribers whose follow sets were read already."""
+        subscriber_ids = list(follows)
         events = {s: self.index.event_ids_with_people(follows[s], window.start, window.end) for s in subscriber_ids}
         followed = set().union(*follows.values())
         at: dict[int, list[tuple[int, str]]] = {}  # person → [(event, role)], for followed people
@@ -196,14 +203,16 @@ class PlannedFriendEvents:
         return "auto:" + "+".join(self._last) if self._last else "auto"
 
     def follow_set_sizes(self, subscriber_ids: Sequence[int]) -> dict[int, int]:
+        """Follow-set sizes alone (no members), one round trip: what :meth:`plan` takes."""
         graph = self.strategies["search"].graph
         sizes = self._sizes(keys=[], args=[graph.keys().follows(""), *subscriber_ids])
         return dict(zip(subscriber_ids, map(int, sizes)))
 
-    def plan(self, subscriber_ids: Sequence[int]) -> list[Call]:
-        """The calls that answer a batch: measuring calls (one class each) first, then one merged call per strategy."""
+    def plan(self, sizes: Mapping[int, int]) -> list[Call]:
+        """The calls that answer a batch (subscriber → follow-set size): measuring calls
+        (one class each) first, then one merged call per strategy."""
         by_class: dict[int, list[int]] = defaultdict(list)
-        for person, size in self.follow_set_sizes(subscriber_ids).items():
+        for person, size in sizes.items():
             by_class[size_class(size)].append(person)
         measuring: list[Call] = []
         merged: dict[str, list[int]] = {name: [] for name in STRATEGY_NAMES}
@@ -232,11 +241,17 @@ class PlannedFriendEvents:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
         if not subscriber_ids:
             return {}
-        calls = self.plan(subscriber_ids)
+        # The follow sets, read once for the plan and for both strategies: the planner
+        # adds no round trip to what the strategy it picks makes anyway.
+        graph = self.strategies["search"].graph
+        keys = graph.keys()
+        follows = follow_sets(graph, subscriber_ids, keys)
+        calls = self.plan({p: len(members) for p, members in follows.items()})
         found: dict[int, FriendEvents] = {}
         for call in calls:
             started = time.perf_counter()
-            found.update(self.strategies[call.strategy].friend_events(call.subscriber_ids, window))
+            mine = {p: follows[p] for p in call.subscriber_ids}
+            found.update(self.strategies[call.strategy].friend_events_from(mine, window, keys))
             self.costs.record(call.strategy, call.counts, time.perf_counter() - started)
         self.costs.batches.update({cls for call in calls for cls in call.counts})
         used = {call.strategy for call in calls}
