@@ -29,8 +29,9 @@ from .graph import Graph, day_number
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
 from .links import manage_link, unsubscribe_link
+from .bounces.verp import ReturnPath
 from .clock import utcnow
-from .tokens import SubscriptionRef, TokenSigner
+from .tokens import DeliveryRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from .values import Digest
 from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, DigestList, RunStatus, SubscriptionStatus
 
@@ -113,6 +114,7 @@ class Prepared:
     digest: Digest | None = None
     message: bytes | None = None
     message_id: str = ""
+    envelope_sender: str = ""  # the signed return path (VERP) bounces come back to
     html: str = ""
     mentioned: dict[int, int] = field(default_factory=dict)  # event id → start day, to remember
 
@@ -241,6 +243,7 @@ class Pipeline:
         self.signer = TokenSigner(settings.secret_keys)
         self.links = Links(settings.base_url, manage_link(settings))
         self.domain = sender_domain(settings.mail_from)
+        self.return_path = ReturnPath(ReturnPathSigner(settings.secret_keys), settings.bounce_domain or self.domain)
         self.throttle = throttle
         self.claim_timeout = claim_timeout
         self.suppression_max_age = suppression_max_age
@@ -368,6 +371,7 @@ class Pipeline:
                 )
             prepared.append(Prepared(
                 subscription=s, digest=digest, message=message, message_id=message_id, html=rendered.html,
+                envelope_sender=self.return_path.address(DeliveryRef(s.id, digest_date)),
                 mentioned={e: day_number(starts[e]) for e in selection.new},
             ))
         return prepared
@@ -459,7 +463,7 @@ class Pipeline:
             if self.throttle is not None:
                 self.throttle()
             try:
-                self.transport.send(sender=self.settings.mail_from, recipient=item.subscription.email, message=item.message)
+                self.transport.send(sender=item.envelope_sender, recipient=item.subscription.email, message=item.message)
             except TemporaryDeliveryError as error:
                 outcome, reason = DeliveryStatus.FAILED, str(error) or "temporary delivery failure"
             except PermanentDeliveryError as error:

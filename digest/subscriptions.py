@@ -112,6 +112,23 @@ def subscription_unsubscribe(engine: Engine, *, subscription_id: int, via: str, 
     return _change(engine, subscription_id=subscription_id, action=SubscriptionAction.UNSUBSCRIBE, via=via, at=at)
 
 
+def subscription_unsubscribe_in(connection, *, subscription_id: int, via: str) -> bool:
+    """Unsubscribe inside the caller's transaction; True if this changed the status.
+
+    For writers that record more in the same transaction (a complaint report and the
+    decision taken on it). The same conditional UPDATE as :func:`subscription_unsubscribe`,
+    so concurrent changes still write one audit row.
+    """
+    if via not in VIAS:
+        raise ValueError(f"unknown via {via!r}; known: {', '.join(VIAS)}")
+    now = utcnow()
+    params = {"subscription_id": subscription_id, "now": now, "action": SubscriptionAction.UNSUBSCRIBE, "via": via, "asked_at": now}
+    if connection.execute(_change_statements(SubscriptionAction.UNSUBSCRIBE, False).update, params).rowcount == 1:
+        connection.execute(_AUDIT, params)
+        return True
+    return False
+
+
 def subscription_resubscribe(engine: Engine, *, subscription_id: int, via: str, at: dt.datetime | None = None) -> bool:
     """Undo an unsubscribe (only an unsubscribed subscription becomes active again).
 

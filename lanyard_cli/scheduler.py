@@ -43,7 +43,7 @@ class _Controls:
 
 @click.command()
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Worker processes [default: one per CPU].")
-@click.option("--queues", "-Q", default="planning,sending", show_default=True, help="Queues to consume (planning, sending).")
+@click.option("--queues", "-Q", default="planning,sending,fetching", show_default=True, help="Queues to consume (planning, sending, fetching).")
 @click.option("--hostname", "-n", help="Node name, unique per worker (e.g. sender1@%h).")
 @click.option("--loglevel", "-l", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.pass_obj

@@ -26,11 +26,13 @@ from digest.vocabulary import TaskName
 
 PLANNING_QUEUE = "planning"
 SENDING_QUEUE = "sending"
-QUEUES = (PLANNING_QUEUE, SENDING_QUEUE)
+FETCHING_QUEUE = "fetching"  # outgoing HTTP for pasted links: slow sites wait here, not in planning
+QUEUES = (PLANNING_QUEUE, SENDING_QUEUE, FETCHING_QUEUE)
 # Beat fires this often; the runtime schedule's tick_seconds decides which fires plan.
 HEARTBEAT_SECONDS = 30.0
 
 SEARCH_FLUSH_SECONDS = 60.0
+COVERAGE_REVALIDATE_SECONDS = 3600.0
 
 ROUTES = {
     TaskName.TICK: {"queue": PLANNING_QUEUE},
@@ -39,6 +41,8 @@ ROUTES = {
     TaskName.SWEEP: {"queue": PLANNING_QUEUE},
     TaskName.PROCESS_CHUNK: {"queue": SENDING_QUEUE},
     "lanyard.search.*": {"queue": PLANNING_QUEUE},
+    TaskName.COVERAGE_FETCH: {"queue": FETCHING_QUEUE},
+    TaskName.COVERAGE_REVALIDATE: {"queue": PLANNING_QUEUE},
 }
 
 
@@ -87,14 +91,17 @@ def create_app(settings: Settings) -> Celery:
             # periodic flush catches up on any whose task was lost (a broker down then).
             "search-flush": {"task": TaskName.SEARCH_INDEX_PENDING, "schedule": SEARCH_FLUSH_SECONDS,
                              "options": {"expires": SEARCH_FLUSH_SECONDS * 2}},
+            "coverage-revalidate": {"task": TaskName.COVERAGE_REVALIDATE, "schedule": COVERAGE_REVALIDATE_SECONDS,
+                                    "options": {"expires": COVERAGE_REVALIDATE_SECONDS}},
         },
     )
     app.lanyard_settings = settings
     # Importing the task modules registers their shared tasks with this app.
+    import scheduler.coverage_tasks  # noqa: F401
     import scheduler.search_tasks  # noqa: F401
     import scheduler.tasks  # noqa: F401
 
-    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks"]
+    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks", "scheduler.coverage_tasks"]
     return app
 
 

@@ -8,8 +8,8 @@ value the other does not.
 from enum import StrEnum
 
 import pytest
-from lanyard_site.events.models import Attendance
-from lanyard_site.mailing.models import Delivery, DigestChunk, DigestRun, Subscription, UnsubscribeEvent
+from lanyard_site.events.models import Attendance, Coverage
+from lanyard_site.mailing.models import Delivery, DeliveryFeedback, DigestChunk, DigestRun, Subscription, UnsubscribeEvent
 
 from digest import vocabulary as v
 from digest.keys import GraphKeys, GraphSuffix
@@ -23,6 +23,12 @@ PAIRS = [
     (DigestChunk.Status, v.ChunkStatus),
     (Delivery.Status, v.DeliveryStatus),
     (Attendance.Role, v.Role),
+    (Delivery.Feedback, v.DeliveryFeedback),
+    (DeliveryFeedback.Kind, v.FeedbackKind),
+    (DeliveryFeedback.Decision, v.FeedbackDecision),
+    (DeliveryFeedback.MatchedBy, v.FeedbackMatch),
+    (Coverage.Kind, v.CoverageKind),
+    (Coverage.Status, v.CoverageStatus),
 ]
 
 
