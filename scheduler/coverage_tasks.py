@@ -42,7 +42,9 @@ def _client(settings) -> HttpClient:
     return _clients[key]
 
 
-@shared_task(bind=True, name=TaskName.COVERAGE_FETCH, max_retries=ATTEMPTS - 1, acks_late=True, ignore_result=True)
+# The client's deadline bounds a fetch; the time limit is a last resort against a bug that loops.
+@shared_task(bind=True, name=TaskName.COVERAGE_FETCH, max_retries=ATTEMPTS - 1, acks_late=True, ignore_result=True,
+             time_limit=300)
 def fetch(self, coverage_id: int):
     """Fetch one pasted link and record what it is."""
     ctx = context(self)

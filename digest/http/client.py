@@ -106,7 +106,7 @@ class HttpClient:
         self.config = config
         self.observer = observer
         policy = AddressPolicy(allow_networks=config.allow_networks, ports=config.ports, check=not config.proxy)
-        backend = GuardedBackend(policy, resolver)
+        backend = self._backend = GuardedBackend(policy, resolver)
         ssl_context = httpx.create_ssl_context(verify=True, trust_env=False)
         pool: httpcore.ConnectionPool | httpcore.HTTPProxy
         if config.proxy:
@@ -151,6 +151,7 @@ class HttpClient:
 
     def close(self) -> None:
         self._client.close()
+        self._backend.close()
 
     def __enter__(self) -> Self:
         return self

@@ -320,3 +320,24 @@ def test_through_an_egress_proxy_the_proxy_checks_addresses_and_the_client_the_r
         proxy.shutdown()
         proxy.server_close()
     assert forwarded == [url]
+
+
+def test_a_client_made_before_a_fork_still_resolves_in_the_child(server, client):
+    # Prefork workers fork after start-up; the child cannot use the parent's lookup threads.
+    import os  # only this test forks
+
+    url = server.route("/", page("parent and child"))
+    assert client.get(url).body == b"parent and child"
+    child = os.fork()
+    if child == 0:
+        # A name the child must resolve itself: refused only after a lookup that ran.
+        try:
+            client.get(f"http://localhost:{server.port}/")
+            code = 1
+        except Refused as refused:
+            code = 0 if "(localhost resolves to it)" in refused.reason else 2
+        except BaseException:  # noqa: BLE001 - a stale lookup pool would end in TimedOut here
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
