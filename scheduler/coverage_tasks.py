@@ -23,14 +23,17 @@ from digest.search.documents import DocKey
 from digest.search.sync import record_pending
 from digest.vocabulary import TaskName
 
-from .faults import backoff
 from .context import context
+from .faults import backoff
 
 log = logging.getLogger("lanyard.coverage")
 
 ATTEMPTS = 4
 
-@shared_task(bind=True, name=TaskName.COVERAGE_FETCH, max_retries=ATTEMPTS - 1, acks_late=True, ignore_result=True)
+
+# The client's deadline bounds a fetch; the time limit is a last resort against a bug that loops.
+@shared_task(bind=True, name=TaskName.COVERAGE_FETCH, max_retries=ATTEMPTS - 1, acks_late=True, ignore_result=True,
+             time_limit=300)
 def fetch(self, coverage_id: int):
     """Fetch one pasted link and record what it is."""
     ctx = context(self)
