@@ -27,7 +27,7 @@ from digest.ops.profile import (
 from digest.ops.state import ops_snapshot
 from digest.vocabulary import TaskName
 
-from .tasks import context
+from .context import context
 
 log = logging.getLogger("lanyard.scheduler")
 

@@ -47,7 +47,8 @@ def paste_event(request: HttpRequest, slug: str) -> HttpResponse:
     return _paste(request, reverse("event", args=[event.slug]), event=event)
 
 
-def _paste(request: HttpRequest, back: str, *, session: Session | None = None, event: Event | None = None) -> HttpResponse:
+def _paste(request: HttpRequest, back: str, *, session: Session | None = None,
+           event: Event | None = None) -> HttpResponse:
     if not flag_active(request, "link_pasting"):
         messages.info(request, "Adding links is switched off for the moment; nothing was added.")
         return redirect(back)
