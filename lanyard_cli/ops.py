@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 
 import click
@@ -14,14 +13,8 @@ from digest.ops.readonly import read_only_get, read_only_set
 from digest.redis_store import stop_embedded_redis
 from scheduler.runtime import ScheduleSettingGroup
 
+from .app import who_is_changing
 from .scheduler import _enqueue
-
-
-def who_is_changing() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name for this uid (a container)
-        return "cli"
 
 
 def registry(app) -> Registry:

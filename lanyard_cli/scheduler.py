@@ -116,7 +116,7 @@ def schedule_set_command(app, assignments):
         changes[name.strip().replace("-", "_")] = value
     from scheduler.runtime import ScheduleSettingGroup
 
-    from .ops import who_is_changing
+    from .app import who_is_changing
 
     with _Controls():
         before = schedule_get(app.engine)
