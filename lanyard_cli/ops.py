@@ -69,7 +69,9 @@ def flag_command(app, name, condition):
 
 
 @ops.command("settings")
-@click.option("--changes", "show_changes", type=click.IntRange(min=1), help="Also the last N changes (who, what, when).")
+@click.option(
+    "--changes", "show_changes", type=click.IntRange(min=1), help="Also the last N changes (who, what, when)."
+)
 @click.pass_obj
 def settings_list(app, show_changes):
     """Every live setting: value, type and meaning."""
@@ -82,8 +84,10 @@ def settings_list(app, show_changes):
     if show_changes:
         click.echo("")
         for change in ops_changes_latest(app.engine, limit=show_changes):
-            click.echo(f"{change['changed_at']:%Y-%m-%d %H:%M:%S}  {change['name']}: {json.dumps(change['old_value'])} -> "
-                       f"{json.dumps(change['new_value'])}  by {change['changed_by']} ({change['via']})")
+            click.echo(
+                f"{change['changed_at']:%Y-%m-%d %H:%M:%S}  {change['name']}: {json.dumps(change['old_value'])} -> "
+                f"{json.dumps(change['new_value'])}  by {change['changed_by']} ({change['via']})"
+            )
 
 
 @ops.command("set")

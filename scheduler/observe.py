@@ -56,7 +56,9 @@ def _start_profile(task_id=None, task=None, kwargs=None, **_):
     if task is None or not task.name.startswith("lanyard."):
         return
     ctx = context(task)
-    rate = ops_snapshot(ctx.redis, ctx.engine, prefix=ctx.settings.redis_prefix).settings.get("profile_task_sample_rate", 0)
+    rate = ops_snapshot(ctx.redis, ctx.engine, prefix=ctx.settings.redis_prefix).settings.get(
+        "profile_task_sample_rate", 0
+    )
     if not rate or random.random() >= rate:
         return
     recorder = Recorder(name=f"task {task.name} {kwargs or ''}"[:500], kind="task")
@@ -76,7 +78,10 @@ def _store_profile(task_id=None, task=None, kwargs=None, state=None, **_):
     try:
         profile_save(ctx.redis, prefix=ctx.settings.redis_prefix, profile=recorder.finish(state=state))
         if task.name == TaskName.PROCESS_CHUNK:  # linked from the run's chunks in the admin
-            ctx.redis.set(RedisKeys(ctx.settings.redis_prefix).chunk_profile(int(kwargs["chunk_id"])), recorder.id,
-                          ex=PROFILE_SECONDS)
+            ctx.redis.set(
+                RedisKeys(ctx.settings.redis_prefix).chunk_profile(int(kwargs["chunk_id"])),
+                recorder.id,
+                ex=PROFILE_SECONDS,
+            )
     except Exception as error:  # a profile that cannot be stored must never fail the task
         log.warning("chunk profile %s not stored: %s", recorder.id, error)

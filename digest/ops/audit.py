@@ -22,10 +22,16 @@ class OpsChange:
 
 
 def ops_change_record(connection: Connection, *, change: OpsChange) -> None:
-    connection.execute(insert(db.ops_change).values(
-        name=change.name, old_value=json.dumps(change.old_value), new_value=json.dumps(change.new_value),
-        changed_by=change.changed_by[:150], via=change.via, changed_at=dt.datetime.now(dt.timezone.utc),
-    ))
+    connection.execute(
+        insert(db.ops_change).values(
+            name=change.name,
+            old_value=json.dumps(change.old_value),
+            new_value=json.dumps(change.new_value),
+            changed_by=change.changed_by[:150],
+            via=change.via,
+            changed_at=dt.datetime.now(dt.timezone.utc),
+        )
+    )
 
 
 def ops_change_log(engine: Engine, *, change: OpsChange) -> None:
@@ -37,5 +43,9 @@ def ops_change_log(engine: Engine, *, change: OpsChange) -> None:
 def ops_changes_latest(engine: Engine, *, limit: int = 20) -> list[dict]:
     t = db.ops_change
     with engine.connect() as connection:
-        rows = connection.execute(select(t).order_by(t.c.changed_at.desc(), t.c.id.desc()).limit(limit)).mappings().all()
-    return [{**row, "old_value": json.loads(row["old_value"]), "new_value": json.loads(row["new_value"])} for row in rows]
+        rows = (
+            connection.execute(select(t).order_by(t.c.changed_at.desc(), t.c.id.desc()).limit(limit)).mappings().all()
+        )
+    return [
+        {**row, "old_value": json.loads(row["old_value"]), "new_value": json.loads(row["new_value"])} for row in rows
+    ]

@@ -54,11 +54,14 @@ class Flag:
 
 # The flags lanyard knows. Only these can be set; the defaults apply until an operator
 # sets one (and whenever Redis cannot be read).
-FLAGS: dict[str, Flag] = {flag.name: flag for flag in (
-    Flag("search", "everyone", "the search box and /search/ (turn off while the search cluster is upgraded)"),
-    Flag("calendar_feed", "everyone", "the subscribable iCalendar feed of a person's calendar"),
-    Flag("link_pasting", "everyone", "pasting a link to slides or video onto a talk or an event"),
-)}
+FLAGS: dict[str, Flag] = {
+    flag.name: flag
+    for flag in (
+        Flag("search", "everyone", "the search box and /search/ (turn off while the search cluster is upgraded)"),
+        Flag("calendar_feed", "everyone", "the subscribable iCalendar feed of a person's calendar"),
+        Flag("link_pasting", "everyone", "pasting a link to slides or video onto a talk or an event"),
+    )
+}
 
 
 def parse_rule(text: str) -> Rule:
@@ -67,7 +70,9 @@ def parse_rule(text: str) -> Rule:
     try:
         condition = Condition(name.strip().lower())
     except ValueError:
-        raise FlagError(f"unknown condition {text.strip()!r}; use everyone, nobody, staff, superusers, percent=N or people=h1,h2") from None
+        raise FlagError(
+            f"unknown condition {text.strip()!r}; use everyone, nobody, staff, superusers, percent=N or people=h1,h2"
+        ) from None
     if condition is Condition.PERCENT:
         try:
             percent = int(value.strip())

@@ -25,7 +25,12 @@ def check(name: str, probe: Callable[[], object]) -> Check:
     try:
         probe()
     except Exception as error:  # any failure of a store means "not ready"; the page says which
-        return Check(name, False, round((time.perf_counter() - start) * 1000, 2), f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300])
+        return Check(
+            name,
+            False,
+            round((time.perf_counter() - start) * 1000, 2),
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300],
+        )
     return Check(name, True, round((time.perf_counter() - start) * 1000, 2))
 
 
@@ -53,6 +58,8 @@ def search_probe(open_index: Callable[[], object]) -> Callable[[], object]:
 def readiness(checks: list[Check]) -> tuple[int, dict]:
     """The HTTP status and JSON body of ``/readyz``."""
     ready = all(c.ok for c in checks)
-    body = {"status": "ready" if ready else "unavailable",
-            "checks": {c.name: {"ok": c.ok, "ms": c.ms, **({"error": c.error} if c.error else {})} for c in checks}}
+    body = {
+        "status": "ready" if ready else "unavailable",
+        "checks": {c.name: {"ok": c.ok, "ms": c.ms, **({"error": c.error} if c.error else {})} for c in checks},
+    }
     return (200 if ready else 503), body

@@ -72,8 +72,14 @@ class LiveSetting:
             except ValueError:
                 what = "a whole number" if self.kind is Kind.INT else "a number"
                 raise SettingError(f"{self.name} must be {what}, not {text!r}") from None
-            if number != number or (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
-                raise SettingError(f"{self.name} must be between {_number(self.low)} and {_number(self.high)}, not {text}")
+            if (
+                number != number
+                or (self.low is not None and number < self.low)
+                or (self.high is not None and number > self.high)
+            ):
+                raise SettingError(
+                    f"{self.name} must be between {_number(self.low)} and {_number(self.high)}, not {text}"
+                )
             return number
         if len(text) > self.max_length:
             raise SettingError(f"{self.name} must be at most {self.max_length} characters, not {len(text)}")
@@ -87,7 +93,9 @@ class SettingGroup(Protocol):
 
     def current(self, engine: Engine) -> dict[str, Any]: ...
 
-    def apply(self, engine: Engine, changes: Mapping[str, Any], *, changed_by: str, via: str) -> dict[str, tuple[Any, Any]]:
+    def apply(
+        self, engine: Engine, changes: Mapping[str, Any], *, changed_by: str, via: str
+    ) -> dict[str, tuple[Any, Any]]:
         """Store parsed values; returns name -> (old, new) of what changed, audited."""
         ...
 
@@ -95,8 +103,12 @@ class SettingGroup(Protocol):
 # lanyard's own live settings.
 OPS_SETTINGS = (
     LiveSetting("site_banner", Kind.TEXT, "", "a message shown at the top of every page (empty: none)", max_length=300),
-    LiveSetting("cache_timeout_event", Kind.INT, 600, "seconds an event page's cached fragment lives", low=0, high=86_400),
-    LiveSetting("profile_sample_rate", Kind.FLOAT, 0.0, "fraction of requests profiled (superusers' always are)", low=0, high=1),
+    LiveSetting(
+        "cache_timeout_event", Kind.INT, 600, "seconds an event page's cached fragment lives", low=0, high=86_400
+    ),
+    LiveSetting(
+        "profile_sample_rate", Kind.FLOAT, 0.0, "fraction of requests profiled (superusers' always are)", low=0, high=1
+    ),
     LiveSetting("profile_task_sample_rate", Kind.FLOAT, 0.0, "fraction of chunk tasks profiled", low=0, high=1),
 )
 OPS_DEFAULTS = {setting.name: setting.default for setting in OPS_SETTINGS}
@@ -114,7 +126,9 @@ class OpsSettingGroup:
     def current(self, engine: Engine) -> dict[str, Any]:
         return {**OPS_DEFAULTS, **stored_values(engine)}
 
-    def apply(self, engine: Engine, changes: Mapping[str, Any], *, changed_by: str, via: str) -> dict[str, tuple[Any, Any]]:
+    def apply(
+        self, engine: Engine, changes: Mapping[str, Any], *, changed_by: str, via: str
+    ) -> dict[str, tuple[Any, Any]]:
         t = db.live_setting
         now = dt.datetime.now(dt.timezone.utc)
         done: dict[str, tuple[Any, Any]] = {}
@@ -199,7 +213,9 @@ class Registry:
             raise SettingError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(self.by_name)}")
         return {name: self.by_name[name][0].parse(value) for name, value in changes.items()}
 
-    def set(self, engine: Engine, changes: Mapping[str, Any], *, changed_by: str, via: str) -> dict[str, tuple[Any, Any]]:
+    def set(
+        self, engine: Engine, changes: Mapping[str, Any], *, changed_by: str, via: str
+    ) -> dict[str, tuple[Any, Any]]:
         parsed = self.parse(changes)
         done: dict[str, tuple[Any, Any]] = {}
         for group in self.groups:

@@ -54,8 +54,12 @@ def init_sentry(settings: Settings, *, service: str, integrations: Sequence[Any]
     import sentry_sdk
 
     sentry_sdk.init(
-        dsn=settings.sentry_dsn, environment=settings.environment, server_name=service,
-        integrations=list(integrations), send_default_pii=False, traces_sample_rate=0,
+        dsn=settings.sentry_dsn,
+        environment=settings.environment,
+        server_name=service,
+        integrations=list(integrations),
+        send_default_pii=False,
+        traces_sample_rate=0,
     )
     sentry_sdk.set_tag("service", service)
     return True

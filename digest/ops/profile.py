@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import time
 import uuid
@@ -52,10 +53,15 @@ class Recorder:
         if len(self.events) >= MAX_EVENTS:
             self.dropped += 1
             return
-        self.events.append({
-            "kind": kind.value, "label": label[:MAX_LABEL],
-            "start_ms": round((start - self.started) * 1000, 3), "ms": round((end - start) * 1000, 3), **extra,
-        })
+        self.events.append(
+            {
+                "kind": kind.value,
+                "label": label[:MAX_LABEL],
+                "start_ms": round((start - self.started) * 1000, 3),
+                "ms": round((end - start) * 1000, 3),
+                **extra,
+            }
+        )
 
     def finish(self, **extra: Any) -> dict[str, Any]:
         total = (time.perf_counter() - self.started) * 1000
@@ -64,9 +70,18 @@ class Recorder:
             entry = summary.setdefault(item["kind"], {"count": 0, "ms": 0.0})
             entry["count"] += 1
             entry["ms"] = round(entry["ms"] + item["ms"], 3)
+        # Recorded as each ends; shown as a timeline, in the order they started.
+        events = sorted(self.events, key=lambda item: item["start_ms"])
         return {
-            "id": self.id, "kind": self.kind, "name": self.name, "started_at": self.started_at,
-            "total_ms": round(total, 3), "summary": summary, "events": self.events, "dropped": self.dropped, **extra,
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "started_at": self.started_at,
+            "total_ms": round(total, 3),
+            "summary": summary,
+            "events": events,
+            "dropped": self.dropped,
+            **extra,
         }
 
 
@@ -140,8 +155,9 @@ def _after_cursor_execute(conn, cursor, statement, parameters, context, executem
     recorder = _current.get()
     starts = conn.info.get("lanyard_profile_starts")
     if recorder is not None and starts:
-        recorder.add(Kind.SQL, statement, start=starts.pop(), end=time.perf_counter(), via="sqlalchemy",
-                     many=bool(executemany))
+        recorder.add(
+            Kind.SQL, statement, start=starts.pop(), end=time.perf_counter(), via="sqlalchemy", many=bool(executemany)
+        )
 
 
 class ProfiledPipeline(Pipeline):
@@ -181,5 +197,41 @@ def profile_http(record) -> None:
     if recorder is None:
         return
     end = time.perf_counter()
-    recorder.add(Kind.HTTP, f"{record.method} {record.url}", start=end - record.milliseconds / 1000, end=end,
-                 status=record.status, bytes=record.bytes, outcome=record.outcome)
+    recorder.add(
+        Kind.HTTP,
+        f"{record.method} {record.url}",
+        start=end - record.milliseconds / 1000,
+        end=end,
+        status=record.status,
+        bytes=record.bytes,
+        outcome=record.outcome,
+    )
+
+
+def profiled(kind: Kind, label: str):
+    """Decorator: each call joins the current profile as ``label`` (plus its first argument's gist)."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(self, *args, **kwargs):
+            recorder = _current.get()
+            if recorder is None:
+                return function(self, *args, **kwargs)
+            start = time.perf_counter()
+            try:
+                return function(self, *args, **kwargs)
+            finally:
+                recorder.add(
+                    kind, f"{label} {_gist(args[0]) if args else ''}".strip(), start=start, end=time.perf_counter()
+                )
+
+        return wrapper
+
+    return decorate
+
+
+def _gist(value: Any) -> str:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return f"({len(value)} ids)"
+    text = getattr(value, "text", None)  # a TextQuery
+    return repr(text) if text is not None else repr(value)[:200]

@@ -21,7 +21,9 @@ from sqlalchemy import Engine, event
 
 from ..keys import RedisKeys
 
-DEFAULT_MESSAGE = "lanyard is read-only for a few minutes while we upgrade it. Browsing works; changes will be back soon."
+DEFAULT_MESSAGE = (
+    "lanyard is read-only for a few minutes while we upgrade it. Browsing works; changes will be back soon."
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class ReadOnly:
         if values.get(b"on") != b"1":
             return cls()
         text = {key.decode(): value.decode() for key, value in values.items()}
-        return cls(on=True, message=text.get("message") or DEFAULT_MESSAGE, since=text.get("since", ""), by=text.get("by", ""))
+        return cls(
+            on=True, message=text.get("message") or DEFAULT_MESSAGE, since=text.get("since", ""), by=text.get("by", "")
+        )
 
 
 def read_only_get(redis: redis_lib.Redis, *, prefix: str) -> ReadOnly:
@@ -58,6 +62,7 @@ def read_only_set(redis: redis_lib.Redis, *, prefix: str, on: bool, message: str
 
 
 # -- the safety net: statements that write are refused while a read-only request runs -------
+
 
 class ReadOnlyError(RuntimeError):
     """A write was attempted while lanyard is read-only."""

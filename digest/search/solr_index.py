@@ -18,6 +18,8 @@ from typing import Iterable, Iterator, Sequence
 
 import pysolr
 
+from ..ops.profile import Kind as ProfileKind
+from ..ops.profile import profiled
 from .documents import DocKey, SearchDocument
 from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
 
@@ -155,6 +157,7 @@ class SolrIndex(SearchIndex):
         except pysolr.SolrError as error:
             raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
 
+    @profiled(ProfileKind.SEARCH, "search")
     def search(self, query: TextQuery) -> SearchPage:
         results = self._select(text_params(query))
         hits = tuple(Hit(d["id"], d["type"], int(d["pk"]), d.get("title", "")) for d in results.docs)

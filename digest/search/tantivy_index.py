@@ -28,6 +28,8 @@ from typing import Iterable, Iterator, Sequence
 
 import tantivy
 
+from ..ops.profile import Kind as ProfileKind
+from ..ops.profile import profiled
 from .documents import PK_MASK, DocKey, SearchDocument, from_sort_key
 from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
 
@@ -207,6 +209,7 @@ class TantivyIndex(SearchIndex):
         self._opened = stamp
         return self._index.searcher()
 
+    @profiled(ProfileKind.SEARCH, "search")
     def search(self, query: TextQuery) -> SearchPage:
         searcher = self._searcher()
         text = self._text_query(query.words)

@@ -54,6 +54,12 @@ class ReplicaMiddleware:
         finally:
             _pinned.reset(token)
         if writes and settings.DATABASE_ROUTERS:  # a replica is configured (or a test routes)
-            response.set_cookie(RECENT_WRITE_COOKIE, "1", max_age=RECENT_WRITE_SECONDS, httponly=True,
-                                secure=request.is_secure(), samesite="Lax")
+            response.set_cookie(
+                RECENT_WRITE_COOKIE,
+                "1",
+                max_age=RECENT_WRITE_SECONDS,
+                httponly=True,
+                secure=request.is_secure(),
+                samesite="Lax",
+            )
         return response

@@ -90,8 +90,10 @@ def test_the_visitor_is_made_once_and_only_when_a_rule_needs_it():
         made.append(1)
         return Visitor(person_id=1, is_staff=True)
 
-    flags = FlagSet({"search": parse_rule("everyone"), "link_pasting": parse_rule("staff"),
-                     "calendar_feed": parse_rule("staff")}, visitor)
+    flags = FlagSet(
+        {"search": parse_rule("everyone"), "link_pasting": parse_rule("staff"), "calendar_feed": parse_rule("staff")},
+        visitor,
+    )
     assert flags.active("search") and made == []
     assert flags.active("link_pasting") and flags.active("calendar_feed") and made == [1]
     with pytest.raises(FlagError):
@@ -100,7 +102,9 @@ def test_the_visitor_is_made_once_and_only_when_a_rule_needs_it():
 
 def test_flags_are_stored_and_unknown_names_change_nothing(any_redis):
     r = clients(any_redis)
-    assert {name: str(rule) for name, rule in flags_get(r, prefix=PREFIX).items()} == {n: f.default for n, f in FLAGS.items()}
+    assert {name: str(rule) for name, rule in flags_get(r, prefix=PREFIX).items()} == {
+        n: f.default for n, f in FLAGS.items()
+    }
     old, new = flag_set(r, prefix=PREFIX, name="search", condition="percent=25")
     assert (str(old), str(new)) == ("everyone", "percent=25")
     assert str(flags_get(r, prefix=PREFIX)["search"]) == "percent=25"
@@ -112,7 +116,9 @@ def test_flags_are_stored_and_unknown_names_change_nothing(any_redis):
 
 def test_an_unreachable_flag_store_gives_the_defaults():
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
-    assert {name: str(rule) for name, rule in flags_get(dead, prefix=PREFIX).items()} == {n: f.default for n, f in FLAGS.items()}
+    assert {name: str(rule) for name, rule in flags_get(dead, prefix=PREFIX).items()} == {
+        n: f.default for n, f in FLAGS.items()
+    }
     assert not read_only_get(dead, prefix=PREFIX).on
 
 
@@ -134,8 +140,16 @@ def test_writes_are_refused_at_the_connection_inside_a_read_only_block(engine):
         with engine.connect() as connection:
             assert connection.execute(text("SELECT 1")).scalar_one() == 1
         with pytest.raises(ReadOnlyError), engine.begin() as connection:
-            connection.execute(db.ops_change.insert().values(name="x", old_value="1", new_value="2", changed_by="t",
-                                                             via="cli", changed_at=text("CURRENT_TIMESTAMP")))
+            connection.execute(
+                db.ops_change.insert().values(
+                    name="x",
+                    old_value="1",
+                    new_value="2",
+                    changed_by="t",
+                    via="cli",
+                    changed_at=text("CURRENT_TIMESTAMP"),
+                )
+            )
     with engine.connect() as connection:
         assert connection.execute(select(db.ops_change)).all() == []  # nothing half-written
 
@@ -152,26 +166,41 @@ def test_live_settings_are_typed_checked_stored_and_audited(engine, any_redis):
     reg = registry(r)
     current = reg.current(engine)
     assert current["profile_sample_rate"] == 0.0 and current["chunk_size"] == 500 and current["site_banner"] == ""
-    done = reg.set(engine, {"site_banner": " Maintenance at 22:00 ", "profile_sample_rate": "0.25", "chunk_size": "200"},
-                   changed_by="cli:ops", via="cli")
-    assert done == {"site_banner": ("", "Maintenance at 22:00"), "profile_sample_rate": (0.0, 0.25), "chunk_size": (500, 200)}
+    done = reg.set(
+        engine,
+        {"site_banner": " Maintenance at 22:00 ", "profile_sample_rate": "0.25", "chunk_size": "200"},
+        changed_by="cli:ops",
+        via="cli",
+    )
+    assert done == {
+        "site_banner": ("", "Maintenance at 22:00"),
+        "profile_sample_rate": (0.0, 0.25),
+        "chunk_size": (500, 200),
+    }
     assert schedule_get(engine).chunk_size == 200
     with engine.connect() as connection:
         rows = connection.execute(select(db.ops_change).order_by(db.ops_change.c.id)).mappings().all()
     assert [(row["name"], json.loads(row["new_value"]), row["changed_by"], row["via"]) for row in rows] == [
-        ("site_banner", "Maintenance at 22:00", "cli:ops", "cli"), ("profile_sample_rate", 0.25, "cli:ops", "cli"),
-        ("chunk_size", 200, "cli:ops", "cli")]
+        ("site_banner", "Maintenance at 22:00", "cli:ops", "cli"),
+        ("profile_sample_rate", 0.25, "cli:ops", "cli"),
+        ("chunk_size", 200, "cli:ops", "cli"),
+    ]
     snapshot = ops_snapshot(r, engine, prefix=PREFIX)
-    assert snapshot.settings["site_banner"] == "Maintenance at 22:00" and snapshot.settings["profile_sample_rate"] == 0.25
+    assert (
+        snapshot.settings["site_banner"] == "Maintenance at 22:00" and snapshot.settings["profile_sample_rate"] == 0.25
+    )
 
 
-@pytest.mark.parametrize("changes, says", [
-    ({"site_banner": "ok", "profile_sample_rate": "1.5"}, "between 0 and 1"),
-    ({"site_banner": "ok", "cache_timeout_event": "ten"}, "whole number"),
-    ({"site_banner": "ok", "no_such": "1"}, "unknown setting"),
-    ({"site_banner": "ok", "lists": "monthly"}, "unknown list"),
-    ({"site_banner": "x" * 301}, "at most 300"),
-])
+@pytest.mark.parametrize(
+    "changes, says",
+    [
+        ({"site_banner": "ok", "profile_sample_rate": "1.5"}, "between 0 and 1"),
+        ({"site_banner": "ok", "cache_timeout_event": "ten"}, "whole number"),
+        ({"site_banner": "ok", "no_such": "1"}, "unknown setting"),
+        ({"site_banner": "ok", "lists": "monthly"}, "unknown list"),
+        ({"site_banner": "x" * 301}, "at most 300"),
+    ],
+)
 def test_one_bad_value_changes_nothing(engine, any_redis, changes, says):
     reg = registry(clients(any_redis))
     with pytest.raises(SettingError, match=says):
@@ -218,7 +247,11 @@ def test_a_profile_records_sql_redis_and_spans_and_lives_five_minutes(engine, an
             pass
     r.set("t12:outside", "not recorded")
     kinds = [(e["kind"], e["label"]) for e in recorder.events]
-    assert ("sql", "SELECT 42") in kinds and ("redis", "SET t12:k") in kinds and ("search", "events with 3 people") in kinds
+    assert (
+        ("sql", "SELECT 42") in kinds
+        and ("redis", "SET t12:k") in kinds
+        and ("search", "events with 3 people") in kinds
+    )
     assert not any("outside" in label for _, label in kinds)
     profile = recorder.finish(status=200)
     profile_save(r, prefix=PREFIX, profile=profile)

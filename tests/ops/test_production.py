@@ -22,7 +22,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import text
 
 from digest import db
@@ -35,16 +34,25 @@ PASSWORD = "a-long-test-password-9"
 
 
 def production_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "LANYARD_ENV": "production", "LANYARD_BASE_URL": f"https://{HOST}",
-           "LANYARD_SECRET_KEYS": TEST_SECRET, "LANYARD_DATABASE_URL": database_url, "LANYARD_REDIS_URL": REDIS_URL,
-           "LANYARD_REDIS_PREFIX": f"prod{os.getpid()}:", "LANYARD_DATA_DIR": str(data_dir), **extra}
+    env = {
+        **os.environ,
+        "LANYARD_ENV": "production",
+        "LANYARD_BASE_URL": f"https://{HOST}",
+        "LANYARD_SECRET_KEYS": TEST_SECRET,
+        "LANYARD_DATABASE_URL": database_url,
+        "LANYARD_REDIS_URL": REDIS_URL,
+        "LANYARD_REDIS_PREFIX": f"prod{os.getpid()}:",
+        "LANYARD_DATA_DIR": str(data_dir),
+        **extra,
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return env
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "site" / "manage.py"), *args], env=env, capture_output=True,
-                          text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "site" / "manage.py"), *args], env=env, capture_output=True, text=True, timeout=180
+    )
 
 
 def test_check_deploy_is_clean_in_production(tmp_path):
@@ -54,8 +62,9 @@ def test_check_deploy_is_clean_in_production(tmp_path):
 
 
 def test_a_bad_value_stops_manage_py_in_one_line(tmp_path):
-    result = manage({**production_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path), "LANYARD_DATA_DIR": "/proc/x"},
-                    "check")
+    result = manage(
+        {**production_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path), "LANYARD_DATA_DIR": "/proc/x"}, "check"
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("configuration: LANYARD_DATA_DIR: ")
 
@@ -111,9 +120,23 @@ def gunicorn(env: dict[str, str], log: Path):
     port = free_port()
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT / "site"), "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--threads", "4", "lanyard_site.wsgi:application"],
-            env={**env, "PYTHONPATH": f"{ROOT / 'site'}:{ROOT}"}, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--chdir",
+                str(ROOT / "site"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "lanyard_site.wsgi:application",
+            ],
+            env={**env, "PYTHONPATH": f"{ROOT / 'site'}:{ROOT}"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 120
@@ -158,16 +181,26 @@ class Browser:
         form = self.request("GET", "/accounts/login/")
         assert form.status_code == 200
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-        return self.request("POST", "/accounts/login/", data={"username": username, "password": PASSWORD,
-                                                              "csrfmiddlewaretoken": token},
-                            headers={"Origin": f"https://{HOST}", "Referer": f"https://{HOST}/accounts/login/"})
+        return self.request(
+            "POST",
+            "/accounts/login/",
+            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+            headers={"Origin": f"https://{HOST}", "Referer": f"https://{HOST}/accounts/login/"},
+        )
 
 
 def test_behind_a_tls_proxy_login_works_and_errors_reach_operators(database_url, tmp_path, redis_client):
     with FakeSentry() as sentry:
         env = production_env(database_url, tmp_path, LANYARD_LOG_FORMAT="json", SENTRY_DSN=sentry.dsn)
-        created = manage({**env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}, "createsuperuser", "--no-input",
-                         "--username", "root", "--email", "root@example.com")
+        created = manage(
+            {**env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
+            "createsuperuser",
+            "--no-input",
+            "--username",
+            "root",
+            "--email",
+            "root@example.com",
+        )
         assert created.returncode == 0, created.stderr
         log = tmp_path / "gunicorn.log"
         engine = db.make_engine(load_settings(env).database)
@@ -199,7 +232,9 @@ def test_behind_a_tls_proxy_login_works_and_errors_reach_operators(database_url,
                 time.sleep(0.1)
         engine.dispose()
     errors = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{") and '"ERROR"' in line]
-    assert any(e["logger"] == "lanyard.site" and "Traceback" in e.get("exc_info", "") for e in errors), log.read_text()[-2000:]
+    assert any(e["logger"] == "lanyard.site" and "Traceback" in e.get("exc_info", "") for e in errors), log.read_text()[
+        -2000:
+    ]
     assert any(e["logger"] == "django.request" and "Traceback" in e.get("exc_info", "") for e in errors)
     assert all(e["service"] == "site" for e in errors)
     events = [b for b in sentry.bodies if '"exception"' in b]

@@ -27,7 +27,9 @@ from lanyard_site.personal.views import _feed_url
 from lanyard_site.routers import ReplicaRouter
 from tests.conftest import REDIS_URL, TEST_SECRET
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql", "replica", "postgresql_replica"])
+pytestmark = pytest.mark.django_db(
+    transaction=True, databases=["default", "postgresql", "replica", "postgresql_replica"]
+)
 PASSWORD = "a-long-test-password-9"
 PREFIX = "lanyard:"  # the test settings' prefix (LANYARD_REDIS_PREFIX unset)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,11 +60,17 @@ def database_url(alias: str) -> str:
 
 
 def lanyard(alias: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LANYARD_DATABASE_URL": database_url(alias), "LANYARD_REDIS_URL": REDIS_URL,
-           "LANYARD_SECRET_KEYS": TEST_SECRET, "LANYARD_DATA_DIR": str(stores.settings.LANYARD.data_dir)}
+    env = {
+        **os.environ,
+        "LANYARD_DATABASE_URL": database_url(alias),
+        "LANYARD_REDIS_URL": REDIS_URL,
+        "LANYARD_SECRET_KEYS": TEST_SECRET,
+        "LANYARD_DATA_DIR": str(stores.settings.LANYARD.data_dir),
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    return subprocess.run([sys.executable, "-m", "lanyard_cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "lanyard_cli", *args], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
 
 
 def sign_in(client, username: str, *, superuser: bool = False) -> User:
@@ -139,13 +147,16 @@ def test_a_flag_flipped_with_the_cli_changes_the_next_request(client, ada, alias
     assert audit == [('"nobody"', "cli"), ('"people=ada"', "cli")]
 
 
-@pytest.mark.parametrize("args, says", [
-    (["ops", "flag", "serch", "nobody"], "unknown flag"),
-    (["ops", "flag", "search", "percent=150"], "from 0 to 100"),
-    (["ops", "set", "profile_sample_rate=2"], "between 0 and 1"),
-    (["ops", "set", "chunk_size=lots"], "whole number"),
-    (["ops", "set", "no_such=1"], "unknown setting"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["ops", "flag", "serch", "nobody"], "unknown flag"),
+        (["ops", "flag", "search", "percent=150"], "from 0 to 100"),
+        (["ops", "set", "profile_sample_rate=2"], "between 0 and 1"),
+        (["ops", "set", "chunk_size=lots"], "whole number"),
+        (["ops", "set", "no_such=1"], "unknown setting"),
+    ],
+)
 def test_bad_ops_commands_are_one_line_and_change_nothing(alias, args, says):
     result = lanyard(alias, *args)
     assert result.returncode in (1, 2) and says in result.stderr and "Traceback" not in result.stderr
@@ -172,7 +183,9 @@ def test_superusers_see_the_technical_500_page_and_others_do_not(client, alias, 
         anonymous = client.get("/")
     assert anonymous.status_code == 500
     body = anonymous.content.decode()
-    assert "Something went wrong" in body and "Traceback" not in body and "event" not in body.lower().replace("events", "")
+    assert (
+        "Something went wrong" in body and "Traceback" not in body and "event" not in body.lower().replace("events", "")
+    )
     assert any(record.exc_info and record.name == "django.request" for record in caplog.records)
 
     sign_in(client, "root", superuser=True)
@@ -222,7 +235,9 @@ def test_the_admin_offers_the_bookmarklet_and_the_operations_page(client, alias,
     ops = client.get("/admin/ops/").content.decode()
     assert "calendar_feed" in ops and "profile_sample_rate" in ops and "chunk_size" in ops
 
-    assert client.post("/admin/ops/", {"action": "flag", "name": "search", "condition": "percent=150"}).status_code == 302
+    assert (
+        client.post("/admin/ops/", {"action": "flag", "name": "search", "condition": "percent=150"}).status_code == 302
+    )
     assert not redis_client.exists(RedisKeys(PREFIX).ops_flags)  # refused, nothing changed
     client.post("/admin/ops/", {"action": "read_only", "on": "1", "message": "Deploying"})
     assert "Deploying" in client.get("/").content.decode()
@@ -232,8 +247,12 @@ def test_the_admin_offers_the_bookmarklet_and_the_operations_page(client, alias,
     client.post("/admin/ops/", {"action": "settings", "site_banner": "Hello operators", "chunk_size": "250"})
     assert "Hello operators" in client.get("/").content.decode()
     names = list(OpsChange.objects.order_by("id").values_list("name", "changed_by", "via"))
-    assert names == [("read_only", "root", "admin"), ("read_only", "root", "admin"), ("site_banner", "root", "admin"),
-                     ("chunk_size", "root", "admin")]
+    assert names == [
+        ("read_only", "root", "admin"),
+        ("read_only", "root", "admin"),
+        ("site_banner", "root", "admin"),
+        ("chunk_size", "root", "admin"),
+    ]
 
 
 # -- health -------------------------------------------------------------------------------
@@ -251,7 +270,9 @@ def test_healthz_and_readyz(client, alias):
 
 
 def rows(n: int):
-    event = Event.objects.create(name="E", slug=f"e{n}-{uuid.uuid4().hex[:6]}", start_date=timezone.localdate(), end_date=timezone.localdate())
+    event = Event.objects.create(
+        name="E", slug=f"e{n}-{uuid.uuid4().hex[:6]}", start_date=timezone.localdate(), end_date=timezone.localdate()
+    )
     run = DigestRun.objects.create(digest_date=timezone.localdate())
     for i in range(n):
         handle = f"p{uuid.uuid4().hex[:10]}"
@@ -259,15 +280,29 @@ def rows(n: int):
         subscription = Subscription.objects.create(person=person, email=f"{handle}@example.com")
         talk = Session.objects.create(event=event, title=f"T{i}")
         Coverage.objects.create(session=talk, kind="slides", title=f"C{i}", url="https://slides.example/")
-        Delivery.objects.create(run=run, subscription=subscription, digest_date=timezone.localdate(), status="failed",
-                                last_error="451 4.3.0 try again later")
+        Delivery.objects.create(
+            run=run,
+            subscription=subscription,
+            digest_date=timezone.localdate(),
+            status="failed",
+            last_error="451 4.3.0 try again later",
+        )
         DigestChunk.objects.create(run=run, number=i, size=1, last_error="lost")
         UnsubscribeEvent.objects.create(subscription=subscription, action="unsubscribe", via="link")
 
 
-@pytest.mark.parametrize("url", ["/admin/events/coverage/", "/admin/mailing/delivery/", "/admin/mailing/digestchunk/",
-                                 "/admin/mailing/unsubscribeevent/", "/admin/mailing/subscription/",
-                                 "/admin/events/session/", "/admin/ops/opschange/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/events/coverage/",
+        "/admin/mailing/delivery/",
+        "/admin/mailing/digestchunk/",
+        "/admin/mailing/unsubscribeevent/",
+        "/admin/mailing/subscription/",
+        "/admin/events/session/",
+        "/admin/ops/opschange/",
+    ],
+)
 def test_operator_changelists_make_the_same_queries_for_3_rows_as_for_30(client, alias, url):
     user = User.objects.create_superuser(username="root", email="r@example.com", password=PASSWORD)
     client.force_login(user)

@@ -19,7 +19,9 @@ PREFIX = "lanyard:"
 
 def status_of(engine, subscription_id: int) -> str:
     with engine.connect() as connection:
-        return connection.execute(select(db.subscription.c.status).where(db.subscription.c.id == subscription_id)).scalar_one()
+        return connection.execute(
+            select(db.subscription.c.status).where(db.subscription.c.id == subscription_id)
+        ).scalar_one()
 
 
 def test_healthz_and_readyz(endpoint):
@@ -38,15 +40,18 @@ def test_readyz_says_which_store_is_away(settings, engine):
     assert checks["database"]["ok"] and not checks["redis"]["ok"] and "ConnectionError" in checks["redis"]["error"]
 
 
-def test_read_only_queues_unsubscribes_and_the_replay_waits_for_it_to_end(endpoint, engine, redis_client, signer,
-                                                                           make_subscription):
+def test_read_only_queues_unsubscribes_and_the_replay_waits_for_it_to_end(
+    endpoint, engine, redis_client, signer, make_subscription
+):
     ref = make_subscription()
     read_only_set(redis_client, prefix=PREFIX, on=True, message="deploying")
     response = endpoint.post(f"/u/{signer.sign('unsubscribe', ref)}", data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200  # the person is told it worked
     assert status_of(engine, ref.subscription_id) == "active"  # the database is left alone during the deploy
     assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 1
-    assert redis_client.sismember(RedisKeys(PREFIX).unsubscribe_suppressed, ref.subscription_id)  # the batch skips them already
+    assert redis_client.sismember(
+        RedisKeys(PREFIX).unsubscribe_suppressed, ref.subscription_id
+    )  # the batch skips them already
     assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 0  # not while read-only
 
     read_only_set(redis_client, prefix=PREFIX, on=False)

@@ -71,7 +71,8 @@ def chunk_profile_links(chunk_ids) -> dict[int, str]:
 
 class DigestChunkInline(admin.TabularInline):
     model = DigestChunk
-    fields = ["number", "size", "status", "attempts", "sent", "skipped", "failed", "bounced", "last_error", "finished_at", "profile"]
+    fields = ["number", "size", "status", "attempts", "sent", "skipped", "failed", "bounced", "last_error", "finished_at",
+              "profile"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -106,7 +107,8 @@ class DigestRunAdmin(admin.ModelAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     """The ledger: one row per subscription and digest date, with the last error of a failure."""
 
-    list_display = ["id", "digest_date", "status", "email", "run_id", "attempts", "short_error", "claimed_at", "sent_at"]
+    list_display = ["id", "digest_date", "status", "email", "run_id", "attempts", "short_error", "claimed_at",
+                    "sent_at"]
     list_filter = ["status", "digest_date"]
     list_select_related = ["subscription"]
     search_fields = ["subscription__email", "message_id", "last_error"]
@@ -221,4 +223,5 @@ class ScheduleAdmin(admin.ModelAdmin):
         after = ScheduleSettingGroup().current(ops_engine())
         for name in before:
             if before[name] != after[name]:  # audited like `lanyard ops set`
-                ops_change_log(ops_engine(), change=OpsChange(name, before[name], after[name], request.user.get_username(), "admin"))
+                change = OpsChange(name, before[name], after[name], request.user.get_username(), "admin")
+                ops_change_log(ops_engine(), change=change)

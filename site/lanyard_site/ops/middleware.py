@@ -88,8 +88,11 @@ class ProfileMiddleware:
             response = self.get_response(request)
         mark_page(response, recorder.id)
         try:
-            profile_save(stores.redis(), prefix=settings.LANYARD.redis_prefix,
-                         profile=recorder.finish(status=response.status_code))
+            profile_save(
+                stores.redis(),
+                prefix=settings.LANYARD.redis_prefix,
+                profile=recorder.finish(status=response.status_code),
+            )
         except Exception as error:  # a profile that cannot be stored must never cost the page
             log.warning("profile %s not stored: %s", recorder.id, error)
         return response
@@ -132,8 +135,12 @@ class ErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, CLIENT_ERRORS + (ReadOnlyError,)) or not is_superuser(request):
             return None  # Django answers: 4xx, or its 500 handler (logged by django.request, sent to Sentry)
-        log.error("Internal Server Error: %s (shown to superuser %s)", request.path, request.user.get_username(),
-                  exc_info=exception)
+        log.error(
+            "Internal Server Error: %s (shown to superuser %s)",
+            request.path,
+            request.user.get_username(),
+            exc_info=exception,
+        )
         if settings.LANYARD.sentry_dsn:
             import sentry_sdk  # loaded only when a DSN is configured (see settings.py)
 

@@ -52,7 +52,9 @@ def admin_ops(request):
             elif action == "settings":
                 changes = {s.name: request.POST[s.name] for s in registry.describe() if s.name in request.POST}
                 done = registry.set(engine, changes, changed_by=who, via="admin")
-                messages.success(request, "Changed: " + (", ".join(f"{n} = {new}" for n, (_, new) in done.items()) or "nothing"))
+                messages.success(
+                    request, "Changed: " + (", ".join(f"{n} = {new}" for n, (_, new) in done.items()) or "nothing")
+                )
             else:
                 messages.error(request, "Unknown action.")
         except (FlagError, SettingError) as error:

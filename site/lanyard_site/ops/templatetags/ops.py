@@ -51,7 +51,7 @@ class FlagNode(template.Node):
 def flag(parser, token):
     bits = token.split_contents()
     if len(bits) != 2:
-        raise template.TemplateSyntaxError("{% flag \"name\" %} takes one flag name")
+        raise template.TemplateSyntaxError('{% flag "name" %} takes one flag name')
     on = parser.parse(("else", "endflag"))
     off = template.NodeList()
     if parser.next_token().contents == "else":
