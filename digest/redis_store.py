@@ -10,6 +10,7 @@ it also holds the broker's queue and replayable unsubscribes.
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -33,7 +34,13 @@ def redis_url(settings: Settings) -> str:
     return ensure_embedded_redis(settings.data_dir)
 
 
+def client_name() -> str:
+    """The name this process's connections carry (CLIENT LIST shows who uses a server)."""
+    return f"lanyard-{os.getpid()}"
+
+
 def connect(settings: Settings, **options) -> redis.Redis:
+    options.setdefault("client_name", client_name())
     options.setdefault("socket_timeout", 30)
     options.setdefault("socket_connect_timeout", 5)
     options.setdefault("health_check_interval", 30)
@@ -82,10 +89,13 @@ def stop_embedded_redis(data_dir: Path) -> bool:
 def _answers(socket_path: Path) -> bool:
     if not socket_path.exists():
         return False
+    client = redis.Redis(unix_socket_path=str(socket_path), socket_connect_timeout=1, socket_timeout=2)
     try:
-        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_connect_timeout=1, socket_timeout=2).ping())
+        return bool(client.ping())
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         return False
+    finally:
+        client.close()  # an open probe would look like a user of the server to `lanyard`'s clean-up
 
 
 def _start_server(data_dir: Path, socket_path: Path) -> None:

@@ -22,16 +22,11 @@ class App:
 
         return make_engine(self.settings.database)
 
-    @property
-    def redis_client_name(self) -> str:
-        """Names this process's Redis connections, so `lanyard` can tell whether others use the embedded one."""
-        return f"lanyard-cli-{os.getpid()}"
-
     @cached_property
     def redis(self):
         from digest.redis_store import connect
 
-        return connect(self.settings, client_name=self.redis_client_name)
+        return connect(self.settings)
 
     @cached_property
     def graph(self):

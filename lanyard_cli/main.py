@@ -7,12 +7,13 @@ arguments) ends in one line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 import redis
 
 from digest.config import ConfigError, load_settings
-from digest.redis_store import embedded_redis_running, stop_embedded_redis
+from digest.redis_store import client_name, embedded_redis_running, stop_embedded_redis
 
 from .app import App
 
@@ -70,7 +71,7 @@ class LanyardGroup(click.Group):
             raise friendly from error
         finally:
             if embedded is not None and not was_running and ctx.invoked_subcommand not in LONG_RUNNING:
-                _stop_if_unused(ctx.obj, embedded)
+                _stop_if_unused(embedded)
 
 
 def _embedded_redis_dir():
@@ -82,19 +83,34 @@ def _embedded_redis_dir():
     return settings.data_dir if settings.redis_url is None and settings.broker_url is None else None
 
 
-def _stop_if_unused(app: App, data_dir) -> None:
-    """Stop the embedded Redis this command started, unless another process uses it meanwhile."""
+def _stop_if_unused(data_dir) -> None:
+    """Stop the embedded Redis this command started, unless another process uses it meanwhile.
 
-
+    This process's own connections are named ``lanyard-<pid>`` (digest.redis_store.connect);
+    the broker's pool of the Celery app, if the command made one, is closed first.
+    """
     if not embedded_redis_running(data_dir):
         return
+    celery_app = sys.modules.get("scheduler.app")
+    if celery_app is not None and celery_app.app_for.cache_info().currsize:
+        celery_app.app_for(load_settings()).pool.force_close_all()
+    mine = client_name()
+    checker = redis.Redis(unix_socket_path=str(data_dir / "redis.sock"), socket_timeout=2, client_name=mine)
     try:
-        clients = redis.Redis(unix_socket_path=str(data_dir / "redis.sock"), socket_timeout=2).client_list()
+        # A connection closed a moment ago can still be listed; give the server that moment.
+        deadline = time.monotonic() + 2
+        while True:
+            others = [c for c in checker.client_list() if c.get("name") != mine]
+            if not others:
+                break
+            if time.monotonic() > deadline:
+                return  # a worker, a server or another command uses it: it stays up
+            time.sleep(0.05)
     except redis.RedisError:
         return
-    others = [c for c in clients if c.get("name") != app.redis_client_name and c.get("cmd") != "client|list"]
-    if not others:
-        stop_embedded_redis(data_dir)
+    finally:
+        checker.close()
+    stop_embedded_redis(data_dir)
 
 
 @click.group(cls=LanyardGroup, context_settings={"help_option_names": ["-h", "--help"]})
