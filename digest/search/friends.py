@@ -29,8 +29,8 @@ from ..vocabulary import Role
 from .index import SearchIndex
 
 STRATEGY_NAMES = ("redis", "search")
-# Before anything is measured, the side a lone subscriber of a size class goes to: the
-# old fixed threshold (one OR query's worth of followed people).
+# The old fixed threshold (one OR query's worth of followed people): now only which
+# strategy takes the first half of a class being measured.
 SEARCH_THRESHOLD = 2_048
 # A class's measurement of the strategy it does not use is taken again after this many
 # batches with that class, so a cost that fell (warm caches, a quieter machine) is seen.
@@ -198,8 +198,9 @@ class PlannedFriendEvents:
 
     A size class without fresh figures of both strategies (here or in a neighbouring
     class) is split: half its subscribers in the batch go to each strategy, in calls of
-    their own, which measure them. Everything else goes, merged per strategy, to the
-    cheaper one.
+    their own, which measure them (a class of one subscriber is not measured; it joins
+    the batch's biggest call). Everything else goes, merged per strategy, to the cheaper
+    one.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
@@ -234,23 +235,33 @@ class PlannedFriendEvents:
         measuring: list[Call] = []
         merged: dict[str, list[int]] = {name: [] for name in STRATEGY_NAMES}
         merged_counts: dict[str, Counter[int]] = {name: Counter() for name in STRATEGY_NAMES}
+        lone: list[tuple[int, int]] = []  # (class, subscriber) alone in a class nothing decides yet
         for cls, people in sorted(by_class.items()):
             choice = self.costs.cheaper(cls, len(people))
             if choice is not None:
                 merged[choice].extend(people)
                 merged_counts[choice][cls] += len(people)
                 continue
-            # Measure: half the class's subscribers to each strategy (a lone subscriber
-            # to a strategy needing it, the one the old fixed threshold would pick first).
+            if len(people) == 1:
+                # Never measured alone: a lone heavy follower in a chunk of light ones costs
+                # the Redis strategy little inside its merged call (its followees' events
+                # are fetched once and shared), much more in a call of its own.
+                lone.append((cls, people[0]))
+                continue
+            # Measure: half the class's subscribers to each strategy.
             stale = [name for name in STRATEGY_NAMES if self.costs.stale(name, cls, len(people))]
             prior = "search" if 4 ** cls > self.threshold * 2 else "redis"  # the class's middle above the threshold
             first = prior if prior in stale else stale[0]
             second = next(name for name in STRATEGY_NAMES if name != first)
             half = len(people) // 2
-            parts = [(first, people)] if len(people) == 1 else [(first, people[:half]), (second, people[half:])]
-            for name, part in parts:
+            for name, part in ((first, people[:half]), (second, people[half:])):
                 again = name in stale and self.costs.calls[(name, cls)] > WARMUP_CALLS
                 measuring.append(Call(name, part, Counter({cls: len(part)}), restart=again))
+        if lone:  # into the biggest merged call (Redis when there is none)
+            host = max(STRATEGY_NAMES, key=lambda name: (len(merged[name]), name == "redis"))
+            for cls, person in lone:
+                merged[host].append(person)
+                merged_counts[host][cls] += 1
         return measuring + [Call(name, merged[name], merged_counts[name]) for name in STRATEGY_NAMES if merged[name]]
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
