@@ -79,3 +79,9 @@ def is_followed(person, followed: selectors.FollowedHere) -> bool:
 def following(context, person) -> bool:
     me = _me(context)
     return _graph_read(lambda: selectors.is_following(me, person.pk), False)
+
+
+@register.filter
+def attendance_events(attendances: Iterable) -> list:
+    """The events of a list of attendances (a person page's), for ``going_counts``."""
+    return [a.event for a in attendances]
