@@ -27,6 +27,7 @@ from ..keys import GraphKeys
 from ..values import FriendEvents, Window
 from ..vocabulary import Role
 from .index import SearchIndex
+from ..stores.scripts import lua
 
 STRATEGY_NAMES = ("redis", "search")
 # The old fixed threshold (one OR query's worth of followed people): now only which
@@ -48,14 +49,7 @@ WARMUP_CALLS = 1
 # cost per subscriber depends on how many there are.
 GROUP_GROWTH = 4
 
-# Every subscriber's follow-set size, in one round trip: a pipeline of one SCARD per
-# subscriber costs the client more than the Redis strategy's own work for a small
-# follow set. ARGV: follows prefix, subscriber ids…
-_FOLLOW_SET_SIZES_LUA = """
-local sizes = {}
-for i = 2, #ARGV do sizes[#sizes + 1] = redis.call('SCARD', ARGV[1] .. ARGV[i]) end
-return sizes
-"""
+_FOLLOW_SET_SIZES_LUA = lua("follow_set_sizes")
 
 
 def size_class(follow_set_size: int) -> int:
