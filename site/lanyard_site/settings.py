@@ -9,6 +9,14 @@ from digest.config import load_settings
 
 LANYARD = load_settings()
 
+from pathlib import Path  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+from digest.embeds import FRAME_ORIGINS  # noqa: E402
+
+SITE_DIR = Path(__file__).resolve().parent
+
 DEBUG = not LANYARD.production
 SECRET_KEY = LANYARD.secret_keys[0]
 SECRET_KEY_FALLBACKS = list(LANYARD.secret_keys[1:])
@@ -44,12 +52,14 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "lanyard_site.events",
     "lanyard_site.mailing",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,6 +92,7 @@ LANGUAGE_CODE = "en"
 USE_I18N = False
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [SITE_DIR / "static"]  # the site's own CSS, icons
 STATIC_ROOT = str(LANYARD.data_dir / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -96,6 +107,25 @@ STORAGES = {
 # Page fragments are cached per process; their keys carry the model's cache_version, so
 # an edit makes the old entry unreachable without any cross-process invalidation.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site"}}
+# A strict policy on every page: nothing inline, nothing from elsewhere but https images
+# (avatars) and the embedded players of the allow-listed video providers (digest/embeds.py).
+# The admin is left out: Django's admin pages use inline styles and scripts.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": list(FRAME_ORIGINS),
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+    },
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"
