@@ -105,6 +105,11 @@ class Settings:
     broker_url: str | None = None  # None: the Redis above (embedded or configured)
     friends_strategy: str = "redis"  # see digest/friends.py make_friend_strategy
     dkim: DkimKey | None = None  # None: messages go out unsigned
+    bounce_domain: str = ""  # the return path's domain (VERP); "" only in hand-built settings: the sender's
+    postal_address: str = ""  # the sender's postal address, in every digest's footer (CAN-SPAM)
+    # Soft bounces (4.x.x) mark a subscription bouncing after this many within this many days.
+    soft_bounce_limit: int = 3
+    soft_bounce_days: int = 14
     # The outgoing HTTP client (digest/http/): networks allowed despite the address
     # rules, an egress proxy for everything, and the total deadline of one fetch.
     http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -171,6 +176,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     dkim = parse_dkim(get("LANYARD_DKIM_SELECTOR"), get("LANYARD_DKIM_DOMAIN"), get("LANYARD_DKIM_KEY_FILE"))
 
+    sender_address = mail_from.rpartition("<")[2].rstrip(">").strip()
+    bounce_domain = parse_domain("LANYARD_BOUNCE_DOMAIN", get("LANYARD_BOUNCE_DOMAIN", sender_address.rpartition("@")[2]))
+    postal_address = " ".join(get("LANYARD_POSTAL_ADDRESS").split())
+    if len(postal_address) > 300:
+        raise ConfigError("LANYARD_POSTAL_ADDRESS", "is longer than 300 characters; give one postal address")
+    soft_bounce_limit = parse_int("LANYARD_SOFT_BOUNCE_LIMIT", get("LANYARD_SOFT_BOUNCE_LIMIT", "3"), low=1, high=1000)
+    soft_bounce_days = parse_int("LANYARD_SOFT_BOUNCE_DAYS", get("LANYARD_SOFT_BOUNCE_DAYS", "14"), low=1, high=3650)
     http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
     http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
     http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
@@ -190,10 +202,33 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         broker_url=broker_url,
         friends_strategy=friends_strategy,
         dkim=dkim,
+        bounce_domain=bounce_domain,
+        postal_address=postal_address,
+        soft_bounce_limit=soft_bounce_limit,
+        soft_bounce_days=soft_bounce_days,
         http_allow_networks=http_allow_networks,
         http_proxy=http_proxy,
         http_deadline=http_deadline,
     )
+
+
+_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+
+
+def parse_domain(variable: str, value: str) -> str:
+    if len(value) > 253 or not _DOMAIN.fullmatch(value):
+        raise ConfigError(variable, f"{value!r} is not a domain name (e.g. bounces.example.com)")
+    return value.lower()
+
+
+def parse_int(variable: str, value: str, *, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(variable, f"{value!r} is not a whole number") from None
+    if not low <= number <= high:
+        raise ConfigError(variable, f"must be between {low} and {high}, not {number}")
+    return number
 
 
 def parse_database_url(url: str) -> DatabaseURL:

@@ -29,8 +29,11 @@ from .graph import Graph, day_number
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
 from .links import manage_link, unsubscribe_link
-from .tokens import LISTS, SubscriptionRef, TokenSigner
+from .bounces.verp import ReturnPath
+from .clock import utcnow
+from .tokens import DeliveryRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from .values import Digest
+from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, DigestList, RunStatus, SubscriptionStatus
 
 CLAIM_GROUP = 100  # deliveries claimed per statement; the run's status is re-read between groups
 # How old the view of the unsubscribe suppression set may be when a message goes out:
@@ -111,6 +114,7 @@ class Prepared:
     digest: Digest | None = None
     message: bytes | None = None
     message_id: str = ""
+    envelope_sender: str = ""  # the signed return path (VERP) bounces come back to
     html: str = ""
     mentioned: dict[int, int] = field(default_factory=dict)  # event id → start day, to remember
 
@@ -121,7 +125,7 @@ class Prepared:
 def plan_run(
     engine: Engine,
     *,
-    list_name: str = "daily",
+    list_name: str = DigestList.DAILY,
     digest_date: dt.date,
     subscription_ids: Iterable[int] | None = None,
     limit: int | None = None,
@@ -129,15 +133,15 @@ def plan_run(
     chunk_size: int = 500,
 ) -> Plan:
     """Record a run and choose its subscriptions: active on the list, not yet settled for the date."""
-    if list_name not in LISTS:
-        raise ValueError(f"unknown list {list_name!r}; known: {', '.join(LISTS)}")
+    if list_name not in tuple(DigestList):
+        raise ValueError(f"unknown list {list_name!r}; known: {', '.join(DigestList)}")
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     if limit is not None and limit < 0:
         raise ValueError("limit must not be negative")
     s, d = db.subscription, db.delivery
-    settled = select(d.c.subscription_id).where(d.c.digest_date == digest_date, d.c.status.in_(ledger.FINAL))
-    query = select(s.c.id).where(s.c.list == list_name, s.c.status == "active", s.c.id.not_in(settled)).order_by(s.c.id)
+    settled = select(d.c.subscription_id).where(d.c.digest_date == digest_date, d.c.status.in_(FINAL_DELIVERY_STATUSES))
+    query = select(s.c.id).where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE, s.c.id.not_in(settled)).order_by(s.c.id)
     with engine.begin() as connection:
         if subscription_ids is None:
             ids = list(connection.execute(query.limit(limit) if limit is not None else query).scalars())
@@ -149,9 +153,9 @@ def plan_run(
         chunks = [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
         run_id = connection.execute(
             db.digest_run.insert().values(
-                list=list_name, digest_date=digest_date, status="planned", dry_run=dry_run,
+                list=list_name, digest_date=digest_date, status=RunStatus.PLANNED, dry_run=dry_run,
                 planned=len(ids), sent=0, skipped=0, failed=0, chunks_total=len(chunks), chunks_done=0,
-                timings={}, notes="", created_at=ledger.utcnow(), started_at=None, finished_at=None,
+                timings={}, notes="", created_at=utcnow(), started_at=None, finished_at=None,
             )
         ).inserted_primary_key[0]
     return Plan(run_id=run_id, chunks=chunks)
@@ -162,7 +166,7 @@ def finish_run(engine: Engine, *, run_id: int) -> RunSummary:
     r = db.digest_run
     with engine.begin() as connection:
         # Taking the row lock first keeps a late chunk's counters from interleaving.
-        connection.execute(update(r).where(r.c.id == run_id).values(finished_at=ledger.utcnow()))
+        connection.execute(update(r).where(r.c.id == run_id).values(finished_at=utcnow()))
         run = connection.execute(select(r).where(r.c.id == run_id)).mappings().first()
         if run is None:
             raise RunNotFound(f"no digest run {run_id}")
@@ -171,10 +175,10 @@ def finish_run(engine: Engine, *, run_id: int) -> RunSummary:
             sent, skipped, failed, bounced = run["sent"], run["skipped"], run["failed"], 0
         else:
             totals = ledger.delivery_totals(connection, run_id=run_id)
-            sent, skipped = totals.get(ledger.SENT, 0), totals.get(ledger.SKIPPED, 0)
-            bounced = totals.get(ledger.BOUNCED, 0)
-            failed = totals.get(ledger.FAILED, 0) + totals.get(ledger.CLAIMED, 0)
-        status = run["status"] if run["status"] in ("cancelled", "failed") else "finished"
+            sent, skipped = totals.get(DeliveryStatus.SENT, 0), totals.get(DeliveryStatus.SKIPPED, 0)
+            bounced = totals.get(DeliveryStatus.BOUNCED, 0)
+            failed = totals.get(DeliveryStatus.FAILED, 0) + totals.get(DeliveryStatus.CLAIMED, 0)
+        status = run["status"] if run["status"] in (RunStatus.CANCELLED, RunStatus.FAILED) else RunStatus.FINISHED
         connection.execute(
             update(r).where(r.c.id == run_id).values(
                 status=status, sent=sent, skipped=skipped, failed=failed + bounced,
@@ -199,14 +203,6 @@ def forget_mentions(redis, prefix: str) -> int:
     for start in range(0, len(keys), 5000):
         redis.delete(*keys[start:start + 5000])
     return len(keys)
-
-
-def run_status(engine: Engine, run_id: int) -> str:
-    with engine.connect() as connection:
-        status = connection.execute(select(db.digest_run.c.status).where(db.digest_run.c.id == run_id)).scalar()
-    if status is None:
-        raise RunNotFound(f"no digest run {run_id}")
-    return status
 
 
 # -- processing ----------------------------------------------------------------------
@@ -247,6 +243,7 @@ class Pipeline:
         self.signer = TokenSigner(settings.secret_keys)
         self.links = Links(settings.base_url, manage_link(settings))
         self.domain = sender_domain(settings.mail_from)
+        self.return_path = ReturnPath(ReturnPathSigner(settings.secret_keys), settings.bounce_domain or self.domain)
         self.throttle = throttle
         self.claim_timeout = claim_timeout
         self.suppression_max_age = suppression_max_age
@@ -287,7 +284,7 @@ class Pipeline:
             forget = getattr(self.strategy, "forget", None)
             if forget is not None:
                 forget()
-        if run["status"] == "cancelled":
+        if run["status"] == RunStatus.CANCELLED:
             result.cancelled = True
             return result
         digest_date, dry_run = run["digest_date"], run["dry_run"]
@@ -296,9 +293,9 @@ class Pipeline:
             with _timed(timings, "select"), self.engine.connect() as connection:
                 subscriptions = _unsettled(connection, subscription_ids, digest_date, run["list"])
             # Inactive ones are claimed and settled as skipped without computing anything.
-            active = [s for s in subscriptions if s.status == "active"]
+            active = [s for s in subscriptions if s.status == SubscriptionStatus.ACTIVE]
             prepared = self.prepare(active, digest_date=digest_date, timings=timings)
-            prepared += [Prepared(subscription=s) for s in subscriptions if s.status != "active"]
+            prepared += [Prepared(subscription=s) for s in subscriptions if s.status != SubscriptionStatus.ACTIVE]
             if dry_run:
                 for item in prepared:
                     if item.message is None:
@@ -374,6 +371,7 @@ class Pipeline:
                 )
             prepared.append(Prepared(
                 subscription=s, digest=digest, message=message, message_id=message_id, html=rendered.html,
+                envelope_sender=self.return_path.address(DeliveryRef(s.id, digest_date)),
                 mentioned={e: day_number(starts[e]) for e in selection.new},
             ))
         return prepared
@@ -384,12 +382,12 @@ class Pipeline:
                 group = prepared[start:start + CLAIM_GROUP]
                 with _timed(timings, "claim"):
                     status = self._status(connection, run_id)
-                    if status == "cancelled":
+                    if status == RunStatus.CANCELLED:
                         result.cancelled = True
                         return
-                    if status == "paused":
+                    if status == RunStatus.PAUSED:
                         raise RunPaused(f"run {run_id} is paused")
-                    claimed_at = ledger.utcnow()
+                    claimed_at = utcnow()
                     claims = ledger.delivery_claim(
                         connection, run_id=run_id, digest_date=digest_date,
                         subscription_ids=[p.subscription.id for p in group], claimed_at=claimed_at,
@@ -409,7 +407,7 @@ class Pipeline:
                     try:
                         ledger.delivery_mark(
                             connection, subscription_ids=held, digest_date=digest_date, claimed_at=claimed_at,
-                            status=ledger.FAILED, reason=f"not sent: {error}",
+                            status=DeliveryStatus.FAILED, reason=f"not sent: {error}",
                         )
                         connection.commit()
                     except Exception:
@@ -419,7 +417,7 @@ class Pipeline:
                     for reason, ids in skipped.items():
                         ledger.delivery_mark(
                             connection, subscription_ids=ids, digest_date=digest_date, claimed_at=claimed_at,
-                            status=ledger.SKIPPED, reason=reason,
+                            status=DeliveryStatus.SKIPPED, reason=reason,
                         )
                         result.skipped += len(ids)
                     if sent:
@@ -432,12 +430,12 @@ class Pipeline:
 
     def _deliver_group(self, connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings) -> None:
         suppression = _Suppression(self.redis, self.keys.unsubscribe_suppressed, self.suppression_max_age)
-        sendable = [p.subscription.id for p in group if p.message is not None and claims.get(p.subscription.id) == "active"]
+        sendable = [p.subscription.id for p in group if p.message is not None and claims.get(p.subscription.id) == SubscriptionStatus.ACTIVE]
         for index, item in enumerate(group):
             sid = item.subscription.id
             if sid not in claims:
                 continue  # settled already, or another worker holds it
-            if claims[sid] != "active":
+            if claims[sid] != SubscriptionStatus.ACTIVE:
                 skipped[f"subscription is {claims[sid]}"].append(sid)
                 continue
             if item.message is None:
@@ -449,10 +447,10 @@ class Pipeline:
                     skipped["unsubscribed during the run"].append(sid)
                     continue
             outcome = self._send(connection, item, digest_date, claimed_at, timings)
-            if outcome == ledger.SENT:
+            if outcome == DeliveryStatus.SENT:
                 sent.append(item)
                 result.sent += 1
-            elif outcome == ledger.BOUNCED:
+            elif outcome == DeliveryStatus.BOUNCED:
                 result.bounced += 1
             else:
                 result.failed += 1
@@ -465,15 +463,15 @@ class Pipeline:
             if self.throttle is not None:
                 self.throttle()
             try:
-                self.transport.send(sender=self.settings.mail_from, recipient=item.subscription.email, message=item.message)
+                self.transport.send(sender=item.envelope_sender, recipient=item.subscription.email, message=item.message)
             except TemporaryDeliveryError as error:
-                outcome, reason = ledger.FAILED, str(error) or "temporary delivery failure"
+                outcome, reason = DeliveryStatus.FAILED, str(error) or "temporary delivery failure"
             except PermanentDeliveryError as error:
-                outcome, reason = ledger.BOUNCED, str(error) or "permanent delivery failure"
+                outcome, reason = DeliveryStatus.BOUNCED, str(error) or "permanent delivery failure"
             else:
-                outcome, reason = ledger.SENT, ""
+                outcome, reason = DeliveryStatus.SENT, ""
         with _timed(timings, "claim"):
-            if outcome == ledger.SENT:
+            if outcome == DeliveryStatus.SENT:
                 ledger.delivery_mark_sent(
                     connection, subscription_id=sid, digest_date=digest_date, claimed_at=claimed_at, message_id=item.message_id
                 )
@@ -481,10 +479,10 @@ class Pipeline:
                 ledger.delivery_mark(
                     connection, subscription_ids=[sid], digest_date=digest_date, claimed_at=claimed_at, status=outcome, reason=reason
                 )
-                if outcome == ledger.BOUNCED:
+                if outcome == DeliveryStatus.BOUNCED:
                     s = db.subscription
                     connection.execute(
-                        update(s).where(s.c.id == sid, s.c.status == "active").values(status="bouncing", updated_at=ledger.utcnow())
+                        update(s).where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE).values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
                     )
             connection.commit()
         return outcome
@@ -516,12 +514,12 @@ class Pipeline:
         r = db.digest_run
         with self.engine.begin() as connection:
             connection.execute(
-                update(r).where(r.c.id == run_id, r.c.status == "planned").values(status="running", started_at=ledger.utcnow())
+                update(r).where(r.c.id == run_id, r.c.status == RunStatus.PLANNED).values(status=RunStatus.RUNNING, started_at=utcnow())
             )
             run = connection.execute(select(r.c.status, r.c.digest_date, r.c.dry_run, r.c.list).where(r.c.id == run_id)).mappings().first()
         if run is None:
             raise RunNotFound(f"no digest run {run_id}")
-        if run["status"] == "paused":
+        if run["status"] == RunStatus.PAUSED:
             raise RunPaused(f"run {run_id} is paused")
         return run
 
@@ -558,7 +556,7 @@ def _unsettled(connection, subscription_ids: Sequence[int], digest_date: dt.date
     settled: set[int] = set()
     for batch in batches(subscription_ids):
         settled.update(connection.execute(
-            select(d.c.subscription_id).where(d.c.subscription_id.in_(batch), d.c.digest_date == digest_date, d.c.status.in_(ledger.FINAL))
+            select(d.c.subscription_id).where(d.c.subscription_id.in_(batch), d.c.digest_date == digest_date, d.c.status.in_(FINAL_DELIVERY_STATUSES))
         ).scalars())
     return [s for s in subscriptions_by_id(connection, subscription_ids) if s.id not in settled and s.list_name == list_name]
 

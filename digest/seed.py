@@ -22,7 +22,9 @@ from typing import Callable
 from sqlalchemy import Engine, delete, func, select, text
 
 from . import db
+from .embeds import VIMEO, YOUTUBE
 from .slugs import make_slug, slug_words
+from .vocabulary import DigestList, Role, SubscriptionStatus
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -293,6 +295,8 @@ ROOMS = ["Main hall", "Room 2", "Room 3", "Workshop room", "Hall B"]
 # How much more often the most active people go to events than a typical one: real
 # calendars top out at a few dozen events a year, however famous their owner.
 MAX_ACTIVITY = 40.0
+# A non-speaker's role: three in four attend, the rest only track the event.
+CROWD_ROLES = (Role.ATTENDING, Role.ATTENDING, Role.ATTENDING, Role.TRACKING)
 
 
 def _attendance_and_talks(connection, rng, people, popularity, event_rows, today, now, stats, report):
@@ -314,7 +318,7 @@ def _attendance_and_talks(connection, rng, people, popularity, event_rows, today
             attendance_rows.append({
                 "person_id": index + 1,
                 "event_id": event["id"],
-                "role": "speaking" if index in speaker_set else rng.choice(("attending", "attending", "attending", "tracking")),
+                "role": Role.SPEAKING if index in speaker_set else rng.choice(CROWD_ROLES),
                 "created_at": now,
             })
         for talk in range(talks):
@@ -341,32 +345,37 @@ def _attendance_and_talks(connection, rng, people, popularity, event_rows, today
                     "session_id": session_id,
                     "kind": kind,
                     "title": f"{kind.capitalize()}: {session_rows[-1]['title']}",
-                    "url": _coverage_url(kind, event["slug"], session_id),
+                    **_coverage_link(kind, event["slug"], session_id),
                     "created_at": now,
                 })
         if event["start_date"] < today and rng.random() < 0.3:  # coverage of the event as a whole
             coverage_rows.append({
                 "event_id": event["id"], "session_id": None, "kind": "writeup",
                 "title": f"Write-up: {event['name']}",
-                "url": f"https://coverage.example.org/{event['slug']}/writeup", "created_at": now,
+                "url": f"https://coverage.example.org/{event['slug']}/writeup", "provider": "", "embed_id": "",
+                "created_at": now,
             })
         if len(attendance_rows) >= 50_000 or done == len(event_rows):
             stats.attendances += db.bulk_insert(connection, db.attendance, attendance_rows, ["person_id", "event_id", "role", "created_at"])
             stats.sessions += db.bulk_insert(connection, db.session, session_rows, ["id", "event_id", "title", "abstract", "starts_at", "room", "cache_version"])
             stats.speakers += db.bulk_insert(connection, db.session_speaker, speaker_rows, ["session_id", "person_id"])
-            stats.coverage += db.bulk_insert(connection, db.coverage, coverage_rows, ["event_id", "session_id", "kind", "title", "url", "created_at"])
+            stats.coverage += db.bulk_insert(connection, db.coverage, coverage_rows, ["event_id", "session_id", "kind", "title", "url", "provider", "embed_id", "created_at"])
             for batch in (attendance_rows, session_rows, speaker_rows, coverage_rows):
                 batch.clear()
             report("attendance", done, len(event_rows))
 
 
-def _coverage_url(kind: str, event_slug: str, session_id: int) -> str:
-    """Videos on the two embeddable providers (digest/embeds.py), the rest anywhere."""
+def _coverage_link(kind: str, event_slug: str, session_id: int) -> dict:
+    """A coverage row's link: videos on the two video providers of digest/embeds.py (with
+    the provider and id a fetch would have found, so talk pages embed them), the rest
+    anywhere."""
     if kind == "video" and session_id % 2:
-        return f"https://www.youtube.com/watch?v={hashlib.blake2b(str(session_id).encode(), digest_size=8).hexdigest()[:11]}"
+        video = hashlib.blake2b(str(session_id).encode(), digest_size=8).hexdigest()[:11]
+        return {"url": f"https://www.youtube.com/watch?v={video}", "provider": YOUTUBE.name, "embed_id": video}
     if kind == "video":
-        return f"https://vimeo.com/{100000 + session_id}"
-    return f"https://coverage.example.org/{event_slug}/{session_id}/{kind}"
+        video = str(100000 + session_id)
+        return {"url": f"https://vimeo.com/{video}", "provider": VIMEO.name, "embed_id": video}
+    return {"url": f"https://coverage.example.org/{event_slug}/{session_id}/{kind}", "provider": "", "embed_id": ""}
 
 
 def _subscriptions(connection, rng, people, subscribers, now, stats, report):
@@ -375,8 +384,8 @@ def _subscriptions(connection, rng, people, subscribers, now, stats, report):
     for pid in person_ids:
         rows.append({
             "person_id": pid,
-            "list": "daily",
-            "status": "active",
+            "list": DigestList.DAILY,
+            "status": SubscriptionStatus.ACTIVE,
             "email": f"person{pid}@example.com",
             "send_hour": rng.choice((7, 7, 7, 7, 6, 8, 9)),
             "last_sent_date": None,

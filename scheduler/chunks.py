@@ -17,13 +17,8 @@ from typing import Sequence
 from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 
 from digest import db
-
-QUEUED, RUNNING, PAUSED, DONE = "queued", "running", "paused", "done"
-ACTIVE_RUN_STATUSES = ("planned", "running", "paused")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+from digest.clock import utcnow
+from digest.vocabulary import ACTIVE_RUN_STATUSES, ChunkStatus, RunStatus
 
 
 @dataclass(frozen=True)
@@ -45,7 +40,7 @@ def chunks_create(connection, *, run_id: int, chunks: Sequence[Sequence[int]]) -
     for offset, subscription_ids in enumerate(chunks, 1):
         ids.append(connection.execute(insert(c).values(
             run_id=run_id, number=start + offset, subscription_ids=list(subscription_ids), size=len(subscription_ids),
-            status=QUEUED, claim="", attempts=0, sent=0, skipped=0, failed=0, bounced=0, last_error="",
+            status=ChunkStatus.QUEUED, claim="", attempts=0, sent=0, skipped=0, failed=0, bounced=0, last_error="",
             enqueued_at=now, claimed_at=None, finished_at=None,
         )).inserted_primary_key[0])
     run_count_chunks(connection, run_id=run_id)
@@ -65,10 +60,10 @@ def chunk_claim(engine: Engine, *, chunk_id: int, claim: str, timeout: dt.timede
             update(c).where(
                 c.c.id == chunk_id,
                 or_(
-                    c.c.status.in_((QUEUED, PAUSED)),
-                    and_(c.c.status == RUNNING, or_(c.c.claim == claim, c.c.claimed_at < now - timeout)),
+                    c.c.status.in_((ChunkStatus.QUEUED, ChunkStatus.PAUSED)),
+                    and_(c.c.status == ChunkStatus.RUNNING, or_(c.c.claim == claim, c.c.claimed_at < now - timeout)),
                 ),
-            ).values(status=RUNNING, claim=claim, claimed_at=now, attempts=c.c.attempts + 1)
+            ).values(status=ChunkStatus.RUNNING, claim=claim, claimed_at=now, attempts=c.c.attempts + 1)
         ).rowcount
         if not taken:
             return None
@@ -76,12 +71,12 @@ def chunk_claim(engine: Engine, *, chunk_id: int, claim: str, timeout: dt.timede
     return Chunk(row["id"], row["run_id"], row["number"], list(row["subscription_ids"]), row["status"], row["attempts"])
 
 
-def chunk_release(engine: Engine, *, chunk_id: int, claim: str, status: str = PAUSED, error: str = "") -> bool:
+def chunk_release(engine: Engine, *, chunk_id: int, claim: str, status: str = ChunkStatus.PAUSED, error: str = "") -> bool:
     """Give a claimed chunk back (paused, or queued for a retry)."""
     c = db.digest_chunk
     with engine.begin() as connection:
         return connection.execute(
-            update(c).where(c.c.id == chunk_id, c.c.claim == claim, c.c.status == RUNNING)
+            update(c).where(c.c.id == chunk_id, c.c.claim == claim, c.c.status == ChunkStatus.RUNNING)
             .values(status=status, last_error=error[:2000], enqueued_at=utcnow())
         ).rowcount == 1
 
@@ -99,8 +94,8 @@ def chunk_complete(engine: Engine, *, chunk_id: int, sent=0, skipped=0, failed=0
         # Whoever finishes first counts (a takeover of a chunk thought lost may lose
         # the race to the original); the ledger made sure nobody sent twice.
         first = connection.execute(
-            update(c).where(c.c.id == chunk_id, c.c.status != DONE)
-            .values(status=DONE, sent=sent, skipped=skipped, failed=failed, bounced=bounced, finished_at=utcnow(), last_error="")
+            update(c).where(c.c.id == chunk_id, c.c.status != ChunkStatus.DONE)
+            .values(status=ChunkStatus.DONE, sent=sent, skipped=skipped, failed=failed, bounced=bounced, finished_at=utcnow(), last_error="")
         ).rowcount == 1
         run_id = connection.execute(select(c.c.run_id).where(c.c.id == chunk_id)).scalar_one()
         done, total = run_count_chunks(connection, run_id=run_id)
@@ -111,7 +106,7 @@ def run_count_chunks(connection, *, run_id: int) -> tuple[int, int]:
     """Recount chunks_done and chunks_total from the chunk rows (idempotent)."""
     c, r = db.digest_chunk, db.digest_run
     total, done = connection.execute(
-        select(func.count(), func.coalesce(func.sum(case((c.c.status == DONE, 1), else_=0)), 0)).where(c.c.run_id == run_id)
+        select(func.count(), func.coalesce(func.sum(case((c.c.status == ChunkStatus.DONE, 1), else_=0)), 0)).where(c.c.run_id == run_id)
     ).one()
     connection.execute(update(r).where(r.c.id == run_id).values(chunks_done=done, chunks_total=total))
     return int(done), int(total)
@@ -127,14 +122,14 @@ def chunks_to_requeue(engine: Engine, *, timeout: dt.timedelta, include_paused: 
     c, r = db.digest_chunk, db.digest_run
     before = utcnow() - timeout
     lost = or_(
-        and_(c.c.status == QUEUED, c.c.enqueued_at < before),
-        and_(c.c.status == RUNNING, c.c.claimed_at < before),
+        and_(c.c.status == ChunkStatus.QUEUED, c.c.enqueued_at < before),
+        and_(c.c.status == ChunkStatus.RUNNING, c.c.claimed_at < before),
     )
     if include_paused:
-        lost = or_(lost, c.c.status == PAUSED)
+        lost = or_(lost, c.c.status == ChunkStatus.PAUSED)
     with engine.connect() as connection:
         rows = connection.execute(
-            select(c.c.id).join(r, r.c.id == c.c.run_id).where(r.c.status == "running", lost).order_by(c.c.id)
+            select(c.c.id).join(r, r.c.id == c.c.run_id).where(r.c.status == RunStatus.RUNNING, lost).order_by(c.c.id)
         )
         return [row[0] for row in rows]
 
@@ -146,8 +141,8 @@ def chunks_mark_queued(engine: Engine, *, chunk_ids: Sequence[int]) -> None:
     c = db.digest_chunk
     with engine.begin() as connection:
         connection.execute(
-            update(c).where(c.c.id.in_(list(chunk_ids)), c.c.status != DONE)
-            .values(status=QUEUED, enqueued_at=utcnow())
+            update(c).where(c.c.id.in_(list(chunk_ids)), c.c.status != ChunkStatus.DONE)
+            .values(status=ChunkStatus.QUEUED, enqueued_at=utcnow())
         )
 
 
@@ -164,7 +159,7 @@ def busy_subscription_ids(engine: Engine) -> set[int]:
     with engine.connect() as connection:
         rows = connection.execute(
             select(c.c.subscription_ids).join(r, r.c.id == c.c.run_id)
-            .where(r.c.status.in_(ACTIVE_RUN_STATUSES), c.c.status != DONE)
+            .where(r.c.status.in_(ACTIVE_RUN_STATUSES), c.c.status != ChunkStatus.DONE)
         )
         return {sid for (ids,) in rows for sid in ids}
 
@@ -179,8 +174,8 @@ def runs_unfinished_with_all_chunks_done(engine: Engine) -> list[int]:
     """Running or cancelled runs whose chunks are all done but that were never finished
     (the finishing message was lost with a worker or a broker)."""
     c, r = db.digest_chunk, db.digest_run
-    pending = select(c.c.id).where(c.c.run_id == r.c.id, c.c.status != DONE).exists()
+    pending = select(c.c.id).where(c.c.run_id == r.c.id, c.c.status != ChunkStatus.DONE).exists()
     with engine.connect() as connection:
         return list(connection.execute(
-            select(r.c.id).where(r.c.status.in_(("running", "cancelled")), r.c.finished_at.is_(None), ~pending)
+            select(r.c.id).where(r.c.status.in_((RunStatus.RUNNING, RunStatus.CANCELLED)), r.c.finished_at.is_(None), ~pending)
         ).scalars())

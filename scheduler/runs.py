@@ -15,12 +15,14 @@ from typing import Iterable, Protocol, Sequence
 from sqlalchemy import Engine, and_, func, select, update
 
 from digest import db, ledger
+from digest.clock import as_utc, utcnow
 from digest.pipeline import plan_run
+from digest.vocabulary import ACTIVE_RUN_STATUSES, ChunkStatus, DeliveryStatus, DigestList, RunStatus, SubscriptionStatus
 
 from . import chunks as chunk_store
 from .runtime import schedule_get
 
-ACTIVE = ("planned", "running", "paused")
+ACTIVE = ACTIVE_RUN_STATUSES
 
 
 class RunControlError(ValueError):
@@ -33,10 +35,6 @@ class Enqueue(Protocol):
     def finish(self, run_id: int) -> None: ...
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 # -- services ---------------------------------------------------------------------------
 
 
@@ -44,7 +42,7 @@ def run_start(
     engine: Engine,
     enqueue: Enqueue,
     *,
-    list_name: str = "daily",
+    list_name: str = DigestList.DAILY,
     digest_date: dt.date,
     dry_run: bool = False,
     subscription_ids: Iterable[int] | None = None,
@@ -69,7 +67,7 @@ def run_start(
     with engine.begin() as connection:
         chunk_ids = chunk_store.chunks_create(connection, run_id=plan.run_id, chunks=plan.chunks)
         r = db.digest_run
-        connection.execute(update(r).where(r.c.id == plan.run_id).values(status="running", started_at=utcnow()))
+        connection.execute(update(r).where(r.c.id == plan.run_id).values(status=RunStatus.RUNNING, started_at=utcnow()))
     if chunk_ids:
         enqueue.chunks(chunk_ids)
     else:
@@ -79,22 +77,22 @@ def run_start(
 
 def run_pause(engine: Engine, *, run_id: int) -> None:
     """Stop sending: chunks stop at their next group of claims and wait."""
-    _transition(engine, run_id, to="paused", allowed=("planned", "running"))
+    _transition(engine, run_id, to=RunStatus.PAUSED, allowed=(RunStatus.PLANNED, RunStatus.RUNNING))
 
 
 def run_resume(engine: Engine, enqueue: Enqueue, *, run_id: int) -> None:
-    _transition(engine, run_id, to="running", allowed=("paused",))
-    enqueue.chunks(chunk_store.chunks_of_run(engine, run_id=run_id, statuses=(chunk_store.PAUSED,)))
+    _transition(engine, run_id, to=RunStatus.RUNNING, allowed=(RunStatus.PAUSED,))
+    enqueue.chunks(chunk_store.chunks_of_run(engine, run_id=run_id, statuses=(ChunkStatus.PAUSED,)))
 
 
 def run_cancel(engine: Engine, enqueue: Enqueue, *, run_id: int) -> None:
     """Stop for good: nothing more is sent; what was sent stays sent."""
-    _transition(engine, run_id, to="cancelled", allowed=ACTIVE)
+    _transition(engine, run_id, to=RunStatus.CANCELLED, allowed=ACTIVE)
     c = db.digest_chunk
     with engine.begin() as connection:
         connection.execute(
-            update(c).where(c.c.run_id == run_id, c.c.status.in_((chunk_store.QUEUED, chunk_store.PAUSED)))
-            .values(status=chunk_store.DONE, finished_at=utcnow(), last_error="cancelled")
+            update(c).where(c.c.run_id == run_id, c.c.status.in_((ChunkStatus.QUEUED, ChunkStatus.PAUSED)))
+            .values(status=ChunkStatus.DONE, finished_at=utcnow(), last_error="cancelled")
         )
         done, total = chunk_store.run_count_chunks(connection, run_id=run_id)
     if done >= total:
@@ -108,9 +106,9 @@ def run_retry_failed(engine: Engine, enqueue: Enqueue, *, run_id: int, max_attem
     retry after a run); the operator's command retries them all.
     """
     run = _run(engine, run_id)
-    if run["status"] == "cancelled":
+    if run["status"] == RunStatus.CANCELLED:
         raise RunControlError(f"run {run_id} is cancelled; start a new run instead")
-    if run["status"] == "paused":
+    if run["status"] == RunStatus.PAUSED:
         raise RunControlError(f"run {run_id} is paused; resume it first")
     if run["dry_run"]:
         raise RunControlError(f"run {run_id} is a dry run; it sent nothing to retry")
@@ -121,7 +119,7 @@ def run_retry_failed(engine: Engine, enqueue: Enqueue, *, run_id: int, max_attem
     with engine.begin() as connection:
         chunk_ids = chunk_store.chunks_create(connection, run_id=run_id, chunks=[ids[i:i + size] for i in range(0, len(ids), size)])
         r = db.digest_run
-        connection.execute(update(r).where(r.c.id == run_id).values(status="running", finished_at=None))
+        connection.execute(update(r).where(r.c.id == run_id).values(status=RunStatus.RUNNING, finished_at=None))
     enqueue.chunks(chunk_ids, countdown=countdown)
     return len(ids)
 
@@ -167,12 +165,12 @@ def _run(engine: Engine, run_id: int):
 def _active_ids(engine: Engine, list_name: str) -> list[int]:
     s = db.subscription
     with engine.connect() as connection:
-        return list(connection.execute(select(s.c.id).where(s.c.list == list_name, s.c.status == "active").order_by(s.c.id)).scalars())
+        return list(connection.execute(select(s.c.id).where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE).order_by(s.c.id)).scalars())
 
 
 def failed_subscription_ids(engine: Engine, *, run_id: int, max_attempts: int | None = None) -> list[int]:
     d = db.delivery
-    condition = and_(d.c.run_id == run_id, d.c.status == ledger.FAILED)
+    condition = and_(d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED)
     if max_attempts is not None:
         condition = and_(condition, d.c.attempts < max_attempts)
     with engine.connect() as connection:
@@ -184,7 +182,7 @@ def failed_attempts(engine: Engine, *, run_id: int) -> int:
     d = db.delivery
     with engine.connect() as connection:
         return connection.execute(
-            select(func.coalesce(func.max(d.c.attempts), 0)).where(d.c.run_id == run_id, d.c.status == ledger.FAILED)
+            select(func.coalesce(func.max(d.c.attempts), 0)).where(d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED)
         ).scalar_one()
 
 
@@ -215,8 +213,8 @@ class RunProgress:
     def elapsed(self) -> float:
         if self.started_at is None:
             return 0.0
-        end = _aware(self.finished_at) if self.finished_at else utcnow()
-        return max((end - _aware(self.started_at)).total_seconds(), 0.0)
+        end = as_utc(self.finished_at) if self.finished_at else utcnow()
+        return max((end - as_utc(self.started_at)).total_seconds(), 0.0)
 
     @property
     def rate(self) -> float:
@@ -237,11 +235,11 @@ def run_progress(engine: Engine, *, run_id: int) -> RunProgress:
     run = _run(engine, run_id)
     with engine.connect() as connection:
         totals = ledger.delivery_totals(connection, run_id=run_id)
-    if run["dry_run"] or run["status"] in ("finished", "failed") and not totals:
+    if run["dry_run"] or run["status"] in (RunStatus.FINISHED, RunStatus.FAILED) and not totals:
         sent, skipped, failed, bounced, in_flight = run["sent"], run["skipped"], run["failed"], 0, 0
     else:
-        sent, skipped = totals.get(ledger.SENT, 0), totals.get(ledger.SKIPPED, 0)
-        failed, bounced, in_flight = totals.get(ledger.FAILED, 0), totals.get(ledger.BOUNCED, 0), totals.get(ledger.CLAIMED, 0)
+        sent, skipped = totals.get(DeliveryStatus.SENT, 0), totals.get(DeliveryStatus.SKIPPED, 0)
+        failed, bounced, in_flight = totals.get(DeliveryStatus.FAILED, 0), totals.get(DeliveryStatus.BOUNCED, 0), totals.get(DeliveryStatus.CLAIMED, 0)
     return RunProgress(
         id=run["id"], list=run["list"], digest_date=run["digest_date"], status=run["status"], dry_run=run["dry_run"],
         planned=run["planned"], sent=sent, skipped=skipped, failed=failed, bounced=bounced, in_flight=in_flight,
@@ -258,19 +256,3 @@ def runs_list(engine: Engine, *, limit: int = 20, status: str | None = None) -> 
     with engine.connect() as connection:
         ids = list(connection.execute(query).scalars())
     return [run_progress(engine, run_id=run_id) for run_id in ids]
-
-
-def runs_active(engine: Engine) -> list[int]:
-    r = db.digest_run
-    with engine.connect() as connection:
-        return list(connection.execute(select(r.c.id).where(r.c.status.in_(ACTIVE)).order_by(r.c.id)).scalars())
-
-
-def run_count(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(db.digest_run)).scalar_one()
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; lanyard stores UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

@@ -18,6 +18,7 @@ from celery import shared_task
 from celery.signals import worker_process_shutdown
 
 from digest.pipeline import RunPaused
+from digest.vocabulary import TaskName
 
 from . import chunks as chunk_store
 from .faults import backoff, temporary
@@ -93,7 +94,7 @@ def _note(ctx: WorkerContext, run_id: int | None, text: str) -> None:
 # -- chunks -------------------------------------------------------------------------------
 
 
-@shared_task(bind=True, name="lanyard.scheduler.process_chunk", max_retries=None, acks_late=True)
+@shared_task(bind=True, name=TaskName.PROCESS_CHUNK, max_retries=None, acks_late=True)
 def process_chunk(self, chunk_id: int, fault: str = ""):
     """Deliver one chunk of a run through the digest pipeline."""
     ctx = context(self)
@@ -137,7 +138,7 @@ def process_chunk(self, chunk_id: int, fault: str = ""):
 # -- runs -----------------------------------------------------------------------------------
 
 
-@shared_task(bind=True, name="lanyard.scheduler.finish_run", max_retries=None, acks_late=True)
+@shared_task(bind=True, name=TaskName.FINISH_RUN, max_retries=None, acks_late=True)
 def finish_run(self, run_id: int):
     """Total a run whose chunks are all done, or first retry its temporary failures."""
     from digest.pipeline import finish_run as finish
@@ -167,7 +168,7 @@ def finish_run(self, run_id: int):
     return f"{summary.status}: sent {summary.sent}, skipped {summary.skipped}, failed {summary.failed}"
 
 
-@shared_task(bind=True, name="lanyard.scheduler.plan", max_retries=None, acks_late=True)
+@shared_task(bind=True, name=TaskName.PLAN, max_retries=None, acks_late=True)
 def plan(self, list_name: str, digest_date: str, dry_run: bool = False, limit: int | None = None):
     """Plan a run for one list and date and queue its chunks (for programmatic starts)."""
     from .runs import run_start
@@ -184,7 +185,7 @@ def plan(self, list_name: str, digest_date: str, dry_run: bool = False, limit: i
         raise self.retry(countdown=backoff(self.request.retries)) from None
 
 
-@shared_task(bind=True, name="lanyard.scheduler.tick", max_retries=3, acks_late=True)
+@shared_task(bind=True, name=TaskName.TICK, max_retries=3, acks_late=True)
 def tick(self, now: str | None = None, force: bool = False):
     """The beat tick: once per runtime tick period, sweep and plan what is due."""
     from .planning import plan_due
@@ -207,7 +208,7 @@ def tick(self, now: str | None = None, force: bool = False):
     return f"planned runs {run_ids}" if run_ids else "nothing due"
 
 
-@shared_task(bind=True, name="lanyard.scheduler.sweep", acks_late=True)
+@shared_task(bind=True, name=TaskName.SWEEP, acks_late=True)
 def sweep(self):
     ctx = context(self)
     return sweep_now(ctx, schedule_get(ctx.engine))

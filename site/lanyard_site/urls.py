@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from lanyard_site import converters
+from lanyard_site.events import paste
 from lanyard_site.events import views as events
 from lanyard_site.mailing import views as mailing
 
@@ -10,6 +11,7 @@ converters.register()
 
 # /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here.
 urlpatterns = [
+    path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
     path("", events.home, name="home"),
     path("events/", events.events, name="events"),
     path("events/<lslug:slug>/", events.event, name="event"),
@@ -23,6 +25,8 @@ urlpatterns = [
     path("coverage/", events.coverage, name="coverage"),
     path("search/", events.search, name="search"),
     path("calendar/", events.calendar, name="calendar"),
+    path("talks/<int:talk_id>/coverage/", paste.paste_talk, name="paste_talk"),
+    path("events/<lslug:slug>/coverage/", paste.paste_event, name="paste_event"),
     path("subscriptions/", mailing.subscriptions, name="subscriptions"),
     path(
         "subscriptions/<int:subscription_id>/<str:action>/", mailing.subscription_change,

@@ -144,6 +144,8 @@ class Person(Slugged):
     bio = models.TextField(blank=True)
     avatar_url = models.URLField(max_length=500, blank=True, validators=[web_url_validator])
     timezone = models.CharField(max_length=64, default="UTC")
+    # Part of the signed calendar feed token: bumping it revokes every older feed link.
+    feed_version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )
@@ -257,18 +259,42 @@ class Attendance(models.Model):
 
 
 class Coverage(models.Model):
-    class Kind(models.TextChoices):
+    """A link about a talk or an event: slides, a video, notes, a write-up.
+
+    Pasted links are stored at once with ``status=fetching`` and the URL as their title;
+    a Celery task (scheduler/coverage_tasks.py) fetches them through the guarded HTTP
+    client and fills in the rest. Embeds are a provider name and an id from
+    ``digest/embeds.py``, never HTML from the network.
+    """
+
+    class Kind(models.TextChoices):  # = digest.vocabulary.CoverageKind
         SLIDES = "slides"
         VIDEO = "video"
         NOTES = "notes"
         WRITEUP = "writeup", "write-up"
 
+    class Status(models.TextChoices):  # = digest.vocabulary.CoverageStatus
+        FETCHING = "fetching", "fetching…"
+        OK = "ok"
+        FAILED = "failed"
+
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="coverage")
     session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.CASCADE, related_name="coverage")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, blank=True)  # blank: not known yet
     title = models.CharField(max_length=300)
     url = models.URLField(max_length=500, validators=[web_url_validator])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Database defaults, so rows written without them (the seed, older code) stay valid.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK, db_default=Status.OK)
+    failure = models.CharField("why the fetch failed", max_length=200, blank=True, default="", db_default="")
+    provider = models.CharField(max_length=32, blank=True, default="", db_default="")  # a digest/embeds.py name
+    embed_id = models.CharField(max_length=100, blank=True, default="", db_default="")
+    thumbnail_url = models.URLField(max_length=500, blank=True, default="", db_default="")
+    etag = models.CharField(max_length=200, blank=True, default="", db_default="")
+    last_modified = models.CharField(max_length=64, blank=True, default="", db_default="")
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    # Who pasted it (None: the admin or the CLI): they see "fetching…" and why a fetch failed.
+    added_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         db_table = "coverage"
@@ -278,6 +304,7 @@ class Coverage(models.Model):
                 condition=Q(event__isnull=False) | Q(session__isnull=False), name="coverage_has_event_or_session"
             ),
         ]
+        indexes = [models.Index(fields=["status", "fetched_at"], name="coverage_status_fetched")]
 
     def __str__(self):
         return self.title

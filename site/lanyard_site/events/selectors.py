@@ -18,7 +18,7 @@ from itertools import groupby
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from digest.search import SearchError, SearchIndex, TextQuery
@@ -313,15 +313,6 @@ def event_people(event: Event, *, limit: int = NAMES_SHOWN) -> dict[str, RoleLis
     }
 
 
-def event_coverage(event: Event) -> list[Coverage]:
-    """Coverage of the event itself and of each of its talks."""
-    return list(
-        Coverage.objects.filter(Q(event=event) | Q(session__event=event))
-        .select_related("session")
-        .order_by("kind", "title", "pk")
-    )
-
-
 @dataclass(frozen=True)
 class PeoplePage:
     """A page of a people list; ``searched`` when a name query ran in the search engine."""
@@ -386,11 +377,11 @@ def _search_page(total: int, number: int, per_page: int) -> Page:
 # -- talks and people ---------------------------------------------------------------------
 
 def talk_detail(talk_id: int) -> Session | None:
-    """The talk with its event, speakers and coverage; ``local_start`` is its start in the
-    event's timezone."""
+    """The talk with its event and speakers; ``local_start`` is its start in the event's
+    timezone. (Its coverage is the {% coverage_for %} block's.)"""
     talk = (
         Session.objects.select_related("event")
-        .prefetch_related("speakers", Prefetch("coverage", queryset=Coverage.objects.order_by("kind", "title", "pk")))
+        .prefetch_related("speakers")
         .filter(pk=talk_id)
         .first()
     )
@@ -425,11 +416,7 @@ def person_events(person: Person) -> PersonEvents:
 
 
 def person_talks(person: Person) -> list[Session]:
-    return list(
-        person.sessions.select_related("event")
-        .prefetch_related(Prefetch("coverage", queryset=Coverage.objects.order_by("kind", "title", "pk")))
-        .order_by("-event__start_date", "title", "pk")[:PAST_SHOWN]
-    )
+    return list(person.sessions.select_related("event").order_by("-event__start_date", "title", "pk")[:PAST_SHOWN])
 
 
 @dataclass(frozen=True)
@@ -483,7 +470,6 @@ class TopicPage:
     upcoming_count: int
     open_calls: list[Event]
     recent: list[Event]
-    coverage: list[Coverage]
 
 
 def topic_page(topic: Topic) -> TopicPage:
@@ -495,9 +481,6 @@ def topic_page(topic: Topic) -> TopicPage:
         upcoming_count=upcoming.count(),
         open_calls=list(events.filter(cfp_deadline__gte=now).order_by("cfp_deadline", "name", "pk")[:TOPIC_LIST]),
         recent=list(events.filter(end_date__lt=now).order_by("-start_date", "name", "pk")[:TOPIC_LIST]),
-        coverage=list(
-            coverage_rows(CoverageFilters(topic=topic))[:TOPIC_LIST]
-        ),
     )
 
 

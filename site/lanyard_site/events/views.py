@@ -54,7 +54,6 @@ def event(request, slug: str):
         "today": selectors.today(),
         "schedule": selectors.event_schedule(event),
         "people": selectors.event_people(event),
-        "coverage": selectors.event_coverage(event),
     })
 
 

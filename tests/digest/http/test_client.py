@@ -26,10 +26,8 @@ DEADLINE = 3.0  # short, so the tar pits end soon; the rule is the same at 20 s
 
 
 @pytest.fixture
-def server():
-    found = WebServer()
-    yield found
-    found.stop()
+def server(web_server):
+    return web_server
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Template filters of the browsing pages: safe links, embeds, avatars' fallbacks."""
+"""Template filters of the browsing pages: safe links, avatars' fallbacks, facet links."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import zlib
 
 from django import template
 
-from digest.embeds import Embed, embed_for
 from digest.weburls import web_url as checked_web_url
 
 register = template.Library()
@@ -18,12 +17,6 @@ def web_url(value: str | None) -> str:
     """The URL when it may be a link (absolute http or https), else "": a stored
     ``javascript:`` URL is shown as text, never as a live link."""
     return checked_web_url(value) or ""
-
-
-@register.filter
-def embed(value: str | None) -> Embed | None:
-    """The player for a video on an allow-listed provider (digest/embeds.py), else None."""
-    return embed_for(value)
 
 
 @register.filter

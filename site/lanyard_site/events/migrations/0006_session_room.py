@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0003_reslug'),
+        ('events', '0005_coverage_fetching'),
     ]
 
     operations = [
