@@ -3,10 +3,13 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _fresh_page_cache():
-    """The site caches fragments and lists per process (locmem); each test, on each database,
-    starts without entries a previous one left."""
-    from django.core.cache import cache
+    """The site caches lists per process (locmem) and fragments in Redis, keyed by row id and
+    cache_version: each test, on each database, starts without entries a previous one left
+    (the same ids recur on SQLite and PostgreSQL)."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for name in ("default", "template_fragments"):
+        caches[name].clear()
     yield
-    cache.clear()
+    for name in ("default", "template_fragments"):
+        caches[name].clear()
