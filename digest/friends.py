@@ -24,6 +24,7 @@ from .vocabulary import Role
 # in every chunk, and fetching their events once per chunk would dominate a run.
 CACHE_SECONDS = 30.0
 FETCH_BATCH = 5_000  # keys per round trip
+INVERT_ABOVE = 1_000  # followees above which a view indexes who goes where (see FriendEventsView)
 
 # The many small reads of a batch as one script call per FETCH_BATCH keys rather than a
 # pipeline of one command per key: the client packs one command instead of thousands,
@@ -62,7 +63,7 @@ class FriendEventsView(Mapping):
     not for the thousand-odd events that popular people go to.
     """
 
-    __slots__ = ("_followees", "_events_of", "_speakers", "_ids", "_people")
+    __slots__ = ("_followees", "_events_of", "_speakers", "_ids", "_people", "_going")
 
     def __init__(self, followees: tuple[int, ...], events_of: Mapping[int, frozenset], speakers: Mapping[int, frozenset], ids: frozenset):
         self._followees = followees
@@ -70,6 +71,7 @@ class FriendEventsView(Mapping):
         self._speakers = speakers
         self._ids = ids
         self._people: dict[int, dict[int, str]] = {}
+        self._going: dict[int, list[int]] | None = None  # event → followees going, for many followees
 
     def __getitem__(self, event_id: int) -> dict[int, str]:
         people = self._people.get(event_id)
@@ -79,11 +81,21 @@ class FriendEventsView(Mapping):
             speakers = self._speakers.get(event_id, _EMPTY)
             speaking, attending = Role.SPEAKING, Role.ATTENDING
             people = self._people[event_id] = {
-                person: speaking if person in speakers else attending
-                for person in self._followees
-                if event_id in self._events_of[person]
+                person: speaking if person in speakers else attending for person in self._going_to(event_id)
             }
         return people
+
+    def _going_to(self, event_id: int):
+        if len(self._followees) <= INVERT_ABOVE:
+            return (person for person in self._followees if event_id in self._events_of[person])
+        # Thousands of followees (a calendar page asks about 50 events): turn the mapping
+        # around once, for what it holds, rather than scan every followee per event.
+        if self._going is None:
+            self._going = {}
+            for person in self._followees:
+                for event in self._events_of[person]:
+                    self._going.setdefault(event, []).append(person)
+        return self._going.get(event_id, ())
 
     def __contains__(self, event_id) -> bool:
         return event_id in self._ids

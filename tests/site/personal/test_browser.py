@@ -44,9 +44,9 @@ def test_sign_in_follow_someone_see_them_first(live_server, world, browser, tmp_
     tab.goto(f"{live_server.url}/accounts/login/?next=/people/ada/")
     tab.fill("input[name=username]", "me")
     tab.fill("input[name=password]", PASSWORD)
-    tab.click("button[type=submit]")
+    tab.click("main form[action='/accounts/login/'] button[type=submit]")
     tab.wait_for_url(f"{live_server.url}/people/ada/")
-    assert "Signed in as" in tab.locator("header").inner_text()
+    assert "Signed in as" in tab.locator("header.site-header").inner_text()
 
     tab.click("form[action='/people/ada/follow/'] button")
     tab.wait_for_url(f"{live_server.url}/people/ada/")
@@ -56,7 +56,7 @@ def test_sign_in_follow_someone_see_them_first(live_server, world, browser, tmp_
     first = tab.locator(".followed-first a.followed")
     assert first.all_inner_texts() == ["Zoë Ada"]
     # In the attendee list, Zoë (last by name) now comes first, marked.
-    attending = tab.locator("h2", has_text="Attending").locator("xpath=following-sibling::p[1]/a")
-    assert attending.all_inner_texts()[0] == "Zoë Ada"
-    assert attending.first.get_attribute("class") == "followed"
+    attendees = tab.locator("section.panel", has=tab.locator("h2", has_text="Attendees")).locator("li.person-chip")
+    assert attendees.locator(".person-name").all_inner_texts() == ["Zoë Ada", "Bob Alpha", "Cy Beta"]
+    assert "followed" in attendees.first.get_attribute("class")
     tab.screenshot(path=os.environ.get("LANYARD_TEST_SCREENSHOT", str(tmp_path / "event.png")), full_page=True)
