@@ -30,7 +30,7 @@ def crowd(client, alias):
 
 
 def followed_section(html: str) -> list[str]:
-    section = html.split('class="followed-first"', 1)[1].split("</section>", 1)[0]
+    section = html.split('followed-first">', 1)[1].split("</section>", 1)[0]
     return re.findall(r'href="/people/([^/]+)/"', section)
 
 
@@ -45,10 +45,10 @@ def test_event_page_lists_the_sinter_answer_first(client, crowd):
     assert followed_section(html) == by_name
     assert "People you follow here (3)" in html and 'href="/people/ada/">Ada</a> (speaking)' in html
     # In the attendee list the followed come first, marked.
-    attending = html.split("Attending (", 1)[1]
-    order = re.findall(r'href="/people/([^/]+)/"', attending.split("</p>", 1)[0])
-    assert order == ["carol", "zed", "bob", "dan"]
-    assert 'class="followed" title="you follow them" href="/people/carol/"' in attending
+    attending = html.split("<h2>Attendees", 1)[1].split("</section>", 1)[0]
+    assert re.findall(r'href="/people/([^/]+)/"', attending) == ["carol", "zed", "bob", "dan"]
+    chips = re.findall(r'<li class="person-chip( followed)?"><a href="/people/([^/]+)/"', attending)
+    assert [(handle, bool(mark)) for mark, handle in chips] == [("carol", True), ("zed", True), ("bob", False), ("dan", False)]
 
 
 def test_following_changes_the_page_at_once(client, crowd):
@@ -64,11 +64,12 @@ def test_event_rows_say_how_many_you_follow_are_going(client, crowd):
     other = make_event("other", 6)
     go(people["ada"], other)
     html = client.get("/").content.decode()
-    rows = {slug: row for slug, row in re.findall(r'href="/events/([^/]+)/">.*?</a>(.*?)</li>', html, re.S)}
+    rows = {slug: row for slug, row in re.findall(r'href="/events/([^/]+)/">[^<]*</a>(.*?)</li>', html, re.S)}
     assert "3 people you follow are going" in rows["conf"]
     assert "1 person you follow is going" in rows["other"]
+    assert "3 people you follow are going" in client.get("/events/").content.decode()
     client.cookies.clear()
-    assert "you follow" not in client.get("/").content.decode()  # signed out: no counts
+    assert 'class="going"' not in client.get("/").content.decode()  # signed out: no counts
 
 
 def test_talk_speakers_followed_first(client, crowd):
@@ -76,8 +77,16 @@ def test_talk_speakers_followed_first(client, crowd):
     talk = Session.objects.create(event=conf, title="Parsing")
     talk.speakers.add(people["bob"], people["zed"])
     html = client.get(f"/talks/{talk.pk}/").content.decode()
-    by = html.split("<p>By ", 1)[1].split("</p>", 1)[0]
-    assert re.findall(r'href="/people/([^/]+)/"', by) == ["zed", "bob"]
+    speakers = html.split('<ul class="people-grid">', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r'<li class="person-chip( followed)?"><a href="/people/([^/]+)/"', speakers) == [(" followed", "zed"), ("", "bob")]
+
+
+def test_directory_marks_and_lists_the_followed_first(client, crowd):
+    html = client.get("/events/conf/attendees/").content.decode()
+    assert followed_section(html) == ["ada", "carol", "zed"]
+    listing = html.split('<ul class="people-grid wide">', 1)[1].split("</ul>", 1)[0]
+    chips = re.findall(r'<li class="person-chip( followed)?"><a href="/people/([^/]+)/"', listing)
+    assert chips[:2] == [(" followed", "carol"), (" followed", "zed")] and len(chips) == 4
 
 
 def test_people_first_costs_one_query_and_no_join(client, crowd, alias):
