@@ -174,6 +174,7 @@ digest_run = Table(
     Column("sent", Integer, nullable=False),
     Column("skipped", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
+    Column("bounced", Integer, nullable=False),
     Column("chunks_total", Integer, nullable=False),
     Column("chunks_done", Integer, nullable=False),
     Column("timings", JSON, nullable=False),
@@ -196,6 +197,7 @@ delivery = Table(
     Column("last_error", Text, nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("mentioned", JSON, nullable=True),  # event ids listed as new: the subscription's mention memory
 )
 
 

@@ -70,6 +70,17 @@ return #gens
 """
 
 
+# The live generation, if it is whole: its number, 0 when the pointer names a generation
+# without its "built" marker, nil when there is no pointer. KEYS[1] = pointer; ARGV[1] =
+# prefix (the generation's key names are made as GraphKeys makes them).
+_LIVE_LUA = """
+local gen = redis.call('GET', KEYS[1])
+if not gen then return nil end
+if redis.call('EXISTS', ARGV[1] .. 'g' .. gen .. ':built') == 1 then return tonumber(gen) end
+return 0
+"""
+
+
 @dataclass(frozen=True)
 class Edit:
     """One change to the graph: a Redis command on a key suffix of every live generation."""
@@ -137,6 +148,7 @@ class Graph:
         keys = RedisKeys(prefix)
         self.live_key, self.building_key, self.counter_key = keys.graph_live, keys.graph_building, keys.graph_counter
         self._apply = client.register_script(_APPLY_LUA)
+        self._live = client.register_script(_LIVE_LUA)
 
     # -- writes ---------------------------------------------------------------------
 
@@ -155,10 +167,19 @@ class Graph:
 
     def keys(self) -> GraphKeys:
         """Key names of the live generation; resolve once per batch of reads."""
-        generation = self.live_generation()
+        generation = self._live(keys=[self.live_key], args=[self.prefix])
         if generation is None:
             raise GraphMissing("the Redis graph has not been built; run `lanyard graph rebuild`")
+        if generation == 0:
+            raise GraphMissing("the Redis graph's live generation is incomplete or gone; run `lanyard graph rebuild`")
         return GraphKeys(self.prefix, generation)
+
+    def ready(self) -> bool:
+        try:
+            self.keys()
+        except GraphMissing:
+            return False
+        return True
 
     def follows(self, person_id: int) -> set[int]:
         return {int(m) for m in self.redis.smembers(self.keys().follows(person_id))}

@@ -32,6 +32,12 @@ class GraphKeys:
         """Sorted set of the events a person attends or speaks at, scored by start day."""
         return f"{self.base}events:{person_id}"
 
+    @property
+    def built(self) -> str:
+        """Written last by a rebuild: the generation is whole (a pointer to a generation
+        without it names nothing, e.g. after an eviction or a restore of old data)."""
+        return f"{self.base}built"
+
     def pattern(self) -> str:
         return f"{self.base}*"
 
@@ -52,6 +58,11 @@ class RedisKeys:
     @property
     def graph_counter(self) -> str:
         return f"{self.prefix}graph:gen_counter"
+
+    @property
+    def graph_heal_lock(self) -> str:
+        """Held by the one worker rebuilding a missing graph while the others wait."""
+        return f"{self.prefix}graph:heal_lock"
 
     def graph(self, generation: int | str) -> GraphKeys:
         return GraphKeys(self.prefix, generation)

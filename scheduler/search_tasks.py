@@ -15,7 +15,7 @@ import os
 
 from celery import shared_task
 
-from .faults import backoff, temporary
+from digest.faults import backoff, temporary
 from .tasks import context
 
 INDEX_PENDING = "lanyard.search.index_pending"  # = scheduler.app.SEARCH_FLUSH (beat)

@@ -79,6 +79,7 @@ class DigestRun(models.Model):
     sent = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    bounced = models.PositiveIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds spent per pipeline stage.")
@@ -115,6 +116,9 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    mentioned = models.JSONField(
+        null=True, blank=True, help_text="Event ids this digest listed as new: what the subscription has been told about."
+    )
 
     class Meta:
         db_table = "delivery"
@@ -142,6 +146,7 @@ class DigestChunk(models.Model):
         RUNNING = "running"
         PAUSED = "paused"
         DONE = "done"
+        FAILED = "failed"
 
     run = models.ForeignKey(DigestRun, on_delete=models.CASCADE, related_name="chunks")
     number = models.PositiveIntegerField()

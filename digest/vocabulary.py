@@ -1,0 +1,122 @@
+"""The words lanyard stores and passes around, each defined once.
+
+Lists, statuses, roles and delivery outcomes are ``StrEnum``s: a member *is* its string,
+so it goes into a database column, a JSON payload or a Redis value unchanged and compares
+equal to what comes back. The site's ``TextChoices`` hold the same values (a test,
+``tests/digest/test_vocabulary.py``, fails when the two drift apart). Task names and the
+URL paths of the unsubscribe endpoint are here too, so the modules that send, route,
+schedule and serve them cannot disagree. This module imports nothing of lanyard: it is
+the bottom layer.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DigestList(StrEnum):
+    """The mailing lists a person can subscribe to (``Subscription.List``)."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class SubscriptionStatus(StrEnum):
+    """``Subscription.Status``: only active subscriptions get digests."""
+
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCING = "bouncing"  # a permanent delivery failure; mail stops until it is fixed
+
+
+class SubscriptionAction(StrEnum):
+    """``UnsubscribeEvent.Action``: what a link (or the site, or an operator) did.
+
+    Also the purpose of a signed link token (each purpose signs with its own salt).
+    """
+
+    UNSUBSCRIBE = "unsubscribe"
+    RESUBSCRIBE = "resubscribe"
+
+
+class ChangeVia(StrEnum):
+    """``UnsubscribeEvent.Via``: where a subscription change came from."""
+
+    LINK = "link"  # the link in an email
+    ONE_CLICK = "one_click"  # the List-Unsubscribe-Post header (RFC 8058)
+    SITE = "site"
+    ADMIN = "admin"
+
+
+class RunStatus(StrEnum):
+    """``DigestRun.Status``: where a nightly run is."""
+
+    PLANNED = "planned"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+# A run in one of these still has work to do (shown as active, may take chunks).
+ACTIVE_RUN_STATUSES = (RunStatus.PLANNED, RunStatus.RUNNING, RunStatus.PAUSED)
+
+
+class ChunkStatus(StrEnum):
+    """``DigestChunk.Status``: one Celery task's share of a run."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"  # failed for a reason a retry would not cure; its deliveries are marked failed
+
+
+class DeliveryStatus(StrEnum):
+    """``Delivery.Status``: the ledger row of one subscription and digest date.
+
+    Also the outcome of one send: ``SENT``, ``FAILED`` (temporary, retried) or
+    ``BOUNCED`` (permanent; the subscription is marked bouncing).
+    """
+
+    CLAIMED = "claimed"  # a worker holds it and is sending
+    SENT = "sent"
+    SKIPPED = "skipped"  # nothing new, or unsubscribed meanwhile
+    FAILED = "failed"  # temporary failure; retried
+    BOUNCED = "bounced"  # permanent failure
+
+
+# Ledger states a later run never touches again.
+FINAL_DELIVERY_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.SKIPPED, DeliveryStatus.BOUNCED)
+
+
+class Role(StrEnum):
+    """``Attendance.Role``: how a person is at an event."""
+
+    ATTENDING = "attending"
+    SPEAKING = "speaking"
+    TRACKING = "tracking"  # interested, not going: not part of the digest's graph
+
+
+# Roles that put a person into an event's part of the graph (and into digests).
+GRAPH_ROLES = (Role.ATTENDING, Role.SPEAKING)
+
+
+# URL paths of the unsubscribe endpoint (unsubscribe_web), each followed by a token of
+# that purpose. The emails link to them; the endpoint routes them.
+URL_PATHS = {SubscriptionAction.UNSUBSCRIBE: "/u/", SubscriptionAction.RESUBSCRIBE: "/r/"}
+UNSUBSCRIBE_PATH = URL_PATHS[SubscriptionAction.UNSUBSCRIBE]
+RESUBSCRIBE_PATH = URL_PATHS[SubscriptionAction.RESUBSCRIBE]
+MANAGE_PATH = "/subscriptions/"  # on the site: every subscription of the signed-in person
+
+
+class TaskName(StrEnum):
+    """Celery task names: registered by ``scheduler``, sent by the CLI, the site and beat."""
+
+    TICK = "lanyard.scheduler.tick"
+    PLAN = "lanyard.scheduler.plan"
+    PROCESS_CHUNK = "lanyard.scheduler.process_chunk"
+    FINISH_RUN = "lanyard.scheduler.finish_run"
+    SWEEP = "lanyard.scheduler.sweep"
+    SEARCH_INDEX_PENDING = "lanyard.search.index_pending"
