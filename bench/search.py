@@ -25,6 +25,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +41,7 @@ from digest.friends import RedisFriendEvents  # noqa: E402
 from digest.graph_sync import rebuild as rebuild_graph  # noqa: E402
 from digest.keys import RedisKeys  # noqa: E402
 from digest.search import MAX_CLAUSES, open_search  # noqa: E402
-from digest.search.friends import SEARCH_THRESHOLD, PlannedFriendEvents, SearchFriendEvents  # noqa: E402
+from digest.search.friends import PlannedFriendEvents, SearchFriendEvents  # noqa: E402
 from digest.search.sync import rebuild as rebuild_search  # noqa: E402
 
 TODAY = dt.date(2026, 6, 1)
@@ -140,11 +141,14 @@ def main() -> None:
             for name, spent in seconds.items():
                 rates[name] = max(rates.get(name, 0.0), len(people) / spent)
         best = max(rates["redis"], rates["search"])
-        usage = strategies["planner"].plan(people)
+        planner = strategies["planner"]
+        chosen = Counter()
+        for call in planner.plan(people):
+            chosen[call.strategy] += len(call.subscriber_ids)
         print(f"friends ({label}: follow sets median {statistics.median(sizes):.0f}, max {max(sizes)}): "
               + ", ".join(f"{name} {rate:,.0f} subscribers/s" for name, rate in rates.items())
-              + f"; planner/best single {rates['planner'] / best:.2f}x (threshold {SEARCH_THRESHOLD}: "
-              f"{len(usage['redis'])} to redis, {len(usage['search'])} to search); answers identical: {'yes' if same else 'NO'}; "
+              + f"; planner/best single {rates['planner'] / best:.2f}x (target >= 0.95x; by measured cost now: "
+              f"{chosen['redis']} to redis, {chosen['search']} to search); answers identical: {'yes' if same else 'NO'}; "
               f"load average {os.getloadavg()[0]:.1f}")
 
 

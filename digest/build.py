@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Collection, Mapping, Sequence
 
 from .values import Digest, DigestItem, EventCard, FriendEvents, PersonCard, Window
+from .vocabulary import Role
 
 UPCOMING_DAYS = 365  # how far ahead "upcoming" reaches
 MAX_ITEMS = 20  # new events per email; the rest is "and N more" with a calendar link
@@ -99,8 +100,8 @@ def shown_people(people: Mapping[int, str]) -> tuple[list[int], list[int]]:
 
     All of them: the renderer names the first few and counts the rest.
     """
-    speakers = [p for p, role in people.items() if role == "speaking"]
-    attendees = [p for p, role in people.items() if role != "speaking"]
+    speakers = [p for p, role in people.items() if role == Role.SPEAKING]
+    attendees = [p for p, role in people.items() if role != Role.SPEAKING]
     return speakers, attendees
 
 

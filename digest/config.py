@@ -20,6 +20,7 @@ names the variable and says what to do.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -104,6 +105,16 @@ class Settings:
     broker_url: str | None = None  # None: the Redis above (embedded or configured)
     friends_strategy: str = "redis"  # see digest/friends.py make_friend_strategy
     dkim: DkimKey | None = None  # None: messages go out unsigned
+    bounce_domain: str = ""  # the return path's domain (VERP); "" only in hand-built settings: the sender's
+    postal_address: str = ""  # the sender's postal address, in every digest's footer (CAN-SPAM)
+    # Soft bounces (4.x.x) mark a subscription bouncing after this many within this many days.
+    soft_bounce_limit: int = 3
+    soft_bounce_days: int = 14
+    # The outgoing HTTP client (digest/http/): networks allowed despite the address
+    # rules, an egress proxy for everything, and the total deadline of one fetch.
+    http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    http_proxy: str = ""
+    http_deadline: float = 20.0
 
     @property
     def production(self) -> bool:
@@ -165,6 +176,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     dkim = parse_dkim(get("LANYARD_DKIM_SELECTOR"), get("LANYARD_DKIM_DOMAIN"), get("LANYARD_DKIM_KEY_FILE"))
 
+    sender_address = mail_from.rpartition("<")[2].rstrip(">").strip()
+    bounce_domain = parse_domain("LANYARD_BOUNCE_DOMAIN", get("LANYARD_BOUNCE_DOMAIN", sender_address.rpartition("@")[2]))
+    postal_address = " ".join(get("LANYARD_POSTAL_ADDRESS").split())
+    if len(postal_address) > 300:
+        raise ConfigError("LANYARD_POSTAL_ADDRESS", "is longer than 300 characters; give one postal address")
+    soft_bounce_limit = parse_int("LANYARD_SOFT_BOUNCE_LIMIT", get("LANYARD_SOFT_BOUNCE_LIMIT", "3"), low=1, high=1000)
+    soft_bounce_days = parse_int("LANYARD_SOFT_BOUNCE_DAYS", get("LANYARD_SOFT_BOUNCE_DAYS", "14"), low=1, high=3650)
+    http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
+    http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
+    http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
+
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -180,7 +202,33 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         broker_url=broker_url,
         friends_strategy=friends_strategy,
         dkim=dkim,
+        bounce_domain=bounce_domain,
+        postal_address=postal_address,
+        soft_bounce_limit=soft_bounce_limit,
+        soft_bounce_days=soft_bounce_days,
+        http_allow_networks=http_allow_networks,
+        http_proxy=http_proxy,
+        http_deadline=http_deadline,
     )
+
+
+_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+
+
+def parse_domain(variable: str, value: str) -> str:
+    if len(value) > 253 or not _DOMAIN.fullmatch(value):
+        raise ConfigError(variable, f"{value!r} is not a domain name (e.g. bounces.example.com)")
+    return value.lower()
+
+
+def parse_int(variable: str, value: str, *, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(variable, f"{value!r} is not a whole number") from None
+    if not low <= number <= high:
+        raise ConfigError(variable, f"must be between {low} and {high}, not {number}")
+    return number
 
 
 def parse_database_url(url: str) -> DatabaseURL:
@@ -307,6 +355,43 @@ def parse_http_url(variable: str, url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(variable, f"{url!r} is not an http(s) URL (e.g. https://lanyard.example.com)")
     return url.rstrip("/")
+
+
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``LANYARD_HTTP_ALLOW_NETWORKS``: comma-separated CIDRs (or single addresses)."""
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError("LANYARD_HTTP_ALLOW_NETWORKS", f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)") from None
+    return tuple(networks)
+
+
+def parse_proxy_url(url: str) -> str:
+    """``LANYARD_HTTP_PROXY``: an http(s) egress proxy such as Smokescreen, or empty."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("LANYARD_HTTP_PROXY", f"{url!r} is not an http(s) proxy URL (e.g. http://smokescreen:4750)")
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError("LANYARD_HTTP_PROXY", f"{url!r} has a port that is not a number") from None
+    return url
+
+
+def parse_seconds(variable: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(variable, f"{value!r} is not a number of seconds") from None
+    if not 0 < seconds <= 600:
+        raise ConfigError(variable, f"must be between 0 and 600 seconds, not {value}")
+    return seconds
 
 
 def parse_secret_keys(value: str, *, production: bool, data_dir: Path) -> tuple[str, ...]:

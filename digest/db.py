@@ -49,6 +49,7 @@ person = Table(
     Column("avatar_url", String(500), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("cache_version", Integer, nullable=False),
+    Column("feed_version", Integer, nullable=False),
     Column("user_id", Integer, nullable=True),
 )
 
@@ -136,6 +137,28 @@ coverage = Table(
     Column("title", String(300), nullable=False),
     Column("url", String(500), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Fetching a pasted link (digest/coverage/): status, why it failed, what was found.
+    Column("status", String(16), nullable=False),
+    Column("failure", String(200), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("embed_id", String(100), nullable=False),
+    Column("thumbnail_url", String(500), nullable=False),
+    Column("etag", String(200), nullable=False),
+    Column("last_modified", String(64), nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=True),
+    Column("added_by_id", BigInteger, ForeignKey("person.id"), nullable=True),
+)
+
+# Old slugs and handles (site/lanyard_site/events/models.py SlugHistory): the seed's
+# --reset empties it with the rows it points at.
+slug_history = Table(
+    "slug_history",
+    metadata,
+    _id(),
+    Column("kind", String(16), nullable=False),
+    Column("slug", String(200), nullable=False),
+    Column("target_id", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 subscription = Table(
@@ -174,7 +197,7 @@ digest_run = Table(
     Column("sent", Integer, nullable=False),
     Column("skipped", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
-    Column("bounced", Integer, nullable=False),
+    Column("bounced", Integer, nullable=False, server_default="0"),
     Column("chunks_total", Integer, nullable=False),
     Column("chunks_done", Integer, nullable=False),
     Column("timings", JSON, nullable=False),
@@ -198,6 +221,27 @@ delivery = Table(
     Column("claimed_at", DateTime(timezone=True), nullable=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("mentioned", JSON, nullable=True),  # event ids listed as new: the subscription's mention memory
+    # The latest bounce or complaint report (digest/bounces/); the database defaults it to "".
+    Column("feedback", String(16), nullable=False, server_default=""),
+    Column("feedback_at", DateTime(timezone=True), nullable=True),
+)
+
+# One row per bounce or complaint report about a delivery, with the decision taken.
+delivery_feedback = Table(
+    "delivery_feedback",
+    metadata,
+    _id(),
+    Column("delivery_id", BigInteger, ForeignKey("delivery.id"), nullable=False),
+    Column("subscription_id", BigInteger, ForeignKey("subscription.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status_code", String(16), nullable=False),
+    Column("diagnostic", Text, nullable=False),
+    Column("matched_by", String(16), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
 

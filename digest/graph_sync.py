@@ -22,8 +22,9 @@ from typing import Callable, Iterator
 from sqlalchemy import Engine, select
 
 from . import db
-from .graph import GRAPH_ROLES, OLD_GENERATION_TTL, Graph, GraphMissing, day_number
+from .graph import OLD_GENERATION_TTL, Graph, GraphMissing, day_number
 from .keys import GraphKeys
+from .vocabulary import GRAPH_ROLES, Role
 
 Progress = Callable[[str, int], None]  # (step name, rows done in that step so far)
 
@@ -73,7 +74,7 @@ def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -
                 key = keys.attendees(event_id)
                 pipe.sadd(key, person_id)
                 written.add(key)
-                if role == "speaking":
+                if role == Role.SPEAKING:
                     key = keys.speakers(event_id)
                     pipe.sadd(key, person_id)
                     written.add(key)
@@ -217,7 +218,7 @@ def check(graph: Graph, engine: Engine, *, progress: Progress | None = None) -> 
         events: dict[int, set[tuple[int, int]]] = {}
         for person_id, event_id, role, start_date in _attendances(connection):
             attendees.setdefault(event_id, set()).add(person_id)
-            if role == "speaking":
+            if role == Role.SPEAKING:
                 speakers.setdefault(event_id, set()).add(person_id)
             events.setdefault(person_id, set()).add((event_id, day_number(start_date)))
         for make_key, expected, sorted_set in (

@@ -8,28 +8,60 @@ Other modules never format a key name themselves; they ask :class:`RedisKeys`.
 from __future__ import annotations
 
 
+class GraphSuffix:
+    """The part of a graph key after its generation's base (``<prefix>g<gen>:``).
+
+    Graph edits name their keys by suffix, so one edit applies to every generation
+    (the graph's apply script puts each generation's base in front).
+    """
+
+    @staticmethod
+    def follows(person_id: int | str) -> str:
+        """Set of the people ``person_id`` follows."""
+        return f"follows:{person_id}"
+
+    @staticmethod
+    def attendees(event_id: int | str) -> str:
+        """Set of the people attending or speaking at ``event_id``."""
+        return f"attendees:{event_id}"
+
+    @staticmethod
+    def speakers(event_id: int | str) -> str:
+        """Set of the people speaking at ``event_id``."""
+        return f"speakers:{event_id}"
+
+    @staticmethod
+    def events(person_id: int | str) -> str:
+        """Sorted set of the events a person attends or speaks at, scored by start day."""
+        return f"events:{person_id}"
+
+
+def graph_base_parts(prefix: str) -> tuple[str, str]:
+    """What goes before and after the generation number in a generation's key base."""
+    return f"{prefix}g", ":"
+
+
 class GraphKeys:
     """Keys of one generation of the social graph (see ``digest/graph.py``)."""
 
     def __init__(self, prefix: str, generation: int | str):
         self.prefix = prefix
         self.generation = int(generation)
-        self.base = f"{prefix}g{self.generation}:"
+        before, after = graph_base_parts(prefix)
+        self.base = f"{before}{self.generation}{after}"
 
-    def follows(self, person_id: int) -> str:
-        """Set of the people ``person_id`` follows."""
+    # ``base + GraphSuffix.<name>(id)``, written out: the digest formats hundreds of
+    # thousands of these per run, and the extra call doubles their cost.
+    def follows(self, person_id: int | str) -> str:
         return f"{self.base}follows:{person_id}"
 
-    def attendees(self, event_id: int) -> str:
-        """Set of the people attending or speaking at ``event_id``."""
+    def attendees(self, event_id: int | str) -> str:
         return f"{self.base}attendees:{event_id}"
 
-    def speakers(self, event_id: int) -> str:
-        """Set of the people speaking at ``event_id``."""
+    def speakers(self, event_id: int | str) -> str:
         return f"{self.base}speakers:{event_id}"
 
-    def events(self, person_id: int) -> str:
-        """Sorted set of the events a person attends or speaks at, scored by start day."""
+    def events(self, person_id: int | str) -> str:
         return f"{self.base}events:{person_id}"
 
     @property
@@ -106,6 +138,12 @@ class RedisKeys:
     @property
     def broker_prefix(self) -> str:
         return f"{self.prefix}celery:"
+
+    # The site's shared cache (Django's RedisCache, template fragments): it adds
+    # ":<version>:<key>" after this.
+    @property
+    def site_cache_prefix(self) -> str:
+        return f"{self.prefix}site:cache"
 
     # Search sync (digest/search/sync.py): document ids ("event:12") written since they
     # were last indexed; a marker while `lanyard search rebuild` runs, and the ids indexed

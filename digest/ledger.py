@@ -21,31 +21,25 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db
+from .clock import utcnow
 from .vocabulary import DeliveryStatus
-
-CLAIMED, SENT, SKIPPED, FAILED, BOUNCED = "claimed", "sent", "skipped", "failed", "bounced"
-FINAL = (SENT, SKIPPED, BOUNCED)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _claim_statement(insert):
     d = db.delivery
     statement = insert(d).values(
         run_id=bindparam("b_run"), subscription_id=bindparam("b_sid"), digest_date=bindparam("b_day"),
-        status=CLAIMED, message_id="", attempts=1, last_error="", claimed_at=bindparam("b_claimed"), sent_at=None,
+        status=DeliveryStatus.CLAIMED, message_id="", attempts=1, last_error="", claimed_at=bindparam("b_claimed"), sent_at=None,
     )
     return statement.on_conflict_do_update(
         index_elements=[d.c.subscription_id, d.c.digest_date],
         set_={
             "run_id": statement.excluded.run_id,
-            "status": CLAIMED,
+            "status": DeliveryStatus.CLAIMED,
             "attempts": d.c.attempts + 1,
             "claimed_at": statement.excluded.claimed_at,
         },
-        where=or_(d.c.status == FAILED, and_(d.c.status == CLAIMED, d.c.claimed_at < bindparam("stale"))),
+        where=or_(d.c.status == DeliveryStatus.FAILED, and_(d.c.status == DeliveryStatus.CLAIMED, d.c.claimed_at < bindparam("stale"))),
     ).returning(d.c.subscription_id)
 
 
@@ -90,7 +84,7 @@ def _mine(subscription_ids, digest_date: dt.date, claimed_at: dt.datetime):
     # (mistaken) staleness verdict stamps its own.
     d = db.delivery
     ids = [subscription_ids] if isinstance(subscription_ids, int) else list(subscription_ids)
-    return and_(d.c.subscription_id.in_(ids), d.c.digest_date == digest_date, d.c.status == CLAIMED, d.c.claimed_at == claimed_at)
+    return and_(d.c.subscription_id.in_(ids), d.c.digest_date == digest_date, d.c.status == DeliveryStatus.CLAIMED, d.c.claimed_at == claimed_at)
 
 
 # Marking a message sent is the one statement run per message, right after the SMTP
@@ -125,7 +119,7 @@ def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date
     """
     dialect = connection.dialect.name
     driver = connection.connection.driver_connection
-    values = (SENT, utcnow(), message_id, json.dumps(list(mentioned)), subscription_id, digest_date, claimed_at)
+    values = (DeliveryStatus.SENT, utcnow(), message_id, json.dumps(list(mentioned)), subscription_id, digest_date, claimed_at)
     if dialect == "sqlite":
         values = tuple(db.sqlite_value(v) for v in values)
     # Outside a transaction of the caller's, this statement is a transaction of its own.
@@ -157,11 +151,12 @@ def delivery_recover_stale(connection, *, older_than: dt.timedelta, run_id: int 
     """Turn claims older than ``older_than`` (of one run, or all) into failed deliveries
     that any run re-claims."""
     d = db.delivery
-    condition = and_(d.c.status == CLAIMED, d.c.claimed_at < utcnow() - older_than)
+    condition = and_(d.c.status == DeliveryStatus.CLAIMED, d.c.claimed_at < utcnow() - older_than)
     if run_id is not None:
         condition = and_(condition, d.c.run_id == run_id)
     result = connection.execute(
-        update(d).where(condition).values(status=FAILED, last_error="claim expired: the worker stopped before settling it")
+        update(d).where(condition)
+        .values(status=DeliveryStatus.FAILED, last_error="claim expired: the worker stopped before settling it")
     )
     return result.rowcount
 

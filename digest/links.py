@@ -5,19 +5,12 @@ from __future__ import annotations
 
 from .config import Settings
 from .tokens import SubscriptionRef, TokenSigner
-
-UNSUBSCRIBE_PATH = "/u/"  # + an "unsubscribe" token; served by unsubscribe_web
-RESUBSCRIBE_PATH = "/r/"  # + a "resubscribe" token; served by unsubscribe_web
-MANAGE_PATH = "/subscriptions/"  # on the site: every subscription of the signed-in person
+from .vocabulary import MANAGE_PATH, UNSUBSCRIBE_PATH, SubscriptionAction
 
 
 def unsubscribe_link(settings: Settings, signer: TokenSigner, ref: SubscriptionRef) -> str:
     """The one-click link (also the ``List-Unsubscribe`` header's URL)."""
-    return settings.unsubscribe_url + UNSUBSCRIBE_PATH + signer.sign("unsubscribe", ref)
-
-
-def resubscribe_link(settings: Settings, signer: TokenSigner, ref: SubscriptionRef) -> str:
-    return settings.unsubscribe_url + RESUBSCRIBE_PATH + signer.sign("resubscribe", ref)
+    return settings.unsubscribe_url + UNSUBSCRIBE_PATH + signer.sign(SubscriptionAction.UNSUBSCRIBE, ref)
 
 
 def manage_link(settings: Settings) -> str:

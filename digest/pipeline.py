@@ -29,10 +29,12 @@ from .graph_sync import heal as graph_heal
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
 from .links import manage_link, unsubscribe_link
+from .bounces.verp import ReturnPath
+from .clock import utcnow
 from .runs import ChunkRecord
-from .tokens import SubscriptionRef, TokenSigner
+from .tokens import DeliveryRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from .values import Digest
-from .vocabulary import RunStatus, SubscriptionStatus
+from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, RunStatus, SubscriptionStatus
 
 CLAIM_GROUP = 100  # deliveries claimed per statement; the run's status is re-read between groups
 # How old the view of the unsubscribe suppression set may be when a message goes out:
@@ -86,6 +88,7 @@ class Prepared:
     digest: Digest | None = None
     message: bytes | None = None
     message_id: str = ""
+    envelope_sender: str = ""  # the signed return path (VERP) bounces come back to
     html: str = ""
     mentioned: dict[int, int] = field(default_factory=dict)  # event id → start day, to remember
 
@@ -136,6 +139,7 @@ class Pipeline:
         self.signer = TokenSigner(settings.secret_keys)
         self.links = Links(settings.base_url, manage_link(settings))
         self.domain = sender_domain(settings.mail_from)
+        self.return_path = ReturnPath(ReturnPathSigner(settings.secret_keys), settings.bounce_domain or self.domain)
         self.throttle = throttle
         self.claim_timeout = claim_timeout
         self.suppression_max_age = suppression_max_age
@@ -145,6 +149,7 @@ class Pipeline:
         self._event_cards = _CardCache(CARD_CACHE_SECONDS)
         self._person_cards = _CardCache(CARD_CACHE_SECONDS)
         self._run_id: int | None = None
+        self._notes: list[str] = []  # what the chunk being processed met, for its run's notes
         self._remember_script = self.redis.register_script(_REMEMBER_LUA)
 
     @property
@@ -166,6 +171,7 @@ class Pipeline:
 
     def process_chunk(self, *, run_id: int, subscription_ids: Sequence[int]) -> ChunkResult:
         result = ChunkResult()
+        self._notes = result.notes
         timings: dict[str, float] = defaultdict(float)
         run = runs.run_get(self.engine, run_id=run_id)
         if run["status"] == RunStatus.PAUSED:
@@ -270,6 +276,7 @@ class Pipeline:
                 )
             prepared.append(Prepared(
                 subscription=s, digest=digest, message=message, message_id=message_id, html=rendered.html,
+                envelope_sender=self.return_path.address(DeliveryRef(s.id, digest_date)),
                 mentioned={e: day_number(starts[e]) for e in selection.new},
             ))
         return prepared
@@ -285,7 +292,7 @@ class Pipeline:
                         return
                     if status == RunStatus.PAUSED:
                         raise RunPaused(f"run {run_id} is paused")
-                    claimed_at = ledger.utcnow()
+                    claimed_at = utcnow()
                     claims = ledger.delivery_claim(
                         connection, run_id=run_id, digest_date=digest_date,
                         subscription_ids=[p.subscription.id for p in group], claimed_at=claimed_at,
@@ -306,14 +313,14 @@ class Pipeline:
                     with suppress(*DATABASE_ERRORS):  # else the claims go stale and are taken over later
                         self._patiently(connection, lambda: ledger.delivery_mark(
                             connection, subscription_ids=held, digest_date=digest_date, claimed_at=claimed_at,
-                            status=ledger.FAILED, reason=reason,
+                            status=DeliveryStatus.FAILED, reason=reason,
                         ))
                     raise
                 with _timed(timings, "claim"):
                     for reason, ids in skipped.items():
                         ledger.delivery_mark(
                             connection, subscription_ids=ids, digest_date=digest_date, claimed_at=claimed_at,
-                            status=ledger.SKIPPED, reason=reason,
+                            status=DeliveryStatus.SKIPPED, reason=reason,
                         )
                         result.skipped += len(ids)
                     if sent:
@@ -326,12 +333,12 @@ class Pipeline:
 
     def _deliver_group(self, connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings) -> None:
         suppression = _Suppression(self.redis, self.keys.unsubscribe_suppressed, self.suppression_max_age)
-        sendable = [p.subscription.id for p in group if p.message is not None and claims.get(p.subscription.id) == "active"]
+        sendable = [p.subscription.id for p in group if p.message is not None and claims.get(p.subscription.id) == SubscriptionStatus.ACTIVE]
         for index, item in enumerate(group):
             sid = item.subscription.id
             if sid not in claims:
                 continue  # settled already, or another worker holds it
-            if claims[sid] != "active":
+            if claims[sid] != SubscriptionStatus.ACTIVE:
                 skipped[f"subscription is {claims[sid]}"].append(sid)
                 continue
             if item.message is None:
@@ -343,10 +350,10 @@ class Pipeline:
                     skipped["unsubscribed during the run"].append(sid)
                     continue
             outcome = self._send(connection, item, digest_date, claimed_at, timings)
-            if outcome == ledger.SENT:
+            if outcome == DeliveryStatus.SENT:
                 sent.append(item)
                 result.sent += 1
-            elif outcome == ledger.BOUNCED:
+            elif outcome == DeliveryStatus.BOUNCED:
                 result.bounced += 1
             else:
                 result.failed += 1
@@ -359,15 +366,15 @@ class Pipeline:
             if self.throttle is not None:
                 self.throttle()
             try:
-                self.transport.send(sender=self.settings.mail_from, recipient=item.subscription.email, message=item.message)
+                self.transport.send(sender=item.envelope_sender, recipient=item.subscription.email, message=item.message)
             except TemporaryDeliveryError as error:
-                outcome, reason = ledger.FAILED, str(error) or "temporary delivery failure"
+                outcome, reason = DeliveryStatus.FAILED, str(error) or "temporary delivery failure"
             except PermanentDeliveryError as error:
-                outcome, reason = ledger.BOUNCED, str(error) or "permanent delivery failure"
+                outcome, reason = DeliveryStatus.BOUNCED, str(error) or "permanent delivery failure"
             else:
-                outcome, reason = ledger.SENT, ""
+                outcome, reason = DeliveryStatus.SENT, ""
         with _timed(timings, "claim"):
-            if outcome == ledger.SENT:
+            if outcome == DeliveryStatus.SENT:
                 # The message is out: the mark must follow it, so a database away for a
                 # moment is waited for rather than leaving the claim to go stale.
                 self._patiently(connection, lambda: ledger.delivery_mark_sent(
@@ -379,10 +386,10 @@ class Pipeline:
                 ledger.delivery_mark(
                     connection, subscription_ids=[sid], digest_date=digest_date, claimed_at=claimed_at, status=outcome, reason=reason
                 )
-                if outcome == ledger.BOUNCED:
+                if outcome == DeliveryStatus.BOUNCED:
                     s = db.subscription
                     connection.execute(
-                        update(s).where(s.c.id == sid, s.c.status == "active").values(status="bouncing", updated_at=ledger.utcnow())
+                        update(s).where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE).values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
                     )
             connection.commit()
         return outcome
@@ -399,6 +406,8 @@ class Pipeline:
             try:
                 write()
                 connection.commit()
+                if pause > 0.1:
+                    self._notes.append("the database went away mid-send: the worker waited for it to record what was sent")
                 return
             except DATABASE_ERRORS:
                 _rollback(connection)
@@ -484,7 +493,7 @@ def _unsettled(connection, subscription_ids: Sequence[int], digest_date: dt.date
     settled: set[int] = set()
     for batch in batches(subscription_ids):
         settled.update(connection.execute(
-            select(d.c.subscription_id).where(d.c.subscription_id.in_(batch), d.c.digest_date == digest_date, d.c.status.in_(ledger.FINAL))
+            select(d.c.subscription_id).where(d.c.subscription_id.in_(batch), d.c.digest_date == digest_date, d.c.status.in_(FINAL_DELIVERY_STATUSES))
         ).scalars())
     return [s for s in subscriptions_by_id(connection, subscription_ids) if s.id not in settled and s.list_name == list_name]
 

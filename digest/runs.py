@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, update
 
 from . import db, ledger
+from .clock import utcnow
 from .hydrate import batches
 from .vocabulary import (
     ACTIVE_RUN_STATUSES,
@@ -59,10 +60,6 @@ class RunNotFound(LookupError):
 
 class RunStateError(ValueError):
     """The run is not in a state for that change; one line for the operator."""
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 # -- planning ----------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from functools import lru_cache
 from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .vocabulary import DigestList
+
 UTC = dt.timezone.utc
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -56,7 +58,7 @@ def due_date(
     *,
     timezone: str,
     send_hour: int,
-    list_name: str = "daily",
+    list_name: str = DigestList.DAILY,
     weekly_day: int = 0,
 ) -> dt.date | None:
     """The digest date this subscription is due for at ``now``, or None when not yet due.
@@ -65,7 +67,7 @@ def due_date(
     ``weekly_day`` (0 = Monday) in local time.
     """
     local = local_now(now, timezone)
-    if list_name == "weekly" and local.weekday() != weekly_day:
+    if list_name == DigestList.WEEKLY and local.weekday() != weekly_day:
         return None
     if local.time() < dt.time(send_hour):
         return None

@@ -22,6 +22,8 @@ from typing import Callable
 from sqlalchemy import Engine, delete, func, select, text
 
 from . import db
+from .slugs import make_slug, slug_words
+from .vocabulary import DigestList, Role, SubscriptionStatus
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -70,7 +72,10 @@ FIRST_NAMES = (
     "Katherine Dorothy Mary Annie Jean Karen Sophie Frank Niklaus Bjarne James Yukihiro Rasmus Larry Brendan "
     "Anders Simon Jacob Andrew Natalie Ola Jessica Carlos Sofia Mateo Lucia Hiro Aiko Ravi Priya Wei Mei "
     "Olu Amara Kwame Zainab Omar Leila Ivan Olga Lars Ingrid Pieter Anouk Luca Giulia Pedro Ana Diego Camila "
-    "Sean Aoife Noah Emma Liam Olivia Ethan Ava Mia Lucas Chloe Arjun Ananya Kenji Yuki Min-jun Seo-yeon"
+    "Sean Aoife Noah Emma Liam Olivia Ethan Ava Mia Lucas Chloe Arjun Ananya Kenji Yuki Min-jun Seo-yeon "
+    # Names as their owners write them: accents and other scripts, which slugs transliterate.
+    "José Zoë Søren Łukasz Ángela Björn François Dmitrii Дмитрий Анастасия Νίκος 李娜 王伟 さくら 翔太 민준 "
+    "محمد فاطمة אורי प्रिया Nguyễn"
 ).split()
 LAST_NAMES = (
     "Lovelace Turing Hopper Torvalds van-Rossum Liskov Hamilton Ritchie Thompson Perlman Allen Knuth Dijkstra "
@@ -78,7 +83,8 @@ LAST_NAMES = (
     "Gosling Matsumoto Lerdorf Wall Eich Hejlsberg Willison Kaplan-Moss Godwin Hughes Kowalski Garcia Rossi "
     "Silva Santos Tanaka Sato Patel Sharma Chen Wang Li Zhang Okafor Mensah Haddad Petrov Ivanova Nielsen "
     "Jansen de-Vries Bianchi Costa Fernandes Murphy Kelly Smith Brown Taylor Martin Dubois Muller Schmidt "
-    "Novak Horvat Kim Park Lee Nguyen Tran Singh Gupta Yamamoto Suzuki Hernandez Lopez Gonzalez Moreau"
+    "Novak Horvat Kim Park Lee Nguyen Tran Singh Gupta Yamamoto Suzuki Hernandez Lopez Gonzalez Moreau "
+    "Müller Ødegaard Wałęsa Núñez Šimková Çelik Иванова Παπαδόπουλος 田中 김 حداد כהן शर्मा Trần"
 ).split()
 
 EVENT_KINDS = ["Conf", "Summit", "Days", "Camp", "Meetup", "Forum", "Festival", "Unconference", "Workshop", "Week"]
@@ -179,11 +185,12 @@ def _people(connection, rng, count, now, stats, report) -> list[float]:
     rows, popularity = [], []
     for pid in range(1, count + 1):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        handle = f"{first}{last}".lower().replace("-", "")[:56] + str(pid)
+        name = f"{first} {last.replace('-', ' ')}"
+        handle = make_slug(name, pid, max_length=64)
         city = rng.choice(CITIES)
         rows.append({
             "id": pid,
-            "name": f"{first} {last.replace('-', ' ')}",
+            "name": name,
             "handle": handle,
             "bio": f"{rng.choice(TOPICS)} person in {city[0]}.",
             "avatar_url": f"https://www.gravatar.com/avatar/{hashlib.md5(handle.encode()).hexdigest()}?d=identicon",
@@ -241,7 +248,7 @@ def _follows(connection, rng, people, popularity, now, stats, report):
 
 def _events(connection, rng, count, today, now, stats, report) -> list[dict]:
     topic_rows = [
-        {"id": i, "name": name, "slug": name.lower().replace(" ", "-").replace("+", "p").replace("#", "sharp"), "cache_version": 1}
+        {"id": i, "name": name, "slug": slug_words(name, max_length=100), "cache_version": 1}
         for i, name in enumerate(TOPICS, 1)
     ]
     stats.topics = db.bulk_insert(connection, db.topic, topic_rows, ["id", "name", "slug", "cache_version"])
@@ -254,7 +261,7 @@ def _events(connection, rng, count, today, now, stats, report) -> list[dict]:
         start = today + dt.timedelta(days=rng.randint(-365, 120))
         kind = rng.choice(EVENT_KINDS)
         name = f"{topic['name']} {kind} {city} {start.year}"
-        slug = f"{topic['slug']}-{kind.lower()}-{city.lower().replace(' ', '-')}-{start.year}-{eid}"
+        slug = make_slug(name, eid)
         rows.append({
             "id": eid,
             "name": name,
@@ -285,6 +292,8 @@ def _events(connection, rng, count, today, now, stats, report) -> list[dict]:
 # How much more often the most active people go to events than a typical one: real
 # calendars top out at a few dozen events a year, however famous their owner.
 MAX_ACTIVITY = 40.0
+# A non-speaker's role: three in four attend, the rest only track the event.
+CROWD_ROLES = (Role.ATTENDING, Role.ATTENDING, Role.ATTENDING, Role.TRACKING)
 
 
 def _attendance_and_talks(connection, rng, people, popularity, event_rows, today, now, stats, report):
@@ -306,7 +315,7 @@ def _attendance_and_talks(connection, rng, people, popularity, event_rows, today
             attendance_rows.append({
                 "person_id": index + 1,
                 "event_id": event["id"],
-                "role": "speaking" if index in speaker_set else rng.choice(("attending", "attending", "attending", "tracking")),
+                "role": Role.SPEAKING if index in speaker_set else rng.choice(CROWD_ROLES),
                 "created_at": now,
             })
         for talk in range(talks):
@@ -347,8 +356,8 @@ def _subscriptions(connection, rng, people, subscribers, now, stats, report):
     for pid in person_ids:
         rows.append({
             "person_id": pid,
-            "list": "daily",
-            "status": "active",
+            "list": DigestList.DAILY,
+            "status": SubscriptionStatus.ACTIVE,
             "email": f"person{pid}@example.com",
             "send_hour": rng.choice((7, 7, 7, 7, 6, 8, 9)),
             "last_sent_date": None,
@@ -363,7 +372,7 @@ def _subscriptions(connection, rng, people, subscribers, now, stats, report):
 
 # Children first, so foreign keys hold at every step.
 _TABLES_IN_DELETE_ORDER = [
-    db.digest_chunk, db.delivery, db.digest_run, db.unsubscribe_event, db.subscription, db.coverage, db.session_speaker,
+    db.digest_chunk, db.delivery, db.digest_run, db.unsubscribe_event, db.subscription, db.slug_history, db.coverage, db.session_speaker,
     db.session, db.attendance, db.event_topic, db.event_, db.topic, db.follow, db.person,
 ]
 

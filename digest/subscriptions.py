@@ -25,16 +25,15 @@ import sqlalchemy.exc
 from sqlalchemy import DateTime, Engine, String, bindparam, exists, func, insert, select, update
 
 from . import db
+from .clock import utcnow
 from .keys import RedisKeys
+from .vocabulary import ChangeVia, SubscriptionAction, SubscriptionStatus
 
 log = logging.getLogger("lanyard.unsubscribe")
 
-ACTIONS = ("unsubscribe", "resubscribe")
-VIAS = ("link", "one_click", "site", "admin")  # UnsubscribeEvent.Via in the site's models
+ACTIONS = tuple(SubscriptionAction)
+VIAS = tuple(ChangeVia)
 REPLAY_LOCK_MS = 60_000  # a replay that died frees the queue for the next one after this
-
-UNSUBSCRIBED = "unsubscribed"
-ACTIVE = "active"
 
 
 class SubscriptionNotFound(LookupError):
@@ -60,7 +59,7 @@ class SubscriptionChange:
     """One person's request, as queued while the database was unreachable."""
 
     subscription_id: int
-    action: str  # "unsubscribe" or "resubscribe"
+    action: str  # a SubscriptionAction
     via: str
     at: dt.datetime  # when the person asked (UTC)
 
@@ -110,7 +109,24 @@ def subscription_unsubscribe(engine: Engine, *, subscription_id: int, via: str, 
     again while the request waited in the queue).
     Raises :class:`SubscriptionNotFound`.
     """
-    return _change(engine, subscription_id=subscription_id, action="unsubscribe", via=via, at=at)
+    return _change(engine, subscription_id=subscription_id, action=SubscriptionAction.UNSUBSCRIBE, via=via, at=at)
+
+
+def subscription_unsubscribe_in(connection, *, subscription_id: int, via: str) -> bool:
+    """Unsubscribe inside the caller's transaction; True if this changed the status.
+
+    For writers that record more in the same transaction (a complaint report and the
+    decision taken on it). The same conditional UPDATE as :func:`subscription_unsubscribe`,
+    so concurrent changes still write one audit row.
+    """
+    if via not in VIAS:
+        raise ValueError(f"unknown via {via!r}; known: {', '.join(VIAS)}")
+    now = utcnow()
+    params = {"subscription_id": subscription_id, "now": now, "action": SubscriptionAction.UNSUBSCRIBE, "via": via, "asked_at": now}
+    if connection.execute(_change_statements(SubscriptionAction.UNSUBSCRIBE, False).update, params).rowcount == 1:
+        connection.execute(_AUDIT, params)
+        return True
+    return False
 
 
 def subscription_resubscribe(engine: Engine, *, subscription_id: int, via: str, at: dt.datetime | None = None) -> bool:
@@ -118,13 +134,13 @@ def subscription_resubscribe(engine: Engine, *, subscription_id: int, via: str, 
 
     Same contract as :func:`subscription_unsubscribe`.
     """
-    return _change(engine, subscription_id=subscription_id, action="resubscribe", via=via, at=at)
+    return _change(engine, subscription_id=subscription_id, action=SubscriptionAction.RESUBSCRIBE, via=via, at=at)
 
 
 def _change(engine: Engine, *, subscription_id: int, action: str, via: str, at: dt.datetime | None) -> bool:
     if via not in VIAS:
         raise ValueError(f"unknown via {via!r}; known: {', '.join(VIAS)}")
-    now = _utcnow()
+    now = utcnow()
     params = {"subscription_id": subscription_id, "now": now, "action": action, "via": via,
               "asked_at": _utc(at) if at else now}
     replay = at is not None
@@ -204,10 +220,11 @@ def _change_statements(action: str, replay: bool) -> _ChangeStatements:
     PostgreSQL a second UPDATE waits for the first to commit, then re-checks its WHERE
     against the new status). A replay (``asked_at`` in the past) is not applied over a
     later change already in the audit trail."""
-    if action == "unsubscribe":
-        new_status, applies = UNSUBSCRIBED, _s.status != UNSUBSCRIBED
+    unsubscribed = SubscriptionStatus.UNSUBSCRIBED
+    if action == SubscriptionAction.UNSUBSCRIBE:
+        new_status, applies = unsubscribed, _s.status != unsubscribed
     else:
-        new_status, applies = ACTIVE, _s.status == UNSUBSCRIBED
+        new_status, applies = SubscriptionStatus.ACTIVE, _s.status == unsubscribed
     statement = (
         update(db.subscription)
         .where(_s.id == bindparam("subscription_id"), applies)
@@ -249,7 +266,7 @@ def subscription_change_enqueue(redis: redis_lib.Redis, *, prefix: str, change: 
     suppression set, both or neither (one MULTI/EXEC)."""
     keys = RedisKeys(prefix)
     with redis.pipeline(transaction=True) as pipe:
-        if change.action == "unsubscribe":
+        if change.action == SubscriptionAction.UNSUBSCRIBE:
             pipe.sadd(keys.unsubscribe_suppressed, change.subscription_id)
         else:
             pipe.srem(keys.unsubscribe_suppressed, change.subscription_id)
@@ -318,7 +335,7 @@ def _replay_entry(engine: Engine, raw: bytes) -> bool:
     except ValueError as error:
         log.error("unsubscribe replay: dropped an unreadable entry %r: %s", raw[:200], error)
         return False
-    apply = subscription_unsubscribe if change.action == "unsubscribe" else subscription_resubscribe
+    apply = subscription_unsubscribe if change.action == SubscriptionAction.UNSUBSCRIBE else subscription_resubscribe
     try:
         changed = apply(engine, subscription_id=change.subscription_id, via=change.via, at=change.at)
     except SubscriptionNotFound:
@@ -333,10 +350,6 @@ def _replay_entry(engine: Engine, raw: bytes) -> bool:
         "applied" if changed else "changed nothing (already so, or superseded by a later change)",
     )
     return True
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

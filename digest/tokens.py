@@ -1,7 +1,8 @@
 """Stateless signed tokens for the links in emails (itsdangerous).
 
 A token is signed data, so nothing is stored per link: ``<payload>.<signature>``, URL
-safe, with a compact payload (the subscription id and its list). Each *purpose* signs
+safe, with a compact payload (the subscription id and its list; for a calendar feed, the
+person id and their feed version, so bumping the version revokes every older feed link). Each *purpose* signs
 with its own salt, so a token minted to resubscribe is refused as an unsubscribe token
 and the other way round. Keys rotate: the first configured key signs, every configured
 key verifies. Tokens never expire: a link in an email from last year must still work.
@@ -9,16 +10,23 @@ key verifies. Tokens never expire: a link in an email from last year must still 
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from itsdangerous import BadData, BadSignature, URLSafeSerializer
+from itsdangerous import BadData, BadSignature, Signer, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
-PURPOSES = ("unsubscribe", "resubscribe")
-LISTS = ("daily", "weekly")
+from .vocabulary import DigestList, SubscriptionAction
+
+FEED_PURPOSE = "calendar"  # a person's calendar feed (/calendar/<token>.ics)
+PURPOSES = (*SubscriptionAction, FEED_PURPOSE)
+LISTS = tuple(DigestList)
 MAX_TOKEN_LENGTH = 512  # far above any real token; longer input is refused unread
 # payload "." signature, both unpadded URL-safe base64; a leading "." marks a compressed
 # payload. itsdangerous alone skips stray characters and ignores a last character's
@@ -56,6 +64,14 @@ class SubscriptionRef:
     list_name: str
 
 
+@dataclass(frozen=True, slots=True)
+class FeedRef:
+    """A person's calendar feed: valid while ``feed_version`` is the person's current one."""
+
+    person_id: int
+    feed_version: int
+
+
 class _CompactJSON:
     """JSON without spaces: the payload is part of the URL."""
 
@@ -82,21 +98,37 @@ class TokenSigner:
         }
 
     def sign(self, purpose: str, ref: SubscriptionRef) -> str:
+        if purpose == FEED_PURPOSE:
+            raise ValueError("calendar feed tokens are signed with sign_feed")
         return self._serializer(purpose).dumps([ref.subscription_id, ref.list_name])
 
     def verify(self, purpose: str, token: str) -> SubscriptionRef:
         """The subscription a token refers to, or a :class:`TokenError` saying why not."""
+        if purpose == FEED_PURPOSE:
+            raise ValueError("calendar feed tokens are verified with verify_feed")
+        return _parse_payload(self._loads(purpose, token))
+
+    def sign_feed(self, ref: FeedRef) -> str:
+        return self._serializer(FEED_PURPOSE).dumps([ref.person_id, ref.feed_version])
+
+    def verify_feed(self, token: str) -> FeedRef:
+        """The feed a token names (the caller compares its version with the person's), or a :class:`TokenError`."""
+        payload = self._loads(FEED_PURPOSE, token)
+        if (isinstance(payload, list) and len(payload) == 2 and all(_positive_int(v) for v in payload)):
+            return FeedRef(payload[0], payload[1])
+        raise BadPayload("the token does not name a calendar feed")
+
+    def _loads(self, purpose: str, token: str):
         serializer = self._serializer(purpose)
         if not token or len(token) > MAX_TOKEN_LENGTH or not _canonical(token):
             raise MalformedToken("not a lanyard link token")
         try:
-            payload = serializer.loads(token)
+            return serializer.loads(token)
         except BadSignature:
             for other, other_serializer in self._serializers.items():
                 if other != purpose and _verifies(other_serializer, token):
                     raise WrongPurpose(other) from None
             raise BadTokenSignature("the link's signature does not match") from None
-        return _parse_payload(payload)
 
     def _serializer(self, purpose: str) -> URLSafeSerializer:
         try:
@@ -124,14 +156,77 @@ def _verifies(serializer: URLSafeSerializer, token: str) -> bool:
     return True
 
 
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _parse_payload(payload) -> SubscriptionRef:
-    if (
-        isinstance(payload, list)
-        and len(payload) == 2
-        and isinstance(payload[0], int)
-        and not isinstance(payload[0], bool)
-        and payload[0] > 0
-        and payload[1] in LISTS
-    ):
+    if isinstance(payload, list) and len(payload) == 2 and _positive_int(payload[0]) and payload[1] in LISTS:
         return SubscriptionRef(payload[0], payload[1])
     raise BadPayload("the token does not name a subscription")
+
+
+# -- the return path (VERP) ------------------------------------------------------------
+#
+# The envelope sender of each digest carries a token naming the delivery (subscription
+# and digest date), so a bounce sent back to it says which delivery failed without
+# anything stored per message. Unlike link tokens it lives in an address's local part,
+# which some mail servers fold to lower case and which may hold at most 64 characters:
+# so it is ``<subscription id>.<yyyymmdd>.<signature>``, the signature a truncated
+# HMAC-SHA256 (120 bits, its own purpose salt) in lower-case base32.
+
+RETURN_PATH_PURPOSE = "bounce"
+_RETURN_PATH_MAC_BYTES = 15  # 120 bits: 24 base32 characters, no padding
+_RETURN_PATH_SHAPE = re.compile(r"([1-9][0-9]{0,18})\.([0-9]{8})\.([a-z2-7]{24})")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRef:
+    """One delivery of the ledger: a subscription's digest of one date."""
+
+    subscription_id: int
+    digest_date: dt.date
+
+
+class ReturnPathSigner:
+    """Signs and verifies return-path tokens; the first key signs, every key verifies."""
+
+    def __init__(self, secret_keys: Sequence[str]):
+        if not secret_keys or not all(secret_keys):
+            raise ValueError("at least one non-empty secret key is needed")
+        # itsdangerous derives a key per purpose (salt) from each secret, as for the links.
+        self._keys = [
+            Signer(key, salt=f"lanyard.{RETURN_PATH_PURPOSE}", digest_method=hashlib.sha256).derive_key()
+            for key in secret_keys
+        ]
+
+    def sign(self, ref: DeliveryRef) -> str:
+        body = f"{ref.subscription_id}.{ref.digest_date:%Y%m%d}"
+        return f"{body}.{_return_path_mac(self._keys[0], body)}"
+
+    def verify(self, token: str) -> DeliveryRef:
+        """The delivery a token names, or a :class:`TokenError` saying why not.
+
+        Case does not matter (servers may fold it); any other change is refused.
+        """
+        if not isinstance(token, str) or not token or len(token) > 64 or not token.isascii():
+            raise MalformedToken("not a return-path token")
+        shape = _RETURN_PATH_SHAPE.fullmatch(token.lower())
+        if shape is None:
+            raise MalformedToken("not a return-path token")
+        subscription_id, day, mac = shape.groups()
+        body = f"{subscription_id}.{day}"
+        if not any(hmac.compare_digest(_return_path_mac(key, body), mac) for key in self._keys):
+            raise BadTokenSignature("the return path's signature does not match")
+        try:
+            digest_date = dt.datetime.strptime(day, "%Y%m%d").date()
+        except ValueError:
+            raise BadPayload("the token does not name a digest date") from None
+        if int(subscription_id) >= 2**63:
+            raise BadPayload("the token does not name a subscription")
+        return DeliveryRef(int(subscription_id), digest_date)
+
+
+def _return_path_mac(key: bytes, body: str) -> str:
+    mac = hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()[:_RETURN_PATH_MAC_BYTES]
+    return base64.b32encode(mac).decode("ascii").lower()

@@ -46,6 +46,7 @@ class ChangeVia(StrEnum):
     ONE_CLICK = "one_click"  # the List-Unsubscribe-Post header (RFC 8058)
     SITE = "site"
     ADMIN = "admin"
+    COMPLAINT = "complaint"  # a spam complaint (ARF feedback report; digest/bounces/)
 
 
 class RunStatus(StrEnum):
@@ -87,6 +88,39 @@ class DeliveryStatus(StrEnum):
     BOUNCED = "bounced"  # permanent failure
 
 
+class DeliveryFeedback(StrEnum):
+    """``Delivery.Feedback``: the most serious report that came back about a sent delivery."""
+
+    NONE = ""
+    SOFT_BOUNCE = "soft_bounce"
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+
+
+class FeedbackKind(StrEnum):
+    """``DeliveryFeedback.Kind``: what one bounce or complaint report says (digest/bounces/)."""
+
+    SOFT_BOUNCE = "soft_bounce"  # a 4.x.x status: counted
+    HARD_BOUNCE = "hard_bounce"  # a 5.x.x status: the subscription is bouncing
+    COMPLAINT = "complaint"  # an abuse or fraud feedback report: unsubscribed
+
+
+class FeedbackDecision(StrEnum):
+    """``DeliveryFeedback.Decision``: what lanyard did about a report."""
+
+    BOUNCING = "bouncing"
+    COUNTED = "counted"
+    UNSUBSCRIBED = "unsubscribed"
+    NO_CHANGE = "no_change"
+
+
+class FeedbackMatch(StrEnum):
+    """``DeliveryFeedback.MatchedBy``: how a report was tied to its delivery."""
+
+    RETURN_PATH = "return_path"  # the signed return path (VERP) it was sent to
+    MESSAGE_ID = "message_id"  # the Message-ID it quotes, found in the ledger
+
+
 # Ledger states a later run never touches again.
 FINAL_DELIVERY_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.SKIPPED, DeliveryStatus.BOUNCED)
 
@@ -101,6 +135,23 @@ class Role(StrEnum):
 
 # Roles that put a person into an event's part of the graph (and into digests).
 GRAPH_ROLES = (Role.ATTENDING, Role.SPEAKING)
+
+
+class CoverageKind(StrEnum):
+    """``Coverage.Kind``: what a link about a talk or an event is."""
+
+    SLIDES = "slides"
+    VIDEO = "video"
+    NOTES = "notes"
+    WRITEUP = "writeup"
+
+
+class CoverageStatus(StrEnum):
+    """``Coverage.Status``: where fetching a pasted link is."""
+
+    FETCHING = "fetching"  # stored; the fetch task has not finished with it yet
+    OK = "ok"
+    FAILED = "failed"  # kept, titled by its URL, the reason in ``failure``
 
 
 # URL paths of the unsubscribe endpoint (unsubscribe_web), each followed by a token of
@@ -120,3 +171,5 @@ class TaskName(StrEnum):
     FINISH_RUN = "lanyard.scheduler.finish_run"
     SWEEP = "lanyard.scheduler.sweep"
     SEARCH_INDEX_PENDING = "lanyard.search.index_pending"
+    COVERAGE_FETCH = "lanyard.coverage.fetch"
+    COVERAGE_REVALIDATE = "lanyard.coverage.revalidate"

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import click
 
+from digest.vocabulary import DigestList, SubscriptionStatus
+
 from .progress import StepProgress
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
-LISTS = click.Choice(["daily", "weekly"])
+LISTS = click.Choice([m.value for m in DigestList])
 
 
 @dataclass
@@ -101,7 +103,7 @@ def digest():
 
 @digest.command()
 @click.option("--date", "digest_date", type=DATE, help="Digest date [default: today].")
-@click.option("--list", "list_name", type=LISTS, default="daily", show_default=True)
+@click.option("--list", "list_name", type=LISTS, default=DigestList.DAILY.value, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Compute and render everything; send and record nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many subscriptions.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True)
@@ -159,12 +161,12 @@ def write_preview(app, *, handle: str, digest_date: dt.date, list_name: str, out
         files.html.write_text(prepared.html, encoding="utf-8")
     except OSError as error:
         raise click.ClickException(f"cannot write the preview into {out}: {error.strerror or error}") from None
-    if row.status != "active":
+    if row.status != SubscriptionStatus.ACTIVE:
         click.echo(f"note: this subscription is {row.status}; a run would not send it")
     return files
 
 
-def first_with_news(app, *, digest_date: dt.date, list_name: str = "daily", batch: int = 100) -> str | None:
+def first_with_news(app, *, digest_date: dt.date, list_name: str = DigestList.DAILY, batch: int = 100) -> str | None:
     """The handle of the first active subscriber who would get a digest (for the demo)."""
     from sqlalchemy import select
 
@@ -174,7 +176,7 @@ def first_with_news(app, *, digest_date: dt.date, list_name: str = "daily", batc
     s, p = db.subscription, db.person
     with app.engine.connect() as connection:
         ids = connection.execute(
-            select(s.c.id).where(s.c.list == list_name, s.c.status == "active").order_by(s.c.id)
+            select(s.c.id).where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE).order_by(s.c.id)
         ).scalars().all()
     pipeline = make_pipeline(app)
     try:
@@ -192,7 +194,7 @@ def first_with_news(app, *, digest_date: dt.date, list_name: str = "daily", batc
 @digest.command()
 @click.option("--subscriber", "handle", required=True, help="Handle of the subscribing person.")
 @click.option("--date", "digest_date", type=DATE, help="Digest date [default: today].")
-@click.option("--list", "list_name", type=LISTS, default="daily", show_default=True)
+@click.option("--list", "list_name", type=LISTS, default=DigestList.DAILY.value, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder [default: <data>/previews].")
 @click.pass_obj
 def preview(app, handle, digest_date, list_name, out):

@@ -70,9 +70,9 @@ def cli(ctx):
 
 
 def _register() -> None:
-    from . import database, demo, digest, graph, scheduler, search, seed, serve, unsubscribe
+    from . import bounces, coverage, database, demo, digest, graph, scheduler, search, seed, serve, unsubscribe
 
-    for module in (database, seed, graph, demo, digest, serve, unsubscribe, scheduler, search):
+    for module in (database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, coverage):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import click
 
-from digest.vocabulary import RunStatus
+from digest.vocabulary import ACTIVE_RUN_STATUSES, DigestList, RunStatus
 
-RUN_STATES = tuple(RunStatus)
+RUN_STATES = [m.value for m in RunStatus]
 
 
 def _app(app):
@@ -43,7 +43,7 @@ class _Controls:
 
 @click.command()
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Worker processes [default: one per CPU].")
-@click.option("--queues", "-Q", default="planning,sending", show_default=True, help="Queues to consume (planning, sending).")
+@click.option("--queues", "-Q", default="planning,sending,fetching", show_default=True, help="Queues to consume (planning, sending, fetching).")
 @click.option("--hostname", "-n", help="Node name, unique per worker (e.g. sender1@%h).")
 @click.option("--loglevel", "-l", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.pass_obj
@@ -177,7 +177,7 @@ def runs_show(app, run_id, watch, interval):
 
 
 @runs.command("start")
-@click.option("--list", "list_name", default="daily", show_default=True, type=click.Choice(["daily", "weekly"]))
+@click.option("--list", "list_name", default=DigestList.DAILY.value, show_default=True, type=click.Choice([m.value for m in DigestList]))
 @click.option("--date", "digest_date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Digest date [default: today, UTC].")
 @click.option("--dry-run", is_flag=True, help="Compute and render, send nothing, write no ledger.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many subscriptions.")
@@ -191,7 +191,7 @@ def runs_start(app, list_name, digest_date, dry_run, limit, wait, concurrency):
     print_progress(progress)
 
 
-def start_and_wait(app, *, list_name="daily", digest_date, dry_run=False, limit=None, wait=True, concurrency=None):
+def start_and_wait(app, *, list_name=DigestList.DAILY, digest_date, dry_run=False, limit=None, wait=True, concurrency=None):
     """Start a run through Celery; with ``wait``, watch it to its end with a progress bar.
 
     When no worker answers, one is started for the run and stopped cleanly after it
@@ -222,7 +222,7 @@ def start_and_wait(app, *, list_name="daily", digest_date, dry_run=False, limit=
         if process is not None:
             code = stop_worker(process)
             click.echo(f"worker stopped (exit {code})")
-    if process is not None and progress.status in ("planned", "running", "paused") and process.returncode not in (0, None):
+    if process is not None and progress.status in ACTIVE_RUN_STATUSES and process.returncode not in (0, None):
         raise click.ClickException(f"the worker stopped before run {run_id} ended; see {app.settings.data_dir / 'worker.log'}")
     return progress
 
@@ -305,7 +305,7 @@ class ProgressBar:
 
 
 def print_progress(p) -> None:
-    eta = "-" if p.eta is None else ("done" if p.eta == 0 and p.status not in ("planned", "running", "paused") else f"{p.eta:.0f} s")
+    eta = "-" if p.eta is None else ("done" if p.eta == 0 and p.status not in ACTIVE_RUN_STATUSES else f"{p.eta:.0f} s")
     click.echo(f"run {p.id}: {p.list} digest for {p.digest_date:%Y-%m-%d}, {p.status}{' (dry run)' if p.dry_run else ''}")
     click.echo(f"  planned {p.planned}, sent {p.sent}, skipped {p.skipped}, failed {p.failed}, bounced {p.bounced}, in flight {p.in_flight}")
     click.echo(f"  chunks {p.chunks_done}/{p.chunks_total}, {p.rate:.1f} digests/s over {p.elapsed:.1f} s, eta {eta}")

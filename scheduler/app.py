@@ -22,28 +22,27 @@ from kombu import Exchange, Queue
 from digest.config import Settings
 from digest.keys import RedisKeys
 from digest.redis_store import redis_url
+from digest.vocabulary import TaskName
 
 PLANNING_QUEUE = "planning"
 SENDING_QUEUE = "sending"
-QUEUES = (PLANNING_QUEUE, SENDING_QUEUE)
+FETCHING_QUEUE = "fetching"  # outgoing HTTP for pasted links: slow sites wait here, not in planning
+QUEUES = (PLANNING_QUEUE, SENDING_QUEUE, FETCHING_QUEUE)
 # Beat fires this often; the runtime schedule's tick_seconds decides which fires plan.
 HEARTBEAT_SECONDS = 30.0
 
-TICK = "lanyard.scheduler.tick"
-PLAN = "lanyard.scheduler.plan"
-PROCESS_CHUNK = "lanyard.scheduler.process_chunk"
-FINISH_RUN = "lanyard.scheduler.finish_run"
-SWEEP = "lanyard.scheduler.sweep"
-SEARCH_FLUSH = "lanyard.search.index_pending"  # scheduler/search_tasks.py INDEX_PENDING
 SEARCH_FLUSH_SECONDS = 60.0
+COVERAGE_REVALIDATE_SECONDS = 3600.0
 
 ROUTES = {
-    TICK: {"queue": PLANNING_QUEUE},
-    PLAN: {"queue": PLANNING_QUEUE},
-    FINISH_RUN: {"queue": PLANNING_QUEUE},
-    SWEEP: {"queue": PLANNING_QUEUE},
-    PROCESS_CHUNK: {"queue": SENDING_QUEUE},
+    TaskName.TICK: {"queue": PLANNING_QUEUE},
+    TaskName.PLAN: {"queue": PLANNING_QUEUE},
+    TaskName.FINISH_RUN: {"queue": PLANNING_QUEUE},
+    TaskName.SWEEP: {"queue": PLANNING_QUEUE},
+    TaskName.PROCESS_CHUNK: {"queue": SENDING_QUEUE},
     "lanyard.search.*": {"queue": PLANNING_QUEUE},
+    TaskName.COVERAGE_FETCH: {"queue": FETCHING_QUEUE},
+    TaskName.COVERAGE_REVALIDATE: {"queue": PLANNING_QUEUE},
 }
 
 
@@ -87,19 +86,22 @@ def create_app(settings: Settings) -> Celery:
         timezone="UTC",
         enable_utc=True,
         beat_schedule={
-            "tick": {"task": TICK, "schedule": HEARTBEAT_SECONDS, "options": {"expires": HEARTBEAT_SECONDS * 2}},
+            "tick": {"task": TaskName.TICK, "schedule": HEARTBEAT_SECONDS, "options": {"expires": HEARTBEAT_SECONDS * 2}},
             # Site writes queue their search documents in Redis and fire this task; the
             # periodic flush catches up on any whose task was lost (a broker down then).
-            "search-flush": {"task": SEARCH_FLUSH, "schedule": SEARCH_FLUSH_SECONDS,
+            "search-flush": {"task": TaskName.SEARCH_INDEX_PENDING, "schedule": SEARCH_FLUSH_SECONDS,
                              "options": {"expires": SEARCH_FLUSH_SECONDS * 2}},
+            "coverage-revalidate": {"task": TaskName.COVERAGE_REVALIDATE, "schedule": COVERAGE_REVALIDATE_SECONDS,
+                                    "options": {"expires": COVERAGE_REVALIDATE_SECONDS}},
         },
     )
     app.lanyard_settings = settings
     # Importing the task modules registers their shared tasks with this app.
+    import scheduler.coverage_tasks  # noqa: F401
     import scheduler.search_tasks  # noqa: F401
     import scheduler.tasks  # noqa: F401
 
-    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks"]
+    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks", "scheduler.coverage_tasks"]
     return app
 
 
@@ -120,16 +122,16 @@ class Enqueue:
             return
         with self.app.producer_or_acquire() as producer:
             for chunk_id in chunk_ids:
-                self.app.send_task(PROCESS_CHUNK, kwargs={"chunk_id": int(chunk_id)}, countdown=countdown or None, producer=producer)
+                self.app.send_task(TaskName.PROCESS_CHUNK, kwargs={"chunk_id": int(chunk_id)}, countdown=countdown or None, producer=producer)
 
     def finish(self, run_id: int, *, countdown: float = 0) -> None:
-        self.app.send_task(FINISH_RUN, kwargs={"run_id": int(run_id)}, countdown=countdown or None)
+        self.app.send_task(TaskName.FINISH_RUN, kwargs={"run_id": int(run_id)}, countdown=countdown or None)
 
     def tick(self, *, now: dt.datetime | None = None, force: bool = False) -> None:
         kwargs = {"force": force}
         if now is not None:
             kwargs["now"] = now.isoformat()
-        self.app.send_task(TICK, kwargs=kwargs)
+        self.app.send_task(TaskName.TICK, kwargs=kwargs)
 
     def sweep(self) -> None:
-        self.app.send_task(SWEEP)
+        self.app.send_task(TaskName.SWEEP)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from digest import db
 from digest.runs import RunRequest, busy_subscription_ids
 from digest.schedule import Candidate, candidate_dates, due_by_date
+from digest.vocabulary import SubscriptionStatus
 
 from .runs import Enqueue, run_start
 from .runtime import Schedule
@@ -26,7 +27,7 @@ def due_now(engine: Engine, *, now: dt.datetime, schedule: Schedule) -> dict[tup
     with engine.connect() as connection:
         rows = connection.execute(
             select(s.c.id, s.c.list, s.c.send_hour, p.c.timezone).join(p, p.c.id == s.c.person_id)
-            .where(s.c.status == "active", s.c.list.in_(list(schedule.lists)))
+            .where(s.c.status == SubscriptionStatus.ACTIVE, s.c.list.in_(list(schedule.lists)))
         )
         candidates = [Candidate(sid, list_name, hour, tz) for sid, list_name, hour, tz in rows]
         # Any ledger entry counts: a failed one belongs to its run's retries, not a new run.

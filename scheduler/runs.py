@@ -17,6 +17,7 @@ from typing import Protocol
 from sqlalchemy import Engine, select
 
 from digest import db, ledger, runs
+from digest.clock import as_utc, utcnow
 from digest.runs import RunNotFound, RunRequest, RunStateError
 from digest.vocabulary import ACTIVE_RUN_STATUSES, DeliveryStatus, RunStatus
 
@@ -33,10 +34,6 @@ class Enqueue(Protocol):
     def chunks(self, chunk_ids: Sequence[int], *, countdown: float = 0) -> None: ...
 
     def finish(self, run_id: int, *, countdown: float = 0) -> None: ...
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @contextmanager
@@ -143,8 +140,8 @@ class RunProgress:
     def elapsed(self) -> float:
         if self.started_at is None:
             return 0.0
-        end = _aware(self.finished_at) if self.finished_at else utcnow()
-        return max((end - _aware(self.started_at)).total_seconds(), 0.0)
+        end = as_utc(self.finished_at) if self.finished_at else utcnow()
+        return max((end - as_utc(self.started_at)).total_seconds(), 0.0)
 
     @property
     def rate(self) -> float:
@@ -187,8 +184,3 @@ def runs_list(engine: Engine, *, limit: int = 20, status: str | None = None) -> 
     with engine.connect() as connection:
         ids = list(connection.execute(query).scalars())
     return [run_progress(engine, run_id=run_id) for run_id in ids]
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; lanyard stores UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

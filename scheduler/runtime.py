@@ -16,9 +16,10 @@ from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from digest import db
+from digest.vocabulary import DigestList
 
 SCHEDULE_ID = 1
-LISTS = ("daily", "weekly")
+LISTS = tuple(DigestList)
 
 
 class ScheduleError(ValueError):

@@ -16,9 +16,9 @@ import os
 from celery import shared_task
 
 from digest.faults import backoff, temporary
-from .tasks import context
+from digest.vocabulary import TaskName
 
-INDEX_PENDING = "lanyard.search.index_pending"  # = scheduler.app.SEARCH_FLUSH (beat)
+from .tasks import context
 
 _indexes: dict[tuple[int, int], object] = {}  # (pid, id(settings)) → SearchIndex, one per process
 
@@ -32,7 +32,7 @@ def _search_index(settings):
     return _indexes[key]
 
 
-@shared_task(bind=True, name=INDEX_PENDING, max_retries=None, acks_late=True, ignore_result=True)
+@shared_task(bind=True, name=TaskName.SEARCH_INDEX_PENDING, max_retries=None, acks_late=True, ignore_result=True)
 def index_pending(self):
     """Index the documents written since the last run (see digest/search/sync.py)."""
     from digest.keys import RedisKeys

@@ -1,7 +1,7 @@
 """The Celery tasks: primitive ids in, a call into ``digest`` (or a scheduler service) out.
 
 Every task is idempotent: a chunk is claimed in the database before it is worked on
-and counted once (``scheduler/chunks.py``), each delivery is claimed in the ledger
+and counted once (``digest/runs.py``, worked through ``digest/batch.py``), each delivery is claimed in the ledger
 before it is sent (``digest/ledger.py``), and finishing totals the ledger. So a message
 delivered twice, or a task re-run after its worker was killed, changes nothing twice.
 Temporary failures (a store or server away) are retried with backoff and written in
@@ -21,6 +21,7 @@ from digest import ledger, runs
 from digest.batch import Verdict, retry_delay, work_chunk
 from digest.faults import backoff, temporary
 from digest.runs import RunRequest, run_note
+from digest.vocabulary import TaskName
 
 from .runtime import schedule_claim_tick, schedule_get
 
@@ -93,7 +94,7 @@ def _note(ctx: WorkerContext, run_id: int | None, text: str) -> None:
 # -- chunks -------------------------------------------------------------------------------
 
 
-@shared_task(bind=True, name="lanyard.scheduler.process_chunk", max_retries=None, acks_late=True)
+@shared_task(bind=True, name=TaskName.PROCESS_CHUNK, max_retries=None, acks_late=True)
 def process_chunk(self, chunk_id: int, fault: str = ""):
     """Deliver one chunk of a run through the digest pipeline (``digest/batch.py``)."""
     ctx = context(self)
@@ -141,7 +142,7 @@ def chunk_run_id(ctx: WorkerContext, chunk_id: int) -> int | None:
 IN_FLIGHT_POLL_SECONDS = 5.0  # how often a run waiting for deliveries in flight looks again
 
 
-@shared_task(bind=True, name="lanyard.scheduler.finish_run", max_retries=None, acks_late=True)
+@shared_task(bind=True, name=TaskName.FINISH_RUN, max_retries=None, acks_late=True)
 def finish_run(self, run_id: int):
     """End a run whose chunks are all done, once nothing is in flight; first send its
     temporarily failed deliveries round again, with growing pauses, up to max_attempts."""
@@ -177,7 +178,7 @@ def finish_run(self, run_id: int):
     return f"{summary.status}: sent {summary.sent}, skipped {summary.skipped}, failed {summary.failed}, bounced {summary.bounced}"
 
 
-@shared_task(bind=True, name="lanyard.scheduler.plan", max_retries=None, acks_late=True)
+@shared_task(bind=True, name=TaskName.PLAN, max_retries=None, acks_late=True)
 def plan(self, list_name: str, digest_date: str, dry_run: bool = False, limit: int | None = None):
     """Plan a run for one list and date and queue its chunks (for programmatic starts)."""
     from .runs import run_start
@@ -194,7 +195,7 @@ def plan(self, list_name: str, digest_date: str, dry_run: bool = False, limit: i
         raise self.retry(countdown=backoff(self.request.retries)) from None
 
 
-@shared_task(bind=True, name="lanyard.scheduler.tick", max_retries=3, acks_late=True)
+@shared_task(bind=True, name=TaskName.TICK, max_retries=3, acks_late=True)
 def tick(self, now: str | None = None, force: bool = False):
     """The beat tick: once per runtime tick period, sweep and plan what is due."""
     from .planning import plan_due
@@ -219,7 +220,7 @@ def tick(self, now: str | None = None, force: bool = False):
     return f"planned runs {run_ids}" if run_ids else "nothing due"
 
 
-@shared_task(bind=True, name="lanyard.scheduler.sweep", acks_late=True)
+@shared_task(bind=True, name=TaskName.SWEEP, acks_late=True)
 def sweep(self):
     ctx = context(self)
     return sweep_now(ctx, schedule_get(ctx.engine))

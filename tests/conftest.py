@@ -183,3 +183,13 @@ def smtp_server():
 
     with SmtpTestServer() as server:
         yield server
+
+
+@pytest.fixture
+def web_server():
+    """A real HTTP server on 127.0.0.2 at a free port (tests/web_server.py), stopped after the test."""
+    from tests.web_server import WebServer
+
+    server = WebServer()
+    yield server
+    server.stop()

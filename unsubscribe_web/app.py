@@ -37,6 +37,7 @@ from digest.subscriptions import (
     subscription_unsuppress,
 )
 from digest.tokens import SubscriptionRef, TokenError, TokenSigner
+from digest.vocabulary import URL_PATHS, ChangeVia, SubscriptionAction, SubscriptionStatus
 
 from . import pages
 from .forms import BadBody, BodyTooLarge, is_one_click, read_body
@@ -45,7 +46,7 @@ log = logging.getLogger("lanyard.unsubscribe_web")
 
 MAX_URL = 2048  # path and query; a real link is about 60 characters
 MAX_SUBSCRIPTION_ID = 2**63 - 1  # a bigint column: a larger id cannot name a subscription
-PURPOSES = {"/u/": "unsubscribe", "/r/": "resubscribe"}
+PURPOSES = {path: purpose for purpose, path in URL_PATHS.items()}
 
 # The database cannot take the write right now (down, read-only during a deploy,
 # schema being migrated, pool exhausted): queue the change instead.
@@ -114,7 +115,7 @@ class UnsubscribeApp:
         if ref.subscription_id > MAX_SUBSCRIPTION_ID:
             return pages.broken_link(manage_url=self.manage_url)
         if method == "POST":
-            via = "one_click" if is_one_click(environ.get("CONTENT_TYPE", ""), body) else "link"
+            via = ChangeVia.ONE_CLICK if is_one_click(environ.get("CONTENT_TYPE", ""), body) else ChangeVia.LINK
             return self.change(ref, purpose, via)
         return self.confirm(ref, purpose)
 
@@ -128,17 +129,17 @@ class UnsubscribeApp:
             card = SubscriptionCard(ref.subscription_id, ref.list_name, email=None, status=None)
         if card is None:
             return pages.broken_link(manage_url=self.manage_url)
-        if purpose == "unsubscribe":
-            already = card.status == "unsubscribed"
+        if purpose == SubscriptionAction.UNSUBSCRIBE:
+            already = card.status == SubscriptionStatus.UNSUBSCRIBED
             return pages.confirm_unsubscribe(
                 list_name=card.list_name, email=card.email, already=already,
-                token_for_resubscribe=self.signer.sign("resubscribe", ref) if already else "",
+                token_for_resubscribe=self.signer.sign(SubscriptionAction.RESUBSCRIBE, ref) if already else "",
                 manage_url=self.manage_url,
             )
         return pages.confirm_resubscribe(list_name=card.list_name, email=card.email, manage_url=self.manage_url)
 
     def change(self, ref: SubscriptionRef, purpose: str, via: str) -> pages.Response:
-        if purpose == "unsubscribe":
+        if purpose == SubscriptionAction.UNSUBSCRIBE:
             outcome = self.unsubscribe(ref, via)
         else:
             outcome = self.resubscribe(ref, via)
@@ -146,18 +147,18 @@ class UnsubscribeApp:
             return pages.broken_link(manage_url=self.manage_url)
         if outcome is Outcome.UNAVAILABLE:
             return pages.unavailable()
-        if purpose == "unsubscribe":
+        if purpose == SubscriptionAction.UNSUBSCRIBE:
             return pages.unsubscribed(
-                list_name=ref.list_name, token_for_resubscribe=self.signer.sign("resubscribe", ref),
+                list_name=ref.list_name, token_for_resubscribe=self.signer.sign(SubscriptionAction.RESUBSCRIBE, ref),
                 manage_url=self.manage_url,
             )
         return pages.resubscribed(
-            list_name=ref.list_name, token_for_unsubscribe=self.signer.sign("unsubscribe", ref),
+            list_name=ref.list_name, token_for_unsubscribe=self.signer.sign(SubscriptionAction.UNSUBSCRIBE, ref),
             manage_url=self.manage_url,
         )
 
     def unsubscribe(self, ref: SubscriptionRef, via: str) -> Outcome:
-        outcome = self._write(ref, "unsubscribe", via, subscription_unsubscribe)
+        outcome = self._write(ref, SubscriptionAction.UNSUBSCRIBE, via, subscription_unsubscribe)
         if outcome is Outcome.DONE:
             try:
                 subscription_suppress(self.redis, prefix=self.prefix, subscription_id=ref.subscription_id)
@@ -177,7 +178,7 @@ class UnsubscribeApp:
             log.warning("unsubscribe endpoint: cannot resubscribe %d, Redis unavailable (%s)",
                         ref.subscription_id, _brief(error))
             return Outcome.UNAVAILABLE
-        return self._write(ref, "resubscribe", via, subscription_resubscribe)
+        return self._write(ref, SubscriptionAction.RESUBSCRIBE, via, subscription_resubscribe)
 
     def _write(self, ref: SubscriptionRef, action: str, via: str, service) -> Outcome:
         try:

@@ -14,6 +14,8 @@ import hashlib
 from dataclasses import dataclass
 from html import escape
 
+from digest.vocabulary import RESUBSCRIBE_PATH, UNSUBSCRIBE_PATH
+
 STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;color:#222;background:#f6f6f4;margin:0}"
     "main{max-width:34em;margin:3em auto;padding:1.5em 2em;background:#fff;border-radius:8px}"
@@ -102,7 +104,7 @@ def confirm_unsubscribe(*, list_name: str, email: str | None, already: bool, tok
             "200 OK", "You are unsubscribed",
             f"<p>{_recipient(email) if email else 'Your address'} no longer gets "
             f"{_list(list_name)}.</p>"
-            + _button(f"../r/{token_for_resubscribe}", f"Resubscribe to the {list_name} digest")
+            + _button(f"..{RESUBSCRIBE_PATH}{token_for_resubscribe}", f"Resubscribe to the {list_name} digest")
             + _manage(manage_url),
         )
     return _page(
@@ -118,7 +120,7 @@ def unsubscribed(*, list_name: str, token_for_resubscribe: str, manage_url: str)
         "200 OK", "You are unsubscribed",
         f"<p>You will not get {_list(list_name)} any more.</p>"
         "<p>Unsubscribed by mistake?</p>"
-        + _button(f"../r/{token_for_resubscribe}", f"Resubscribe to the {list_name} digest")
+        + _button(f"..{RESUBSCRIBE_PATH}{token_for_resubscribe}", f"Resubscribe to the {list_name} digest")
         + _manage(manage_url),
     )
 
@@ -136,7 +138,7 @@ def resubscribed(*, list_name: str, token_for_unsubscribe: str, manage_url: str)
     return _page(
         "200 OK", "You are subscribed again",
         f"<p>{_list(list_name).capitalize()} will reach you again from its next issue.</p>"
-        + _button(f"../u/{token_for_unsubscribe}", f"Unsubscribe from the {list_name} digest")
+        + _button(f"..{UNSUBSCRIBE_PATH}{token_for_unsubscribe}", f"Unsubscribe from the {list_name} digest")
         + _manage(manage_url),
     )
 

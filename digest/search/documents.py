@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Sequence
 from sqlalchemy import select
 
 from .. import db
-from ..graph import GRAPH_ROLES
+from ..vocabulary import GRAPH_ROLES, Role
 
 KINDS = ("event", "session", "person", "coverage")
 LOAD_BATCH = 1_000
@@ -158,7 +158,7 @@ def _events(connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
     for person_id, event_id, role in connection.execute(
         select(a.c.person_id, a.c.event_id, a.c.role).where(a.c.event_id.in_(ids), a.c.role.in_(GRAPH_ROLES))
     ):
-        (speaking if role == "speaking" else attending).setdefault(event_id, []).append(person_id)
+        (speaking if role == Role.SPEAKING else attending).setdefault(event_id, []).append(person_id)
     rows = connection.execute(
         select(e.c.id, e.c.name, e.c.description, e.c.city, e.c.country, e.c.start_date, e.c.end_date)
         .where(e.c.id.in_(ids))

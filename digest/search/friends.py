@@ -7,38 +7,49 @@ Redis graph, like the Redis strategy's. Its answer is identical to
 :class:`digest.friends.RedisFriendEvents`'s: both read attendance with the roles
 "attending" and "speaking", filtered on the event's start date.
 
-:class:`PlannedFriendEvents` sends each subscriber to one of the two by the size of
-their follow set. The work of both grows with the (event, followed person) pairs found;
-Redis does its share in Lua and set unions, fetching each followee's events (cached
-for a while), search adds a query per subscriber and reads who is at the events once
-per batch. bench/search.py on 100,000 people and 10,000 events: Redis several times
-faster for the usual follow sets (median 6), search 1.3-1.5x faster for follow sets
-above a thousand or two (cold caches for both); so Redis up to 2,048 followed people
-(one OR query's worth), search above (LANYARD_FRIENDS_STRATEGY=auto).
+:class:`PlannedFriendEvents` sends each subscriber to whichever of the two costs less for
+a follow set of their size, by what it measured itself in this process. A fixed
+threshold calibrated on one machine sent heavy followers the wrong way on another
+(0.53x and 0.31x of the best single strategy there). The follow-set sizes are read in
+the one round trip that plans a batch; sizes fall into classes (powers of 4), and per
+class and strategy a :class:`CostModel` keeps the seconds per subscriber observed.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Sequence
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from ..graph import Graph
 from ..values import FriendEvents, Window
+from ..vocabulary import Role
 from .index import SearchIndex
 
-# Follow-set size above which a subscriber goes to search (see the module's docstring).
+STRATEGY_NAMES = ("redis", "search")
+# Before anything is measured, the side a lone subscriber of a size class goes to: the
+# old fixed threshold (one OR query's worth of followed people).
 SEARCH_THRESHOLD = 2_048
+# A class's measurement of the strategy it does not use is taken again after this many
+# batches with that class, so a cost that fell (warm caches, a quieter machine) is seen.
+REMEASURE_BATCHES = 100
+# Weight of a new observation in a running cost (an exponentially weighted mean).
+SMOOTHING = 0.5
 
-# The subscribers whose follow set is larger than the threshold, in one round trip: a
-# pipeline of one SCARD per subscriber costs the client more than the Redis strategy's
-# own work for a small follow set. ARGV: follows prefix, threshold, subscriber ids…
-_LARGE_FOLLOW_SETS_LUA = """
-local large = {}
-for i = 3, #ARGV do
-  if redis.call('SCARD', ARGV[1] .. ARGV[i]) > tonumber(ARGV[2]) then large[#large + 1] = ARGV[i] end
-end
-return large
+# Every subscriber's follow-set size, in one round trip: a pipeline of one SCARD per
+# subscriber costs the client more than the Redis strategy's own work for a small
+# follow set. ARGV: follows prefix, subscriber ids…
+_FOLLOW_SET_SIZES_LUA = """
+local sizes = {}
+for i = 2, #ARGV do sizes[#sizes + 1] = redis.call('SCARD', ARGV[1] .. ARGV[i]) end
+return sizes
 """
+
+
+def size_class(follow_set_size: int) -> int:
+    """0 for nobody, then 1 for 1-3 followed people, 2 for 4-15, 3 for 16-63, … (powers of 4)."""
+    return (follow_set_size.bit_length() + 1) // 2
 
 
 def follow_sets(graph: Graph, person_ids: Sequence[int]) -> dict[int, set[int]]:
@@ -72,9 +83,9 @@ class SearchFriendEvents:
         at: dict[int, list[tuple[int, str]]] = {}  # person → [(event, role)], for followed people
         for event_id, (attendees, speakers) in self.index.people_at(set().union(*events.values())).items():
             for person in followed.intersection(attendees):
-                at.setdefault(person, []).append((event_id, "attending"))
+                at.setdefault(person, []).append((event_id, Role.ATTENDING))
             for person in followed.intersection(speakers):
-                at.setdefault(person, []).append((event_id, "speaking"))
+                at.setdefault(person, []).append((event_id, Role.SPEAKING))
         result: dict[int, FriendEvents] = {}
         for s in subscriber_ids:
             mine, found = events[s], {}
@@ -86,46 +97,137 @@ class SearchFriendEvents:
         return result
 
 
+@dataclass
+class CostModel:
+    """Seconds per subscriber, per (strategy, size class), as this process measured them.
+
+    A call on one class sets that class's cost (a running mean); a call mixing classes
+    scales every class it held by observed / predicted, so drift in the strategy in use
+    is followed without splitting its calls.
+    """
+
+    costs: dict[tuple[str, int], float] = field(default_factory=dict)
+    measured_at: dict[tuple[str, int], int] = field(default_factory=dict)  # the class's batch count then
+    batches: Counter[int] = field(default_factory=Counter)  # batches seen per class
+
+    def cost(self, strategy: str, cls: int) -> float | None:
+        return self.costs.get((strategy, cls))
+
+    def stale(self, strategy: str, cls: int) -> bool:
+        """Not measured yet, or not for REMEASURE_BATCHES batches of this class."""
+        at = self.measured_at.get((strategy, cls))
+        return at is None or self.batches[cls] - at >= REMEASURE_BATCHES
+
+    def cheaper(self, cls: int, *, default: str) -> str:
+        """The strategy measured cheaper for the class (``default`` when none is measured)."""
+        measured = [name for name in STRATEGY_NAMES if (name, cls) in self.costs]
+        return min(measured, key=lambda name: self.costs[(name, cls)]) if measured else default
+
+    def record(self, strategy: str, counts: Counter[int], seconds: float) -> None:
+        """A call of ``strategy`` on ``counts`` subscribers per class took ``seconds``."""
+        known = {cls: self.costs.get((strategy, cls)) for cls in counts}
+        if len(counts) == 1:
+            (cls, count), = counts.items()
+            self._update(strategy, cls, seconds / count)
+            return
+        if any(cost is None for cost in known.values()):
+            return  # a mixed call with a class never measured alone says nothing attributable
+        predicted = sum(known[cls] * count for cls, count in counts.items())
+        ratio = seconds / predicted if predicted > 0 else 1.0
+        for cls in counts:
+            self._update(strategy, cls, known[cls] * ratio)
+
+    def _update(self, strategy: str, cls: int, per_subscriber: float) -> None:
+        key = (strategy, cls)
+        old = self.costs.get(key)
+        self.costs[key] = per_subscriber if old is None else old + SMOOTHING * (per_subscriber - old)
+        self.measured_at[key] = self.batches[cls]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One strategy call of a planned batch: the subscribers and how many per size class."""
+
+    strategy: str
+    subscriber_ids: list[int]
+    counts: Counter[int]
+
+
 class PlannedFriendEvents:
-    """Redis for follow sets up to ``threshold`` people, the search query above it.
+    """Per subscriber, the strategy measured cheaper for their follow-set size.
+
+    A size class missing a measurement of a strategy (or holding a stale one) is split:
+    half its subscribers in the batch go to that strategy in a call of their own, which
+    measures it. Everything else goes, merged per strategy, to the cheaper one.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
     strategy over this planner's life.
     """
 
-    def __init__(self, redis_strategy, search_strategy: SearchFriendEvents, *, threshold: int = SEARCH_THRESHOLD):
-        self.redis_strategy = redis_strategy
-        self.search_strategy = search_strategy
+    def __init__(self, redis_strategy, search_strategy: SearchFriendEvents, *, threshold: int = SEARCH_THRESHOLD,
+                 costs: CostModel | None = None):
+        self.strategies = {"redis": redis_strategy, "search": search_strategy}
         self.threshold = threshold
+        self.costs = costs if costs is not None else CostModel()
         self.usage: Counter[str] = Counter()
         self._last: tuple[str, ...] = ()
-        self._large = search_strategy.graph.redis.register_script(_LARGE_FOLLOW_SETS_LUA)
+        self._sizes = search_strategy.graph.redis.register_script(_FOLLOW_SET_SIZES_LUA)
 
     @property
     def name(self) -> str:
         return "auto:" + "+".join(self._last) if self._last else "auto"
 
-    def plan(self, subscriber_ids: Sequence[int]) -> dict[str, list[int]]:
-        graph = self.search_strategy.graph
-        large = {int(p) for p in self._large(keys=[], args=[graph.keys().follows(""), self.threshold, *subscriber_ids])}
-        return {
-            "redis": [p for p in subscriber_ids if p not in large],
-            "search": [p for p in subscriber_ids if p in large],
-        }
+    def follow_set_sizes(self, subscriber_ids: Sequence[int]) -> dict[int, int]:
+        graph = self.strategies["search"].graph
+        sizes = self._sizes(keys=[], args=[graph.keys().follows(""), *subscriber_ids])
+        return dict(zip(subscriber_ids, map(int, sizes)))
+
+    def plan(self, subscriber_ids: Sequence[int]) -> list[Call]:
+        """The calls that answer a batch: measuring calls (one class each) first, then one merged call per strategy."""
+        by_class: dict[int, list[int]] = defaultdict(list)
+        for person, size in self.follow_set_sizes(subscriber_ids).items():
+            by_class[size_class(size)].append(person)
+        measuring: list[Call] = []
+        merged: dict[str, list[int]] = {name: [] for name in STRATEGY_NAMES}
+        merged_counts: dict[str, Counter[int]] = {name: Counter() for name in STRATEGY_NAMES}
+        for cls, people in sorted(by_class.items()):
+            stale = [name for name in STRATEGY_NAMES if self.costs.stale(name, cls)]
+            prior = "search" if 4 ** cls > self.threshold * 2 else "redis"  # the class's middle above the threshold
+            rest: list[int] = []
+            if not stale:
+                rest = people
+            elif len(people) == 1:
+                measuring.append(Call(prior if prior in stale else stale[0], people, Counter({cls: 1})))
+            elif len(stale) == 2:  # half to each, so one batch measures both
+                half = len(people) // 2
+                other = next(name for name in STRATEGY_NAMES if name != prior)
+                measuring.append(Call(prior, people[:half], Counter({cls: half})))
+                measuring.append(Call(other, people[half:], Counter({cls: len(people) - half})))
+            else:
+                half = len(people) // 2
+                measuring.append(Call(stale[0], people[:half], Counter({cls: half})))
+                rest = people[half:]
+            if rest:
+                choice = self.costs.cheaper(cls, default=prior)
+                merged[choice].extend(rest)
+                merged_counts[choice][cls] += len(rest)
+        return measuring + [Call(name, merged[name], merged_counts[name]) for name in STRATEGY_NAMES if merged[name]]
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
         if not subscriber_ids:
             return {}
-        plan = self.plan(subscriber_ids)
+        calls = self.plan(subscriber_ids)
         found: dict[int, FriendEvents] = {}
-        if plan["redis"]:
-            found.update(self.redis_strategy.friend_events(plan["redis"], window))
-        if plan["search"]:
-            found.update(self.search_strategy.friend_events(plan["search"], window))
-        self._last = tuple(name for name in ("redis", "search") if plan[name])
-        self.usage.update({name: len(ids) for name, ids in plan.items() if ids})
+        for call in calls:
+            started = time.perf_counter()
+            found.update(self.strategies[call.strategy].friend_events(call.subscriber_ids, window))
+            self.costs.record(call.strategy, call.counts, time.perf_counter() - started)
+        self.costs.batches.update({cls for call in calls for cls in call.counts})
+        used = {call.strategy for call in calls}
+        self._last = tuple(name for name in STRATEGY_NAMES if name in used)
+        self.usage.update({call.strategy: len(call.subscriber_ids) for call in calls})
         return found
 
 
@@ -138,5 +240,6 @@ def search_strategy(settings, *, graph: Graph, search: SearchIndex | None = None
 
 def planned_strategy(settings, *, graph: Graph, redis_strategy, search: SearchIndex | None = None,
                      threshold: int = SEARCH_THRESHOLD, **extra) -> PlannedFriendEvents:
-    """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by follow-set size."""
-    return PlannedFriendEvents(redis_strategy, search_strategy(settings, graph=graph, search=search), threshold=threshold)
+    """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by measured cost for their follow-set size."""
+    search_friends = search_strategy(settings, graph=graph, search=search)
+    return PlannedFriendEvents(redis_strategy, search_friends, threshold=threshold)

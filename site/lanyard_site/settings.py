@@ -46,14 +46,19 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "lanyard_site.events",
     "lanyard_site.mailing",
+    "lanyard_site.personal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # In production static files are served first, before anything else touches the request
+    # (hashed names, a year's expiry); in development Django's server serves them.
+    *(["lanyard_site.personal.static_files.StaticFilesMiddleware"] if LANYARD.production else []),
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lanyard_site.personal.signin.SignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -71,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "lanyard_site.personal.signin.context",
             ],
         },
     },
@@ -93,9 +99,23 @@ STORAGES = {
     },
 }
 
-# Page fragments are cached per process; their keys carry the model's cache_version, so
-# an edit makes the old entry unreachable without any cross-process invalidation.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site"}}
+# Named caches, no single global one. Template fragments (the {% cache %} tag uses
+# "template_fragments") are shared by every process in Redis (the embedded one by
+# default); their keys carry the cache_version of what they show, so an edit makes the
+# old entry unreachable. "default" is per process, for hot small values.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site", "TIMEOUT": 60},
+    "template_fragments": {
+        "BACKEND": "lanyard_site.personal.caching.LanyardRedisCache",  # RedisCache on LANYARD_REDIS_URL
+        "TIMEOUT": 600,
+    },
+}
+
+# The site's own emails (sign-up, password reset) go the digests' way (LANYARD_MAIL_URL).
+EMAIL_BACKEND = "lanyard_site.personal.mail.TransportEmailBackend"
+DEFAULT_FROM_EMAIL = LANYARD.mail_from
+CSRF_FAILURE_VIEW = "lanyard_site.personal.views.csrf_failure"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANYARD.production and LANYARD.base_url.startswith("https://")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"

@@ -1,18 +1,26 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path, re_path
 
+from lanyard_site import converters
+
+from lanyard_site.events import paste
 from lanyard_site.events import views as events
 from lanyard_site.mailing import views as mailing
 
+converters.register()
+
 # /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here.
 urlpatterns = [
+    path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
     path("", events.home, name="home"),
-    path("events/<slug:slug>/", events.event, name="event"),
+    path("events/<lslug:slug>/", events.event, name="event"),
     path("talks/<int:talk_id>/", events.talk, name="talk"),
-    path("people/<slug:handle>/", events.person, name="person"),
-    path("topics/<slug:slug>/", events.topic, name="topic"),
+    path("people/<lslug:handle>/", events.person, name="person"),
+    path("topics/<lslug:slug>/", events.topic, name="topic"),
     path("calendar/", events.calendar, name="calendar"),
+    path("talks/<int:talk_id>/coverage/", paste.paste_talk, name="paste_talk"),
+    path("events/<lslug:slug>/coverage/", paste.paste_event, name="paste_event"),
     path("subscriptions/", mailing.subscriptions, name="subscriptions"),
     path(
         "subscriptions/<int:subscription_id>/<str:action>/", mailing.subscription_change,
@@ -21,4 +29,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="events/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # Anything else in a slug's place (an old accented slug from an email already sent, a
+    # capitalised one): 301 to where that row lives now, else 404. Never rendered as is.
+    re_path(r"^events/(?P<slug>[^/]+)/(?P<rest>.*)$", events.moved, {"kind": "event"}),
+    re_path(r"^people/(?P<slug>[^/]+)/(?P<rest>.*)$", events.moved, {"kind": "person"}),
+    re_path(r"^topics/(?P<slug>[^/]+)/(?P<rest>.*)$", events.moved, {"kind": "topic"}),
 ]

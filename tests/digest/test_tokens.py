@@ -1,16 +1,21 @@
 """Signed link tokens: one spelling per token, purposes kept apart, keys rotate."""
 
+import datetime as dt
 import string
 
 import pytest
 
 from digest.tokens import (
+    BadPayload,
     BadTokenSignature,
+    DeliveryRef,
     MalformedToken,
+    ReturnPathSigner,
     SubscriptionRef,
     TokenError,
     TokenSigner,
     WrongPurpose,
+    _return_path_mac,
 )
 
 KEY = "k" * 40
@@ -56,3 +61,46 @@ def test_only_the_exact_spelling_verifies():
 def test_malformed(token):
     with pytest.raises((MalformedToken, BadTokenSignature)):
         TokenSigner([KEY]).verify("unsubscribe", token)
+
+
+# -- return paths (VERP) -------------------------------------------------------------------
+DELIVERY = DeliveryRef(123, dt.date(2026, 12, 1))
+
+
+def test_return_path_tokens_round_trip_in_lower_case_within_a_local_part():
+    signer = ReturnPathSigner([KEY])
+    token = signer.sign(DELIVERY)
+    assert token == token.lower() and token.startswith("123.20261201.")
+    assert signer.verify(token) == DELIVERY
+    assert signer.verify(token.upper()) == DELIVERY  # mail servers may fold case
+    biggest = signer.sign(DeliveryRef(2**63 - 1, dt.date(2026, 12, 31)))
+    assert len("bounces+" + biggest) <= 64  # RFC 5321's limit for a local part
+
+
+def test_return_path_tokens_rotate_and_refuse_other_keys_and_purposes():
+    old = ReturnPathSigner([KEY]).sign(DELIVERY)
+    assert ReturnPathSigner(["n" * 40, KEY]).verify(old) == DELIVERY
+    with pytest.raises(BadTokenSignature):
+        ReturnPathSigner(["n" * 40]).verify(old)
+    with pytest.raises(MalformedToken):  # an unsubscribe token is not a return path
+        ReturnPathSigner([KEY]).verify(TokenSigner([KEY]).sign("unsubscribe", REF))
+
+
+def test_return_path_tokens_refuse_every_single_change():
+    signer = ReturnPathSigner([KEY])
+    token = signer.sign(DELIVERY)
+    variants = {token[:i] + c + token[i + 1:] for i in range(len(token)) for c in "abz27.09"}
+    variants |= {token[:i] + token[i + 1:] for i in range(len(token))} | {token + "a", "0" + token, token + " "}
+    variants = {v for v in variants if v.lower() != token}
+    for variant in variants:
+        with pytest.raises(TokenError):
+            signer.verify(variant)
+    assert len(variants) > 300
+
+
+def test_a_correctly_signed_impossible_date_is_refused():
+    signer = ReturnPathSigner([KEY])
+    body = "5.20261341"
+    forged_by_us = f"{body}.{_return_path_mac(signer._keys[0], body)}"  # signed with the real key
+    with pytest.raises(BadPayload):
+        signer.verify(forged_by_us)

@@ -6,7 +6,7 @@ from digest.keys import RedisKeys
 from digest.search import DocKey, TextQuery
 from digest.search.sync import record_pending
 from digest.search.tantivy_index import TantivyIndex
-from scheduler.search_tasks import INDEX_PENDING
+from digest.vocabulary import TaskName
 from tests.factories import make_event, make_person
 from tests.scheduler.conftest import DAY, wait_until
 
@@ -20,7 +20,7 @@ def test_the_worker_drains_the_pending_set_into_the_index(engine, redis_client, 
     record_pending(redis_client, keys, [DocKey("person", ada), DocKey("event", conf), DocKey("person", 999_999)])
     workers.start(concurrency=1)
 
-    celery_app.send_task(INDEX_PENDING)
+    celery_app.send_task(TaskName.SEARCH_INDEX_PENDING)
     wait_until(lambda: not redis_client.scard(keys.search_pending), timeout=60, message="the pending set to drain")
 
     index = TantivyIndex(sched_settings.search_path)  # the worker's index: the same data directory
@@ -32,7 +32,7 @@ def test_the_worker_drains_the_pending_set_into_the_index(engine, redis_client, 
     with engine.begin() as connection:
         bob = make_person(connection, name="Bob Builder")
     record_pending(redis_client, keys, [DocKey("person", bob)])
-    celery_app.send_task(INDEX_PENDING)
-    celery_app.send_task(INDEX_PENDING)
+    celery_app.send_task(TaskName.SEARCH_INDEX_PENDING)
+    celery_app.send_task(TaskName.SEARCH_INDEX_PENDING)
     wait_until(lambda: index.search(TextQuery("bob", today=DAY)).total == 1, timeout=60, message="bob indexed")
     assert index.search(TextQuery("", today=DAY)).total == 3

@@ -5,9 +5,29 @@ lives in plain functions. Table names are explicit because the Django-free diges
 mirrors them with SQLAlchemy (``digest/db.py``); a test fails when the two drift.
 """
 
+import uuid
+from enum import StrEnum
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
+
+from digest.slugs import is_slug, make_slug, slug_words
+from digest.weburls import WEB_SCHEMES
+
+# Stored URLs must be http(s): nothing else is ever rendered as a link (see also the
+# template filter `web_url`, for rows that reached the database around validation).
+web_url_validator = URLValidator(schemes=list(WEB_SCHEMES))
+
+
+def validate_slug_form(value: str) -> None:
+    if not is_slug(value):
+        raise ValidationError(
+            "Use lowercase ASCII letters and digits in words joined by single hyphens, e.g. pycon-lisbon-2027.",
+            code="invalid_slug",
+        )
 
 
 class CacheVersionedQuerySet(models.QuerySet):
@@ -44,12 +64,88 @@ class CacheVersioned(models.Model):
         self.refresh_from_db(fields=["cache_version"])
 
 
-class Person(CacheVersioned):
+class SlugKind(StrEnum):
+    """Which table an old slug belongs to."""
+
+    EVENT = "event"
+    PERSON = "person"
+    TOPIC = "topic"
+
+
+class SlugHistory(models.Model):
+    """A slug or handle a row had before: its old URL answers 301 to the current one, so
+    links in emails already sent keep working."""
+
+    kind = models.CharField(max_length=16, choices=[(k.value, k.value) for k in SlugKind])
+    slug = models.CharField(max_length=200)
+    target_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "slug_history"
+        verbose_name_plural = "slug history"
+        constraints = [models.UniqueConstraint(fields=["kind", "slug"], name="slug_history_unique_kind_slug")]
+
+    def __str__(self):
+        return f"{self.kind} {self.slug} → {self.target_id}"
+
+
+class Slugged(CacheVersioned):
+    """A row with a slug made by ``digest.slugs``: a blank slug is made from the name and
+    the id, a hand-written one is brought into slug form, and a changed slug leaves the
+    old one in :class:`SlugHistory`."""
+
+    SLUG_FIELD = "slug"
+    SLUG_KIND: SlugKind
+
+    class Meta:
+        abstract = True
+
+    def made_slug(self, *, max_length: int) -> str:
+        """The slug ``digest.slugs`` makes for this saved row."""
+        return make_slug(self.name, self.pk, max_length=max_length)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_slug = instance.__dict__.get(cls.SLUG_FIELD)
+        return instance
+
+    def save(self, *args, **kwargs):
+        field = self._meta.get_field(self.SLUG_FIELD)
+        value = getattr(self, self.SLUG_FIELD) or ""
+        made_later = not value
+        if made_later:  # a unique placeholder until the id is known
+            value = f"new-{uuid.uuid4().hex}"
+        elif not is_slug(value):
+            value = slug_words(value, max_length=field.max_length)
+        setattr(self, self.SLUG_FIELD, value)
+        super().save(*args, **kwargs)
+        using = kwargs.get("using") or self._state.db
+        if made_later:
+            final = self.made_slug(max_length=field.max_length)
+            type(self).objects.using(using).filter(pk=self.pk).update(**{self.SLUG_FIELD: final})
+            setattr(self, self.SLUG_FIELD, final)
+        old = getattr(self, "_loaded_slug", None)
+        new = getattr(self, self.SLUG_FIELD)
+        if old and old != new:
+            history = SlugHistory.objects.using(using)
+            history.update_or_create(kind=self.SLUG_KIND, slug=old, defaults={"target_id": self.pk})
+            history.filter(kind=self.SLUG_KIND, slug=new).delete()  # the current slug is no longer "old"
+        self._loaded_slug = new
+
+
+class Person(Slugged):
+    SLUG_FIELD = "handle"
+    SLUG_KIND = SlugKind.PERSON
+
     name = models.CharField(max_length=200)
-    handle = models.SlugField(max_length=64, unique=True)
+    handle = models.SlugField(max_length=64, unique=True, blank=True, validators=[validate_slug_form])
     bio = models.TextField(blank=True)
-    avatar_url = models.URLField(max_length=500, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True, validators=[web_url_validator])
     timezone = models.CharField(max_length=64, default="UTC")
+    # Part of the signed calendar feed token: bumping it revokes every older feed link.
+    feed_version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )
@@ -78,9 +174,11 @@ class Follow(models.Model):
         return f"{self.follower_id} → {self.followee_id}"
 
 
-class Topic(CacheVersioned):
+class Topic(Slugged):
+    SLUG_KIND = SlugKind.TOPIC
+
     name = models.CharField(max_length=100)
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, blank=True, validators=[validate_slug_form])
 
     class Meta:
         db_table = "topic"
@@ -89,10 +187,16 @@ class Topic(CacheVersioned):
     def __str__(self):
         return self.name
 
+    def made_slug(self, *, max_length: int) -> str:
+        # Topics are few and uniquely named: the name alone ("django", "c-plus-plus").
+        return slug_words(self.name, max_length=max_length)
 
-class Event(CacheVersioned):
+
+class Event(Slugged):
+    SLUG_KIND = SlugKind.EVENT
+
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=200, unique=True, blank=True, validators=[validate_slug_form])
     description = models.TextField(blank=True)
     start_date = models.DateField(db_index=True)
     end_date = models.DateField()
@@ -100,7 +204,7 @@ class Event(CacheVersioned):
     venue = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True, db_index=True)
     country = models.CharField(max_length=100, blank=True)
-    url = models.URLField(max_length=500, blank=True)
+    url = models.URLField(max_length=500, blank=True, validators=[web_url_validator])
     topics = models.ManyToManyField(Topic, blank=True, related_name="events", db_table="event_topic")
     cfp_deadline = models.DateField("call-for-speakers deadline", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -154,18 +258,42 @@ class Attendance(models.Model):
 
 
 class Coverage(models.Model):
-    class Kind(models.TextChoices):
+    """A link about a talk or an event: slides, a video, notes, a write-up.
+
+    Pasted links are stored at once with ``status=fetching`` and the URL as their title;
+    a Celery task (scheduler/coverage_tasks.py) fetches them through the guarded HTTP
+    client and fills in the rest. Embeds are a provider name and an id from
+    ``digest/embeds.py``, never HTML from the network.
+    """
+
+    class Kind(models.TextChoices):  # = digest.vocabulary.CoverageKind
         SLIDES = "slides"
         VIDEO = "video"
         NOTES = "notes"
         WRITEUP = "writeup", "write-up"
 
+    class Status(models.TextChoices):  # = digest.vocabulary.CoverageStatus
+        FETCHING = "fetching", "fetching…"
+        OK = "ok"
+        FAILED = "failed"
+
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="coverage")
     session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.CASCADE, related_name="coverage")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, blank=True)  # blank: not known yet
     title = models.CharField(max_length=300)
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[web_url_validator])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Database defaults, so rows written without them (the seed, older code) stay valid.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK, db_default=Status.OK)
+    failure = models.CharField("why the fetch failed", max_length=200, blank=True, default="", db_default="")
+    provider = models.CharField(max_length=32, blank=True, default="", db_default="")  # a digest/embeds.py name
+    embed_id = models.CharField(max_length=100, blank=True, default="", db_default="")
+    thumbnail_url = models.URLField(max_length=500, blank=True, default="", db_default="")
+    etag = models.CharField(max_length=200, blank=True, default="", db_default="")
+    last_modified = models.CharField(max_length=64, blank=True, default="", db_default="")
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    # Who pasted it (None: the admin or the CLI): they see "fetching…" and why a fetch failed.
+    added_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         db_table = "coverage"
@@ -175,6 +303,7 @@ class Coverage(models.Model):
                 condition=Q(event__isnull=False) | Q(session__isnull=False), name="coverage_has_event_or_session"
             ),
         ]
+        indexes = [models.Index(fields=["status", "fetched_at"], name="coverage_status_fetched")]
 
     def __str__(self):
         return self.title

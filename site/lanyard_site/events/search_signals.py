@@ -24,12 +24,11 @@ from digest.keys import RedisKeys
 from digest.redis_store import connect
 from digest.search.documents import DocKey
 from digest.search.sync import record_pending
+from digest.vocabulary import TaskName
 
 from .models import Attendance, Coverage, Event, Person, Session, Topic
 
 log = logging.getLogger(__name__)
-
-INDEX_PENDING = "lanyard.search.index_pending"  # scheduler/search_tasks.py
 
 
 class _Batch:
@@ -91,7 +90,7 @@ class Sender:
             try:
                 from scheduler.app import app_for
 
-                app_for(settings.LANYARD).send_task(INDEX_PENDING, retry=False)
+                app_for(settings.LANYARD).send_task(TaskName.SEARCH_INDEX_PENDING, retry=False)
                 self.sent += 1
             except Exception as error:  # the ids wait in Redis for the periodic flush
                 log.warning("could not queue the search indexer (%s); the pending set keeps the updates", error)

@@ -13,7 +13,9 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from .models import Attendance, Coverage, Event, Person, Session, Topic
+from digest.slugs import is_slug, slug_words
+
+from .models import Attendance, Coverage, Event, Person, Session, SlugHistory, SlugKind, Topic
 
 UPCOMING_DAYS = 30  # the home page's horizon
 NAMES_SHOWN = 50  # people listed per role on an event page
@@ -27,15 +29,33 @@ def today() -> dt.date:
     return timezone.localdate()
 
 
+_SLUGGED = {SlugKind.EVENT: (Event, "slug"), SlugKind.PERSON: (Person, "handle"), SlugKind.TOPIC: (Topic, "slug")}
+
+
+def current_slug(kind: SlugKind, slug: str) -> str | None:
+    """Where an old or misspelt slug lives now: the current slug of the row it named
+    (slug history first, then the same words in slug form), or None when nothing matches."""
+    if "\x00" in slug or len(slug) > 200:  # PostgreSQL refuses NUL in text; no slug is longer
+        return None
+    model, field = _SLUGGED[kind]
+    target = SlugHistory.objects.filter(kind=kind, slug=slug).values_list("target_id", flat=True).first()
+    if target is not None:
+        return model.objects.filter(pk=target).values_list(field, flat=True).first()
+    if is_slug(slug):
+        return None  # in slug form already: it names nothing
+    words = slug_words(slug, max_length=model._meta.get_field(field).max_length)
+    return model.objects.filter(**{field: words}).values_list(field, flat=True).first()
+
+
 def events_upcoming(*, days: int = UPCOMING_DAYS) -> QuerySet[Event]:
     """Events not yet over that start within ``days``, soonest first."""
     now = today()
     return Event.objects.filter(end_date__gte=now, start_date__lte=now + dt.timedelta(days=days))
 
 
-def event_detail(slug: str) -> Event:
-    """The event with its topics; Http404 for an unknown slug."""
-    return get_object_or_404(Event.objects.prefetch_related("topics"), slug=slug)
+def event_detail(slug: str) -> Event | None:
+    """The event with its topics; None for an unknown slug."""
+    return Event.objects.prefetch_related("topics").filter(slug=slug).first()
 
 
 def event_talks(event: Event) -> QuerySet[Session]:
@@ -65,8 +85,8 @@ def talk_detail(talk_id: int) -> Session:
     )
 
 
-def person_detail(handle: str) -> Person:
-    return get_object_or_404(Person, handle=handle)
+def person_detail(handle: str) -> Person | None:
+    return Person.objects.filter(handle=handle).first()
 
 
 def person_attendances(person: Person) -> tuple[list[Attendance], list[Attendance]]:
@@ -82,8 +102,8 @@ def person_talks(person: Person) -> QuerySet[Session]:
     return person.sessions.select_related("event").order_by("-event__start_date", "title")
 
 
-def topic_detail(slug: str) -> Topic:
-    return get_object_or_404(Topic, slug=slug)
+def topic_detail(slug: str) -> Topic | None:
+    return Topic.objects.filter(slug=slug).first()
 
 
 def topic_events(topic: Topic) -> QuerySet[Event]:

@@ -48,6 +48,7 @@ class UnsubscribeEvent(models.Model):
         ONE_CLICK = "one_click", "one-click header (RFC 8058)"
         SITE = "site"
         ADMIN = "admin"
+        COMPLAINT = "complaint", "spam complaint (feedback loop)"
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="unsubscribe_events")
     action = models.CharField(max_length=16, choices=Action.choices)
@@ -79,7 +80,8 @@ class DigestRun(models.Model):
     sent = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    bounced = models.PositiveIntegerField(default=0)
+    # A database default, so rows written without it (older code, fixtures) still insert.
+    bounced = models.PositiveIntegerField(default=0, db_default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds spent per pipeline stage.")
@@ -107,6 +109,14 @@ class Delivery(models.Model):
         FAILED = "failed"  # temporary failure; retried
         BOUNCED = "bounced"  # permanent failure; subscription marked bouncing
 
+    class Feedback(models.TextChoices):
+        """What came back after the message was sent (digest/bounces/): the latest report."""
+
+        NONE = "", "none"
+        SOFT_BOUNCE = "soft_bounce", "soft bounce (4.x.x)"
+        HARD_BOUNCE = "hard_bounce", "hard bounce (5.x.x)"
+        COMPLAINT = "complaint", "spam complaint"
+
     run = models.ForeignKey(DigestRun, on_delete=models.CASCADE, related_name="deliveries")
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
     digest_date = models.DateField()
@@ -119,6 +129,9 @@ class Delivery(models.Model):
     mentioned = models.JSONField(
         null=True, blank=True, help_text="Event ids this digest listed as new: what the subscription has been told about."
     )
+    # A database default, so the core's claims (which do not name it) insert rows too.
+    feedback = models.CharField(max_length=16, choices=Feedback.choices, blank=True, default="", db_default="")
+    feedback_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "delivery"
@@ -127,10 +140,58 @@ class Delivery(models.Model):
             # One digest per subscription per digest date, whatever runs or workers try.
             models.UniqueConstraint(fields=["subscription", "digest_date"], name="delivery_once_per_digest"),
         ]
-        indexes = [models.Index(fields=["run", "status"], name="delivery_run_status")]
+        indexes = [
+            models.Index(fields=["run", "status"], name="delivery_run_status"),
+            # Bounces without a return-path token are matched by the Message-ID they quote.
+            models.Index(fields=["message_id"], name="delivery_message_id"),
+        ]
 
     def __str__(self):
         return f"{self.subscription_id} {self.digest_date} {self.status}"
+
+
+class DeliveryFeedback(models.Model):
+    """One bounce or complaint report about a delivery, and what lanyard decided on it.
+
+    Written by digest/bounces/ (the core); the fingerprint of the report is unique, so a
+    report read twice (replayed, or fetched again from a mailbox) is recorded once.
+    """
+
+    class Kind(models.TextChoices):
+        SOFT_BOUNCE = "soft_bounce", "soft bounce (4.x.x)"
+        HARD_BOUNCE = "hard_bounce", "hard bounce (5.x.x)"
+        COMPLAINT = "complaint", "spam complaint"
+
+    class Decision(models.TextChoices):
+        BOUNCING = "bouncing", "subscription marked bouncing"
+        COUNTED = "counted", "counted, below the soft-bounce limit"
+        UNSUBSCRIBED = "unsubscribed", "unsubscribed and suppressed"
+        NO_CHANGE = "no_change", "no change (already so)"
+
+    class MatchedBy(models.TextChoices):
+        RETURN_PATH = "return_path", "signed return path (VERP)"
+        MESSAGE_ID = "message_id", "Message-ID in the ledger"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="feedback_reports")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="feedback_reports")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status_code = models.CharField(max_length=16, blank=True, help_text="The DSN's status (5.1.1) or the complaint's feedback type.")
+    diagnostic = models.TextField(blank=True, help_text="What the remote server said.")
+    matched_by = models.CharField(max_length=16, choices=MatchedBy.choices)
+    source = models.CharField(max_length=16, help_text="Where the report came from: smtp, maildir or imap.")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    detail = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the report; a replay is refused.")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "delivery_feedback"
+        ordering = ["-received_at"]
+        verbose_name_plural = "delivery feedback"
+        indexes = [models.Index(fields=["subscription", "kind", "received_at"], name="delivery_feedback_recent")]
+
+    def __str__(self):
+        return f"{self.kind} for subscription {self.subscription_id}: {self.decision}"
 
 
 class DigestChunk(models.Model):

@@ -5,6 +5,7 @@ people than one OR query takes."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,9 @@ from digest.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_
 from digest.graph import Graph
 from digest.graph_sync import rebuild as rebuild_graph
 from digest.keys import GraphKeys, RedisKeys
-from digest.search.friends import PlannedFriendEvents, SearchFriendEvents
+from digest.search.friends import (
+    REMEASURE_BATCHES, STRATEGY_NAMES, CostModel, PlannedFriendEvents, SearchFriendEvents, size_class,
+)
 from digest.search.index import MAX_CLAUSES
 from digest.search.sync import rebuild as rebuild_search
 from digest.seed import seed
@@ -48,7 +51,7 @@ def test_search_and_planner_agree_with_redis(seeded, tantivy_index):
 
     expected = RedisFriendEvents(graph).friend_events(subscribers, window)
     by_search = SearchFriendEvents(tantivy_index, graph).friend_events(subscribers, window)
-    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph), threshold=100)
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph))
     planned = planner.friend_events(subscribers, window)
 
     assert by_search == expected
@@ -56,20 +59,77 @@ def test_search_and_planner_agree_with_redis(seeded, tantivy_index):
     assert all(expected[p] for p in BIG_FOLLOWERS)
     assert sum(len(events) for events in expected.values()) > 100  # the data exercises something
     assert {"speaking", "attending"} <= {role for events in expected.values() for people in events.values() for role in people.values()}
-    # Both strategies ran, and the run's note says so.
-    assert planner.usage["search"] >= len(BIG_FOLLOWERS) and planner.usage["redis"] > 0
+    # Nothing measured yet: every size class of the batch was split between the two to
+    # measure both, and the run's note says both ran.
+    assert planner.usage["search"] > 0 and planner.usage["redis"] > 0
     assert planner.name == "auto:redis+search"
+    classes = {size_class(len(graph.follows(p))) for p in subscribers}
+    assert all(planner.costs.cost(name, cls) is not None for name in STRATEGY_NAMES for cls in classes)
+    # The next batch goes, per class, to what measured cheaper, in one call per strategy,
+    # with the same answer.
+    assert planner.friend_events(subscribers, window) == expected
+    calls = planner.plan(subscribers)
+    assert len(calls) == len({call.strategy for call in calls})
+    for call in calls:
+        assert all(planner.costs.cheaper(size_class(len(graph.follows(p))), default="") == call.strategy for p in call.subscriber_ids)
 
-    # By size: a threshold of MAX_CLAUSES sends exactly the big follow sets to search.
-    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph), threshold=MAX_CLAUSES)
-    plan = planner.plan(subscribers)
-    assert set(plan["search"]) == set(BIG_FOLLOWERS)
-    assert set(plan["redis"]) == set(subscribers) - set(BIG_FOLLOWERS)
+
+def test_planner_follows_measured_costs(seeded, tantivy_index):
+    graph, subscribers = seeded
+    big_class = size_class(len(graph.follows(BIG_FOLLOWERS[0])))
+    costs = CostModel()
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph), costs=costs)
+    classes = {size_class(len(graph.follows(p))) for p in subscribers}
+    # Measured: search cheap for the big class only.
+    for cls in classes:
+        costs.record("redis", Counter({cls: 10}), 0.010 if cls != big_class else 1.0)
+        costs.record("search", Counter({cls: 10}), 0.100 if cls != big_class else 0.1)
+    by_strategy = {call.strategy: set(call.subscriber_ids) for call in planner.plan(subscribers)}
+    assert by_strategy["search"] == set(BIG_FOLLOWERS)
+    assert by_strategy["redis"] == set(subscribers) - set(BIG_FOLLOWERS)
+
     window = Window(TODAY, TODAY + dt.timedelta(days=30))
     planner.friend_events([p for p in subscribers if p not in BIG_FOLLOWERS], window)
     assert planner.name == "auto:redis"
     planner.friend_events(list(BIG_FOLLOWERS), window)
     assert planner.name == "auto:search"
+
+    # The machine changes: search turns slow for the big class. A mixed call scales what
+    # it held; a call on one class replaces a running mean halfway.
+    old = costs.cost("search", big_class)
+    costs.record("search", Counter({big_class: 2}), 2 * 5.0)
+    assert costs.cost("search", big_class) == pytest.approx(old + 0.5 * (5.0 - old))
+    assert {call.strategy for call in planner.plan(list(BIG_FOLLOWERS))} == {"redis"}
+    before = {cls: costs.cost("redis", cls) for cls in classes}
+    counts = Counter(size_class(len(graph.follows(p))) for p in subscribers)
+    predicted = sum(before[cls] * n for cls, n in counts.items())
+    costs.record("redis", counts, predicted * 3)
+    for cls in classes:
+        assert costs.cost("redis", cls) == pytest.approx(before[cls] * 2)  # halfway to 3x
+
+    # A measurement goes stale after REMEASURE_BATCHES batches of its class: the class is
+    # split again so the unused strategy is measured again.
+    costs.batches[big_class] += REMEASURE_BATCHES
+    calls = planner.plan(list(BIG_FOLLOWERS))
+    assert sorted((call.strategy, len(call.subscriber_ids)) for call in calls) == [("redis", 1), ("search", 1)]
+
+
+def test_planner_measures_what_a_lone_subscriber_left_unmeasured(seeded, tantivy_index):
+    graph, _ = seeded
+    big_class = size_class(len(graph.follows(BIG_FOLLOWERS[0])))
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph))
+    window = Window(TODAY, TODAY + dt.timedelta(days=30))
+    planner.friend_events(BIG_FOLLOWERS[:1], window)  # alone in its class: one strategy measured
+    measured = [name for name in STRATEGY_NAMES if planner.costs.cost(name, big_class) is not None]
+    assert len(measured) == 1
+    calls = planner.plan(list(BIG_FOLLOWERS))
+    assert sorted((call.strategy, len(call.subscriber_ids)) for call in calls) == [("redis", 1), ("search", 1)]
+    planner.friend_events(list(BIG_FOLLOWERS), window)
+    assert all(planner.costs.cost(name, big_class) is not None for name in STRATEGY_NAMES)
+
+
+def test_size_classes():
+    assert [size_class(n) for n in (0, 1, 3, 4, 15, 16, 63, 64, 2047, 2048, 6000)] == [0, 1, 1, 2, 2, 3, 3, 4, 6, 6, 7]
 
 
 def test_subscribers_following_nobody_and_empty_batches(redis_client, tantivy_index):

@@ -1,0 +1,100 @@
+"""`lanyard coverage fetch`: one link through the guarded HTTP client, printed or attached."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def coverage():
+    """Coverage of talks and events (slides, videos, notes, write-ups) from links."""
+
+
+@coverage.command()
+@click.argument("url")
+@click.option("--talk", "talk_id", type=int, help="Attach the link to this talk (its id).")
+@click.option("--event", "event_slug", help="Attach the link to this event (its slug).")
+@click.pass_context
+def fetch(ctx, url, talk_id, event_slug):
+    """Fetch URL and print what it is (title, kind, provider, embed, thumbnail).
+
+    With --talk or --event the link is stored as coverage and fetched now, as a pasted
+    link would be. Exit 1 with one line `refused: …` or `failed: …` when it cannot be read.
+    """
+    from digest.coverage.metadata import fetch_metadata
+    from digest.http import HttpClient, HttpError, Refused, http_config
+
+    if talk_id is not None and event_slug:
+        raise click.UsageError("give --talk or --event, not both")
+    app = ctx.obj
+    with HttpClient(http_config(app.settings)) as client:
+        if talk_id is None and not event_slug:
+            try:
+                found = fetch_metadata(client, url)
+            except HttpError as error:
+                click.echo(f"{'refused' if isinstance(error, Refused) else 'failed'}: {error.reason}", err=True)
+                ctx.exit(1)
+            _show(found.url, found.title, found.kind, found.provider, found.embed_id, found.thumbnail_url)
+            return
+        coverage_id = _attach(app, url, talk_id, event_slug)
+        _fetch_attached(ctx, app, client, coverage_id)
+
+
+def _attach(app, url: str, talk_id: int | None, event_slug: str | None) -> int:
+    from sqlalchemy import select
+
+    from digest import db
+    from digest.coverage.store import coverage_add
+
+    if len(url) > 500:
+        raise click.BadParameter("longer than 500 characters", param_hint="URL")
+    with app.engine.connect() as connection:
+        if talk_id is not None:
+            found = connection.execute(select(db.session.c.id).where(db.session.c.id == talk_id)).scalar()
+            if found is None:
+                raise click.BadParameter(f"no talk with id {talk_id}", param_hint="--talk")
+            return coverage_add(app.engine, url=url, session_id=talk_id)
+        found = connection.execute(select(db.event_.c.id).where(db.event_.c.slug == event_slug)).scalar()
+    if found is None:
+        raise click.BadParameter(f"no event with slug {event_slug!r}", param_hint="--event")
+    return coverage_add(app.engine, url=url, event_id=found)
+
+
+def _fetch_attached(ctx, app, client, coverage_id: int) -> None:
+    from sqlalchemy import select
+
+    from digest import db
+    from digest.coverage.store import coverage_fetch
+    from digest.coverage.values import FetchOutcome
+    from digest.keys import RedisKeys
+    from digest.search.documents import DocKey
+    from digest.search.sync import record_pending
+
+    result = coverage_fetch(app.engine, client, coverage_id=coverage_id, last_attempt=True)
+    try:
+        record_pending(app.redis, RedisKeys(app.settings.redis_prefix), {DocKey("coverage", coverage_id)})
+    except Exception as error:  # noqa: BLE001 - the row is stored; the search copy catches up on `search rebuild`
+        click.echo(f"note: the search index was not told ({error}); run `lanyard search sync` later", err=True)
+    c = db.coverage
+    with app.engine.connect() as connection:
+        row = connection.execute(select(c).where(c.c.id == coverage_id)).mappings().one()
+    if result.outcome is FetchOutcome.FAILED:
+        prefix = "refused" if result.refused else "failed"
+        click.echo(f"{prefix}: {result.reason} (coverage {coverage_id} kept, titled by its URL)", err=True)
+        ctx.exit(1)
+    click.echo(f"coverage {coverage_id} attached")
+    _show(row["url"], row["title"], row["kind"], row["provider"], row["embed_id"], row["thumbnail_url"])
+
+
+def _show(url: str, title: str, kind: str, provider: str, embed_id: str, thumbnail: str) -> None:
+    from digest.embeds import embed_src
+
+    click.echo(f"url:       {url}")
+    click.echo(f"title:     {title}")
+    click.echo(f"kind:      {kind or '-'}")
+    click.echo(f"provider:  {provider or '-'}")
+    click.echo(f"embed:     {embed_src(provider, embed_id) or '-'}")
+    click.echo(f"thumbnail: {thumbnail or '-'}")
+
+
+COMMANDS = [coverage]

@@ -1,0 +1,66 @@
+"""cache_version cascades: a change shows at once on every cached fragment that shows it.
+
+A fragment's cache key carries the ``cache_version`` of the row it is about. What it
+also shows of *other* rows (an event page shows its topics' names, its speakers' names)
+is made fresh by bumping the versions of the rows listing them, each kind in one UPDATE:
+renaming a topic touches its events; renaming a person touches the events they attend or
+speak at and the talks they give. ``QuerySet.update`` writes bypass these signals, as
+they bypass ``save()``; follow them with ``touch()``.
+"""
+
+from __future__ import annotations
+
+from django.db.models.signals import m2m_changed, post_init, post_save
+
+from ..events.models import Event, Person, Session, Topic
+
+# m2m actions that change what a row shows; a clear is seen before it, while the rows
+# it empties can still be found.
+CHANGES = ("post_add", "post_remove", "pre_clear")
+# The fields of each model that other rows' fragments show.
+SHOWN_ELSEWHERE = {Topic: ("name", "slug"), Person: ("name", "handle", "avatar_url")}
+
+
+def _remember(sender, instance, **kwargs) -> None:
+    # From __dict__: reading a deferred field here would query the database.
+    instance._shown_elsewhere = tuple(instance.__dict__.get(f) for f in SHOWN_ELSEWHERE[sender])
+
+
+def _saved(sender, instance, created, using, **kwargs) -> None:
+    before = instance._shown_elsewhere
+    instance._shown_elsewhere = tuple(getattr(instance, f) for f in SHOWN_ELSEWHERE[sender])
+    if created or before == instance._shown_elsewhere or None in before:
+        return
+    if sender is Topic:
+        Event.objects.using(using).filter(topics=instance).touch()
+    else:
+        Event.objects.using(using).filter(attendances__person=instance).touch()
+        Session.objects.using(using).filter(speakers=instance).touch()
+
+
+def _topics_changed(sender, instance, action, reverse, model, pk_set, using, **kwargs) -> None:
+    if action not in CHANGES:
+        return
+    if reverse:  # topic.events.add(...): the events named by pk_set (all of the topic's, before a clear)
+        events = Event.objects.using(using)
+        (events.filter(pk__in=pk_set) if pk_set else events.filter(topics=instance)).touch()
+    else:
+        Event.objects.using(using).filter(pk=instance.pk).touch()
+
+
+def _speakers_changed(sender, instance, action, reverse, model, pk_set, using, **kwargs) -> None:
+    if action not in CHANGES:
+        return
+    if reverse:
+        sessions = Session.objects.using(using)
+        (sessions.filter(pk__in=pk_set) if pk_set else sessions.filter(speakers=instance)).touch()
+    else:
+        Session.objects.using(using).filter(pk=instance.pk).touch()
+
+
+def connect() -> None:
+    for model in SHOWN_ELSEWHERE:
+        post_init.connect(_remember, sender=model, dispatch_uid=f"cascade_remember_{model.__name__}")
+        post_save.connect(_saved, sender=model, dispatch_uid=f"cascade_saved_{model.__name__}")
+    m2m_changed.connect(_topics_changed, sender=Event.topics.through, dispatch_uid="cascade_event_topics")
+    m2m_changed.connect(_speakers_changed, sender=Session.speakers.through, dispatch_uid="cascade_session_speakers")

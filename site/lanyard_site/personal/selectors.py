@@ -1,0 +1,157 @@
+"""Reads for the signed-in person.
+
+"People you follow" comes from set intersections on the Redis graph (``SINTER
+follows:<me> attendees:<event>``), never an SQL join; the calendar asks the very
+friend-events strategy the nightly digest uses (``digest/friends.py``), so the page, the
+feed and the email agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.utils import timezone
+
+from digest.build import upcoming_window
+from digest.friends import FriendEventsStrategy, make_friend_strategy, speaking_events
+from digest.values import FriendEvents, Window
+
+from .. import stores
+from ..events.models import Event, Person, Topic
+
+FOLLOWED_SHOWN = 50  # followed people listed first on an event or talk page
+
+
+@lru_cache(maxsize=1)
+def friend_strategy() -> FriendEventsStrategy:
+    """The digest's strategy (LANYARD_FRIENDS_STRATEGY), one per process as a worker has it.
+    Nothing is reused between requests (cache_seconds=0), so a click shows at once."""
+    return make_friend_strategy(settings.LANYARD, graph=stores.graph(), cache_seconds=0)
+
+
+# -- people you follow first -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowedHere:
+    """The people the signed-in person follows at an event (or among a talk's speakers),
+    by name, and the ids of all of them, to mark them in longer lists."""
+
+    people: list[Person]
+    speaking: frozenset[int]
+    ids: frozenset[int]
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+
+NOBODY = FollowedHere(people=[], speaking=frozenset(), ids=frozenset())
+
+
+def followed_at_event(person_id: int | None, event: Event, *, limit: int = FOLLOWED_SHOWN) -> FollowedHere:
+    """``SINTER follows:<me> attendees:<event>`` (and ``speakers:``), the first ``limit`` by name."""
+    if person_id is None:
+        return NOBODY
+    found = stores.graph().followed_at(person_id, event.pk)
+    return FollowedHere(people=_by_name(found.going, limit), speaking=found.speaking, ids=found.going)
+
+
+def followed_among(person_id: int | None, people: list[Person]) -> FollowedHere:
+    """Which of ``people`` (a talk's speakers, a directory page) the person follows (``SMISMEMBER``)."""
+    if person_id is None or not people:
+        return NOBODY
+    ids = stores.graph().followed_among(person_id, [p.pk for p in people])
+    return FollowedHere(people=[p for p in people if p.pk in ids], speaking=frozenset(), ids=ids)
+
+
+def followed_first(people: list[Person], followed: FollowedHere) -> list[Person]:
+    """``people`` with those followed first, each part in its own order."""
+    return [p for p in people if p.pk in followed.ids] + [p for p in people if p.pk not in followed.ids]
+
+
+def followed_going_counts(person_id: int | None, event_ids: list[int]) -> dict[int, int]:
+    """Per event of a list, how many people the person follows go: one Redis call per list."""
+    if person_id is None or not event_ids:
+        return {}
+    return stores.graph().followed_going_counts(person_id, event_ids)
+
+
+def is_following(person_id: int | None, other_id: int) -> bool:
+    return person_id is not None and other_id in stores.graph().followed_among(person_id, [other_id])
+
+
+def _by_name(ids: frozenset[int], limit: int) -> list[Person]:
+    if not ids:
+        return []
+    return list(Person.objects.filter(pk__in=ids).order_by("name", "pk")[:limit])
+
+
+# -- the calendar ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarFilters:
+    speaking_only: bool = False
+    topic: Topic | None = None
+    month: dt.date | None = None  # the first day of a month
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    event: Event
+    followed: list[tuple[Person, str]]  # speakers first, then by name; role "speaking" | "attending"
+
+
+@dataclass(frozen=True)
+class Calendar:
+    event_ids: list[int]  # every event matching, soonest first (what pages and the feed cut)
+    found: FriendEvents  # the strategy's answer: event → followed person → role
+
+    def entries(self, event_ids: list[int], *, speaking_only: bool = False) -> list[CalendarEntry]:
+        """Hydrated entries for some of the events (a page): two queries, whatever the page holds."""
+        events = Event.objects.in_bulk(event_ids)
+        roles = {e: self.found[e] for e in event_ids}
+        if speaking_only:
+            roles = {e: {p: r for p, r in people.items() if r == "speaking"} for e, people in roles.items()}
+        people = Person.objects.in_bulk({p for who in roles.values() for p in who})
+        return [
+            CalendarEntry(event=events[e], followed=sorted(
+                ((people[p], role) for p, role in roles[e].items() if p in people),
+                key=lambda pair: (pair[1] != "speaking", pair[0].name, pair[0].pk),
+            ))
+            for e in event_ids if e in events
+        ]
+
+
+def calendar_window() -> Window:
+    """The digest's window, from today on the site's clock."""
+    return upcoming_window(timezone.localdate())
+
+
+def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, window: Window | None = None) -> Calendar:
+    """The events people ``person_id`` follows attend or speak at, as the digest finds them."""
+    window = window or calendar_window()
+    found = friend_strategy().friend_events([person_id], window)[person_id]
+    ids = speaking_events(found) if filters.speaking_only else found.keys()
+    if not ids:
+        return Calendar(event_ids=[], found=found)
+    events = Event.objects.filter(pk__in=list(ids))
+    if filters.topic is not None:
+        events = events.filter(topics=filters.topic)
+    if filters.month is not None:
+        next_month = (filters.month + dt.timedelta(days=32)).replace(day=1)
+        events = events.filter(start_date__gte=filters.month, start_date__lt=next_month)
+    return Calendar(event_ids=list(events.order_by("start_date", "name", "pk").values_list("pk", flat=True)), found=found)
+
+
+def calendar_topics() -> list[Topic]:
+    """Topics to filter the calendar by: every topic (bounded: topics are a curated list)."""
+    return list(Topic.objects.order_by("name")[:200])
+
+
+def person_feed(person_id: int) -> Person | None:
+    return Person.objects.filter(pk=person_id).only("pk", "name", "handle", "feed_version").first()

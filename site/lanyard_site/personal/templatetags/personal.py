@@ -1,0 +1,81 @@
+"""Template tags that put the people you follow first on any page, from the Redis graph.
+
+They read who is signed in from the signed cookie (``signed_in`` in the context), so a
+page using them adds no session or user query. Each tag is one Redis round trip for
+what a page shows (a whole list of events at once); the graph being away (or not built
+yet) makes them answer "nobody", never a broken page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+import redis
+from django import template
+
+from digest.graph import GraphMissing
+
+from .. import selectors
+
+register = template.Library()
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _me(context) -> int | None:
+    who = context.get("signed_in")
+    return who.person_id if who is not None else None
+
+
+def _graph_read(read: Callable[[], T], fallback: T) -> T:
+    try:
+        return read()
+    except (redis.RedisError, GraphMissing):
+        log.warning("the Redis graph is not answering; pages show nobody followed", exc_info=True)
+        return fallback
+
+
+@register.simple_tag(takes_context=True)
+def followed_at_event(context, event) -> selectors.FollowedHere:
+    """``{% followed_at_event event as followed %}``: SINTER follows:<me> attendees:<event>."""
+    me = _me(context)
+    return _graph_read(lambda: selectors.followed_at_event(me, event), selectors.NOBODY)
+
+
+@register.simple_tag(takes_context=True)
+def followed_among(context, people: Iterable) -> selectors.FollowedHere:
+    """``{% followed_among talk.speakers.all as followed %}``: which of these people I follow."""
+    me = _me(context)
+    people = list(people)
+    return _graph_read(lambda: selectors.followed_among(me, people), selectors.NOBODY)
+
+
+@register.simple_tag(takes_context=True)
+def going_counts(context, events: Iterable) -> dict[int, int]:
+    """``{% going_counts page.object_list as going %}``: per event, people I follow going."""
+    me = _me(context)
+    ids = [getattr(e, "pk", e) for e in events]
+    return _graph_read(lambda: selectors.followed_going_counts(me, ids), {})
+
+
+@register.filter
+def count_for(counts: dict[int, int], event) -> int:
+    return counts.get(getattr(event, "pk", event), 0) if counts else 0
+
+
+@register.filter
+def followed_first(people: Iterable, followed: selectors.FollowedHere) -> list:
+    return selectors.followed_first(list(people), followed)
+
+
+@register.filter
+def is_followed(person, followed: selectors.FollowedHere) -> bool:
+    return followed is not None and person.pk in followed.ids
+
+
+@register.simple_tag(takes_context=True)
+def following(context, person) -> bool:
+    me = _me(context)
+    return _graph_read(lambda: selectors.is_following(me, person.pk), False)

@@ -1,0 +1,121 @@
+"""Fetching a coverage row and recording it, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+import pytest
+from sqlalchemy import insert, select
+
+from digest import db
+from digest.coverage.store import coverage_add, coverage_due, coverage_fetch
+from digest.coverage.values import FetchOutcome
+from digest.http import HttpClient, HttpConfig
+from tests.web_server import page, tar_pit
+
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def client():
+    found = HttpClient(HttpConfig(allow_networks=(ipaddress.ip_network("127.0.0.2/32"),), deadline=2.0))
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def talk_id(engine):
+    with engine.begin() as connection:
+        event_id = connection.execute(insert(db.event_).values(
+            name="PyCon", slug="pycon", description="", start_date=dt.date(2026, 11, 1), end_date=dt.date(2026, 11, 2),
+            timezone="UTC", venue="", city="", country="", url="", cfp_deadline=None, cache_version=1, created_at=NOW,
+        ).returning(db.event_.c.id)).scalar_one()
+        return connection.execute(insert(db.session).values(
+            event_id=event_id, title="A talk", abstract="", starts_at=None, cache_version=1,
+        ).returning(db.session.c.id)).scalar_one()
+
+
+def row(engine, coverage_id):
+    with engine.connect() as connection:
+        return connection.execute(select(db.coverage).where(db.coverage.c.id == coverage_id)).mappings().one()
+
+
+def test_a_fetched_link_gets_its_title_kind_and_validators(engine, web_server, client, talk_id):
+    url = web_server.route("/deck", page('<title>My slides</title><meta property="og:type" content="video.other">',
+                                         headers={"ETag": '"e1"', "Last-Modified": "Tue, 01 Dec 2026 10:00:00 GMT"}))
+    coverage_id = coverage_add(engine, url=url, session_id=talk_id, now=NOW)
+    assert row(engine, coverage_id)["status"] == "fetching" and row(engine, coverage_id)["title"] == url
+    result = coverage_fetch(engine, client, coverage_id=coverage_id, last_attempt=False, now=NOW)
+    assert result.outcome is FetchOutcome.OK
+    found = row(engine, coverage_id)
+    assert (found["status"], found["title"], found["kind"], found["etag"]) == ("ok", "My slides", "video", '"e1"')
+    assert found["last_modified"] == "Tue, 01 Dec 2026 10:00:00 GMT" and found["fetched_at"] is not None
+
+
+def test_a_temporary_failure_waits_for_a_retry_and_the_last_attempt_keeps_the_link(engine, web_server, client, talk_id):
+    url = web_server.route("/pit", tar_pit(web_server.stopping))
+    coverage_id = coverage_add(engine, url=url, session_id=talk_id, now=NOW)
+    first = coverage_fetch(engine, client, coverage_id=coverage_id, last_attempt=False, now=NOW)
+    assert (first.outcome, first.reason) == (FetchOutcome.RETRY, "timed out")
+    assert row(engine, coverage_id)["status"] == "fetching"
+    last = coverage_fetch(engine, client, coverage_id=coverage_id, last_attempt=True, now=NOW)
+    assert last.outcome is FetchOutcome.FAILED
+    found = row(engine, coverage_id)
+    assert (found["status"], found["failure"], found["title"], found["url"]) == ("failed", "timed out", url, url)
+
+
+def test_a_refused_link_fails_at_once_with_the_reason(engine, client, talk_id):
+    coverage_id = coverage_add(engine, url="http://10.0.0.7/slides", session_id=talk_id, now=NOW)
+    result = coverage_fetch(engine, client, coverage_id=coverage_id, last_attempt=False, now=NOW)
+    assert (result.outcome, result.refused) == (FetchOutcome.FAILED, True)
+    assert row(engine, coverage_id)["failure"] == "address not allowed: 10.0.0.7 is a private address"
+
+
+def test_revalidation_uses_the_validators_and_keeps_the_row_on_304(engine, web_server, client, talk_id):
+    seen = []
+
+    def validated(h):
+        seen.append(h.headers.get("If-None-Match"))
+        if h.headers.get("If-None-Match") == '"e1"':
+            h.send_response(304)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        body = b"<title>Original</title>"
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("ETag", '"e1"')
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    coverage_id = coverage_add(engine, url=web_server.route("/v", validated), session_id=talk_id, now=NOW)
+    coverage_fetch(engine, client, coverage_id=coverage_id, last_attempt=False, now=NOW)
+    later = NOW + dt.timedelta(days=31)
+    assert coverage_due(engine, now=later) == [coverage_id]
+    assert coverage_due(engine, now=NOW + dt.timedelta(days=29)) == []
+    result = coverage_fetch(engine, client, coverage_id=coverage_id, last_attempt=False, now=later)
+    assert result.outcome is FetchOutcome.NOT_MODIFIED and seen == [None, '"e1"']
+    assert row(engine, coverage_id)["title"] == "Original"
+    assert coverage_due(engine, now=later + dt.timedelta(days=1)) == []
+
+
+def test_a_row_left_fetching_by_a_lost_task_is_due(engine, talk_id):
+    coverage_id = coverage_add(engine, url="https://example.com/x", session_id=talk_id, now=NOW)
+    assert coverage_due(engine, now=NOW + dt.timedelta(minutes=5)) == []
+    assert coverage_due(engine, now=NOW + dt.timedelta(minutes=16)) == [coverage_id]
+
+
+def test_rows_written_without_the_new_columns_get_their_defaults(engine, talk_id):
+    # The seed and older code insert only the original columns.
+    with engine.begin() as connection:
+        connection.execute(insert(db.coverage).values(session_id=talk_id, kind="slides", title="Old", url="https://x.example/",
+                                                      created_at=NOW))
+    with engine.connect() as connection:
+        old = connection.execute(select(db.coverage)).mappings().one()
+    assert (old["status"], old["provider"], old["failure"], old["fetched_at"]) == ("ok", "", "", None)
+
+
+def test_a_deleted_row_is_gone(engine, client):
+    assert coverage_fetch(engine, client, coverage_id=999, last_attempt=True).outcome is FetchOutcome.GONE

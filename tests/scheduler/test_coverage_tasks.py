@@ -1,0 +1,63 @@
+"""The fetch task on a real Celery worker: a tar pit holds it no longer than the deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import insert, select
+
+from digest import db
+from digest.coverage.store import coverage_add
+from digest.vocabulary import TaskName
+from scheduler.app import FETCHING_QUEUE, ROUTES
+from tests.scheduler.conftest import wait_until
+from tests.web_server import page, tar_pit
+
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def worker_env(worker_env):
+    # Only the test server's address is allowed; the deadline is short so the test is too.
+    return {**worker_env, "LANYARD_HTTP_ALLOW_NETWORKS": "127.0.0.2/32", "LANYARD_HTTP_DEADLINE": "2"}
+
+
+@pytest.fixture
+def talk_id(engine):
+    with engine.begin() as connection:
+        event_id = connection.execute(insert(db.event_).values(
+            name="PyCon", slug="pycon", description="", start_date=dt.date(2026, 11, 1), end_date=dt.date(2026, 11, 2),
+            timezone="UTC", venue="", city="", country="", url="", cfp_deadline=None, cache_version=1, created_at=NOW,
+        ).returning(db.event_.c.id)).scalar_one()
+        return connection.execute(insert(db.session).values(
+            event_id=event_id, title="A talk", abstract="", starts_at=None, cache_version=1,
+        ).returning(db.session.c.id)).scalar_one()
+
+
+def coverage_row(engine, coverage_id):
+    with engine.connect() as connection:
+        return connection.execute(select(db.coverage).where(db.coverage.c.id == coverage_id)).mappings().one()
+
+
+def test_task_names_are_the_apps(celery_app):
+    assert ROUTES[TaskName.COVERAGE_FETCH]["queue"] == FETCHING_QUEUE
+    assert TaskName.COVERAGE_FETCH in celery_app.tasks and TaskName.COVERAGE_REVALIDATE in celery_app.tasks
+    assert any(entry["task"] == TaskName.COVERAGE_REVALIDATE for entry in celery_app.conf.beat_schedule.values())
+
+
+@pytest.mark.slow
+def test_a_worker_fetching_from_a_tar_pit_is_free_again_within_the_deadline(engine, web_server, workers, celery_app, talk_id):
+    pit = coverage_add(engine, url=web_server.route("/pit", tar_pit(web_server.stopping)), session_id=talk_id)
+    good = coverage_add(engine, url=web_server.route("/good", page("<title>Slides of the talk</title>")), session_id=talk_id)
+    refused = coverage_add(engine, url="http://169.254.169.254/latest/meta-data/", session_id=talk_id)
+    workers.start(concurrency=1)  # one process: the good link waits behind the tar pit
+    for coverage_id in (pit, good, refused):
+        celery_app.send_task(TaskName.COVERAGE_FETCH, kwargs={"coverage_id": coverage_id})
+    wait_until(lambda: coverage_row(engine, good)["status"] == "ok", timeout=120, message="the good link fetched")
+    assert coverage_row(engine, good)["title"] == "Slides of the talk"
+    # The tar pit's first attempt timed out and waits for its retry; the link is still fetching.
+    tarred = coverage_row(engine, pit)
+    assert (tarred["status"], tarred["failure"]) == ("fetching", "timed out")
+    wait_until(lambda: coverage_row(engine, refused)["status"] == "failed", timeout=60, message="the refused link failed")
+    assert coverage_row(engine, refused)["failure"] == "address not allowed: 169.254.169.254 is a link-local address"
