@@ -45,7 +45,8 @@ from digest.batch import work_here  # noqa: E402
 from digest.pipeline import Pipeline, forget_mentions  # noqa: E402
 from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
 from digest.seed import seed  # noqa: E402
-from scheduler.app import Enqueue, create_app  # noqa: E402
+from scheduler.app import create_app  # noqa: E402
+from scheduler.enqueue import Enqueue  # noqa: E402
 from scheduler.local import WORKER_COMMAND, workers_answering  # noqa: E402
 from scheduler.runs import run_start  # noqa: E402
 from scheduler.runtime import schedule_set  # noqa: E402

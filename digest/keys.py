@@ -35,6 +35,8 @@ class GraphSuffix:
         """Sorted set of the events a person attends or speaks at, scored by start day."""
         return f"events:{person_id}"
 
+    BUILT = "built"  # written last by a rebuild: the generation is whole
+
 
 def graph_base_parts(prefix: str) -> tuple[str, str]:
     """What goes before and after the generation number in a generation's key base."""
@@ -68,7 +70,7 @@ class GraphKeys:
     def built(self) -> str:
         """Written last by a rebuild: the generation is whole (a pointer to a generation
         without it names nothing, e.g. after an eviction or a restore of old data)."""
-        return f"{self.base}built"
+        return f"{self.base}{GraphSuffix.BUILT}"
 
     def pattern(self) -> str:
         return f"{self.base}*"

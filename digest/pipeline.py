@@ -20,18 +20,19 @@ from typing import Callable, Sequence
 from sqlalchemy import Engine, select, update
 
 from . import db, ledger, runs
+from .bounces.verp import ReturnPath
 from .build import Links, build_digest, date_order, people_to_hydrate, select_events, upcoming_window
+from .clock import utcnow
 from .config import Settings
-from .friends import FriendEventsStrategy, make_friend_strategy
 from .faults import DATABASE_ERRORS
+from .friends import FriendEventsStrategy, make_friend_strategy
 from .graph import Graph, GraphMissing, day_number
 from .graph_sync import heal as graph_heal
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
 from .links import manage_link, unsubscribe_link
-from .bounces.verp import ReturnPath
-from .clock import utcnow
 from .runs import ChunkRecord
+from .stores.scripts import lua
 from .tokens import DeliveryRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from .values import Digest
 from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, RunStatus, SubscriptionStatus
@@ -44,27 +45,7 @@ CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a claim older than this belongs to a
 MENTIONED_TTL = 400 * 86400  # seconds: a lapsed subscription's memory goes eventually
 MENTION_LOADED = b"0"  # the member (scored +inf) that marks a subscription's copy in Redis as whole
 
-# Remembers what a group of digests mentioned, in one round trip: per key, ZADD the new
-# (score, event) pairs, drop events already past, refresh the expiry. A key that is gone
-# is left gone: the next read loads it whole from the ledger, which has these too. Sending these as
-# three pipelined commands per digest cost more in the client than the rest of the
-# ledger work. KEYS: mention sets. ARGV: past day, ttl, then per key a pair count n and
-# n (score, event id) pairs.
-_REMEMBER_LUA = """
-local past, ttl, at = ARGV[1], ARGV[2], 3
-for _, key in ipairs(KEYS) do
-  local pairs_count = tonumber(ARGV[at])
-  if redis.call('EXISTS', key) == 1 then
-    if pairs_count > 0 then
-      redis.call('ZADD', key, unpack(ARGV, at + 1, at + 2 * pairs_count))
-    end
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', past)
-    redis.call('EXPIRE', key, ttl)
-  end
-  at = at + 1 + 2 * pairs_count
-end
-return #KEYS
-"""
+_REMEMBER_LUA = lua("mentions_remember")
 
 CARD_CACHE_SECONDS = 30.0  # how long hydrated event and person cards are reused within a run
 

@@ -59,7 +59,8 @@ def fetch_metadata(client: HttpClient, url: str, *, etag: str = "", last_modifie
     provider = provider_for(url)
     if provider is not None:
         try:
-            answer = client.get(provider.oembed_url(url), etag=etag, last_modified=last_modified, accept="application/json")
+            answer = client.get(provider.oembed_url(url), etag=etag, last_modified=last_modified,
+                                accept="application/json")
         except Refused:
             raise
         except HttpError:
@@ -67,7 +68,7 @@ def fetch_metadata(client: HttpClient, url: str, *, etag: str = "", last_modifie
         if answer is not None and answer.not_modified:
             return Metadata(url=url, title="", kind="", not_modified=True)
         oembed = parse_oembed(answer.body) if answer is not None and answer.ok else None
-        if oembed is not None:
+        if answer is not None and oembed is not None:
             return _metadata(url, provider=provider, oembed=oembed, page=None, fetched=answer)
     fetched = client.get(url, etag=etag, last_modified=last_modified)
     if fetched.not_modified:

@@ -27,6 +27,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Self
 
 import httpcore
 import httpx
@@ -100,21 +101,24 @@ class Fetched:
 class HttpClient:
     """Thread-compatible (one per thread or process); close it when done."""
 
-    def __init__(self, config: HttpConfig, *, resolver: Resolver = socket.getaddrinfo, observer: Observer | None = None):
+    def __init__(self, config: HttpConfig, *, resolver: Resolver = socket.getaddrinfo,
+                 observer: Observer | None = None):
         self.config = config
         self.observer = observer
         policy = AddressPolicy(allow_networks=config.allow_networks, ports=config.ports, check=not config.proxy)
-        backend = GuardedBackend(policy, resolver)
+        backend = self._backend = GuardedBackend(policy, resolver)
         ssl_context = httpx.create_ssl_context(verify=True, trust_env=False)
         pool: httpcore.ConnectionPool | httpcore.HTTPProxy
         if config.proxy:
             proxy = httpx.URL(config.proxy)
             pool = httpcore.HTTPProxy(
-                proxy_url=httpcore.URL(scheme=proxy.raw_scheme, host=proxy.raw_host, port=proxy.port, target=proxy.raw_path),
+                proxy_url=httpcore.URL(scheme=proxy.raw_scheme, host=proxy.raw_host, port=proxy.port,
+                                       target=proxy.raw_path),
                 ssl_context=ssl_context, max_connections=10, network_backend=backend,
             )
         else:
-            pool = httpcore.ConnectionPool(ssl_context=ssl_context, max_connections=10, keepalive_expiry=30, network_backend=backend)
+            pool = httpcore.ConnectionPool(ssl_context=ssl_context, max_connections=10, keepalive_expiry=30,
+                                           network_backend=backend)
         self._client = httpx.Client(
             transport=_PoolTransport(pool),
             follow_redirects=False,
@@ -147,6 +151,7 @@ class HttpClient:
 
     def close(self) -> None:
         self._client.close()
+        self._backend.close()
 
     def __enter__(self) -> Self:
         return self
@@ -204,7 +209,8 @@ class HttpClient:
         if parsed.userinfo:
             raise Refused("credentials in URLs not allowed")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        if self.config.proxy and port not in self.config.ports and not _literal_allowed(parsed.host, self.config.allow_networks):
+        allowed = _literal_allowed(parsed.host, self.config.allow_networks)
+        if self.config.proxy and port not in self.config.ports and not allowed:
             # Without a proxy the connection path checks the port with the address.
             raise Refused(f"port {port} not allowed")
         return parsed
@@ -221,7 +227,8 @@ class HttpClient:
 
     def _record(self, method: str, url: str, host: str, status: int | None, size: int, started: float,
                 outcome: str, reason: str = "") -> None:
-        record = RequestRecord(method, url, host, status, size, round((time.monotonic() - started) * 1000, 1), outcome, reason)
+        milliseconds = round((time.monotonic() - started) * 1000, 1)
+        record = RequestRecord(method, url, host, status, size, milliseconds, outcome, reason)
         log.info("%s %s %s %d bytes %.0f ms %s%s", method, host or "-", status or "-", size, record.milliseconds,
                  outcome, f" ({reason})" if reason and reason != outcome else "")
         if self.observer is not None:
@@ -305,7 +312,7 @@ class _Stream(httpx.SyncByteStream):
         self.response = response
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self.response.stream  # type: ignore[union-attr]  # a sync pool's stream is iterable
+        yield from self.response.stream  # type: ignore[misc]  # a sync pool's stream is a plain iterable
 
     def close(self) -> None:
         self.response.close()

@@ -135,11 +135,30 @@ def test_coverage_shows_on_the_talk_event_person_and_topic_pages(world):
                             kind="slides")
     Coverage.objects.create(event=world["event"], url="https://blog.example/p", title="PyCon write-up", kind="writeup")
     client = Client()
-    talk = client.get(f"/talks/{world['talk'].pk}/").content.decode()
+
+    def coverage_section(path: str) -> str:
+        body = client.get(path).content.decode()
+        return body[body.index('<section id="coverage">'):]  # what is listed there, not in the <title> or elsewhere
+
+    talk = coverage_section(f"/talks/{world['talk'].pk}/")
     assert "Slides of the compilers talk" in talk and "PyCon write-up" not in talk
-    event = client.get("/events/pycon/").content.decode()
+    event = coverage_section("/events/pycon/")
     assert "Slides of the compilers talk" in event and "PyCon write-up" in event
-    person = client.get("/people/ada/").content.decode()
+    person = coverage_section("/people/ada/")
     assert "Slides of the compilers talk" in person and "PyCon write-up" not in person
-    topic = client.get("/topics/python/").content.decode()
+    topic = coverage_section("/topics/python/")
     assert "Slides of the compilers talk" in topic and "PyCon write-up" in topic
+
+
+def test_the_admin_fetches_links_again(world):
+    coverage = Coverage.objects.create(session=world["talk"], url="https://slides.example/c", title="Old title",
+                                       kind="slides", status="failed", failure="timed out", etag='"x"')
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", password="pw"))
+    response = admin.post("/admin/events/coverage/", {"action": "fetch_again", "_selected_action": [coverage.pk]},
+                          follow=True)
+    assert "1 links will be fetched again." in response.content.decode()
+    coverage.refresh_from_db()
+    assert (coverage.status, coverage.failure, coverage.etag) == ("fetching", "", "")
+    page = admin.get(f"/admin/events/coverage/{coverage.pk}/change/").content.decode()
+    assert 'name="embed_id"' not in page  # read-only: what the fetch found is not typed in
