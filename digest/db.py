@@ -146,7 +146,7 @@ coverage = Table(
     Column("etag", String(200), nullable=False),
     Column("last_modified", String(64), nullable=False),
     Column("fetched_at", DateTime(timezone=True), nullable=True),
-    Column("added_by_id", Integer, nullable=True),
+    Column("added_by_id", BigInteger, ForeignKey("person.id"), nullable=True),
 )
 
 # Old slugs and handles (site/lanyard_site/events/models.py SlugHistory): the seed's

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from lanyard_site import converters
 
+from lanyard_site.events import paste
 from lanyard_site.events import views as events
 from lanyard_site.mailing import views as mailing
 
@@ -18,6 +19,8 @@ urlpatterns = [
     path("people/<lslug:handle>/", events.person, name="person"),
     path("topics/<lslug:slug>/", events.topic, name="topic"),
     path("calendar/", events.calendar, name="calendar"),
+    path("talks/<int:talk_id>/coverage/", paste.paste_talk, name="paste_talk"),
+    path("events/<lslug:slug>/coverage/", paste.paste_event, name="paste_event"),
     path("subscriptions/", mailing.subscriptions, name="subscriptions"),
     path(
         "subscriptions/<int:subscription_id>/<str:action>/", mailing.subscription_change,

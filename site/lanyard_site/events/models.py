@@ -292,9 +292,8 @@ class Coverage(models.Model):
     etag = models.CharField(max_length=200, blank=True, default="", db_default="")
     last_modified = models.CharField(max_length=64, blank=True, default="", db_default="")
     fetched_at = models.DateTimeField(null=True, blank=True)
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # Who pasted it (None: the admin or the CLI): they see "fetching…" and why a fetch failed.
+    added_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         db_table = "coverage"

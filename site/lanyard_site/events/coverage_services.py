@@ -1,0 +1,35 @@
+"""Writes of coverage from the site: a pasted link, stored at once and fetched after commit."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from digest.vocabulary import CoverageStatus, TaskName
+
+from .models import Coverage, Event, Person, Session
+
+log = logging.getLogger(__name__)
+
+
+def coverage_paste(*, url: str, added_by: Person, session: Session | None = None, event: Event | None = None,
+                   kind: str = "") -> Coverage:
+    """Store a link (titled by its URL, ``fetching``) and send the fetch task once it commits."""
+    coverage = Coverage.objects.create(
+        url=url, title=url[:300], kind=kind, session=session, event=None if session else event,
+        status=CoverageStatus.FETCHING, added_by=added_by,
+    )
+    transaction.on_commit(lambda: _send_fetch(coverage.pk))
+    return coverage
+
+
+def _send_fetch(coverage_id: int) -> None:
+    # Imported here: the Celery app is only needed by the few requests that paste a link.
+    from scheduler.app import app_for
+
+    try:
+        app_for(settings.LANYARD).send_task(TaskName.COVERAGE_FETCH, kwargs={"coverage_id": coverage_id}, retry=False)
+    except Exception as error:  # the row waits as "fetching"; the revalidation task sends it again
+        log.warning("could not queue the fetch of coverage %s (%s); revalidation will", coverage_id, error)

@@ -1,0 +1,52 @@
+"""``{% coverage_for talk %}``: the coverage block of a talk, event, person or topic page.
+
+One line in each page's template: the list (with lanyard's own iframe for allowed embeds
+on a talk page), "fetching…" and the failure reason for the person who pasted a link, and
+on talk and event pages the paste form for signed-in people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import template
+
+from digest.embeds import PROVIDERS
+from digest.vocabulary import CoverageStatus
+
+from ...personal.views import current_person_id
+from ..coverage_selectors import coverage_of
+from ..models import Coverage, Event, Session
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class CoverageItem:
+    coverage: Coverage
+    embed_src: str  # "" unless the provider is allowed and the id valid
+    embed_aspect: str
+    provider_label: str
+    mine: bool  # the person looking pasted it: show its fetch status
+
+
+@register.inclusion_tag("events/_coverage_list.html", takes_context=True)
+def coverage_for(context: template.Context, target: object, heading: str = "Coverage") -> dict:
+    request = context.get("request")
+    person_id = current_person_id(request) if request is not None else None
+    embeds = isinstance(target, Session)
+    items = []
+    for coverage in coverage_of(target):
+        provider = PROVIDERS.get(coverage.provider)
+        src = provider.src(coverage.embed_id) if provider and embeds and coverage.status == CoverageStatus.OK else None
+        items.append(CoverageItem(coverage, src or "", provider.aspect if provider else "", provider.label if provider else "",
+                                  person_id is not None and coverage.added_by_id == person_id))
+    paste_target = target if isinstance(target, (Session, Event)) else None
+    return {
+        "items": items, "heading": heading, "request": request, "csrf_token": context.get("csrf_token"),
+        "paste_talk": target if isinstance(target, Session) else None,
+        "paste_event": target if isinstance(target, Event) else None,
+        "can_paste": paste_target is not None and person_id is not None,
+        "show_context": not isinstance(target, Session),
+        "kinds": Coverage.Kind.choices,
+    }

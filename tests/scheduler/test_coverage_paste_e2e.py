@@ -1,0 +1,143 @@
+"""A paste on a talk page, in a real browser, through a real Celery worker, to every page that shows it.
+
+The site runs as `lanyard serve site`, the worker as `lanyard worker`, the pasted link is
+a page on the loopback test server (the only address allowed), and Chromium does what a
+person would: sign in, paste, see "fetching…", then find the fetched title on the talk,
+event, person and topic pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import insert, text
+
+from digest import db
+from tests.conftest import ROOT
+from tests.scheduler.conftest import wait_until
+from tests.web_server import page
+
+pytestmark = pytest.mark.slow
+NOW = dt.datetime.now(dt.timezone.utc)
+TITLE = "Compilers for fun — the slides"
+
+
+@pytest.fixture
+def worker_env(worker_env):
+    return {**worker_env, "LANYARD_HTTP_ALLOW_NETWORKS": "127.0.0.2/32", "LANYARD_HTTP_DEADLINE": "5"}
+
+
+def _password_hash(password: str) -> str:
+    # The server runs Django's default hashers (the in-process test settings use MD5).
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    return PBKDF2PasswordHasher().encode(password, "lanyardtestsalt", iterations=1000)
+
+
+@pytest.fixture
+def world(engine):
+    today = dt.date.today() + dt.timedelta(days=3)
+    with engine.begin() as connection:
+        user_id = connection.execute(text(
+            "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)"
+            " VALUES (:password, false, 'ada', '', '', 'ada@example.com', false, true, :now) RETURNING id"),
+            {"password": _password_hash("correct horse"), "now": NOW}).scalar_one()
+        person_id = connection.execute(insert(db.person).values(
+            name="Ada Lovelace", handle="ada", bio="", avatar_url="", timezone="UTC", cache_version=1, user_id=user_id,
+        ).returning(db.person.c.id)).scalar_one()
+        topic_id = connection.execute(insert(db.topic).values(name="Compilers", slug="compilers", cache_version=1)
+                                      .returning(db.topic.c.id)).scalar_one()
+        event_id = connection.execute(insert(db.event_).values(
+            name="PyCon Lyon", slug="pycon-lyon", description="", start_date=today, end_date=today, timezone="UTC",
+            venue="", city="Lyon", country="France", url="", cfp_deadline=None, cache_version=1, created_at=NOW,
+        ).returning(db.event_.c.id)).scalar_one()
+        connection.execute(insert(db.event_topic).values(event_id=event_id, topic_id=topic_id))
+        talk_id = connection.execute(insert(db.session).values(
+            event_id=event_id, title="Compilers for fun", abstract="", starts_at=None, cache_version=1,
+        ).returning(db.session.c.id)).scalar_one()
+        connection.execute(insert(db.session_speaker).values(session_id=talk_id, person_id=person_id))
+    return {"talk": talk_id}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def site(worker_env, tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANYARD_")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(worker_env, LANYARD_BASE_URL=f"http://127.0.0.1:{port}")
+    with open(tmp_path / "site.log", "ab") as log:
+        process = subprocess.Popen([sys.executable, "-c", "from lanyard_cli.main import main; main()", "serve", "site"],
+                                   env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def answering() -> bool:
+        assert process.poll() is None, (tmp_path / "site.log").read_text()[-3000:]
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+
+    wait_until(answering, timeout=90, message="the site to listen")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright  # the one test module that drives a browser
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize("migrated_database_url", ["postgresql"], indirect=True)
+def test_a_pasted_link_is_fetched_and_shown_on_talk_event_person_and_topic_pages(
+        world, web_server, workers, site, browser, tmp_path):
+    link = web_server.route("/slides", page(f'<title>ignored</title><meta property="og:title" content="{TITLE}">'))
+    tab = browser.new_page()
+    tab.goto(f"{site}/accounts/login/?next=/talks/{world['talk']}/")
+    tab.fill("input[name=username]", "ada")
+    tab.fill("input[name=password]", "correct horse")
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{site}/talks/{world['talk']}/")
+    tab.fill("input[name=url]", link)
+    tab.click("form.paste-link button[type=submit]")
+    tab.wait_for_url(f"{site}/talks/{world['talk']}/#coverage")
+    # No worker is running yet: the author sees the link, titled by its URL, fetching.
+    assert "Link added; lanyard is fetching it now." in tab.content()
+    assert tab.locator("ul.coverage li", has_text=link).locator(".coverage-status").inner_text() == "· fetching…"
+
+    workers.start(concurrency=1)
+
+    def fetched() -> bool:
+        tab.goto(f"{site}/talks/{world['talk']}/")
+        return tab.locator("ul.coverage a", has_text=TITLE).count() == 1
+
+    wait_until(fetched, timeout=90, interval=0.5, message="the fetched title on the talk page")
+    assert tab.locator(".coverage-status").count() == 0
+    tab.screenshot(path=str(tmp_path / "talk.png"), full_page=True)
+    for path in ("/events/pycon-lyon/", "/people/ada/", "/topics/compilers/"):
+        tab.goto(site + path)
+        assert tab.locator("ul.coverage a", has_text=TITLE).get_attribute("href") == link, path
+        tab.screenshot(path=str(tmp_path / f"{path.strip('/').replace('/', '-')}.png"), full_page=True)
