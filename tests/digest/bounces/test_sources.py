@@ -192,6 +192,10 @@ def test_lanyard_bounces_process_reads_a_maildir_once(monkeypatch, settings, dat
     again = CliRunner().invoke(cli, ["bounces", "process", "--from", f"maildir://{box}"], catch_exceptions=False)
     assert "read 0 message(s)" in again.output
 
+    shown = CliRunner().invoke(cli, ["runs", "show", str(ledger.run_id)], catch_exceptions=False)
+    assert "sent 1, skipped 0, failed 0, bounced 1" in shown.output
+    assert "reports since: 1 hard bounced, 1 soft bounced, 0 complained" in shown.output
+
 
 def test_maildir_errors_are_one_line(tmp_path, processor):
     with pytest.raises(MailboxError, match="not a maildir"):
