@@ -143,7 +143,7 @@ def main() -> None:
         best = max(rates["redis"], rates["search"])
         planner = strategies["planner"]
         chosen = Counter()
-        for call in planner.plan(people):
+        for call in planner.plan(planner.follow_set_sizes(people)):
             chosen[call.strategy] += len(call.subscriber_ids)
         print(f"friends ({label}: follow sets median {statistics.median(sizes):.0f}, max {max(sizes)}): "
               + ", ".join(f"{name} {rate:,.0f} subscribers/s" for name, rate in rates.items())

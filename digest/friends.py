@@ -10,11 +10,12 @@ can sit beside it. :func:`make_friend_strategy` picks one from the configuration
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from .config import ConfigError, Settings
 from .graph import Graph, day_number
+from .keys import GraphKeys
 from .values import FriendEvents, Window
 from .vocabulary import Role
 
@@ -130,11 +131,18 @@ class RedisFriendEvents:
         # Resolved once per batch: a rebuild swapping generations meanwhile leaves the
         # old one readable for minutes (graph.OLD_GENERATION_TTL).
         keys = self.graph.keys()
+        follows = dict(zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers)))
+        return self.friend_events_from(follows, window, keys)
+
+    def friend_events_from(
+        self, follows: Mapping[int, Collection], window: Window, keys: GraphKeys
+    ) -> dict[int, FriendEvents]:
+        """The answer for subscribers whose follow sets were read already (the planner
+        reads them once for both strategies)."""
         scope = (keys.generation, window)
         if scope != self._scope or time.monotonic() - self._fetched_at > self.cache_seconds:
             self.forget()
             self._scope, self._fetched_at = scope, time.monotonic()
-        follows = dict(zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers)))
         followed = {int(p) for members in follows.values() for p in members}
         missing = [p for p in followed if p not in self._events_of]
         if missing:

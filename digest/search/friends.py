@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..graph import Graph
+from ..keys import GraphKeys
 from ..values import FriendEvents, Window
 from ..vocabulary import Role
 from .index import SearchIndex
@@ -36,6 +37,11 @@ SEARCH_THRESHOLD = 2_048
 REMEASURE_BATCHES = 100
 # Weight of a new observation in a running cost (an exponentially weighted mean).
 SMOOTHING = 0.5
+# Observations of a (strategy, class) that only warm it up: a strategy's first call on
+# some people runs on cold caches (the Redis strategy fetches every followee's events
+# and keeps them for a while, search opens its readers), so it is measured again before
+# its figure is trusted; the next one replaces it.
+WARMUP_CALLS = 1
 
 # Every subscriber's follow-set size, in one round trip: a pipeline of one SCARD per
 # subscriber costs the client more than the Redis strategy's own work for a small
@@ -52,9 +58,9 @@ def size_class(follow_set_size: int) -> int:
     return (follow_set_size.bit_length() + 1) // 2
 
 
-def follow_sets(graph: Graph, person_ids: Sequence[int]) -> dict[int, set[int]]:
-    """Each person's follow set from the live graph generation, in one round trip."""
-    keys = graph.keys()
+def follow_sets(graph: Graph, person_ids: Sequence[int], keys: GraphKeys | None = None) -> dict[int, set[int]]:
+    """Each person's follow set from the live graph generation (or ``keys``'), in one round trip."""
+    keys = keys or graph.keys()
     pipe = graph.redis.pipeline(transaction=False)
     for person_id in person_ids:
         pipe.smembers(keys.follows(person_id))
@@ -77,7 +83,13 @@ class SearchFriendEvents:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
         if not subscriber_ids:
             return {}
-        follows = follow_sets(self.graph, subscriber_ids)
+        return self.friend_events_from(follow_sets(self.graph, subscriber_ids), window)
+
+    def friend_events_from(
+        self, follows: dict[int, set[int]], window: Window, keys: GraphKeys | None = None
+    ) -> dict[int, FriendEvents]:
+        """The answer for subscribers whose follow sets were read already."""
+        subscriber_ids = list(follows)
         events = {s: self.index.event_ids_with_people(follows[s], window.start, window.end) for s in subscriber_ids}
         followed = set().union(*follows.values())
         at: dict[int, list[tuple[int, str]]] = {}  # person → [(event, role)], for followed people
@@ -109,25 +121,36 @@ class CostModel:
     costs: dict[tuple[str, int], float] = field(default_factory=dict)
     measured_at: dict[tuple[str, int], int] = field(default_factory=dict)  # the class's batch count then
     batches: Counter[int] = field(default_factory=Counter)  # batches seen per class
+    calls: Counter[tuple[str, int]] = field(default_factory=Counter)  # calls measured alone per (strategy, class)
 
     def cost(self, strategy: str, cls: int) -> float | None:
         return self.costs.get((strategy, cls))
 
     def stale(self, strategy: str, cls: int) -> bool:
-        """Not measured yet, or not for REMEASURE_BATCHES batches of this class."""
+        """Not measured past its warm-up yet, or not for REMEASURE_BATCHES batches of this class."""
         at = self.measured_at.get((strategy, cls))
-        return at is None or self.batches[cls] - at >= REMEASURE_BATCHES
+        if at is None or self.calls[(strategy, cls)] <= WARMUP_CALLS:
+            return True
+        return self.batches[cls] - at >= REMEASURE_BATCHES
 
-    def cheaper(self, cls: int, *, default: str) -> str:
-        """The strategy measured cheaper for the class (``default`` when none is measured)."""
-        measured = [name for name in STRATEGY_NAMES if (name, cls) in self.costs]
-        return min(measured, key=lambda name: self.costs[(name, cls)]) if measured else default
+    def cheaper(self, cls: int) -> str | None:
+        """The strategy measured cheaper for the class, or for a neighbouring class when
+        this one lacks a fresh figure of both (costs grow smoothly with the follow-set
+        size, so a class of a lone heavy follower need not be measured on its own);
+        None when neither it nor a neighbour has both."""
+        for near in (cls, cls - 1, cls + 1):
+            if not any(self.stale(name, near) for name in STRATEGY_NAMES):
+                return min(STRATEGY_NAMES, key=lambda name: self.costs[(name, near)])
+        return None
 
     def record(self, strategy: str, counts: Counter[int], seconds: float) -> None:
         """A call of ``strategy`` on ``counts`` subscribers per class took ``seconds``."""
         known = {cls: self.costs.get((strategy, cls)) for cls in counts}
         if len(counts) == 1:
             (cls, count), = counts.items()
+            self.calls[(strategy, cls)] += 1
+            if self.calls[(strategy, cls)] <= WARMUP_CALLS + 1:
+                self.costs.pop((strategy, cls), None)  # a warm-up's figure is replaced, not averaged
             self._update(strategy, cls, seconds / count)
             return
         if any(cost is None for cost in known.values()):
@@ -156,9 +179,10 @@ class Call:
 class PlannedFriendEvents:
     """Per subscriber, the strategy measured cheaper for their follow-set size.
 
-    A size class missing a measurement of a strategy (or holding a stale one) is split:
-    half its subscribers in the batch go to that strategy in a call of their own, which
-    measures it. Everything else goes, merged per strategy, to the cheaper one.
+    A size class without fresh figures of both strategies (here or in a neighbouring
+    class) is split: half its subscribers in the batch go to each strategy, in calls of
+    their own, which measure them. Everything else goes, merged per strategy, to the
+    cheaper one.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
@@ -179,50 +203,55 @@ class PlannedFriendEvents:
         return "auto:" + "+".join(self._last) if self._last else "auto"
 
     def follow_set_sizes(self, subscriber_ids: Sequence[int]) -> dict[int, int]:
+        """Follow-set sizes alone (no members), one round trip: what :meth:`plan` takes."""
         graph = self.strategies["search"].graph
         sizes = self._sizes(keys=[], args=[graph.keys().follows(""), *subscriber_ids])
         return dict(zip(subscriber_ids, map(int, sizes)))
 
-    def plan(self, subscriber_ids: Sequence[int]) -> list[Call]:
-        """The calls that answer a batch: measuring calls (one class each) first, then one merged call per strategy."""
+    def plan(self, sizes: Mapping[int, int]) -> list[Call]:
+        """The calls that answer a batch (subscriber → follow-set size): measuring calls
+        (one class each) first, then one merged call per strategy."""
         by_class: dict[int, list[int]] = defaultdict(list)
-        for person, size in self.follow_set_sizes(subscriber_ids).items():
+        for person, size in sizes.items():
             by_class[size_class(size)].append(person)
         measuring: list[Call] = []
         merged: dict[str, list[int]] = {name: [] for name in STRATEGY_NAMES}
         merged_counts: dict[str, Counter[int]] = {name: Counter() for name in STRATEGY_NAMES}
         for cls, people in sorted(by_class.items()):
+            choice = self.costs.cheaper(cls)
+            if choice is not None:
+                merged[choice].extend(people)
+                merged_counts[choice][cls] += len(people)
+                continue
+            # Measure: half the class's subscribers to each strategy not measured here (a
+            # lone subscriber to the one the old fixed threshold would pick, if it needs it).
             stale = [name for name in STRATEGY_NAMES if self.costs.stale(name, cls)]
             prior = "search" if 4 ** cls > self.threshold * 2 else "redis"  # the class's middle above the threshold
-            rest: list[int] = []
-            if not stale:
-                rest = people
-            elif len(people) == 1:
-                measuring.append(Call(prior if prior in stale else stale[0], people, Counter({cls: 1})))
-            elif len(stale) == 2:  # half to each, so one batch measures both
-                half = len(people) // 2
-                other = next(name for name in STRATEGY_NAMES if name != prior)
-                measuring.append(Call(prior, people[:half], Counter({cls: half})))
-                measuring.append(Call(other, people[half:], Counter({cls: len(people) - half})))
-            else:
-                half = len(people) // 2
-                measuring.append(Call(stale[0], people[:half], Counter({cls: half})))
-                rest = people[half:]
-            if rest:
-                choice = self.costs.cheaper(cls, default=prior)
-                merged[choice].extend(rest)
-                merged_counts[choice][cls] += len(rest)
+            first = prior if prior in stale else stale[0]
+            if len(people) == 1:
+                measuring.append(Call(first, people, Counter({cls: 1})))
+                continue
+            half = len(people) // 2
+            second = next(name for name in STRATEGY_NAMES if name != first)
+            measuring.append(Call(first, people[:half], Counter({cls: half})))
+            measuring.append(Call(second, people[half:], Counter({cls: len(people) - half})))
         return measuring + [Call(name, merged[name], merged_counts[name]) for name in STRATEGY_NAMES if merged[name]]
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
         if not subscriber_ids:
             return {}
-        calls = self.plan(subscriber_ids)
+        # The follow sets, read once for the plan and for both strategies: the planner
+        # adds no round trip to what the strategy it picks makes anyway.
+        graph = self.strategies["search"].graph
+        keys = graph.keys()
+        follows = follow_sets(graph, subscriber_ids, keys)
+        calls = self.plan({p: len(members) for p, members in follows.items()})
         found: dict[int, FriendEvents] = {}
         for call in calls:
             started = time.perf_counter()
-            found.update(self.strategies[call.strategy].friend_events(call.subscriber_ids, window))
+            mine = {p: follows[p] for p in call.subscriber_ids}
+            found.update(self.strategies[call.strategy].friend_events_from(mine, window, keys))
             self.costs.record(call.strategy, call.counts, time.perf_counter() - started)
         self.costs.batches.update({cls for call in calls for cls in call.counts})
         used = {call.strategy for call in calls}

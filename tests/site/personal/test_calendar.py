@@ -1,0 +1,107 @@
+"""/calendar/ asks the digest's own friend-events strategy: page and email agree."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from digest.build import upcoming_window
+from digest.friends import RedisFriendEvents
+from digest.graph_sync import rebuild as rebuild_graph
+from digest.hydrate import subscriptions_by_id
+from digest.pipeline import Pipeline
+from digest.seed import seed
+from lanyard_site import stores
+from lanyard_site.events.models import Follow, Person, Topic
+from lanyard_site.mailing.models import Subscription
+from lanyard_site.personal import views
+
+from .conftest import days, go, make_event, make_person, sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
+
+
+def calendar_pages(client, query: str = "") -> dict[int, dict[int, str]]:
+    """Every page of the calendar: event id → followed person id → role."""
+    shown: dict[int, dict[int, str]] = {}
+    page = 1
+    while True:
+        response = client.get(f"/calendar/?{query}&page={page}")
+        assert response.status_code == 200
+        for entry in response.context["entries"]:
+            assert entry.event.pk not in shown  # each event once, on one page
+            shown[entry.event.pk] = {person.pk: role for person, role in entry.followed}
+        if not response.context["page"].has_next():
+            return shown
+        page += 1
+
+
+def test_calendar_equals_the_digests_friend_events_for_every_subscriber(client, alias, monkeypatch):
+    monkeypatch.setattr(views, "PAGE_SIZE", 5)  # more pages from a small seed
+    engine = stores.engine(alias)
+    seed(engine, people=400, events=80, subscribers=25, seed=3, today=timezone.localdate())
+    rebuild_graph(stores.graph(), engine)
+    window = upcoming_window(timezone.localdate())
+    subscribers = list(Person.objects.filter(subscriptions__isnull=False).distinct())
+    expected = RedisFriendEvents(stores.graph()).friend_events([p.pk for p in subscribers], window)
+    assert sum(len(found) for found in expected.values()) > 50  # the seed gives the calendars something to show
+    assert any(len(found) > 2 * views.PAGE_SIZE for found in expected.values())  # some run to several pages
+    for person in subscribers:
+        client.cookies.clear()
+        sign_in(client, person)
+        assert calendar_pages(client) == {e: dict(people) for e, people in expected[person.pk].items()}
+
+
+def test_filters_speaking_topic_month(client, alias):
+    me = sign_in(client, make_person("me"))
+    ada, bob = make_person("ada"), make_person("bob")
+    Follow.objects.create(follower=me, followee=ada)
+    Follow.objects.create(follower=me, followee=bob)
+    python = Topic.objects.create(name="Python", slug="python")
+    soon, later, past = make_event("soon", 3), make_event("later", 70), make_event("past", -3)
+    soon.topics.add(python)
+    go(ada, soon, "speaking")
+    go(bob, soon)
+    go(bob, later)
+    go(ada, past, "speaking")
+
+    assert calendar_pages(client) == {soon.pk: {ada.pk: "speaking", bob.pk: "attending"}, later.pk: {bob.pk: "attending"}}
+    assert calendar_pages(client, "speaking=1") == {soon.pk: {ada.pk: "speaking"}}
+    assert calendar_pages(client, "topic=python") == {soon.pk: {ada.pk: "speaking", bob.pk: "attending"}}
+    assert calendar_pages(client, f"month={days(70):%Y-%m}") == {later.pk: {bob.pk: "attending"}} or days(3).month == days(70).month
+    # Filters that mean nothing are named as not applied, never an error.
+    response = client.get("/calendar/?topic=nope&month=2027-13&page=zz")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "no topic &#x27;nope&#x27;" in page and "is not a month" in page
+    assert {entry.event.pk for entry in response.context["entries"]} == {soon.pk, later.pk}
+
+
+def test_an_attend_click_is_in_the_next_digest_and_the_calendar(client, alias):
+    me, ada = make_person("me"), make_person("ada")
+    subscription = Subscription.objects.create(person=me, email="me@example.com", list="daily")
+    Follow.objects.create(follower=me, followee=ada)
+    conf = make_event("conf", 5)
+    sign_in(client, ada)
+    response = client.post(f"/events/{conf.slug}/attendance/", {"role": "speaking"})
+    assert response.status_code == 302
+
+    pipeline = Pipeline(django_settings.LANYARD, engine=stores.engine(alias), redis=stores.redis())
+    try:
+        with pipeline.engine.connect() as connection:
+            rows = subscriptions_by_id(connection, [subscription.pk])
+        (prepared,) = pipeline.prepare(rows, digest_date=timezone.localdate())
+    finally:
+        pipeline.close()
+    (item,) = prepared.digest.new_items
+    assert item.event.id == conf.pk and [p.id for p in item.speakers] == [ada.pk]
+
+    client.cookies.clear()
+    sign_in(client, me)
+    assert calendar_pages(client) == {conf.pk: {ada.pk: "speaking"}}
+
+
+def test_the_calendar_needs_a_sign_in(client, alias):
+    response = client.get("/calendar/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/calendar/"
