@@ -187,6 +187,7 @@ def ensure_data(app, *, people: int, events: int, subscribers: int) -> list[int]
 def reset_run_state(engine, redis, settings) -> None:
     """Forget earlier benchmark runs: ledger, runs, mention memory, outboxes."""
     with engine.begin() as c:
+        c.execute(delete(db.delivery_feedback))
         c.execute(delete(db.delivery))
         for table in ("digest_chunk",):
             if table in db.metadata.tables:
