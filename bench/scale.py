@@ -43,7 +43,8 @@ from digest.graph import Graph  # noqa: E402
 from digest.graph_sync import rebuild  # noqa: E402
 from digest.pipeline import Pipeline, finish_run, forget_mentions, plan_run  # noqa: E402
 from digest.seed import seed  # noqa: E402
-from scheduler.app import Enqueue, create_app  # noqa: E402
+from scheduler.app import create_app  # noqa: E402
+from scheduler.enqueue import Enqueue  # noqa: E402
 from scheduler.local import WORKER_COMMAND, workers_answering  # noqa: E402
 from scheduler.runs import run_start  # noqa: E402
 from scheduler.runtime import schedule_set  # noqa: E402

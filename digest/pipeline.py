@@ -34,6 +34,7 @@ from .clock import utcnow
 from .tokens import DeliveryRef, FeedRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from .values import Digest
 from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, DigestList, RunStatus, SubscriptionStatus
+from .stores.scripts import lua
 
 CLAIM_GROUP = 100  # deliveries claimed per statement; the run's status is re-read between groups
 # How old the view of the unsubscribe suppression set may be when a message goes out:
@@ -42,24 +43,7 @@ SUPPRESSION_MAX_AGE = 0.2  # seconds
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a claim older than this belongs to a dead worker
 MENTIONED_TTL = 400 * 86400  # seconds: a lapsed subscription's memory goes eventually
 
-# Remembers what a group of digests mentioned, in one round trip: per key, ZADD the new
-# (score, event) pairs, drop events already past, refresh the expiry. Sending these as
-# three pipelined commands per digest cost more in the client than the rest of the
-# ledger work. KEYS: mention sets. ARGV: past day, ttl, then per key a pair count n and
-# n (score, event id) pairs.
-_REMEMBER_LUA = """
-local past, ttl, at = ARGV[1], ARGV[2], 3
-for _, key in ipairs(KEYS) do
-  local pairs_count = tonumber(ARGV[at])
-  if pairs_count > 0 then
-    redis.call('ZADD', key, unpack(ARGV, at + 1, at + 2 * pairs_count))
-  end
-  at = at + 1 + 2 * pairs_count
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', past)
-  redis.call('EXPIRE', key, ttl)
-end
-return #KEYS
-"""
+_REMEMBER_LUA = lua("mentions_remember")
 
 CARD_CACHE_SECONDS = 30.0  # how long hydrated event and person cards are reused within a run
 

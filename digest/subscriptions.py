@@ -28,6 +28,7 @@ from . import db
 from .clock import utcnow
 from .keys import RedisKeys
 from .vocabulary import ChangeVia, SubscriptionAction, SubscriptionStatus
+from .stores.scripts import lua
 
 log = logging.getLogger("lanyard.unsubscribe")
 
@@ -283,16 +284,8 @@ def unsubscribe_queue_length(redis: redis_lib.Redis, *, prefix: str) -> int:
         return sum(pipe.execute())
 
 
-# Extends or frees the lock only while it is still ours (another replay may hold it
-# after ours expired).
-_EXTEND_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-_RELEASE_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+_EXTEND_LOCK = lua("lock_extend")
+_RELEASE_LOCK = lua("lock_release")
 
 
 def unsubscribe_replay(engine: Engine, redis: redis_lib.Redis, *, prefix: str, limit: int | None = None) -> int:

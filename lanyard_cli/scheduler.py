@@ -18,7 +18,7 @@ def _app(app):
 
 
 def _enqueue(app):
-    from scheduler.app import Enqueue
+    from scheduler.enqueue import Enqueue
 
     return Enqueue(_app(app))
 

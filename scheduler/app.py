@@ -12,17 +12,19 @@ consumes both by default; at scale, give planning a worker of its own
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import lru_cache
-from typing import Sequence
+from typing import Any
 
-from celery import Celery
 from kombu import Exchange, Queue
 
 from digest.config import Settings
 from digest.keys import RedisKeys
 from digest.redis_store import redis_url
 from digest.vocabulary import TaskName
+
+# Importing the task modules registers their shared tasks with every app made here.
+from . import coverage_tasks, search_tasks, tasks  # noqa: F401
+from .context import LanyardCelery
 
 PLANNING_QUEUE = "planning"
 SENDING_QUEUE = "sending"
@@ -54,10 +56,10 @@ def broker_url(settings: Settings) -> str:
     return url
 
 
-def create_app(settings: Settings) -> Celery:
-    app = Celery("lanyard", set_as_current=False)
+def create_app(settings: Settings) -> LanyardCelery:
+    app = LanyardCelery(settings)
     url = broker_url(settings)
-    transport_options = {
+    transport_options: dict[str, Any] = {
         # An acknowledged-late message of a worker that vanished comes back after this.
         # Chunks take seconds; the database's chunk rows recover lost work sooner.
         "visibility_timeout": 3600,
@@ -95,43 +97,12 @@ def create_app(settings: Settings) -> Celery:
                                     "options": {"expires": COVERAGE_REVALIDATE_SECONDS}},
         },
     )
-    app.lanyard_settings = settings
-    # Importing the task modules registers their shared tasks with this app.
-    import scheduler.coverage_tasks  # noqa: F401
-    import scheduler.search_tasks  # noqa: F401
-    import scheduler.tasks  # noqa: F401
-
     app.conf.include = ["scheduler.tasks", "scheduler.search_tasks", "scheduler.coverage_tasks"]
     return app
 
 
 @lru_cache(maxsize=8)
-def app_for(settings: Settings) -> Celery:
+def app_for(settings: Settings) -> LanyardCelery:
     """One app per settings in a process (the CLI and the Django admin send through it)."""
     return create_app(settings)
 
-
-class Enqueue:
-    """Sends the scheduler's tasks through an app; what services are handed."""
-
-    def __init__(self, app: Celery):
-        self.app = app
-
-    def chunks(self, chunk_ids: Sequence[int], *, countdown: float = 0) -> None:
-        if not chunk_ids:
-            return
-        with self.app.producer_or_acquire() as producer:
-            for chunk_id in chunk_ids:
-                self.app.send_task(TaskName.PROCESS_CHUNK, kwargs={"chunk_id": int(chunk_id)}, countdown=countdown or None, producer=producer)
-
-    def finish(self, run_id: int, *, countdown: float = 0) -> None:
-        self.app.send_task(TaskName.FINISH_RUN, kwargs={"run_id": int(run_id)}, countdown=countdown or None)
-
-    def tick(self, *, now: dt.datetime | None = None, force: bool = False) -> None:
-        kwargs = {"force": force}
-        if now is not None:
-            kwargs["now"] = now.isoformat()
-        self.app.send_task(TaskName.TICK, kwargs=kwargs)
-
-    def sweep(self) -> None:
-        self.app.send_task(TaskName.SWEEP)

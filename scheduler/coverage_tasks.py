@@ -13,47 +13,38 @@ task are sent again.
 from __future__ import annotations
 
 import logging
-import os
 
 from celery import shared_task
 
 from digest.coverage.store import coverage_due, coverage_fetch
 from digest.coverage.values import FetchOutcome
-from digest.http import HttpClient, http_config
 from digest.keys import RedisKeys
 from digest.search.documents import DocKey
 from digest.search.sync import record_pending
 from digest.vocabulary import TaskName
 
+from .context import context
 from .faults import backoff
-from .tasks import context
 
 log = logging.getLogger("lanyard.coverage")
 
 ATTEMPTS = 4
 
-_clients: dict[tuple[int, int], HttpClient] = {}  # (pid, id(settings)) → client, one per process
 
-
-def _client(settings) -> HttpClient:
-    key = (os.getpid(), id(settings))
-    if key not in _clients:
-        _clients[key] = HttpClient(http_config(settings))
-    return _clients[key]
-
-
-@shared_task(bind=True, name=TaskName.COVERAGE_FETCH, max_retries=ATTEMPTS - 1, acks_late=True, ignore_result=True)
+# The client's deadline bounds a fetch; the time limit is a last resort against a bug that loops.
+@shared_task(bind=True, name=TaskName.COVERAGE_FETCH, max_retries=ATTEMPTS - 1, acks_late=True, ignore_result=True,
+             time_limit=300)
 def fetch(self, coverage_id: int):
     """Fetch one pasted link and record what it is."""
     ctx = context(self)
     last = self.request.retries >= ATTEMPTS - 1
-    result = coverage_fetch(ctx.engine, _client(ctx.settings), coverage_id=int(coverage_id), last_attempt=last)
+    result = coverage_fetch(ctx.engine, ctx.http, coverage_id=int(coverage_id), last_attempt=last)
     if result.outcome is FetchOutcome.RETRY:
         raise self.retry(countdown=backoff(self.request.retries, base=5.0, cap=300.0)) from None
     if result.outcome in (FetchOutcome.OK, FetchOutcome.FAILED):
         # The row changed behind Django's signals: note its search document for the indexer.
         record_pending(ctx.redis, RedisKeys(ctx.settings.redis_prefix), {DocKey("coverage", int(coverage_id))})
-        self.app.send_task(TaskName.SEARCH_INDEX_PENDING)
+        ctx.enqueue.search_index_pending()
     return f"coverage {coverage_id}: {result.outcome}{f' ({result.reason})' if result.reason else ''}"
 
 
@@ -63,5 +54,5 @@ def revalidate(self):
     ctx = context(self)
     due = coverage_due(ctx.engine)
     for coverage_id in due:
-        self.app.send_task(TaskName.COVERAGE_FETCH, kwargs={"coverage_id": coverage_id})
+        ctx.enqueue.coverage_fetch(coverage_id)
     return f"{len(due)} coverage links to fetch again"

@@ -11,37 +11,23 @@ It takes no arguments: the ids are in the set, and a batch may carry many writes
 
 from __future__ import annotations
 
-import os
-
 from celery import shared_task
 
+from digest.keys import RedisKeys
+from digest.search import SearchError
+from digest.search.sync import index_pending as drain
 from digest.vocabulary import TaskName
 
+from .context import context
 from .faults import backoff, temporary
-from .tasks import context
-
-_indexes: dict[tuple[int, int], object] = {}  # (pid, id(settings)) → SearchIndex, one per process
-
-
-def _search_index(settings):
-    from digest.search import open_search
-
-    key = (os.getpid(), id(settings))
-    if key not in _indexes:
-        _indexes[key] = open_search(settings)
-    return _indexes[key]
 
 
 @shared_task(bind=True, name=TaskName.SEARCH_INDEX_PENDING, max_retries=None, acks_late=True, ignore_result=True)
 def index_pending(self):
     """Index the documents written since the last run (see digest/search/sync.py)."""
-    from digest.keys import RedisKeys
-    from digest.search import SearchError
-    from digest.search.sync import index_pending as drain
-
     ctx = context(self)
     try:
-        stats = drain(_search_index(ctx.settings), ctx.engine, ctx.redis, RedisKeys(ctx.settings.redis_prefix))
+        stats = drain(ctx.search, ctx.engine, ctx.redis, RedisKeys(ctx.settings.redis_prefix))
     except SearchError as error:  # the index's writer is busy, or Solr is away: the ids wait in the set
         raise self.retry(countdown=backoff(self.request.retries), exc=error) from None
     except Exception as error:

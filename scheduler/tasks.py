@@ -15,70 +15,20 @@ import logging
 import os
 
 from celery import shared_task
-from celery.signals import worker_process_shutdown
 
-from digest.pipeline import RunPaused
+from digest.pipeline import RunPaused, recover_stale_claims
+from digest.pipeline import finish_run as finish
+from digest.subscriptions import unsubscribe_replay
 from digest.vocabulary import TaskName
 
 from . import chunks as chunk_store
+from .context import WorkerContext, context
 from .faults import backoff, temporary
-from .runs import RunControlError, failed_attempts, run_note, run_retry_failed
+from .planning import plan_due
+from .runs import RunControlError, failed_attempts, run_note, run_retry_failed, run_start
 from .runtime import schedule_claim_tick, schedule_get
 
 log = logging.getLogger("lanyard.scheduler")
-
-# One set of handles per worker process (prefork children each build their own).
-_contexts: dict[int, "WorkerContext"] = {}
-
-
-class WorkerContext:
-    """A worker process's engine, Redis client and digest pipeline, built on first use."""
-
-    def __init__(self, settings):
-        from digest.db import make_engine
-        from digest.keys import RedisKeys
-        from digest.redis_store import connect
-
-        from .app import Enqueue, app_for
-        from .throttle import SendThrottle
-
-        self.settings = settings
-        self.pid = os.getpid()
-        self.engine = make_engine(settings.database)
-        self.redis = connect(settings)
-        self.enqueue = Enqueue(app_for(settings))
-        self.throttle = SendThrottle(self.redis, RedisKeys(settings.redis_prefix), lambda: schedule_get(self.engine).rate_limit)
-        self._pipeline = None
-
-    @property
-    def pipeline(self):
-        if self._pipeline is None:
-            from digest.pipeline import Pipeline
-
-            self._pipeline = Pipeline(self.settings, engine=self.engine, redis=self.redis, throttle=self.throttle)
-        return self._pipeline
-
-    def close(self) -> None:
-        if self._pipeline is not None:
-            self._pipeline.close()
-        self.engine.dispose()
-        self.redis.close()
-
-
-def context(task) -> WorkerContext:
-    settings = task.app.lanyard_settings
-    found = _contexts.get(id(settings))
-    if found is None or found.pid != os.getpid():
-        found = _contexts[id(settings)] = WorkerContext(settings)
-    return found
-
-
-@worker_process_shutdown.connect
-def _close_contexts(**_):
-    for ctx in _contexts.values():
-        ctx.close()
-    _contexts.clear()
-
 
 def _note(ctx: WorkerContext, run_id: int | None, text: str) -> None:
     """Record a fault in the run's notes; the database itself may be the fault."""
@@ -141,8 +91,6 @@ def process_chunk(self, chunk_id: int, fault: str = ""):
 @shared_task(bind=True, name=TaskName.FINISH_RUN, max_retries=None, acks_late=True)
 def finish_run(self, run_id: int):
     """Total a run whose chunks are all done, or first retry its temporary failures."""
-    from digest.pipeline import finish_run as finish
-
     ctx = context(self)
     try:
         schedule = schedule_get(ctx.engine)
@@ -171,8 +119,6 @@ def finish_run(self, run_id: int):
 @shared_task(bind=True, name=TaskName.PLAN, max_retries=None, acks_late=True)
 def plan(self, list_name: str, digest_date: str, dry_run: bool = False, limit: int | None = None):
     """Plan a run for one list and date and queue its chunks (for programmatic starts)."""
-    from .runs import run_start
-
     ctx = context(self)
     try:
         return run_start(
@@ -188,8 +134,6 @@ def plan(self, list_name: str, digest_date: str, dry_run: bool = False, limit: i
 @shared_task(bind=True, name=TaskName.TICK, max_retries=3, acks_late=True)
 def tick(self, now: str | None = None, force: bool = False):
     """The beat tick: once per runtime tick period, sweep and plan what is due."""
-    from .planning import plan_due
-
     ctx = context(self)
     moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.timezone.utc)
     try:
@@ -216,8 +160,6 @@ def sweep(self):
 
 def sweep_now(ctx: WorkerContext, schedule) -> str:
     """Recover what faults left behind: stale ledger claims, lost chunks, queued unsubscribes."""
-    from digest.pipeline import recover_stale_claims
-
     timeout = dt.timedelta(seconds=schedule.chunk_timeout)
     recovered = recover_stale_claims(ctx.engine, older_than=timeout)
     lost = chunk_store.chunks_to_requeue(ctx.engine, timeout=timeout, include_paused=not schedule.paused)
@@ -237,8 +179,4 @@ def sweep_now(ctx: WorkerContext, schedule) -> str:
 
 
 def _replay_unsubscribes(ctx: WorkerContext) -> int:
-    try:
-        from digest.subscriptions import unsubscribe_replay
-    except ImportError:
-        return 0
     return unsubscribe_replay(ctx.engine, ctx.redis, prefix=ctx.settings.redis_prefix)

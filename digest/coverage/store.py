@@ -76,7 +76,8 @@ def coverage_due(engine: Engine, *, now: dt.datetime | None = None, limit: int =
     c = db.coverage
     now = now or _now()
     stale = and_(c.c.status == CoverageStatus.OK, c.c.fetched_at.is_not(None), c.c.fetched_at < now - REVALIDATE_AFTER)
-    stuck = and_(c.c.status == CoverageStatus.FETCHING, func.coalesce(c.c.fetched_at, c.c.created_at) < now - STUCK_AFTER)
+    last_try = func.coalesce(c.c.fetched_at, c.c.created_at)
+    stuck = and_(c.c.status == CoverageStatus.FETCHING, last_try < now - STUCK_AFTER)
     query = select(c.c.id).where(or_(stale, stuck)).order_by(func.coalesce(c.c.fetched_at, c.c.created_at)).limit(limit)
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())

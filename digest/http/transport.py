@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
+import os
 import socket
 import ssl
 import time
@@ -28,17 +29,14 @@ from dataclasses import dataclass
 
 import httpcore
 
-from .addresses import IPNetwork, allowed_by, denial
+from .addresses import IPAddress, IPNetwork, allowed_by, denial
 from .errors import Refused, TimedOut
 
 # The monotonic time by which the current request must be over (None: no deadline).
 deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("lanyard_http_deadline", default=None)
 
 Resolver = Callable[..., list]  # socket.getaddrinfo's signature
-
-# getaddrinfo cannot be interrupted; it runs on these threads so the caller can stop
-# waiting at the deadline (a stuck lookup finishes later on its own).
-_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lanyard-http-dns")
+LOOKUP_THREADS = 4
 
 
 def remaining(timeout: float | None) -> float | None:
@@ -60,7 +58,7 @@ class AddressPolicy:
     ports: frozenset[int] = frozenset({80, 443})
     check: bool = True  # False only for an egress proxy (LANYARD_HTTP_PROXY), which checks instead
 
-    def refusal(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> str | None:
+    def refusal(self, address: IPAddress, port: int) -> str | None:
         if allowed_by(address, self.allow_networks):
             return None  # the operator's networks may use any port
         reason = denial(address)
@@ -99,9 +97,21 @@ class GuardedBackend(httpcore.NetworkBackend):
         self.policy = policy
         self.resolver = resolver
         self.plain = httpcore.SyncBackend()
+        self._lookups: ThreadPoolExecutor | None = None
+        self._lookups_pid = 0
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """getaddrinfo cannot be interrupted, so it runs on these threads and the caller stops
+        waiting at the deadline (a stuck lookup ends later on its own). Made again in a forked
+        child (a prefork worker), whose copy of the parent's threads does not run."""
+        if self._lookups is None or self._lookups_pid != os.getpid():
+            self._lookups = ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="lanyard-http-dns")
+            self._lookups_pid = os.getpid()
+        return self._lookups
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable | None = None) -> httpcore.NetworkStream:
+        # (httpcore's NetworkBackend interface, parameters and all)
         if not self.policy.check:
             return DeadlineStream(self.plain.connect_tcp(host, port, remaining(timeout), local_address, socket_options))
         addresses = self.resolve(host, port, timeout)
@@ -122,8 +132,8 @@ class GuardedBackend(httpcore.NetworkBackend):
         assert last is not None  # resolve() never returns an empty list
         raise last
 
-    def resolve(self, host: str, port: int, timeout: float | None) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-        future = _lookups.submit(self.resolver, host, port, type=socket.SOCK_STREAM)
+    def resolve(self, host: str, port: int, timeout: float | None) -> list[IPAddress]:
+        future = self._executor().submit(self.resolver, host, port, type=socket.SOCK_STREAM)
         try:
             found = future.result(timeout=remaining(timeout))
         except FutureTimeout:
@@ -138,6 +148,11 @@ class GuardedBackend(httpcore.NetworkBackend):
         if not addresses:
             raise httpcore.ConnectError(f"cannot resolve {host}")
         return addresses
+
+    def close(self) -> None:
+        if self._lookups is not None and self._lookups_pid == os.getpid():
+            self._lookups.shutdown(wait=False, cancel_futures=True)
+        self._lookups = None
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: Iterable | None = None) -> httpcore.NetworkStream:

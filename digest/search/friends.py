@@ -27,6 +27,7 @@ from ..keys import GraphKeys
 from ..values import FriendEvents, Window
 from ..vocabulary import Role
 from .index import SearchIndex
+from ..stores.scripts import lua
 
 STRATEGY_NAMES = ("redis", "search")
 # Before anything is measured, the side a lone subscriber of a size class goes to: the
@@ -43,14 +44,7 @@ SMOOTHING = 0.5
 # its figure is trusted; the next one replaces it.
 WARMUP_CALLS = 1
 
-# Every subscriber's follow-set size, in one round trip: a pipeline of one SCARD per
-# subscriber costs the client more than the Redis strategy's own work for a small
-# follow set. ARGV: follows prefix, subscriber ids…
-_FOLLOW_SET_SIZES_LUA = """
-local sizes = {}
-for i = 2, #ARGV do sizes[#sizes + 1] = redis.call('SCARD', ARGV[1] .. ARGV[i]) end
-return sizes
-"""
+_FOLLOW_SET_SIZES_LUA = lua("follow_set_sizes")
 
 
 def size_class(follow_set_size: int) -> int:

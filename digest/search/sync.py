@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from ..keys import RedisKeys
 from .documents import DocKey, load_documents, stream_documents
 from .index import SearchIndex
+from ..stores.scripts import lua
 
 BATCH = 2_000
 LOCK_SECONDS = 600
@@ -31,14 +32,7 @@ REBUILD_MARKER_SECONDS = 6 * 3600  # a crashed rebuild's marker expires on its o
 
 Progress = Callable[[str, int], None]
 
-# Pops up to ARGV[1] ids; while a rebuild runs, also notes them in the dirty set.
-_POP_LUA = """
-local ids = redis.call('SPOP', KEYS[1], ARGV[1])
-if #ids > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('SADD', KEYS[3], unpack(ids))
-end
-return ids
-"""
+_POP_LUA = lua("search_pending_pop")
 
 
 def record_pending(client: redis_lib.Redis, keys: RedisKeys, doc_keys: Iterable[DocKey]) -> int:

@@ -50,6 +50,7 @@ def database_of(settings_dict: dict) -> DatabaseURL:
 
 def scheduler_enqueue():
     """Sends the scheduler's tasks (run controls in the admin) through the configured broker."""
-    from scheduler.app import Enqueue, app_for
+    from scheduler.app import app_for
+    from scheduler.enqueue import Enqueue
 
     return Enqueue(app_for(settings.LANYARD))

@@ -22,7 +22,8 @@ from digest import db
 from digest.graph import Graph
 from digest.graph_sync import rebuild
 from digest.seed import seed
-from scheduler.app import Enqueue, create_app
+from scheduler.app import create_app
+from scheduler.enqueue import Enqueue
 from scheduler.local import WORKER_COMMAND, workers_answering
 from tests.conftest import REDIS_URL, ROOT, TEST_SECRET
 

@@ -9,6 +9,8 @@ from sqlalchemy import insert, select
 
 from digest import db
 from digest.coverage.store import coverage_add
+from digest.search import open_search
+from digest.search.index import TextQuery
 from digest.vocabulary import TaskName
 from scheduler.app import FETCHING_QUEUE, ROUTES
 from tests.scheduler.conftest import wait_until
@@ -47,7 +49,8 @@ def test_task_names_are_the_apps(celery_app):
 
 
 @pytest.mark.slow
-def test_a_worker_fetching_from_a_tar_pit_is_free_again_within_the_deadline(engine, web_server, workers, celery_app, talk_id):
+def test_a_worker_fetching_from_a_tar_pit_is_free_again_within_the_deadline(engine, web_server, workers, celery_app, talk_id,
+                                                                             sched_settings):
     pit = coverage_add(engine, url=web_server.route("/pit", tar_pit(web_server.stopping)), session_id=talk_id)
     good = coverage_add(engine, url=web_server.route("/good", page("<title>Slides of the talk</title>")), session_id=talk_id)
     refused = coverage_add(engine, url="http://169.254.169.254/latest/meta-data/", session_id=talk_id)
@@ -61,3 +64,10 @@ def test_a_worker_fetching_from_a_tar_pit_is_free_again_within_the_deadline(engi
     assert (tarred["status"], tarred["failure"]) == ("fetching", "timed out")
     wait_until(lambda: coverage_row(engine, refused)["status"] == "failed", timeout=60, message="the refused link failed")
     assert coverage_row(engine, refused)["failure"] == "address not allowed: 169.254.169.254 is a link-local address"
+    # The fetched title reaches the search index (the task notes the row for the indexer).
+    index = open_search(sched_settings)
+    try:
+        wait_until(lambda: [(h.type, h.pk) for h in index.search(TextQuery("slides talk", types=("coverage",))).hits]
+                   == [("coverage", good)], timeout=120, message="the fetched title in the search index")
+    finally:
+        index.close()

@@ -148,3 +148,17 @@ def test_coverage_shows_on_the_talk_event_person_and_topic_pages(world):
     assert "Slides of the compilers talk" in person and "PyCon write-up" not in person
     topic = coverage_section("/topics/python/")
     assert "Slides of the compilers talk" in topic and "PyCon write-up" in topic
+
+
+def test_the_admin_fetches_links_again(world):
+    coverage = Coverage.objects.create(session=world["talk"], url="https://slides.example/c", title="Old title",
+                                       kind="slides", status="failed", failure="timed out", etag='"x"')
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", password="pw"))
+    response = admin.post("/admin/events/coverage/", {"action": "fetch_again", "_selected_action": [coverage.pk]},
+                          follow=True)
+    assert "1 links will be fetched again." in response.content.decode()
+    coverage.refresh_from_db()
+    assert (coverage.status, coverage.failure, coverage.etag) == ("fetching", "", "")
+    page = admin.get(f"/admin/events/coverage/{coverage.pk}/change/").content.decode()
+    assert 'name="embed_id"' not in page  # read-only: what the fetch found is not typed in

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from .coverage_services import coverage_refetch
 from .models import Attendance, Coverage, Event, Follow, Person, Session, Topic
 
 
@@ -65,6 +66,15 @@ class AttendanceAdmin(admin.ModelAdmin):
 
 @admin.register(Coverage)
 class CoverageAdmin(admin.ModelAdmin):
-    list_display = ["title", "kind", "event", "session"]
-    list_filter = ["kind"]
-    raw_id_fields = ["event", "session"]
+    list_display = ["title", "kind", "status", "provider", "event", "session", "fetched_at"]
+    list_filter = ["kind", "status", "provider"]
+    search_fields = ["title", "url"]
+    raw_id_fields = ["event", "session", "added_by"]
+    # What the fetch task found: shown, not typed in (an embed id is checked against its provider).
+    readonly_fields = ["status", "failure", "provider", "embed_id", "thumbnail_url", "etag", "last_modified", "fetched_at"]
+    actions = ["fetch_again"]
+
+    @admin.action(description="Fetch the selected links again")
+    def fetch_again(self, request, queryset):
+        count = coverage_refetch(coverage_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} links will be fetched again.")

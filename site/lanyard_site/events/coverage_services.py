@@ -25,6 +25,15 @@ def coverage_paste(*, url: str, added_by: Person, session: Session | None = None
     return coverage
 
 
+def coverage_refetch(*, coverage_ids: list[int]) -> int:
+    """Fetch these links again from scratch (the admin's action): no validators, status fetching."""
+    count = Coverage.objects.filter(pk__in=coverage_ids).update(
+        status=CoverageStatus.FETCHING, failure="", etag="", last_modified="")
+    for coverage_id in coverage_ids:
+        transaction.on_commit(lambda coverage_id=coverage_id: _send_fetch(coverage_id))
+    return count
+
+
 def _send_fetch(coverage_id: int) -> None:
     # Imported here: the Celery app is only needed by the few requests that paste a link.
     from scheduler.app import app_for

@@ -46,7 +46,8 @@ def paste_event(request: HttpRequest, slug: str) -> HttpResponse:
     return _paste(request, reverse("event", args=[event.slug]), event=event)
 
 
-def _paste(request: HttpRequest, back: str, *, session: Session | None = None, event: Event | None = None) -> HttpResponse:
+def _paste(request: HttpRequest, back: str, *, session: Session | None = None,
+           event: Event | None = None) -> HttpResponse:
     if not request.user.is_authenticated:  # the real session, not the signed-in cookie
         messages.info(request, "Please sign in to add a link; nothing was added.")
         return redirect_to_login(back)

@@ -24,8 +24,8 @@ from digest.keys import RedisKeys
 from digest.redis_store import connect
 from digest.search.documents import DocKey
 from digest.search.sync import record_pending
-from digest.vocabulary import TaskName
 
+from ..stores import scheduler_enqueue
 from .models import Attendance, Coverage, Event, Person, Session, Topic
 
 log = logging.getLogger(__name__)
@@ -88,9 +88,7 @@ class Sender:
             self._wake.wait()
             self._wake.clear()
             try:
-                from scheduler.app import app_for
-
-                app_for(settings.LANYARD).send_task(TaskName.SEARCH_INDEX_PENDING, retry=False)
+                scheduler_enqueue().search_index_pending(retry=False)
                 self.sent += 1
             except Exception as error:  # the ids wait in Redis for the periodic flush
                 log.warning("could not queue the search indexer (%s); the pending set keeps the updates", error)

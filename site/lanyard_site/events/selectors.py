@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from digest.slugs import is_slug, slug_words
 
-from .models import Attendance, Coverage, Event, Person, Session, SlugHistory, SlugKind, Topic
+from .models import Attendance, Event, Person, Session, SlugHistory, SlugKind, Topic
 
 UPCOMING_DAYS = 30  # the home page's horizon
 NAMES_SHOWN = 50  # people listed per role on an event page
@@ -60,10 +60,6 @@ def event_detail(slug: str) -> Event | None:
 
 def event_talks(event: Event) -> QuerySet[Session]:
     return event.sessions.prefetch_related("speakers")
-
-
-def event_coverage(event: Event) -> QuerySet[Coverage]:
-    return event.coverage.order_by("kind", "title")
 
 
 @dataclass(frozen=True)

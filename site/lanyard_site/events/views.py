@@ -40,7 +40,6 @@ def event(request, slug: str):
         "talks": selectors.event_talks(event),
         "speakers": selectors.event_people(event, role=Attendance.Role.SPEAKING),
         "attendees": selectors.event_people(event, role=Attendance.Role.ATTENDING),
-        "coverage": selectors.event_coverage(event),
     })
 
 

@@ -283,3 +283,61 @@ def test_the_settings_name_the_two_variables(make_settings):
         make_settings(http_proxy="socks://x")
     with pytest.raises(ConfigError, match="LANYARD_HTTP_DEADLINE"):
         make_settings(http_deadline="soon")
+
+
+def test_through_an_egress_proxy_the_proxy_checks_addresses_and_the_client_the_rest(server):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx  # the proxy forwards with a plain client of its own
+
+    forwarded = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            forwarded.append(self.path)  # an absolute URL: this is a forward proxy
+            answer = httpx.get(self.path)
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", answer.headers.get("content-type", "text/plain"))
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.3", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy_url = f"http://127.0.0.3:{proxy.server_address[1]}"
+    url = server.route("/", page("via the proxy"))
+    try:
+        with HttpClient(HttpConfig(proxy=proxy_url, allow_networks=ALLOWED)) as proxied:
+            assert proxied.get(url).body == b"via the proxy"
+            with pytest.raises(Refused, match="scheme not allowed: gopher"):
+                proxied.get("gopher://127.0.0.2/")
+        with HttpClient(HttpConfig(proxy=proxy_url)) as strict, pytest.raises(Refused, match=f"port {server.port} not allowed"):
+            strict.get(url)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert forwarded == [url]
+
+
+def test_a_client_made_before_a_fork_still_resolves_in_the_child(server, client):
+    # Prefork workers fork after start-up; the child cannot use the parent's lookup threads.
+    import os  # only this test forks
+
+    url = server.route("/", page("parent and child"))
+    assert client.get(url).body == b"parent and child"
+    child = os.fork()
+    if child == 0:
+        # A name the child must resolve itself: refused only after a lookup that ran.
+        try:
+            client.get(f"http://localhost:{server.port}/")
+            code = 1
+        except Refused as refused:
+            code = 0 if "(localhost resolves to it)" in refused.reason else 2
+        except BaseException:  # noqa: BLE001 - a stale lookup pool would end in TimedOut here
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

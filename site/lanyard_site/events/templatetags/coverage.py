@@ -39,14 +39,14 @@ def coverage_for(context: template.Context, target: object, heading: str = "Cove
     for coverage in coverage_of(target):
         provider = PROVIDERS.get(coverage.provider)
         src = provider.src(coverage.embed_id) if provider and embeds and coverage.status == CoverageStatus.OK else None
-        items.append(CoverageItem(coverage, src or "", provider.aspect if provider else "", provider.label if provider else "",
-                                  person_id is not None and coverage.added_by_id == person_id))
-    paste_target = target if isinstance(target, (Session, Event)) else None
+        mine = person_id is not None and coverage.added_by_id == person_id
+        items.append(CoverageItem(coverage, src or "", provider.aspect if provider else "",
+                                  provider.label if provider else "", mine))
     return {
         "items": items, "heading": heading, "request": request, "csrf_token": context.get("csrf_token"),
         "paste_talk": target if isinstance(target, Session) else None,
         "paste_event": target if isinstance(target, Event) else None,
-        "can_paste": paste_target is not None and person_id is not None,
+        "can_paste": isinstance(target, (Session, Event)) and person_id is not None,
         "show_context": not isinstance(target, Session),
         "kinds": Coverage.Kind.choices,
     }

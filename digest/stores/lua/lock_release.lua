@@ -1,0 +1,3 @@
+-- Frees the lock only while it is still ours (another replay may hold it after ours expired).
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
