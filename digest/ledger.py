@@ -239,3 +239,12 @@ def delivery_mentions(connection, *, subscription_ids: Sequence[int], since: dt.
         for sid, mentioned in rows:
             found[sid].update(int(e) for e in mentioned or ())
     return found
+
+
+def delivery_feedback_totals(connection, *, run_id: int) -> dict[str, int]:
+    """How many of a run's deliveries drew each kind of report (bounces, complaints) since."""
+    d = db.delivery
+    rows = connection.execute(
+        select(d.c.feedback, func.count()).where(d.c.run_id == run_id, d.c.feedback != "").group_by(d.c.feedback)
+    )
+    return {feedback: count for feedback, count in rows}
