@@ -21,7 +21,8 @@ from digest.config import load_settings
 from digest.graph import Graph
 from digest.graph_sync import rebuild
 from digest.seed import seed
-from scheduler.app import Enqueue, create_app
+from scheduler.app import create_app
+from scheduler.enqueue import Enqueue
 from scheduler.local import WORKER_COMMAND
 from scheduler.runtime import schedule_set
 from tests.conftest import ROOT, TEST_SECRET, django_migrate
