@@ -16,6 +16,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 from .config import ConfigError, Settings
 from .graph import Graph, day_number
 from .keys import GraphKeys
+from .stores.scripts import lua
 from .values import FriendEvents, Window
 from .vocabulary import Role
 
@@ -26,21 +27,9 @@ CACHE_SECONDS = 30.0
 FETCH_BATCH = 5_000  # keys per round trip
 INVERT_ABOVE = 1_000  # followees above which a view indexes who goes where (see FriendEventsView)
 
-# The many small reads of a batch as one script call per FETCH_BATCH keys rather than a
-# pipeline of one command per key: the client packs one command instead of thousands,
-# which is most of the cost of a person following 6,000 people (the calendar page).
-# ARGV: key prefix, low score, high score, then key suffixes (person ids).
-_EVENTS_IN_WINDOW_LUA = """
-local out = {}
-for i = 4, #ARGV do out[#out + 1] = redis.call('ZRANGEBYSCORE', ARGV[1] .. ARGV[i], ARGV[2], ARGV[3]) end
-return out
-"""
-# ARGV: key prefix, then key suffixes (event ids).
-_MEMBERS_LUA = """
-local out = {}
-for i = 2, #ARGV do out[#out + 1] = redis.call('SMEMBERS', ARGV[1] .. ARGV[i]) end
-return out
-"""
+# The many small reads of a batch as one script call per FETCH_BATCH keys (see the scripts).
+_EVENTS_IN_WINDOW_LUA = lua("friends_events_in_window")
+_MEMBERS_LUA = lua("friends_members")
 
 
 @runtime_checkable

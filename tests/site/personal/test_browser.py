@@ -6,9 +6,8 @@ import os
 
 import pytest
 
-from lanyard_site import stores
 
-from .conftest import PASSWORD, account, go, make_event, make_person
+from .conftest import PASSWORD, account, empty_live_graph, go, make_event, make_person
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -16,7 +15,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 @pytest.fixture
 def world(redis_client):
     """Made before the browser starts: Playwright's loop makes the ORM refuse this thread."""
-    redis_client.set(stores.graph().live_key, 1)
+    empty_live_graph(redis_client)
     me = make_person("me", name="Marie Curie")
     account(me)
     conf = make_event("conf", 5)
