@@ -27,11 +27,15 @@ from .config import Settings
 from .faults import DATABASE_ERRORS
 from .friends import FriendEventsStrategy, make_friend_strategy
 from .graph import Graph, GraphMissing, day_number
+from .graph_sync import Healing as GraphHealing
 from .graph_sync import heal as graph_heal
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
 from .links import manage_link, unsubscribe_link
 from .runs import ChunkRecord
+from .search.index import SearchMissing
+from .search.sync import Healing as SearchHealing
+from .search.sync import heal as search_heal
 from .stores.scripts import lua
 from .tokens import DeliveryRef, FeedRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from .values import Digest
@@ -403,12 +407,18 @@ class Pipeline:
                 pause = min(pause * 2, 2.0)
 
     def _friend_events(self, person_ids: list[int], window, notes: list[str] | None) -> dict:
-        try:
-            return self.strategy.friend_events(person_ids, window)
-        except GraphMissing:
-            healed = graph_heal(self.graph, self.engine, lock_key=self.keys.graph_heal_lock)
-        if notes is not None:
-            notes.append(healed.note)
+        """The strategy's answer; a missing graph or search index is rebuilt first (noted)."""
+        for _ in range(3):  # the graph and the index can both be missing; each heals once
+            try:
+                return self.strategy.friend_events(person_ids, window)
+            except GraphMissing:
+                healed: GraphHealing | SearchHealing = graph_heal(self.graph, self.engine, lock_key=self.keys.graph_heal_lock)
+            except SearchMissing:
+                search = _search_strategy(self.strategy)
+                healed = search_heal(search.index, self.engine, self.redis, self.keys)
+                search.trust()
+            if notes is not None:
+                notes.append(healed.note)
         return self.strategy.friend_events(person_ids, window)
 
     # -- Redis: what earlier digests mentioned ------------------------------------------
@@ -536,6 +546,11 @@ def _timed(timings: dict, stage: str):
         yield
     finally:
         timings[stage] += time.perf_counter() - started
+
+
+def _search_strategy(strategy: FriendEventsStrategy):
+    """The search strategy itself, or the one the planner ("auto") sends subscribers to."""
+    return strategy if hasattr(strategy, "trust") else strategy.strategies["search"]  # type: ignore[attr-defined]
 
 
 def _rollback(connection) -> None:

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 from ..graph import Graph
 from ..keys import GraphKeys
+from ..stores.scripts import lua
 from ..values import FriendEvents, Window
 from ..vocabulary import Role
-from .index import SearchIndex
-from ..stores.scripts import lua
+from .index import SearchIndex, SearchMissing
 
 STRATEGY_NAMES = ("redis", "search")
 # The old fixed threshold (one OR query's worth of followed people): now only which
@@ -48,6 +48,7 @@ WARMUP_CALLS = 1
 # numerous in one batch: subscribers in one call share their followees' events, so the
 # cost per subscriber depends on how many there are.
 GROUP_GROWTH = 4
+CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
 _FOLLOW_SET_SIZES_LUA = lua("follow_set_sizes")
 
@@ -77,6 +78,23 @@ class SearchFriendEvents:
     def __init__(self, index: SearchIndex, graph: Graph):
         self.index = index
         self.graph = graph
+        self._checked_at = float("-inf")
+
+    def forget(self) -> None:
+        """A new run: check again that the index is there before trusting its answers."""
+        self._checked_at = float("-inf")
+
+    def trust(self) -> None:
+        """The index was just rebuilt (or found empty with good reason): use it as it is."""
+        self._checked_at = time.monotonic()
+
+    def _check(self) -> None:
+        # An empty index answers "nothing new" for everyone, which the ledger would settle
+        # for good: refuse instead, so the pipeline rebuilds it from the database.
+        if time.monotonic() - self._checked_at > CHECK_SECONDS:
+            if self.index.document_count() == 0:
+                raise SearchMissing("the search index holds no documents; run `lanyard search rebuild`")
+            self._checked_at = time.monotonic()
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
@@ -89,6 +107,8 @@ class SearchFriendEvents:
     ) -> dict[int, FriendEvents]:
         """The answer for subscribers whose follow sets were read already."""
         subscriber_ids = list(follows)
+        if any(follows.values()):
+            self._check()
         events = {s: self.index.event_ids_with_people(follows[s], window.start, window.end) for s in subscriber_ids}
         followed = set().union(*follows.values())
         at: dict[int, list[tuple[int, str]]] = {}  # person → [(event, role)], for followed people
@@ -213,6 +233,11 @@ class PlannedFriendEvents:
     @property
     def name(self) -> str:
         return "auto:" + "+".join(self._last) if self._last else "auto"
+
+    def forget(self) -> None:
+        """A new run: both strategies drop what they fetched or checked (the figures stay)."""
+        for strategy in self.strategies.values():
+            strategy.forget()
 
     def follow_set_sizes(self, subscriber_ids: Sequence[int]) -> dict[int, int]:
         """Follow-set sizes alone (no members), one round trip: what :meth:`plan` takes."""
