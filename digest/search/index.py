@@ -23,6 +23,10 @@ CO_SPEAKERS = 8
 WHEN = ("upcoming", "past")
 
 
+class SearchMissing(RuntimeError):
+    """The index holds no documents at all (deleted, a fresh core) although it should."""
+
+
 class SearchError(RuntimeError):
     """The search engine could not answer; the message says what to check."""
 
@@ -37,6 +41,7 @@ class TextQuery:
     topic: str | None = None
     city: str | None = None
     when: str | None = None
+    pks: tuple[int, ...] = ()  # only these rows (of the type(s) asked for), e.g. an event's attendees
     today: dt.date = field(default_factory=dt.date.today)
     offset: int = 0
     limit: int = 20
@@ -62,6 +67,7 @@ class Hit:
     type: str
     pk: int
     title: str
+    body: str = ""  # the stored searchable text, for a snippet (digest/search/snippets.py)
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,10 @@ class SearchIndex:
 
     def fingerprints(self) -> Iterator[tuple[str, str]]:
         """(document id, fingerprint) of every document in the index."""
+        raise NotImplementedError
+
+    def document_count(self) -> int:
+        """How many documents the live index holds."""
         raise NotImplementedError
 
     def rebuild(self, documents: Iterable[SearchDocument]) -> int:

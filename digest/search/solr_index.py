@@ -68,10 +68,12 @@ def text_params(query: TextQuery) -> dict:
         fq.append(f"{{!term f=city tag=city}}{query.city}")
     if query.when:
         fq.append(f"{{!tag=when}}{when_filter(query.when, query.today)}")
+    if query.pks:
+        fq.append("{!terms f=pk}" + ",".join(str(int(pk)) for pk in query.pks))
     if fq:
         params["fq"] = fq
     params.update({
-        "fl": "id,type,pk,title",
+        "fl": "id,type,pk,title,body",
         "sort": "score desc,id asc",
         "start": query.offset,
         "rows": query.limit,
@@ -157,10 +159,13 @@ class SolrIndex(SearchIndex):
         except pysolr.SolrError as error:
             raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
 
+    def document_count(self) -> int:
+        return self._select({"q": "*:*", "rows": 0}).hits
+
     @profiled(ProfileKind.SEARCH, "search")
     def search(self, query: TextQuery) -> SearchPage:
         results = self._select(text_params(query))
-        hits = tuple(Hit(d["id"], d["type"], int(d["pk"]), d.get("title", "")) for d in results.docs)
+        hits = tuple(Hit(d["id"], d["type"], int(d["pk"]), d.get("title", ""), d.get("body", "")) for d in results.docs)
         fields = results.facets.get("facet_fields", {})
         facets = Facets(
             type=ranked_counts(_pairs(fields.get("type", []))),

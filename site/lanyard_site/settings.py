@@ -14,6 +14,14 @@ LANYARD = load_settings()
 PRODUCTION = LANYARD.production
 BASE = urlsplit(LANYARD.base_url)
 
+from pathlib import Path  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+from digest.embeds import FRAME_SRC  # noqa: E402
+
+SITE_DIR = Path(__file__).resolve().parent
+
 # DEBUG stays off in production; superusers see the technical 500 page anyway
 # (lanyard_site.ops.middleware.ErrorMiddleware), and every error is logged with its traceback.
 DEBUG = not PRODUCTION
@@ -61,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "lanyard_site.events",
     "lanyard_site.mailing",
     "lanyard_site.personal",
@@ -73,6 +82,7 @@ MIDDLEWARE = [
     # In production static files are served first, before anything else touches the request
     # (hashed names, a year's expiry); in development Django's server serves them.
     *(["lanyard_site.personal.static_files.StaticFilesMiddleware"] if LANYARD.production else []),
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -114,6 +124,7 @@ LANGUAGE_CODE = "en"
 USE_I18N = False
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [SITE_DIR / "static"]  # the site's own CSS, icons
 STATIC_ROOT = str(LANYARD.data_dir / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -142,6 +153,27 @@ EMAIL_BACKEND = "lanyard_site.personal.mail.TransportEmailBackend"
 DEFAULT_FROM_EMAIL = LANYARD.mail_from
 CSRF_FAILURE_VIEW = "lanyard_site.personal.views.csrf_failure"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANYARD.production and LANYARD.base_url.startswith("https://")
+
+# A strict policy on every page: nothing inline, nothing from elsewhere but https images
+# (avatars) and the embedded players of the allow-listed providers (digest/embeds.py).
+# The admin is left out: Django's admin pages use inline styles and scripts.
+CONTENT_SECURITY_POLICY = {
+    # The admin, and the superusers' profile page (its own inline styles draw the timeline).
+    "EXCLUDE_URL_PREFIXES": ["/admin/", "/_profile/"],
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": list(FRAME_SRC),
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+    },
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"

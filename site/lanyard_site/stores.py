@@ -21,6 +21,15 @@ def graph() -> Graph:
     return Graph(redis(), settings.LANYARD.redis_prefix)
 
 
+@lru_cache(maxsize=1)
+def search():
+    """The configured search engine (tantivy under the data directory, or Solr): one
+    handle per process, which reopens the index itself when a rebuild swaps it."""
+    from digest.search import open_search
+
+    return open_search(settings.LANYARD)
+
+
 def engine(alias: str = DEFAULT_DB_ALIAS):
     """A SQLAlchemy engine for the digest core's services, on the very database that
     Django's connection ``alias`` uses (so a view's ORM reads and the core's writes

@@ -51,5 +51,6 @@ def coverage_for(context: template.Context, target: object, heading: str = "Cove
         and request is not None and flag_active(request, "link_pasting"),
         "read_only": context.get("read_only"),  # {% writable %} around the form
         "show_context": not isinstance(target, Session),
+        "on_event": isinstance(target, Event),  # its talks' coverage needs no "at <event>"
         "kinds": Coverage.Kind.choices,
     }
