@@ -202,6 +202,8 @@ def test_behind_a_tls_proxy_login_works_and_errors_reach_operators(database_url,
             "root@example.com",
         )
         assert created.returncode == 0, created.stderr
+        collected = manage(env, "collectstatic", "--no-input", "-v", "0")  # as the deploy does
+        assert collected.returncode == 0, collected.stderr
         log = tmp_path / "gunicorn.log"
         engine = db.make_engine(load_settings(env).database)
         with gunicorn(env, log) as url:

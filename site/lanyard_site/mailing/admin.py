@@ -56,13 +56,20 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    """The ledger, read-only: the pipeline and bounce processing write it."""
+    """The ledger, read-only: the pipeline and bounce processing write it; the last error of a failure shows."""
 
-    list_display = ["id", "subscription", "digest_date", "status", "feedback", "attempts", "sent_at", "feedback_at", "run"]
+    list_display = ["id", "subscription", "digest_date", "status", "feedback", "attempts", "short_error", "sent_at",
+                    "feedback_at", "run"]
     list_filter = ["status", "feedback", "digest_date"]
-    search_fields = ["subscription__email", "message_id"]
-    list_select_related = ["subscription"]
+    search_fields = ["subscription__email", "message_id", "last_error"]
+    date_hierarchy = "digest_date"
+    list_select_related = ["subscription", "run"]  # both shown on every row
+    show_full_result_count = False  # a count(*) of millions of ledger rows on every page is wasted work
     inlines = [DeliveryFeedbackInline]
+
+    @admin.display(description="last error")
+    def short_error(self, delivery):
+        return (delivery.last_error[:120] + "…") if len(delivery.last_error) > 120 else delivery.last_error
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Delivery._meta.fields]
@@ -160,33 +167,6 @@ class DigestRunAdmin(admin.ModelAdmin):
         _run_action("Cancel", "run_cancel"),
         _run_action("Retry failed deliveries of", "run_retry_failed"),
     ]
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    """The ledger: one row per subscription and digest date, with the last error of a failure."""
-
-    list_display = ["id", "digest_date", "status", "email", "run_id", "attempts", "short_error", "claimed_at",
-                    "sent_at"]
-    list_filter = ["status", "digest_date"]
-    list_select_related = ["subscription"]
-    search_fields = ["subscription__email", "message_id", "last_error"]
-    date_hierarchy = "digest_date"
-    raw_id_fields = ["run", "subscription"]
-    readonly_fields = ["run", "subscription", "digest_date", "status", "message_id", "attempts", "last_error",
-                       "claimed_at", "sent_at"]
-    show_full_result_count = False  # a count(*) of millions of ledger rows on every page is wasted work
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description="email", ordering="subscription__email")
-    def email(self, delivery):
-        return delivery.subscription.email
-
-    @admin.display(description="last error")
-    def short_error(self, delivery):
-        return (delivery.last_error[:120] + "…") if len(delivery.last_error) > 120 else delivery.last_error
 
 
 @admin.register(DigestChunk)
