@@ -53,6 +53,8 @@ def event_ics(event: Event) -> bytes:
 def calendar_ics(entries: list[CalendarEntry], *, name: str) -> bytes:
     calendar = _calendar(name)
     for entry in entries:
-        who = ", ".join(f"{person.name}{' (speaking)' if role == 'speaking' else ''}" for person, role in entry.followed)
+        who = ", ".join(
+            f"{person.name}{' (speaking)' if role == 'speaking' else ''}" for person, role in entry.followed
+        )
         calendar.add_component(_vevent(entry.event, f"People you follow: {who}" if who else ""))
     return calendar.to_ical()

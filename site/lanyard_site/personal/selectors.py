@@ -119,11 +119,15 @@ class Calendar:
             roles = {e: {p: r for p, r in people.items() if r == "speaking"} for e, people in roles.items()}
         people = Person.objects.in_bulk({p for who in roles.values() for p in who})
         return [
-            CalendarEntry(event=events[e], followed=sorted(
-                ((people[p], role) for p, role in roles[e].items() if p in people),
-                key=lambda pair: (pair[1] != "speaking", pair[0].name, pair[0].pk),
-            ))
-            for e in event_ids if e in events
+            CalendarEntry(
+                event=events[e],
+                followed=sorted(
+                    ((people[p], role) for p, role in roles[e].items() if p in people),
+                    key=lambda pair: (pair[1] != "speaking", pair[0].name, pair[0].pk),
+                ),
+            )
+            for e in event_ids
+            if e in events
         ]
 
 
@@ -145,7 +149,9 @@ def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, wi
     if filters.month is not None:
         next_month = (filters.month + dt.timedelta(days=32)).replace(day=1)
         events = events.filter(start_date__gte=filters.month, start_date__lt=next_month)
-    return Calendar(event_ids=list(events.order_by("start_date", "name", "pk").values_list("pk", flat=True)), found=found)
+    return Calendar(
+        event_ids=list(events.order_by("start_date", "name", "pk").values_list("pk", flat=True)), found=found
+    )
 
 
 def calendar_topics() -> list[Topic]:
