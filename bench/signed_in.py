@@ -196,8 +196,8 @@ def ensure_data(args) -> None:
         run_seed(
             app, people=args.people, events=args.events, subscribers=100, seed=SEED, today=dt.date.today(), reset=True
         )
-    elif app.graph.live_generation() is None:
-        from digest.graph_sync import rebuild  # only when the graph went missing
+    elif not app.graph.ready():
+        from digest.graph_sync import rebuild  # only when the graph is missing or incomplete
 
         rebuild(app.graph, app.engine)
 
