@@ -193,6 +193,7 @@ def test_lanyard_bounces_process_reads_a_maildir_once(monkeypatch, settings, dat
     assert os.listdir(box / "new") == []
     assert sorted(os.listdir(box / "cur")) == sorted(["1764572400.M9P1.mx:2,S"] + [f"1764572405.M{n}P1.mx:2,S" for n in range(3)])
     assert ledger.subscription().status == "bouncing"
+    assert plan_run(engine, digest_date=DAY + dt.timedelta(days=2), dry_run=True).planned == 0  # the next run skips it
 
     again = CliRunner().invoke(cli, ["bounces", "process", "--from", f"maildir://{box}"], catch_exceptions=False)
     assert "read 0 message(s)" in again.output
