@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 from ..graph import Graph
 from ..keys import GraphKeys
+from ..stores.scripts import lua
 from ..values import FriendEvents, Window
 from ..vocabulary import Role
-from .index import SearchIndex
-from ..stores.scripts import lua
+from .index import SearchIndex, SearchMissing
 
 STRATEGY_NAMES = ("redis", "search")
 # Before anything is measured, the side a lone subscriber of a size class goes to: the
@@ -43,6 +43,7 @@ SMOOTHING = 0.5
 # and keeps them for a while, search opens its readers), so it is measured again before
 # its figure is trusted; the next one replaces it.
 WARMUP_CALLS = 1
+CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
 _FOLLOW_SET_SIZES_LUA = lua("follow_set_sizes")
 
@@ -72,6 +73,23 @@ class SearchFriendEvents:
     def __init__(self, index: SearchIndex, graph: Graph):
         self.index = index
         self.graph = graph
+        self._checked_at = float("-inf")
+
+    def forget(self) -> None:
+        """A new run: check again that the index is there before trusting its answers."""
+        self._checked_at = float("-inf")
+
+    def trust(self) -> None:
+        """The index was just rebuilt (or found empty with good reason): use it as it is."""
+        self._checked_at = time.monotonic()
+
+    def _check(self) -> None:
+        # An empty index answers "nothing new" for everyone, which the ledger would settle
+        # for good: refuse instead, so the pipeline rebuilds it from the database.
+        if time.monotonic() - self._checked_at > CHECK_SECONDS:
+            if self.index.document_count() == 0:
+                raise SearchMissing("the search index holds no documents; run `lanyard search rebuild`")
+            self._checked_at = time.monotonic()
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
@@ -84,6 +102,8 @@ class SearchFriendEvents:
     ) -> dict[int, FriendEvents]:
         """The answer for subscribers whose follow sets were read already."""
         subscriber_ids = list(follows)
+        if any(follows.values()):
+            self._check()
         events = {s: self.index.event_ids_with_people(follows[s], window.start, window.end) for s in subscriber_ids}
         followed = set().union(*follows.values())
         at: dict[int, list[tuple[int, str]]] = {}  # person → [(event, role)], for followed people
