@@ -88,12 +88,17 @@ def main() -> None:
         print(f"{label:<28} {sent_and_skipped:>6} digests in {seconds:6.2f} s = {rate:7.0f} digests/s")
         return rate
 
-    print(f"scale: {args.subscribers} subscribers, chunks of {CHUNK}, PostgreSQL + Redis + maildir, {os.cpu_count()} CPUs")
+    print(
+        f"scale: {args.subscribers} subscribers, chunks of {CHUNK}, PostgreSQL + Redis + maildir, {os.cpu_count()} CPUs"
+    )
     base = line("in-process Pipeline", *in_process)
     one = line("Celery, 1 worker process", *results[1])
     two = line("Celery, 2 worker processes", *results[2])
     print(f"speed-up 2 processes / 1: {two / one:.2f}x (target >= 1.7x)")
-    print(f"Celery overhead: 1 process at {one / base:.2f} of in-process = {100 * (1 - one / base):.1f}% overhead (target < 15%)")
+    print(
+        f"Celery overhead: 1 process at {one / base:.2f} of in-process = "
+        f"{100 * (1 - one / base):.1f}% overhead (target < 15%)"
+    )
     engine.dispose()
 
 
@@ -148,7 +153,7 @@ def timed_in_process(settings, engine, client) -> tuple[int, float]:
 
 def timed_celery(settings, engine, env, processes: int) -> tuple[int, float]:
     app = create_app(settings)
-    log = open(settings.data_dir / f"worker-{processes}.log", "ab")
+    log = open(settings.data_dir / f"worker-{processes}.log", "ab")  # noqa: SIM115 -- the worker process writes it
     worker = subprocess.Popen(
         [sys.executable, "-c", WORKER_COMMAND, "worker", "--concurrency", str(processes), "--loglevel", "WARNING"],
         env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,

@@ -10,13 +10,16 @@ can sit beside it. :func:`make_friend_strategy` picks one from the configuration
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+from redis.client import Pipeline
 
 from .config import ConfigError, Settings
 from .graph import Graph, day_number
 from .keys import GraphKeys
-from .values import FriendEvents, Window
+from .values import FriendEvents, FriendEventsStrategy, Window
 from .vocabulary import Role
 
 # How long fetched graph pieces (a person's upcoming events, an event's speakers) are
@@ -24,18 +27,6 @@ from .vocabulary import Role
 # in every chunk, and fetching their events once per chunk would dominate a run.
 CACHE_SECONDS = 30.0
 FETCH_BATCH = 5_000  # commands per pipeline round trip
-
-
-@runtime_checkable
-class FriendEventsStrategy(Protocol):
-    name: str
-
-    def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
-        """subscriber person id → {event id → {followed person id → "speaking" | "attending"}}.
-
-        Every subscriber asked about is in the answer, with an empty mapping when there
-        is nothing. The inner mappings may be computed lazily (see :class:`FriendEventsView`).
-        """
 
 
 class FriendEventsView(Mapping):
@@ -48,7 +39,13 @@ class FriendEventsView(Mapping):
 
     __slots__ = ("_followees", "_events_of", "_speakers", "_ids", "_people")
 
-    def __init__(self, followees: tuple[int, ...], events_of: Mapping[int, frozenset], speakers: Mapping[int, frozenset], ids: frozenset):
+    def __init__(
+        self,
+        followees: tuple[int, ...],
+        events_of: Mapping[int, frozenset],
+        speakers: Mapping[int, frozenset],
+        ids: frozenset,
+    ):
         self._followees = followees
         self._events_of = events_of
         self._speakers = speakers
@@ -69,16 +66,16 @@ class FriendEventsView(Mapping):
             }
         return people
 
-    def __contains__(self, event_id) -> bool:
+    def __contains__(self, event_id: object) -> bool:
         return event_id in self._ids
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         return iter(self._ids)
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    def keys(self) -> frozenset:
+    def keys(self) -> frozenset:  # type: ignore[override]  # a set, not a view
         # A real set, so callers can intersect it with others at C speed.
         return self._ids
 
@@ -118,7 +115,7 @@ class RedisFriendEvents:
 
     def forget(self) -> None:
         """Drop what was fetched; the next batch reads everything from Redis again."""
-        self._scope = None
+        self._scope: tuple[int, Window] | None = None
         self._fetched_at = float("-inf")
         # Replaced, never cleared in place: views handed out keep a consistent picture.
         self._events_of: dict[int, frozenset] = {}
@@ -131,7 +128,9 @@ class RedisFriendEvents:
         # Resolved once per batch: a rebuild swapping generations meanwhile leaves the
         # old one readable for minutes (graph.OLD_GENERATION_TTL).
         keys = self.graph.keys()
-        follows = dict(zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers)))
+        follows = dict(
+            zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers), strict=False)
+        )
         return self.friend_events_from(follows, window, keys)
 
     def friend_events_from(
@@ -147,8 +146,12 @@ class RedisFriendEvents:
         missing = [p for p in followed if p not in self._events_of]
         if missing:
             low, high = day_number(window.start), day_number(window.end)
-            fetched = self._fetch([keys.events(p) for p in missing], lambda pipe, key: pipe.zrangebyscore(key, low, high))
-            self._events_of.update((p, frozenset(map(int, events))) for p, events in zip(missing, fetched))
+            fetched = self._fetch(
+                [keys.events(p) for p in missing], lambda pipe, key: pipe.zrangebyscore(key, low, high)
+            )
+            self._events_of.update(
+                (p, frozenset(map(int, events))) for p, events in zip(missing, fetched, strict=False)
+            )
 
         events_of = self._events_of
         result: dict[int, FriendEvents] = {}
@@ -162,7 +165,9 @@ class RedisFriendEvents:
         unknown = [e for e in every_event if e not in self._speakers]
         if unknown:
             fetched = self._fetch([keys.speakers(e) for e in unknown], _smembers)
-            self._speakers.update((e, frozenset(map(int, members))) for e, members in zip(unknown, fetched))
+            self._speakers.update(
+                (e, frozenset(map(int, members))) for e, members in zip(unknown, fetched, strict=False)
+            )
         return result
 
     def _fetch(self, keys: list[str], command: Callable) -> list:
@@ -176,7 +181,7 @@ class RedisFriendEvents:
         return replies
 
 
-def _smembers(pipe, key: str) -> None:
+def _smembers(pipe: Pipeline, key: str) -> None:
     pipe.smembers(key)
 
 
@@ -196,13 +201,15 @@ STRATEGIES: dict[str, StrategyFactory] = {
 }
 
 
-def _search():
-    from .search import friends  # imported on demand: the Redis strategy needs no search engine
+def _search() -> ModuleType:
+    from .search import friends  # noqa: PLC0415 -- on demand: the Redis strategy needs no search engine
 
     return friends
 
 
-def make_friend_strategy(settings: Settings, *, graph: Graph, name: str | None = None, **extra) -> FriendEventsStrategy:
+def make_friend_strategy(
+    settings: Settings, *, graph: Graph, name: str | None = None, **extra: Any
+) -> FriendEventsStrategy:
     """The strategy named by ``name`` or ``LANYARD_FRIENDS_STRATEGY`` (default "redis")."""
     name = name or settings.friends_strategy
     try:

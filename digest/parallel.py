@@ -10,7 +10,7 @@ makes processes racing on one run safe, exactly as it does for Celery workers.
 from __future__ import annotations
 
 import multiprocessing
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from .config import Settings
 from .pipeline import ChunkResult, Pipeline
@@ -25,6 +25,7 @@ def _start_worker(settings: Settings) -> None:
 
 def _process(job: tuple[int, list[int]]) -> tuple[int, ChunkResult]:
     run_id, subscription_ids = job
+    assert _pipeline is not None, "the pool's initializer builds it"
     return len(subscription_ids), _pipeline.process_chunk(run_id=run_id, subscription_ids=subscription_ids)
 
 

@@ -15,26 +15,31 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import Engine, select, update
+from redis import Redis
+from sqlalchemy import Connection, Engine, RowMapping, select, update
 
 from . import db, ledger
+from .bounces.verp import ReturnPath
 from .build import Links, build_digest, date_order, people_to_hydrate, select_events, upcoming_window
+from .clock import utcnow
 from .config import Settings
 from .friends import FriendEventsStrategy, make_friend_strategy
 from .graph import Graph, day_number
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
 from .links import manage_link, unsubscribe_link
-from .bounces.verp import ReturnPath
-from .clock import utcnow
-from .tokens import DeliveryRef, ReturnPathSigner, SubscriptionRef, TokenSigner
-from .values import Digest
-from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, DigestList, RunStatus, SubscriptionStatus
+from .message import DkimSigner, build_message, make_list_id, make_message_id, sender_domain
+from .redis_store import connect
+from .render import Renderer
 from .stores.scripts import lua
+from .tokens import DeliveryRef, ReturnPathSigner, SubscriptionRef, TokenSigner
+from .transports import PermanentDeliveryError, TemporaryDeliveryError, Transport, make_transport
+from .values import Digest, Window
+from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, DigestList, RunStatus, SubscriptionStatus
 
 CLAIM_GROUP = 100  # deliveries claimed per statement; the run's status is re-read between groups
 # How old the view of the unsubscribe suppression set may be when a message goes out:
@@ -45,6 +50,7 @@ MENTIONED_TTL = 400 * 86400  # seconds: a lapsed subscription's memory goes even
 
 _REMEMBER_LUA = lua("mentions_remember")
 
+Timings = dict[str, float]  # stage → seconds, summed
 CARD_CACHE_SECONDS = 30.0  # how long hydrated event and person cards are reused within a run
 
 
@@ -125,7 +131,11 @@ def plan_run(
         raise ValueError("limit must not be negative")
     s, d = db.subscription, db.delivery
     settled = select(d.c.subscription_id).where(d.c.digest_date == digest_date, d.c.status.in_(FINAL_DELIVERY_STATUSES))
-    query = select(s.c.id).where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE, s.c.id.not_in(settled)).order_by(s.c.id)
+    query = (
+        select(s.c.id)
+        .where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE, s.c.id.not_in(settled))
+        .order_by(s.c.id)
+    )
     with engine.begin() as connection:
         if subscription_ids is None:
             ids = list(connection.execute(query.limit(limit) if limit is not None else query).scalars())
@@ -135,7 +145,7 @@ def plan_run(
                 ids.extend(connection.execute(query.where(s.c.id.in_(batch))).scalars())
             ids = ids[:limit] if limit is not None else ids
         chunks = [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
-        run_id = connection.execute(
+        run_id = connection.execute(  # type: ignore[index]  # an INSERT always has its primary key
             db.digest_run.insert().values(
                 list=list_name, digest_date=digest_date, status=RunStatus.PLANNED, dry_run=dry_run,
                 planned=len(ids), sent=0, skipped=0, failed=0, chunks_total=len(chunks), chunks_done=0,
@@ -181,7 +191,7 @@ def recover_stale_claims(engine: Engine, *, older_than: dt.timedelta) -> int:
         return ledger.delivery_recover_stale(connection, older_than=older_than)
 
 
-def forget_mentions(redis, prefix: str) -> int:
+def forget_mentions(redis: Redis, prefix: str) -> int:
     """Forget what every digest mentioned (after the data is replaced: ids are reused)."""
     keys = list(redis.scan_iter(match=RedisKeys(prefix).mentioned_pattern(), count=5000))
     for start in range(0, len(keys), 5000):
@@ -204,17 +214,13 @@ class Pipeline:
         settings: Settings,
         *,
         engine: Engine | None = None,
-        redis=None,
-        transport=None,
+        redis: Redis | None = None,
+        transport: Transport | None = None,
         throttle: Callable[[], None] | None = None,
         strategy: FriendEventsStrategy | None = None,
         claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
         suppression_max_age: float = SUPPRESSION_MAX_AGE,
-    ):
-        from .message import DkimSigner, sender_domain
-        from .redis_store import connect
-        from .render import Renderer
-
+    ) -> None:
         self.settings = settings
         self._own_engine = engine is None
         self.engine = engine if engine is not None else db.make_engine(settings.database)
@@ -240,10 +246,8 @@ class Pipeline:
         self._remember_script = self.redis.register_script(_REMEMBER_LUA)
 
     @property
-    def transport(self):
+    def transport(self) -> Transport:
         if self._transport is None:
-            from .transports import make_transport
-
             self._transport = make_transport(self.settings)
         return self._transport
 
@@ -296,10 +300,10 @@ class Pipeline:
             self._record(run_id, result, chunk_done=completed or result.cancelled)
         return result
 
-    def prepare(self, subscriptions: Sequence[SubscriptionRow], *, digest_date: dt.date, timings: dict | None = None) -> list[Prepared]:
+    def prepare(
+        self, subscriptions: Sequence[SubscriptionRow], *, digest_date: dt.date, timings: dict | None = None
+    ) -> list[Prepared]:
         """Compute, hydrate, build, sign, render and build the MIME of each digest."""
-        from .message import build_message, make_list_id, make_message_id
-
         timings = timings if timings is not None else defaultdict(float)
         if not subscriptions:
             return []
@@ -317,7 +321,12 @@ class Pipeline:
             rank = {e: i for i, e in enumerate(order)}
             selections = {
                 s.id: select_events(
-                    found.get(s.person_id, empty), order, rank, mentioned.get(s.id, ()), starts=starts, digest_date=digest_date
+                    found.get(s.person_id, empty),
+                    order,
+                    rank,
+                    mentioned.get(s.id, ()),
+                    starts=starts,
+                    digest_date=digest_date,
                 )
                 for s in subscriptions
             }
@@ -360,7 +369,9 @@ class Pipeline:
             ))
         return prepared
 
-    def _deliver(self, run_id: int, digest_date: dt.date, prepared: list[Prepared], result: ChunkResult, timings) -> None:
+    def _deliver(
+        self, run_id: int, digest_date: dt.date, prepared: list[Prepared], result: ChunkResult, timings: Timings
+    ) -> None:
         with self.engine.connect() as connection:
             for start in range(0, len(prepared), CLAIM_GROUP):
                 group = prepared[start:start + CLAIM_GROUP]
@@ -381,7 +392,9 @@ class Pipeline:
                 skipped: dict[str, list[int]] = defaultdict(list)
                 sent: list[Prepared] = []
                 try:
-                    self._deliver_group(connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings)
+                    self._deliver_group(
+                        connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings
+                    )
                 except BaseException as error:
                     # Release what this group still holds, so a retry need not wait for
                     # the claims to go stale (sent ones were marked one by one).
@@ -390,8 +403,12 @@ class Pipeline:
                     connection.rollback()
                     try:
                         ledger.delivery_mark(
-                            connection, subscription_ids=held, digest_date=digest_date, claimed_at=claimed_at,
-                            status=DeliveryStatus.FAILED, reason=f"not sent: {error}",
+                            connection,
+                            subscription_ids=held,
+                            digest_date=digest_date,
+                            claimed_at=claimed_at,
+                            status=DeliveryStatus.FAILED,
+                            reason=f"not sent: {error}",
                         )
                         connection.commit()
                     except Exception:
@@ -407,15 +424,25 @@ class Pipeline:
                     if sent:
                         s = db.subscription
                         connection.execute(
-                            update(s).where(s.c.id.in_([p.subscription.id for p in sent])).values(last_sent_date=digest_date)
+                            update(s)
+                            .where(s.c.id.in_([p.subscription.id for p in sent]))
+                            .values(last_sent_date=digest_date)
                         )
                     connection.commit()
                     self._remember(sent, digest_date)
 
-    def _deliver_group(self, connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings) -> None:
+    def _deliver_group(
+        self, connection: Connection, group: list[Prepared], claims: dict[int, str], digest_date: dt.date,
+        claimed_at: dt.datetime, skipped: dict[str, list[int]], sent: list[Prepared], result: ChunkResult,
+        timings: Timings,
+    ) -> None:
         suppression = _Suppression(self.redis, self.keys.unsubscribe_suppressed, self.suppression_max_age)
-        sendable = [p.subscription.id for p in group if p.message is not None and claims.get(p.subscription.id) == SubscriptionStatus.ACTIVE]
-        for index, item in enumerate(group):
+        sendable = [
+            p.subscription.id
+            for p in group
+            if p.message is not None and claims.get(p.subscription.id) == SubscriptionStatus.ACTIVE
+        ]
+        for item in group:
             sid = item.subscription.id
             if sid not in claims:
                 continue  # settled already, or another worker holds it
@@ -439,15 +466,18 @@ class Pipeline:
             else:
                 result.failed += 1
 
-    def _send(self, connection, item: Prepared, digest_date, claimed_at, timings) -> str:
-        from .transports import PermanentDeliveryError, TemporaryDeliveryError
-
+    def _send(
+        self, connection: Connection, item: Prepared, digest_date: dt.date, claimed_at: dt.datetime, timings: Timings
+    ) -> str:
         sid = item.subscription.id
+        assert item.message is not None, "only a digest with news is sent"
         with _timed(timings, "send"):
             if self.throttle is not None:
                 self.throttle()
             try:
-                self.transport.send(sender=item.envelope_sender, recipient=item.subscription.email, message=item.message)
+                self.transport.send(
+                    sender=item.envelope_sender, recipient=item.subscription.email, message=item.message
+                )
             except TemporaryDeliveryError as error:
                 outcome, reason = DeliveryStatus.FAILED, str(error) or "temporary delivery failure"
             except PermanentDeliveryError as error:
@@ -457,28 +487,39 @@ class Pipeline:
         with _timed(timings, "claim"):
             if outcome == DeliveryStatus.SENT:
                 ledger.delivery_mark_sent(
-                    connection, subscription_id=sid, digest_date=digest_date, claimed_at=claimed_at, message_id=item.message_id
+                    connection,
+                    subscription_id=sid,
+                    digest_date=digest_date,
+                    claimed_at=claimed_at,
+                    message_id=item.message_id,
                 )
             else:
                 ledger.delivery_mark(
-                    connection, subscription_ids=[sid], digest_date=digest_date, claimed_at=claimed_at, status=outcome, reason=reason
+                    connection,
+                    subscription_ids=[sid],
+                    digest_date=digest_date,
+                    claimed_at=claimed_at,
+                    status=outcome,
+                    reason=reason,
                 )
                 if outcome == DeliveryStatus.BOUNCED:
                     s = db.subscription
                     connection.execute(
-                        update(s).where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE).values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
+                        update(s)
+                        .where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE)
+                        .values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
                     )
             connection.commit()
         return outcome
 
     # -- Redis: what earlier digests mentioned ------------------------------------------
 
-    def _mentioned(self, subscription_ids: Sequence[int], window) -> dict[int, set[int]]:
+    def _mentioned(self, subscription_ids: Sequence[int], window: Window) -> dict[int, set[int]]:
         pipe = self.redis.pipeline(transaction=False)
         low = day_number(window.start)
         for sid in subscription_ids:
             pipe.zrangebyscore(self.keys.mentioned(sid), low, "+inf")
-        return {sid: {int(e) for e in events} for sid, events in zip(subscription_ids, pipe.execute())}
+        return {sid: {int(e) for e in events} for sid, events in zip(subscription_ids, pipe.execute(), strict=False)}
 
     def _remember(self, sent: Sequence[Prepared], digest_date: dt.date) -> None:
         """Add what these digests mentioned to each subscription's memory (one script call)."""
@@ -494,13 +535,19 @@ class Pipeline:
 
     # -- the run row --------------------------------------------------------------------
 
-    def _start(self, run_id: int):
+    def _start(self, run_id: int) -> RowMapping:
         r = db.digest_run
         with self.engine.begin() as connection:
             connection.execute(
-                update(r).where(r.c.id == run_id, r.c.status == RunStatus.PLANNED).values(status=RunStatus.RUNNING, started_at=utcnow())
+                update(r)
+                .where(r.c.id == run_id, r.c.status == RunStatus.PLANNED)
+                .values(status=RunStatus.RUNNING, started_at=utcnow())
             )
-            run = connection.execute(select(r.c.status, r.c.digest_date, r.c.dry_run, r.c.list).where(r.c.id == run_id)).mappings().first()
+            run = (
+                connection.execute(select(r.c.status, r.c.digest_date, r.c.dry_run, r.c.list).where(r.c.id == run_id))
+                .mappings()
+                .first()
+            )
         if run is None:
             raise RunNotFound(f"no digest run {run_id}")
         if run["status"] == RunStatus.PAUSED:
@@ -508,8 +555,8 @@ class Pipeline:
         return run
 
     @staticmethod
-    def _status(connection, run_id: int) -> str:
-        return connection.execute(select(db.digest_run.c.status).where(db.digest_run.c.id == run_id)).scalar()
+    def _status(connection: Connection, run_id: int) -> str:
+        return connection.execute(select(db.digest_run.c.status).where(db.digest_run.c.id == run_id)).scalar_one()
 
     def _record(self, run_id: int, result: ChunkResult, *, chunk_done: bool) -> None:
         r = db.digest_run
@@ -534,15 +581,25 @@ class Pipeline:
             connection.execute(update(r).where(r.c.id == run_id).values(timings=merged, notes=notes))
 
 
-def _unsettled(connection, subscription_ids: Sequence[int], digest_date: dt.date, list_name: str) -> list[SubscriptionRow]:
+def _unsettled(
+    connection: Connection, subscription_ids: Sequence[int], digest_date: dt.date, list_name: str
+) -> list[SubscriptionRow]:
     """The chunk's subscriptions on the run's list without a final ledger entry for the date."""
     d = db.delivery
     settled: set[int] = set()
     for batch in batches(subscription_ids):
-        settled.update(connection.execute(
-            select(d.c.subscription_id).where(d.c.subscription_id.in_(batch), d.c.digest_date == digest_date, d.c.status.in_(FINAL_DELIVERY_STATUSES))
-        ).scalars())
-    return [s for s in subscriptions_by_id(connection, subscription_ids) if s.id not in settled and s.list_name == list_name]
+        settled.update(
+            connection.execute(
+                select(d.c.subscription_id).where(
+                    d.c.subscription_id.in_(batch),
+                    d.c.digest_date == digest_date,
+                    d.c.status.in_(FINAL_DELIVERY_STATUSES),
+                )
+            ).scalars()
+        )
+    return [
+        s for s in subscriptions_by_id(connection, subscription_ids) if s.id not in settled and s.list_name == list_name
+    ]
 
 
 def unsubscribe_mailto(domain: str, unsubscribe_url: str) -> str:
@@ -577,7 +634,7 @@ class _Suppression:
     """Membership in the unsubscribe suppression set, read for many ids per round trip
     and re-read once the answer is older than ``max_age`` seconds (0: before every send)."""
 
-    def __init__(self, redis, key: str, max_age: float):
+    def __init__(self, redis: Redis, key: str, max_age: float) -> None:
         self.redis, self.key, self.max_age = redis, key, max_age
         self.known: dict[int, bool] = {}
         self.read_at = float("-inf")
@@ -586,12 +643,12 @@ class _Suppression:
         if subscription_id not in self.known or time.monotonic() - self.read_at > self.max_age:
             ids = [subscription_id] if self.max_age <= 0 else list(dict.fromkeys([subscription_id, *upcoming]))
             self.read_at = time.monotonic()
-            self.known = dict(zip(ids, (bool(m) for m in self.redis.smismember(self.key, ids))))
+            self.known = dict(zip(ids, (bool(m) for m in self.redis.smismember(self.key, ids)), strict=False))
         return self.known[subscription_id]
 
 
 @contextmanager
-def _timed(timings: dict, stage: str):
+def _timed(timings: Timings, stage: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
         yield

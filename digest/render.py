@@ -14,16 +14,19 @@ Build one :class:`Renderer` per process: loading compiles and inlines every temp
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.resources
 import logging
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Any
 
 import jinja2
 from premailer import Premailer
 
+from digest.config import Settings
 from digest.values import Digest, DigestItem, EventCard, PersonCard
 
 TEMPLATE_PACKAGE = "templates_email"
@@ -97,7 +100,9 @@ def inline_template_css(source: str, css: str) -> str:
     else:
         # A child template is a fragment: style it inside a throwaway document.
         document = premail(f"<html><head></head><body>{masked}</body></html>", css)
-        styled = _BODY.search(document).group(1).strip()
+        body = _BODY.search(document)
+        assert body is not None  # premailer keeps the <body> it was given
+        styled = body.group(1).strip()
 
     restored: list[int] = []
 
@@ -126,7 +131,7 @@ class _EmailTemplateLoader(jinja2.BaseLoader):
         self.css = (self._root / CSS_FILE).read_text("utf-8")
         self._inline_css = inline_css
 
-    def get_source(self, environment, template):
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Callable[[], bool]]:
         try:
             source = (self._root / template).read_text("utf-8")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -162,7 +167,7 @@ class Renderer:
         self.subject_template = self.environment.get_template(SUBJECT_TEMPLATE)
 
     @classmethod
-    def from_settings(cls, settings, **options) -> Renderer:
+    def from_settings(cls, settings: Settings, **options: Any) -> Renderer:
         return cls(base_url=settings.base_url, **options)
 
     def context(self, digest: Digest, subject: str) -> dict:
@@ -188,7 +193,9 @@ class Renderer:
 
     def render(self, digest: Digest) -> RenderedDigest:
         if not digest.new_items and not digest.soon_items:
-            raise ValueError(f"digest for subscription {digest.subscription_id} is empty; an empty digest is never sent")
+            raise ValueError(
+                f"digest for subscription {digest.subscription_id} is empty; an empty digest is never sent"
+            )
         subject = self.subject(digest)
         context = self.context(digest, subject)
         return RenderedDigest(
@@ -203,17 +210,19 @@ def subject_context(digest: Digest) -> dict:
     items = digest.new_items or digest.soon_items
     if digest.new_items:
         # Distinct followed people in order of appearance (a person's name is the same everywhere).
-        people = {person.id: person.name for item in digest.new_items for group in (item.speakers, item.attendees) for person in group}
+        people = {
+            person.id: person.name
+            for item in digest.new_items
+            for group in (item.speakers, item.attendees)
+            for person in group
+        }
         more_events = len(digest.new_items) - 1 + digest.more_count
     else:
         people = {}
         more_events = len(items) - 1
     names_in_order = list(people.values())
     first = items[0]
-    if len(names_in_order) == 1:
-        verb = "is speaking at" if first.speakers else "is going to"
-    else:
-        verb = "are going to"
+    verb = ("is speaking at" if first.speakers else "is going to") if len(names_in_order) == 1 else "are going to"
     return {
         "lead": names_in_order[0] if names_in_order else "",
         "second": names_in_order[1] if len(names_in_order) > 1 else "",
@@ -230,7 +239,7 @@ def when(event: EventCard) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _date_range(start, end) -> str:
+def _date_range(start: dt.date, end: dt.date) -> str:
     if end <= start:
         return f"{_WEEKDAYS[start.weekday()]} {start.day} {_MONTHS[start.month - 1]} {start.year}"
     if start.year != end.year:

@@ -59,7 +59,13 @@ def _nightly_digest(app) -> None:
     forget_mentions(app.redis, settings.redis_prefix)
     # The preview comes first: once sent, the same events are no longer new.
     handle = first_with_news(app, digest_date=today)
-    files = write_preview(app, handle=handle, digest_date=today, list_name=DigestList.DAILY, out=settings.data_dir / "previews") if handle else None
+    files = (
+        write_preview(
+            app, handle=handle, digest_date=today, list_name=DigestList.DAILY, out=settings.data_dir / "previews"
+        )
+        if handle
+        else None
+    )
     # Through a real Celery worker on the embedded Redis (one is started for the run
     # when none is running, and stopped cleanly after it), as in production.
     click.echo(f"running the nightly digest for {today} through Celery")

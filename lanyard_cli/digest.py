@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,13 +15,16 @@ from digest.vocabulary import DigestList, SubscriptionStatus
 
 from .progress import StepProgress
 
+if TYPE_CHECKING:
+    from digest.pipeline import ChunkResult, RunSummary
+
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 LISTS = click.Choice([m.value for m in DigestList])
 
 
 @dataclass
 class BatchOutcome:
-    summary: object  # digest.pipeline.RunSummary
+    summary: RunSummary
     seconds: float
 
 
@@ -34,8 +39,16 @@ def make_pipeline(app, **options):
     return Pipeline(app.settings, engine=app.engine, redis=app.redis, **options)
 
 
-def run_batch(app, *, digest_date: dt.date, list_name: str = DigestList.DAILY, dry_run: bool = False, limit: int | None = None,
-              chunk_size: int = 500, processes: int = 1) -> BatchOutcome:
+def run_batch(
+    app,
+    *,
+    digest_date: dt.date,
+    list_name: str = DigestList.DAILY,
+    dry_run: bool = False,
+    limit: int | None = None,
+    chunk_size: int = 500,
+    processes: int = 1,
+) -> BatchOutcome:
     """Plan a run, process every chunk here (on ``processes`` local processes) with a
     progress bar, finish it."""
     from digest.pipeline import RunPaused, finish_run, plan_run
@@ -45,8 +58,12 @@ def run_batch(app, *, digest_date: dt.date, list_name: str = DigestList.DAILY, d
     try:
         plan = plan_run(app.engine, list_name=list_name, digest_date=digest_date, limit=limit, dry_run=dry_run,
                         chunk_size=chunk_size)
+        results: Iterable[tuple[int, ChunkResult]]
         if pipeline is not None:
-            results = ((len(chunk), pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)) for chunk in plan.chunks)
+            results = (
+                (len(chunk), pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk))
+                for chunk in plan.chunks
+            )
         else:
             from digest.parallel import process_chunks
 
@@ -126,10 +143,14 @@ def write_preview(app, *, handle: str, digest_date: dt.date, list_name: str, out
     s, p = db.subscription, db.person
     with app.engine.connect() as connection:
         row = connection.execute(
-            select(s.c.id, s.c.status).join(p, p.c.id == s.c.person_id).where(p.c.handle == handle, s.c.list == list_name)
+            select(s.c.id, s.c.status)
+            .join(p, p.c.id == s.c.person_id)
+            .where(p.c.handle == handle, s.c.list == list_name)
         ).first()
         if row is None:
-            raise click.BadParameter(f"no {list_name} subscription for the handle {handle!r}", param_hint="--subscriber")
+            raise click.BadParameter(
+                f"no {list_name} subscription for the handle {handle!r}", param_hint="--subscriber"
+            )
         subscriptions = subscriptions_by_id(connection, [row.id])
     pipeline = make_pipeline(app)
     try:
@@ -160,7 +181,7 @@ def first_with_news(app, *, digest_date: dt.date, list_name: str = DigestList.DA
     from digest import db
     from digest.hydrate import subscriptions_by_id
 
-    s, p = db.subscription, db.person
+    s = db.subscription
     with app.engine.connect() as connection:
         ids = connection.execute(
             select(s.c.id).where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE).order_by(s.c.id)

@@ -11,8 +11,8 @@ restarted without persistence) are found by :func:`chunks_stale` and sent again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 
@@ -71,7 +71,9 @@ def chunk_claim(engine: Engine, *, chunk_id: int, claim: str, timeout: dt.timede
     return Chunk(row["id"], row["run_id"], row["number"], list(row["subscription_ids"]), row["status"], row["attempts"])
 
 
-def chunk_release(engine: Engine, *, chunk_id: int, claim: str, status: str = ChunkStatus.PAUSED, error: str = "") -> bool:
+def chunk_release(
+    engine: Engine, *, chunk_id: int, claim: str, status: str = ChunkStatus.PAUSED, error: str = ""
+) -> bool:
     """Give a claimed chunk back (paused, or queued for a retry)."""
     c = db.digest_chunk
     with engine.begin() as connection:
@@ -93,10 +95,22 @@ def chunk_complete(engine: Engine, *, chunk_id: int, sent=0, skipped=0, failed=0
     with engine.begin() as connection:
         # Whoever finishes first counts (a takeover of a chunk thought lost may lose
         # the race to the original); the ledger made sure nobody sent twice.
-        first = connection.execute(
-            update(c).where(c.c.id == chunk_id, c.c.status != ChunkStatus.DONE)
-            .values(status=ChunkStatus.DONE, sent=sent, skipped=skipped, failed=failed, bounced=bounced, finished_at=utcnow(), last_error="")
-        ).rowcount == 1
+        first = (
+            connection.execute(
+                update(c)
+                .where(c.c.id == chunk_id, c.c.status != ChunkStatus.DONE)
+                .values(
+                    status=ChunkStatus.DONE,
+                    sent=sent,
+                    skipped=skipped,
+                    failed=failed,
+                    bounced=bounced,
+                    finished_at=utcnow(),
+                    last_error="",
+                )
+            ).rowcount
+            == 1
+        )
         run_id = connection.execute(select(c.c.run_id).where(c.c.id == chunk_id)).scalar_one()
         done, total = run_count_chunks(connection, run_id=run_id)
     return Completion(first, done, total)
@@ -106,7 +120,9 @@ def run_count_chunks(connection, *, run_id: int) -> tuple[int, int]:
     """Recount chunks_done and chunks_total from the chunk rows (idempotent)."""
     c, r = db.digest_chunk, db.digest_run
     total, done = connection.execute(
-        select(func.count(), func.coalesce(func.sum(case((c.c.status == ChunkStatus.DONE, 1), else_=0)), 0)).where(c.c.run_id == run_id)
+        select(func.count(), func.coalesce(func.sum(case((c.c.status == ChunkStatus.DONE, 1), else_=0)), 0)).where(
+            c.c.run_id == run_id
+        )
     ).one()
     connection.execute(update(r).where(r.c.id == run_id).values(chunks_done=done, chunks_total=total))
     return int(done), int(total)
@@ -149,7 +165,9 @@ def chunks_mark_queued(engine: Engine, *, chunk_ids: Sequence[int]) -> None:
 def chunks_of_run(engine: Engine, *, run_id: int, statuses: Sequence[str]) -> list[int]:
     c = db.digest_chunk
     with engine.connect() as connection:
-        rows = connection.execute(select(c.c.id).where(c.c.run_id == run_id, c.c.status.in_(list(statuses))).order_by(c.c.number))
+        rows = connection.execute(
+            select(c.c.id).where(c.c.run_id == run_id, c.c.status.in_(list(statuses))).order_by(c.c.number)
+        )
         return [row[0] for row in rows]
 
 
@@ -176,6 +194,10 @@ def runs_unfinished_with_all_chunks_done(engine: Engine) -> list[int]:
     c, r = db.digest_chunk, db.digest_run
     pending = select(c.c.id).where(c.c.run_id == r.c.id, c.c.status != ChunkStatus.DONE).exists()
     with engine.connect() as connection:
-        return list(connection.execute(
-            select(r.c.id).where(r.c.status.in_((RunStatus.RUNNING, RunStatus.CANCELLED)), r.c.finished_at.is_(None), ~pending)
-        ).scalars())
+        return list(
+            connection.execute(
+                select(r.c.id).where(
+                    r.c.status.in_((RunStatus.RUNNING, RunStatus.CANCELLED)), r.c.finished_at.is_(None), ~pending
+                )
+            ).scalars()
+        )

@@ -31,7 +31,12 @@ def due_now(engine: Engine, *, now: dt.datetime, schedule: Schedule) -> dict[tup
         )
         candidates = [Candidate(sid, list_name, hour, tz) for sid, list_name, hour, tz in rows]
         # Any ledger entry counts: a failed one belongs to its run's retries, not a new run.
-        exclude = {(row[0], row[1]) for row in connection.execute(select(d.c.subscription_id, d.c.digest_date).where(d.c.digest_date.in_(dates)))}
+        exclude = {
+            (row[0], row[1])
+            for row in connection.execute(
+                select(d.c.subscription_id, d.c.digest_date).where(d.c.digest_date.in_(dates))
+            )
+        }
     return due_by_date(
         candidates, now, default_send_hour=schedule.default_send_hour, lists=schedule.lists,
         weekly_day=schedule.weekly_day, exclude=exclude, busy=busy_subscription_ids(engine),

@@ -9,15 +9,23 @@ Selectors (``runs_list``, ``run_progress``) only read.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 from sqlalchemy import Engine, and_, func, select, update
 
 from digest import db, ledger
 from digest.clock import as_utc, utcnow
 from digest.pipeline import plan_run
-from digest.vocabulary import ACTIVE_RUN_STATUSES, ChunkStatus, DeliveryStatus, DigestList, RunStatus, SubscriptionStatus
+from digest.vocabulary import (
+    ACTIVE_RUN_STATUSES,
+    ChunkStatus,
+    DeliveryStatus,
+    DigestList,
+    RunStatus,
+    SubscriptionStatus,
+)
 
 from . import chunks as chunk_store
 from .runtime import schedule_get
@@ -99,7 +107,9 @@ def run_cancel(engine: Engine, enqueue: Enqueue, *, run_id: int) -> None:
         enqueue.finish(run_id)
 
 
-def run_retry_failed(engine: Engine, enqueue: Enqueue, *, run_id: int, max_attempts: int | None = None, countdown: float = 0) -> int:
+def run_retry_failed(
+    engine: Engine, enqueue: Enqueue, *, run_id: int, max_attempts: int | None = None, countdown: float = 0
+) -> int:
     """Queue the run's temporarily failed deliveries again; returns how many.
 
     With ``max_attempts``, only deliveries tried fewer times than that (the automatic
@@ -117,7 +127,9 @@ def run_retry_failed(engine: Engine, enqueue: Enqueue, *, run_id: int, max_attem
         return 0
     size = schedule_get(engine).chunk_size
     with engine.begin() as connection:
-        chunk_ids = chunk_store.chunks_create(connection, run_id=run_id, chunks=[ids[i:i + size] for i in range(0, len(ids), size)])
+        chunk_ids = chunk_store.chunks_create(
+            connection, run_id=run_id, chunks=[ids[i : i + size] for i in range(0, len(ids), size)]
+        )
         r = db.digest_run
         connection.execute(update(r).where(r.c.id == run_id).values(status=RunStatus.RUNNING, finished_at=None))
     enqueue.chunks(chunk_ids, countdown=countdown)
@@ -145,7 +157,9 @@ def run_note(engine: Engine, *, run_id: int, note: str) -> None:
 def _transition(engine: Engine, run_id: int, *, to: str, allowed: Sequence[str]) -> None:
     r = db.digest_run
     with engine.begin() as connection:
-        changed = connection.execute(update(r).where(r.c.id == run_id, r.c.status.in_(list(allowed))).values(status=to)).rowcount
+        changed = connection.execute(
+            update(r).where(r.c.id == run_id, r.c.status.in_(list(allowed))).values(status=to)
+        ).rowcount
     if not changed:
         status = _run(engine, run_id)["status"]
         raise RunControlError(f"run {run_id} is {status}; only a {' or '.join(allowed)} run can become {to}")
@@ -165,7 +179,11 @@ def _run(engine: Engine, run_id: int):
 def _active_ids(engine: Engine, list_name: str) -> list[int]:
     s = db.subscription
     with engine.connect() as connection:
-        return list(connection.execute(select(s.c.id).where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE).order_by(s.c.id)).scalars())
+        return list(
+            connection.execute(
+                select(s.c.id).where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE).order_by(s.c.id)
+            ).scalars()
+        )
 
 
 def failed_subscription_ids(engine: Engine, *, run_id: int, max_attempts: int | None = None) -> list[int]:
@@ -174,7 +192,9 @@ def failed_subscription_ids(engine: Engine, *, run_id: int, max_attempts: int | 
     if max_attempts is not None:
         condition = and_(condition, d.c.attempts < max_attempts)
     with engine.connect() as connection:
-        return list(connection.execute(select(d.c.subscription_id).where(condition).order_by(d.c.subscription_id)).scalars())
+        return list(
+            connection.execute(select(d.c.subscription_id).where(condition).order_by(d.c.subscription_id)).scalars()
+        )
 
 
 def failed_attempts(engine: Engine, *, run_id: int) -> int:
@@ -182,7 +202,9 @@ def failed_attempts(engine: Engine, *, run_id: int) -> int:
     d = db.delivery
     with engine.connect() as connection:
         return connection.execute(
-            select(func.coalesce(func.max(d.c.attempts), 0)).where(d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED)
+            select(func.coalesce(func.max(d.c.attempts), 0)).where(
+                d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED
+            )
         ).scalar_one()
 
 
@@ -239,7 +261,11 @@ def run_progress(engine: Engine, *, run_id: int) -> RunProgress:
         sent, skipped, failed, bounced, in_flight = run["sent"], run["skipped"], run["failed"], 0, 0
     else:
         sent, skipped = totals.get(DeliveryStatus.SENT, 0), totals.get(DeliveryStatus.SKIPPED, 0)
-        failed, bounced, in_flight = totals.get(DeliveryStatus.FAILED, 0), totals.get(DeliveryStatus.BOUNCED, 0), totals.get(DeliveryStatus.CLAIMED, 0)
+        failed, bounced, in_flight = (
+            totals.get(DeliveryStatus.FAILED, 0),
+            totals.get(DeliveryStatus.BOUNCED, 0),
+            totals.get(DeliveryStatus.CLAIMED, 0),
+        )
     return RunProgress(
         id=run["id"], list=run["list"], digest_date=run["digest_date"], status=run["status"], dry_run=run["dry_run"],
         planned=run["planned"], sent=sent, skipped=skipped, failed=failed, bounced=bounced, in_flight=in_flight,

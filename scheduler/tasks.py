@@ -66,7 +66,12 @@ def process_chunk(self, chunk_id: int, fault: str = ""):
         pipeline.claim_timeout = dt.timedelta(seconds=schedule.chunk_timeout)
         result = pipeline.process_chunk(run_id=chunk.run_id, subscription_ids=chunk.subscription_ids)
         completion = chunk_store.chunk_complete(
-            ctx.engine, chunk_id=chunk_id, sent=result.sent, skipped=result.skipped, failed=result.failed, bounced=result.bounced,
+            ctx.engine,
+            chunk_id=chunk_id,
+            sent=result.sent,
+            skipped=result.skipped,
+            failed=result.failed,
+            bounced=result.bounced,
         )
     except RunPaused:
         chunk_store.chunk_release(ctx.engine, chunk_id=chunk_id, claim=self.request.id, error="run paused")
@@ -135,7 +140,7 @@ def plan(self, list_name: str, digest_date: str, dry_run: bool = False, limit: i
 def tick(self, now: str | None = None, force: bool = False):
     """The beat tick: once per runtime tick period, sweep and plan what is due."""
     ctx = context(self)
-    moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.timezone.utc)
+    moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
     try:
         schedule = schedule_get(ctx.engine)
         if not schedule_claim_tick(ctx.engine, now=moment, tick_seconds=schedule.tick_seconds) and not force:

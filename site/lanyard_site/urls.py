@@ -3,7 +3,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from lanyard_site import converters
-
 from lanyard_site.events import paste
 from lanyard_site.events import views as events
 from lanyard_site.mailing import views as mailing

@@ -96,7 +96,7 @@ def test_event_page(client, data, alias):
     assert not Event.objects.using(other).exists()  # each run really reads its own database
     page = text(client.get("/events/pycon/"))
     for shown in ["Pycon", "Lyon", "France", "Centre", "Talks about Python.", "https://pycon.example/",
-                  "/topics/python/", "Fast parsers", "/talks/%d/" % data["talk"].pk, "Pycon videos",
+                  "/topics/python/", "Fast parsers", f"/talks/{data['talk'].pk}/", "Pycon videos",
                   "Speaking (1)", "Attending (1)", "/people/ada/", "/people/bob/"]:
         assert shown in page, shown
 

@@ -35,8 +35,7 @@ def coverage_refetch(*, coverage_ids: list[int]) -> int:
 
 
 def _send_fetch(coverage_id: int) -> None:
-    # Imported here: the Celery app is only needed by the few requests that paste a link.
-    from scheduler.app import app_for
+    from scheduler.app import app_for  # noqa: PLC0415 -- Celery only for the few requests that paste a link
 
     try:
         app_for(settings.LANYARD).send_task(TaskName.COVERAGE_FETCH, kwargs={"coverage_id": coverage_id}, retry=False)

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from .models import Delivery, DigestChunk, DigestRun, Schedule, Subscription, UnsubscribeEvent
+from .models import DigestChunk, DigestRun, Schedule, Subscription, UnsubscribeEvent
 
 
 class UnsubscribeEventInline(admin.TabularInline):
@@ -25,9 +25,9 @@ def _run_action(label: str, service: str, *, needs_enqueue: bool = True):
     """An admin action calling a run control of scheduler/runs.py on each selected run."""
 
     def action(modeladmin, request, queryset):
-        from scheduler import runs
+        from scheduler import runs  # noqa: PLC0415 -- the scheduler loads when an operator acts, not per request
 
-        from ..stores import engine, scheduler_enqueue
+        from ..stores import engine, scheduler_enqueue  # noqa: PLC0415 -- with the scheduler, above
 
         done = []
         for run_id in queryset.values_list("pk", flat=True):
@@ -47,7 +47,18 @@ def _run_action(label: str, service: str, *, needs_enqueue: bool = True):
 
 class DigestChunkInline(admin.TabularInline):
     model = DigestChunk
-    fields = ["number", "size", "status", "attempts", "sent", "skipped", "failed", "bounced", "last_error", "finished_at"]
+    fields = [
+        "number",
+        "size",
+        "status",
+        "attempts",
+        "sent",
+        "skipped",
+        "failed",
+        "bounced",
+        "last_error",
+        "finished_at",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -56,7 +67,19 @@ class DigestChunkInline(admin.TabularInline):
 
 @admin.register(DigestRun)
 class DigestRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "list", "digest_date", "status", "planned", "sent", "skipped", "failed", "chunks_done", "chunks_total", "created_at"]
+    list_display = [
+        "id",
+        "list",
+        "digest_date",
+        "status",
+        "planned",
+        "sent",
+        "skipped",
+        "failed",
+        "chunks_done",
+        "chunks_total",
+        "created_at",
+    ]
     list_filter = ["status", "list"]
     date_hierarchy = "digest_date"
     readonly_fields = ["timings", "created_at", "started_at", "finished_at"]
@@ -76,7 +99,7 @@ class ScheduleForm(forms.ModelForm):
 
     def clean(self):
         # The same checks as `lanyard schedule set` (scheduler/runtime.py).
-        from scheduler.runtime import EDITABLE, ScheduleError, parse_value
+        from scheduler.runtime import EDITABLE, ScheduleError, parse_value  # noqa: PLC0415 -- as in action()
 
         cleaned = super().clean()
         for name in EDITABLE:
@@ -105,7 +128,7 @@ class ScheduleAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from scheduler.runtime import SCHEDULE_ID
+        from scheduler.runtime import SCHEDULE_ID  # noqa: PLC0415 -- as in action()
 
         obj.pk = SCHEDULE_ID  # the one row every tick reads
         super().save_model(request, obj, form, change)

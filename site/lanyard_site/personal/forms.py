@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import lru_cache
-
 from urllib.parse import urlsplit
 
 from django import forms
@@ -28,8 +27,12 @@ class ProfileForm(forms.Form):
     name = forms.CharField(max_length=200)
     bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=5000)
     avatar_url = forms.CharField(
-        label="Avatar URL", required=False, max_length=500,
-        validators=[URLValidator(schemes=["http", "https"], message="The avatar URL must be an http:// or https:// address.")],
+        label="Avatar URL",
+        required=False,
+        max_length=500,
+        validators=[
+            URLValidator(schemes=["http", "https"], message="The avatar URL must be an http:// or https:// address.")
+        ],
     )
     timezone = forms.CharField(max_length=64, help_text="An IANA time zone name, e.g. Europe/Paris.")
     list_name = forms.ChoiceField(label="Digest", choices=Subscription.List.choices)
@@ -53,8 +56,15 @@ class ProfileForm(forms.Form):
         data = super().clean()
         current = self.person.subscriptions.order_by("pk").first()
         wanted = data.get("list_name")
-        if current is not None and wanted and wanted != current.list and self.person.subscriptions.filter(list=wanted).exists():
-            self.add_error("list_name", f"You already have a {wanted} subscription; manage both on the Subscriptions page.")
+        if (
+            current is not None
+            and wanted
+            and wanted != current.list
+            and self.person.subscriptions.filter(list=wanted).exists()
+        ):
+            self.add_error(
+                "list_name", f"You already have a {wanted} subscription; manage both on the Subscriptions page."
+            )
         return data
 
     def change(self) -> ProfileChange:
@@ -83,7 +93,9 @@ class SignupForm(UserCreationForm):
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address exists already; reset its password instead.")
+            raise forms.ValidationError(
+                "An account with this email address exists already; reset its password instead."
+            )
         return email
 
 

@@ -145,7 +145,9 @@ def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, wi
     if filters.month is not None:
         next_month = (filters.month + dt.timedelta(days=32)).replace(day=1)
         events = events.filter(start_date__gte=filters.month, start_date__lt=next_month)
-    return Calendar(event_ids=list(events.order_by("start_date", "name", "pk").values_list("pk", flat=True)), found=found)
+    return Calendar(
+        event_ids=list(events.order_by("start_date", "name", "pk").values_list("pk", flat=True)), found=found
+    )
 
 
 def calendar_topics() -> list[Topic]:

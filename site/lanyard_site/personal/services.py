@@ -90,7 +90,9 @@ def person_update_profile(*, person: Person, change: ProfileChange, email: str) 
         if subscription is None:
             if not email:
                 return None
-            return Subscription.objects.create(person=person, email=email, list=change.list_name, send_hour=change.send_hour)
+            return Subscription.objects.create(
+                person=person, email=email, list=change.list_name, send_hour=change.send_hour
+            )
         subscription.list, subscription.send_hour = change.list_name, change.send_hour
         subscription.save(update_fields=["list", "send_hour", "updated_at"])
         return subscription

@@ -49,7 +49,9 @@ def current_person_id(request: HttpRequest) -> int | None:
 
 def _back(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -82,13 +84,17 @@ def attendance(request: HttpRequest, person: Person, slug: str) -> HttpResponse:
     back = _back(request, reverse("event", args=[event.slug]))
     if role == "none":
         removed = services.attendance_remove(person=person, event=event)
-        messages.success(request, f"You are no longer down for {event.name}." if removed else f"You were not down for {event.name}.")
+        messages.success(
+            request, f"You are no longer down for {event.name}." if removed else f"You were not down for {event.name}."
+        )
         return redirect(back)
     if role not in ROLE_ACTIONS:
         messages.error(request, "Choose attending, speaking or tracking; nothing was changed.")
         return redirect(back)
     changed = services.attendance_set(person=person, event=event, role=role)
-    messages.success(request, f"{ROLE_ACTIONS[role]}: {event.name}." if changed else f"Already so: {event.name}; nothing changed.")
+    messages.success(
+        request, f"{ROLE_ACTIONS[role]}: {event.name}." if changed else f"Already so: {event.name}; nothing changed."
+    )
     return redirect(back)
 
 
@@ -109,7 +115,9 @@ def follow(request: HttpRequest, person: Person, handle: str) -> HttpResponse:
 def unfollow(request: HttpRequest, person: Person, handle: str) -> HttpResponse:
     other = get_object_or_404(Person, handle=handle)
     removed = services.follow_delete(follower=person, followee=other)
-    messages.success(request, f"You no longer follow {other.name}." if removed else f"You were not following {other.name}.")
+    messages.success(
+        request, f"You no longer follow {other.name}." if removed else f"You were not following {other.name}."
+    )
     return redirect(_back(request, reverse("person", args=[other.handle])))
 
 
@@ -212,7 +220,9 @@ def profile(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             subscription = services.person_update_profile(person=person, change=form.change(), email=request.user.email)
             remember(request, request.user)  # the bar shows the new name
-            messages.success(request, "Profile saved." if subscription else "Profile saved; add an email address to get a digest.")
+            messages.success(
+                request, "Profile saved." if subscription else "Profile saved; add an email address to get a digest."
+            )
             return redirect("profile")
     else:
         form = ProfileForm(initial=ProfileForm.initial_for(person), person=person)

@@ -54,7 +54,9 @@ def go(who: Person, where: Event, role: str = "attending") -> Attendance:
 
 
 def account(person: Person, *, email: str = "") -> User:
-    user = User.objects.create_user(username=person.handle, password=PASSWORD, email=email or f"{person.handle}@example.com")
+    user = User.objects.create_user(
+        username=person.handle, password=PASSWORD, email=email or f"{person.handle}@example.com"
+    )
     person.user = user
     person.save()
     return user

@@ -45,7 +45,12 @@ def test_profile_edit_saves_the_profile_and_the_digest(client, alias):
     response = client.post("/accounts/profile/", VALID, follow=True)
     assert "Profile saved." in response.content.decode()
     ada.refresh_from_db()
-    assert (ada.name, ada.bio, ada.avatar_url, ada.timezone) == ("Ada L.", "Compilers.", "https://img.example/ada.png", "Europe/Paris")
+    assert (ada.name, ada.bio, ada.avatar_url, ada.timezone) == (
+        "Ada L.",
+        "Compilers.",
+        "https://img.example/ada.png",
+        "Europe/Paris",
+    )
     subscription = ada.subscriptions.get()
     assert (subscription.list, subscription.send_hour) == ("weekly", 6)
     assert "Signed in as" in response.content.decode() and ">Ada L.</a>" in response.content.decode()  # the bar follows
@@ -105,7 +110,10 @@ def test_sign_up_then_reset_the_password(client, alias, empty_outbox):
     path = link[len(settings.LANYARD.base_url):]
     form = client.get(path, follow=True)
     assert "Choose a new password" in form.content.decode()
-    done = client.post(form.redirect_chain[-1][0], {"new_password1": "a new long passphrase 42", "new_password2": "a new long passphrase 42"})
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a new long passphrase 42", "new_password2": "a new long passphrase 42"},
+    )
     assert done.status_code == 302
     assert client.login(username="grace", password="a new long passphrase 42")
     # An address with no account: the same answer, no email.
