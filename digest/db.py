@@ -108,6 +108,7 @@ session = Table(
     Column("title", String(300), nullable=False),
     Column("abstract", Text, nullable=False),
     Column("starts_at", DateTime(timezone=True), nullable=True),
+    Column("room", String(100), nullable=False, server_default=""),
     Column("cache_version", Integer, nullable=False),
 )
 

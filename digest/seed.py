@@ -22,6 +22,7 @@ from itertools import accumulate
 from sqlalchemy import Connection, Engine, delete, func, select, text
 
 from . import db
+from .embeds import VIMEO, YOUTUBE
 from .slugs import make_slug, slug_words
 from .vocabulary import DigestList, Role, SubscriptionStatus
 
@@ -297,6 +298,8 @@ def _events(
     return rows
 
 
+ROOMS = ["Main hall", "Room 2", "Room 3", "Workshop room", "Hall B"]
+
 # How much more often the most active people go to events than a typical one: real
 # calendars top out at a few dozen events a year, however famous their owner.
 MAX_ACTIVITY = 40.0
@@ -331,13 +334,18 @@ def _attendance_and_talks(
             })
         for talk in range(talks):
             session_id += 1
-            start_at = dt.datetime.combine(event["start_date"], dt.time(9 + talk % 8), tzinfo=dt.UTC)
+            # Eight slots a day over the event's days, then parallel tracks in more rooms.
+            days = (event["end_date"] - event["start_date"]).days + 1
+            day = event["start_date"] + dt.timedelta(days=talk // 8 % days)
+            start_at = dt.datetime.combine(day, dt.time(9 + talk % 8), tzinfo=dt.UTC)
+            title = f"{rng.choice(TALK_OPENERS)} {rng.choice(TALK_SUBJECTS)}"
             session_rows.append({
                 "id": session_id,
                 "event_id": event["id"],
-                "title": f"{rng.choice(TALK_OPENERS)} {rng.choice(TALK_SUBJECTS)}",
-                "abstract": "",
+                "title": title,
+                "abstract": f"{title}: what we tried, what broke, and what we would do again.",
                 "starts_at": start_at,
+                "room": ROOMS[talk // (8 * days) % len(ROOMS)] if talks > 8 else "",
                 "cache_version": 1,
             })
             speaker_rows.append({"session_id": session_id, "person_id": speakers[talk % len(speakers)] + 1})
@@ -348,9 +356,16 @@ def _attendance_and_talks(
                     "session_id": session_id,
                     "kind": kind,
                     "title": f"{kind.capitalize()}: {session_rows[-1]['title']}",
-                    "url": f"https://coverage.example.org/{event['slug']}/{session_id}/{kind}",
+                    **_coverage_link(kind, event["slug"], session_id),
                     "created_at": now,
                 })
+        if event["start_date"] < today and rng.random() < 0.3:  # coverage of the event as a whole
+            coverage_rows.append({
+                "event_id": event["id"], "session_id": None, "kind": "writeup",
+                "title": f"Write-up: {event['name']}",
+                "url": f"https://coverage.example.org/{event['slug']}/writeup", "provider": "", "embed_id": "",
+                "created_at": now,
+            })
         if len(attendance_rows) >= 50_000 or done == len(event_rows):
             stats.attendances += db.bulk_insert(
                 connection, db.attendance, attendance_rows, ["person_id", "event_id", "role", "created_at"]
@@ -359,15 +374,31 @@ def _attendance_and_talks(
                 connection,
                 db.session,
                 session_rows,
-                ["id", "event_id", "title", "abstract", "starts_at", "cache_version"],
+                ["id", "event_id", "title", "abstract", "starts_at", "room", "cache_version"],
             )
             stats.speakers += db.bulk_insert(connection, db.session_speaker, speaker_rows, ["session_id", "person_id"])
             stats.coverage += db.bulk_insert(
-                connection, db.coverage, coverage_rows, ["event_id", "session_id", "kind", "title", "url", "created_at"]
+                connection,
+                db.coverage,
+                coverage_rows,
+                ["event_id", "session_id", "kind", "title", "url", "provider", "embed_id", "created_at"],
             )
             for batch in (attendance_rows, session_rows, speaker_rows, coverage_rows):
                 batch.clear()
             report("attendance", done, len(event_rows))
+
+
+def _coverage_link(kind: str, event_slug: str, session_id: int) -> dict:
+    """A coverage row's link: videos on the two video providers of digest/embeds.py (with
+    the provider and id a fetch would have found, so talk pages embed them), the rest
+    anywhere."""
+    if kind == "video" and session_id % 2:
+        video = hashlib.blake2b(str(session_id).encode(), digest_size=8).hexdigest()[:11]
+        return {"url": f"https://www.youtube.com/watch?v={video}", "provider": YOUTUBE.name, "embed_id": video}
+    if kind == "video":
+        video = str(100000 + session_id)
+        return {"url": f"https://vimeo.com/{video}", "provider": VIMEO.name, "embed_id": video}
+    return {"url": f"https://coverage.example.org/{event_slug}/{session_id}/{kind}", "provider": "", "embed_id": ""}
 
 
 def _subscriptions(
@@ -396,6 +427,7 @@ def _subscriptions(
 # Children first, so foreign keys hold at every step.
 _TABLES_IN_DELETE_ORDER = [
     db.digest_chunk,
+    db.delivery_feedback,
     db.delivery,
     db.digest_run,
     db.unsubscribe_event,

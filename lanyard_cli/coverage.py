@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
 
@@ -34,7 +38,7 @@ def fetch(ctx, url, talk_id, event_slug):
             except HttpError as error:
                 click.echo(f"{'refused' if isinstance(error, Refused) else 'failed'}: {error.reason}", err=True)
                 ctx.exit(1)
-            _show(found.url, found.title, found.kind, found.provider, found.embed_id, found.thumbnail_url)
+            _show(dataclasses.asdict(found))
             return
         coverage_id = _attach(app, url, talk_id, event_slug)
         _fetch_attached(ctx, app, client, coverage_id)
@@ -83,18 +87,19 @@ def _fetch_attached(ctx, app, client, coverage_id: int) -> None:
         click.echo(f"{prefix}: {result.reason} (coverage {coverage_id} kept, titled by its URL)", err=True)
         ctx.exit(1)
     click.echo(f"coverage {coverage_id} attached")
-    _show(row["url"], row["title"], row["kind"], row["provider"], row["embed_id"], row["thumbnail_url"])
+    _show(row)
 
 
-def _show(url: str, title: str, kind: str, provider: str, embed_id: str, thumbnail: str) -> None:
+def _show(found: Mapping[str, Any]) -> None:
+    """Print metadata (a Metadata's fields or a coverage row: the same names)."""
     from digest.embeds import embed_src
 
-    click.echo(f"url:       {url}")
-    click.echo(f"title:     {title}")
-    click.echo(f"kind:      {kind or '-'}")
-    click.echo(f"provider:  {provider or '-'}")
-    click.echo(f"embed:     {embed_src(provider, embed_id) or '-'}")
-    click.echo(f"thumbnail: {thumbnail or '-'}")
+    click.echo(f"url:       {found['url']}")
+    click.echo(f"title:     {found['title']}")
+    click.echo(f"kind:      {found['kind'] or '-'}")
+    click.echo(f"provider:  {found['provider'] or '-'}")
+    click.echo(f"embed:     {embed_src(found['provider'], found['embed_id']) or '-'}")
+    click.echo(f"thumbnail: {found['thumbnail_url'] or '-'}")
 
 
 COMMANDS = [coverage]

@@ -3,6 +3,7 @@ from sqlalchemy import func, select
 
 from digest.vocabulary import DigestList
 
+from .search import rebuild_search
 from .seed import run_seed
 
 
@@ -12,7 +13,8 @@ from .seed import run_seed
 @click.option("--subscribers", default=200, show_default=True, type=click.IntRange(min=0))
 @click.pass_obj
 def demo(app, people, events, subscribers):
-    """The whole job on the embedded defaults: migrate, seed demo data, build the graph, send a nightly digest."""
+    """The whole job on the embedded defaults: migrate, seed demo data, build the graph and the search index,
+    send a nightly digest."""
     from digest import db
 
     if subscribers > people:
@@ -21,6 +23,8 @@ def demo(app, people, events, subscribers):
     click.echo(f"data directory: {settings.data_dir}")
     app.migrate()
     run_seed(app, people=people, events=events, subscribers=subscribers, seed=1, today=None, reset=True)
+    # The site's search (and the "appears most often with" lists) read the index.
+    rebuild_search(app)
 
     # The summary is read back from the stores, not from what the seeder meant to write.
     with app.engine.connect() as connection:

@@ -23,6 +23,11 @@ def _failed(error) -> click.ClickException:
 @click.pass_obj
 def rebuild(app):
     """Stream the database into a fresh index and swap it in atomically."""
+    rebuild_search(app)
+
+
+def rebuild_search(app) -> None:
+    """Rebuild the search index and say how it went (`lanyard search rebuild`, `lanyard demo`)."""
     from digest.search import SearchError
     from digest.search.sync import rebuild as rebuild_index
 

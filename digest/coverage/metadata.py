@@ -69,7 +69,7 @@ def fetch_metadata(client: HttpClient, url: str, *, etag: str = "", last_modifie
             return Metadata(url=url, title="", kind="", not_modified=True)
         oembed = parse_oembed(answer.body) if answer is not None and answer.ok else None
         if answer is not None and oembed is not None:
-            return _metadata(url, provider=provider, oembed=oembed, page=None, fetched=answer)
+            return _metadata(url, _Sources(provider, oembed, None, answer, final=url))
     fetched = client.get(url, etag=etag, last_modified=last_modified)
     if fetched.not_modified:
         return Metadata(url=fetched.url, title="", kind="", not_modified=True)
@@ -87,12 +87,23 @@ def fetch_metadata(client: HttpClient, url: str, *, etag: str = "", last_modifie
                 discovered = None  # a broken oEmbed endpoint: OpenGraph and <title> still answer
             if discovered is not None and discovered.ok:
                 oembed = parse_oembed(discovered.body)
-    return _metadata(url, provider=provider, oembed=oembed, page=page, fetched=fetched)
+    return _metadata(url, _Sources(provider, oembed, page, fetched, final=fetched.url))
 
 
-def _metadata(url: str, *, provider: EmbedProvider | None, oembed: OEmbed | None, page: Page | None,
-              fetched: Fetched) -> Metadata:
-    final = fetched.url if page is not None else url
+@dataclass(frozen=True)
+class _Sources:
+    """What one link's fetch read: the provider it is on, its oEmbed, its page."""
+
+    provider: EmbedProvider | None
+    oembed: OEmbed | None
+    page: Page | None
+    fetched: Fetched  # what the validators (ETag, Last-Modified) come from
+    final: str  # the link after redirects
+
+
+def _metadata(url: str, sources: _Sources) -> Metadata:
+    provider, oembed, page, fetched, final = (sources.provider, sources.oembed, sources.page, sources.fetched,
+                                              sources.final)
     found_provider, embed_id = _embed(url, provider, oembed)
     meta = page.meta if page is not None else {}
     title = next((t for t in (clean_text(oembed.title if oembed else ""), clean_text(meta.get("og:title", "")),

@@ -161,40 +161,39 @@ class HttpClient:
 
     def _request(self, url: str, headers: dict[str, str]) -> Fetched | str:
         """One hop: the final answer, or the next URL of a redirect."""
-        started = time.monotonic()
-        host, status, size = "", None, 0
+        hop = _Hop(url)
         try:
             parsed = self._check_url(url)
-            host = parsed.host
+            hop.host = parsed.host
             with self._client.stream("GET", parsed, headers=headers) as response:
-                status = response.status_code
+                status = hop.status = response.status_code
                 location = response.headers.get("location")
                 if status in REDIRECTS and location:
                     try:
                         target = str(response.url.join(location.strip()))
                     except httpx.InvalidURL as error:
                         raise Refused(f"not a valid redirect URL: {error}") from None
-                    self._record("GET", url, host, status, 0, started, "redirect")
+                    self._record(hop.done("redirect"))
                     return target
                 media_type, _, params = response.headers.get("content-type", "").partition(";")
                 media_type = media_type.strip().lower()
                 cap = self.config.max_html_bytes if media_type in HTML_TYPES else self.config.max_bytes
                 body = b"".join(self._body(response, cap))
-                size = len(body)
+                hop.bytes = len(body)
             fetched = Fetched(
                 url=str(response.url), status=status, media_type=media_type, charset=_charset(params), body=body,
                 etag=response.headers.get("etag", ""), last_modified=response.headers.get("last-modified", ""),
             )
         except HttpError as error:
-            self._record("GET", url, host, status, size, started, error.outcome, error.reason)
+            self._record(hop.done(error.outcome, error.reason))
             raise
         except Exception as error:
             mapped = _mapped(error)
             if mapped is None:
                 raise
-            self._record("GET", url, host, status, size, started, mapped.outcome, mapped.reason)
+            self._record(hop.done(mapped.outcome, mapped.reason))
             raise mapped from None
-        self._record("GET", url, host, status, size, started, "not modified" if status == 304 else "ok")
+        self._record(hop.done("not modified" if status == 304 else "ok"))
         return fetched
 
     def _check_url(self, url: str) -> httpx.URL:
@@ -202,8 +201,10 @@ class HttpClient:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError) as error:
             raise Refused(f"not a valid URL: {error}") from None
+        if not parsed.scheme:
+            raise Refused("not a valid URL: it needs http:// or https://")
         if parsed.scheme not in ("http", "https"):
-            raise Refused(f"scheme not allowed: {parsed.scheme or '(none)'}: (only http and https)")
+            raise Refused(f"scheme not allowed: {parsed.scheme}: (only http and https)")
         if not parsed.host:
             raise Refused("not a valid URL: no host")
         if parsed.userinfo:
@@ -225,17 +226,30 @@ class HttpClient:
             yield from decoder.feed(chunk)
         yield from decoder.flush()
 
-    def _record(self, method: str, url: str, host: str, status: int | None, size: int, started: float,
-                outcome: str, reason: str = "") -> None:
-        milliseconds = round((time.monotonic() - started) * 1000, 1)
-        record = RequestRecord(method, url, host, status, size, milliseconds, outcome, reason)
-        log.info("%s %s %s %d bytes %.0f ms %s%s", method, host or "-", status or "-", size, record.milliseconds,
-                 outcome, f" ({reason})" if reason and reason != outcome else "")
+    def _record(self, record: RequestRecord) -> None:
+        reason = f" ({record.reason})" if record.reason and record.reason != record.outcome else ""
+        log.info("%s %s %s %d bytes %.0f ms %s%s", record.method, record.host or "-", record.status or "-",
+                 record.bytes, record.milliseconds, record.outcome, reason)
         if self.observer is not None:
             try:
                 self.observer(record)
             except Exception:  # an observer's bug must not fail the fetch it watches
                 log.exception("HTTP observer failed")
+
+
+@dataclass
+class _Hop:
+    """One request while it is made: what its record will say."""
+
+    url: str
+    host: str = ""
+    status: int | None = None
+    bytes: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def done(self, outcome: str, reason: str = "") -> RequestRecord:
+        milliseconds = round((time.monotonic() - self.started) * 1000, 1)
+        return RequestRecord("GET", self.url, self.host, self.status, self.bytes, milliseconds, outcome, reason)
 
 
 class _Decoder:

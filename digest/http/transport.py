@@ -111,6 +111,7 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable | None = None) -> httpcore.NetworkStream:
+        # (httpcore's NetworkBackend interface, parameters and all)
         if not self.policy.check:
             return DeadlineStream(self.plain.connect_tcp(host, port, remaining(timeout), local_address, socket_options))
         addresses = self.resolve(host, port, timeout)

@@ -36,6 +36,7 @@ class TextQuery:
     topic: str | None = None
     city: str | None = None
     when: str | None = None
+    pks: tuple[int, ...] = ()  # only these rows (of the type(s) asked for), e.g. an event's attendees
     today: dt.date = field(default_factory=dt.date.today)
     offset: int = 0
     limit: int = 20
@@ -61,6 +62,7 @@ class Hit:
     type: str
     pk: int
     title: str
+    body: str = ""  # the stored searchable text, for a snippet (digest/search/snippets.py)
 
 
 @dataclass(frozen=True)

@@ -67,10 +67,12 @@ def text_params(query: TextQuery) -> dict:
         fq.append(f"{{!term f=city tag=city}}{query.city}")
     if query.when:
         fq.append(f"{{!tag=when}}{when_filter(query.when, query.today)}")
+    if query.pks:
+        fq.append("{!terms f=pk}" + ",".join(str(int(pk)) for pk in query.pks))
     if fq:
         params["fq"] = fq
     params.update({
-        "fl": "id,type,pk,title",
+        "fl": "id,type,pk,title,body",
         "sort": "score desc,id asc",
         "start": query.offset,
         "rows": query.limit,
@@ -158,7 +160,7 @@ class SolrIndex(SearchIndex):
 
     def search(self, query: TextQuery) -> SearchPage:
         results = self._select(text_params(query))
-        hits = tuple(Hit(d["id"], d["type"], int(d["pk"]), d.get("title", "")) for d in results.docs)
+        hits = tuple(Hit(d["id"], d["type"], int(d["pk"]), d.get("title", ""), d.get("body", "")) for d in results.docs)
         fields = results.facets.get("facet_fields", {})
         facets = Facets(
             type=ranked_counts(_pairs(fields.get("type", []))),

@@ -230,9 +230,10 @@ class TantivyIndex(SearchIndex):
         hits = []
         for _, address in found.hits[query.offset:]:
             stored = searcher.doc(address)
-            hits.append(
-                Hit(stored.get_first("id"), stored.get_first("type"), stored.get_first("pk"), stored.get_first("title"))
-            )
+            hits.append(Hit(
+                stored.get_first("id"), stored.get_first("type"), stored.get_first("pk"), stored.get_first("title"),
+                stored.get_first("body") or "",
+            ))
 
         def without(name: str) -> tantivy.Query:
             return _all(text, *(q for key, q in filters.items() if key != name))
@@ -278,6 +279,8 @@ class TantivyIndex(SearchIndex):
             filters["city"] = tantivy.Query.term_query(SCHEMA, "city", query.city)
         if query.when:
             filters["when"] = self._when(query.when, query.today)
+        if query.pks:
+            filters["pks"] = tantivy.Query.term_set_query(SCHEMA, "pk", [int(pk) for pk in query.pks])
         return filters
 
     @staticmethod

@@ -9,6 +9,14 @@ from digest.config import load_settings
 
 LANYARD = load_settings()
 
+from pathlib import Path  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+from digest.embeds import FRAME_SRC  # noqa: E402
+
+SITE_DIR = Path(__file__).resolve().parent
+
 DEBUG = not LANYARD.production
 SECRET_KEY = LANYARD.secret_keys[0]
 SECRET_KEY_FALLBACKS = list(LANYARD.secret_keys[1:])
@@ -44,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "lanyard_site.events",
     "lanyard_site.mailing",
     "lanyard_site.personal",
@@ -54,6 +63,7 @@ MIDDLEWARE = [
     # In production static files are served first, before anything else touches the request
     # (hashed names, a year's expiry); in development Django's server serves them.
     *(["lanyard_site.personal.static_files.StaticFilesMiddleware"] if LANYARD.production else []),
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,6 +98,7 @@ LANGUAGE_CODE = "en"
 USE_I18N = False
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [SITE_DIR / "static"]  # the site's own CSS, icons
 STATIC_ROOT = str(LANYARD.data_dir / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -116,6 +127,26 @@ EMAIL_BACKEND = "lanyard_site.personal.mail.TransportEmailBackend"
 DEFAULT_FROM_EMAIL = LANYARD.mail_from
 CSRF_FAILURE_VIEW = "lanyard_site.personal.views.csrf_failure"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANYARD.production and LANYARD.base_url.startswith("https://")
+
+# A strict policy on every page: nothing inline, nothing from elsewhere but https images
+# (avatars) and the embedded players of the allow-listed providers (digest/embeds.py).
+# The admin is left out: Django's admin pages use inline styles and scripts.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": list(FRAME_SRC),
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+    },
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"

@@ -10,6 +10,7 @@ from digest.config import DatabaseURL
 from digest.db import make_engine
 from digest.graph import Graph
 from digest.redis_store import connect
+from digest.search import open_search
 
 
 @lru_cache(maxsize=1)
@@ -20,6 +21,13 @@ def redis():
 @lru_cache(maxsize=1)
 def graph() -> Graph:
     return Graph(redis(), settings.LANYARD.redis_prefix)
+
+
+@lru_cache(maxsize=1)
+def search():
+    """The configured search engine (tantivy under the data directory, or Solr): one
+    handle per process, which reopens the index itself when a rebuild swaps it."""
+    return open_search(settings.LANYARD)
 
 
 def engine(alias: str = DEFAULT_DB_ALIAS):

@@ -13,10 +13,17 @@ converters.register()
 urlpatterns = [
     path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
     path("", events.home, name="home"),
+    path("events/", events.events, name="events"),
     path("events/<lslug:slug>/", events.event, name="event"),
+    path("events/<lslug:slug>/attendees/", events.event_directory, {"directory": "attendees"}, name="attendees"),
+    path("events/<lslug:slug>/speakers/", events.event_directory, {"directory": "speakers"}, name="speakers"),
     path("talks/<int:talk_id>/", events.talk, name="talk"),
+    path("people/", events.people, name="people"),
     path("people/<lslug:handle>/", events.person, name="person"),
+    path("topics/", events.topics, name="topics"),
     path("topics/<lslug:slug>/", events.topic, name="topic"),
+    path("coverage/", events.coverage, name="coverage"),
+    path("search/", events.search, name="search"),
     path("calendar/", events.calendar, name="calendar"),
     path("talks/<int:talk_id>/coverage/", paste.paste_talk, name="paste_talk"),
     path("events/<lslug:slug>/coverage/", paste.paste_event, name="paste_event"),
@@ -28,6 +35,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="events/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("robots.txt", events.robots, name="robots"),
+    path("favicon.ico", events.favicon, name="favicon"),
     # Anything else in a slug's place (an old accented slug from an email already sent, a
     # capitalised one): 301 to where that row lives now, else 404. Never rendered as is.
     re_path(r"^events/(?P<slug>[^/]+)/(?P<rest>.*)$", events.moved, {"kind": "event"}),

@@ -54,6 +54,9 @@ def test_refused_and_failed_are_one_line_and_exit_1(env, web_server):
     result = run(["coverage", "fetch", web_server.route("/r", redirect("gopher://x/"))], env)
     assert_one_clear_line(result, 1, "refused: scheme not allowed: gopher")
     assert_one_clear_line(run(["coverage", "fetch", web_server.url("/missing")], env), 1, "failed: HTTP 404")
+    assert_one_clear_line(
+        run(["coverage", "fetch", "slides.example/deck"], env), 1, "refused: not a valid URL: it needs http://"
+    )
     empty = {**env, "LANYARD_HTTP_ALLOW_NETWORKS": ""}
     assert_one_clear_line(
         run(["coverage", "fetch", web_server.url("/missing")], empty), 1, "refused: address not allowed: 127.0.0.2"

@@ -227,6 +227,7 @@ class Session(CacheVersioned):
     title = models.CharField(max_length=300)
     abstract = models.TextField(blank=True)
     starts_at = models.DateTimeField(null=True, blank=True)
+    room = models.CharField(max_length=100, blank=True, default="", db_default="")
     speakers = models.ManyToManyField(Person, blank=True, related_name="sessions", db_table="session_speaker")
 
     class Meta:

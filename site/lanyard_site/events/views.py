@@ -1,22 +1,22 @@
-"""The browsing pages the digest emails link to. Thin: reads are in selectors."""
+"""The browsing pages. Thin: every read is a selector; these only pick the template."""
 
+from functools import lru_cache
+from urllib.parse import quote
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
+from .. import stores
 from . import selectors
-from .models import Attendance, SlugKind
+from .models import Coverage, SlugKind
+from .selectors import Directory
 
 _VIEW_OF = {SlugKind.EVENT: "event", SlugKind.PERSON: "person", SlugKind.TOPIC: "topic"}
-
-PAGE_SIZE = 50
-
-
-def home(request):
-    page = Paginator(selectors.events_upcoming(), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "events/home.html", {"page": page, "days": selectors.UPCOMING_DAYS})
 
 
 def moved(request, kind: str, slug: str, rest: str = ""):
@@ -25,44 +25,107 @@ def moved(request, kind: str, slug: str, rest: str = ""):
     current = selectors.current_slug(kind, slug)
     if current is None or current == slug:
         raise Http404("no such page")
-    location = reverse(_VIEW_OF[kind], args=[current]) + rest
+    location = reverse(_VIEW_OF[kind], args=[current]) + quote(rest)
     if request.META.get("QUERY_STRING"):
         location += "?" + request.META["QUERY_STRING"]
     return HttpResponsePermanentRedirect(location)
 
 
+@require_safe
+def home(request):
+    return render(request, "events/home.html", {"home": selectors.home(), "days": selectors.UPCOMING_DAYS})
+
+
+@require_safe
+def events(request):
+    choices = selectors.filter_choices()
+    filters = selectors.event_filters(request.GET, choices)
+    page = selectors.paginate(selectors.events_browse(filters), request.GET.get("page"))
+    return render(request, "events/events.html", {"page": page, "filters": filters, "choices": choices})
+
+
+@require_safe
 def event(request, slug: str):
     event = selectors.event_detail(slug)
     if event is None:
         return moved(request, SlugKind.EVENT, slug)
     return render(request, "events/event.html", {
         "event": event,
-        "talks": selectors.event_talks(event),
-        "speakers": selectors.event_people(event, role=Attendance.Role.SPEAKING),
-        "attendees": selectors.event_people(event, role=Attendance.Role.ATTENDING),
+        "today": selectors.today(),
+        "schedule": selectors.event_schedule(event),
+        "people": selectors.event_people(event),
     })
 
 
+@require_safe
+def event_directory(request, slug: str, directory: str):
+    event = selectors.event_by_slug(slug)
+    if event is None:
+        return moved(request, SlugKind.EVENT, slug, f"{directory}/")
+    directory = Directory(directory)
+    listing = selectors.event_directory(
+        event, directory, query=selectors.clean_text(request.GET.get("q")), raw_page=request.GET.get("page"),
+        index=stores.search(),
+    )
+    return render(request, "events/directory.html", {"event": event, "directory": directory, "listing": listing})
+
+
+@require_safe
 def talk(request, talk_id: int):
-    return render(request, "events/talk.html", {"talk": selectors.talk_detail(talk_id)})
+    talk = selectors.talk_detail(talk_id)
+    if talk is None:
+        raise Http404("no such talk")
+    return render(request, "events/talk.html", {"talk": talk})
 
 
+@require_safe
 def person(request, handle: str):
     person = selectors.person_detail(handle)
     if person is None:
         return moved(request, SlugKind.PERSON, handle)
-    upcoming, past = selectors.person_attendances(person)
     return render(request, "events/person.html", {
-        "person": person, "upcoming": upcoming, "past": past, "talks": selectors.person_talks(person),
+        "person": person,
+        "events": selectors.person_events(person),
+        "talks": selectors.person_talks(person),
+        "co_speakers": selectors.co_speakers(person, stores.search()),
     })
 
 
+@require_safe
+def people(request):
+    listing = selectors.speakers_directory(
+        query=selectors.clean_text(request.GET.get("q")), raw_page=request.GET.get("page"), index=stores.search(),
+    )
+    return render(request, "events/people.html", {"listing": listing})
+
+
+@require_safe
+def topics(request):
+    return render(request, "events/topics.html", {"topics": selectors.topics_overview()})
+
+
+@require_safe
 def topic(request, slug: str):
     topic = selectors.topic_detail(slug)
     if topic is None:
         return moved(request, SlugKind.TOPIC, slug)
-    page = Paginator(selectors.topic_events(topic), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "events/topic.html", {"topic": topic, "page": page})
+    return render(request, "events/topic.html", {"topic": topic, "sections": selectors.topic_page(topic)})
+
+
+@require_safe
+def coverage(request):
+    choices = selectors.filter_choices()
+    filters = selectors.coverage_filters(request.GET, choices)
+    page = selectors.paginate(selectors.coverage_rows(filters), request.GET.get("page"))
+    return render(request, "events/coverage.html", {
+        "page": page, "filters": filters, "choices": choices, "kinds": Coverage.Kind.choices,
+    })
+
+
+@require_safe
+def search(request):
+    found = selectors.run_search(selectors.search_request(request.GET, selectors.filter_choices()), stores.search())
+    return render(request, "events/search.html", {"found": found}, status=503 if found.error else 200)
 
 
 @login_required
@@ -70,6 +133,32 @@ def calendar(request):
     person = selectors.person_of(request.user)
     page, entries = None, []
     if person is not None:
-        page = Paginator(selectors.calendar_event_ids(person), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = selectors.paginate(selectors.calendar_event_ids(person), request.GET.get("page"), 50)
         entries = selectors.events_for_calendar(person, page_events=list(page.object_list))
     return render(request, "events/calendar.html", {"person": person, "page": page, "entries": entries})
+
+
+ROBOTS = """User-agent: *
+Disallow: /admin/
+Disallow: /accounts/
+Disallow: /calendar/
+Disallow: /subscriptions/
+Disallow: /search/
+"""
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def robots(request):
+    return HttpResponse(ROBOTS, content_type="text/plain; charset=utf-8")
+
+
+@lru_cache(maxsize=1)
+def _favicon() -> bytes:
+    return (settings.SITE_DIR / "static" / "lanyard" / "favicon.ico").read_bytes()
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    return HttpResponse(_favicon(), content_type="image/x-icon")

@@ -243,3 +243,12 @@ def test_event_ids_are_what_the_people_query_finds(search_index):
     assert len(expected) > 5
     assert search_index.event_ids_with_people(people, start, end) == expected
     assert search_index.event_ids_with_people(people, end, start) == set()
+
+
+def test_pks_limit_the_search_to_those_rows_and_hits_carry_their_text(search_index):
+    search_index.upsert(CATALOGUE)
+    page = search_index.search(TextQuery("", types=("person",), pks=(11, 999), today=TODAY))
+    assert ids(page) == {"person:11"} and page.total == 1
+    assert page.hits[0].body == "Compilers and Rust"
+    assert ids(search_index.search(TextQuery("ada", types=("person",), pks=(11,), today=TODAY))) == set()
+    assert ids(search_index.search(TextQuery("ada", types=("person",), pks=(10, 11), today=TODAY))) == {"person:10"}

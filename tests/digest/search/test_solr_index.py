@@ -40,7 +40,7 @@ def test_text_query_with_every_filter():
             "{!term f=city tag=city}São Paulo",
             "{!tag=when}end_date:[2026-11-28T00:00:00Z TO *]",
         ],
-        "fl": "id,type,pk,title",
+        "fl": "id,type,pk,title,body",
         "sort": "score desc,id asc",
         "start": 20,
         "rows": 10,
@@ -185,3 +185,8 @@ def test_solrconfig_reads_the_schema_and_allows_2048_clauses():
     assert root.find("schemaFactory/str[@name='managedSchemaResourceName']").text == "managed-schema.xml"
     limit = root.find("query/maxBooleanClauses").text
     assert int(re.search(r":(\d+)\}", limit).group(1)) >= 2048
+
+
+def test_pks_filter_with_the_terms_parser():
+    params = text_params(TextQuery("ada", types=("person",), pks=(3, 1, 2), today=TODAY))
+    assert params["fq"] == ["{!terms f=type tag=type}person", "{!terms f=pk}3,1,2"]

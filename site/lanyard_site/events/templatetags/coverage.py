@@ -48,5 +48,6 @@ def coverage_for(context: template.Context, target: object, heading: str = "Cove
         "paste_event": target if isinstance(target, Event) else None,
         "can_paste": isinstance(target, (Session, Event)) and person_id is not None,
         "show_context": not isinstance(target, Session),
+        "on_event": isinstance(target, Event),  # its talks' coverage needs no "at <event>"
         "kinds": Coverage.Kind.choices,
     }

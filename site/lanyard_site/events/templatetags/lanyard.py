@@ -1,0 +1,45 @@
+"""Template filters of the browsing pages: safe links, avatars' fallbacks, facet links."""
+
+from __future__ import annotations
+
+import zlib
+
+from django import template
+
+from digest.weburls import web_url as checked_web_url
+
+register = template.Library()
+AVATAR_HUES = 8  # avatar fallback colours in the stylesheet (.hue-0 … .hue-7)
+
+
+@register.filter
+def web_url(value: str | None) -> str:
+    """The URL when it may be a link (absolute http or https), else "": a stored
+    ``javascript:`` URL is shown as text, never as a live link."""
+    return checked_web_url(value) or ""
+
+
+@register.filter
+def initials(name: str) -> str:
+    """Up to two letters for an avatar drawn without any remote image."""
+    words = [word for word in (name or "").split() if word[:1].isalnum()]
+    letters = "".join(word[0] for word in words[:1] + words[1:][-1:])
+    return letters.upper() or "?"
+
+
+@register.filter
+def hue(value) -> str:
+    """A stable colour class for an avatar fallback, from the person's handle."""
+    return f"hue-{zlib.crc32(str(value).encode()) % AVATAR_HUES}"
+
+
+@register.simple_tag(takes_context=True)
+def facet_url(context, name: str, value: str | None = None) -> str:
+    """This page's query string with filter ``name`` set to ``value`` (removed when None)
+    and back on the first page: a facet's link."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    params.pop(name, None)
+    if value is not None:
+        params[name] = value
+    return "?" + params.urlencode() if params else "?"
