@@ -16,7 +16,8 @@ from digest.vocabulary import DigestList, SubscriptionStatus
 from .progress import StepProgress
 
 if TYPE_CHECKING:
-    from digest.pipeline import ChunkResult, RunSummary
+    from digest.batch import ChunkOutcome
+    from digest.runs import RunSummary
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 LISTS = click.Choice([m.value for m in DigestList])
@@ -29,63 +30,63 @@ class BatchOutcome:
 
 
 def make_pipeline(app, **options):
-    from digest.graph import GraphMissing
     from digest.pipeline import Pipeline
 
-    try:
-        app.graph.keys()
-    except GraphMissing as error:
-        raise click.ClickException(str(error)) from None
     return Pipeline(app.settings, engine=app.engine, redis=app.redis, **options)
 
 
-def run_batch(
-    app,
-    *,
-    digest_date: dt.date,
-    list_name: str = DigestList.DAILY,
-    dry_run: bool = False,
-    limit: int | None = None,
-    chunk_size: int = 500,
-    processes: int = 1,
-) -> BatchOutcome:
-    """Plan a run, process every chunk here (on ``processes`` local processes) with a
-    progress bar, finish it."""
-    from digest.pipeline import RunPaused, finish_run, plan_run
+def run_batch(app, *, request, processes: int = 1) -> BatchOutcome:
+    """Plan a run (a digest.runs.RunRequest) with its chunks, work every chunk here (on
+    ``processes`` local processes) with a progress bar, and finish it the way the
+    scheduler does: temporary failures go round again, up to the schedule's max_attempts."""
+    from digest.batch import Verdict, finish_here, work_here
+    from digest.parallel import process_chunks
+    from digest.runs import FinishPolicy, run_plan
+    from scheduler.runtime import schedule_get
 
+    schedule = schedule_get(app.engine)
+    timeout = dt.timedelta(seconds=schedule.chunk_timeout)
+    # Nobody else works on this run: a claim of it still open once every chunk is done
+    # belongs to a process that died, and is taken over at once.
+    policy = FinishPolicy(
+        stale_after=dt.timedelta(0), max_attempts=schedule.max_attempts, chunk_size=request.chunk_size
+    )
     pipeline = make_pipeline(app) if processes == 1 else None
     started = time.perf_counter()
     try:
-        plan = plan_run(app.engine, list_name=list_name, digest_date=digest_date, limit=limit, dry_run=dry_run,
-                        chunk_size=chunk_size)
-        results: Iterable[tuple[int, ChunkResult]]
-        if pipeline is not None:
-            results = (
-                (len(chunk), pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk))
-                for chunk in plan.chunks
-            )
-        else:
-            from digest.parallel import process_chunks
-
-            results = process_chunks(app.settings, run_id=plan.run_id, chunks=plan.chunks, processes=processes)
+        plan = run_plan(app.engine, request)
         with StepProgress(unit="digests") as progress:
             done = 0
             progress("digests", done, plan.planned)
-            try:
-                for size, result in results:
-                    done += size
+
+            def work(chunk_ids) -> None:
+                nonlocal done
+                outcomes: Iterable[ChunkOutcome]
+                if pipeline is not None:
+                    outcomes = (work_here(pipeline, chunk_id=chunk_id, timeout=timeout) for chunk_id in chunk_ids)
+                else:
+                    outcomes = process_chunks(app.settings, chunk_ids=chunk_ids, processes=processes, timeout=timeout)
+                for outcome in outcomes:
+                    if outcome.verdict == Verdict.PAUSED:
+                        raise click.ClickException(
+                            f"run {plan.run_id} was paused; `lanyard runs resume {plan.run_id}` sends the rest through "
+                            f"the workers, or `lanyard runs cancel {plan.run_id}` and run again"
+                        )
+                    done = min(done + outcome.size, plan.planned)
                     progress("digests", done, plan.planned)
-                    if result.cancelled:
+                    if outcome.result is not None and outcome.result.cancelled:
                         break
-            except RunPaused:
-                raise click.ClickException(
-                    f"run {plan.run_id} was paused; resume it and run `lanyard digest run` again to send the rest"
-                ) from None
-        summary = finish_run(app.engine, run_id=plan.run_id)
+
+            work(plan.chunk_ids)
+            finishing = finish_here(app.engine, run_id=plan.run_id, policy=policy, work=work)
     finally:
         if pipeline is not None:
             pipeline.close()
-    return BatchOutcome(summary=summary, seconds=time.perf_counter() - started)
+    if finishing.summary is None:
+        raise click.ClickException(
+            f"run {plan.run_id} has work left that another process holds; `lanyard runs show {plan.run_id}` says more"
+        )
+    return BatchOutcome(summary=finishing.summary, seconds=time.perf_counter() - started)
 
 
 def echo_summary(outcome: BatchOutcome, *, list_name: str, digest_date: dt.date) -> None:
@@ -98,8 +99,10 @@ def echo_summary(outcome: BatchOutcome, *, list_name: str, digest_date: dt.date)
     )
     if s.timings:
         click.echo("seconds per stage: " + ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in s.timings.items()))
+    if s.status == "failed" or s.failed:
+        click.echo(f"run {s.run_id} {s.status}; `lanyard runs show {s.run_id}` says why")
     if s.failed:
-        click.echo(f"{s.failed} failed temporarily; `lanyard digest run --date {digest_date}` again retries them")
+        click.echo(f"{s.failed} failed; `lanyard digest run --date {digest_date}` again retries them")
 
 
 @click.group()
@@ -118,9 +121,13 @@ def digest():
 @click.pass_obj
 def run(app, digest_date, list_name, dry_run, limit, chunk_size, processes):
     """Send the digests due for a date, on this machine, then print a summary."""
+    from digest.runs import RunRequest
+
     digest_date = digest_date.date() if digest_date else dt.date.today()
-    outcome = run_batch(app, digest_date=digest_date, list_name=list_name, dry_run=dry_run, limit=limit,
-                        chunk_size=chunk_size, processes=processes)
+    request = RunRequest(
+        digest_date=digest_date, list_name=list_name, dry_run=dry_run, limit=limit, chunk_size=chunk_size
+    )
+    outcome = run_batch(app, request=request, processes=processes)
     echo_summary(outcome, list_name=list_name, digest_date=digest_date)
     mail = app.settings.mail
     if mail.scheme == "maildir" and not dry_run:
@@ -212,6 +219,53 @@ def preview(app, handle, digest_date, list_name, out):
                           out=out or app.settings.data_dir / "previews")
     click.echo(f"message: {files.eml}")
     click.echo(f"html:    {files.html}")
+
+
+@digest.command()
+@click.option("--subscriber", "handle", required=True, help="Handle of the subscribing person.")
+@click.option("--event", "slug", required=True, help="Slug of the event (as in /events/<slug>/).")
+@click.option("--date", "digest_date", type=DATE, help="Digest date [default: today].")
+@click.option("--list", "list_name", type=LISTS, default="daily", show_default=True)
+@click.pass_obj
+def explain(app, handle, slug, digest_date, list_name):
+    """Why a subscriber gets, or does not get, an event in a day's digest (reads only)."""
+    from digest.explain import ExplainError, ExplainRequest
+    from digest.explain import explain as explain_event
+
+    digest_date = digest_date.date() if digest_date else dt.date.today()
+    pipeline = make_pipeline(app)
+    try:
+        result = explain_event(
+            app.engine, app.redis, prefix=app.settings.redis_prefix, strategy=pipeline.strategy,
+            request=ExplainRequest(handle=handle, event_slug=slug, digest_date=digest_date, list_name=list_name),
+        )
+    except ExplainError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        pipeline.close()
+    click.echo(
+        f"{handle} ({result.email}), {list_name} subscription {result.subscription_id}: {result.subscription_status}"
+    )
+    click.echo(f"event: {result.event_name} ({slug}), {result.event_start} to {result.event_end}")
+    click.echo(f"digest of {digest_date}: window {result.window[0]} to {result.window[1]}")
+    if result.going_in_database:
+        click.echo(
+            "followed people going (database): " + ", ".join(f"{g.name} ({g.role})" for g in result.going_in_database)
+        )
+    else:
+        click.echo("followed people going (database): none")
+    click.echo(f"found by the {result.strategy} strategy: {len(result.going_in_graph)} of them")
+    click.echo(f"mentioned by an earlier digest: {'yes' if result.mentioned_before else 'no'}")
+    if result.ledger is None:
+        click.echo(f"ledger for {digest_date}: nothing yet")
+    else:
+        entry = result.ledger
+        extra = f", {entry['last_error']}" if entry["last_error"] else ""
+        feedback = f", report since: {entry['feedback']}" if entry["feedback"] else ""
+        click.echo(f"ledger for {digest_date}: {entry['status']} (run {entry['run_id']}{extra}{feedback})")
+    click.echo(f"verdict: {result.verdict}")
+    for reason in result.reasons:
+        click.echo(f"  - {reason}")
 
 
 COMMANDS = [digest]

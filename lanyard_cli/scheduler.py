@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from digest.vocabulary import ACTIVE_RUN_STATUSES, DigestList, RunStatus
+from digest.vocabulary import ACTIVE_RUN_STATUSES, DeliveryFeedback, DigestList, RunStatus
 
 RUN_STATES = [m.value for m in RunStatus]
 
@@ -239,13 +239,13 @@ def start_and_wait(
     When no worker answers, one is started for the run and stopped cleanly after it
     (this is how README's first command runs the digest on the embedded Redis).
     """
+    from digest.runs import RunRequest
     from scheduler.local import start_worker, stop_worker, wait_for_run, workers_answering
     from scheduler.runs import run_progress, run_start
 
     with _Controls():
-        run_id = run_start(
-            app.engine, _enqueue(app), list_name=list_name, digest_date=digest_date, dry_run=dry_run, limit=limit
-        )
+        request = RunRequest(list_name=list_name, digest_date=digest_date, dry_run=dry_run, limit=limit, chunk_size=0)
+        run_id = run_start(app.engine, _enqueue(app), request=request)
     click.echo(f"run {run_id} started: {list_name} digest for {digest_date:%Y-%m-%d}{' (dry run)' if dry_run else ''}")
     if not wait:
         click.echo(f"watch it with `lanyard runs show {run_id} --watch`")
@@ -361,6 +361,12 @@ def print_progress(p) -> None:
         f"in flight {p.in_flight}"
     )
     click.echo(f"  chunks {p.chunks_done}/{p.chunks_total}, {p.rate:.1f} digests/s over {p.elapsed:.1f} s, eta {eta}")
+    if p.feedback:
+        hard, soft, complaints = (
+            p.feedback.get(kind, 0)
+            for kind in (DeliveryFeedback.HARD_BOUNCE, DeliveryFeedback.SOFT_BOUNCE, DeliveryFeedback.COMPLAINT)
+        )
+        click.echo(f"  reports since: {hard} hard bounced, {soft} soft bounced, {complaints} complained")
     if p.notes:
         click.echo("  notes:")
         for line in p.notes.splitlines()[-10:]:

@@ -5,19 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import smtplib
+import subprocess
+import sys
+import time
+import types
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from digest import db
+from digest.batch import work_here
 from digest.bounces.listener import make_listener
 from digest.bounces.sources import MailboxError, parse_mailbox_url, process_imap, process_maildir
 from digest.graph import Graph
 from digest.graph_sync import rebuild
 from digest.keys import RedisKeys
-from digest.pipeline import Pipeline, finish_run, plan_run
+from digest.pipeline import Pipeline
+from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan
 from lanyard_cli.main import cli
 from scheduler.runs import run_progress
 from tests.conftest import REDIS_URL, TEST_SECRET
@@ -46,10 +53,12 @@ def world(engine, redis_client, ledger):
 
 
 def run(engine, pipeline, day):
-    plan = plan_run(engine, digest_date=day)
-    for chunk in plan.chunks:
-        pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)
-    return plan, finish_run(engine, run_id=plan.run_id)
+    plan = run_plan(engine, RunRequest(digest_date=day))
+    for chunk_id in plan.chunk_ids:
+        work_here(pipeline, chunk_id=chunk_id, timeout=dt.timedelta(minutes=10))
+    return plan, run_finish(
+        engine, run_id=plan.run_id, policy=FinishPolicy(stale_after=dt.timedelta(0), max_attempts=0)
+    ).summary
 
 
 @pytest.fixture
@@ -228,6 +237,10 @@ def test_lanyard_bounces_process_reads_a_maildir_once(
     again = CliRunner().invoke(cli, ["bounces", "process", "--from", f"maildir://{box}"], catch_exceptions=False)
     assert "read 0 message(s)" in again.output
 
+    shown = CliRunner().invoke(cli, ["runs", "show", str(ledger.run_id)], catch_exceptions=False)
+    assert "sent 1, skipped 0, failed 0, bounced 1" in shown.output
+    assert "reports since: 1 hard bounced, 1 soft bounced, 0 complained" in shown.output
+
 
 def test_maildir_errors_are_one_line(tmp_path, processor):
     with pytest.raises(MailboxError, match="not a maildir"):
@@ -274,3 +287,37 @@ def test_imap_mistakes_are_one_line(imap, processor):
     # The system's trust store does not know the test certificate: refused, not ignored.
     with pytest.raises(MailboxError):
         process_imap(processor, parse_mailbox_url(imap.url(tls=True)))
+
+
+def test_lanyard_bounces_serve_records_and_stops_on_sigterm(database_url, tmp_path, ledger, redis_client):
+    port = free_port()
+    env = {
+        **os.environ,
+        "LANYARD_DATABASE_URL": database_url,
+        "LANYARD_REDIS_URL": REDIS_URL,
+        "LANYARD_REDIS_PREFIX": PREFIX,
+        "LANYARD_DATA_DIR": str(tmp_path / "var"),
+        "LANYARD_SECRET_KEYS": TEST_SECRET,
+        "LANYARD_BOUNCE_DOMAIN": DOMAIN,
+    }
+    server = subprocess.Popen([sys.executable, "-m", "lanyard_cli", "bounces", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                smtplib.SMTP("127.0.0.1", port, timeout=5).quit()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the listener did not start"
+                time.sleep(0.2)
+        ref = ledger.deliver()
+        listener = types.SimpleNamespace(hostname="127.0.0.1", port=port)
+        code, _ = send_report(listener, corpus.gmail(to=ledger.address(ref), message_id="<a@b>"), ledger.address(ref))
+        assert code == 250
+        assert ledger.subscription().status == "bouncing"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=60)[0].decode()
+    assert server.returncode == 0, output
+    assert "taking reports for bounces.lanyard.example" in output and "stopped" in output

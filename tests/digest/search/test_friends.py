@@ -14,7 +14,7 @@ from digest import db
 from digest.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
 from digest.graph import Graph
 from digest.graph_sync import rebuild as rebuild_graph
-from digest.keys import RedisKeys
+from digest.keys import GraphKeys, RedisKeys
 from digest.search.friends import (
     REMEASURE_BATCHES,
     STRATEGY_NAMES,
@@ -173,7 +173,7 @@ def test_size_classes():
 
 def test_subscribers_following_nobody_and_empty_batches(redis_client, tantivy_index):
     graph = Graph(redis_client, "e:")
-    redis_client.set(graph.live_key, 1)  # an empty live generation
+    redis_client.mset({graph.live_key: 1, GraphKeys("e:", 1).built: 1})  # an empty live generation
     window = Window(TODAY, TODAY + dt.timedelta(days=30))
     strategy = SearchFriendEvents(tantivy_index, graph)
     assert strategy.friend_events([999_999, 999_999], window) == {999_999: {}}
