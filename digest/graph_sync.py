@@ -12,7 +12,6 @@ second rebuild mends.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from sqlalchemy import Connection, Engine, select
 
 from . import db
 from .graph import OLD_GENERATION_TTL, Graph, GraphMissing, day_number
+from .heal import StillMissing, rebuild_once
 from .keys import GraphKeys
 from .vocabulary import GRAPH_ROLES, Role
 
@@ -111,55 +111,33 @@ def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -
     return stats
 
 
-HEAL_LOCK_SECONDS = 60  # the healer renews it as it streams; a healer that died frees it within this
-HEAL_WAIT_SECONDS = 300.0  # how long the others wait for its rebuild before giving the chunk back
-HEAL_POLL_SECONDS = 0.2
-
-
 @dataclass(frozen=True)
 class Healing:
-    rebuilt: bool  # this process rebuilt it (else another one did, while this one waited)
+    rebuilt: RebuildStats | None  # None: another worker rebuilt it while this one waited
     waited: float
-    stats: RebuildStats | None = None
 
     @property
     def note(self) -> str:
-        if self.rebuilt and self.stats is not None:
+        if self.rebuilt is not None:
             return (
-                f"the Redis graph was missing: rebuilt from the database (generation {self.stats.generation}, "
-                f"{self.stats.follows} follows, {self.stats.attendances} attendances in {self.stats.seconds:.1f}s)"
+                f"the Redis graph was missing: rebuilt from the database (generation {self.rebuilt.generation}, "
+                f"{self.rebuilt.follows} follows, {self.rebuilt.attendances} attendances "
+                f"in {self.rebuilt.seconds:.1f}s)"
             )
         return f"the Redis graph was missing: waited {self.waited:.1f}s for another worker's rebuild"
 
 
-def heal(graph: Graph, engine: Engine, *, lock_key: str, wait: float = HEAL_WAIT_SECONDS) -> Healing:
-    """Make a missing graph whole again, once however many workers notice.
-
-    The first to take the lock (a Redis key with an expiry it renews while streaming)
-    rebuilds it from the database; the others wait for the live pointer. When nothing
-    appears within ``wait`` seconds, :class:`GraphMissing` (a temporary fault: the
-    chunk is retried later).
-    """
-    client = graph.redis
-    started = time.monotonic()
-    token = secrets.token_hex(8)
-    while not graph.ready():
-        if client.set(lock_key, token, nx=True, ex=HEAL_LOCK_SECONDS):
-            try:
-                if graph.ready():
-                    break  # finished by another worker just before we took the lock
-                def renew(_step: str, _rows: int) -> None:
-                    client.expire(lock_key, HEAL_LOCK_SECONDS)
-
-                stats = rebuild(graph, engine, progress=renew)
-            finally:
-                if client.get(lock_key) == token.encode():
-                    client.delete(lock_key)
-            return Healing(rebuilt=True, waited=time.monotonic() - started, stats=stats)
-        if time.monotonic() - started > wait:
-            raise GraphMissing(f"the Redis graph is still missing after waiting {wait:.0f}s for a rebuild")
-        time.sleep(HEAL_POLL_SECONDS)
-    return Healing(rebuilt=False, waited=time.monotonic() - started)
+def heal(graph: Graph, engine: Engine, *, lock_key: str) -> Healing:
+    """Make a missing graph whole again from the database, once however many workers
+    notice (``digest/heal.py``); :class:`GraphMissing` when nobody managed to in time."""
+    try:
+        done = rebuild_once(
+            graph.redis, lock_key, ready=graph.ready,
+            rebuild=lambda renew: rebuild(graph, engine, progress=lambda _step, _rows: renew()),
+        )
+    except StillMissing as error:
+        raise GraphMissing(f"the Redis graph is {error}") from None
+    return Healing(rebuilt=done.stats, waited=done.waited)
 
 
 @dataclass

@@ -164,5 +164,10 @@ class RedisKeys:
         return f"{self.prefix}search:dirty"
 
     @property
+    def search_heal_lock(self) -> str:
+        """Held by the one worker rebuilding a missing search index while the others wait."""
+        return f"{self.prefix}search:heal_lock"
+
+    @property
     def search_indexer_lock(self) -> str:
         return f"{self.prefix}search:indexer"

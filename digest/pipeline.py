@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis import Redis
 from sqlalchemy import Connection, Engine, select, update
@@ -30,6 +31,7 @@ from .config import Settings
 from .faults import DATABASE_ERRORS
 from .friends import FriendEventsStrategy, make_friend_strategy
 from .graph import Graph, GraphMissing, day_number
+from .graph_sync import Healing as GraphHealing
 from .graph_sync import heal as graph_heal
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
@@ -38,6 +40,9 @@ from .message import DkimSigner, build_message, make_list_id, make_message_id, s
 from .redis_store import connect
 from .render import Renderer
 from .runs import ChunkRecord
+from .search.index import SearchMissing
+from .search.sync import Healing as SearchHealing
+from .search.sync import heal as search_heal
 from .stores.scripts import lua
 from .tokens import DeliveryRef, FeedRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from .transports import PermanentDeliveryError, TemporaryDeliveryError, Transport, make_transport
@@ -442,12 +447,20 @@ class Pipeline:
                 pause = min(pause * 2, 2.0)
 
     def _friend_events(self, person_ids: list[int], window: Window, notes: list[str] | None) -> dict:
-        try:
-            return self.strategy.friend_events(person_ids, window)
-        except GraphMissing:
-            healed = graph_heal(self.graph, self.engine, lock_key=self.keys.graph_heal_lock)
-        if notes is not None:
-            notes.append(healed.note)
+        """The strategy's answer; a missing graph or search index is rebuilt first (noted)."""
+        for _ in range(3):  # the graph and the index can both be missing; each heals once
+            try:
+                return self.strategy.friend_events(person_ids, window)
+            except GraphMissing:
+                healed: GraphHealing | SearchHealing = graph_heal(
+                    self.graph, self.engine, lock_key=self.keys.graph_heal_lock
+                )
+            except SearchMissing:
+                search = _search_strategy(self.strategy)
+                healed = search_heal(search.index, self.engine, self.redis, self.keys)
+                search.trust()
+            if notes is not None:
+                notes.append(healed.note)
         return self.strategy.friend_events(person_ids, window)
 
     # -- Redis: what earlier digests mentioned ------------------------------------------
@@ -587,6 +600,12 @@ def _timed(timings: Timings, stage: str) -> Iterator[None]:
         yield
     finally:
         timings[stage] += time.perf_counter() - started
+
+
+def _search_strategy(strategy: FriendEventsStrategy) -> Any:
+    """The search strategy itself, or the one the planner ("auto") sends subscribers to."""
+    planner: Any = strategy  # the planner ("auto") holds both strategies
+    return strategy if hasattr(strategy, "trust") else planner.strategies["search"]
 
 
 def _rollback(connection: Connection) -> None:

@@ -48,6 +48,9 @@ class FriendEventsFromFollows(FriendEventsStrategy, Protocol):
         self, follows: Mapping[int, Collection[int]], window: Window, keys: GraphKeys
     ) -> dict[int, FriendEvents]: ...
 
+    def forget(self) -> None:
+        """A new run: drop what was fetched."""
+
 
 @dataclass(frozen=True, slots=True)
 class PersonCard:

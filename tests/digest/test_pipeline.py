@@ -183,6 +183,22 @@ def test_what_was_mentioned_survives_redis_losing_everything(engine, pipeline, w
     assert redis_client.zscore(RedisKeys(PREFIX).mentioned(world["subs"]["ada"]), world["meetup"]) is not None
 
 
+def test_a_missing_search_index_is_rebuilt_for_the_search_strategy(make_settings, database_url, smtp_server, engine,
+                                                                     redis_client, world, tmp_path):
+    # The index was never built (or its folder was deleted): it answers with nothing, and
+    # a digest run trusting it would settle everyone as "nothing new".
+    settings = make_settings(database_url=database_url, mail_url=smtp_server.url, redis_prefix=PREFIX,
+                             friends_strategy="search", search_url=f"tantivy://{tmp_path / 'search'}")
+    pipeline = Pipeline(settings, engine=engine, redis=redis_client)
+    try:
+        _, _, summary = run_all(engine, pipeline)
+    finally:
+        pipeline.close()
+    assert recipients(smtp_server) == ["ada@example.com", "hal@example.com"]
+    assert "the search index was missing: rebuilt from the database" in summary.notes
+    assert "friends strategy: search" in summary.notes
+
+
 def pipeline_subscriptions(connection):
     from digest.hydrate import subscriptions_by_id
 

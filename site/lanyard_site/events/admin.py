@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from .coverage_services import coverage_refetch
 from .models import Attendance, Coverage, Event, Follow, Person, Session, Topic
@@ -82,6 +83,7 @@ class CoverageAdmin(admin.ModelAdmin):
         "fetched_at",
     ]
     actions = ["fetch_again"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a link typed without one is https
 
     @admin.action(description="Fetch the selected links again")
     def fetch_again(self, request, queryset):

@@ -16,6 +16,7 @@ from digest.graph import Graph
 from digest.graph_sync import rebuild as rebuild_graph
 from digest.keys import GraphKeys, RedisKeys
 from digest.search.friends import (
+    GROUP_GROWTH,
     REMEASURE_BATCHES,
     STRATEGY_NAMES,
     WARMUP_CALLS,
@@ -189,3 +190,17 @@ def test_strategies_by_configuration(make_settings, redis_client, tmp_path):
         )
         assert isinstance(strategy, kind) and isinstance(strategy, FriendEventsStrategy)
     assert make_friend_strategy(settings, graph=graph, name="auto", threshold=5).threshold == 5
+
+
+def test_a_figure_from_few_subscribers_is_taken_again_for_many():
+    costs = CostModel()
+    for _ in range(WARMUP_CALLS + 1):
+        costs.record("redis", Counter({7: 1}), 0.05)
+        costs.record("search", Counter({7: 1}), 0.02)
+    assert costs.cheaper(7, 1) == "search" and costs.cheaper(7, GROUP_GROWTH - 1) == "search"
+    assert costs.cheaper(7, GROUP_GROWTH) is None and costs.stale("redis", 7, GROUP_GROWTH)
+    costs.restart("redis", 7)  # measured again from a warm-up: the next call alone is not trusted
+    costs.record("redis", Counter({7: GROUP_GROWTH}), GROUP_GROWTH * 0.01)
+    assert costs.stale("redis", 7)
+    costs.record("redis", Counter({7: GROUP_GROWTH}), GROUP_GROWTH * 0.01)
+    assert not costs.stale("redis", 7, GROUP_GROWTH) and costs.cost("redis", 7) == pytest.approx(0.01)
