@@ -32,9 +32,18 @@ from sqlalchemy import Connection, Engine, select, update
 from .. import db
 from ..clock import utcnow
 from ..config import Settings
+from ..runs import ChunkRecord, run_get, run_record
 from ..subscriptions import subscription_suppress, subscription_unsubscribe_in
 from ..tokens import DeliveryRef, ReturnPathSigner, TokenError
-from ..vocabulary import ChangeVia, DeliveryStatus, FeedbackDecision, FeedbackKind, FeedbackMatch, SubscriptionStatus
+from ..vocabulary import (
+    ACTIVE_RUN_STATUSES,
+    ChangeVia,
+    DeliveryStatus,
+    FeedbackDecision,
+    FeedbackKind,
+    FeedbackMatch,
+    SubscriptionStatus,
+)
 from .classify import Verdict, classify
 from .reports import NotAReport, Report, parse_report
 from .values import Source
@@ -70,6 +79,7 @@ class FeedbackOutcome:
 @dataclass(frozen=True, slots=True)
 class _Match:
     delivery_id: int
+    run_id: int
     subscription_id: int
     status: str
     feedback: str
@@ -119,6 +129,8 @@ class FeedbackProcessor:
             return self._drop(source, f"replayed: report {report.fingerprint[:12]} is recorded already")
         if verdict.kind == FeedbackKind.COMPLAINT:
             self._suppress(match.subscription_id)
+        if verdict.kind == FeedbackKind.HARD_BOUNCE and match.status == DeliveryStatus.SENT:
+            self._recount(match.run_id)
         log.info(
             "%s report (%s): %s %s for subscription %d, delivery %d, matched by %s: %s",
             source, report.fingerprint[:12], verdict.kind, verdict.status_code, match.subscription_id,
@@ -142,7 +154,7 @@ class FeedbackProcessor:
         if len(refs) > 1:
             return "return paths naming different deliveries"
         d = db.delivery
-        columns = (d.c.id, d.c.subscription_id, d.c.status, d.c.feedback)
+        columns = (d.c.id, d.c.run_id, d.c.subscription_id, d.c.status, d.c.feedback)
         if refs:
             ref = refs.pop()
             row = connection.execute(
@@ -166,7 +178,7 @@ class FeedbackProcessor:
             return "unknown message: no return path of ours and no Message-ID quoted"
         if row.status == DeliveryStatus.SKIPPED:
             return f"unknown message: delivery {row.id} sent nothing ({row.status})"
-        return _Match(row.id, row.subscription_id, row.status, row.feedback, matched_by)
+        return _Match(row.id, row.run_id, row.subscription_id, row.status, row.feedback, matched_by)
 
     # -- deciding and recording ----------------------------------------------------------
 
@@ -222,6 +234,17 @@ class FeedbackProcessor:
             )
         if values:
             connection.execute(update(db.delivery).where(db.delivery.c.id == match.delivery_id).values(**values))
+
+    def _recount(self, run_id: int) -> None:
+        """A sent delivery bounced: move it from its run's sent count to its bounced count.
+
+        Only for a run that has ended: one still going totals its ledger when it finishes.
+        """
+        if run_get(self.engine, run_id=run_id)["status"] in ACTIVE_RUN_STATUSES:
+            return
+        run_record(self.engine, run_id=run_id, record=ChunkRecord(
+            sent=-1, bounced=1, notes=["bounce reports came back after the run: lanyard runs show"],
+        ))
 
     def _suppress(self, subscription_id: int) -> None:
         try:

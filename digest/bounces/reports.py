@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email import errors, policy
+from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses
@@ -63,6 +64,18 @@ class Report:
     addresses: tuple[str, ...] = ()  # addresses that may be our return path (where the report went, the quoted sender)
 
 
+def parse_report(raw: bytes) -> Report:
+    """The report in ``raw`` (a whole message, as received), or :class:`NotAReport`."""
+    try:
+        return _parse(raw)
+    except NotAReport:
+        raise
+    except (ValueError, LookupError, TypeError, AttributeError, IndexError) as error:
+        # The email package tolerates most damage, but a hostile header (an unknown
+        # charset, a parameter it cannot split) can still raise one of these.
+        raise NotAReport(f"unreadable ({type(error).__name__})") from None
+
+
 def _multipart_report(raw: bytes) -> tuple[Message, str, list]:
     """The message, its report type and its parts, or :class:`NotAReport` saying why not."""
     if not isinstance(raw, (bytes, bytearray)):
@@ -84,8 +97,7 @@ def _multipart_report(raw: bytes) -> tuple[Message, str, list]:
     return message, report_type, parts if isinstance(parts, list) else []
 
 
-def parse_report(raw: bytes) -> Report:
-    """The report in ``raw`` (a whole message, as received), or :class:`NotAReport`."""
+def _parse(raw: bytes) -> Report:
     message, report_type, parts = _multipart_report(raw)
     if report_type == ReportType.DELIVERY_STATUS:
         status_part = _part(parts, ("message/delivery-status", "message/global-delivery-status"))
@@ -109,7 +121,7 @@ def parse_report(raw: bytes) -> Report:
             raise NotAReport("a feedback report without a message/feedback-report part")
         blocks = _field_blocks(feedback_part)
         fields = blocks[0] if blocks else Message()
-        feedback_type = " ".join(str(fields.get("Feedback-Type", "")).split()).lower()
+        feedback_type = _clean(fields.get("Feedback-Type", "")).lower()
         if not feedback_type:
             raise NotAReport("a feedback report without a Feedback-Type")
         machine_text = _block_text(fields)
@@ -180,22 +192,47 @@ def _block_text(block: Message) -> str:
 
 def _recipient(block: Message) -> RecipientStatus:
     final = _typed_value(block.get("Final-Recipient", "") or block.get("Original-Recipient", ""))
-    status = _status_code(str(block.get("Status", "")))
-    diagnostic = " ".join(_typed_value(block.get("Diagnostic-Code", "")).split())
+    status = _status_code(_clean(block.get("Status", "")))
+    diagnostic = _typed_value(block.get("Diagnostic-Code", ""))
     if not status:
         # Some MTAs leave Status out or put 5.0.0 with the real code in the diagnostic.
         status = _status_code(diagnostic)
     return RecipientStatus(
         final_recipient=final.lower(),
-        action=" ".join(str(block.get("Action", "")).split()).lower(),
+        action=_clean(block.get("Action", "")).lower(),
         status=status,
         diagnostic=diagnostic[:2000],
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean(value: object) -> str:
+    """A header's text as storable, printable text on one line.
+
+    The parser hands undecodable bytes over as surrogate escapes, which neither a
+    database driver nor a log can take; NUL and other controls go too.
+    """
+    if isinstance(value, Header):  # a header with 8-bit bytes: take them as UTF-8 (RFC 6532)
+        text = "".join(_decoded(chunk, charset) for chunk, charset in decode_header(value))
+    else:
+        text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _decoded(chunk: bytes | str, charset: str | None) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    try:
+        return chunk.decode(charset if charset and charset != "unknown-8bit" else "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return chunk.decode("utf-8", "replace")
+
+
 def _typed_value(value: object) -> str:
     """``rfc822; ada@example.com`` → ``ada@example.com`` (the address-type or diagnostic-type goes)."""
-    text = " ".join(str(value).split())
+    text = _clean(value)
     kind, separator, rest = text.partition(";")
     return rest.strip() if separator and " " not in kind.strip() else text
 
@@ -229,7 +266,7 @@ def _quoted_headers(parts: list) -> Message | None:
 def _ids(values: Iterable[object]) -> tuple[str, ...]:
     found: list[str] = []
     for value in values:
-        for match in _MESSAGE_ID.findall(" ".join(str(value).split())):
+        for match in _MESSAGE_ID.findall(_clean(value)):
             if match not in found:
                 found.append(match)
     return tuple(found)
@@ -237,7 +274,7 @@ def _ids(values: Iterable[object]) -> tuple[str, ...]:
 
 def _addresses(values: Iterable[object]) -> tuple[str, ...]:
     found: list[str] = []
-    for _, address in getaddresses([" ".join(str(v).split()) for v in values if v]):
+    for _, address in getaddresses([_clean(v) for v in values if v]):
         address = address.strip().strip("<>").lower()
         if "@" in address and address not in found:
             found.append(address)

@@ -250,3 +250,45 @@ def test_a_return_path_of_another_domain_is_not_ours(processor, ledger, redis_cl
     outcome = process(processor, corpus.postfix_hard(to="bounces+1.20261201.aaaa@elsewhere.example",
                                                      message_id=message_id(ref.subscription_id, DAY)))
     assert outcome.recorded and ledger.feedback()[0].matched_by == FeedbackMatch.MESSAGE_ID
+
+
+def test_mangled_reports_never_raise(processor, ledger, redis_client):
+    """Bytes flipped, NULs and 8-bit garbage inserted, cut anywhere: each one is recorded
+    or dropped with a reason, never an exception (which would stop a mailbox pass)."""
+    ref = ledger.deliver()
+    to, mid = ledger.address(ref), message_id(ref.subscription_id, DAY)
+    originals = [
+        build(to=to, message_id=mid) for build in (corpus.postfix_hard, corpus.gmail, corpus.arf, corpus.exim_hard)
+    ]
+    rng = random.Random(3464)
+    for n in range(200):
+        raw = bytearray(rng.choice(originals))
+        for _ in range(rng.randrange(1, 20)):
+            at = rng.randrange(len(raw))
+            how = rng.randrange(4)
+            if how == 0:
+                raw[at] = rng.randrange(256)
+            elif how == 1:
+                raw[at:at] = rng.choice(
+                    [b"\x00", b"\xff\xfe", b"\r\n\r\n", b"--", b"=?x-unknown?q?=FF?=", b';charset="x-nope"']
+                )
+            elif how == 2:
+                del raw[at:at + rng.randrange(1, 200)]
+            else:
+                raw = raw[:at] if at > 100 else raw
+            if not raw:
+                break
+        outcome = process(processor, bytes(raw))
+        assert outcome.reason, n
+    # Whatever was recorded names the one delivery there is.
+    assert {row.delivery_id for row in ledger.feedback()} <= {ledger.delivery(ref).id}
+
+
+def test_eight_bit_garbage_in_a_report_is_stored_readably(processor, ledger):
+    ref = ledger.deliver()
+    raw = corpus.postfix_hard(to=ledger.address(ref), message_id="<a@b>").replace(
+        b"User unknown in virtual mailbox table\r\n\r\n--", b"User unknown \xff\xfe\x00 caf\xc3\xa9\r\n\r\n--", 1)
+    outcome = process(processor, raw)
+    assert outcome.recorded
+    [row] = ledger.feedback()
+    assert "\x00" not in row.diagnostic and "café" in row.diagnostic and "\ufffd" in row.diagnostic

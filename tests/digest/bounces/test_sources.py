@@ -115,6 +115,9 @@ def test_a_hard_bounce_over_smtp_marks_bouncing_and_the_next_run_skips_it(
             assert c.execute(select(s.c.status).where(s.c.id == world["ada"])).scalar() == "bouncing"
         progress = run_progress(engine, run_id=plan.run_id)
         assert (progress.sent, progress.bounced) == (1, 1)
+        with engine.connect() as c:
+            row = c.execute(select(db.digest_run).where(db.digest_run.c.id == plan.run_id)).one()
+        assert (row.sent, row.bounced) == (1, 1) and "bounce reports came back after the run" in row.notes
 
         # The next day: a new event, so cy gets a digest; ada, bouncing, is not even planned.
         with engine.begin() as c:
@@ -233,6 +236,9 @@ def test_lanyard_bounces_process_reads_a_maildir_once(
         ["1764572400.M9P1.mx:2,S"] + [f"1764572405.M{n}P1.mx:2,S" for n in range(3)]
     )
     assert ledger.subscription().status == "bouncing"
+    assert (
+        run_plan(engine, RunRequest(digest_date=DAY + dt.timedelta(days=2), dry_run=True)).planned == 0
+    )  # the next run skips it
 
     again = CliRunner().invoke(cli, ["bounces", "process", "--from", f"maildir://{box}"], catch_exceptions=False)
     assert "read 0 message(s)" in again.output
