@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email import errors, policy
 from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses
+from typing import Any
 
 from .values import ReportType
 
@@ -74,7 +76,8 @@ def parse_report(raw: bytes) -> Report:
         raise NotAReport(f"unreadable ({type(error).__name__})") from None
 
 
-def _parse(raw: bytes) -> Report:
+def _multipart_report(raw: bytes) -> tuple[Message, str, list]:
+    """The message, its report type and its parts, or :class:`NotAReport` saying why not."""
     if not isinstance(raw, (bytes, bytearray)):
         raise NotAReport("not a message (bytes expected)")
     if len(raw) > MAX_REPORT_BYTES:
@@ -84,25 +87,34 @@ def _parse(raw: bytes) -> Report:
     message = BytesParser(policy=policy.compat32).parsebytes(bytes(raw))
     if message.get_content_type() != "multipart/report":
         raise NotAReport(f"not a multipart/report but {message.get_content_type()}")
-    report_type = (message.get_param("report-type") or "").lower()
+    report_type = str(message.get_param("report-type") or "").lower()
     if report_type not in (ReportType.DELIVERY_STATUS, ReportType.FEEDBACK):
         raise NotAReport(f"a multipart/report of an unknown type {report_type or '(none)'!r}")
     damage = [d for d in message.defects if isinstance(d, _STRUCTURE_DEFECTS)]
     if damage or not message.is_multipart():
         raise NotAReport(f"a damaged MIME tree ({type(damage[0]).__name__ if damage else 'no parts'})")
     parts = message.get_payload()
+    return message, report_type, parts if isinstance(parts, list) else []
+
+
+def _parse(raw: bytes) -> Report:
+    message, report_type, parts = _multipart_report(raw)
     if report_type == ReportType.DELIVERY_STATUS:
         status_part = _part(parts, ("message/delivery-status", "message/global-delivery-status"))
         if status_part is None:
             raise NotAReport("a delivery-status report without a message/delivery-status part")
         blocks = _field_blocks(status_part)
-        recipients = tuple(_recipient(block) for block in blocks[1:] if block.get("Final-Recipient") or block.get("Action"))
+        recipients = tuple(
+            _recipient(block) for block in blocks[1:] if block.get("Final-Recipient") or block.get("Action")
+        )
         if not recipients:
             raise NotAReport("a delivery-status report naming no recipient")
         machine_text = "\n\n".join(_block_text(block) for block in blocks)
-        report = dict(recipients=recipients)
+        report: dict[str, Any] = dict(recipients=recipients)
         # Gmail names the returned message in the per-message block.
-        extra_ids = [block.get(name, "") for block in blocks for name in ("Original-Message-ID", "X-Original-Message-ID")]
+        extra_ids = [
+            block.get(name, "") for block in blocks for name in ("Original-Message-ID", "X-Original-Message-ID")
+        ]
     else:
         feedback_part = _part(parts, ("message/feedback-report",))
         if feedback_part is None:
@@ -134,7 +146,7 @@ def _parse(raw: bytes) -> Report:
     )
 
 
-def _part(parts, content_types: tuple[str, ...]) -> Message | None:
+def _part(parts: list, content_types: tuple[str, ...]) -> Message | None:
     for part in parts:
         if isinstance(part, Message) and part.get_content_type() in content_types:
             return part
@@ -152,6 +164,7 @@ def _field_blocks(part: Message) -> list[Message]:
     if isinstance(payload, list) and all(isinstance(p, Message) for p in payload):
         blocks: list[Message] = []
         for block in payload:
+            assert isinstance(block, Message)  # checked above
             blocks.append(block)
             body = block.get_payload()
             if isinstance(body, str) and body.strip():  # blocks the parser did not separate
@@ -161,7 +174,8 @@ def _field_blocks(part: Message) -> list[Message]:
         payload = payload.decode("utf-8", "replace")
     if isinstance(payload, str):
         if part.get("Content-Transfer-Encoding", "").lower() in ("base64", "quoted-printable"):
-            payload = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+            decoded: Any = part.get_payload(decode=True)  # bytes for a single part
+            payload = (decoded or b"").decode("utf-8", "replace")
         return _text_blocks(payload)
     return []
 
@@ -194,7 +208,7 @@ def _recipient(block: Message) -> RecipientStatus:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _clean(value) -> str:
+def _clean(value: object) -> str:
     """A header's text as storable, printable text on one line.
 
     The parser hands undecodable bytes over as surrogate escapes, which neither a
@@ -216,7 +230,7 @@ def _decoded(chunk: bytes | str, charset: str | None) -> str:
         return chunk.decode("utf-8", "replace")
 
 
-def _typed_value(value) -> str:
+def _typed_value(value: object) -> str:
     """``rfc822; ada@example.com`` → ``ada@example.com`` (the address-type or diagnostic-type goes)."""
     text = _clean(value)
     kind, separator, rest = text.partition(";")
@@ -231,7 +245,7 @@ def _status_code(text: str) -> str:
     return ".".join(match.groups()) if match else ""
 
 
-def _quoted_headers(parts) -> Message | None:
+def _quoted_headers(parts: list) -> Message | None:
     """The headers of the original message a report quotes (whole, or headers only)."""
     for part in parts[1:]:
         if not isinstance(part, Message):
@@ -244,12 +258,12 @@ def _quoted_headers(parts) -> Message | None:
             if isinstance(payload, str):
                 return HeaderParser(policy=policy.compat32).parsestr(payload)
         if content_type in ("text/rfc822-headers", "message/global-headers"):
-            text = part.get_payload(decode=True) or b""
+            text: Any = part.get_payload(decode=True) or b""  # bytes for a single part
             return HeaderParser(policy=policy.compat32).parsestr(text.decode("utf-8", "replace"))
     return None
 
 
-def _ids(values) -> tuple[str, ...]:
+def _ids(values: Iterable[object]) -> tuple[str, ...]:
     found: list[str] = []
     for value in values:
         for match in _MESSAGE_ID.findall(_clean(value)):
@@ -258,7 +272,7 @@ def _ids(values) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _addresses(values) -> tuple[str, ...]:
+def _addresses(values: Iterable[object]) -> tuple[str, ...]:
     found: list[str] = []
     for _, address in getaddresses([_clean(v) for v in values if v]):
         address = address.strip().strip("<>").lower()

@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..config import Settings
 from ..graph import Graph
 from ..keys import GraphKeys
 from ..stores.scripts import lua
-from ..values import FriendEvents, Window
+from ..values import FriendEvents, FriendEventsFromFollows, Window
 from ..vocabulary import Role
+from . import open_search
 from .index import SearchIndex, SearchMissing
 
 STRATEGY_NAMES = ("redis", "search")
@@ -64,7 +67,7 @@ def follow_sets(graph: Graph, person_ids: Sequence[int], keys: GraphKeys | None 
     pipe = graph.redis.pipeline(transaction=False)
     for person_id in person_ids:
         pipe.smembers(keys.follows(person_id))
-    return {p: {int(m) for m in members} for p, members in zip(person_ids, pipe.execute())}
+    return {p: {int(m) for m in members} for p, members in zip(person_ids, pipe.execute(), strict=False)}
 
 
 class SearchFriendEvents:
@@ -103,7 +106,7 @@ class SearchFriendEvents:
         return self.friend_events_from(follow_sets(self.graph, subscriber_ids), window)
 
     def friend_events_from(
-        self, follows: dict[int, set[int]], window: Window, keys: GraphKeys | None = None
+        self, follows: Mapping[int, Collection[int]], window: Window, keys: GraphKeys | None = None
     ) -> dict[int, FriendEvents]:
         """The answer for subscribers whose follow sets were read already."""
         subscriber_ids = list(follows)
@@ -119,7 +122,8 @@ class SearchFriendEvents:
                 at.setdefault(person, []).append((event_id, Role.SPEAKING))
         result: dict[int, FriendEvents] = {}
         for s in subscriber_ids:
-            mine, found = events[s], {}
+            mine = events[s]
+            found: dict[int, dict[int, str]] = {}
             for person in follows[s]:
                 for event_id, role in at.get(person, ()):
                     if event_id in mine:
@@ -182,12 +186,13 @@ class CostModel:
             self.group[(strategy, cls)] = count
             self._update(strategy, cls, seconds / count)
             return
-        if any(cost is None for cost in known.values()):
+        measured = {cls: cost for cls, cost in known.items() if cost is not None}
+        if len(measured) < len(known):
             return  # a mixed call with a class never measured alone says nothing attributable
-        predicted = sum(known[cls] * count for cls, count in counts.items())
+        predicted = sum(measured[cls] * count for cls, count in counts.items())
         ratio = seconds / predicted if predicted > 0 else 1.0
         for cls in counts:
-            self._update(strategy, cls, known[cls] * ratio)
+            self._update(strategy, cls, measured[cls] * ratio)
 
     def _update(self, strategy: str, cls: int, per_subscriber: float) -> None:
         key = (strategy, cls)
@@ -221,9 +226,11 @@ class PlannedFriendEvents:
     strategy over this planner's life.
     """
 
-    def __init__(self, redis_strategy, search_strategy: SearchFriendEvents, *, threshold: int = SEARCH_THRESHOLD,
+    def __init__(self, redis_strategy: FriendEventsFromFollows, search_strategy: SearchFriendEvents, *,
+                 threshold: int = SEARCH_THRESHOLD,
                  costs: CostModel | None = None):
-        self.strategies = {"redis": redis_strategy, "search": search_strategy}
+        self.search = search_strategy
+        self.strategies: dict[str, FriendEventsFromFollows] = {"redis": redis_strategy, "search": search_strategy}
         self.threshold = threshold
         self.costs = costs if costs is not None else CostModel()
         self.usage: Counter[str] = Counter()
@@ -241,9 +248,9 @@ class PlannedFriendEvents:
 
     def follow_set_sizes(self, subscriber_ids: Sequence[int]) -> dict[int, int]:
         """Follow-set sizes alone (no members), one round trip: what :meth:`plan` takes."""
-        graph = self.strategies["search"].graph
+        graph = self.search.graph
         sizes = self._sizes(keys=[], args=[graph.keys().follows(""), *subscriber_ids])
-        return dict(zip(subscriber_ids, map(int, sizes)))
+        return dict(zip(subscriber_ids, map(int, sizes), strict=False))
 
     def plan(self, sizes: Mapping[int, int]) -> list[Call]:
         """The calls that answer a batch (subscriber → follow-set size): measuring calls
@@ -289,7 +296,7 @@ class PlannedFriendEvents:
             return {}
         # The follow sets, read once for the plan and for both strategies: the planner
         # adds no round trip to what the strategy it picks makes anyway.
-        graph = self.strategies["search"].graph
+        graph = self.search.graph
         keys = graph.keys()
         follows = follow_sets(graph, subscriber_ids, keys)
         calls = self.plan({p: len(members) for p, members in follows.items()})
@@ -309,15 +316,17 @@ class PlannedFriendEvents:
         return found
 
 
-def search_strategy(settings, *, graph: Graph, search: SearchIndex | None = None, **extra) -> SearchFriendEvents:
+def search_strategy(
+    settings: Settings, *, graph: Graph, search: SearchIndex | None = None, **extra: Any
+) -> SearchFriendEvents:
     """LANYARD_FRIENDS_STRATEGY=search; ``search`` defaults to the configured engine."""
-    from . import open_search
-
     return SearchFriendEvents(search if search is not None else open_search(settings), graph)
 
 
-def planned_strategy(settings, *, graph: Graph, redis_strategy, search: SearchIndex | None = None,
-                     threshold: int = SEARCH_THRESHOLD, **extra) -> PlannedFriendEvents:
+def planned_strategy(
+    settings: Settings, *, graph: Graph, redis_strategy: FriendEventsFromFollows, search: SearchIndex | None = None,
+    threshold: int = SEARCH_THRESHOLD, **extra: Any,
+) -> PlannedFriendEvents:
     """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by measured cost for their follow-set size."""
     search_friends = search_strategy(settings, graph=graph, search=search)
     return PlannedFriendEvents(redis_strategy, search_friends, threshold=threshold)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import lru_cache
-
 from urllib.parse import urlsplit
 
 from django import forms

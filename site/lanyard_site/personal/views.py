@@ -11,7 +11,6 @@ import logging
 from functools import wraps
 
 import redis
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login

@@ -13,7 +13,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def mutated_feed_tokens(signer: TokenSigner, ref: FeedRef, *, count: int = 1000, seed: int = 5545) -> list[str]:
+def mutated_feed_tokens(signer: TokenSigner, ref: FeedRef, *, count: int = 1000, seed: int = 5545) -> list[str]:  # noqa: C901 -- one loop per kind of mutation
     """``count`` distinct tokens near the genuine one for ``ref``: bit flips, truncations,
     spliced signatures, forged payloads, other purposes and keys, junk."""
     rng = random.Random(seed)

@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-
 from .conftest import PASSWORD, account, empty_live_graph, go, make_event, make_person
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
