@@ -58,8 +58,18 @@ class SubscriptionAdmin(admin.ModelAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     """The ledger, read-only: the pipeline and bounce processing write it; the last error of a failure shows."""
 
-    list_display = ["id", "subscription", "digest_date", "status", "feedback", "attempts", "short_error", "sent_at",
-                    "feedback_at", "run"]
+    list_display = [
+        "id",
+        "subscription",
+        "digest_date",
+        "status",
+        "feedback",
+        "attempts",
+        "short_error",
+        "sent_at",
+        "feedback_at",
+        "run",
+    ]
     list_filter = ["status", "feedback", "digest_date"]
     search_fields = ["subscription__email", "message_id", "last_error"]
     date_hierarchy = "digest_date"
@@ -82,7 +92,17 @@ class DeliveryAdmin(admin.ModelAdmin):
 class DeliveryFeedbackAdmin(admin.ModelAdmin):
     """Every bounce and complaint report recorded, with what it changed."""
 
-    list_display = ["received_at", "kind", "status_code", "decision", "subscription", "delivery", "matched_by", "source", "detail"]
+    list_display = [
+        "received_at",
+        "kind",
+        "status_code",
+        "decision",
+        "subscription",
+        "delivery",
+        "matched_by",
+        "source",
+        "detail",
+    ]
     list_filter = ["kind", "decision", "matched_by", "source"]
     search_fields = ["subscription__email", "diagnostic", "fingerprint"]
     date_hierarchy = "received_at"
@@ -102,9 +122,9 @@ def _run_action(label: str, service: str, *, needs_enqueue: bool = True):
     """An admin action calling a run control of scheduler/runs.py on each selected run."""
 
     def action(modeladmin, request, queryset):
-        from scheduler import runs
+        from scheduler import runs  # noqa: PLC0415 -- the scheduler loads when an operator acts, not per request
 
-        from ..stores import engine, scheduler_enqueue
+        from ..stores import engine, scheduler_enqueue  # noqa: PLC0415 -- with the scheduler, above
 
         done = []
         for run_id in queryset.values_list("pk", flat=True):
@@ -137,8 +157,19 @@ def chunk_profile_links(chunk_ids) -> dict[int, str]:
 
 class DigestChunkInline(admin.TabularInline):
     model = DigestChunk
-    fields = ["number", "size", "status", "attempts", "sent", "skipped", "failed", "bounced", "last_error", "finished_at",
-              "profile"]
+    fields = [
+        "number",
+        "size",
+        "status",
+        "attempts",
+        "sent",
+        "skipped",
+        "failed",
+        "bounced",
+        "last_error",
+        "finished_at",
+        "profile",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -156,7 +187,19 @@ class DigestChunkInline(admin.TabularInline):
 
 @admin.register(DigestRun)
 class DigestRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "list", "digest_date", "status", "planned", "sent", "skipped", "failed", "chunks_done", "chunks_total", "created_at"]
+    list_display = [
+        "id",
+        "list",
+        "digest_date",
+        "status",
+        "planned",
+        "sent",
+        "skipped",
+        "failed",
+        "chunks_done",
+        "chunks_total",
+        "created_at",
+    ]
     list_filter = ["status", "list"]
     date_hierarchy = "digest_date"
     readonly_fields = ["timings", "created_at", "started_at", "finished_at"]
@@ -227,7 +270,7 @@ class ScheduleForm(forms.ModelForm):
 
     def clean(self):
         # The same checks as `lanyard schedule set` (scheduler/runtime.py).
-        from scheduler.runtime import EDITABLE, ScheduleError, parse_value
+        from scheduler.runtime import EDITABLE, ScheduleError, parse_value  # noqa: PLC0415 -- as in action()
 
         cleaned = super().clean()
         for name in EDITABLE:
