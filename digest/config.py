@@ -178,7 +178,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     replica_url = get("LANYARD_DATABASE_REPLICA_URL")
     database_replica = parse_database_url(replica_url, variable="LANYARD_DATABASE_REPLICA_URL") if replica_url else None
     if database_replica is not None and database_replica.backend != database.backend:
-        raise ConfigError("LANYARD_DATABASE_REPLICA_URL", f"is {database_replica.backend} but the primary is {database.backend}; a replica copies its primary")
+        raise ConfigError(
+            "LANYARD_DATABASE_REPLICA_URL",
+            f"is {database_replica.backend} but the primary is {database.backend}; a replica copies its primary",
+        )
     log_format = get("LANYARD_LOG_FORMAT", "console").lower()
     if log_format not in LOG_FORMATS:
         raise ConfigError("LANYARD_LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
@@ -280,7 +283,8 @@ def parse_data_dir(value: str) -> Path:
         probe.touch()
         probe.unlink()
     except OSError as error:
-        raise ConfigError("LANYARD_DATA_DIR", f"cannot create or write {path} ({error.strerror or error}); point it at a writable folder") from None
+        problem = f"cannot create or write {path} ({error.strerror or error}); point it at a writable folder"
+        raise ConfigError("LANYARD_DATA_DIR", problem) from None
     return path
 
 
@@ -299,7 +303,8 @@ def parse_database_url(url: str, *, variable: str = "LANYARD_DATABASE_URL") -> D
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(var, f"unknown scheme in {_masked(url)!r}; use sqlite:///path or postgresql://user:password@host:5432/db") from None
+        problem = f"unknown scheme in {_masked(url)!r}; use sqlite:///path or postgresql://user:password@host:5432/db"
+        raise ConfigError(var, problem) from None
     except ValueError:
         raise ConfigError(var, f"{_masked(url)!r} has a port that is not a number") from None
     scheme = parsed.drivername.split("+")[0]
@@ -307,14 +312,16 @@ def parse_database_url(url: str, *, variable: str = "LANYARD_DATABASE_URL") -> D
         # SQLAlchemy's convention: sqlite:///relative/path, sqlite:////absolute/path.
         if not (parsed.database or "").strip("/"):
             raise ConfigError(var, f"{url!r} names no file; use sqlite:////absolute/path.sqlite3")
-        path = Path(parsed.database).expanduser()
+        path = Path(parsed.database or "").expanduser()
         if not path.is_absolute():
             path = (PROJECT_ROOT or Path.cwd()) / path
         return DatabaseURL(url=url, backend="sqlite", path=path)
     if scheme in ("postgres", "postgresql"):
         if not parsed.database:
             raise ConfigError(var, f"{_masked(url)!r} names no database; use postgresql://user@host:5432/dbname")
-        options = tuple(sorted((key, value if isinstance(value, str) else value[-1]) for key, value in parsed.query.items()))
+        options = tuple(
+            sorted((key, value if isinstance(value, str) else value[-1]) for key, value in parsed.query.items())
+        )
         return DatabaseURL(
             url=url,
             backend="postgresql",
@@ -491,13 +498,18 @@ def parse_secret_keys(value: str, *, production: bool, data_dir: Path) -> tuple[
         if production:
             raise ConfigError(
                 var,
-                f"is required in production; set one or more comma-separated keys of at least {MIN_SECRET_LENGTH} random characters "
+                f"is required in production; set one or more comma-separated keys of at least {MIN_SECRET_LENGTH} "
+                "random characters "
                 "(the first signs, all verify)",
             )
         return (_development_secret(data_dir),)
     for index, key in enumerate(keys, 1):
         if production and (len(key) < MIN_SECRET_LENGTH or len(set(key)) < 5):
-            raise ConfigError(var, f"key number {index} is shorter than {MIN_SECRET_LENGTH} characters or repeats too few (make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
+            raise ConfigError(
+                var,
+                f"key number {index} is shorter than {MIN_SECRET_LENGTH} characters or repeats too few "
+                "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')",
+            )
     return keys
 
 

@@ -125,7 +125,9 @@ class Pipeline:
         # The bulk reads of the catalogue (events and people to hydrate) go to the read replica
         # when there is one; the ledger, claims and run rows stay on the primary.
         self._own_read_engine = settings.database_replica is not None
-        self.read_engine = db.make_engine(settings.database_replica) if self._own_read_engine else self.engine
+        self.read_engine = (
+            db.make_engine(settings.database_replica) if settings.database_replica is not None else self.engine
+        )
         self.redis = redis if redis is not None else connect(settings)
         self.keys = RedisKeys(settings.redis_prefix)
         self.graph = Graph(self.redis, settings.redis_prefix)

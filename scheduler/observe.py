@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import AbstractContextManager
 
 from celery.signals import setup_logging, task_postrun, task_prerun
 
@@ -31,7 +32,8 @@ from .context import context
 
 log = logging.getLogger("lanyard.scheduler")
 
-_recording: dict[str, tuple[Recorder, object]] = {}  # task id -> (recorder, its context manager)
+# task id -> (recorder, its context manager)
+_recording: dict[str, tuple[Recorder, AbstractContextManager[Recorder]]] = {}
 
 
 def worker_observability(settings: Settings, *, service: str) -> None:
@@ -43,9 +45,7 @@ def worker_observability(settings: Settings, *, service: str) -> None:
 
     configure_logging(settings, service=service)
     if settings.sentry_dsn:
-        from sentry_sdk.integrations.celery import (
-            CeleryIntegration,  # sentry-sdk is loaded only with a DSN
-        )
+        from sentry_sdk.integrations.celery import CeleryIntegration  # noqa: PLC0415 -- loaded only with a DSN
 
         init_sentry(settings, service=service, integrations=[CeleryIntegration()])
     install_sqlalchemy_hooks()

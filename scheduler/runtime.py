@@ -10,7 +10,9 @@ every few seconds. A missing row means the defaults.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -160,13 +162,18 @@ def _text(name: str, value):
     return ",".join(value) if name == "lists" else value
 
 
+def _parse_text(name: str, value: Any) -> Any:
+    """One schedule setting checked by parse_value, in the form the registry shows it."""
+    return _text(name, parse_value(name, value))
+
+
 class ScheduleSettingGroup:
     """The runtime schedule as a group of the live-settings registry (digest/ops/live.py)."""
 
     settings = tuple(
         LiveSetting(f.name, Kind.BOOL if f.name == "paused" else Kind.TEXT if f.name == "lists" else Kind.INT,
                     _text(f.name, f.default), _DESCRIPTIONS[f.name],
-                    parser=lambda value, name=f.name: _text(name, parse_value(name, value)))
+                    parser=functools.partial(_parse_text, f.name))
         for f in fields(Schedule)
     )
 

@@ -26,5 +26,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="lanyard-django-db-"), "test.sqlite3")}  # noqa: F405
 
 # Second databases standing in for read replicas (tests/ops/test_site.py routes reads to them).
-DATABASES["replica"] = {**DATABASES["default"], "TEST": {"NAME": os.path.join(tempfile.mkdtemp(prefix="lanyard-django-db-"), "replica.sqlite3")}}  # noqa: F405
-DATABASES["postgresql_replica"] = {**DATABASES["postgresql"], "TEST": {"NAME": f"lanyard_django_test_replica_{os.getpid()}"}}  # noqa: F405
+_REPLICA_FILE = os.path.join(tempfile.mkdtemp(prefix="lanyard-django-db-"), "replica.sqlite3")
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"NAME": _REPLICA_FILE}}  # noqa: F405
+DATABASES["postgresql_replica"] = {  # noqa: F405
+    **DATABASES["postgresql"], "TEST": {"NAME": f"lanyard_django_test_replica_{os.getpid()}"},  # noqa: F405
+}

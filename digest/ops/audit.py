@@ -29,7 +29,7 @@ def ops_change_record(connection: Connection, *, change: OpsChange) -> None:
             new_value=json.dumps(change.new_value),
             changed_by=change.changed_by[:150],
             via=change.via,
-            changed_at=dt.datetime.now(dt.timezone.utc),
+            changed_at=dt.datetime.now(dt.UTC),
         )
     )
 

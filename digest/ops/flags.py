@@ -9,9 +9,10 @@ flag store that cannot be read falls back to the defaults, never to an error.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Callable
+from typing import Any
 
 import redis as redis_lib
 
@@ -130,7 +131,7 @@ def rule_admits(rule: Rule, flag_name: str, visitor: Visitor) -> bool:
     return zlib.crc32(f"{flag_name}:{visitor.person_id}".encode()) % 100 < rule.percent
 
 
-def rules_from_hash(values: dict[bytes, bytes]) -> dict[str, Rule]:
+def rules_from_hash(values: Mapping[Any, Any]) -> dict[str, Rule]:
     """Every declared flag's rule: what Redis holds, else the default (a bad stored value too)."""
     rules = {}
     for name, flag in FLAGS.items():

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import redis as redis_lib
 from sqlalchemy import Engine, text
 
-from ..search import TextQuery
+from ..search import SearchIndex, TextQuery
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def redis_probe(redis: redis_lib.Redis) -> Callable[[], object]:
     return redis.ping
 
 
-def search_probe(open_index: Callable[[], object]) -> Callable[[], object]:
+def search_probe(open_index: Callable[[], SearchIndex]) -> Callable[[], object]:
     """``open_index`` returns the search index; one tiny query proves it answers."""
 
     def probe() -> object:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import redis as redis_lib
 from sqlalchemy import Engine, select, update
@@ -89,7 +90,8 @@ class LiveSetting:
 class SettingGroup(Protocol):
     """A set of live settings stored together."""
 
-    settings: Sequence[LiveSetting]
+    @property
+    def settings(self) -> Sequence[LiveSetting]: ...
 
     def current(self, engine: Engine) -> dict[str, Any]: ...
 
@@ -130,7 +132,7 @@ class OpsSettingGroup:
         self, engine: Engine, changes: Mapping[str, Any], *, changed_by: str, via: str
     ) -> dict[str, tuple[Any, Any]]:
         t = db.live_setting
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         done: dict[str, tuple[Any, Any]] = {}
         with engine.begin() as connection:
             for name, new in changes.items():

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import logging.config
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..config import Settings
 
@@ -51,7 +52,7 @@ def init_sentry(settings: Settings, *, service: str, integrations: Sequence[Any]
     if not settings.sentry_dsn:
         return False
     # Only imported when configured: a process without a DSN never loads the SDK.
-    import sentry_sdk
+    import sentry_sdk  # noqa: PLC0415 -- a process without a DSN never loads the SDK
 
     sentry_sdk.init(
         dsn=settings.sentry_dsn,

@@ -14,10 +14,11 @@ import functools
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Iterator
+from typing import Any, TypeVar, cast
 
 import redis as redis_lib
 from redis.client import Pipeline
@@ -45,7 +46,7 @@ class Recorder:
     kind: str = "request"
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.perf_counter)
-    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"))
+    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
     events: list[dict[str, Any]] = field(default_factory=list)
     dropped: int = 0
 
@@ -146,12 +147,16 @@ def install_sqlalchemy_hooks() -> None:
     event.listen(Engine, "after_cursor_execute", _after_cursor_execute)
 
 
-def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+def _before_cursor_execute(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
     if _current.get() is not None:
         conn.info.setdefault("lanyard_profile_starts", []).append(time.perf_counter())
 
 
-def _after_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+def _after_cursor_execute(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
     recorder = _current.get()
     starts = conn.info.get("lanyard_profile_starts")
     if recorder is not None and starts:
@@ -161,7 +166,7 @@ def _after_cursor_execute(conn, cursor, statement, parameters, context, executem
 
 
 class ProfiledPipeline(Pipeline):
-    def execute(self, raise_on_error: bool = True):
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
         recorder = _current.get()
         if recorder is None:
             return super().execute(raise_on_error)
@@ -177,7 +182,7 @@ class ProfiledPipeline(Pipeline):
 class ProfiledRedis(redis_lib.Redis):
     """redis.Redis that adds each command (and each pipeline) to the current profile."""
 
-    def execute_command(self, *args, **options):
+    def execute_command(self, *args: Any, **options: Any) -> Any:
         recorder = _current.get()
         if recorder is None:
             return super().execute_command(*args, **options)
@@ -187,11 +192,11 @@ class ProfiledRedis(redis_lib.Redis):
         finally:
             recorder.add(Kind.REDIS, " ".join(str(part) for part in args[:2]), start=start, end=time.perf_counter())
 
-    def pipeline(self, transaction: bool = True, shard_hint=None) -> ProfiledPipeline:
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> ProfiledPipeline:
         return ProfiledPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
 
 
-def profile_http(record) -> None:
+def profile_http(record: Any) -> None:
     """The outgoing HTTP client's observer (``digest.http.HttpClient(observer=...)``): one event per request."""
     recorder = _current.get()
     if recorder is None:
@@ -208,12 +213,15 @@ def profile_http(record) -> None:
     )
 
 
-def profiled(kind: Kind, label: str):
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def profiled(kind: Kind, label: str) -> Callable[[F], F]:
     """Decorator: each call joins the current profile as ``label`` (plus its first argument's gist)."""
 
-    def decorate(function):
+    def decorate(function: F) -> F:
         @functools.wraps(function)
-        def wrapper(self, *args, **kwargs):
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             recorder = _current.get()
             if recorder is None:
                 return function(self, *args, **kwargs)
@@ -225,7 +233,7 @@ def profiled(kind: Kind, label: str):
                     kind, f"{label} {_gist(args[0]) if args else ''}".strip(), start=start, end=time.perf_counter()
                 )
 
-        return wrapper
+        return cast(F, wrapper)
 
     return decorate
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any
 
 import redis as redis_lib
 from sqlalchemy import Engine, event
@@ -34,7 +35,7 @@ class ReadOnly:
     by: str = ""
 
     @classmethod
-    def from_hash(cls, values: dict[bytes, bytes]) -> ReadOnly:
+    def from_hash(cls, values: Mapping[Any, Any]) -> ReadOnly:
         if values.get(b"on") != b"1":
             return cls()
         text = {key.decode(): value.decode() for key, value in values.items()}
@@ -56,7 +57,7 @@ def read_only_set(redis: redis_lib.Redis, *, prefix: str, on: bool, message: str
     if not on:
         redis.delete(key)
         return ReadOnly()
-    since = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     redis.hset(key, mapping={"on": "1", "message": message.strip(), "since": since, "by": by})
     return ReadOnly(on=True, message=message.strip() or DEFAULT_MESSAGE, since=since, by=by)
 
@@ -97,5 +98,5 @@ def install_sqlalchemy_guard() -> None:
         event.listen(Engine, "before_cursor_execute", _guard)
 
 
-def _guard(conn, cursor, statement, parameters, context, executemany) -> None:
+def _guard(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
     guard_statement(statement)

@@ -199,7 +199,7 @@ LOGGING = logging_config(LANYARD, service="site")
 
 
 def _sentry_integrations():
-    from sentry_sdk.integrations.django import DjangoIntegration  # sentry-sdk is loaded only with a DSN
+    from sentry_sdk.integrations.django import DjangoIntegration  # noqa: PLC0415 -- loaded only with a DSN
 
     return [DjangoIntegration()]
 

@@ -134,7 +134,8 @@ def test_database_urls_are_parsed_by_sqlalchemy(tmp_path, url, host, port, user,
     assert (database.host, database.port, database.user, database.password, database.options, database.name) == (
         host, port, user, password, options, "db")
     rebuilt = database.sqlalchemy_url()
-    assert (rebuilt.host, rebuilt.port, rebuilt.password or "", dict(rebuilt.query)) == (host, port, password, dict(options))
+    rebuilt_parts = (rebuilt.host, rebuilt.port, rebuilt.password or "", dict(rebuilt.query))
+    assert rebuilt_parts == (host, port, password, dict(options))
     assert password not in repr(database) or not password
 
 
@@ -144,7 +145,8 @@ def test_database_options_reach_django_and_libpq(tmp_path):
     database = load_settings({"LANYARD_DATA_DIR": str(tmp_path),
                               "LANYARD_DATABASE_URL": "postgresql://u:p%40ss@[::1]:5433/db?sslmode=require"}).database
     entry = database_settings(database)
-    assert (entry["HOST"], entry["PORT"], entry["PASSWORD"], entry["OPTIONS"]) == ("::1", 5433, "p@ss", {"sslmode": "require"})
+    parts = (entry["HOST"], entry["PORT"], entry["PASSWORD"], entry["OPTIONS"])
+    assert parts == ("::1", 5433, "p@ss", {"sslmode": "require"})
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from scheduler.runtime import SCHEDULE_ID, ScheduleSettingGroup
 
 from .. import stores
 from ..ops.services import ops_engine
-
 from .models import Delivery, DeliveryFeedback, DigestChunk, DigestRun, Schedule, Subscription, UnsubscribeEvent
 
 
@@ -152,7 +151,7 @@ def chunk_profile_links(chunk_ids) -> dict[int, str]:
         found = stores.redis().mget([keys.chunk_profile(i) for i in ids])
     except Exception:  # Redis away: the admin still shows the run, without profile links
         return {}
-    return {i: reverse("ops_profile", args=[value.decode()]) for i, value in zip(ids, found) if value}
+    return {i: reverse("ops_profile", args=[value.decode()]) for i, value in zip(ids, found, strict=True) if value}
 
 
 class DigestChunkInline(admin.TabularInline):

@@ -7,6 +7,6 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
-        from . import instrumentation
+        from . import instrumentation  # noqa: PLC0415 -- it imports models, ready only now
 
         instrumentation.install()

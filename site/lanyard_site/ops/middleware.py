@@ -142,7 +142,7 @@ class ErrorMiddleware:
             exc_info=exception,
         )
         if settings.LANYARD.sentry_dsn:
-            import sentry_sdk  # loaded only when a DSN is configured (see settings.py)
+            import sentry_sdk  # noqa: PLC0415 -- loaded only when a DSN is configured (see settings.py)
 
             sentry_sdk.capture_exception(exception)
         return technical_500_response(request, type(exception), exception, exception.__traceback__)

@@ -61,11 +61,12 @@ def admin_ops(request):
             messages.error(request, f"Nothing changed: {error}")
         return redirect("admin_ops")
     current = registry.current(engine)
+    rules = flags_get(redis, prefix=prefix)
     context = {
         **admin_site.each_context(request),
         "title": "Operations",
         "read_only": read_only_get(redis, prefix=prefix),
-        "flags": [(flag, str(rule)) for flag, rule in zip(FLAGS.values(), flags_get(redis, prefix=prefix).values())],
+        "flags": [(flag, str(rules[name])) for name, flag in FLAGS.items()],
         "settings_rows": [(s, current.get(s.name)) for s in registry.describe()],
         "changes": ops_changes_latest(engine, limit=30),
     }
