@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
+from digest.keys import GraphKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Attendance, Event, Person
 from lanyard_site.personal import selectors
@@ -30,7 +31,9 @@ class OneDatabase:
 
 @pytest.fixture(params=["default", "postgresql"])
 def alias(request, redis_client):
-    redis_client.set(stores.graph().live_key, 1)  # an empty live graph, which the site's writes then fill
+    graph = stores.graph()
+    # An empty live graph (whole: its "built" marker set), which the site's writes then fill.
+    redis_client.mset({graph.live_key: 1, GraphKeys(graph.prefix, 1).built: 1})
     selectors.friend_strategy.cache_clear()
     with override_settings(DATABASE_ROUTERS=[OneDatabase(request.param)]):
         yield request.param
