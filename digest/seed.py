@@ -15,11 +15,11 @@ import hashlib
 import random
 import time
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Callable
 
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Connection, Engine, delete, func, select, text
 
 from . import db
 from .embeds import VIMEO, YOUTUBE
@@ -137,10 +137,10 @@ def seed(
     today = today or dt.date.today()
     rng = random.Random(seed)
     stats = SeedStats()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     report = progress or (lambda step, done, total: None)
 
-    def timed(step: str):
+    def timed(step: str) -> _Timer:
         return _Timer(stats.timings, step)
 
     with engine.begin() as connection:
@@ -170,10 +170,10 @@ class _Timer:
     def __init__(self, timings: dict, step: str):
         self.timings, self.step = timings, step
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.started = time.perf_counter()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.timings[self.step] = time.perf_counter() - self.started
 
 
@@ -181,7 +181,9 @@ def _heavy_tail(rng: random.Random, scale: float, alpha: float, cap: int) -> int
     return min(cap, int(scale * rng.paretovariate(alpha)))
 
 
-def _people(connection, rng, count, now, stats, report) -> list[float]:
+def _people(
+    connection: Connection, rng: random.Random, count: int, now: dt.datetime, stats: SeedStats, report: Progress
+) -> list[float]:
     """Insert people; return each one's popularity (how likely others follow them)."""
     rows, popularity = [], []
     for pid in range(1, count + 1):
@@ -209,7 +211,7 @@ def _people(connection, rng, count, now, stats, report) -> list[float]:
     return popularity
 
 
-def _weighted_picker(rng: random.Random, weights: list[float]):
+def _weighted_picker(rng: random.Random, weights: list[float]) -> Callable[[int], set[int]]:
     """pick(k) → up to k distinct indices drawn by weight (fast: one bisect per draw)."""
     cumulative = list(accumulate(weights))
     total = cumulative[-1]
@@ -229,7 +231,10 @@ def _weighted_picker(rng: random.Random, weights: list[float]):
     return pick
 
 
-def _follows(connection, rng, people, popularity, now, stats, report):
+def _follows(
+    connection: Connection, rng: random.Random, people: int, popularity: list[float], now: dt.datetime,
+    stats: SeedStats, report: Progress,
+) -> None:
     pick = _weighted_picker(rng, popularity)
     columns = ["follower_id", "followee_id", "created_at"]
     rows = []
@@ -247,7 +252,10 @@ def _follows(connection, rng, people, popularity, now, stats, report):
     report("follows", people, people)
 
 
-def _events(connection, rng, count, today, now, stats, report) -> list[dict]:
+def _events(
+    connection: Connection, rng: random.Random, count: int, today: dt.date, now: dt.datetime, stats: SeedStats,
+    report: Progress,
+) -> list[dict]:
     topic_rows = [
         {"id": i, "name": name, "slug": slug_words(name, max_length=100), "cache_version": 1}
         for i, name in enumerate(TOPICS, 1)
@@ -283,8 +291,8 @@ def _events(connection, rng, count, today, now, stats, report) -> list[dict]:
         extra = rng.sample(topic_rows, 2)
         for t in {topic["id"], *(t["id"] for t in extra[: rng.randint(0, 2)])}:
             links.append({"event_id": eid, "topic_id": t})
-    for start in range(0, len(rows), 20_000):
-        stats.events += db.bulk_insert(connection, db.event_, rows[start:start + 20_000], columns)
+    for first in range(0, len(rows), 20_000):
+        stats.events += db.bulk_insert(connection, db.event_, rows[first:first + 20_000], columns)
         report("events", stats.events, count)
     db.bulk_insert(connection, db.event_topic, links, ["event_id", "topic_id"])
     return rows
@@ -299,7 +307,10 @@ MAX_ACTIVITY = 40.0
 CROWD_ROLES = (Role.ATTENDING, Role.ATTENDING, Role.ATTENDING, Role.TRACKING)
 
 
-def _attendance_and_talks(connection, rng, people, popularity, event_rows, today, now, stats, report):
+def _attendance_and_talks(
+    connection: Connection, rng: random.Random, people: int, popularity: list[float], event_rows: list[dict],
+    today: dt.date, now: dt.datetime, stats: SeedStats, report: Progress,
+) -> None:
     # Going to events is heavy-tailed too, but capped, and only loosely tied to being
     # followed: the well-followed are a little more active (they are invited to speak).
     activity = [min(MAX_ACTIVITY, rng.paretovariate(1.5) * (1 + min(p, 50.0) / 25)) for p in popularity]
@@ -326,7 +337,7 @@ def _attendance_and_talks(connection, rng, people, popularity, event_rows, today
             # Eight slots a day over the event's days, then parallel tracks in more rooms.
             days = (event["end_date"] - event["start_date"]).days + 1
             day = event["start_date"] + dt.timedelta(days=talk // 8 % days)
-            start_at = dt.datetime.combine(day, dt.time(9 + talk % 8), tzinfo=dt.timezone.utc)
+            start_at = dt.datetime.combine(day, dt.time(9 + talk % 8), tzinfo=dt.UTC)
             title = f"{rng.choice(TALK_OPENERS)} {rng.choice(TALK_SUBJECTS)}"
             session_rows.append({
                 "id": session_id,
@@ -356,10 +367,22 @@ def _attendance_and_talks(connection, rng, people, popularity, event_rows, today
                 "created_at": now,
             })
         if len(attendance_rows) >= 50_000 or done == len(event_rows):
-            stats.attendances += db.bulk_insert(connection, db.attendance, attendance_rows, ["person_id", "event_id", "role", "created_at"])
-            stats.sessions += db.bulk_insert(connection, db.session, session_rows, ["id", "event_id", "title", "abstract", "starts_at", "room", "cache_version"])
+            stats.attendances += db.bulk_insert(
+                connection, db.attendance, attendance_rows, ["person_id", "event_id", "role", "created_at"]
+            )
+            stats.sessions += db.bulk_insert(
+                connection,
+                db.session,
+                session_rows,
+                ["id", "event_id", "title", "abstract", "starts_at", "room", "cache_version"],
+            )
             stats.speakers += db.bulk_insert(connection, db.session_speaker, speaker_rows, ["session_id", "person_id"])
-            stats.coverage += db.bulk_insert(connection, db.coverage, coverage_rows, ["event_id", "session_id", "kind", "title", "url", "provider", "embed_id", "created_at"])
+            stats.coverage += db.bulk_insert(
+                connection,
+                db.coverage,
+                coverage_rows,
+                ["event_id", "session_id", "kind", "title", "url", "provider", "embed_id", "created_at"],
+            )
             for batch in (attendance_rows, session_rows, speaker_rows, coverage_rows):
                 batch.clear()
             report("attendance", done, len(event_rows))
@@ -378,7 +401,10 @@ def _coverage_link(kind: str, event_slug: str, session_id: int) -> dict:
     return {"url": f"https://coverage.example.org/{event_slug}/{session_id}/{kind}", "provider": "", "embed_id": ""}
 
 
-def _subscriptions(connection, rng, people, subscribers, now, stats, report):
+def _subscriptions(
+    connection: Connection, rng: random.Random, people: int, subscribers: int, now: dt.datetime, stats: SeedStats,
+    report: Progress,
+) -> None:
     person_ids = rng.sample(range(1, people + 1), subscribers)
     rows = []
     for pid in person_ids:
@@ -400,13 +426,26 @@ def _subscriptions(connection, rng, people, subscribers, now, stats, report):
 
 # Children first, so foreign keys hold at every step.
 _TABLES_IN_DELETE_ORDER = [
-    db.digest_chunk, db.delivery_feedback, db.delivery, db.digest_run, db.unsubscribe_event, db.subscription, db.slug_history,
-    db.coverage, db.session_speaker,
-    db.session, db.attendance, db.event_topic, db.event_, db.topic, db.follow, db.person,
+    db.digest_chunk,
+    db.delivery_feedback,
+    db.delivery,
+    db.digest_run,
+    db.unsubscribe_event,
+    db.subscription,
+    db.slug_history,
+    db.coverage,
+    db.session_speaker,
+    db.session,
+    db.attendance,
+    db.event_topic,
+    db.event_,
+    db.topic,
+    db.follow,
+    db.person,
 ]
 
 
-def _delete_everything(connection) -> None:
+def _delete_everything(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in _TABLES_IN_DELETE_ORDER)
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
@@ -415,7 +454,7 @@ def _delete_everything(connection) -> None:
             connection.execute(delete(table))
 
 
-def _reset_sequences(connection) -> None:
+def _reset_sequences(connection: Connection) -> None:
     """After inserting explicit ids, move PostgreSQL's identity sequences past them."""
     if connection.dialect.name != "postgresql":
         return

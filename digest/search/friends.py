@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..config import Settings
 from ..graph import Graph
 from ..keys import GraphKeys
 from ..stores.scripts import lua
-from ..values import FriendEvents, Window
+from ..values import FriendEvents, FriendEventsFromFollows, Window
 from ..vocabulary import Role
+from . import open_search
 from .index import SearchIndex, SearchMissing
 
 STRATEGY_NAMES = ("redis", "search")
-# Before anything is measured, the side a lone subscriber of a size class goes to: the
-# old fixed threshold (one OR query's worth of followed people).
+# The old fixed threshold (one OR query's worth of followed people): now only which
+# strategy takes the first half of a class being measured.
 SEARCH_THRESHOLD = 2_048
 # A class's measurement of the strategy it does not use is taken again after this many
 # batches with that class, so a cost that fell (warm caches, a quieter machine) is seen.
@@ -43,6 +46,11 @@ SMOOTHING = 0.5
 # and keeps them for a while, search opens its readers), so it is measured again before
 # its figure is trusted; the next one replaces it.
 WARMUP_CALLS = 1
+# A class's figure taken on few subscribers (a lone heavy follower in a chunk of light
+# ones) is taken again, warm-up and all, when the class shows up this many times more
+# numerous in one batch: subscribers in one call share their followees' events, so the
+# cost per subscriber depends on how many there are.
+GROUP_GROWTH = 4
 CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
 _FOLLOW_SET_SIZES_LUA = lua("follow_set_sizes")
@@ -59,7 +67,7 @@ def follow_sets(graph: Graph, person_ids: Sequence[int], keys: GraphKeys | None 
     pipe = graph.redis.pipeline(transaction=False)
     for person_id in person_ids:
         pipe.smembers(keys.follows(person_id))
-    return {p: {int(m) for m in members} for p, members in zip(person_ids, pipe.execute())}
+    return {p: {int(m) for m in members} for p, members in zip(person_ids, pipe.execute(), strict=False)}
 
 
 class SearchFriendEvents:
@@ -98,7 +106,7 @@ class SearchFriendEvents:
         return self.friend_events_from(follow_sets(self.graph, subscriber_ids), window)
 
     def friend_events_from(
-        self, follows: dict[int, set[int]], window: Window, keys: GraphKeys | None = None
+        self, follows: Mapping[int, Collection[int]], window: Window, keys: GraphKeys | None = None
     ) -> dict[int, FriendEvents]:
         """The answer for subscribers whose follow sets were read already."""
         subscriber_ids = list(follows)
@@ -114,7 +122,8 @@ class SearchFriendEvents:
                 at.setdefault(person, []).append((event_id, Role.SPEAKING))
         result: dict[int, FriendEvents] = {}
         for s in subscriber_ids:
-            mine, found = events[s], {}
+            mine = events[s]
+            found: dict[int, dict[int, str]] = {}
             for person in follows[s]:
                 for event_id, role in at.get(person, ()):
                     if event_id in mine:
@@ -136,26 +145,35 @@ class CostModel:
     measured_at: dict[tuple[str, int], int] = field(default_factory=dict)  # the class's batch count then
     batches: Counter[int] = field(default_factory=Counter)  # batches seen per class
     calls: Counter[tuple[str, int]] = field(default_factory=Counter)  # calls measured alone per (strategy, class)
+    group: dict[tuple[str, int], int] = field(default_factory=dict)  # subscribers in the call that set the figure
 
     def cost(self, strategy: str, cls: int) -> float | None:
         return self.costs.get((strategy, cls))
 
-    def stale(self, strategy: str, cls: int) -> bool:
-        """Not measured past its warm-up yet, or not for REMEASURE_BATCHES batches of this class."""
-        at = self.measured_at.get((strategy, cls))
-        if at is None or self.calls[(strategy, cls)] <= WARMUP_CALLS:
+    def stale(self, strategy: str, cls: int, group: int = 0) -> bool:
+        """Not measured past its warm-up yet, not for REMEASURE_BATCHES batches of this
+        class, or measured on GROUP_GROWTH times fewer subscribers than ``group``."""
+        key = (strategy, cls)
+        at = self.measured_at.get(key)
+        if at is None or self.calls[key] <= WARMUP_CALLS:
+            return True
+        if group and group >= GROUP_GROWTH * self.group.get(key, group):
             return True
         return self.batches[cls] - at >= REMEASURE_BATCHES
 
-    def cheaper(self, cls: int) -> str | None:
-        """The strategy measured cheaper for the class, or for a neighbouring class when
-        this one lacks a fresh figure of both (costs grow smoothly with the follow-set
-        size, so a class of a lone heavy follower need not be measured on its own);
-        None when neither it nor a neighbour has both."""
+    def cheaper(self, cls: int, group: int = 0) -> str | None:
+        """The strategy measured cheaper for the class (for ``group`` subscribers of it),
+        or for a neighbouring class when this one lacks a fresh figure of both (costs grow
+        smoothly with the follow-set size, so a class of a lone heavy follower need not be
+        measured on its own); None when neither it nor a neighbour has both."""
         for near in (cls, cls - 1, cls + 1):
-            if not any(self.stale(name, near) for name in STRATEGY_NAMES):
+            if not any(self.stale(name, near, group if near == cls else 0) for name in STRATEGY_NAMES):
                 return min(STRATEGY_NAMES, key=lambda name: self.costs[(name, near)])
         return None
+
+    def restart(self, strategy: str, cls: int) -> None:
+        """Measure the class again from a warm-up, as if it were new."""
+        self.calls[(strategy, cls)] = 0
 
     def record(self, strategy: str, counts: Counter[int], seconds: float) -> None:
         """A call of ``strategy`` on ``counts`` subscribers per class took ``seconds``."""
@@ -165,14 +183,16 @@ class CostModel:
             self.calls[(strategy, cls)] += 1
             if self.calls[(strategy, cls)] <= WARMUP_CALLS + 1:
                 self.costs.pop((strategy, cls), None)  # a warm-up's figure is replaced, not averaged
+            self.group[(strategy, cls)] = count
             self._update(strategy, cls, seconds / count)
             return
-        if any(cost is None for cost in known.values()):
+        measured = {cls: cost for cls, cost in known.items() if cost is not None}
+        if len(measured) < len(known):
             return  # a mixed call with a class never measured alone says nothing attributable
-        predicted = sum(known[cls] * count for cls, count in counts.items())
+        predicted = sum(measured[cls] * count for cls, count in counts.items())
         ratio = seconds / predicted if predicted > 0 else 1.0
         for cls in counts:
-            self._update(strategy, cls, known[cls] * ratio)
+            self._update(strategy, cls, measured[cls] * ratio)
 
     def _update(self, strategy: str, cls: int, per_subscriber: float) -> None:
         key = (strategy, cls)
@@ -183,11 +203,13 @@ class CostModel:
 
 @dataclass(frozen=True)
 class Call:
-    """One strategy call of a planned batch: the subscribers and how many per size class."""
+    """One strategy call of a planned batch: the subscribers and how many per size class;
+    ``restart``: it measures a class again from its warm-up."""
 
     strategy: str
     subscriber_ids: list[int]
     counts: Counter[int]
+    restart: bool = False
 
 
 class PlannedFriendEvents:
@@ -195,17 +217,20 @@ class PlannedFriendEvents:
 
     A size class without fresh figures of both strategies (here or in a neighbouring
     class) is split: half its subscribers in the batch go to each strategy, in calls of
-    their own, which measure them. Everything else goes, merged per strategy, to the
-    cheaper one.
+    their own, which measure them (a class of one subscriber is not measured; it joins
+    the batch's biggest call). Everything else goes, merged per strategy, to the cheaper
+    one.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
     strategy over this planner's life.
     """
 
-    def __init__(self, redis_strategy, search_strategy: SearchFriendEvents, *, threshold: int = SEARCH_THRESHOLD,
+    def __init__(self, redis_strategy: FriendEventsFromFollows, search_strategy: SearchFriendEvents, *,
+                 threshold: int = SEARCH_THRESHOLD,
                  costs: CostModel | None = None):
-        self.strategies = {"redis": redis_strategy, "search": search_strategy}
+        self.search = search_strategy
+        self.strategies: dict[str, FriendEventsFromFollows] = {"redis": redis_strategy, "search": search_strategy}
         self.threshold = threshold
         self.costs = costs if costs is not None else CostModel()
         self.usage: Counter[str] = Counter()
@@ -216,11 +241,16 @@ class PlannedFriendEvents:
     def name(self) -> str:
         return "auto:" + "+".join(self._last) if self._last else "auto"
 
+    def forget(self) -> None:
+        """A new run: both strategies drop what they fetched or checked (the figures stay)."""
+        for strategy in self.strategies.values():
+            strategy.forget()
+
     def follow_set_sizes(self, subscriber_ids: Sequence[int]) -> dict[int, int]:
         """Follow-set sizes alone (no members), one round trip: what :meth:`plan` takes."""
-        graph = self.strategies["search"].graph
+        graph = self.search.graph
         sizes = self._sizes(keys=[], args=[graph.keys().follows(""), *subscriber_ids])
-        return dict(zip(subscriber_ids, map(int, sizes)))
+        return dict(zip(subscriber_ids, map(int, sizes), strict=False))
 
     def plan(self, sizes: Mapping[int, int]) -> list[Call]:
         """The calls that answer a batch (subscriber → follow-set size): measuring calls
@@ -231,24 +261,33 @@ class PlannedFriendEvents:
         measuring: list[Call] = []
         merged: dict[str, list[int]] = {name: [] for name in STRATEGY_NAMES}
         merged_counts: dict[str, Counter[int]] = {name: Counter() for name in STRATEGY_NAMES}
+        lone: list[tuple[int, int]] = []  # (class, subscriber) alone in a class nothing decides yet
         for cls, people in sorted(by_class.items()):
-            choice = self.costs.cheaper(cls)
+            choice = self.costs.cheaper(cls, len(people))
             if choice is not None:
                 merged[choice].extend(people)
                 merged_counts[choice][cls] += len(people)
                 continue
-            # Measure: half the class's subscribers to each strategy not measured here (a
-            # lone subscriber to the one the old fixed threshold would pick, if it needs it).
-            stale = [name for name in STRATEGY_NAMES if self.costs.stale(name, cls)]
+            if len(people) == 1:
+                # Never measured alone: a lone heavy follower in a chunk of light ones costs
+                # the Redis strategy little inside its merged call (its followees' events
+                # are fetched once and shared), much more in a call of its own.
+                lone.append((cls, people[0]))
+                continue
+            # Measure: half the class's subscribers to each strategy.
+            stale = [name for name in STRATEGY_NAMES if self.costs.stale(name, cls, len(people))]
             prior = "search" if 4 ** cls > self.threshold * 2 else "redis"  # the class's middle above the threshold
             first = prior if prior in stale else stale[0]
-            if len(people) == 1:
-                measuring.append(Call(first, people, Counter({cls: 1})))
-                continue
-            half = len(people) // 2
             second = next(name for name in STRATEGY_NAMES if name != first)
-            measuring.append(Call(first, people[:half], Counter({cls: half})))
-            measuring.append(Call(second, people[half:], Counter({cls: len(people) - half})))
+            half = len(people) // 2
+            for name, part in ((first, people[:half]), (second, people[half:])):
+                again = name in stale and self.costs.calls[(name, cls)] > WARMUP_CALLS
+                measuring.append(Call(name, part, Counter({cls: len(part)}), restart=again))
+        if lone:  # into the biggest merged call (Redis when there is none)
+            host = max(STRATEGY_NAMES, key=lambda name: (len(merged[name]), name == "redis"))
+            for cls, person in lone:
+                merged[host].append(person)
+                merged_counts[host][cls] += 1
         return measuring + [Call(name, merged[name], merged_counts[name]) for name in STRATEGY_NAMES if merged[name]]
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
@@ -257,12 +296,15 @@ class PlannedFriendEvents:
             return {}
         # The follow sets, read once for the plan and for both strategies: the planner
         # adds no round trip to what the strategy it picks makes anyway.
-        graph = self.strategies["search"].graph
+        graph = self.search.graph
         keys = graph.keys()
         follows = follow_sets(graph, subscriber_ids, keys)
         calls = self.plan({p: len(members) for p, members in follows.items()})
         found: dict[int, FriendEvents] = {}
         for call in calls:
+            if call.restart:
+                (cls,) = call.counts
+                self.costs.restart(call.strategy, cls)
             started = time.perf_counter()
             mine = {p: follows[p] for p in call.subscriber_ids}
             found.update(self.strategies[call.strategy].friend_events_from(mine, window, keys))
@@ -274,15 +316,17 @@ class PlannedFriendEvents:
         return found
 
 
-def search_strategy(settings, *, graph: Graph, search: SearchIndex | None = None, **extra) -> SearchFriendEvents:
+def search_strategy(
+    settings: Settings, *, graph: Graph, search: SearchIndex | None = None, **extra: Any
+) -> SearchFriendEvents:
     """LANYARD_FRIENDS_STRATEGY=search; ``search`` defaults to the configured engine."""
-    from . import open_search
-
     return SearchFriendEvents(search if search is not None else open_search(settings), graph)
 
 
-def planned_strategy(settings, *, graph: Graph, redis_strategy, search: SearchIndex | None = None,
-                     threshold: int = SEARCH_THRESHOLD, **extra) -> PlannedFriendEvents:
+def planned_strategy(
+    settings: Settings, *, graph: Graph, redis_strategy: FriendEventsFromFollows, search: SearchIndex | None = None,
+    threshold: int = SEARCH_THRESHOLD, **extra: Any,
+) -> PlannedFriendEvents:
     """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by measured cost for their follow-set size."""
     search_friends = search_strategy(settings, graph=graph, search=search)
     return PlannedFriendEvents(redis_strategy, search_friends, threshold=threshold)

@@ -7,10 +7,11 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
-from digest.keys import GraphKeys, RedisKeys
+from digest.keys import RedisKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Attendance, Coverage, Event, Follow, Person, Session, Topic
 from lanyard_site.mailing.models import Subscription, UnsubscribeEvent
+from tests.site.personal.conftest import empty_live_graph
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
 
@@ -29,9 +30,7 @@ class OneDatabase:
 
 @pytest.fixture(params=["default", "postgresql"])
 def alias(request, redis_client):
-    graph = stores.graph()
-    # An empty live graph (whole: its "built" marker set), which the site's writes then fill.
-    redis_client.mset({graph.live_key: 1, GraphKeys(graph.prefix, 1).built: 1})
+    empty_live_graph(redis_client)
     with override_settings(DATABASE_ROUTERS=[OneDatabase(request.param)]):
         yield request.param
     stores.engine(request.param).dispose()  # lets the test database be dropped at the end

@@ -118,7 +118,9 @@ class Home:
 
 def home() -> Home:
     now = today()
-    on_today = list(Event.objects.filter(start_date__lte=now, end_date__gte=now).order_by("start_date", "name")[:HOME_LIST])
+    on_today = list(
+        Event.objects.filter(start_date__lte=now, end_date__gte=now).order_by("start_date", "name")[:HOME_LIST]
+    )
     soon = list(
         Event.objects.filter(start_date__gt=now, start_date__lte=now + dt.timedelta(days=UPCOMING_DAYS))
         .order_by("start_date", "name")[:HOME_LIST]
@@ -274,7 +276,7 @@ def event_zone(event: Event) -> dt.tzinfo:
     try:
         return zoneinfo.ZoneInfo(event.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.timezone.utc
+        return dt.UTC
 
 
 def event_schedule(event: Event) -> list[ScheduleDay]:
@@ -284,7 +286,7 @@ def event_schedule(event: Event) -> list[ScheduleDay]:
     talks = list(event.sessions.prefetch_related("speakers").order_by("starts_at", "title", "pk"))
     for talk in talks:
         talk.local_start = talk.starts_at.astimezone(zone) if talk.starts_at else None
-    talks.sort(key=lambda t: (t.local_start is None, t.local_start or dt.datetime.min.replace(tzinfo=dt.timezone.utc), t.title))
+    talks.sort(key=lambda t: (t.local_start is None, t.local_start or dt.datetime.min.replace(tzinfo=dt.UTC), t.title))
     return [
         ScheduleDay(day=day, talks=list(group))
         for day, group in groupby(talks, key=lambda t: t.local_start.date() if t.local_start else None)
@@ -306,7 +308,9 @@ def event_people(event: Event, *, limit: int = NAMES_SHOWN) -> dict[str, RoleLis
         directory.value: RoleList(
             count=counts.get(directory.role, 0),
             people=list(
-                Person.objects.filter(attendances__event=event, attendances__role=directory.role).order_by("name", "pk")[:limit]
+                Person.objects.filter(attendances__event=event, attendances__role=directory.role).order_by(
+                    "name", "pk"
+                )[:limit]
             ),
         )
         for directory in Directory
@@ -352,7 +356,9 @@ def _people_search(query: str, raw_page: str | None, index: SearchIndex, *, pks:
                 result = index.search(_at_page(text, number, DIRECTORY_PAGE))
                 found_total, hits = result.total, result.hits
     except SearchError as error:
-        return PeoplePage(page=paginate([], "1", DIRECTORY_PAGE), people=[], query=query, searched=True, error=str(error))
+        return PeoplePage(
+            page=paginate([], "1", DIRECTORY_PAGE), people=[], query=query, searched=True, error=str(error)
+        )
     by_pk = Person.objects.in_bulk([hit.pk for hit in hits])
     people = [by_pk[hit.pk] for hit in hits if hit.pk in by_pk]
     return PeoplePage(
@@ -639,7 +645,7 @@ def _hydrate(hits, words: list[str]) -> list[Result]:
     return results
 
 
-# -- the signed-in calendar (issue 10 rewrites it; kept working meanwhile) -----------------
+# -- shared by other apps' pages -------------------------------------------------------
 
 def events_upcoming(*, days: int = UPCOMING_DAYS) -> QuerySet[Event]:
     """Events not yet over that start within ``days``, soonest first."""
@@ -652,40 +658,3 @@ def person_of(user) -> Person | None:
     if not user.is_authenticated:
         return None
     return Person.objects.filter(user=user).first()
-
-
-@dataclass(frozen=True)
-class CalendarEntry:
-    event: Event
-    followed: list[Attendance]  # the followed people going, with their role
-
-
-def events_for_calendar(person: Person, *, page_events: list[int] | None = None) -> list[CalendarEntry]:
-    """Upcoming events that people ``person`` follows attend or speak at, soonest first,
-    each with those people (by name). ``page_events``: only these events (a page of
-    :func:`calendar_event_ids`)."""
-    rows = (
-        Attendance.objects.filter(
-            person__followers__follower=person, role__in=GOING, event__end_date__gte=today()
-        )
-        .select_related("event", "person")
-        .order_by("event__start_date", "event__name", "event_id", "person__name")
-    )
-    if page_events is not None:
-        rows = rows.filter(event_id__in=page_events)
-    entries: dict[int, CalendarEntry] = {}
-    for row in rows:
-        entries.setdefault(row.event_id, CalendarEntry(event=row.event, followed=[])).followed.append(row)
-    return list(entries.values())
-
-
-def calendar_event_ids(person: Person) -> QuerySet:
-    """Ids of the calendar's events, soonest first: what the calendar pages over."""
-    return (
-        Event.objects.filter(
-            attendances__person__followers__follower=person, attendances__role__in=GOING, end_date__gte=today()
-        )
-        .order_by("start_date", "name", "pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )

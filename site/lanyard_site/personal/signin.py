@@ -61,8 +61,12 @@ class SignedInMiddleware:
             response.delete_cookie(COOKIE, samesite="Lax")
         elif change is not _UNSET:
             response.set_signed_cookie(
-                COOKIE, json.dumps(asdict(change), separators=(",", ":")), salt=SALT,
-                max_age=settings.SESSION_COOKIE_AGE, httponly=True, samesite="Lax",
+                COOKIE,
+                json.dumps(asdict(change), separators=(",", ":")),
+                salt=SALT,
+                max_age=settings.SESSION_COOKIE_AGE,
+                httponly=True,
+                samesite="Lax",
                 secure=settings.SESSION_COOKIE_SECURE,
             )
         return response
@@ -84,8 +88,9 @@ def _read(request: HttpRequest) -> SignedIn | None:
 
 
 def context(request: HttpRequest) -> dict:
-    """Template context processor: ``signed_in`` for the bar."""
-    return {"signed_in": signed_in(request)}
+    """Template context processor: ``signed_in`` for the bar, and the people-first hooks'
+    variables empty until a page's tags fill them (shared templates name them everywhere)."""
+    return {"signed_in": signed_in(request), "followed": None, "followed_going": None, "calendar_followed": None}
 
 
 def _logged_in(sender, request, user, **kwargs) -> None:

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
-from digest.keys import GraphKeys
+from digest.keys import RedisKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Attendance, Event, Person
 from lanyard_site.personal import selectors
@@ -29,12 +29,16 @@ class OneDatabase:
     db_for_write = db_for_read
 
 
+def empty_live_graph(redis_client) -> None:
+    """A live, whole (built) and empty graph generation, which the site's writes then fill."""
+    keys = RedisKeys(stores.graph().prefix)
+    redis_client.mset({keys.graph_live: 1, keys.graph(1).built: 1})
+
+
 @pytest.fixture(params=["default", "postgresql"])
 def alias(request, redis_client):
-    graph = stores.graph()
-    # An empty live graph (whole: its "built" marker set), which the site's writes then fill.
-    redis_client.mset({graph.live_key: 1, GraphKeys(graph.prefix, 1).built: 1})
-    selectors.friend_strategy.cache_clear()
+    empty_live_graph(redis_client)
+    selectors.friend_strategy_forget()
     with override_settings(DATABASE_ROUTERS=[OneDatabase(request.param)]):
         yield request.param
     stores.engine(request.param).dispose()
@@ -57,7 +61,9 @@ def go(who: Person, where: Event, role: str = "attending") -> Attendance:
 
 
 def account(person: Person, *, email: str = "") -> User:
-    user = User.objects.create_user(username=person.handle, password=PASSWORD, email=email or f"{person.handle}@example.com")
+    user = User.objects.create_user(
+        username=person.handle, password=PASSWORD, email=email or f"{person.handle}@example.com"
+    )
     person.user = user
     person.save()
     return user

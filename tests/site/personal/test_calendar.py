@@ -12,6 +12,7 @@ from digest.graph_sync import rebuild as rebuild_graph
 from digest.hydrate import subscriptions_by_id
 from digest.pipeline import Pipeline
 from digest.seed import seed
+from digest.tokens import FeedRef, TokenSigner
 from lanyard_site import stores
 from lanyard_site.events.models import Follow, Person, Topic
 from lanyard_site.mailing.models import Subscription
@@ -66,10 +67,16 @@ def test_filters_speaking_topic_month(client, alias):
     go(bob, later)
     go(ada, past, "speaking")
 
-    assert calendar_pages(client) == {soon.pk: {ada.pk: "speaking", bob.pk: "attending"}, later.pk: {bob.pk: "attending"}}
+    assert calendar_pages(client) == {
+        soon.pk: {ada.pk: "speaking", bob.pk: "attending"},
+        later.pk: {bob.pk: "attending"},
+    }
     assert calendar_pages(client, "speaking=1") == {soon.pk: {ada.pk: "speaking"}}
     assert calendar_pages(client, "topic=python") == {soon.pk: {ada.pk: "speaking", bob.pk: "attending"}}
-    assert calendar_pages(client, f"month={days(70):%Y-%m}") == {later.pk: {bob.pk: "attending"}} or days(3).month == days(70).month
+    assert (
+        calendar_pages(client, f"month={days(70):%Y-%m}") == {later.pk: {bob.pk: "attending"}}
+        or days(3).month == days(70).month
+    )
     # Filters that mean nothing are named as not applied, never an error.
     response = client.get("/calendar/?topic=nope&month=2027-13&page=zz")
     assert response.status_code == 200
@@ -105,3 +112,13 @@ def test_an_attend_click_is_in_the_next_digest_and_the_calendar(client, alias):
 def test_the_calendar_needs_a_sign_in(client, alias):
     response = client.get("/calendar/")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/calendar/"
+
+
+def test_the_calendar_says_so_when_the_graph_is_away(client, alias, redis_client):
+    me = sign_in(client, make_person("me"))
+    redis_client.delete(stores.graph().live_key)  # no live generation: not built yet, or lost
+    response = client.get("/calendar/")
+    assert response.status_code == 503 and "unavailable for a moment" in response.content.decode()
+    token = TokenSigner(django_settings.LANYARD.secret_keys).sign_feed(FeedRef(me.pk, 1))
+    feed = client.get(f"/calendar/{token}.ics")
+    assert feed.status_code == 503 and feed["Retry-After"] == "120"
