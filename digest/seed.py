@@ -400,8 +400,8 @@ def _subscriptions(connection, rng, people, subscribers, now, stats, report):
 
 # Children first, so foreign keys hold at every step.
 _TABLES_IN_DELETE_ORDER = [
-    db.digest_chunk, db.delivery_feedback, db.delivery, db.digest_run, db.unsubscribe_event, db.subscription, db.slug_history,
-    db.coverage, db.session_speaker,
+    db.digest_chunk, db.delivery_feedback, db.delivery, db.digest_run, db.unsubscribe_event, db.subscription,
+    db.slug_history, db.coverage, db.session_speaker,
     db.session, db.attendance, db.event_topic, db.event_, db.topic, db.follow, db.person,
 ]
 

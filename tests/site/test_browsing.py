@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from digest.search.documents import stream_documents
 from lanyard_site import stores
-from lanyard_site.events.models import Attendance, Coverage, Event, Person, Session, Topic
+from lanyard_site.events.models import Coverage, Event, Person, Session, Topic
 from tests.site.test_pages import alias, data, days, event, go, person, text  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
@@ -58,7 +58,7 @@ def test_home_today_soon_and_biggest(client, data):
 
 
 def test_events_browse_filters(client, data):
-    berlin = event("berlin-conf", 12, city="Berlin", country="Germany")
+    event("berlin-conf", 12, city="Berlin", country="Germany")
     page = text(client.get("/events/"))
     assert "/events/pycon/" in page and "/events/berlin-conf/" in page and "/events/past/" not in page
     past = text(client.get("/events/?when=past"))
@@ -69,7 +69,7 @@ def test_events_browse_filters(client, data):
     assert "/events/berlin-conf/" in text(client.get("/events/?country=Germany"))
     month = data["later"].start_date.strftime("%Y-%m")
     in_month = text(client.get(f"/events/?month={month}"))
-    assert "/events/later/" in in_month and "/events/berlin-conf/" not in in_month or berlin.start_date.strftime("%Y-%m") == month
+    assert "/events/later/" in in_month and "/events/pycon/" not in in_month  # 50 days apart: never one month
 
 
 @pytest.mark.parametrize("query, ignored", [
@@ -156,7 +156,8 @@ def test_talk_page_embeds_allowed_videos_only(client, data):
                             provider="youtube", embed_id='"><script>alert(1)</script>')
     response = client.get(f"/talks/{talk.pk}/")
     page = text(response)
-    for shown in ["Fast parsers", "How to parse fast.", "/events/pycon/", "/people/ada/", "Parser slides", "The recording"]:
+    for shown in ["Fast parsers", "How to parse fast.", "/events/pycon/", "/people/ada/", "Parser slides",
+                  "The recording"]:
         assert shown in page, shown
     frames = re.findall(r'<iframe src="([^"]+)"', page)
     assert frames == ["https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"]
@@ -259,7 +260,8 @@ def test_search_results_facets_snippets_and_pages(client, searchable):
     assert re.search(r'href="\?q=python&amp;city=Berlin">Berlin <span class="count">12</span>', page)
     assert 'rel="next" href="?q=python&amp;page=2"' in page
     berlin = text(client.get("/search/?q=python&city=Berlin"))
-    assert "12 results" in berlin and "/events/python-meetup-01/" in berlin and "/events/python-meetup-00/" not in berlin
+    assert "12 results" in berlin and "/events/python-meetup-01/" in berlin
+    assert "/events/python-meetup-00/" not in berlin
     assert 'class="facet-on"' in berlin
     people = text(client.get("/search/?q=compilers&type=person"))
     assert "/people/ada/" in people and "<mark>compilers</mark>" in people
@@ -321,7 +323,8 @@ def test_robots_and_favicon(client, alias):
     robots = client.get("/robots.txt")
     assert robots.status_code == 200 and "Disallow: /admin/" in robots.content.decode()
     icon = client.get("/favicon.ico")
-    assert icon.status_code == 200 and icon["Content-Type"] == "image/x-icon" and icon.content[:4] == b"\x00\x00\x01\x00"
+    assert icon.status_code == 200 and icon["Content-Type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
 
 
 def test_every_page_sends_a_strict_csp(client, data):

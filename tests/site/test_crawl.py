@@ -123,15 +123,17 @@ def test_every_link_in_every_email_of_a_digest_run_answers(client, alias, seeded
         monkeypatch.setenv(name, value)
     # The real command, in its own process (its database connections end with it).
     for command in (["graph", "rebuild"], ["digest", "run", "--date", timezone.localdate().isoformat()]):
-        done = subprocess.run([sys.executable, "-m", "lanyard_cli", *command], capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "lanyard_cli", *command], capture_output=True, text=True, timeout=600,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     emails = [BytesParser(policy=policy.default).parse(path.open("rb")) for path in sorted((outbox / "new").glob("*"))]
     assert len(emails) >= 5, "the seeded run should send a handful of digests"
 
     from digest.config import load_settings
 
-    unsubscribe = httpx.Client(transport=httpx.WSGITransport(app=create_app(load_settings(), engine=seeded, redis=redis_client)),
-                               base_url=BASE)
+    endpoint = create_app(load_settings(), engine=seeded, redis=redis_client)
+    unsubscribe = httpx.Client(transport=httpx.WSGITransport(app=endpoint), base_url=BASE)
     links = set().union(*(_links(message) for message in emails))
     event_links = [link for link in links if "/events/" in link]
     assert event_links, "the digests link their events"

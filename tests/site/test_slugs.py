@@ -51,7 +51,8 @@ def test_changing_a_slug_keeps_the_old_one_and_answers_301(alias, client):
 def test_the_migration_reslugs_and_old_email_links_redirect(alias, client):
     # Rows as the old seed wrote them, straight into the table (no save() to fix them).
     Event.objects.bulk_create([
-        Event(name="PostgreSQL Forum São Paulo 2027", slug="postgresql-forum-são-paulo-2027-129", start_date=DAY, end_date=DAY),
+        Event(name="PostgreSQL Forum São Paulo 2027", slug="postgresql-forum-são-paulo-2027-129",
+              start_date=DAY, end_date=DAY),
         Event(name="Taken", slug="postgresql-forum-sao-paulo-2027-129", start_date=DAY, end_date=DAY),
         Event(name="Fine", slug="fine-1", start_date=DAY, end_date=DAY),
     ])

@@ -118,7 +118,9 @@ class Home:
 
 def home() -> Home:
     now = today()
-    on_today = list(Event.objects.filter(start_date__lte=now, end_date__gte=now).order_by("start_date", "name")[:HOME_LIST])
+    on_today = list(
+        Event.objects.filter(start_date__lte=now, end_date__gte=now).order_by("start_date", "name")[:HOME_LIST]
+    )
     soon = list(
         Event.objects.filter(start_date__gt=now, start_date__lte=now + dt.timedelta(days=UPCOMING_DAYS))
         .order_by("start_date", "name")[:HOME_LIST]
@@ -284,7 +286,8 @@ def event_schedule(event: Event) -> list[ScheduleDay]:
     talks = list(event.sessions.prefetch_related("speakers").order_by("starts_at", "title", "pk"))
     for talk in talks:
         talk.local_start = talk.starts_at.astimezone(zone) if talk.starts_at else None
-    talks.sort(key=lambda t: (t.local_start is None, t.local_start or dt.datetime.min.replace(tzinfo=dt.timezone.utc), t.title))
+    earliest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    talks.sort(key=lambda t: (t.local_start is None, t.local_start or earliest, t.title))
     return [
         ScheduleDay(day=day, talks=list(group))
         for day, group in groupby(talks, key=lambda t: t.local_start.date() if t.local_start else None)
@@ -306,7 +309,8 @@ def event_people(event: Event, *, limit: int = NAMES_SHOWN) -> dict[str, RoleLis
         directory.value: RoleList(
             count=counts.get(directory.role, 0),
             people=list(
-                Person.objects.filter(attendances__event=event, attendances__role=directory.role).order_by("name", "pk")[:limit]
+                Person.objects.filter(attendances__event=event, attendances__role=directory.role)
+                .order_by("name", "pk")[:limit]
             ),
         )
         for directory in Directory
@@ -352,7 +356,8 @@ def _people_search(query: str, raw_page: str | None, index: SearchIndex, *, pks:
                 result = index.search(_at_page(text, number, DIRECTORY_PAGE))
                 found_total, hits = result.total, result.hits
     except SearchError as error:
-        return PeoplePage(page=paginate([], "1", DIRECTORY_PAGE), people=[], query=query, searched=True, error=str(error))
+        empty = paginate([], "1", DIRECTORY_PAGE)
+        return PeoplePage(page=empty, people=[], query=query, searched=True, error=str(error))
     by_pk = Person.objects.in_bulk([hit.pk for hit in hits])
     people = [by_pk[hit.pk] for hit in hits if hit.pk in by_pk]
     return PeoplePage(
