@@ -26,13 +26,24 @@ def upcoming_window(digest_date: dt.date) -> Window:
 
 @dataclass(frozen=True, slots=True)
 class Links:
-    """Absolute URLs on the site, so every link in an email works from a mail client."""
+    """Absolute URLs on the site, so every link in an email works from a mail client, and
+    the sender's name and postal address that every email's footer carries (CAN-SPAM)."""
 
     base_url: str
     manage: str  # digest.links.manage_link
+    sender_name: str = ""
+    postal_address: str = ""
 
     def event(self, slug: str) -> str:
         return f"{self.base_url}/events/{slug}/"
+
+    def event_ics(self, slug: str) -> str:
+        """The event's iCalendar file on the site: "Add to calendar"."""
+        return f"{self.base_url}/events/{slug}/event.ics"
+
+    def feed(self, token: str) -> str:
+        """A person's calendar feed (the token is ``TokenSigner.sign_feed``'s)."""
+        return f"{self.base_url}/calendar/{token}.ics"
 
     @property
     def calendar(self) -> str:
@@ -127,6 +138,7 @@ def build_digest(
     people: Mapping[int, PersonCard],
     links: Links,
     unsubscribe_url: str,
+    feed_url: str = "",
 ) -> Digest:
     def item(event_id: int) -> DigestItem:
         speakers, attendees = shown_people(friends[event_id])
@@ -148,6 +160,9 @@ def build_digest(
         calendar_url=links.calendar,
         unsubscribe_url=unsubscribe_url,
         manage_url=links.manage,
+        feed_url=feed_url,
+        sender_name=links.sender_name,
+        postal_address=links.postal_address,
     )
 
 

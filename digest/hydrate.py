@@ -49,7 +49,7 @@ def event_cards(connection, ids: Iterable[int], links: Links) -> dict[int, Event
         for id_, name, slug, start, end, city, country in connection.execute(query):
             cards[id_] = EventCard(
                 id=id_, name=name, slug=slug, start_date=_date(start), end_date=_date(end),
-                city=city, country=country, url=links.event(slug),
+                city=city, country=country, url=links.event(slug), ics_url=links.event_ics(slug),
             )
     return cards
 
@@ -58,9 +58,9 @@ def person_cards(connection, ids: Iterable[int]) -> dict[int, PersonCard]:
     p = db.person
     cards: dict[int, PersonCard] = {}
     for batch in batches(ids):
-        query = select(p.c.id, p.c.name, p.c.handle, p.c.avatar_url).where(p.c.id.in_(batch))
-        for id_, name, handle, avatar in connection.execute(query):
-            cards[id_] = PersonCard(id=id_, name=name, handle=handle, avatar_url=avatar)
+        query = select(p.c.id, p.c.name, p.c.handle, p.c.avatar_url, p.c.feed_version).where(p.c.id.in_(batch))
+        for id_, name, handle, avatar, feed_version in connection.execute(query):
+            cards[id_] = PersonCard(id=id_, name=name, handle=handle, avatar_url=avatar, feed_version=feed_version)
     return cards
 
 

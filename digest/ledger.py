@@ -157,3 +157,12 @@ def delivery_totals(connection, *, run_id: int) -> dict[str, int]:
     d = db.delivery
     rows = connection.execute(select(d.c.status, func.count()).where(d.c.run_id == run_id).group_by(d.c.status))
     return {status: count for status, count in rows}
+
+
+def delivery_feedback_totals(connection, *, run_id: int) -> dict[str, int]:
+    """How many of a run's deliveries drew each kind of report (bounces, complaints) since."""
+    d = db.delivery
+    rows = connection.execute(
+        select(d.c.feedback, func.count()).where(d.c.run_id == run_id, d.c.feedback != "").group_by(d.c.feedback)
+    )
+    return {feedback: count for feedback, count in rows}

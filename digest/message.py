@@ -131,6 +131,11 @@ def sender_domain(sender: str) -> str:
     return _parse_sender(sender)[1].rpartition("@")[2]
 
 
+def sender_name(sender: str) -> str:
+    """The display name of a ``Name <address>`` sender (the footer names who sends the email)."""
+    return _parse_sender(sender)[0]
+
+
 def encode_header(value: str, used: int = 0) -> str:
     """A header value as ASCII: folded at spaces, or RFC 2047 encoded words when needed.
 
@@ -142,15 +147,53 @@ def encode_header(value: str, used: int = 0) -> str:
             return value
         words = value.split(" ")
         if max(map(len, words)) < 900:
-            return _fold(words, used)
-    return "\r\n ".join(_encoded_words(value, used))
+            return _fold(words, used, MAX_LINE)
+        return "\r\n ".join(_encoded_words(value, used))
+    # Word by word: only the words that need it become encoded words, so "José García is
+    # going to PyCon" stays readable in the raw message and in clients that show it raw.
+    words = value.split(" ")
+    tokens: list[str] = []
+    for index, word in enumerate(words):
+        if _plain(word):
+            tokens.append(word)
+            continue
+        # Whitespace between two encoded words is not part of the text (RFC 2047, 6.2):
+        # a space before a following encoded word travels inside this one.
+        follows = index + 1 < len(words) and not _plain(words[index + 1])
+        room = ENCODED_LINE - used - 1 - len("=?utf-8?q??=") if not tokens else _Q_WORD_BYTES
+        tokens.extend(_q_words(word + " " if follows else word, first=room))
+    return _fold(tokens, used, ENCODED_LINE)
 
 
-def _fold(words: list[str], used: int) -> str:
+def _plain(word: str) -> bool:
+    return word.isascii() and "=?" not in word and len(word) < 900
+
+
+_Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+_Q_WORD_BYTES = ENCODED_LINE - 1 - len("=?utf-8?q??=")  # encoded text of one word on its own line
+
+
+def _q_words(text: str, *, first: int = _Q_WORD_BYTES) -> list[str]:
+    """``text`` as Q-encoded words of whole characters, each short enough for a line of its own
+    (the first one for ``first`` encoded characters: it may start the header's first line)."""
+    words: list[str] = []
+    chunk = ""
+    for char in text:
+        encoded = "".join(chr(b) if b in _Q_SAFE else ("_" if b == 32 else f"={b:02X}") for b in char.encode("utf-8"))
+        if chunk and len(chunk) + len(encoded) > (first if not words else _Q_WORD_BYTES):
+            words.append(f"=?utf-8?q?{chunk}?=")
+            chunk = ""
+        chunk += encoded
+    if chunk:
+        words.append(f"=?utf-8?q?{chunk}?=")
+    return words
+
+
+def _fold(words: list[str], used: int, limit: int) -> str:
     lines: list[str] = []
     line = ""
     for word in words:
-        if line and used + len(line) + 1 + len(word) > MAX_LINE:
+        if line and used + len(line) + 1 + len(word) > limit:
             lines.append(line)
             line, used = word, 1
         else:

@@ -31,7 +31,7 @@ from .keys import RedisKeys
 from .links import manage_link, unsubscribe_link
 from .bounces.verp import ReturnPath
 from .clock import utcnow
-from .tokens import DeliveryRef, ReturnPathSigner, SubscriptionRef, TokenSigner
+from .tokens import DeliveryRef, FeedRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from .values import Digest
 from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, DigestList, RunStatus, SubscriptionStatus
 from .stores.scripts import lua
@@ -211,7 +211,7 @@ class Pipeline:
         claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
         suppression_max_age: float = SUPPRESSION_MAX_AGE,
     ):
-        from .message import DkimSigner, sender_domain
+        from .message import DkimSigner, sender_domain, sender_name
         from .redis_store import connect
         from .render import Renderer
 
@@ -225,7 +225,10 @@ class Pipeline:
         self.renderer = Renderer.from_settings(settings)
         self.dkim = DkimSigner.from_settings(settings)
         self.signer = TokenSigner(settings.secret_keys)
-        self.links = Links(settings.base_url, manage_link(settings))
+        self.links = Links(
+            settings.base_url, manage_link(settings), sender_name=sender_name(settings.mail_from),
+            postal_address=settings.postal_address,
+        )
         self.domain = sender_domain(settings.mail_from)
         self.return_path = ReturnPath(ReturnPathSigner(settings.secret_keys), settings.bounce_domain or self.domain)
         self.throttle = throttle
@@ -335,11 +338,13 @@ class Pipeline:
                 continue
             with _timed(timings, "sign"):
                 unsubscribe_url = unsubscribe_link(self.settings, self.signer, SubscriptionRef(s.id, s.list_name))
+                recipient = people[s.person_id]
+                feed_url = self.links.feed(self.signer.sign_feed(FeedRef(recipient.id, recipient.feed_version)))
             with _timed(timings, "build"):
                 digest = build_digest(
                     subscription_id=s.id, list_name=s.list_name, email=s.email, recipient=people[s.person_id],
                     digest_date=digest_date, friends=found[s.person_id], selection=selection, events=events,
-                    people=people, links=self.links, unsubscribe_url=unsubscribe_url,
+                    people=people, links=self.links, unsubscribe_url=unsubscribe_url, feed_url=feed_url,
                 )
             with _timed(timings, "render"):
                 rendered = self.renderer.render(digest)

@@ -30,7 +30,8 @@ TEMPLATE_PACKAGE = "templates_email"
 CSS_FILE = "digest.css"
 HTML_TEMPLATE = "digest.html"
 TEXT_TEMPLATE = "digest.txt"
-SUBJECT_TEMPLATE = "subject.txt"
+MAX_SUBJECT = 70  # characters: what inboxes show of a subject before cutting it
+MAX_PREHEADER = 140  # characters of the hidden preview text
 MAX_PEOPLE_SHOWN = 8  # per role and event in the HTML part; the rest are counted
 MAX_NAMES_LISTED = 10  # per line in the plain-text part
 
@@ -156,10 +157,9 @@ class Renderer:
             auto_reload=False,
         )
         # Filters, not globals: compiled templates call filters directly, globals through Context.call.
-        self.environment.filters.update(when=when, names=names, people_line=people_line)
+        self.environment.filters.update(when=when, names=names, people_line=people_line, initials=initials)
         self.html_template = self.environment.get_template(HTML_TEMPLATE)
         self.text_template = self.environment.get_template(TEXT_TEMPLATE)
-        self.subject_template = self.environment.get_template(SUBJECT_TEMPLATE)
 
     @classmethod
     def from_settings(cls, settings, **options) -> Renderer:
@@ -178,13 +178,17 @@ class Renderer:
             "calendar_url": digest.calendar_url,
             "unsubscribe_url": digest.unsubscribe_url,
             "manage_url": digest.manage_url,
+            "feed_url": digest.feed_url,
+            "sender_name": digest.sender_name,
+            "postal_address": digest.postal_address,
+            "preheader": preheader(digest),
             "base_url": self.base_url,
             "max_people": MAX_PEOPLE_SHOWN,
         }
 
-    def subject(self, digest: Digest) -> str:
-        # One line, whatever the names hold: it becomes a header.
-        return " ".join(self.subject_template.render(subject_context(digest)).split())
+    @staticmethod
+    def subject(digest: Digest) -> str:
+        return subject_line(digest)
 
     def render(self, digest: Digest) -> RenderedDigest:
         if not digest.new_items and not digest.soon_items:
@@ -198,30 +202,72 @@ class Renderer:
         )
 
 
-def subject_context(digest: Digest) -> dict:
-    """The subject's parts: who (the first followed person, how many others), where, how many more."""
-    items = digest.new_items or digest.soon_items
+def subject_line(digest: Digest, limit: int = MAX_SUBJECT) -> str:
+    """Who goes where, honestly, in at most ``limit`` characters.
+
+    Only the people at the first event are counted for it ("Ada and 2 others are going
+    to PyCon" means three people go to PyCon); the other events are a separate count
+    in brackets. Longer than ``limit``: fewer names, a shorter count, then the event's
+    name cut with an ellipsis. One line, whatever the names hold (it becomes a header).
+    """
     if digest.new_items:
-        # Distinct followed people in order of appearance (a person's name is the same everywhere).
-        people = {person.id: person.name for item in digest.new_items for group in (item.speakers, item.attendees) for person in group}
-        more_events = len(digest.new_items) - 1 + digest.more_count
+        first = digest.new_items[0]
+        more = len(digest.new_items) - 1 + digest.more_count
+        people = list({p.id: _one_line(p.name) for p in (*first.speakers, *first.attendees)}.values())
+        speaking = bool(first.speakers) and not first.attendees
+        verb = ("is speaking at" if speaking else "is going to") if len(people) == 1 else ("are speaking at" if speaking else "are going to")
+        if len(people) == 1:
+            who = [people[0]]
+        elif len(people) == 2:
+            who = [f"{people[0]} and {people[1]}", f"{people[0]} and 1 other"]
+        else:
+            who = [f"{people[0]} and {len(people) - 1} others"]
+        if not people:  # the followed people were deleted meanwhile: say where, not who
+            who, verb = ["New"], "from people you follow:"
+        heads = [f"{w} {verb} " for w in who]
     else:
-        people = {}
-        more_events = len(items) - 1
-    names_in_order = list(people.values())
-    first = items[0]
-    if len(names_in_order) == 1:
-        verb = "is speaking at" if first.speakers else "is going to"
+        first = digest.soon_items[0]
+        more = len(digest.soon_items) - 1
+        heads = ["Coming up this week: "]
+    tails = [f" (+{more} more {'event' if more == 1 else 'events'})", f" (+{more} more)"] if more else [""]
+    name = _one_line(first.event.name)
+    for head in heads:
+        for tail in tails:
+            if len(head) + len(name) + len(tail) <= limit:
+                return head + name + tail
+    head, tail = heads[-1], tails[-1]
+    room = limit - len(head) - len(tail) - 1
+    if room >= 12:
+        cut = name[:room]
+        if " " in cut and len(cut.rsplit(" ", 1)[0]) >= room * 0.6:  # at a word's end when little is lost
+            cut = cut.rsplit(" ", 1)[0]
+        return head + cut.rstrip() + "…" + tail
+    subject = head + name + tail
+    return subject[: limit - 1].rstrip() + "…"
+
+
+def preheader(digest: Digest, limit: int = MAX_PREHEADER) -> str:
+    """The hidden preview text after the subject in an inbox: what is new, by event name."""
+    if digest.new_items:
+        total = len(digest.new_items) + digest.more_count
+        lead = f"{total} new {'event' if total == 1 else 'events'} from people you follow: "
+        items = digest.new_items
+        others = digest.more_count
     else:
-        verb = "are going to"
-    return {
-        "lead": names_in_order[0] if names_in_order else "",
-        "second": names_in_order[1] if len(names_in_order) > 1 else "",
-        "others": len(names_in_order) - 1,
-        "verb": verb,
-        "first_event": first.event.name,
-        "more_events": more_events,
-    }
+        lead, items, others = "Coming up this week: ", digest.soon_items, 0
+    shown: list[str] = []
+    for index, item in enumerate(items):
+        left = len(items) - index - 1 + others
+        candidate = ", ".join([*shown, f"{_one_line(item.event.name)} ({when(item.event)})"])
+        ending = f" and {left} more" if left else "."
+        if shown and len(lead) + len(candidate) + len(ending) > limit:
+            return lead + ", ".join(shown) + f" and {left + 1} more"
+        shown.append(f"{_one_line(item.event.name)} ({when(item.event)})")
+    return lead + ", ".join(shown) + (f" and {others} more" if others else ".")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def when(event: EventCard) -> str:
@@ -248,6 +294,15 @@ def names(people: Iterable[PersonCard], limit: int = MAX_NAMES_LISTED) -> str:
     if len(listed) > 1:
         return f"{', '.join(listed[:-1])} and {listed[-1]}"
     return listed[0] if listed else ""
+
+
+def initials(person: PersonCard) -> str:
+    """The avatar that needs no image: ``Ada Lovelace`` → ``AL`` (first and last word's first letters)."""
+    words = [w for w in person.name.split() if w[0].isalnum()]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()
 
 
 def people_line(item: DigestItem) -> str:

@@ -30,6 +30,7 @@ class PersonCard:
     name: str
     handle: str
     avatar_url: str
+    feed_version: int = 1  # signs the person's calendar feed link (/calendar/<token>.ics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class EventCard:
     city: str
     country: str
     url: str  # absolute URL of the event's page on the site
+    ics_url: str = ""  # absolute URL of the event's iCalendar file ("Add to calendar")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +70,6 @@ class Digest:
     calendar_url: str
     unsubscribe_url: str
     manage_url: str
+    feed_url: str = ""  # the recipient's personal calendar feed (signed), "" for none
+    sender_name: str = ""  # who sends it, and their postal address, for the footer (CAN-SPAM)
+    postal_address: str = ""

@@ -54,6 +54,7 @@ def serve_command(app, host, port):
     from digest.bounces.listener import make_listener
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     listener = make_listener(_processor(app), host=host, port=port)
     try:
         listener.start()

@@ -193,4 +193,47 @@ def preview(app, handle, digest_date, list_name, out):
     click.echo(f"html:    {files.html}")
 
 
+@digest.command()
+@click.option("--subscriber", "handle", required=True, help="Handle of the subscribing person.")
+@click.option("--event", "slug", required=True, help="Slug of the event (as in /events/<slug>/).")
+@click.option("--date", "digest_date", type=DATE, help="Digest date [default: today].")
+@click.option("--list", "list_name", type=LISTS, default="daily", show_default=True)
+@click.pass_obj
+def explain(app, handle, slug, digest_date, list_name):
+    """Why a subscriber gets, or does not get, an event in a day's digest (reads only)."""
+    from digest.explain import ExplainError, ExplainRequest
+    from digest.explain import explain as explain_event
+
+    digest_date = digest_date.date() if digest_date else dt.date.today()
+    pipeline = make_pipeline(app)
+    try:
+        result = explain_event(
+            app.engine, app.redis, prefix=app.settings.redis_prefix, strategy=pipeline.strategy,
+            request=ExplainRequest(handle=handle, event_slug=slug, digest_date=digest_date, list_name=list_name),
+        )
+    except ExplainError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        pipeline.close()
+    click.echo(f"{handle} ({result.email}), {list_name} subscription {result.subscription_id}: {result.subscription_status}")
+    click.echo(f"event: {result.event_name} ({slug}), {result.event_start} to {result.event_end}")
+    click.echo(f"digest of {digest_date}: window {result.window[0]} to {result.window[1]}")
+    if result.going_in_database:
+        click.echo("followed people going (database): " + ", ".join(f"{g.name} ({g.role})" for g in result.going_in_database))
+    else:
+        click.echo("followed people going (database): none")
+    click.echo(f"found by the {result.strategy} strategy: {len(result.going_in_graph)} of them")
+    click.echo(f"mentioned by an earlier digest: {'yes' if result.mentioned_before else 'no'}")
+    if result.ledger is None:
+        click.echo(f"ledger for {digest_date}: nothing yet")
+    else:
+        entry = result.ledger
+        extra = f", {entry['last_error']}" if entry["last_error"] else ""
+        feedback = f", report since: {entry['feedback']}" if entry["feedback"] else ""
+        click.echo(f"ledger for {digest_date}: {entry['status']} (run {entry['run_id']}{extra}{feedback})")
+    click.echo(f"verdict: {result.verdict}")
+    for reason in result.reasons:
+        click.echo(f"  - {reason}")
+
+
 COMMANDS = [digest]

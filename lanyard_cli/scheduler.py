@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from digest.vocabulary import ACTIVE_RUN_STATUSES, DigestList, RunStatus
+from digest.vocabulary import ACTIVE_RUN_STATUSES, DeliveryFeedback, DigestList, RunStatus
 
 RUN_STATES = [m.value for m in RunStatus]
 
@@ -307,6 +307,11 @@ def print_progress(p) -> None:
     click.echo(f"run {p.id}: {p.list} digest for {p.digest_date:%Y-%m-%d}, {p.status}{' (dry run)' if p.dry_run else ''}")
     click.echo(f"  planned {p.planned}, sent {p.sent}, skipped {p.skipped}, failed {p.failed}, bounced {p.bounced}, in flight {p.in_flight}")
     click.echo(f"  chunks {p.chunks_done}/{p.chunks_total}, {p.rate:.1f} digests/s over {p.elapsed:.1f} s, eta {eta}")
+    if p.feedback:
+        hard, soft, complaints = (
+            p.feedback.get(kind, 0) for kind in (DeliveryFeedback.HARD_BOUNCE, DeliveryFeedback.SOFT_BOUNCE, DeliveryFeedback.COMPLAINT)
+        )
+        click.echo(f"  reports since: {hard} hard bounced, {soft} soft bounced, {complaints} complained")
     if p.notes:
         click.echo("  notes:")
         for line in p.notes.splitlines()[-10:]:

@@ -9,8 +9,8 @@ Selectors (``runs_list``, ``run_progress``) only read.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Iterable, Protocol, Sequence
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Protocol, Sequence
 
 from sqlalchemy import Engine, and_, func, select, update
 
@@ -204,6 +204,8 @@ class RunProgress:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     notes: str
+    # Reports that came back since (digest/bounces/): delivery feedback kind → deliveries.
+    feedback: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def processed(self) -> int:
@@ -235,6 +237,7 @@ def run_progress(engine: Engine, *, run_id: int) -> RunProgress:
     run = _run(engine, run_id)
     with engine.connect() as connection:
         totals = ledger.delivery_totals(connection, run_id=run_id)
+        feedback = ledger.delivery_feedback_totals(connection, run_id=run_id)
     if run["dry_run"] or run["status"] in (RunStatus.FINISHED, RunStatus.FAILED) and not totals:
         sent, skipped, failed, bounced, in_flight = run["sent"], run["skipped"], run["failed"], 0, 0
     else:
@@ -244,7 +247,7 @@ def run_progress(engine: Engine, *, run_id: int) -> RunProgress:
         id=run["id"], list=run["list"], digest_date=run["digest_date"], status=run["status"], dry_run=run["dry_run"],
         planned=run["planned"], sent=sent, skipped=skipped, failed=failed, bounced=bounced, in_flight=in_flight,
         chunks_done=run["chunks_done"], chunks_total=run["chunks_total"], started_at=run["started_at"],
-        finished_at=run["finished_at"] if run["status"] not in ACTIVE else None, notes=run["notes"],
+        finished_at=run["finished_at"] if run["status"] not in ACTIVE else None, notes=run["notes"], feedback=feedback,
     )
 
 

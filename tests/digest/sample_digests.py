@@ -20,7 +20,7 @@ def event(eid: int, name: str, *, days: int = 10, length: int = 2, city: str = "
     return EventCard(
         id=eid, name=name, slug=f"event-{eid}", start_date=start,
         end_date=start + dt.timedelta(days=length), city=city, country=country,
-        url=f"{BASE}/events/event-{eid}/",
+        url=f"{BASE}/events/event-{eid}/", ics_url=f"{BASE}/events/event-{eid}/event.ics",
     )
 
 
@@ -42,6 +42,8 @@ def make_digest(
         digest_date=DIGEST_DATE, new_items=tuple(new_items), more_count=more_count,
         soon_items=tuple(soon_items), calendar_url=f"{BASE}/calendar/",
         unsubscribe_url=f"{BASE}/u/TOKEN123.sig", manage_url=f"{BASE}/account/digests/",
+        feed_url=f"{BASE}/calendar/FEEDTOKEN.ics", sender_name="lanyard",
+        postal_address="lanyard Events Lda., 1 Rua Augusta, 1100-048 Lisbon, Portugal",
     )
 
 

@@ -84,7 +84,14 @@ def test_content_of_a_rich_digest(renderer):
     assert rendered.text.index("DjangoCon Europe") < rendered.text.index("Also coming up") < rendered.text.index("Python Meetup Berlin")
     assert "5 upcoming events" in rendered.text
     assert "And 2 more events" in rendered.html
-    assert 'src="https://avatars.example.org/person1.png"' in rendered.html
+    # Avatars are initials: no remote image to block or break.
+    assert "<img" not in rendered.html
+    # The initials badge is decorative (the name follows it), so screen readers skip it.
+    assert '<span class="avatar" aria-hidden="true">AL</span> Ada Lovelace' in rendered.html
+    for part in (rendered.text, rendered.html):
+        assert "https://lanyard.example.com/events/event-1/event.ics" in part  # "Add to calendar"
+        assert "https://lanyard.example.com/calendar/FEEDTOKEN.ics" in part
+        assert "lanyard" in part and "1 Rua Augusta, 1100-048 Lisbon, Portugal" in part
 
 
 def test_text_part_reads_on_its_own(renderer):
@@ -109,14 +116,15 @@ def test_text_part_reads_on_its_own(renderer):
     (make_digest([DigestItem(event(1, "PyCon US"), speakers=(ADA,), attendees=())]), "Ada Lovelace is speaking at PyCon US"),
     (make_digest([DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA, ALAN))]), "Ada Lovelace and Alan Turing are going to PyCon US"),
     (make_digest([DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA, ALAN, GRACE))], more_count=1),
-     "Ada Lovelace and 2 others are going to PyCon US and 1 more event"),
-    (samples.rich_digest(), "Ada Lovelace and 5 others are going to PyCon US and 4 more events"),
+     "Ada Lovelace and 2 others are going to PyCon US (+1 more event)"),
+    # Only the three at PyCon US count for it: the other people go elsewhere.
+    (samples.rich_digest(), "Ada Lovelace and 2 others are going to PyCon US (+4 more events)"),
     (make_digest([DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA,)),
                   DigestItem(event(2, "EuroPython"), speakers=(), attendees=(ADA, LINUS))]),
-     "Ada Lovelace and Linus Torvalds are going to PyCon US and 1 more event"),
+     "Ada Lovelace is going to PyCon US (+1 more event)"),
     (make_digest(soon_items=[DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA,)),
                              DigestItem(event(2, "EuroPython"), speakers=(), attendees=(ALAN,))]),
-     "Coming up this week: PyCon US and 1 more event"),
+     "Coming up this week: PyCon US (+1 more event)"),
 ])
 def test_subject_says_what_is_inside(renderer, digest, subject):
     assert renderer.render(digest).subject == subject
@@ -130,7 +138,7 @@ def test_hostile_names_are_escaped_in_html(renderer):
     assert "&lt;b&gt;Nowhere&lt;/b&gt;" in html
     # The parsed document has exactly the elements the template made, nothing injected.
     tags = {element.tag for element in lxml.html.document_fromstring(html).iter() if isinstance(element.tag, str)}
-    assert tags <= {"html", "head", "meta", "title", "style", "body", "table", "tr", "td", "a", "p", "span", "img"}
+    assert tags <= {"html", "head", "meta", "title", "style", "body", "div", "table", "tr", "td", "a", "p", "span"}
     assert 'Mallory &amp; &#34;Eve&#34;' in html or "Mallory &amp; &quot;Eve&quot;" in html
 
 
@@ -165,7 +173,7 @@ def test_every_link_is_absolute_and_there_are_no_scripts(renderer, name):
 
 def test_a_crowd_is_counted_not_listed(renderer):
     rendered = renderer.render(SAMPLES["crowd"]())
-    assert rendered.html.count('<img ') == 16  # 8 speakers and 8 attendees shown
+    assert rendered.html.count('class="avatar"') == 16  # 8 speakers and 8 attendees shown
     assert "and 4 more" in rendered.html and "and 22 more" in rendered.html
     assert "Speaking: Speaker 10, " in rendered.text and " and 2 more" in rendered.text
 
@@ -178,3 +186,43 @@ def test_an_empty_digest_is_refused(renderer):
 def test_from_settings_uses_the_base_url(make_settings):
     renderer = Renderer.from_settings(make_settings(base_url="https://events.example.org/"))
     assert 'href="https://events.example.org"' in renderer.render(samples.single_digest()).html
+
+
+LONG = "Performance Forum Buenos Aires 2026"
+
+
+@pytest.mark.parametrize(("digest", "subject"), [
+    # The example: only Frank goes to Buenos Aires; the others are elsewhere.
+    (make_digest([DigestItem(event(1, LONG), speakers=(), attendees=(person(7, "Frank Muller"),)),
+                  DigestItem(event(2, "EuroPython"), speakers=(), attendees=(ADA, ALAN, GRACE))], more_count=4),
+     "Frank Muller is going to Performance Forum Buenos Aires 2026 (+5 more)"),
+    (make_digest([DigestItem(event(1, LONG), speakers=(), attendees=(person(7, "Frank Muller"), person(8, "Bartholomew Featherstonehaugh")))],
+                 more_count=12),
+     "Frank Muller and 1 other are going to Performance Forum… (+12 more)"),
+    (make_digest([DigestItem(event(1, "x" * 200), speakers=(person(9, "y" * 100),), attendees=())]),
+     "y" * 69 + "…"),
+])
+def test_long_subjects_shorten_honestly(renderer, digest, subject):
+    assert renderer.render(digest).subject == subject
+    assert len(subject) <= 70
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_the_preheader_says_what_is_new_and_stays_hidden(renderer, name):
+    digest = SAMPLES[name]()
+    html = renderer.render(digest).html
+    root = lxml.html.document_fromstring(html)
+    first = root.body[0]
+    assert first.tag == "div" and "display:none" in first.get("style", "").replace(" ", "")
+    text = first.text_content()
+    assert len(text) <= 140
+    first_event = (digest.new_items or digest.soon_items)[0].event.name
+    assert " ".join(first_event.split()) in text
+    if digest.new_items:
+        total = len(digest.new_items) + digest.more_count
+        assert text.startswith(f"{total} new event")
+
+
+def test_the_rich_preheader_counts_what_it_leaves_out(renderer):
+    html = renderer.render(samples.rich_digest()).html
+    assert "5 new events from people you follow: PyCon US (5–7 Mar 2026), EuroPython (22–24 Mar 2026), DjangoCon Europe (Sat 11 Apr 2026) and 2 more" in html

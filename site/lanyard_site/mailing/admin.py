@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from .models import Delivery, DigestChunk, DigestRun, Schedule, Subscription, UnsubscribeEvent
+from .models import Delivery, DeliveryFeedback, DigestChunk, DigestRun, Schedule, Subscription, UnsubscribeEvent
 
 
 class UnsubscribeEventInline(admin.TabularInline):
@@ -12,13 +12,72 @@ class UnsubscribeEventInline(admin.TabularInline):
     can_delete = False
 
 
+class FeedbackInline(admin.TabularInline):
+    """Bounce and complaint reports and the decision taken on each (digest/bounces/)."""
+
+    model = DeliveryFeedback
+    fields = ["received_at", "kind", "status_code", "decision", "detail", "matched_by", "source"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class SubscriptionFeedbackInline(FeedbackInline):
+    fk_name = "subscription"
+
+
+class DeliveryFeedbackInline(FeedbackInline):
+    fk_name = "delivery"
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["email", "person", "list", "status", "send_hour", "last_sent_date"]
     list_filter = ["list", "status"]
     search_fields = ["email", "person__handle"]
     raw_id_fields = ["person"]
-    inlines = [UnsubscribeEventInline]
+    inlines = [UnsubscribeEventInline, SubscriptionFeedbackInline]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The ledger, read-only: the pipeline and bounce processing write it."""
+
+    list_display = ["id", "subscription", "digest_date", "status", "feedback", "attempts", "sent_at", "feedback_at", "run"]
+    list_filter = ["status", "feedback", "digest_date"]
+    search_fields = ["subscription__email", "message_id"]
+    list_select_related = ["subscription"]
+    inlines = [DeliveryFeedbackInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(DeliveryFeedback)
+class DeliveryFeedbackAdmin(admin.ModelAdmin):
+    """Every bounce and complaint report recorded, with what it changed."""
+
+    list_display = ["received_at", "kind", "status_code", "decision", "subscription", "delivery", "matched_by", "source", "detail"]
+    list_filter = ["kind", "decision", "matched_by", "source"]
+    search_fields = ["subscription__email", "diagnostic", "fingerprint"]
+    date_hierarchy = "received_at"
+    list_select_related = ["subscription", "delivery"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in DeliveryFeedback._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
 
 
 def _run_action(label: str, service: str, *, needs_enqueue: bool = True):

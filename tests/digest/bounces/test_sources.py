@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import smtplib
+import subprocess
+import sys
+import time
+import types
 
 import pytest
 from click.testing import CliRunner
@@ -192,6 +197,10 @@ def test_lanyard_bounces_process_reads_a_maildir_once(monkeypatch, settings, dat
     again = CliRunner().invoke(cli, ["bounces", "process", "--from", f"maildir://{box}"], catch_exceptions=False)
     assert "read 0 message(s)" in again.output
 
+    shown = CliRunner().invoke(cli, ["runs", "show", str(ledger.run_id)], catch_exceptions=False)
+    assert "sent 1, skipped 0, failed 0, bounced 1" in shown.output
+    assert "reports since: 1 hard bounced, 1 soft bounced, 0 complained" in shown.output
+
 
 def test_maildir_errors_are_one_line(tmp_path, processor):
     with pytest.raises(MailboxError, match="not a maildir"):
@@ -238,3 +247,30 @@ def test_imap_mistakes_are_one_line(imap, processor):
     # The system's trust store does not know the test certificate: refused, not ignored.
     with pytest.raises(MailboxError):
         process_imap(processor, parse_mailbox_url(imap.url(tls=True)))
+
+
+def test_lanyard_bounces_serve_records_and_stops_on_sigterm(database_url, tmp_path, ledger, redis_client):
+    port = free_port()
+    env = {**os.environ, "LANYARD_DATABASE_URL": database_url, "LANYARD_REDIS_URL": REDIS_URL, "LANYARD_REDIS_PREFIX": PREFIX,
+           "LANYARD_DATA_DIR": str(tmp_path / "var"), "LANYARD_SECRET_KEYS": TEST_SECRET, "LANYARD_BOUNCE_DOMAIN": DOMAIN}
+    server = subprocess.Popen([sys.executable, "-m", "lanyard_cli", "bounces", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                smtplib.SMTP("127.0.0.1", port, timeout=5).quit()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the listener did not start"
+                time.sleep(0.2)
+        ref = ledger.deliver()
+        listener = types.SimpleNamespace(hostname="127.0.0.1", port=port)
+        code, _ = send_report(listener, corpus.gmail(to=ledger.address(ref), message_id="<a@b>"), ledger.address(ref))
+        assert code == 250
+        assert ledger.subscription().status == "bouncing"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=60)[0].decode()
+    assert server.returncode == 0, output
+    assert "taking reports for bounces.lanyard.example" in output and "stopped" in output
