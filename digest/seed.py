@@ -18,6 +18,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, delete, func, select, text
 
@@ -307,6 +308,7 @@ def _attendance_and_talks(connection, rng, people, popularity, event_rows, today
     attendance_rows, session_rows, speaker_rows, coverage_rows = [], [], [], []
     session_id = 0
     for done, event in enumerate(event_rows, 1):
+        zone = ZoneInfo(event["timezone"])
         size = max(2, min(people, 3000, int(8.0 * event["_popularity"])))
         # Half the crowd are the regulars of the circuit; half is anyone at all.
         attendees = list(pick(size // 2) | {rng.randrange(people) for _ in range(size - size // 2)})
@@ -326,7 +328,8 @@ def _attendance_and_talks(connection, rng, people, popularity, event_rows, today
             # Eight slots a day over the event's days, then parallel tracks in more rooms.
             days = (event["end_date"] - event["start_date"]).days + 1
             day = event["start_date"] + dt.timedelta(days=talk // 8 % days)
-            start_at = dt.datetime.combine(day, dt.time(9 + talk % 8), tzinfo=dt.timezone.utc)
+            # From 09:00 where the event is, stored in UTC.
+            start_at = dt.datetime.combine(day, dt.time(9 + talk % 8), tzinfo=zone).astimezone(dt.timezone.utc)
             title = f"{rng.choice(TALK_OPENERS)} {rng.choice(TALK_SUBJECTS)}"
             session_rows.append({
                 "id": session_id,
