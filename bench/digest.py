@@ -7,7 +7,7 @@ It seeds its own data directory once (SQLite, embedded Redis, a maildir outbox;
 100,000 people, 10,000 events, the subscribers) and reuses it on later runs. Each run
 forgets the previous run's ledger, mention memory and outbox, then:
 
-* the product: ``plan_run`` → ``Pipeline.process_chunk`` per chunk of 500 → ``finish_run``,
+* the product: ``run_plan`` → ``work_here`` (``Pipeline.process_chunk``) per chunk of 500 → ``run_finish``,
   into the maildir outbox, with the delivery ledger (claims and a commit per message);
 * the naive baseline, on a sample of the same subscribers (scaled per second): per
   subscriber SQL joins for the friend events and the people, premailer on every
@@ -44,11 +44,17 @@ from digest.config import load_settings  # noqa: E402
 from digest.links import manage_link, unsubscribe_link  # noqa: E402
 from digest.message import make_list_id, make_message_id, sender_domain  # noqa: E402
 from digest.parallel import process_chunks  # noqa: E402
-from digest.pipeline import Pipeline, finish_run, forget_mentions, plan_run  # noqa: E402
+from digest.batch import work_here  # noqa: E402
+from digest.pipeline import Pipeline, forget_mentions  # noqa: E402
+from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
 from digest.render import Renderer, premail  # noqa: E402
 from digest.tokens import SubscriptionRef, TokenSigner  # noqa: E402
 from digest.transports import MaildirTransport  # noqa: E402
 from digest.values import PersonCard  # noqa: E402
+
+CHUNK_TIMEOUT = dt.timedelta(minutes=10)
+# The bench works its runs alone: nothing is in flight once its chunks are done.
+FINISH = FinishPolicy(stale_after=dt.timedelta(0), max_attempts=0)
 
 TODAY = dt.date(2026, 6, 1)  # the data is centred on this day, so a reused data set stays valid
 SEED = 7
@@ -83,10 +89,10 @@ def main() -> None:
     pipeline = Pipeline(settings, engine=engine, redis=redis)
     pipeline.renderer = CapturingRenderer(pipeline.renderer, captured, limit=2_000)
     started = time.perf_counter()
-    plan = plan_run(engine, digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size)
-    for chunk in plan.chunks:
-        pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)
-    summary = finish_run(engine, run_id=plan.run_id)
+    plan = run_plan(engine, RunRequest(digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size))
+    for chunk_id in plan.chunk_ids:
+        work_here(pipeline, chunk_id=chunk_id, timeout=CHUNK_TIMEOUT)
+    summary = run_finish(engine, run_id=plan.run_id, policy=FINISH).summary
     product_seconds = time.perf_counter() - started
     pipeline.close()
     product_rate = summary.planned / product_seconds
@@ -123,10 +129,10 @@ def main() -> None:
     # The same run as `lanyard digest run --processes N` makes it on this machine.
     reset_run_state(engine, redis, settings)
     started = time.perf_counter()
-    plan = plan_run(engine, digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size)
-    for _ in process_chunks(settings, run_id=plan.run_id, chunks=plan.chunks, processes=args.processes):
+    plan = run_plan(engine, RunRequest(digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size))
+    for _ in process_chunks(settings, chunk_ids=plan.chunk_ids, processes=args.processes, timeout=CHUNK_TIMEOUT):
         pass
-    summary = finish_run(engine, run_id=plan.run_id)
+    summary = run_finish(engine, run_id=plan.run_id, policy=FINISH).summary
     parallel_seconds = time.perf_counter() - started
     parallel_rate = summary.planned / parallel_seconds
     print(f"end to end, {args.processes} processes: {summary.planned} subscribers in {parallel_seconds:.2f}s = "

@@ -8,7 +8,7 @@ created when missing, reused later) and a Redis graph under its own prefix, with
 mail going to a maildir outbox. Then the same run (same subscribers, same date, the
 ledger, mention memory and outbox forgotten between runs) three times:
 
-* in-process: ``plan_run`` → ``Pipeline.process_chunk`` per chunk → ``finish_run``, the
+* in-process: ``run_plan`` → ``work_here`` (``Pipeline.process_chunk``) per chunk → ``run_finish``, the
   baseline (what `lanyard digest run` does);
 * through Celery with one worker process (``lanyard worker --concurrency 1``);
 * through Celery with two worker processes (``--concurrency 2``).
@@ -41,13 +41,19 @@ from digest import db  # noqa: E402
 from digest.config import load_settings  # noqa: E402
 from digest.graph import Graph  # noqa: E402
 from digest.graph_sync import rebuild  # noqa: E402
-from digest.pipeline import Pipeline, finish_run, forget_mentions, plan_run  # noqa: E402
+from digest.batch import work_here  # noqa: E402
+from digest.pipeline import Pipeline, forget_mentions  # noqa: E402
+from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
 from digest.seed import seed  # noqa: E402
 from scheduler.app import create_app  # noqa: E402
 from scheduler.enqueue import Enqueue  # noqa: E402
 from scheduler.local import WORKER_COMMAND, workers_answering  # noqa: E402
 from scheduler.runs import run_start  # noqa: E402
 from scheduler.runtime import schedule_set  # noqa: E402
+
+CHUNK_TIMEOUT = dt.timedelta(minutes=10)
+# The bench works its runs alone: nothing is in flight once its chunks are done.
+FINISH = FinishPolicy(stale_after=dt.timedelta(0), max_attempts=0)
 
 TODAY = dt.date(2026, 6, 1)
 PREFIX = "benchscale:"
@@ -137,10 +143,10 @@ def reset(settings, engine, client) -> None:
 def timed_in_process(settings, engine, client) -> tuple[int, float]:
     started = time.perf_counter()
     pipeline = Pipeline(settings, engine=engine, redis=client)
-    plan = plan_run(engine, digest_date=TODAY, chunk_size=CHUNK)
-    for chunk in plan.chunks:
-        pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)
-    summary = finish_run(engine, run_id=plan.run_id)
+    plan = run_plan(engine, RunRequest(digest_date=TODAY, chunk_size=CHUNK))
+    for chunk_id in plan.chunk_ids:
+        work_here(pipeline, chunk_id=chunk_id, timeout=CHUNK_TIMEOUT)
+    summary = run_finish(engine, run_id=plan.run_id, policy=FINISH).summary
     seconds = time.perf_counter() - started
     pipeline.close()
     return summary.sent + summary.skipped, seconds
@@ -158,7 +164,7 @@ def timed_celery(settings, engine, env, processes: int) -> tuple[int, float]:
             if worker.poll() is not None:
                 sys.exit(f"the worker exited; see {log.name}")
         started = time.perf_counter()
-        run_id = run_start(engine, Enqueue(app), digest_date=TODAY, chunk_size=CHUNK)
+        run_id = run_start(engine, Enqueue(app), request=RunRequest(digest_date=TODAY, chunk_size=CHUNK))
         r = db.digest_run
         while True:
             with engine.connect() as connection:

@@ -198,6 +198,7 @@ digest_run = Table(
     Column("sent", Integer, nullable=False),
     Column("skipped", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
+    Column("bounced", Integer, nullable=False, server_default="0"),
     Column("chunks_total", Integer, nullable=False),
     Column("chunks_done", Integer, nullable=False),
     Column("timings", JSON, nullable=False),
@@ -220,6 +221,7 @@ delivery = Table(
     Column("last_error", Text, nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("mentioned", JSON, nullable=True),  # event ids listed as new: the subscription's mention memory
     # The latest bounce or complaint report (digest/bounces/); the database defaults it to "".
     Column("feedback", String(16), nullable=False, server_default=""),
     Column("feedback_at", DateTime(timezone=True), nullable=True),

@@ -16,6 +16,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 from .config import ConfigError, Settings
 from .graph import Graph, day_number
 from .keys import GraphKeys
+from .stores.scripts import lua
 from .values import FriendEvents, Window
 from .vocabulary import Role
 
@@ -23,7 +24,12 @@ from .vocabulary import Role
 # reused for later batches of the same run: popular people are followed by subscribers
 # in every chunk, and fetching their events once per chunk would dominate a run.
 CACHE_SECONDS = 30.0
-FETCH_BATCH = 5_000  # commands per pipeline round trip
+FETCH_BATCH = 5_000  # keys per round trip
+INVERT_ABOVE = 1_000  # followees above which a view indexes who goes where (see FriendEventsView)
+
+# The many small reads of a batch as one script call per FETCH_BATCH keys (see the scripts).
+_EVENTS_IN_WINDOW_LUA = lua("friends_events_in_window")
+_MEMBERS_LUA = lua("friends_members")
 
 
 @runtime_checkable
@@ -46,7 +52,7 @@ class FriendEventsView(Mapping):
     not for the thousand-odd events that popular people go to.
     """
 
-    __slots__ = ("_followees", "_events_of", "_speakers", "_ids", "_people")
+    __slots__ = ("_followees", "_events_of", "_speakers", "_ids", "_people", "_going")
 
     def __init__(self, followees: tuple[int, ...], events_of: Mapping[int, frozenset], speakers: Mapping[int, frozenset], ids: frozenset):
         self._followees = followees
@@ -54,6 +60,7 @@ class FriendEventsView(Mapping):
         self._speakers = speakers
         self._ids = ids
         self._people: dict[int, dict[int, str]] = {}
+        self._going: dict[int, list[int]] | None = None  # event → followees going, for many followees
 
     def __getitem__(self, event_id: int) -> dict[int, str]:
         people = self._people.get(event_id)
@@ -63,11 +70,21 @@ class FriendEventsView(Mapping):
             speakers = self._speakers.get(event_id, _EMPTY)
             speaking, attending = Role.SPEAKING, Role.ATTENDING
             people = self._people[event_id] = {
-                person: speaking if person in speakers else attending
-                for person in self._followees
-                if event_id in self._events_of[person]
+                person: speaking if person in speakers else attending for person in self._going_to(event_id)
             }
         return people
+
+    def _going_to(self, event_id: int):
+        if len(self._followees) <= INVERT_ABOVE:
+            return (person for person in self._followees if event_id in self._events_of[person])
+        # Thousands of followees (a calendar page asks about 50 events): turn the mapping
+        # around once, for what it holds, rather than scan every followee per event.
+        if self._going is None:
+            self._going = {}
+            for person in self._followees:
+                for event in self._events_of[person]:
+                    self._going.setdefault(event, []).append(person)
+        return self._going.get(event_id, ())
 
     def __contains__(self, event_id) -> bool:
         return event_id in self._ids
@@ -114,6 +131,8 @@ class RedisFriendEvents:
     def __init__(self, graph: Graph, *, cache_seconds: float = CACHE_SECONDS):
         self.graph = graph
         self.cache_seconds = cache_seconds
+        self._events_in_window = graph.redis.register_script(_EVENTS_IN_WINDOW_LUA)
+        self._members = graph.redis.register_script(_MEMBERS_LUA)
         self.forget()
 
     def forget(self) -> None:
@@ -147,7 +166,7 @@ class RedisFriendEvents:
         missing = [p for p in followed if p not in self._events_of]
         if missing:
             low, high = day_number(window.start), day_number(window.end)
-            fetched = self._fetch([keys.events(p) for p in missing], lambda pipe, key: pipe.zrangebyscore(key, low, high))
+            fetched = self._script(self._events_in_window, [keys.events(""), low, high], missing)
             self._events_of.update((p, frozenset(map(int, events))) for p, events in zip(missing, fetched))
 
         events_of = self._events_of
@@ -161,9 +180,16 @@ class RedisFriendEvents:
 
         unknown = [e for e in every_event if e not in self._speakers]
         if unknown:
-            fetched = self._fetch([keys.speakers(e) for e in unknown], _smembers)
+            fetched = self._script(self._members, [keys.speakers("")], unknown)
             self._speakers.update((e, frozenset(map(int, members))) for e, members in zip(unknown, fetched))
         return result
+
+    def _script(self, script, head: list, ids: list[int]) -> list:
+        """``script`` on ``head`` + ids, one call per FETCH_BATCH ids."""
+        replies: list = []
+        for start in range(0, len(ids), FETCH_BATCH):
+            replies.extend(script(keys=[], args=[*head, *ids[start:start + FETCH_BATCH]]))
+        return replies
 
     def _fetch(self, keys: list[str], command: Callable) -> list:
         """``command(pipe, key)`` for every key, one pipeline round trip per FETCH_BATCH keys."""

@@ -32,8 +32,8 @@ from typing import Iterable, Sequence
 import redis
 
 from .keys import GraphKeys, GraphSuffix, RedisKeys, graph_base_parts
-from .vocabulary import GRAPH_ROLES, Role
 from .stores.scripts import lua
+from .vocabulary import GRAPH_ROLES, Role
 
 EPOCH = dt.date(1970, 1, 1)
 OLD_GENERATION_TTL = 600  # seconds a replaced generation stays readable
@@ -48,6 +48,7 @@ def day_number(day: dt.date) -> int:
 _APPLY_LUA = lua("graph_apply")
 
 
+_LIVE_LUA = lua("graph_live")
 _FOLLOWED_COUNTS_LUA = lua("graph_followed_counts")
 
 
@@ -118,6 +119,7 @@ class Graph:
         keys = RedisKeys(prefix)
         self.live_key, self.building_key, self.counter_key = keys.graph_live, keys.graph_building, keys.graph_counter
         self._apply = client.register_script(_APPLY_LUA)
+        self._live = client.register_script(_LIVE_LUA)
         self._followed_counts = client.register_script(_FOLLOWED_COUNTS_LUA)
 
     # -- writes ---------------------------------------------------------------------
@@ -137,10 +139,19 @@ class Graph:
 
     def keys(self) -> GraphKeys:
         """Key names of the live generation; resolve once per batch of reads."""
-        generation = self.live_generation()
+        generation = self._live(keys=[self.live_key], args=[*graph_base_parts(self.prefix), GraphSuffix.BUILT])
         if generation is None:
             raise GraphMissing("the Redis graph has not been built; run `lanyard graph rebuild`")
+        if generation == 0:
+            raise GraphMissing("the Redis graph's live generation is incomplete or gone; run `lanyard graph rebuild`")
         return GraphKeys(self.prefix, generation)
+
+    def ready(self) -> bool:
+        try:
+            self.keys()
+        except GraphMissing:
+            return False
+        return True
 
     def follows(self, person_id: int) -> set[int]:
         return {int(m) for m in self.redis.smembers(self.keys().follows(person_id))}

@@ -21,7 +21,8 @@ from typing import Callable, Iterator
 from sqlalchemy import Engine, select
 
 from . import db
-from .graph import OLD_GENERATION_TTL, Graph, day_number
+from .graph import OLD_GENERATION_TTL, Graph, GraphMissing, day_number
+from .heal import StillMissing, rebuild_once
 from .keys import GraphKeys
 from .vocabulary import GRAPH_ROLES, Role
 
@@ -96,6 +97,7 @@ def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -
         _expire_generation(client, keys)
         raise
 
+    client.set(keys.built, 1)
     old = graph.live_generation()
     swap = client.pipeline(transaction=True)
     swap.set(graph.live_key, generation)
@@ -106,6 +108,34 @@ def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -
     stats.keys = len(written)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+@dataclass(frozen=True)
+class Healing:
+    rebuilt: RebuildStats | None  # None: another worker rebuilt it while this one waited
+    waited: float
+
+    @property
+    def note(self) -> str:
+        if self.rebuilt is not None:
+            return (
+                f"the Redis graph was missing: rebuilt from the database (generation {self.rebuilt.generation}, "
+                f"{self.rebuilt.follows} follows, {self.rebuilt.attendances} attendances in {self.rebuilt.seconds:.1f}s)"
+            )
+        return f"the Redis graph was missing: waited {self.waited:.1f}s for another worker's rebuild"
+
+
+def heal(graph: Graph, engine: Engine, *, lock_key: str) -> Healing:
+    """Make a missing graph whole again from the database, once however many workers
+    notice (``digest/heal.py``); :class:`GraphMissing` when nobody managed to in time."""
+    try:
+        done = rebuild_once(
+            graph.redis, lock_key, ready=graph.ready,
+            rebuild=lambda renew: rebuild(graph, engine, progress=lambda _step, _rows: renew()),
+        )
+    except StillMissing as error:
+        raise GraphMissing(f"the Redis graph is {error}") from None
+    return Healing(rebuilt=done.stats, waited=done.waited)
 
 
 @dataclass
@@ -187,7 +217,7 @@ def check(graph: Graph, engine: Engine, *, progress: Progress | None = None) -> 
     # Keys in Redis that the database says should not exist at all.
     for key in graph.redis.scan_iter(match=keys.pattern(), count=5000):
         key = key.decode()
-        if key not in expected_keys:
+        if key not in expected_keys and key != keys.built:
             size = graph.redis.zcard(key) if ":events:" in key else graph.redis.scard(key)
             drift.differences.append(Difference(key, 0, size))
     return drift

@@ -35,6 +35,8 @@ class GraphSuffix:
         """Sorted set of the events a person attends or speaks at, scored by start day."""
         return f"events:{person_id}"
 
+    BUILT = "built"  # written last by a rebuild: the generation is whole
+
 
 def graph_base_parts(prefix: str) -> tuple[str, str]:
     """What goes before and after the generation number in a generation's key base."""
@@ -64,6 +66,12 @@ class GraphKeys:
     def events(self, person_id: int | str) -> str:
         return f"{self.base}events:{person_id}"
 
+    @property
+    def built(self) -> str:
+        """Written last by a rebuild: the generation is whole (a pointer to a generation
+        without it names nothing, e.g. after an eviction or a restore of old data)."""
+        return f"{self.base}{GraphSuffix.BUILT}"
+
     def pattern(self) -> str:
         return f"{self.base}*"
 
@@ -84,6 +92,11 @@ class RedisKeys:
     @property
     def graph_counter(self) -> str:
         return f"{self.prefix}graph:gen_counter"
+
+    @property
+    def graph_heal_lock(self) -> str:
+        """Held by the one worker rebuilding a missing graph while the others wait."""
+        return f"{self.prefix}graph:heal_lock"
 
     def graph(self, generation: int | str) -> GraphKeys:
         return GraphKeys(self.prefix, generation)
@@ -149,6 +162,11 @@ class RedisKeys:
     @property
     def search_dirty(self) -> str:
         return f"{self.prefix}search:dirty"
+
+    @property
+    def search_heal_lock(self) -> str:
+        """Held by the one worker rebuilding a missing search index while the others wait."""
+        return f"{self.prefix}search:heal_lock"
 
     @property
     def search_indexer_lock(self) -> str:

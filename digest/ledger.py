@@ -13,6 +13,8 @@ repeats that one message.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import Counter
 from typing import Sequence
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
@@ -20,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db
 from .clock import utcnow
-from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus
+from .vocabulary import DeliveryStatus
 
 
 def _claim_statement(insert):
@@ -88,21 +90,23 @@ def _mine(subscription_ids, digest_date: dt.date, claimed_at: dt.datetime):
 # Marking a message sent is the one statement run per message, right after the SMTP
 # server accepted it, so it goes straight to the DB-API driver: SQLAlchemy's execution
 # path costs several times the statement itself (about 180 µs against 25 µs, commit
-# included, on SQLite here). Parameters: status, sent_at, message_id, subscription_id,
-# digest_date, claimed_at.
+# included, on SQLite here). Parameters: status, sent_at, message_id, mentioned (JSON),
+# subscription_id, digest_date, claimed_at. What the digest mentioned is recorded in the
+# same statement: the memory of what a subscription was told is the ledger's, not Redis's.
 _MARK_SENT_SQL = {
     "sqlite": (
-        f'UPDATE "{db.delivery.name}" SET status = ?, sent_at = ?, message_id = ?, last_error = \'\' '
+        f'UPDATE "{db.delivery.name}" SET status = ?, sent_at = ?, message_id = ?, mentioned = ?, last_error = \'\' '
         "WHERE subscription_id = ? AND digest_date = ? AND status = 'claimed' AND claimed_at = ?"
     ),
     "postgresql": (
-        f'UPDATE "{db.delivery.name}" SET status = %s, sent_at = %s, message_id = %s, last_error = \'\' '
-        "WHERE subscription_id = %s AND digest_date = %s AND status = 'claimed' AND claimed_at = %s"
+        f'UPDATE "{db.delivery.name}" SET status = %s, sent_at = %s, message_id = %s, mentioned = %s::jsonb, '
+        "last_error = '' WHERE subscription_id = %s AND digest_date = %s AND status = 'claimed' AND claimed_at = %s"
     ),
 }
 
 
-def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date, claimed_at: dt.datetime, message_id: str) -> bool:
+def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date, claimed_at: dt.datetime, message_id: str,
+                       mentioned: Sequence[int] = ()) -> bool:
     """Record one accepted message, committed at once (or with the caller's open transaction).
 
     On PostgreSQL this transaction commits asynchronously: waiting for the WAL flush
@@ -115,7 +119,7 @@ def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date
     """
     dialect = connection.dialect.name
     driver = connection.connection.driver_connection
-    values = (DeliveryStatus.SENT, utcnow(), message_id, subscription_id, digest_date, claimed_at)
+    values = (DeliveryStatus.SENT, utcnow(), message_id, json.dumps(list(mentioned)), subscription_id, digest_date, claimed_at)
     if dialect == "sqlite":
         values = tuple(db.sqlite_value(v) for v in values)
     # Outside a transaction of the caller's, this statement is a transaction of its own.
@@ -143,11 +147,15 @@ def delivery_mark(connection, *, subscription_ids: Sequence[int], digest_date: d
     return result.rowcount
 
 
-def delivery_recover_stale(connection, *, older_than: dt.timedelta) -> int:
-    """Turn claims older than ``older_than`` into failed deliveries that any run re-claims."""
+def delivery_recover_stale(connection, *, older_than: dt.timedelta, run_id: int | None = None) -> int:
+    """Turn claims older than ``older_than`` (of one run, or all) into failed deliveries
+    that any run re-claims."""
     d = db.delivery
+    condition = and_(d.c.status == DeliveryStatus.CLAIMED, d.c.claimed_at < utcnow() - older_than)
+    if run_id is not None:
+        condition = and_(condition, d.c.run_id == run_id)
     result = connection.execute(
-        update(d).where(d.c.status == DeliveryStatus.CLAIMED, d.c.claimed_at < utcnow() - older_than)
+        update(d).where(condition)
         .values(status=DeliveryStatus.FAILED, last_error="claim expired: the worker stopped before settling it")
     )
     return result.rowcount
@@ -157,6 +165,80 @@ def delivery_totals(connection, *, run_id: int) -> dict[str, int]:
     d = db.delivery
     rows = connection.execute(select(d.c.status, func.count()).where(d.c.run_id == run_id).group_by(d.c.status))
     return {status: count for status, count in rows}
+
+
+def delivery_failed(connection, *, run_id: int, max_attempts: int | None = None) -> list[int]:
+    """Subscriptions whose delivery in this run failed temporarily (and was retried at
+    most ``max_attempts`` times, when given), by id."""
+    d = db.delivery
+    condition = and_(d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED)
+    if max_attempts is not None:
+        condition = and_(condition, d.c.attempts <= max_attempts)
+    return list(connection.execute(select(d.c.subscription_id).where(condition).order_by(d.c.subscription_id)).scalars())
+
+
+def delivery_most_attempts(connection, *, run_id: int) -> int:
+    """The most tries any of the run's failed deliveries has had (0: none failed)."""
+    d = db.delivery
+    return connection.execute(
+        select(func.coalesce(func.max(d.c.attempts), 0)).where(d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED)
+    ).scalar_one()
+
+
+def delivery_failure_reasons(connection, *, run_id: int) -> Counter:
+    """Why the run's failed deliveries failed: last error → how many."""
+    d = db.delivery
+    rows = connection.execute(
+        select(d.c.last_error, func.count()).where(d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED)
+        .group_by(d.c.last_error)
+    )
+    return Counter({reason or "no reason recorded": count for reason, count in rows})
+
+
+def _fail_statement(insert):
+    d = db.delivery
+    statement = insert(d).values(
+        run_id=bindparam("b_run"), subscription_id=bindparam("b_sid"), digest_date=bindparam("b_day"),
+        status=DeliveryStatus.FAILED, message_id="", attempts=1, last_error=bindparam("b_reason"),
+        claimed_at=None, sent_at=None,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[d.c.subscription_id, d.c.digest_date],
+        set_={"run_id": statement.excluded.run_id, "last_error": statement.excluded.last_error},
+        where=d.c.status == DeliveryStatus.FAILED,
+    ).returning(d.c.subscription_id)
+
+
+_FAILS = (_fail_statement(sqlite.insert), _fail_statement(postgresql.insert))
+
+
+def delivery_fail(connection, *, run_id: int, digest_date: dt.date, subscription_ids: Sequence[int], reason: str) -> int:
+    """Record deliveries that will not go out as failed with ``reason`` (new rows, or
+    failed ones taken into this run); claimed and final rows are left alone."""
+    if not subscription_ids:
+        return 0
+    statement = _FAILS[connection.dialect.name == "postgresql"]
+    rows = [
+        {"b_run": run_id, "b_sid": sid, "b_day": digest_date, "b_reason": reason[:2000]} for sid in subscription_ids
+    ]
+    return len(list(connection.execute(statement, rows)))
+
+
+def delivery_mentions(connection, *, subscription_ids: Sequence[int], since: dt.date) -> dict[int, set[int]]:
+    """What the digests sent to these subscriptions since ``since`` mentioned: id → event ids."""
+    d = db.delivery
+    found: dict[int, set[int]] = {sid: set() for sid in subscription_ids}
+    ids = list(subscription_ids)
+    for start in range(0, len(ids), 500):
+        rows = connection.execute(
+            select(d.c.subscription_id, d.c.mentioned).where(
+                d.c.subscription_id.in_(ids[start:start + 500]), d.c.status == DeliveryStatus.SENT,
+                d.c.digest_date >= since, d.c.mentioned.is_not(None),
+            )
+        )
+        for sid, mentioned in rows:
+            found[sid].update(int(e) for e in mentioned or ())
+    return found
 
 
 def delivery_feedback_totals(connection, *, run_id: int) -> dict[str, int]:

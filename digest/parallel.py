@@ -9,11 +9,13 @@ makes processes racing on one run safe, exactly as it does for Celery workers.
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
+from .batch import ChunkOutcome, work_here
 from .config import Settings
-from .pipeline import ChunkResult, Pipeline
+from .pipeline import Pipeline
 
 _pipeline: Pipeline | None = None  # one per worker process, made by _start_worker
 
@@ -23,25 +25,22 @@ def _start_worker(settings: Settings) -> None:
     _pipeline = Pipeline(settings)
 
 
-def _process(job: tuple[int, list[int]]) -> tuple[int, ChunkResult]:
-    run_id, subscription_ids = job
-    return len(subscription_ids), _pipeline.process_chunk(run_id=run_id, subscription_ids=subscription_ids)
+def _process(job: tuple[int, float]) -> ChunkOutcome:
+    chunk_id, timeout = job
+    assert _pipeline is not None, "the pool's initializer makes the pipeline"
+    return work_here(_pipeline, chunk_id=chunk_id, timeout=dt.timedelta(seconds=timeout))
 
 
 def process_chunks(
-    settings: Settings,
-    *,
-    run_id: int,
-    chunks: Sequence[Sequence[int]],
-    processes: int,
-) -> Iterator[tuple[int, ChunkResult]]:
-    """Yield (chunk size, result) for each chunk as it completes, in completion order.
+    settings: Settings, *, chunk_ids: Sequence[int], processes: int, timeout: dt.timedelta,
+) -> Iterator[ChunkOutcome]:
+    """Work the chunks (``digest/batch.py``), yielding each outcome as it completes.
 
-    An exception in a worker (``RunPaused``, a store down) stops the pool and is raised
-    here; chunks already done stay done, and the rest can be run again.
+    An exception in a worker (a store down for longer than :func:`work_here` waits)
+    stops the pool and is raised here; chunks already done stay done.
     """
     # "spawn": a forked child would inherit the parent's open sockets and connection pools.
     context = multiprocessing.get_context("spawn")
-    jobs = [(run_id, list(chunk)) for chunk in chunks]
+    jobs = [(chunk_id, timeout.total_seconds()) for chunk_id in chunk_ids]
     with context.Pool(processes, initializer=_start_worker, initargs=(settings,)) as pool:
         yield from pool.imap_unordered(_process, jobs)

@@ -1,13 +1,11 @@
-"""The nightly digest run: plan it, process its chunks, finish it.
+"""The nightly digest's work on one chunk of a run.
 
-* :func:`plan_run` makes a DigestRun row and splits the due subscriptions into chunks.
-* :class:`Pipeline` (one per worker process) processes a chunk: friend events (a
-  strategy from ``digest/friends.py``) → hydrate events and people in bulk → build
-  ``Digest`` values → sign unsubscribe tokens → render → MIME → deliver, claiming each
-  delivery in the ledger (``digest/ledger.py``) before sending it.
-* :func:`finish_run` totals the ledger into the run row.
-
-The Celery tasks of ``scheduler/`` and ``lanyard digest run`` are thin callers of these.
+:class:`Pipeline` (one per worker process) processes a chunk: friend events (a strategy
+from ``digest/friends.py``) → hydrate events and people in bulk → build ``Digest``
+values → sign unsubscribe tokens → render → MIME → deliver, claiming each delivery in
+the ledger (``digest/ledger.py``) before sending it. The run itself (planning, its
+status, finishing) belongs to ``digest/runs.py``; ``digest/batch.py`` is how
+``lanyard digest run`` and the Celery tasks drive chunks through both.
 """
 
 from __future__ import annotations
@@ -15,26 +13,33 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy import Engine, select, update
 
-from . import db, ledger
+from . import db, ledger, runs
+from .bounces.verp import ReturnPath
 from .build import Links, build_digest, date_order, people_to_hydrate, select_events, upcoming_window
+from .clock import utcnow
 from .config import Settings
+from .faults import DATABASE_ERRORS
 from .friends import FriendEventsStrategy, make_friend_strategy
-from .graph import Graph, day_number
+from .graph import Graph, GraphMissing, day_number
+from .graph_sync import Healing as GraphHealing
+from .graph_sync import heal as graph_heal
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
 from .links import manage_link, unsubscribe_link
-from .bounces.verp import ReturnPath
-from .clock import utcnow
+from .runs import ChunkRecord
+from .search.index import SearchMissing
+from .search.sync import Healing as SearchHealing
+from .search.sync import heal as search_heal
+from .stores.scripts import lua
 from .tokens import DeliveryRef, FeedRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from .values import Digest
-from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, DigestList, RunStatus, SubscriptionStatus
-from .stores.scripts import lua
+from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, RunStatus, SubscriptionStatus
 
 CLAIM_GROUP = 100  # deliveries claimed per statement; the run's status is re-read between groups
 # How old the view of the unsubscribe suppression set may be when a message goes out:
@@ -42,52 +47,22 @@ CLAIM_GROUP = 100  # deliveries claimed per statement; the run's status is re-re
 SUPPRESSION_MAX_AGE = 0.2  # seconds
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a claim older than this belongs to a dead worker
 MENTIONED_TTL = 400 * 86400  # seconds: a lapsed subscription's memory goes eventually
+MENTION_LOADED = b"0"  # the member (scored +inf) that marks a subscription's copy in Redis as whole
 
 _REMEMBER_LUA = lua("mentions_remember")
 
 CARD_CACHE_SECONDS = 30.0  # how long hydrated event and person cards are reused within a run
 
 
-class RunNotFound(LookupError):
-    pass
-
-
 class RunPaused(RuntimeError):
     """The run is paused; process the chunk again after it resumes."""
 
 
-@dataclass(frozen=True)
-class Plan:
-    run_id: int
-    chunks: list[list[int]]
-
-    @property
-    def planned(self) -> int:
-        return sum(len(chunk) for chunk in self.chunks)
-
-
 @dataclass
-class ChunkResult:
-    sent: int = 0
-    skipped: int = 0
-    failed: int = 0
-    bounced: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
+class ChunkResult(ChunkRecord):
+    """What processing a chunk did (a :class:`~digest.runs.ChunkRecord` for its run)."""
+
     cancelled: bool = False
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    run_id: int
-    status: str
-    dry_run: bool
-    planned: int
-    sent: int
-    skipped: int
-    failed: int
-    bounced: int
-    timings: dict[str, float]
-    notes: str
 
 
 @dataclass(frozen=True)
@@ -103,86 +78,8 @@ class Prepared:
     mentioned: dict[int, int] = field(default_factory=dict)  # event id → start day, to remember
 
 
-# -- planning and finishing -----------------------------------------------------------
-
-
-def plan_run(
-    engine: Engine,
-    *,
-    list_name: str = DigestList.DAILY,
-    digest_date: dt.date,
-    subscription_ids: Iterable[int] | None = None,
-    limit: int | None = None,
-    dry_run: bool = False,
-    chunk_size: int = 500,
-) -> Plan:
-    """Record a run and choose its subscriptions: active on the list, not yet settled for the date."""
-    if list_name not in tuple(DigestList):
-        raise ValueError(f"unknown list {list_name!r}; known: {', '.join(DigestList)}")
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be at least 1")
-    if limit is not None and limit < 0:
-        raise ValueError("limit must not be negative")
-    s, d = db.subscription, db.delivery
-    settled = select(d.c.subscription_id).where(d.c.digest_date == digest_date, d.c.status.in_(FINAL_DELIVERY_STATUSES))
-    query = select(s.c.id).where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE, s.c.id.not_in(settled)).order_by(s.c.id)
-    with engine.begin() as connection:
-        if subscription_ids is None:
-            ids = list(connection.execute(query.limit(limit) if limit is not None else query).scalars())
-        else:
-            ids = []
-            for batch in batches(subscription_ids):
-                ids.extend(connection.execute(query.where(s.c.id.in_(batch))).scalars())
-            ids = ids[:limit] if limit is not None else ids
-        chunks = [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
-        run_id = connection.execute(
-            db.digest_run.insert().values(
-                list=list_name, digest_date=digest_date, status=RunStatus.PLANNED, dry_run=dry_run,
-                planned=len(ids), sent=0, skipped=0, failed=0, chunks_total=len(chunks), chunks_done=0,
-                timings={}, notes="", created_at=utcnow(), started_at=None, finished_at=None,
-            )
-        ).inserted_primary_key[0]
-    return Plan(run_id=run_id, chunks=chunks)
-
-
-def finish_run(engine: Engine, *, run_id: int) -> RunSummary:
-    """Total the ledger into the run and mark it finished (a cancelled run stays cancelled)."""
-    r = db.digest_run
-    with engine.begin() as connection:
-        # Taking the row lock first keeps a late chunk's counters from interleaving.
-        connection.execute(update(r).where(r.c.id == run_id).values(finished_at=utcnow()))
-        run = connection.execute(select(r).where(r.c.id == run_id)).mappings().first()
-        if run is None:
-            raise RunNotFound(f"no digest run {run_id}")
-        if run["dry_run"]:
-            # A dry run writes no ledger: what it counted is all there is.
-            sent, skipped, failed, bounced = run["sent"], run["skipped"], run["failed"], 0
-        else:
-            totals = ledger.delivery_totals(connection, run_id=run_id)
-            sent, skipped = totals.get(DeliveryStatus.SENT, 0), totals.get(DeliveryStatus.SKIPPED, 0)
-            bounced = totals.get(DeliveryStatus.BOUNCED, 0)
-            failed = totals.get(DeliveryStatus.FAILED, 0) + totals.get(DeliveryStatus.CLAIMED, 0)
-        status = run["status"] if run["status"] in (RunStatus.CANCELLED, RunStatus.FAILED) else RunStatus.FINISHED
-        connection.execute(
-            update(r).where(r.c.id == run_id).values(
-                status=status, sent=sent, skipped=skipped, failed=failed + bounced,
-                started_at=run["started_at"] or run["created_at"],
-            )
-        )
-    return RunSummary(
-        run_id=run_id, status=status, dry_run=run["dry_run"], planned=run["planned"], sent=sent, skipped=skipped,
-        failed=failed, bounced=bounced, timings=dict(run["timings"] or {}), notes=run["notes"],
-    )
-
-
-def recover_stale_claims(engine: Engine, *, older_than: dt.timedelta) -> int:
-    """Release claims of workers that died; a later run (or retry) sends those digests."""
-    with engine.begin() as connection:
-        return ledger.delivery_recover_stale(connection, older_than=older_than)
-
-
 def forget_mentions(redis, prefix: str) -> int:
-    """Forget what every digest mentioned (after the data is replaced: ids are reused)."""
+    """Forget the cached copies of what every digest mentioned (after the data is replaced: ids are reused)."""
     keys = list(redis.scan_iter(match=RedisKeys(prefix).mentioned_pattern(), count=5000))
     for start in range(0, len(keys), 5000):
         redis.delete(*keys[start:start + 5000])
@@ -240,6 +137,7 @@ class Pipeline:
         self._event_cards = _CardCache(CARD_CACHE_SECONDS)
         self._person_cards = _CardCache(CARD_CACHE_SECONDS)
         self._run_id: int | None = None
+        self._notes: list[str] = []  # what the chunk being processed met, for its run's notes
         self._remember_script = self.redis.register_script(_REMEMBER_LUA)
 
     @property
@@ -261,8 +159,11 @@ class Pipeline:
 
     def process_chunk(self, *, run_id: int, subscription_ids: Sequence[int]) -> ChunkResult:
         result = ChunkResult()
+        self._notes = result.notes
         timings: dict[str, float] = defaultdict(float)
-        run = self._start(run_id)
+        run = runs.run_get(self.engine, run_id=run_id)
+        if run["status"] == RunStatus.PAUSED:
+            raise RunPaused(f"run {run_id} is paused")
         if run_id != self._run_id:
             # A new run reads the stores afresh rather than through the last run's caches.
             self._run_id = run_id
@@ -275,13 +176,12 @@ class Pipeline:
             result.cancelled = True
             return result
         digest_date, dry_run = run["digest_date"], run["dry_run"]
-        completed = False
         try:
             with _timed(timings, "select"), self.engine.connect() as connection:
                 subscriptions = _unsettled(connection, subscription_ids, digest_date, run["list"])
             # Inactive ones are claimed and settled as skipped without computing anything.
             active = [s for s in subscriptions if s.status == SubscriptionStatus.ACTIVE]
-            prepared = self.prepare(active, digest_date=digest_date, timings=timings)
+            prepared = self.prepare(active, digest_date=digest_date, timings=timings, notes=result.notes)
             prepared += [Prepared(subscription=s) for s in subscriptions if s.status != SubscriptionStatus.ACTIVE]
             if dry_run:
                 for item in prepared:
@@ -291,16 +191,22 @@ class Pipeline:
                         result.sent += 1
             else:
                 self._deliver(run_id, digest_date, prepared, result, timings)
-            completed = True
         finally:
             result.timings = dict(timings)
-            # Counters and timings go in even when the chunk stops half-way (paused,
-            # cancelled, a store failing); only a completed chunk counts as done.
-            self._record(run_id, result, chunk_done=completed or result.cancelled)
+            result.notes.append(f"friends strategy: {self.strategy.name}")
+            # Counters, timings and notes go in even when the chunk stops half-way
+            # (paused, cancelled, a store failing), unless the database is what failed.
+            with suppress(*DATABASE_ERRORS):
+                runs.run_record(self.engine, run_id=run_id, record=result)
         return result
 
-    def prepare(self, subscriptions: Sequence[SubscriptionRow], *, digest_date: dt.date, timings: dict | None = None) -> list[Prepared]:
-        """Compute, hydrate, build, sign, render and build the MIME of each digest."""
+    def prepare(self, subscriptions: Sequence[SubscriptionRow], *, digest_date: dt.date, timings: dict | None = None,
+                notes: list[str] | None = None) -> list[Prepared]:
+        """Compute, hydrate, build, sign, render and build the MIME of each digest.
+
+        A missing Redis graph (or search index) is rebuilt from the database first;
+        ``notes`` gets a line saying so.
+        """
         from .message import build_message, make_list_id, make_message_id
 
         timings = timings if timings is not None else defaultdict(float)
@@ -308,7 +214,7 @@ class Pipeline:
             return []
         window = upcoming_window(digest_date)
         with _timed(timings, "friends"):
-            found = self.strategy.friend_events([s.person_id for s in subscriptions], window)
+            found = self._friend_events([s.person_id for s in subscriptions], window, notes)
             mentioned = self._mentioned([s.id for s in subscriptions], window)
 
         with _timed(timings, "hydrate"), self.engine.connect() as connection:
@@ -370,7 +276,7 @@ class Pipeline:
             for start in range(0, len(prepared), CLAIM_GROUP):
                 group = prepared[start:start + CLAIM_GROUP]
                 with _timed(timings, "claim"):
-                    status = self._status(connection, run_id)
+                    status = runs.run_status(connection, run_id=run_id)
                     if status == RunStatus.CANCELLED:
                         result.cancelled = True
                         return
@@ -392,15 +298,13 @@ class Pipeline:
                     # the claims to go stale (sent ones were marked one by one).
                     sent_ids = {p.subscription.id for p in sent}
                     held = [sid for sid in claims if sid not in sent_ids]
-                    connection.rollback()
-                    try:
-                        ledger.delivery_mark(
+                    reason = f"not sent: {error}"
+                    _rollback(connection)
+                    with suppress(*DATABASE_ERRORS):  # else the claims go stale and are taken over later
+                        self._patiently(connection, lambda: ledger.delivery_mark(
                             connection, subscription_ids=held, digest_date=digest_date, claimed_at=claimed_at,
-                            status=DeliveryStatus.FAILED, reason=f"not sent: {error}",
-                        )
-                        connection.commit()
-                    except Exception:
-                        pass  # the claims go stale and are taken over later
+                            status=DeliveryStatus.FAILED, reason=reason,
+                        ))
                     raise
                 with _timed(timings, "claim"):
                     for reason, ids in skipped.items():
@@ -461,9 +365,13 @@ class Pipeline:
                 outcome, reason = DeliveryStatus.SENT, ""
         with _timed(timings, "claim"):
             if outcome == DeliveryStatus.SENT:
-                ledger.delivery_mark_sent(
-                    connection, subscription_id=sid, digest_date=digest_date, claimed_at=claimed_at, message_id=item.message_id
-                )
+                # The message is out: the mark must follow it, so a database away for a
+                # moment is waited for rather than leaving the claim to go stale.
+                self._patiently(connection, lambda: ledger.delivery_mark_sent(
+                    connection, subscription_id=sid, digest_date=digest_date, claimed_at=claimed_at,
+                    message_id=item.message_id, mentioned=sorted(item.mentioned),
+                ))
+                return outcome
             else:
                 ledger.delivery_mark(
                     connection, subscription_ids=[sid], digest_date=digest_date, claimed_at=claimed_at, status=outcome, reason=reason
@@ -476,14 +384,91 @@ class Pipeline:
             connection.commit()
         return outcome
 
+    def _patiently(self, connection, write: Callable[[], object]) -> None:
+        """Run a ledger write and commit it, waiting out a database that is away.
+
+        Retried with growing pauses for up to half the claim timeout: past that the
+        claim may be taken over by another worker, and the write would no longer be ours.
+        """
+        deadline = time.monotonic() + self.claim_timeout.total_seconds() / 2
+        pause = 0.1
+        while True:
+            try:
+                write()
+                connection.commit()
+                if pause > 0.1:
+                    self._notes.append("the database went away mid-send: the worker waited for it to record what was sent")
+                return
+            except DATABASE_ERRORS:
+                _rollback(connection)
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    def _friend_events(self, person_ids: list[int], window, notes: list[str] | None) -> dict:
+        """The strategy's answer; a missing graph or search index is rebuilt first (noted)."""
+        for _ in range(3):  # the graph and the index can both be missing; each heals once
+            try:
+                return self.strategy.friend_events(person_ids, window)
+            except GraphMissing:
+                healed: GraphHealing | SearchHealing = graph_heal(self.graph, self.engine, lock_key=self.keys.graph_heal_lock)
+            except SearchMissing:
+                search = _search_strategy(self.strategy)
+                healed = search_heal(search.index, self.engine, self.redis, self.keys)
+                search.trust()
+            if notes is not None:
+                notes.append(healed.note)
+        return self.strategy.friend_events(person_ids, window)
+
     # -- Redis: what earlier digests mentioned ------------------------------------------
 
     def _mentioned(self, subscription_ids: Sequence[int], window) -> dict[int, set[int]]:
+        """What earlier digests told each subscription about, of the events still ahead.
+
+        Redis holds a copy (a sorted set per subscription with a "loaded" member); a
+        subscription without one (Redis restarted empty, the key evicted or expired) is
+        read from the ledger, where each sent delivery keeps what it mentioned, and the
+        copy is made again.
+        """
         pipe = self.redis.pipeline(transaction=False)
         low = day_number(window.start)
         for sid in subscription_ids:
             pipe.zrangebyscore(self.keys.mentioned(sid), low, "+inf")
-        return {sid: {int(e) for e in events} for sid, events in zip(subscription_ids, pipe.execute())}
+        found: dict[int, set[int]] = {}
+        cold: list[int] = []
+        for sid, events in zip(subscription_ids, pipe.execute()):
+            if MENTION_LOADED in events:
+                found[sid] = {int(e) for e in events if e != MENTION_LOADED}
+            else:
+                cold.append(sid)
+        if cold:
+            found.update(self._mentioned_from_ledger(cold, window))
+        return found
+
+    def _mentioned_from_ledger(self, subscription_ids: Sequence[int], window) -> dict[int, set[int]]:
+        since = window.start - dt.timedelta(seconds=MENTIONED_TTL)
+        with self.engine.connect() as connection:
+            memory = ledger.delivery_mentions(connection, subscription_ids=subscription_ids, since=since)
+            every = set().union(*memory.values()) if memory else set()
+            e = db.event_
+            starts: dict[int, int] = {}
+            for batch in batches(sorted(every)):
+                starts.update(
+                    (event_id, day_number(start)) for event_id, start in
+                    connection.execute(select(e.c.id, e.c.start_date).where(e.c.id.in_(batch), e.c.start_date >= window.start))
+                )
+        pipe = self.redis.pipeline(transaction=True)
+        found = {}
+        for sid in subscription_ids:
+            ahead = {event_id: starts[event_id] for event_id in memory.get(sid, ()) if event_id in starts}
+            found[sid] = set(ahead)
+            key = self.keys.mentioned(sid)
+            pipe.delete(key)
+            pipe.zadd(key, {MENTION_LOADED: "+inf", **ahead})
+            pipe.expire(key, MENTIONED_TTL)
+        pipe.execute()
+        return found
 
     def _remember(self, sent: Sequence[Prepared], digest_date: dt.date) -> None:
         """Add what these digests mentioned to each subscription's memory (one script call)."""
@@ -496,47 +481,6 @@ class Pipeline:
             for event_id, score in item.mentioned.items():
                 args += (score, event_id)
         self._remember_script(keys=keys, args=args)
-
-    # -- the run row --------------------------------------------------------------------
-
-    def _start(self, run_id: int):
-        r = db.digest_run
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(r).where(r.c.id == run_id, r.c.status == RunStatus.PLANNED).values(status=RunStatus.RUNNING, started_at=utcnow())
-            )
-            run = connection.execute(select(r.c.status, r.c.digest_date, r.c.dry_run, r.c.list).where(r.c.id == run_id)).mappings().first()
-        if run is None:
-            raise RunNotFound(f"no digest run {run_id}")
-        if run["status"] == RunStatus.PAUSED:
-            raise RunPaused(f"run {run_id} is paused")
-        return run
-
-    @staticmethod
-    def _status(connection, run_id: int) -> str:
-        return connection.execute(select(db.digest_run.c.status).where(db.digest_run.c.id == run_id)).scalar()
-
-    def _record(self, run_id: int, result: ChunkResult, *, chunk_done: bool) -> None:
-        r = db.digest_run
-        with self.engine.begin() as connection:
-            # The increment takes the row's write lock first, so the read-modify-write of
-            # the timings below cannot interleave with another chunk's.
-            connection.execute(
-                update(r).where(r.c.id == run_id).values(
-                    sent=r.c.sent + result.sent,
-                    skipped=r.c.skipped + result.skipped,
-                    failed=r.c.failed + result.failed + result.bounced,
-                    chunks_done=r.c.chunks_done + (1 if chunk_done else 0),
-                )
-            )
-            timings, notes = connection.execute(select(r.c.timings, r.c.notes).where(r.c.id == run_id)).one()
-            merged = dict(timings or {})
-            for stage, seconds in result.timings.items():
-                merged[stage] = round(merged.get(stage, 0.0) + seconds, 6)
-            note = f"friends strategy: {self.strategy.name}"
-            if note not in notes:
-                notes = f"{notes}\n{note}".strip()
-            connection.execute(update(r).where(r.c.id == run_id).values(timings=merged, notes=notes))
 
 
 def _unsettled(connection, subscription_ids: Sequence[int], digest_date: dt.date, list_name: str) -> list[SubscriptionRow]:
@@ -602,3 +546,18 @@ def _timed(timings: dict, stage: str):
         yield
     finally:
         timings[stage] += time.perf_counter() - started
+
+
+def _search_strategy(strategy: FriendEventsStrategy):
+    """The search strategy itself, or the one the planner ("auto") sends subscribers to."""
+    return strategy if hasattr(strategy, "trust") else strategy.strategies["search"]  # type: ignore[attr-defined]
+
+
+def _rollback(connection) -> None:
+    """Roll back after a failed statement; on a connection the server dropped, give the
+    connection up so the next statement opens a new one."""
+    try:
+        connection.rollback()
+    except DATABASE_ERRORS:
+        connection.invalidate()
+        connection.rollback()

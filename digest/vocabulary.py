@@ -71,6 +71,7 @@ class ChunkStatus(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     DONE = "done"
+    FAILED = "failed"  # failed for a reason a retry would not cure; its deliveries are marked failed
 
 
 class DeliveryStatus(StrEnum):

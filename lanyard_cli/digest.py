@@ -19,56 +19,65 @@ LISTS = click.Choice([m.value for m in DigestList])
 
 @dataclass
 class BatchOutcome:
-    summary: object  # digest.pipeline.RunSummary
+    summary: object  # digest.runs.RunSummary
     seconds: float
 
 
 def make_pipeline(app, **options):
-    from digest.graph import GraphMissing
     from digest.pipeline import Pipeline
 
-    try:
-        app.graph.keys()
-    except GraphMissing as error:
-        raise click.ClickException(str(error)) from None
     return Pipeline(app.settings, engine=app.engine, redis=app.redis, **options)
 
 
-def run_batch(app, *, digest_date: dt.date, list_name: str = DigestList.DAILY, dry_run: bool = False, limit: int | None = None,
-              chunk_size: int = 500, processes: int = 1) -> BatchOutcome:
-    """Plan a run, process every chunk here (on ``processes`` local processes) with a
-    progress bar, finish it."""
-    from digest.pipeline import RunPaused, finish_run, plan_run
+def run_batch(app, *, request, processes: int = 1) -> BatchOutcome:
+    """Plan a run (a digest.runs.RunRequest) with its chunks, work every chunk here (on
+    ``processes`` local processes) with a progress bar, and finish it the way the
+    scheduler does: temporary failures go round again, up to the schedule's max_attempts."""
+    from digest.batch import Verdict, finish_here, work_here
+    from digest.parallel import process_chunks
+    from digest.runs import FinishPolicy, run_plan
+    from scheduler.runtime import schedule_get
 
+    schedule = schedule_get(app.engine)
+    timeout = dt.timedelta(seconds=schedule.chunk_timeout)
+    # Nobody else works on this run: a claim of it still open once every chunk is done
+    # belongs to a process that died, and is taken over at once.
+    policy = FinishPolicy(stale_after=dt.timedelta(0), max_attempts=schedule.max_attempts, chunk_size=request.chunk_size)
     pipeline = make_pipeline(app) if processes == 1 else None
     started = time.perf_counter()
     try:
-        plan = plan_run(app.engine, list_name=list_name, digest_date=digest_date, limit=limit, dry_run=dry_run,
-                        chunk_size=chunk_size)
-        if pipeline is not None:
-            results = ((len(chunk), pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)) for chunk in plan.chunks)
-        else:
-            from digest.parallel import process_chunks
-
-            results = process_chunks(app.settings, run_id=plan.run_id, chunks=plan.chunks, processes=processes)
+        plan = run_plan(app.engine, request)
         with StepProgress(unit="digests") as progress:
             done = 0
             progress("digests", done, plan.planned)
-            try:
-                for size, result in results:
-                    done += size
+
+            def work(chunk_ids) -> None:
+                nonlocal done
+                if pipeline is not None:
+                    outcomes = (work_here(pipeline, chunk_id=chunk_id, timeout=timeout) for chunk_id in chunk_ids)
+                else:
+                    outcomes = process_chunks(app.settings, chunk_ids=chunk_ids, processes=processes, timeout=timeout)
+                for outcome in outcomes:
+                    if outcome.verdict == Verdict.PAUSED:
+                        raise click.ClickException(
+                            f"run {plan.run_id} was paused; `lanyard runs resume {plan.run_id}` sends the rest through "
+                            f"the workers, or `lanyard runs cancel {plan.run_id}` and run again"
+                        )
+                    done = min(done + outcome.size, plan.planned)
                     progress("digests", done, plan.planned)
-                    if result.cancelled:
+                    if outcome.result is not None and outcome.result.cancelled:
                         break
-            except RunPaused:
-                raise click.ClickException(
-                    f"run {plan.run_id} was paused; resume it and run `lanyard digest run` again to send the rest"
-                ) from None
-        summary = finish_run(app.engine, run_id=plan.run_id)
+
+            work(plan.chunk_ids)
+            finishing = finish_here(app.engine, run_id=plan.run_id, policy=policy, work=work)
     finally:
         if pipeline is not None:
             pipeline.close()
-    return BatchOutcome(summary=summary, seconds=time.perf_counter() - started)
+    if finishing.summary is None:
+        raise click.ClickException(
+            f"run {plan.run_id} has work left that another process holds; `lanyard runs show {plan.run_id}` says more"
+        )
+    return BatchOutcome(summary=finishing.summary, seconds=time.perf_counter() - started)
 
 
 def echo_summary(outcome: BatchOutcome, *, list_name: str, digest_date: dt.date) -> None:
@@ -81,8 +90,10 @@ def echo_summary(outcome: BatchOutcome, *, list_name: str, digest_date: dt.date)
     )
     if s.timings:
         click.echo("seconds per stage: " + ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in s.timings.items()))
+    if s.status == "failed" or s.failed:
+        click.echo(f"run {s.run_id} {s.status}; `lanyard runs show {s.run_id}` says why")
     if s.failed:
-        click.echo(f"{s.failed} failed temporarily; `lanyard digest run --date {digest_date}` again retries them")
+        click.echo(f"{s.failed} failed; `lanyard digest run --date {digest_date}` again retries them")
 
 
 @click.group()
@@ -101,9 +112,11 @@ def digest():
 @click.pass_obj
 def run(app, digest_date, list_name, dry_run, limit, chunk_size, processes):
     """Send the digests due for a date, on this machine, then print a summary."""
+    from digest.runs import RunRequest
+
     digest_date = digest_date.date() if digest_date else dt.date.today()
-    outcome = run_batch(app, digest_date=digest_date, list_name=list_name, dry_run=dry_run, limit=limit,
-                        chunk_size=chunk_size, processes=processes)
+    request = RunRequest(digest_date=digest_date, list_name=list_name, dry_run=dry_run, limit=limit, chunk_size=chunk_size)
+    outcome = run_batch(app, request=request, processes=processes)
     echo_summary(outcome, list_name=list_name, digest_date=digest_date)
     mail = app.settings.mail
     if mail.scheme == "maildir" and not dry_run:

@@ -197,11 +197,13 @@ def start_and_wait(app, *, list_name=DigestList.DAILY, digest_date, dry_run=Fals
     When no worker answers, one is started for the run and stopped cleanly after it
     (this is how README's first command runs the digest on the embedded Redis).
     """
+    from digest.runs import RunRequest
     from scheduler.local import start_worker, stop_worker, wait_for_run, workers_answering
     from scheduler.runs import run_progress, run_start
 
     with _Controls():
-        run_id = run_start(app.engine, _enqueue(app), list_name=list_name, digest_date=digest_date, dry_run=dry_run, limit=limit)
+        request = RunRequest(list_name=list_name, digest_date=digest_date, dry_run=dry_run, limit=limit, chunk_size=0)
+        run_id = run_start(app.engine, _enqueue(app), request=request)
     click.echo(f"run {run_id} started: {list_name} digest for {digest_date:%Y-%m-%d}{' (dry run)' if dry_run else ''}")
     if not wait:
         click.echo(f"watch it with `lanyard runs show {run_id} --watch`")

@@ -13,10 +13,10 @@ import datetime as dt
 from sqlalchemy import Engine, select
 
 from digest import db
+from digest.runs import RunRequest, busy_subscription_ids
 from digest.schedule import Candidate, candidate_dates, due_by_date
 from digest.vocabulary import SubscriptionStatus
 
-from .chunks import busy_subscription_ids
 from .runs import Enqueue, run_start
 from .runtime import Schedule
 
@@ -44,8 +44,6 @@ def plan_due(engine: Engine, enqueue: Enqueue, *, now: dt.datetime, schedule: Sc
         return []
     run_ids = []
     for (list_name, digest_date), ids in sorted(due_now(engine, now=now, schedule=schedule).items()):
-        run_ids.append(run_start(
-            engine, enqueue, list_name=list_name, digest_date=digest_date, subscription_ids=ids,
-            chunk_size=schedule.chunk_size,
-        ))
+        request = RunRequest(list_name=list_name, digest_date=digest_date, subscription_ids=ids, chunk_size=schedule.chunk_size)
+        run_ids.append(run_start(engine, enqueue, request=request))
     return run_ids

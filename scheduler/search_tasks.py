@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from digest.faults import backoff, temporary
 from digest.keys import RedisKeys
 from digest.search import SearchError
 from digest.search.sync import index_pending as drain
 from digest.vocabulary import TaskName
 
 from .context import context
-from .faults import backoff, temporary
 
 
 @shared_task(bind=True, name=TaskName.SEARCH_INDEX_PENDING, max_retries=None, acks_late=True, ignore_result=True)

@@ -1,7 +1,7 @@
 """The Celery tasks: primitive ids in, a call into ``digest`` (or a scheduler service) out.
 
 Every task is idempotent: a chunk is claimed in the database before it is worked on
-and counted once (``scheduler/chunks.py``), each delivery is claimed in the ledger
+and counted once (``digest/runs.py``, worked through ``digest/batch.py``), each delivery is claimed in the ledger
 before it is sent (``digest/ledger.py``), and finishing totals the ledger. So a message
 delivered twice, or a task re-run after its worker was killed, changes nothing twice.
 Temporary failures (a store or server away) are retried with backoff and written in
@@ -16,16 +16,16 @@ import os
 
 from celery import shared_task
 
-from digest.pipeline import RunPaused, recover_stale_claims
-from digest.pipeline import finish_run as finish
+from digest import ledger, runs
+from digest.batch import Verdict, retry_delay, work_chunk
+from digest.faults import backoff, temporary
+from digest.runs import RunRequest, run_note
 from digest.subscriptions import unsubscribe_replay
 from digest.vocabulary import TaskName
 
-from . import chunks as chunk_store
 from .context import WorkerContext, context
-from .faults import backoff, temporary
 from .planning import plan_due
-from .runs import RunControlError, failed_attempts, run_note, run_retry_failed, run_start
+from .runs import run_start
 from .runtime import schedule_claim_tick, schedule_get
 
 log = logging.getLogger("lanyard.scheduler")
@@ -46,85 +46,97 @@ def _note(ctx: WorkerContext, run_id: int | None, text: str) -> None:
 
 @shared_task(bind=True, name=TaskName.PROCESS_CHUNK, max_retries=None, acks_late=True)
 def process_chunk(self, chunk_id: int, fault: str = ""):
-    """Deliver one chunk of a run through the digest pipeline."""
+    """Deliver one chunk of a run through the digest pipeline (``digest/batch.py``)."""
     ctx = context(self)
+    claim = self.request.id or f"local-{os.getpid()}"
     run_id = None
     try:
         schedule = schedule_get(ctx.engine)
-        chunk = chunk_store.chunk_claim(
-            ctx.engine, chunk_id=chunk_id, claim=self.request.id or f"local-{os.getpid()}",
-            timeout=dt.timedelta(seconds=schedule.chunk_timeout),
-        )
-        if chunk is None:
-            return "done or taken"
-        run_id = chunk.run_id
         if schedule.paused:
             # The global pause: the chunk waits; unpausing queues it again.
-            chunk_store.chunk_release(ctx.engine, chunk_id=chunk_id, claim=self.request.id, error="schedule paused")
+            chunk = runs.chunk_claim(ctx.engine, chunk_id=chunk_id, claim=claim, timeout=dt.timedelta(seconds=schedule.chunk_timeout))
+            if chunk is None:
+                return "done or taken"
+            runs.chunk_release(ctx.engine, chunk_id=chunk_id, claim=claim, error="schedule paused")
             return "paused"
-        pipeline = ctx.pipeline
-        pipeline.claim_timeout = dt.timedelta(seconds=schedule.chunk_timeout)
-        result = pipeline.process_chunk(run_id=chunk.run_id, subscription_ids=chunk.subscription_ids)
-        completion = chunk_store.chunk_complete(
-            ctx.engine, chunk_id=chunk_id, sent=result.sent, skipped=result.skipped, failed=result.failed, bounced=result.bounced,
-        )
-    except RunPaused:
-        chunk_store.chunk_release(ctx.engine, chunk_id=chunk_id, claim=self.request.id, error="run paused")
-        return "paused"
+        outcome = work_chunk(ctx.pipeline, chunk_id=chunk_id, claim=claim, timeout=dt.timedelta(seconds=schedule.chunk_timeout))
+        run_id = outcome.run_id
     except Exception as error:
         reason = temporary(error)
         if reason is None:
             raise
         delay = backoff(self.request.retries)
-        _note(ctx, run_id, f"chunk {chunk_id}: {reason}; retrying in {delay:.0f}s")
+        _note(ctx, chunk_run_id(ctx, chunk_id), f"chunk {chunk_id}: {reason}; retrying in {delay:.0f}s")
         raise self.retry(countdown=delay, kwargs={"chunk_id": chunk_id, "fault": reason}) from None
-    if fault:
+    if fault and outcome.verdict == Verdict.DONE:
         _note(ctx, run_id, f"chunk {chunk_id}: done after {self.request.retries} retries (last fault: {fault})")
-    if completion.first and completion.chunks_done >= completion.chunks_total:
+    if outcome.last:
         ctx.enqueue.finish(run_id)
-    return f"sent {result.sent}, skipped {result.skipped}, failed {result.failed}, bounced {result.bounced}"
+    if outcome.result is None:
+        return str(outcome.verdict)
+    r = outcome.result
+    return f"sent {r.sent}, skipped {r.skipped}, failed {r.failed}, bounced {r.bounced}"
+
+
+def chunk_run_id(ctx: WorkerContext, chunk_id: int) -> int | None:
+    """The run a chunk belongs to, for its notes (None when the database cannot say)."""
+    try:
+        found = runs.runs_of_chunks(ctx.engine, chunk_ids=[chunk_id])
+    except Exception:  # noqa: BLE001 - the database may be the fault being noted
+        return None
+    return found[0] if found else None
 
 
 # -- runs -----------------------------------------------------------------------------------
 
+IN_FLIGHT_POLL_SECONDS = 5.0  # how often a run waiting for deliveries in flight looks again
+
 
 @shared_task(bind=True, name=TaskName.FINISH_RUN, max_retries=None, acks_late=True)
 def finish_run(self, run_id: int):
-    """Total a run whose chunks are all done, or first retry its temporary failures."""
+    """End a run whose chunks are all done, once nothing is in flight; first send its
+    temporarily failed deliveries round again, with growing pauses, up to max_attempts."""
     ctx = context(self)
     try:
         schedule = schedule_get(ctx.engine)
-        # Temporarily failed deliveries (a mail server away) go round again with
-        # growing pauses, up to max_attempts tries each, before the run is called done.
-        tries = failed_attempts(ctx.engine, run_id=run_id)
-        delay = backoff(max(tries - 1, 0), base=4.0, cap=300.0)
-        try:
-            retried = run_retry_failed(
-                ctx.engine, ctx.enqueue, run_id=run_id, max_attempts=schedule.max_attempts + 1, countdown=delay,
-            )
-        except RunControlError:
-            retried = 0  # cancelled, paused or dry: nothing to retry now
-        if retried:
-            _note(ctx, run_id, f"{retried} deliveries failed temporarily (try {tries}); retrying them in {delay:.0f}s")
-            return f"retrying {retried}"
-        summary = finish(ctx.engine, run_id=run_id)
+        policy = runs.FinishPolicy(
+            stale_after=dt.timedelta(seconds=schedule.chunk_timeout), max_attempts=schedule.max_attempts,
+            chunk_size=schedule.chunk_size,
+        )
+        finishing = runs.run_finish(ctx.engine, run_id=run_id, policy=policy)
+        if finishing.retry_chunk_ids:
+            delay = retry_delay(finishing.attempts)
+            due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=delay)
+            runs.chunks_mark_queued(ctx.engine, chunk_ids=finishing.retry_chunk_ids, not_before=due)
+            ctx.enqueue.chunks(finishing.retry_chunk_ids, countdown=delay)
+            _note(ctx, run_id, f"{finishing.retrying} deliveries failed temporarily (try {finishing.attempts}); "
+                               f"retrying them in {delay:.0f}s")
+            return f"retrying {finishing.retrying}"
+        if finishing.in_flight:
+            # A worker still holds these claims (or held them when it died): they settle,
+            # or go stale after chunk_timeout and are taken over; look again soon.
+            _note(ctx, run_id, f"waiting for {finishing.in_flight} deliveries in flight")
+            ctx.enqueue.finish(run_id, countdown=IN_FLIGHT_POLL_SECONDS)
+            return f"waiting for {finishing.in_flight} in flight"
     except Exception as error:
-        reason = temporary(error)
-        if reason is None:
+        if temporary(error) is None:
             raise
         raise self.retry(countdown=backoff(self.request.retries)) from None
-    return f"{summary.status}: sent {summary.sent}, skipped {summary.skipped}, failed {summary.failed}"
+    summary = finishing.summary
+    if summary is None:
+        return f"{finishing.chunks_left} chunks still to do"
+    return f"{summary.status}: sent {summary.sent}, skipped {summary.skipped}, failed {summary.failed}, bounced {summary.bounced}"
 
 
 @shared_task(bind=True, name=TaskName.PLAN, max_retries=None, acks_late=True)
 def plan(self, list_name: str, digest_date: str, dry_run: bool = False, limit: int | None = None):
     """Plan a run for one list and date and queue its chunks (for programmatic starts)."""
     ctx = context(self)
+    request = RunRequest(
+        list_name=list_name, digest_date=dt.date.fromisoformat(digest_date), dry_run=dry_run, limit=limit, chunk_size=0,
+    )
     try:
-        return run_start(
-            ctx.engine, ctx.enqueue, list_name=list_name, digest_date=dt.date.fromisoformat(digest_date),
-            dry_run=dry_run, limit=limit,
-        )
+        return run_start(ctx.engine, ctx.enqueue, request=request)
     except Exception as error:
         if temporary(error) is None:
             raise
@@ -138,9 +150,11 @@ def tick(self, now: str | None = None, force: bool = False):
     moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.timezone.utc)
     try:
         schedule = schedule_get(ctx.engine)
+        # Every beat sweeps, so stale claims and lost chunks are taken over soon after
+        # chunk_timeout; planning waits for its tick period.
+        sweep_now(ctx, schedule)
         if not schedule_claim_tick(ctx.engine, now=moment, tick_seconds=schedule.tick_seconds) and not force:
             return "not yet"
-        sweep_now(ctx, schedule)
         if schedule.paused:
             return "paused"
         run_ids = plan_due(ctx.engine, ctx.enqueue, now=moment, schedule=schedule)
@@ -159,16 +173,18 @@ def sweep(self):
 
 
 def sweep_now(ctx: WorkerContext, schedule) -> str:
-    """Recover what faults left behind: stale ledger claims, lost chunks, queued unsubscribes."""
+    """Recover what faults left behind: stale ledger claims, lost chunks, runs never
+    finished, queued unsubscribes."""
     timeout = dt.timedelta(seconds=schedule.chunk_timeout)
-    recovered = recover_stale_claims(ctx.engine, older_than=timeout)
-    lost = chunk_store.chunks_to_requeue(ctx.engine, timeout=timeout, include_paused=not schedule.paused)
+    with ctx.engine.begin() as connection:
+        recovered = ledger.delivery_recover_stale(connection, older_than=timeout)
+    lost = runs.chunks_to_requeue(ctx.engine, timeout=timeout, include_paused=not schedule.paused)
     if lost:
-        chunk_store.chunks_mark_queued(ctx.engine, chunk_ids=lost)
+        runs.chunks_mark_queued(ctx.engine, chunk_ids=lost)
         ctx.enqueue.chunks(lost)
-        for run_id in chunk_store.runs_of_chunks(ctx.engine, chunk_ids=lost):
+        for run_id in runs.runs_of_chunks(ctx.engine, chunk_ids=lost):
             _note(ctx, run_id, "chunks lost (a worker stopped, or the broker lost messages): queued again")
-    unfinished = chunk_store.runs_unfinished_with_all_chunks_done(ctx.engine)
+    unfinished = runs.runs_unfinished_with_all_chunks_done(ctx.engine)
     for run_id in unfinished:
         ctx.enqueue.finish(run_id)
     replayed = _replay_unsubscribes(ctx)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -23,6 +24,7 @@ class ReceivedMessage:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes  # as received, CRLF line ends, dot-unstuffed
+    received_at: float = field(default_factory=time.time)  # when the server accepted it (time.time())
 
     def parsed(self) -> EmailMessage:
         return BytesParser(policy=policy.default).parsebytes(self.data)

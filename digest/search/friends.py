@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 
 from ..graph import Graph
 from ..keys import GraphKeys
+from ..stores.scripts import lua
 from ..values import FriendEvents, Window
 from ..vocabulary import Role
-from .index import SearchIndex
-from ..stores.scripts import lua
+from .index import SearchIndex, SearchMissing
 
 STRATEGY_NAMES = ("redis", "search")
-# Before anything is measured, the side a lone subscriber of a size class goes to: the
-# old fixed threshold (one OR query's worth of followed people).
+# The old fixed threshold (one OR query's worth of followed people): now only which
+# strategy takes the first half of a class being measured.
 SEARCH_THRESHOLD = 2_048
 # A class's measurement of the strategy it does not use is taken again after this many
 # batches with that class, so a cost that fell (warm caches, a quieter machine) is seen.
@@ -43,6 +43,12 @@ SMOOTHING = 0.5
 # and keeps them for a while, search opens its readers), so it is measured again before
 # its figure is trusted; the next one replaces it.
 WARMUP_CALLS = 1
+# A class's figure taken on few subscribers (a lone heavy follower in a chunk of light
+# ones) is taken again, warm-up and all, when the class shows up this many times more
+# numerous in one batch: subscribers in one call share their followees' events, so the
+# cost per subscriber depends on how many there are.
+GROUP_GROWTH = 4
+CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
 _FOLLOW_SET_SIZES_LUA = lua("follow_set_sizes")
 
@@ -72,6 +78,23 @@ class SearchFriendEvents:
     def __init__(self, index: SearchIndex, graph: Graph):
         self.index = index
         self.graph = graph
+        self._checked_at = float("-inf")
+
+    def forget(self) -> None:
+        """A new run: check again that the index is there before trusting its answers."""
+        self._checked_at = float("-inf")
+
+    def trust(self) -> None:
+        """The index was just rebuilt (or found empty with good reason): use it as it is."""
+        self._checked_at = time.monotonic()
+
+    def _check(self) -> None:
+        # An empty index answers "nothing new" for everyone, which the ledger would settle
+        # for good: refuse instead, so the pipeline rebuilds it from the database.
+        if time.monotonic() - self._checked_at > CHECK_SECONDS:
+            if self.index.document_count() == 0:
+                raise SearchMissing("the search index holds no documents; run `lanyard search rebuild`")
+            self._checked_at = time.monotonic()
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
@@ -84,6 +107,8 @@ class SearchFriendEvents:
     ) -> dict[int, FriendEvents]:
         """The answer for subscribers whose follow sets were read already."""
         subscriber_ids = list(follows)
+        if any(follows.values()):
+            self._check()
         events = {s: self.index.event_ids_with_people(follows[s], window.start, window.end) for s in subscriber_ids}
         followed = set().union(*follows.values())
         at: dict[int, list[tuple[int, str]]] = {}  # person → [(event, role)], for followed people
@@ -116,26 +141,35 @@ class CostModel:
     measured_at: dict[tuple[str, int], int] = field(default_factory=dict)  # the class's batch count then
     batches: Counter[int] = field(default_factory=Counter)  # batches seen per class
     calls: Counter[tuple[str, int]] = field(default_factory=Counter)  # calls measured alone per (strategy, class)
+    group: dict[tuple[str, int], int] = field(default_factory=dict)  # subscribers in the call that set the figure
 
     def cost(self, strategy: str, cls: int) -> float | None:
         return self.costs.get((strategy, cls))
 
-    def stale(self, strategy: str, cls: int) -> bool:
-        """Not measured past its warm-up yet, or not for REMEASURE_BATCHES batches of this class."""
-        at = self.measured_at.get((strategy, cls))
-        if at is None or self.calls[(strategy, cls)] <= WARMUP_CALLS:
+    def stale(self, strategy: str, cls: int, group: int = 0) -> bool:
+        """Not measured past its warm-up yet, not for REMEASURE_BATCHES batches of this
+        class, or measured on GROUP_GROWTH times fewer subscribers than ``group``."""
+        key = (strategy, cls)
+        at = self.measured_at.get(key)
+        if at is None or self.calls[key] <= WARMUP_CALLS:
+            return True
+        if group and group >= GROUP_GROWTH * self.group.get(key, group):
             return True
         return self.batches[cls] - at >= REMEASURE_BATCHES
 
-    def cheaper(self, cls: int) -> str | None:
-        """The strategy measured cheaper for the class, or for a neighbouring class when
-        this one lacks a fresh figure of both (costs grow smoothly with the follow-set
-        size, so a class of a lone heavy follower need not be measured on its own);
-        None when neither it nor a neighbour has both."""
+    def cheaper(self, cls: int, group: int = 0) -> str | None:
+        """The strategy measured cheaper for the class (for ``group`` subscribers of it),
+        or for a neighbouring class when this one lacks a fresh figure of both (costs grow
+        smoothly with the follow-set size, so a class of a lone heavy follower need not be
+        measured on its own); None when neither it nor a neighbour has both."""
         for near in (cls, cls - 1, cls + 1):
-            if not any(self.stale(name, near) for name in STRATEGY_NAMES):
+            if not any(self.stale(name, near, group if near == cls else 0) for name in STRATEGY_NAMES):
                 return min(STRATEGY_NAMES, key=lambda name: self.costs[(name, near)])
         return None
+
+    def restart(self, strategy: str, cls: int) -> None:
+        """Measure the class again from a warm-up, as if it were new."""
+        self.calls[(strategy, cls)] = 0
 
     def record(self, strategy: str, counts: Counter[int], seconds: float) -> None:
         """A call of ``strategy`` on ``counts`` subscribers per class took ``seconds``."""
@@ -145,6 +179,7 @@ class CostModel:
             self.calls[(strategy, cls)] += 1
             if self.calls[(strategy, cls)] <= WARMUP_CALLS + 1:
                 self.costs.pop((strategy, cls), None)  # a warm-up's figure is replaced, not averaged
+            self.group[(strategy, cls)] = count
             self._update(strategy, cls, seconds / count)
             return
         if any(cost is None for cost in known.values()):
@@ -163,11 +198,13 @@ class CostModel:
 
 @dataclass(frozen=True)
 class Call:
-    """One strategy call of a planned batch: the subscribers and how many per size class."""
+    """One strategy call of a planned batch: the subscribers and how many per size class;
+    ``restart``: it measures a class again from its warm-up."""
 
     strategy: str
     subscriber_ids: list[int]
     counts: Counter[int]
+    restart: bool = False
 
 
 class PlannedFriendEvents:
@@ -175,8 +212,9 @@ class PlannedFriendEvents:
 
     A size class without fresh figures of both strategies (here or in a neighbouring
     class) is split: half its subscribers in the batch go to each strategy, in calls of
-    their own, which measure them. Everything else goes, merged per strategy, to the
-    cheaper one.
+    their own, which measure them (a class of one subscriber is not measured; it joins
+    the batch's biggest call). Everything else goes, merged per strategy, to the cheaper
+    one.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
@@ -196,6 +234,11 @@ class PlannedFriendEvents:
     def name(self) -> str:
         return "auto:" + "+".join(self._last) if self._last else "auto"
 
+    def forget(self) -> None:
+        """A new run: both strategies drop what they fetched or checked (the figures stay)."""
+        for strategy in self.strategies.values():
+            strategy.forget()
+
     def follow_set_sizes(self, subscriber_ids: Sequence[int]) -> dict[int, int]:
         """Follow-set sizes alone (no members), one round trip: what :meth:`plan` takes."""
         graph = self.strategies["search"].graph
@@ -211,24 +254,33 @@ class PlannedFriendEvents:
         measuring: list[Call] = []
         merged: dict[str, list[int]] = {name: [] for name in STRATEGY_NAMES}
         merged_counts: dict[str, Counter[int]] = {name: Counter() for name in STRATEGY_NAMES}
+        lone: list[tuple[int, int]] = []  # (class, subscriber) alone in a class nothing decides yet
         for cls, people in sorted(by_class.items()):
-            choice = self.costs.cheaper(cls)
+            choice = self.costs.cheaper(cls, len(people))
             if choice is not None:
                 merged[choice].extend(people)
                 merged_counts[choice][cls] += len(people)
                 continue
-            # Measure: half the class's subscribers to each strategy not measured here (a
-            # lone subscriber to the one the old fixed threshold would pick, if it needs it).
-            stale = [name for name in STRATEGY_NAMES if self.costs.stale(name, cls)]
+            if len(people) == 1:
+                # Never measured alone: a lone heavy follower in a chunk of light ones costs
+                # the Redis strategy little inside its merged call (its followees' events
+                # are fetched once and shared), much more in a call of its own.
+                lone.append((cls, people[0]))
+                continue
+            # Measure: half the class's subscribers to each strategy.
+            stale = [name for name in STRATEGY_NAMES if self.costs.stale(name, cls, len(people))]
             prior = "search" if 4 ** cls > self.threshold * 2 else "redis"  # the class's middle above the threshold
             first = prior if prior in stale else stale[0]
-            if len(people) == 1:
-                measuring.append(Call(first, people, Counter({cls: 1})))
-                continue
-            half = len(people) // 2
             second = next(name for name in STRATEGY_NAMES if name != first)
-            measuring.append(Call(first, people[:half], Counter({cls: half})))
-            measuring.append(Call(second, people[half:], Counter({cls: len(people) - half})))
+            half = len(people) // 2
+            for name, part in ((first, people[:half]), (second, people[half:])):
+                again = name in stale and self.costs.calls[(name, cls)] > WARMUP_CALLS
+                measuring.append(Call(name, part, Counter({cls: len(part)}), restart=again))
+        if lone:  # into the biggest merged call (Redis when there is none)
+            host = max(STRATEGY_NAMES, key=lambda name: (len(merged[name]), name == "redis"))
+            for cls, person in lone:
+                merged[host].append(person)
+                merged_counts[host][cls] += 1
         return measuring + [Call(name, merged[name], merged_counts[name]) for name in STRATEGY_NAMES if merged[name]]
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
@@ -243,6 +295,9 @@ class PlannedFriendEvents:
         calls = self.plan({p: len(members) for p, members in follows.items()})
         found: dict[int, FriendEvents] = {}
         for call in calls:
+            if call.restart:
+                (cls,) = call.counts
+                self.costs.restart(call.strategy, cls)
             started = time.perf_counter()
             mine = {p: follows[p] for p in call.subscriber_ids}
             found.update(self.strategies[call.strategy].friend_events_from(mine, window, keys))

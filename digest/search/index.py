@@ -21,6 +21,10 @@ CO_SPEAKERS = 8
 WHEN = ("upcoming", "past")
 
 
+class SearchMissing(RuntimeError):
+    """The index holds no documents at all (deleted, a fresh core) although it should."""
+
+
 class SearchError(RuntimeError):
     """The search engine could not answer; the message says what to check."""
 
@@ -142,6 +146,10 @@ class SearchIndex:
 
     def fingerprints(self) -> Iterator[tuple[str, str]]:
         """(document id, fingerprint) of every document in the index."""
+        raise NotImplementedError
+
+    def document_count(self) -> int:
+        """How many documents the live index holds."""
         raise NotImplementedError
 
     def rebuild(self, documents: Iterable[SearchDocument]) -> int:

@@ -157,6 +157,9 @@ class SolrIndex(SearchIndex):
         except pysolr.SolrError as error:
             raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
 
+    def document_count(self) -> int:
+        return self._select({"q": "*:*", "rows": 0}).hits
+
     def search(self, query: TextQuery) -> SearchPage:
         results = self._select(text_params(query))
         hits = tuple(Hit(d["id"], d["type"], int(d["pk"]), d.get("title", ""), d.get("body", "")) for d in results.docs)

@@ -21,10 +21,11 @@ from typing import Callable, Iterable
 import redis as redis_lib
 from sqlalchemy import Engine
 
+from ..heal import StillMissing, rebuild_once
 from ..keys import RedisKeys
-from .documents import DocKey, load_documents, stream_documents
-from .index import SearchIndex
 from ..stores.scripts import lua
+from .documents import DocKey, load_documents, stream_documents
+from .index import SearchIndex, SearchMissing
 
 BATCH = 2_000
 LOCK_SECONDS = 600
@@ -123,6 +124,35 @@ def rebuild(index: SearchIndex, engine: Engine, client: redis_lib.Redis, keys: R
     stats.caught_up = index_pending(index, engine, client, keys)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+@dataclass(frozen=True)
+class Healing:
+    rebuilt: RebuildStats | None  # None: another worker rebuilt it while this one waited
+    waited: float
+
+    @property
+    def note(self) -> str:
+        if self.rebuilt is not None:
+            return (
+                f"the search index was missing: rebuilt from the database ({self.rebuilt.documents} documents "
+                f"in {self.rebuilt.seconds:.1f}s)"
+            )
+        return f"the search index was missing: waited {self.waited:.1f}s for another worker's rebuild"
+
+
+def heal(index: SearchIndex, engine: Engine, client: redis_lib.Redis, keys: RedisKeys) -> Healing:
+    """Rebuild a missing (empty) index from the database, once however many workers
+    notice (``digest/heal.py``). A database without documents leaves it empty, and
+    then each worker rebuilds it once, which costs nothing."""
+    try:
+        done = rebuild_once(
+            client, keys.search_heal_lock, ready=lambda: index.document_count() > 0,
+            rebuild=lambda renew: rebuild(index, engine, client, keys, progress=lambda _step, _rows: renew()),
+        )
+    except StillMissing as error:
+        raise SearchMissing(f"the search index is {error}") from None
+    return Healing(rebuilt=done.stats, waited=done.waited)
 
 
 def _requeue_dirty(client: redis_lib.Redis, keys: RedisKeys) -> int:

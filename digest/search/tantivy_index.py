@@ -207,6 +207,9 @@ class TantivyIndex(SearchIndex):
         self._opened = stamp
         return self._index.searcher()
 
+    def document_count(self) -> int:
+        return self._searcher().num_docs
+
     def search(self, query: TextQuery) -> SearchPage:
         searcher = self._searcher()
         text = self._text_query(query.words)

@@ -24,7 +24,6 @@ urlpatterns = [
     path("topics/<lslug:slug>/", events.topic, name="topic"),
     path("coverage/", events.coverage, name="coverage"),
     path("search/", events.search, name="search"),
-    path("calendar/", events.calendar, name="calendar"),
     path("talks/<int:talk_id>/coverage/", paste.paste_talk, name="paste_talk"),
     path("events/<lslug:slug>/coverage/", paste.paste_event, name="paste_event"),
     path("subscriptions/", mailing.subscriptions, name="subscriptions"),

@@ -16,6 +16,7 @@ from digest import friends
 from digest.friends import RedisFriendEvents, make_friend_strategy
 from digest.graph import Graph, GraphMissing, attendance_set, follow_added
 from digest.graph_sync import rebuild
+from digest.keys import GraphKeys
 from digest.seed import seed
 from digest.values import Window
 
@@ -30,7 +31,7 @@ def days(n: int) -> dt.date:
 @pytest.fixture
 def graph(any_redis):
     graph = Graph(any_redis, "f:")
-    any_redis.set(graph.live_key, 1)  # an empty live generation
+    any_redis.mset({graph.live_key: 1, GraphKeys("f:", 1).built: 1})  # an empty live generation
     return graph
 
 

@@ -19,7 +19,9 @@ from digest import db, ledger
 from digest.graph import Graph, attendance_set
 from digest.graph_sync import rebuild
 from digest.keys import RedisKeys
-from digest.pipeline import Pipeline, RunPaused, finish_run, plan_run, recover_stale_claims
+from digest.batch import work_here
+from digest.pipeline import Pipeline, RunPaused
+from digest.runs import ChunkRecord, FinishPolicy, RunRequest, chunk_complete, run_cancel, run_finish, run_plan
 from tests.conftest import ROOT
 from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription
 
@@ -64,9 +66,32 @@ def pipeline(mail_settings, engine, redis_client):
     pipeline.close()
 
 
+TIMEOUT = dt.timedelta(minutes=10)
+# These tests work their runs alone, in this process, and retry by hand.
+FINISH = FinishPolicy(stale_after=dt.timedelta(0), max_attempts=0)
+
+
+def plan_run(engine, **options):
+    return run_plan(engine, RunRequest(**options))
+
+
+def finish_run(engine, *, run_id):
+    return run_finish(engine, run_id=run_id, policy=FINISH).summary
+
+
+def work(pipeline, plan, index=0):
+    """Work one chunk of the plan the way `lanyard digest run` and the tasks do."""
+    return work_here(pipeline, chunk_id=plan.chunk_ids[index], timeout=TIMEOUT).result
+
+
+def recover_stale_claims(engine, *, older_than):
+    with engine.begin() as c:
+        return ledger.delivery_recover_stale(c, older_than=older_than)
+
+
 def run_all(engine, pipeline, digest_date=DAY, **plan_options):
     plan = plan_run(engine, digest_date=digest_date, **plan_options)
-    results = [pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk) for chunk in plan.chunks]
+    results = [work(pipeline, plan, index) for index in range(len(plan.chunk_ids))]
     return plan, results, finish_run(engine, run_id=plan.run_id)
 
 
@@ -144,6 +169,36 @@ def test_only_new_events_and_soon_ones_under_also_coming_up(engine, pipeline, wo
     assert len(smtp_server.messages) == 4
 
 
+def test_what_was_mentioned_survives_redis_losing_everything(engine, pipeline, world, redis_client, smtp_server):
+    run_all(engine, pipeline)
+    rows = ledger_rows(engine)
+    assert rows[world["subs"]["ada"]].mentioned == [world["conf"], world["meetup"]]  # in the ledger, with the delivery
+    redis_client.flushdb()  # Redis restarted empty: the graph and every cached memory are gone
+    plan, _, summary = run_all(engine, pipeline, digest_date=days(1))
+    # Nobody is told again about what they were told yesterday; the graph was rebuilt.
+    assert (summary.sent, summary.skipped) == (0, 4)
+    assert "the Redis graph was missing: rebuilt from the database" in summary.notes
+    assert len(smtp_server.messages) == 2
+    # The copy in Redis is whole again (and marked so), read from the ledger.
+    assert redis_client.zscore(RedisKeys(PREFIX).mentioned(world["subs"]["ada"]), world["meetup"]) is not None
+
+
+def test_a_missing_search_index_is_rebuilt_for_the_search_strategy(make_settings, database_url, smtp_server, engine,
+                                                                     redis_client, world, tmp_path):
+    # The index was never built (or its folder was deleted): it answers with nothing, and
+    # a digest run trusting it would settle everyone as "nothing new".
+    settings = make_settings(database_url=database_url, mail_url=smtp_server.url, redis_prefix=PREFIX,
+                             friends_strategy="search", search_url=f"tantivy://{tmp_path / 'search'}")
+    pipeline = Pipeline(settings, engine=engine, redis=redis_client)
+    try:
+        _, _, summary = run_all(engine, pipeline)
+    finally:
+        pipeline.close()
+    assert recipients(smtp_server) == ["ada@example.com", "hal@example.com"]
+    assert "the search index was missing: rebuilt from the database" in summary.notes
+    assert "friends strategy: search" in summary.notes
+
+
 def pipeline_subscriptions(connection):
     from digest.hydrate import subscriptions_by_id
 
@@ -169,7 +224,7 @@ def test_the_cap_leaves_the_rest_for_the_calendar(engine, pipeline, world):
 def test_a_4xx_is_retried_and_delivered_once(engine, pipeline, world, smtp_server):
     smtp_server.fail_next(1, "451 4.3.0 Try again later")
     plan = plan_run(engine, digest_date=DAY)
-    first = pipeline.process_chunk(run_id=plan.run_id, subscription_ids=plan.chunks[0])
+    first = work(pipeline, plan)
     assert (first.sent, first.failed) == (1, 1)
     failed = [row for row in ledger_rows(engine).values() if row.status == "failed"]
     assert len(failed) == 1 and "451" in failed[0].last_error and failed[0].attempts == 1
@@ -247,7 +302,7 @@ def test_a_dead_workers_claims_are_taken_over_once_stale(engine, pipeline, world
             ledger.delivery_claim(c, run_id=plan.run_id, digest_date=DAY, subscription_ids=[sid],
                                   claimed_at=claimed_at, stale_before=claimed_at)
 
-    result = pipeline.process_chunk(run_id=plan.run_id, subscription_ids=plan.chunks[0])
+    result = work(pipeline, plan)
 
     assert recipients(smtp_server) == ["ada@example.com"]
     assert result.sent == 1
@@ -295,7 +350,7 @@ def test_a_pause_during_a_chunk_stops_between_claim_groups(mail_settings, engine
         assert recipients(smtp_server) == ["ada@example.com"]
         set_run_status(engine, plan.run_id, "running")
         pipeline.throttle = None
-        pipeline.process_chunk(run_id=plan.run_id, subscription_ids=plan.chunks[0])
+        work(pipeline, plan)
     finally:
         pipeline.close()
     assert recipients(smtp_server) == ["ada@example.com", "hal@example.com"]
@@ -315,7 +370,13 @@ def test_a_dry_run_sends_and_records_nothing(engine, pipeline, world, smtp_serve
 def test_plan_run_restricts_and_limits(engine, world):
     subs = world["subs"]
     plan = plan_run(engine, digest_date=DAY, subscription_ids=[subs["ada"], subs["fay"], 999], chunk_size=1)
-    assert plan.chunks == [[subs["ada"]], [subs["fay"]]]
+    assert plan.chunks == [[subs["ada"]], [subs["fay"]]] and len(plan.chunk_ids) == 2
+    # Subscriptions waiting in that run's chunks are left to it.
+    assert sorted(plan_run(engine, digest_date=DAY).chunks[0]) == sorted([subs["eve"], subs["hal"]])
+    with engine.connect() as c:
+        active = c.execute(select(db.digest_run.c.id)).scalars().all()
+    for run_id in active:
+        run_cancel(engine, run_id=run_id)
     assert plan_run(engine, digest_date=DAY, limit=3).planned == 3
     assert plan_run(engine, digest_date=DAY, list_name="weekly").planned == 0
     with pytest.raises(ValueError, match="unknown list"):
@@ -367,4 +428,5 @@ def test_two_processes_on_one_chunk_send_each_digest_once(mail_settings, databas
     expected = ["ada@example.com", "hal@example.com"] + [f"fan{n}@example.com" for n in range(30)]
     assert recipients(smtp_server) == sorted(expected)
     assert sum(int(out) for out, _ in outputs) == 32
+    chunk_complete(engine, chunk_id=plan.chunk_ids[0], record=ChunkRecord())  # what the chunk's task does after
     assert finish_run(engine, run_id=plan.run_id).sent == 32

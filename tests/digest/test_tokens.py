@@ -9,6 +9,7 @@ from digest.tokens import (
     BadPayload,
     BadTokenSignature,
     DeliveryRef,
+    FeedRef,
     MalformedToken,
     ReturnPathSigner,
     SubscriptionRef,
@@ -29,6 +30,21 @@ def test_round_trip_and_purposes():
     assert signer.verify("unsubscribe", token) == REF
     with pytest.raises(WrongPurpose):
         signer.verify("resubscribe", token)
+
+
+def test_feed_tokens_round_trip_and_keep_to_their_purpose():
+    signer = TokenSigner([KEY])
+    token = signer.sign_feed(FeedRef(7, 3))
+    assert signer.verify_feed(token) == FeedRef(7, 3)
+    assert TokenSigner(["new" * 14, KEY]).verify_feed(token) == FeedRef(7, 3)  # rotation
+    with pytest.raises(WrongPurpose):
+        signer.verify("unsubscribe", token)
+    with pytest.raises(WrongPurpose):
+        signer.verify_feed(signer.sign("unsubscribe", REF))
+    with pytest.raises(BadPayload):
+        signer.verify_feed(signer._serializers["calendar"].dumps([7, 0]))
+    with pytest.raises(ValueError):
+        signer.sign("calendar", REF)
 
 
 def test_old_key_verifies_after_a_new_one_is_prepended():

@@ -117,27 +117,28 @@ def test_a_pasted_link_is_fetched_and_shown_on_talk_event_person_and_topic_pages
     link = web_server.route("/slides", page(f'<title>ignored</title><meta property="og:title" content="{TITLE}">'))
     tab = browser.new_page()
     tab.goto(f"{site}/accounts/login/?next=/talks/{world['talk']}/")
-    tab.fill("input[name=username]", "ada")
-    tab.fill("input[name=password]", "correct horse")
-    tab.click("button[type=submit]")
+    login = tab.locator("main form", has=tab.locator("input[name=password]"))
+    login.locator("input[name=username]").fill("ada")
+    login.locator("input[name=password]").fill("correct horse")
+    login.locator("button[type=submit]").click()
     tab.wait_for_url(f"{site}/talks/{world['talk']}/")
-    tab.fill("input[name=url]", link)
+    tab.fill("form.paste-link input[name=url]", link)
     tab.click("form.paste-link button[type=submit]")
     tab.wait_for_url(f"{site}/talks/{world['talk']}/#coverage")
     # No worker is running yet: the author sees the link, titled by its URL, fetching.
     assert "Link added; lanyard is fetching it now." in tab.content()
-    assert tab.locator("ul.coverage li", has_text=link).locator(".coverage-status").inner_text() == "· fetching…"
+    assert tab.locator("#coverage li", has_text=link).locator(".coverage-status").inner_text() == "· fetching…"
 
     workers.start(concurrency=1)
 
     def fetched() -> bool:
         tab.goto(f"{site}/talks/{world['talk']}/")
-        return tab.locator("ul.coverage a", has_text=TITLE).count() == 1
+        return tab.locator("#coverage a", has_text=TITLE).count() == 1
 
     wait_until(fetched, timeout=90, interval=0.5, message="the fetched title on the talk page")
     assert tab.locator(".coverage-status").count() == 0
     tab.screenshot(path=str(tmp_path / "talk.png"), full_page=True)
     for path in ("/events/pycon-lyon/", "/people/ada/", "/topics/compilers/"):
         tab.goto(site + path)
-        assert tab.locator("ul.coverage a", has_text=TITLE).get_attribute("href") == link, path
+        assert tab.locator("#coverage a", has_text=TITLE).get_attribute("href") == link, path
         tab.screenshot(path=str(tmp_path / f"{path.strip('/').replace('/', '-')}.png"), full_page=True)

@@ -8,6 +8,7 @@ import time
 
 
 from digest import db
+from digest.runs import RunRequest
 from scheduler.runs import run_cancel, run_pause, run_progress, run_resume, run_retry_failed, run_start
 
 from tests.scheduler.conftest import DAY, assert_each_sent_exactly_once, ledger, recipients, run_row, set_schedule, settle, wait_until
@@ -20,7 +21,7 @@ def finished(engine, run_id):
 def test_a_run_over_many_chunks_completes_with_the_right_totals(engine, seeded, workers, enqueue, smtp_server):
     set_schedule(engine, chunk_size=4)
     workers.start()
-    run_id = run_start(engine, enqueue, digest_date=DAY)
+    run_id = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))
     wait_until(lambda: finished(engine, run_id), message="the run to finish")
 
     run = run_row(engine, run_id)
@@ -37,7 +38,7 @@ def test_a_run_over_many_chunks_completes_with_the_right_totals(engine, seeded, 
     assert (progress.sent, progress.skipped, progress.processed) == (run["sent"], run["skipped"], 60)
 
     # Starting again for the same date plans nobody: the ledger has them all.
-    again = run_start(engine, enqueue, digest_date=DAY)
+    again = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))
     wait_until(lambda: finished(engine, again), message="the empty run to finish")
     assert run_row(engine, again)["planned"] == 0
     assert len(recipients(smtp_server)) == len(sent)
@@ -46,7 +47,7 @@ def test_a_run_over_many_chunks_completes_with_the_right_totals(engine, seeded, 
 def test_pause_stops_sending_and_resume_sends_the_rest(engine, seeded, workers, enqueue, smtp_server):
     set_schedule(engine, chunk_size=3, rate_limit=8)  # slow enough to pause half-way
     workers.start()
-    run_id = run_start(engine, enqueue, digest_date=DAY)
+    run_id = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))
     wait_until(lambda: len(recipients(smtp_server)) >= 5, message="some digests to arrive")
     run_pause(engine, run_id=run_id)
     paused = settle(engine, run_id)
@@ -67,7 +68,7 @@ def test_pause_stops_sending_and_resume_sends_the_rest(engine, seeded, workers, 
 def test_cancel_stops_for_good(engine, seeded, workers, enqueue, smtp_server):
     set_schedule(engine, chunk_size=3, rate_limit=8)
     workers.start()
-    run_id = run_start(engine, enqueue, digest_date=DAY)
+    run_id = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))
     wait_until(lambda: len(recipients(smtp_server)) >= 3, message="some digests to arrive")
     run_cancel(engine, enqueue, run_id=run_id)
     wait_until(lambda: run_row(engine, run_id)["finished_at"] is not None, message="the cancelled run to end")
@@ -88,7 +89,7 @@ def test_smtp_down_then_retry_failed_sends_each_once(engine, seeded, workers, en
     set_schedule(engine, chunk_size=10, max_attempts=0)
     smtp_server.stop()
     workers.start()
-    run_id = run_start(engine, enqueue, digest_date=DAY)
+    run_id = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))
     wait_until(lambda: finished(engine, run_id), message="the run to finish with failures")
     run = run_row(engine, run_id)
     failed = [sid for sid, status in ledger(engine, run_id).items() if status == "failed"]
@@ -107,11 +108,14 @@ def test_smtp_down_for_a_while_slows_the_run_and_loses_nothing(engine, seeded, w
     set_schedule(engine, chunk_size=10, max_attempts=20)
     smtp_server.stop()
     workers.start()
-    run_id = run_start(engine, enqueue, digest_date=DAY)
+    run_id = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))
     wait_until(lambda: "failed" in ledger(engine, run_id).values(), message="deliveries to fail")
     time.sleep(5)
     smtp_server.start()
-    wait_until(lambda: finished(engine, run_id), timeout=180, message="the run to finish after the outage")
+    # The failed deliveries go round again after pauses that double (digest.batch.retry_delay):
+    # on a loaded machine the outage can outlast a few rounds, and the last pause is up to
+    # 300 s; the deadline covers that, the condition ends the wait as soon as it holds.
+    wait_until(lambda: finished(engine, run_id), timeout=420, message="the run to finish after the outage")
     run = run_row(engine, run_id)
     entries = ledger(engine, run_id)
     assert sorted(entries) == seeded and "failed" not in entries.values()
@@ -126,7 +130,7 @@ def test_a_worker_killed_mid_chunk_loses_and_doubles_nothing(engine, seeded, wor
     # accepting a message and the ledger recording it (see digest/ledger.py).
     set_schedule(engine, chunk_size=6, rate_limit=3, chunk_timeout=3)
     first = workers.start()
-    run_id = run_start(engine, enqueue, digest_date=DAY)
+    run_id = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))
     wait_until(lambda: "claimed" in ledger(engine, run_id).values() and len(recipients(smtp_server)) >= 4,
                message="a chunk in the middle of sending")
     workers.kill(first)
@@ -155,7 +159,7 @@ def test_a_worker_killed_mid_chunk_loses_and_doubles_nothing(engine, seeded, wor
 def test_the_global_pause_holds_chunks_until_lifted(engine, seeded, workers, enqueue, smtp_server):
     set_schedule(engine, chunk_size=20, paused=True)
     workers.start()
-    run_id = run_start(engine, enqueue, digest_date=DAY)
+    run_id = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))
     wait_until(lambda: _chunk_statuses(engine, run_id) == {"paused"}, message="chunks to wait")
     assert recipients(smtp_server) == []
     set_schedule(engine, paused=False)

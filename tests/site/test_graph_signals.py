@@ -22,7 +22,8 @@ def alias(request):
 @pytest.fixture
 def graph(redis_client):
     graph = stores.graph()
-    graph.redis.set(RedisKeys(graph.prefix).graph_live, 1)  # an (empty) live generation
+    keys = RedisKeys(graph.prefix)
+    graph.redis.mset({keys.graph_live: 1, keys.graph(1).built: 1})  # an (empty) live generation
     return graph
 
 

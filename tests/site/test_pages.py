@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from digest.keys import RedisKeys
 from lanyard_site import stores
+from tests.site.personal.conftest import empty_live_graph
 from lanyard_site.events.models import Attendance, Coverage, Event, Follow, Person, Session, Topic
 from lanyard_site.mailing.models import Subscription, UnsubscribeEvent
 
@@ -29,7 +30,7 @@ class OneDatabase:
 
 @pytest.fixture(params=["default", "postgresql"])
 def alias(request, redis_client):
-    redis_client.set(stores.graph().live_key, 1)  # an empty live graph, which the site's writes then fill
+    empty_live_graph(redis_client)
     with override_settings(DATABASE_ROUTERS=[OneDatabase(request.param)]):
         yield request.param
     stores.engine(request.param).dispose()  # lets the test database be dropped at the end

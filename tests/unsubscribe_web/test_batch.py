@@ -15,7 +15,8 @@ from digest import db
 from digest.graph import Graph
 from digest.graph_sync import rebuild
 from digest.links import unsubscribe_link
-from digest.pipeline import Pipeline, plan_run
+from digest.pipeline import Pipeline
+from digest.runs import RunRequest, run_plan
 from digest.tokens import SubscriptionRef, TokenSigner
 from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription
 from unsubscribe_web.app import create_app
@@ -44,7 +45,7 @@ def test_a_one_click_unsubscribe_mid_run_stops_the_next_email(make_settings, dat
             make_follow(c, person, speaker)
             subs[name] = make_subscription(c, person, email=f"{name}@example.com")
     rebuild(Graph(redis_client, PREFIX), engine)
-    plan = plan_run(engine, digest_date=DAY)
+    plan = run_plan(engine, RunRequest(digest_date=DAY))
     assert plan.planned == 3
 
     # While the first email goes out, hal clicks "unsubscribe" in their mail client.

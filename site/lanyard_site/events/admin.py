@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from .coverage_services import coverage_refetch
 from .models import Attendance, Coverage, Event, Follow, Person, Session, Topic
@@ -73,6 +74,7 @@ class CoverageAdmin(admin.ModelAdmin):
     # What the fetch task found: shown, not typed in (an embed id is checked against its provider).
     readonly_fields = ["status", "failure", "provider", "embed_id", "thumbnail_url", "etag", "last_modified", "fetched_at"]
     actions = ["fetch_again"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a link typed without one is https
 
     @admin.action(description="Fetch the selected links again")
     def fetch_again(self, request, queryset):

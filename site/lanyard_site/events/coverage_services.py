@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.db import transaction
 
-from digest.vocabulary import CoverageStatus, TaskName
+from digest.vocabulary import CoverageStatus
 
+from ..stores import scheduler_enqueue
 from .models import Coverage, Event, Person, Session
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,7 @@ def coverage_refetch(*, coverage_ids: list[int]) -> int:
 
 
 def _send_fetch(coverage_id: int) -> None:
-    # Imported here: the Celery app is only needed by the few requests that paste a link.
-    from scheduler.app import app_for
-
     try:
-        app_for(settings.LANYARD).send_task(TaskName.COVERAGE_FETCH, kwargs={"coverage_id": coverage_id}, retry=False)
+        scheduler_enqueue().coverage_fetch(coverage_id, retry=False)
     except Exception as error:  # the row waits as "fetching"; the revalidation task sends it again
         log.warning("could not queue the fetch of coverage %s (%s); revalidation will", coverage_id, error)

@@ -644,7 +644,7 @@ def _hydrate(hits, words: list[str]) -> list[Result]:
     return results
 
 
-# -- the signed-in calendar (issue 10 rewrites it; kept working meanwhile) -----------------
+# -- shared by other apps' pages -------------------------------------------------------
 
 def events_upcoming(*, days: int = UPCOMING_DAYS) -> QuerySet[Event]:
     """Events not yet over that start within ``days``, soonest first."""
@@ -657,40 +657,3 @@ def person_of(user) -> Person | None:
     if not user.is_authenticated:
         return None
     return Person.objects.filter(user=user).first()
-
-
-@dataclass(frozen=True)
-class CalendarEntry:
-    event: Event
-    followed: list[Attendance]  # the followed people going, with their role
-
-
-def events_for_calendar(person: Person, *, page_events: list[int] | None = None) -> list[CalendarEntry]:
-    """Upcoming events that people ``person`` follows attend or speak at, soonest first,
-    each with those people (by name). ``page_events``: only these events (a page of
-    :func:`calendar_event_ids`)."""
-    rows = (
-        Attendance.objects.filter(
-            person__followers__follower=person, role__in=GOING, event__end_date__gte=today()
-        )
-        .select_related("event", "person")
-        .order_by("event__start_date", "event__name", "event_id", "person__name")
-    )
-    if page_events is not None:
-        rows = rows.filter(event_id__in=page_events)
-    entries: dict[int, CalendarEntry] = {}
-    for row in rows:
-        entries.setdefault(row.event_id, CalendarEntry(event=row.event, followed=[])).followed.append(row)
-    return list(entries.values())
-
-
-def calendar_event_ids(person: Person) -> QuerySet:
-    """Ids of the calendar's events, soonest first: what the calendar pages over."""
-    return (
-        Event.objects.filter(
-            attendances__person__followers__follower=person, attendances__role__in=GOING, end_date__gte=today()
-        )
-        .order_by("start_date", "name", "pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )

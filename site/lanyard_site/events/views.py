@@ -4,7 +4,6 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -126,16 +125,6 @@ def coverage(request):
 def search(request):
     found = selectors.run_search(selectors.search_request(request.GET, selectors.filter_choices()), stores.search())
     return render(request, "events/search.html", {"found": found}, status=503 if found.error else 200)
-
-
-@login_required
-def calendar(request):
-    person = selectors.person_of(request.user)
-    page, entries = None, []
-    if person is not None:
-        page = selectors.paginate(selectors.calendar_event_ids(person), request.GET.get("page"), 50)
-        entries = selectors.events_for_calendar(person, page_events=list(page.object_list))
-    return render(request, "events/calendar.html", {"person": person, "page": page, "entries": entries})
 
 
 ROBOTS = """User-agent: *

@@ -80,6 +80,8 @@ class DigestRun(models.Model):
     sent = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    # A database default, so rows written without it (older code, fixtures) still insert.
+    bounced = models.PositiveIntegerField(default=0, db_default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds spent per pipeline stage.")
@@ -124,6 +126,9 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    mentioned = models.JSONField(
+        null=True, blank=True, help_text="Event ids this digest listed as new: what the subscription has been told about."
+    )
     # A database default, so the core's claims (which do not name it) insert rows too.
     feedback = models.CharField(max_length=16, choices=Feedback.choices, blank=True, default="", db_default="")
     feedback_at = models.DateTimeField(null=True, blank=True)
@@ -202,6 +207,7 @@ class DigestChunk(models.Model):
         RUNNING = "running"
         PAUSED = "paused"
         DONE = "done"
+        FAILED = "failed"
 
     run = models.ForeignKey(DigestRun, on_delete=models.CASCADE, related_name="chunks")
     number = models.PositiveIntegerField()

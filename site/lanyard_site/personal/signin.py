@@ -84,8 +84,9 @@ def _read(request: HttpRequest) -> SignedIn | None:
 
 
 def context(request: HttpRequest) -> dict:
-    """Template context processor: ``signed_in`` for the bar."""
-    return {"signed_in": signed_in(request)}
+    """Template context processor: ``signed_in`` for the bar, and the people-first hooks'
+    variables empty until a page's tags fill them (shared templates name them everywhere)."""
+    return {"signed_in": signed_in(request), "followed": None, "followed_going": None, "calendar_followed": None}
 
 
 def _logged_in(sender, request, user, **kwargs) -> None:

@@ -22,7 +22,9 @@ from digest.bounces.sources import MailboxError, parse_mailbox_url, process_imap
 from digest.graph import Graph
 from digest.graph_sync import rebuild
 from digest.keys import RedisKeys
-from digest.pipeline import Pipeline, finish_run, plan_run
+from digest.batch import work_here
+from digest.pipeline import Pipeline
+from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan
 from lanyard_cli.main import cli
 from scheduler.runs import run_progress
 from tests.conftest import REDIS_URL, TEST_SECRET
@@ -49,10 +51,10 @@ def world(engine, redis_client, ledger):
 
 
 def run(engine, pipeline, day):
-    plan = plan_run(engine, digest_date=day)
-    for chunk in plan.chunks:
-        pipeline.process_chunk(run_id=plan.run_id, subscription_ids=chunk)
-    return plan, finish_run(engine, run_id=plan.run_id)
+    plan = run_plan(engine, RunRequest(digest_date=day))
+    for chunk_id in plan.chunk_ids:
+        work_here(pipeline, chunk_id=chunk_id, timeout=dt.timedelta(minutes=10))
+    return plan, run_finish(engine, run_id=plan.run_id, policy=FinishPolicy(stale_after=dt.timedelta(0), max_attempts=0)).summary
 
 
 @pytest.fixture

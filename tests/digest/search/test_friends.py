@@ -14,9 +14,9 @@ from digest import db
 from digest.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
 from digest.graph import Graph
 from digest.graph_sync import rebuild as rebuild_graph
-from digest.keys import RedisKeys
+from digest.keys import GraphKeys, RedisKeys
 from digest.search.friends import (
-    REMEASURE_BATCHES, STRATEGY_NAMES, WARMUP_CALLS, CostModel, PlannedFriendEvents, SearchFriendEvents, size_class,
+    GROUP_GROWTH, REMEASURE_BATCHES, STRATEGY_NAMES, WARMUP_CALLS, CostModel, PlannedFriendEvents, SearchFriendEvents, size_class,
 )
 from digest.search.index import MAX_CLAUSES
 from digest.search.sync import rebuild as rebuild_search
@@ -154,7 +154,7 @@ def test_size_classes():
 
 def test_subscribers_following_nobody_and_empty_batches(redis_client, tantivy_index):
     graph = Graph(redis_client, "e:")
-    redis_client.set(graph.live_key, 1)  # an empty live generation
+    redis_client.mset({graph.live_key: 1, GraphKeys("e:", 1).built: 1})  # an empty live generation
     window = Window(TODAY, TODAY + dt.timedelta(days=30))
     strategy = SearchFriendEvents(tantivy_index, graph)
     assert strategy.friend_events([999_999, 999_999], window) == {999_999: {}}
@@ -168,3 +168,17 @@ def test_strategies_by_configuration(make_settings, redis_client, tmp_path):
         strategy = make_friend_strategy(make_settings(friends_strategy=name, search_url=f"tantivy://{tmp_path / 'index'}"), graph=graph)
         assert isinstance(strategy, kind) and isinstance(strategy, FriendEventsStrategy)
     assert make_friend_strategy(settings, graph=graph, name="auto", threshold=5).threshold == 5
+
+
+def test_a_figure_from_few_subscribers_is_taken_again_for_many():
+    costs = CostModel()
+    for _ in range(WARMUP_CALLS + 1):
+        costs.record("redis", Counter({7: 1}), 0.05)
+        costs.record("search", Counter({7: 1}), 0.02)
+    assert costs.cheaper(7, 1) == "search" and costs.cheaper(7, GROUP_GROWTH - 1) == "search"
+    assert costs.cheaper(7, GROUP_GROWTH) is None and costs.stale("redis", 7, GROUP_GROWTH)
+    costs.restart("redis", 7)  # measured again from a warm-up: the next call alone is not trusted
+    costs.record("redis", Counter({7: GROUP_GROWTH}), GROUP_GROWTH * 0.01)
+    assert costs.stale("redis", 7)
+    costs.record("redis", Counter({7: GROUP_GROWTH}), GROUP_GROWTH * 0.01)
+    assert not costs.stale("redis", 7, GROUP_GROWTH) and costs.cost("redis", 7) == pytest.approx(0.01)

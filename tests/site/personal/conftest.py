@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
+from digest.keys import RedisKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Attendance, Event, Person
 from lanyard_site.personal import selectors
@@ -28,9 +29,15 @@ class OneDatabase:
     db_for_write = db_for_read
 
 
+def empty_live_graph(redis_client) -> None:
+    """A live, whole (built) and empty graph generation, which the site's writes then fill."""
+    keys = RedisKeys(stores.graph().prefix)
+    redis_client.mset({keys.graph_live: 1, keys.graph(1).built: 1})
+
+
 @pytest.fixture(params=["default", "postgresql"])
 def alias(request, redis_client):
-    redis_client.set(stores.graph().live_key, 1)  # an empty live graph, which the site's writes then fill
+    empty_live_graph(redis_client)
     selectors.friend_strategy.cache_clear()
     with override_settings(DATABASE_ROUTERS=[OneDatabase(request.param)]):
         yield request.param

@@ -12,6 +12,7 @@ from digest.graph_sync import rebuild as rebuild_graph
 from digest.hydrate import subscriptions_by_id
 from digest.pipeline import Pipeline
 from digest.seed import seed
+from digest.tokens import FeedRef, TokenSigner
 from lanyard_site import stores
 from lanyard_site.events.models import Follow, Person, Topic
 from lanyard_site.mailing.models import Subscription
@@ -105,3 +106,13 @@ def test_an_attend_click_is_in_the_next_digest_and_the_calendar(client, alias):
 def test_the_calendar_needs_a_sign_in(client, alias):
     response = client.get("/calendar/")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/calendar/"
+
+
+def test_the_calendar_says_so_when_the_graph_is_away(client, alias, redis_client):
+    me = sign_in(client, make_person("me"))
+    redis_client.delete(stores.graph().live_key)  # no live generation: not built yet, or lost
+    response = client.get("/calendar/")
+    assert response.status_code == 503 and "unavailable for a moment" in response.content.decode()
+    token = TokenSigner(django_settings.LANYARD.secret_keys).sign_feed(FeedRef(me.pk, 1))
+    feed = client.get(f"/calendar/{token}.ics")
+    assert feed.status_code == 503 and feed["Retry-After"] == "120"

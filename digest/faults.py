@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import random
 import smtplib
+import sqlite3
 
+import psycopg
 import redis
 import sqlalchemy.exc
 
-from digest.redis_store import RedisUnavailable
+from .graph import GraphMissing
+from .redis_store import RedisUnavailable
+
+# A database away (down, restarting, locked), seen through SQLAlchemy or straight from
+# the driver (the per-message "sent" mark talks to the driver directly).
+DATABASE_ERRORS = (
+    sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+    psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError,
+)
 
 
 def temporary(error: BaseException) -> str | None:
     """A one-line description when ``error`` is a store or server being away, else None."""
-    if isinstance(error, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)) or (
-        isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated
-    ):
-        return f"database unavailable ({_first_line(error.orig or error)})"
+    if isinstance(error, DATABASE_ERRORS) or (isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated):
+        return f"database unavailable ({_first_line(getattr(error, 'orig', None) or error)})"
+    if isinstance(error, GraphMissing):
+        return f"Redis graph missing ({_first_line(error)})"
     if isinstance(error, (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, RedisUnavailable)):
         return f"Redis unavailable ({_first_line(error)})"
     if isinstance(error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)):

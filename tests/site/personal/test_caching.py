@@ -1,0 +1,85 @@
+"""Fragments cached in the shared Redis cache under the cache_version of what they show;
+renames cascade to the rows that show them, one UPDATE per kind."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from digest.keys import RedisKeys
+from lanyard_site import stores
+from lanyard_site.events.models import Event, Session, Topic
+
+from .conftest import go, make_event, make_person
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_named_caches():
+    assert settings.CACHES["template_fragments"]["BACKEND"].endswith("LanyardRedisCache")
+    assert settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
+    fragments = caches["template_fragments"]
+    fragments.set("probe", "x")
+    prefix = RedisKeys(settings.LANYARD.redis_prefix).site_cache_prefix
+    assert [k.decode() for k in stores.redis().keys(prefix + "*")] == [f"{prefix}:1:probe"]
+    assert caches["default"].get("probe") is None  # the per-process cache is another one
+
+
+def test_a_topic_rename_shows_at_once_on_a_cached_event_page(client, alias):
+    conf = make_event("conf", 5)
+    python = Topic.objects.create(name="Python", slug="python")
+    conf.topics.add(python)
+    assert "Python" in page(client, "/events/conf/")
+    prefix = RedisKeys(settings.LANYARD.redis_prefix).site_cache_prefix
+    assert stores.redis().keys(prefix + "*")  # the fragment is in the shared Redis cache
+
+    with CaptureQueriesContext(connections[alias]) as captured:
+        python.name = "Snakes"
+        python.save()
+    updates = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 2  # the topic itself, and every one of its events in one statement
+    assert 'UPDATE "event"' in updates[1] and "cache_version" in updates[1]
+    html = page(client, "/events/conf/")
+    assert "Snakes" in html and ">Python<" not in html
+
+
+def test_a_person_rename_touches_what_lists_them(client, alias):
+    ada = make_person("ada")
+    conf, other = make_event("conf", 5), make_event("other", 6)
+    go(ada, conf, "speaking")
+    talk = Session.objects.create(event=conf, title="Parsing")
+    talk.speakers.add(ada)
+    before = {e.pk: e.cache_version for e in Event.objects.all()}
+    talk_before = Session.objects.get(pk=talk.pk).cache_version
+    with CaptureQueriesContext(connections[alias]) as captured:
+        ada.name = "Ada Lovelace"
+        ada.save()
+    updates = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 3  # the person, their events, their talks
+    assert Event.objects.get(pk=conf.pk).cache_version == before[conf.pk] + 1
+    assert Event.objects.get(pk=other.pk).cache_version == before[other.pk]  # not theirs: untouched
+    assert Session.objects.get(pk=talk.pk).cache_version == talk_before + 1
+    # A save that changes nothing shown elsewhere touches nothing else.
+    with CaptureQueriesContext(connections[alias]) as captured:
+        ada.bio = "Notes on the engine."
+        ada.save()
+    assert sum(q["sql"].lstrip().upper().startswith("UPDATE") for q in captured.captured_queries) == 1
+
+
+def test_topics_added_and_removed_touch_the_event(alias):
+    conf = make_event("conf", 5)
+    python = Topic.objects.create(name="Python", slug="python")
+    version = Event.objects.get(pk=conf.pk).cache_version
+    conf.topics.add(python)
+    assert Event.objects.get(pk=conf.pk).cache_version == version + 1
+    python.events.clear()
+    assert Event.objects.get(pk=conf.pk).cache_version == version + 2
