@@ -36,6 +36,7 @@ NAMES_SHOWN = 12  # people shown per role on an event page (the directories list
 PAST_SHOWN = 50  # past events listed on a person page
 TOPIC_LIST = 10  # rows per section of a topic page
 HOME_LIST = 20
+ON_TODAY_DAYS = 31  # "on today" means a conference running now: one that began within the month
 BIGGEST = 8
 CACHE_SECONDS = 600
 MAX_QUERY = 200  # characters of a search query that are used
@@ -118,8 +119,11 @@ class Home:
 
 def home() -> Home:
     now = today()
+    # Bounded below as well, so the start_date index reads one month, not all the past.
     on_today = list(
-        Event.objects.filter(start_date__lte=now, end_date__gte=now).order_by("start_date", "name")[:HOME_LIST]
+        Event.objects.filter(
+            start_date__lte=now, start_date__gte=now - dt.timedelta(days=ON_TODAY_DAYS), end_date__gte=now,
+        ).order_by("start_date", "name")[:HOME_LIST]
     )
     soon = list(
         Event.objects.filter(start_date__gt=now, start_date__lte=now + dt.timedelta(days=UPCOMING_DAYS))
@@ -459,10 +463,16 @@ def speakers_directory(*, query: str, raw_page: str | None, index: SearchIndex) 
 # -- topics ------------------------------------------------------------------------------
 
 def topics_overview() -> list[Topic]:
-    """Every topic with .upcoming, its number of events not yet over."""
-    return list(
-        Topic.objects.annotate(upcoming=Count("events", filter=Q(events__end_date__gte=today()))).order_by("name")
-    )
+    """Every topic with .upcoming, its number of events not yet over. Counting them joins
+    every event to its topics, so the list is cached for ten minutes per process."""
+    now = today()
+    key = f"topics:overview:{now.isoformat()}"
+    topics = cache.get(key)
+    if topics is None:
+        counted = Topic.objects.annotate(upcoming=Count("events", filter=Q(events__end_date__gte=now)))
+        topics = list(counted.order_by("name"))
+        cache.set(key, topics, CACHE_SECONDS)
+    return topics
 
 
 def topic_detail(slug: str) -> Topic | None:
