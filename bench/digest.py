@@ -39,15 +39,14 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from sqlalchemy import delete, func, select, update  # noqa: E402
 
 from digest import db  # noqa: E402
+from digest.batch import work_here  # noqa: E402
 from digest.build import Links, build_digest, date_order, select_events, upcoming_window  # noqa: E402
-from digest.config import load_settings  # noqa: E402
 from digest.links import manage_link, unsubscribe_link  # noqa: E402
 from digest.message import make_list_id, make_message_id, sender_domain  # noqa: E402
 from digest.parallel import process_chunks  # noqa: E402
-from digest.batch import work_here  # noqa: E402
 from digest.pipeline import Pipeline, forget_mentions  # noqa: E402
-from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
 from digest.render import Renderer, premail  # noqa: E402
+from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
 from digest.tokens import SubscriptionRef, TokenSigner  # noqa: E402
 from digest.transports import MaildirTransport  # noqa: E402
 from digest.values import PersonCard  # noqa: E402
@@ -180,7 +179,9 @@ def ensure_data(app, *, people: int, events: int, subscribers: int) -> list[int]
         have = c.execute(select(func.count()).select_from(db.subscription)).scalar_one()
         have_people = c.execute(select(func.count()).select_from(db.person)).scalar_one()
     if have_people == 0 or have < subscribers:
-        print(f"seeding {people} people, {events} events, {subscribers} subscribers (once; reused later)...", flush=True)
+        print(
+            f"seeding {people} people, {events} events, {subscribers} subscribers (once; reused later)...", flush=True
+        )
         run_seed(app, people=people, events=events, subscribers=subscribers, seed=SEED, today=TODAY, reset=True)
     elif app.graph.live_generation() is None:
         from digest.graph_sync import rebuild
@@ -259,7 +260,7 @@ def run_naive(app, subscription_ids: list[int]) -> tuple[float, int]:
             message["From"] = settings.mail_from
             message["To"] = sub[2]
             message["Subject"] = rendered.subject
-            message["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+            message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
             message["Message-ID"] = make_message_id(subscription_id=sub[0], digest_date=TODAY, domain=domain)
             message["List-Id"] = make_list_id(list_name=sub[1], domain=domain)
             message["List-Unsubscribe"] = f"<{unsubscribe_url}>"

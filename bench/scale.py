@@ -38,10 +38,10 @@ import redis  # noqa: E402
 from sqlalchemy import delete, func, select, update  # noqa: E402
 
 from digest import db  # noqa: E402
+from digest.batch import work_here  # noqa: E402
 from digest.config import load_settings  # noqa: E402
 from digest.graph import Graph  # noqa: E402
 from digest.graph_sync import rebuild  # noqa: E402
-from digest.batch import work_here  # noqa: E402
 from digest.pipeline import Pipeline, forget_mentions  # noqa: E402
 from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
 from digest.seed import seed  # noqa: E402
@@ -94,12 +94,17 @@ def main() -> None:
         print(f"{label:<28} {sent_and_skipped:>6} digests in {seconds:6.2f} s = {rate:7.0f} digests/s")
         return rate
 
-    print(f"scale: {args.subscribers} subscribers, chunks of {CHUNK}, PostgreSQL + Redis + maildir, {os.cpu_count()} CPUs")
+    print(
+        f"scale: {args.subscribers} subscribers, chunks of {CHUNK}, PostgreSQL + Redis + maildir, {os.cpu_count()} CPUs"
+    )
     base = line("in-process Pipeline", *in_process)
     one = line("Celery, 1 worker process", *results[1])
     two = line("Celery, 2 worker processes", *results[2])
     print(f"speed-up 2 processes / 1: {two / one:.2f}x (target >= 1.7x)")
-    print(f"Celery overhead: 1 process at {one / base:.2f} of in-process = {100 * (1 - one / base):.1f}% overhead (target < 15%)")
+    print(
+        f"Celery overhead: 1 process at {one / base:.2f} of in-process = "
+        f"{100 * (1 - one / base):.1f}% overhead (target < 15%)"
+    )
     engine.dispose()
 
 
@@ -154,7 +159,7 @@ def timed_in_process(settings, engine, client) -> tuple[int, float]:
 
 def timed_celery(settings, engine, env, processes: int) -> tuple[int, float]:
     app = create_app(settings)
-    log = open(settings.data_dir / f"worker-{processes}.log", "ab")
+    log = open(settings.data_dir / f"worker-{processes}.log", "ab")  # noqa: SIM115 -- the worker process writes it
     worker = subprocess.Popen(
         [sys.executable, "-c", WORKER_COMMAND, "worker", "--concurrency", str(processes), "--loglevel", "WARNING"],
         env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,

@@ -105,11 +105,18 @@ def main() -> None:
                 assert [row.id for row in rows] == [hit.id for hit in page.hits], "the index and the database disagree"
     p50, p95 = percentile(timings, 50), percentile(timings, 95)
     s50, s95 = percentile(sql_timings, 50), percentile(sql_timings, 95)
-    print(f"or-query: {len(timings)} queries of {MAX_CLAUSES} ids, first 50 of ~{statistics.mean(totals):,.0f} events by date: "
-          f"tantivy p50 {p50 * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms (target p95 < 20 ms: {'met' if p95 < 0.020 else 'MISSED'}; "
-          f"load average {os.getloadavg()[0]:.1f})")
-    print(f"or-query: SQL join on {engine.dialect.name} p50 {s50 * 1000:.1f} ms, p95 {s95 * 1000:.1f} ms; "
-          f"ratio SQL/tantivy p50 {s50 / p50:.1f}x, p95 {s95 / p95:.1f}x; Lanyrd's Solr (2011) 500 ms / tantivy p95 = {0.5 / p95:.0f}x")
+    print(
+        f"or-query: {len(timings)} queries of {MAX_CLAUSES} ids, "
+        f"first 50 of ~{statistics.mean(totals):,.0f} events by date: "
+        f"tantivy p50 {p50 * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms "
+        f"(target p95 < 20 ms: {'met' if p95 < 0.020 else 'MISSED'}; "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        f"or-query: SQL join on {engine.dialect.name} p50 {s50 * 1000:.1f} ms, p95 {s95 * 1000:.1f} ms; "
+        f"ratio SQL/tantivy p50 {s50 / p50:.1f}x, p95 {s95 / p95:.1f}x; "
+        f"Lanyrd's Solr (2011) 500 ms / tantivy p95 = {0.5 / p95:.0f}x"
+    )
 
     # -- friend events strategies --------------------------------------------------------
     heavy = heaviest_followers(engine, args.heavy)
@@ -147,11 +154,13 @@ def main() -> None:
         chosen = Counter()
         for call in planner.plan(planner.follow_set_sizes(people)):
             chosen[call.strategy] += len(call.subscriber_ids)
-        print(f"friends ({label}: follow sets median {statistics.median(sizes):.0f}, max {max(sizes)}): "
-              + ", ".join(f"{name} {rate:,.0f} subscribers/s" for name, rate in rates.items())
-              + f"; planner/best single {rates['planner'] / best:.2f}x (target >= 0.95x; by measured cost now: "
-              f"{chosen['redis']} to redis, {chosen['search']} to search); answers identical: {'yes' if same else 'NO'}; "
-              f"load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"friends ({label}: follow sets median {statistics.median(sizes):.0f}, max {max(sizes)}): "
+            + ", ".join(f"{name} {rate:,.0f} subscribers/s" for name, rate in rates.items())
+            + f"; planner/best single {rates['planner'] / best:.2f}x (target >= 0.95x; by measured cost now: "
+            f"{chosen['redis']} to redis, {chosen['search']} to search); answers identical: {'yes' if same else 'NO'}; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
 
 
 def ensure_data(app, args) -> list[int]:
@@ -162,16 +171,37 @@ def ensure_data(app, args) -> list[int]:
         people = c.execute(select(func.count()).select_from(db.person)).scalar_one()
         subscribers = c.execute(select(func.count()).select_from(db.subscription)).scalar_one()
     if people != args.people or subscribers < args.subscribers:
-        print(f"seeding {args.people} people, {args.events} events, {args.subscribers} subscribers (once; reused later)...", flush=True)
-        run_seed(app, people=args.people, events=args.events, subscribers=args.subscribers, seed=SEED, today=TODAY, reset=True)
+        print(
+            f"seeding {args.people} people, {args.events} events, {args.subscribers} subscribers "
+            "(once; reused later)...",
+            flush=True,
+        )
+        run_seed(
+            app,
+            people=args.people,
+            events=args.events,
+            subscribers=args.subscribers,
+            seed=SEED,
+            today=TODAY,
+            reset=True,
+        )
     with app.engine.connect() as c:
-        return list(c.execute(select(db.subscription.c.person_id).order_by(db.subscription.c.id).limit(args.subscribers)).scalars())
+        return list(
+            c.execute(
+                select(db.subscription.c.person_id).order_by(db.subscription.c.id).limit(args.subscribers)
+            ).scalars()
+        )
 
 
 def heaviest_followers(engine, count: int) -> list[int]:
     f = db.follow
     with engine.connect() as c:
-        rows = c.execute(select(f.c.follower_id).group_by(f.c.follower_id).order_by(func.count().desc(), f.c.follower_id).limit(count))
+        rows = c.execute(
+            select(f.c.follower_id)
+            .group_by(f.c.follower_id)
+            .order_by(func.count().desc(), f.c.follower_id)
+            .limit(count)
+        )
         return list(rows.scalars())
 
 

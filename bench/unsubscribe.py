@@ -89,7 +89,9 @@ def main() -> None:
 
 def run(args, env) -> None:
     settings = load_settings(env)
-    subprocess.run([str(Path(sys.executable).with_name("lanyard")), "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(Path(sys.executable).with_name("lanyard")), "migrate"], env=env, check=True, capture_output=True
+    )
     engine = db.make_engine(settings.database)
     ids = insert_subscriptions(engine, args.subscriptions)
     signer = TokenSigner(settings.secret_keys)
@@ -130,13 +132,15 @@ def run(args, env) -> None:
             select(func.count()).select_from(db.subscription).where(db.subscription.c.status == "unsubscribed")
         ).scalar_one()
     suppressed = redis.Redis.from_url(REDIS_URL).scard(RedisKeys(settings.redis_prefix).unsubscribe_suppressed)
-    print(f"check: {unsubscribed} subscriptions unsubscribed, {changed} audit rows, {suppressed} in the suppression set")
+    print(
+        f"check: {unsubscribed} subscriptions unsubscribed, {changed} audit rows, {suppressed} in the suppression set"
+    )
     engine.dispose()
     verify_ratio(signer, tokens[0])
 
 
 def insert_subscriptions(engine, count: int) -> list[int]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     people = [{"id": i, "name": f"Bench {i}", "handle": f"bench{i}", "bio": "", "avatar_url": "", "timezone": "UTC",
                "cache_version": 1, "user_id": None} for i in range(1, count + 1)]
     subscriptions = [{"id": i, "person_id": i, "list": "daily", "status": "active", "email": f"bench{i}@example.com",

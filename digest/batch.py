@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import Engine
+
 from . import runs
 from .faults import backoff, temporary
 from .pipeline import ChunkResult, Pipeline, RunPaused
@@ -63,7 +65,9 @@ def work_chunk(pipeline: Pipeline, *, chunk_id: int, claim: str, timeout: dt.tim
     try:
         result = pipeline.process_chunk(run_id=chunk.run_id, subscription_ids=chunk.subscription_ids)
     except RunPaused:
-        runs.chunk_release(pipeline.engine, chunk_id=chunk_id, claim=claim, status=ChunkStatus.PAUSED, error="run paused")
+        runs.chunk_release(
+            pipeline.engine, chunk_id=chunk_id, claim=claim, status=ChunkStatus.PAUSED, error="run paused"
+        )
         return ChunkOutcome(Verdict.PAUSED, chunk.run_id, len(chunk.subscription_ids))
     except Exception as error:
         if temporary(error) is not None:
@@ -96,7 +100,7 @@ def retry_delay(attempts: int) -> float:
     return backoff(max(attempts - 1, 0), base=4.0, cap=300.0)
 
 
-def finish_here(engine, *, run_id: int, policy: runs.FinishPolicy,
+def finish_here(engine: Engine, *, run_id: int, policy: runs.FinishPolicy,
                 work: Callable[[Sequence[int]], None]) -> runs.Finishing:
     """Finish a run worked on this machine: retry its temporary failures (``work`` gets
     the new chunks, after a pause) until it ends or waits on something else."""

@@ -8,8 +8,8 @@ Nothing here touches a store.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Collection, Mapping, Sequence
 
 from .values import Digest, DigestItem, EventCard, FriendEvents, PersonCard, Window
 from .vocabulary import Role

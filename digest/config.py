@@ -24,9 +24,9 @@ import ipaddress
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 ENVIRONMENTS = ("development", "production")
@@ -160,7 +160,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     unsubscribe_url = parse_http_url("LANYARD_UNSUBSCRIBE_URL", get("LANYARD_UNSUBSCRIBE_URL", base_url))
     mail_from = get("LANYARD_MAIL_FROM", f"lanyard <digest@{urlsplit(base_url).hostname}>")
     if "@" not in mail_from:
-        raise ConfigError("LANYARD_MAIL_FROM", f"{mail_from!r} is not an email address (e.g. 'lanyard <digest@example.com>')")
+        raise ConfigError(
+            "LANYARD_MAIL_FROM", f"{mail_from!r} is not an email address (e.g. 'lanyard <digest@example.com>')"
+        )
 
     prefix = get("LANYARD_REDIS_PREFIX", "lanyard:")
     if any(c.isspace() for c in prefix):
@@ -177,7 +179,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     dkim = parse_dkim(get("LANYARD_DKIM_SELECTOR"), get("LANYARD_DKIM_DOMAIN"), get("LANYARD_DKIM_KEY_FILE"))
 
     sender_address = mail_from.rpartition("<")[2].rstrip(">").strip()
-    bounce_domain = parse_domain("LANYARD_BOUNCE_DOMAIN", get("LANYARD_BOUNCE_DOMAIN", sender_address.rpartition("@")[2]))
+    bounce_domain = parse_domain(
+        "LANYARD_BOUNCE_DOMAIN", get("LANYARD_BOUNCE_DOMAIN", sender_address.rpartition("@")[2])
+    )
     postal_address = " ".join(get("LANYARD_POSTAL_ADDRESS").split())
     if len(postal_address) > 300:
         raise ConfigError("LANYARD_POSTAL_ADDRESS", "is longer than 300 characters; give one postal address")
@@ -267,9 +271,12 @@ def parse_redis_url(url: str) -> str:
         return ""
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("LANYARD_REDIS_URL", f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use redis://host:6379/0, rediss:// or unix:///path")
+        raise ConfigError(
+            "LANYARD_REDIS_URL",
+            f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use redis://host:6379/0, rediss:// or unix:///path",
+        )
     try:
-        parts.port
+        _ = parts.port  # reading it is what raises ValueError on a bad port
     except ValueError:
         raise ConfigError("LANYARD_REDIS_URL", f"{url!r} has a port that is not a number") from None
     if parts.scheme != "unix" and not parts.hostname:
@@ -286,9 +293,12 @@ def parse_broker_url(url: str) -> str:
         return ""
     parts = urlsplit(url)
     if parts.scheme not in BROKER_SCHEMES:
-        raise ConfigError("LANYARD_BROKER_URL", f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use redis://host:6379/1 or amqp://user:pass@host:5672/vhost")
+        raise ConfigError(
+            "LANYARD_BROKER_URL",
+            f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use redis://host:6379/1 or amqp://user:pass@host:5672/vhost",
+        )
     try:
-        parts.port
+        _ = parts.port  # reading it is what raises ValueError on a bad port
     except ValueError:
         raise ConfigError("LANYARD_BROKER_URL", f"{url!r} has a port that is not a number") from None
     if parts.scheme in ("unix", "redis+socket"):
@@ -311,7 +321,10 @@ def parse_search_url(url: str) -> str:
         if not parts.hostname:
             raise ConfigError("LANYARD_SEARCH_URL", f"{url!r} names no host")
         return url.rstrip("/")
-    raise ConfigError("LANYARD_SEARCH_URL", f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use tantivy:///path or http(s)://solr-host:8983/solr/lanyard")
+    raise ConfigError(
+        "LANYARD_SEARCH_URL",
+        f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use tantivy:///path or http(s)://solr-host:8983/solr/lanyard",
+    )
 
 
 def parse_mail_url(url: str) -> MailURL:
@@ -347,7 +360,10 @@ def parse_mail_url(url: str) -> MailURL:
             starttls=starttls,
             timeout=timeout,
         )
-    raise ConfigError(var, f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use maildir:///path, smtp://host:port or smtps://host:port")
+    raise ConfigError(
+        var,
+        f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use maildir:///path, smtp://host:port or smtps://host:port",
+    )
 
 
 def parse_http_url(variable: str, url: str) -> str:
@@ -366,7 +382,9 @@ def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Ne
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
-            raise ConfigError("LANYARD_HTTP_ALLOW_NETWORKS", f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)") from None
+            raise ConfigError(
+                "LANYARD_HTTP_ALLOW_NETWORKS", f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)"
+            ) from None
     return tuple(networks)
 
 
@@ -378,7 +396,7 @@ def parse_proxy_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError("LANYARD_HTTP_PROXY", f"{url!r} is not an http(s) proxy URL (e.g. http://smokescreen:4750)")
     try:
-        parts.port
+        _ = parts.port  # reading it is what raises ValueError on a bad port
     except ValueError:
         raise ConfigError("LANYARD_HTTP_PROXY", f"{url!r} has a port that is not a number") from None
     return url
@@ -399,7 +417,11 @@ def parse_secret_keys(value: str, *, production: bool, data_dir: Path) -> tuple[
     keys = tuple(k.strip() for k in value.split(",") if k.strip())
     if not keys:
         if production:
-            raise ConfigError(var, "is required in production; set one or more comma-separated keys of at least 32 characters (the first signs, all verify)")
+            raise ConfigError(
+                var,
+                "is required in production; set one or more comma-separated keys of at least 32 characters "
+                "(the first signs, all verify)",
+            )
         return (_development_secret(data_dir),)
     for index, key in enumerate(keys, 1):
         if production and len(key) < MIN_SECRET_LENGTH:
@@ -414,7 +436,11 @@ def parse_dkim(selector: str, domain: str, key_file: str) -> DkimKey | None:
     if len(missing) == len(given):
         return None
     if missing:
-        raise ConfigError(missing[0], "DKIM signing needs LANYARD_DKIM_SELECTOR, LANYARD_DKIM_DOMAIN and LANYARD_DKIM_KEY_FILE together; set it or unset the others")
+        raise ConfigError(
+            missing[0],
+            "DKIM signing needs LANYARD_DKIM_SELECTOR, LANYARD_DKIM_DOMAIN and LANYARD_DKIM_KEY_FILE together; "
+            "set it or unset the others",
+        )
     if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", selector):
         raise ConfigError("LANYARD_DKIM_SELECTOR", f"{selector!r} is not a DNS label (e.g. lanyard2026)")
     if not re.fullmatch(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}", domain):
@@ -424,12 +450,15 @@ def parse_dkim(selector: str, domain: str, key_file: str) -> DkimKey | None:
         pem = path.read_bytes()
     except OSError as error:
         raise ConfigError("LANYARD_DKIM_KEY_FILE", f"cannot read {path}: {error.strerror or error}") from None
-    import dkim.crypto  # only needed when DKIM is configured
+    import dkim.crypto  # noqa: PLC0415 -- only needed when DKIM is configured
 
     try:
         dkim.crypto.parse_pem_private_key(pem)
     except (dkim.crypto.UnparsableKeyError, ValueError, IndexError):
-        raise ConfigError("LANYARD_DKIM_KEY_FILE", f"{path} is not a PEM RSA private key (make one with: openssl genrsa -out dkim.pem 2048)") from None
+        raise ConfigError(
+            "LANYARD_DKIM_KEY_FILE",
+            f"{path} is not a PEM RSA private key (make one with: openssl genrsa -out dkim.pem 2048)",
+        ) from None
     return DkimKey(selector=selector, domain=domain.lower(), key_file=path, private_key_pem=pem)
 
 

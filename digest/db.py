@@ -9,13 +9,15 @@ disagrees with the migrated schema.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -287,14 +289,15 @@ schedule = Table(
 )
 
 
-def make_engine(database: DatabaseURL, **options) -> Engine:
+def make_engine(database: DatabaseURL, **options: Any) -> Engine:
     """An engine for SQLite (WAL, foreign keys, a busy timeout) or PostgreSQL (psycopg 3)."""
     if database.backend == "sqlite":
+        assert database.path is not None  # a SQLite URL always names its file
         database.path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(database.sqlalchemy_url(), connect_args={"timeout": 30}, **options)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
+        def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
             cursor = dbapi_connection.cursor()
             # WAL lets the site read while a batch writes; NORMAL is safe under WAL.
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -307,7 +310,9 @@ def make_engine(database: DatabaseURL, **options) -> Engine:
     return create_engine(database.sqlalchemy_url(), **options)
 
 
-def bulk_insert(connection, table: Table, rows: Sequence[Mapping] | Iterable[Mapping], columns: Sequence[str]) -> int:
+def bulk_insert(
+    connection: Connection, table: Table, rows: Sequence[Mapping] | Iterable[Mapping], columns: Sequence[str]
+) -> int:
     """Insert many rows fast: COPY on PostgreSQL, one executemany on SQLite.
 
     ``rows`` are mappings holding at least ``columns``. Returns the number inserted.
@@ -316,27 +321,28 @@ def bulk_insert(connection, table: Table, rows: Sequence[Mapping] | Iterable[Map
     if not rows:
         return 0
     if connection.dialect.name == "postgresql":
-        raw = connection.connection.driver_connection
-        with raw.cursor() as cursor:
-            with cursor.copy(f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in columns])
+        raw: Any = connection.connection.driver_connection
+        copy_rows = f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN'
+        with raw.cursor() as cursor, cursor.copy(copy_rows) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
     else:
         # The DB-API's executemany on tuples: several times faster than SQLAlchemy's
         # per-row parameter processing for the millions of rows a seed writes.
         placeholders = ", ".join("?" for _ in columns)
         statement = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})'
-        cursor = connection.connection.driver_connection.cursor()
+        driver: Any = connection.connection.driver_connection
+        cursor = driver.cursor()
         cursor.executemany(statement, [tuple(sqlite_value(row[c]) for c in columns) for row in rows])
         cursor.close()
     return len(rows)
 
 
-def sqlite_value(value):
+def sqlite_value(value: object) -> object:
     """Dates and datetimes as Django and SQLAlchemy store them on SQLite: UTC ISO text."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     if isinstance(value, dt.date):
         return value.isoformat()

@@ -11,8 +11,10 @@ Nothing is written.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from redis import Redis
 from sqlalchemy import Engine, select
 
 from . import db
@@ -64,7 +66,9 @@ class Explanation:
     reasons: list[str] = field(default_factory=list)
 
 
-def explain(engine: Engine, redis, *, prefix: str, strategy: FriendEventsStrategy, request: ExplainRequest) -> Explanation:
+def explain(
+    engine: Engine, redis: Redis, *, prefix: str, strategy: FriendEventsStrategy, request: ExplainRequest
+) -> Explanation:
     """The explanation, or :class:`ExplainError` for an unknown handle, subscription or event."""
     p, s, e, f, a, d = db.person, db.subscription, db.event_, db.follow, db.attendance, db.delivery
     window = upcoming_window(request.digest_date)
@@ -98,19 +102,57 @@ def explain(engine: Engine, redis, *, prefix: str, strategy: FriendEventsStrateg
         starts: dict[int, dt.date] = {}
         for batch in batches(found.keys()):
             starts.update(connection.execute(select(e.c.id, e.c.start_date).where(e.c.id.in_(batch))).all())
-    mentioned_ids = {int(m) for m in redis.zrange(RedisKeys(prefix).mentioned(subscription.id), 0, -1)}
+    members: list[bytes] = redis.zrange(RedisKeys(prefix).mentioned(subscription.id), 0, -1)  # type: ignore[assignment]
+    mentioned_ids = {int(m) for m in members}
     result = Explanation(
-        request=request, subscription_id=subscription.id, subscription_status=subscription.status, email=subscription.email,
-        event_name=event.name, event_start=_date(event.start_date), event_end=_date(event.end_date),
-        window=(window.start, window.end), going_in_database=going, going_in_graph=sorted(found.get(event.id, {})),
-        strategy=getattr(strategy, "name", type(strategy).__name__), mentioned_before=event.id in mentioned_ids,
+        request=request,
+        subscription_id=subscription.id,
+        subscription_status=subscription.status,
+        email=subscription.email,
+        event_name=event.name,
+        event_start=_date(event.start_date),
+        event_end=_date(event.end_date),
+        window=(window.start, window.end),
+        going_in_database=going,
+        going_in_graph=sorted(found.get(event.id, {})),
+        strategy=getattr(strategy, "name", type(strategy).__name__),
+        mentioned_before=event.id in mentioned_ids,
         ledger=dict(row) if row else None,
     )
     _judge(result, found, {k: _date(v) for k, v in starts.items()}, mentioned_ids, event.id)
     return result
 
 
-def _judge(result: Explanation, found: dict, starts: dict[int, dt.date], mentioned: set[int], event_id: int) -> None:
+def _judge(
+    result: Explanation, found: Mapping[int, Mapping[int, str]], starts: dict[int, dt.date], mentioned: set[int],
+    event_id: int,
+) -> None:
+    _reasons(result)
+    order = date_order(starts)
+    rank = {e: i for i, e in enumerate(order)}
+    selection = select_events(found, order, rank, mentioned, starts=starts, digest_date=result.request.digest_date)
+    if event_id in selection.new:
+        result.included = True
+        result.verdict = f"listed: new event {selection.new.index(event_id) + 1} of {len(selection.new)} in the email"
+    elif event_id in selection.soon:
+        result.included = True
+        result.verdict = f"listed under \"also coming up\" (mentioned before, starts within {SOON_DAYS} days)"
+    elif event_id in found and event_id in starts and event_id not in mentioned:
+        result.verdict = (f"counted in \"and {selection.more_count} more\": the email lists the soonest {MAX_ITEMS} "
+                          "new events and links to the calendar for the rest")
+    elif event_id in found and event_id in mentioned:
+        result.verdict = f"not listed: mentioned before and not starting within {SOON_DAYS} days"
+    else:
+        result.verdict = "not in the digest"
+    if selection.empty:
+        result.reasons.append("nothing new for them that day: no email at all")
+    if result.included and (result.subscription_status != SubscriptionStatus.ACTIVE
+                            or (result.ledger and result.ledger["status"] in FINAL_DELIVERY_STATUSES)):
+        result.verdict += ", if a digest went out (see below)"
+
+
+def _reasons(result: Explanation) -> None:
+    """What the subscription, the ledger, the window, the graph and the mention memory say."""
     request, reasons = result.request, result.reasons
     if result.subscription_status != SubscriptionStatus.ACTIVE:
         reasons.append(f"the subscription is {result.subscription_status}: no run plans it")
@@ -128,28 +170,7 @@ def _judge(result: Explanation, found: dict, starts: dict[int, dt.date], mention
                        "the graph or the search index is behind (lanyard graph check)")
     if result.mentioned_before:
         reasons.append("an earlier digest mentioned it (mention memory as it is now)")
-    order = date_order(starts)
-    rank = {e: i for i, e in enumerate(order)}
-    selection = select_events(found, order, rank, mentioned, starts=starts, digest_date=request.digest_date)
-    if event_id in selection.new:
-        result.included = True
-        result.verdict = f"listed: new event {selection.new.index(event_id) + 1} of {len(selection.new)} in the email"
-    elif event_id in selection.soon:
-        result.included = True
-        result.verdict = f"listed under \"also coming up\" (mentioned before, starts within {SOON_DAYS} days)"
-    elif event_id in found and event_id in starts and event_id not in mentioned:
-        result.verdict = (f"counted in \"and {selection.more_count} more\": the email lists the soonest {MAX_ITEMS} "
-                          "new events and links to the calendar for the rest")
-    elif event_id in found and event_id in mentioned:
-        result.verdict = f"not listed: mentioned before and not starting within {SOON_DAYS} days"
-    else:
-        result.verdict = "not in the digest"
-    if selection.empty:
-        reasons.append("nothing new for them that day: no email at all")
-    if result.included and (result.subscription_status != SubscriptionStatus.ACTIVE
-                            or (result.ledger and result.ledger["status"] in FINAL_DELIVERY_STATUSES)):
-        result.verdict += ", if a digest went out (see below)"
 
 
-def _date(value) -> dt.date:
+def _date(value: dt.date | dt.datetime) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value

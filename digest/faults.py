@@ -23,7 +23,9 @@ DATABASE_ERRORS = (
 
 def temporary(error: BaseException) -> str | None:
     """A one-line description when ``error`` is a store or server being away, else None."""
-    if isinstance(error, DATABASE_ERRORS) or (isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated):
+    if isinstance(error, DATABASE_ERRORS) or (
+        isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated
+    ):
         return f"database unavailable ({_first_line(getattr(error, 'orig', None) or error)})"
     if isinstance(error, GraphMissing):
         return f"Redis graph missing ({_first_line(error)})"

@@ -10,14 +10,18 @@ can sit beside it. :func:`make_friend_strategy` picks one from the configuration
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+from redis.client import Pipeline
+from redis.commands.core import Script
 
 from .config import ConfigError, Settings
 from .graph import Graph, day_number
 from .keys import GraphKeys
 from .stores.scripts import lua
-from .values import FriendEvents, Window
+from .values import FriendEvents, FriendEventsStrategy, Window
 from .vocabulary import Role
 
 # How long fetched graph pieces (a person's upcoming events, an event's speakers) are
@@ -32,18 +36,6 @@ _EVENTS_IN_WINDOW_LUA = lua("friends_events_in_window")
 _MEMBERS_LUA = lua("friends_members")
 
 
-@runtime_checkable
-class FriendEventsStrategy(Protocol):
-    name: str
-
-    def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
-        """subscriber person id → {event id → {followed person id → "speaking" | "attending"}}.
-
-        Every subscriber asked about is in the answer, with an empty mapping when there
-        is nothing. The inner mappings may be computed lazily (see :class:`FriendEventsView`).
-        """
-
-
 class FriendEventsView(Mapping):
     """One subscriber's friend events, computed on demand from the people they follow.
 
@@ -54,7 +46,13 @@ class FriendEventsView(Mapping):
 
     __slots__ = ("_followees", "_events_of", "_speakers", "_ids", "_people", "_going")
 
-    def __init__(self, followees: tuple[int, ...], events_of: Mapping[int, frozenset], speakers: Mapping[int, frozenset], ids: frozenset):
+    def __init__(
+        self,
+        followees: tuple[int, ...],
+        events_of: Mapping[int, frozenset],
+        speakers: Mapping[int, frozenset],
+        ids: frozenset,
+    ):
         self._followees = followees
         self._events_of = events_of
         self._speakers = speakers
@@ -74,7 +72,7 @@ class FriendEventsView(Mapping):
             }
         return people
 
-    def _going_to(self, event_id: int):
+    def _going_to(self, event_id: int) -> Iterable[int]:
         if len(self._followees) <= INVERT_ABOVE:
             return (person for person in self._followees if event_id in self._events_of[person])
         # Thousands of followees (a calendar page asks about 50 events): turn the mapping
@@ -86,16 +84,16 @@ class FriendEventsView(Mapping):
                     self._going.setdefault(event, []).append(person)
         return self._going.get(event_id, ())
 
-    def __contains__(self, event_id) -> bool:
+    def __contains__(self, event_id: object) -> bool:
         return event_id in self._ids
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         return iter(self._ids)
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    def keys(self) -> frozenset:
+    def keys(self) -> frozenset:  # type: ignore[override]  # a set, not a view
         # A real set, so callers can intersect it with others at C speed.
         return self._ids
 
@@ -137,7 +135,7 @@ class RedisFriendEvents:
 
     def forget(self) -> None:
         """Drop what was fetched; the next batch reads everything from Redis again."""
-        self._scope = None
+        self._scope: tuple[int, Window] | None = None
         self._fetched_at = float("-inf")
         # Replaced, never cleared in place: views handed out keep a consistent picture.
         self._events_of: dict[int, frozenset] = {}
@@ -150,7 +148,9 @@ class RedisFriendEvents:
         # Resolved once per batch: a rebuild swapping generations meanwhile leaves the
         # old one readable for minutes (graph.OLD_GENERATION_TTL).
         keys = self.graph.keys()
-        follows = dict(zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers)))
+        follows = dict(
+            zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers), strict=False)
+        )
         return self.friend_events_from(follows, window, keys)
 
     def friend_events_from(
@@ -167,7 +167,9 @@ class RedisFriendEvents:
         if missing:
             low, high = day_number(window.start), day_number(window.end)
             fetched = self._script(self._events_in_window, [keys.events(""), low, high], missing)
-            self._events_of.update((p, frozenset(map(int, events))) for p, events in zip(missing, fetched))
+            self._events_of.update(
+                (p, frozenset(map(int, events))) for p, events in zip(missing, fetched, strict=False)
+            )
 
         events_of = self._events_of
         result: dict[int, FriendEvents] = {}
@@ -181,10 +183,12 @@ class RedisFriendEvents:
         unknown = [e for e in every_event if e not in self._speakers]
         if unknown:
             fetched = self._script(self._members, [keys.speakers("")], unknown)
-            self._speakers.update((e, frozenset(map(int, members))) for e, members in zip(unknown, fetched))
+            self._speakers.update(
+                (e, frozenset(map(int, members))) for e, members in zip(unknown, fetched, strict=True)
+            )
         return result
 
-    def _script(self, script, head: list, ids: list[int]) -> list:
+    def _script(self, script: Script, head: list, ids: list[int]) -> list:
         """``script`` on ``head`` + ids, one call per FETCH_BATCH ids."""
         replies: list = []
         for start in range(0, len(ids), FETCH_BATCH):
@@ -202,7 +206,7 @@ class RedisFriendEvents:
         return replies
 
 
-def _smembers(pipe, key: str) -> None:
+def _smembers(pipe: Pipeline, key: str) -> None:
     pipe.smembers(key)
 
 
@@ -222,13 +226,15 @@ STRATEGIES: dict[str, StrategyFactory] = {
 }
 
 
-def _search():
-    from .search import friends  # imported on demand: the Redis strategy needs no search engine
+def _search() -> ModuleType:
+    from .search import friends  # noqa: PLC0415 -- on demand: the Redis strategy needs no search engine
 
     return friends
 
 
-def make_friend_strategy(settings: Settings, *, graph: Graph, name: str | None = None, **extra) -> FriendEventsStrategy:
+def make_friend_strategy(
+    settings: Settings, *, graph: Graph, name: str | None = None, **extra: Any
+) -> FriendEventsStrategy:
     """The strategy named by ``name`` or ``LANYARD_FRIENDS_STRATEGY`` (default "redis")."""
     name = name or settings.friends_strategy
     try:

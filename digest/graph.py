@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import redis
 
@@ -166,7 +166,8 @@ class Graph:
         """Events a person attends or speaks at, by start date, within [start, end]."""
         low = day_number(start) if start else "-inf"
         high = day_number(end) if end else "+inf"
-        return [int(m) for m in self.redis.zrangebyscore(self.keys().events(person_id), low, high)]
+        members: list[bytes] = self.redis.zrangebyscore(self.keys().events(person_id), low, high)  # type: ignore[assignment]
+        return [int(m) for m in members]
 
 
     # -- "people you follow" on the site: set intersections, never an SQL join --------
@@ -176,8 +177,8 @@ class Graph:
         ``SINTER follows:<me> attendees:<event>`` and ``… speakers:<event>``, one round trip."""
         keys = self.keys()
         pipe = self.redis.pipeline(transaction=False)
-        pipe.sinter(keys.follows(person_id), keys.attendees(event_id))
-        pipe.sinter(keys.follows(person_id), keys.speakers(event_id))
+        pipe.sinter([keys.follows(person_id), keys.attendees(event_id)])
+        pipe.sinter([keys.follows(person_id), keys.speakers(event_id)])
         going, speaking = pipe.execute()
         return FollowedAt(going=frozenset(map(int, going)), speaking=frozenset(map(int, speaking)))
 
@@ -188,7 +189,7 @@ class Graph:
             return {}
         keys = self.keys()
         counts = self._followed_counts(keys=[keys.follows(person_id), *(keys.attendees(e) for e in event_ids)])
-        return dict(zip(event_ids, map(int, counts)))
+        return dict(zip(event_ids, map(int, counts), strict=False))
 
     def followed_among(self, person_id: int, person_ids: Sequence[int]) -> frozenset[int]:
         """Which of ``person_ids`` the person follows (``SMISMEMBER``, one command)."""
@@ -196,7 +197,7 @@ class Graph:
         if not person_ids:
             return frozenset()
         flags = self.redis.smismember(self.keys().follows(person_id), person_ids)
-        return frozenset(p for p, flag in zip(person_ids, flags) if flag)
+        return frozenset(p for p, flag in zip(person_ids, flags, strict=False) if flag)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ second rebuild mends.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
-from typing import Callable, Iterator
 
-from sqlalchemy import Engine, select
+import redis
+from sqlalchemy import Connection, Engine, select
 
 from . import db
 from .graph import OLD_GENERATION_TTL, Graph, GraphMissing, day_number
@@ -120,7 +121,8 @@ class Healing:
         if self.rebuilt is not None:
             return (
                 f"the Redis graph was missing: rebuilt from the database (generation {self.rebuilt.generation}, "
-                f"{self.rebuilt.follows} follows, {self.rebuilt.attendances} attendances in {self.rebuilt.seconds:.1f}s)"
+                f"{self.rebuilt.follows} follows, {self.rebuilt.attendances} attendances "
+                f"in {self.rebuilt.seconds:.1f}s)"
             )
         return f"the Redis graph was missing: waited {self.waited:.1f}s for another worker's rebuild"
 
@@ -163,73 +165,91 @@ def check(graph: Graph, engine: Engine, *, progress: Progress | None = None) -> 
     if generation is None:
         return drift
     keys = GraphKeys(graph.prefix, generation)
-    expected_keys: set[str] = set()
-
-    def compare(batch: list[tuple[str, set]], sorted_set: bool = False) -> None:
-        pipe = graph.redis.pipeline(transaction=False)
-        for key, _ in batch:
-            if sorted_set:
-                pipe.zrange(key, 0, -1, withscores=True)
-            else:
-                pipe.smembers(key)
-        for (key, want), got in zip(batch, pipe.execute()):
-            if sorted_set:
-                got = {(int(member), int(score)) for member, score in got}
-            else:
-                got = {int(member) for member in got}
-            expected_keys.add(key)
-            drift.keys_checked += 1
-            if got != want:
-                drift.differences.append(Difference(key, len(want - got), len(got - want)))
-        batch.clear()
-
+    compare = _Comparison(graph.redis, drift)
     with engine.connect() as connection:
-        batch: list[tuple[str, set]] = []
         for follower_id, rows in groupby(_follows(connection), key=itemgetter(0)):
-            batch.append((keys.follows(follower_id), {followee for _, followee in rows}))
-            if len(batch) >= 1000:
-                compare(batch)
+            compare.add(keys.follows(follower_id), {followee for _, followee in rows})
+            if compare.pending() >= 1000:
+                compare.flush()
                 if progress:
                     progress("follows", drift.keys_checked)
-        compare(batch)
-
-        attendees: dict[int, set[int]] = {}
-        speakers: dict[int, set[int]] = {}
-        events: dict[int, set[tuple[int, int]]] = {}
-        for person_id, event_id, role, start_date in _attendances(connection):
-            attendees.setdefault(event_id, set()).add(person_id)
-            if role == Role.SPEAKING:
-                speakers.setdefault(event_id, set()).add(person_id)
-            events.setdefault(person_id, set()).add((event_id, day_number(start_date)))
+        compare.flush()
+        attendees, speakers, events = _expected_attendance(connection)
         for make_key, expected, sorted_set in (
             (keys.attendees, attendees, False),
             (keys.speakers, speakers, False),
             (keys.events, events, True),
         ):
             for owner, want in expected.items():
-                batch.append((make_key(owner), want))
-                if len(batch) >= 1000:
-                    compare(batch, sorted_set)
-            compare(batch, sorted_set)
+                compare.add(make_key(owner), want)
+                if compare.pending() >= 1000:
+                    compare.flush(sorted_set=sorted_set)
+            compare.flush(sorted_set=sorted_set)
         if progress:
             progress("attendances", drift.keys_checked)
 
     # Keys in Redis that the database says should not exist at all.
-    for key in graph.redis.scan_iter(match=keys.pattern(), count=5000):
-        key = key.decode()
-        if key not in expected_keys and key != keys.built:
+    for raw_key in graph.redis.scan_iter(match=keys.pattern(), count=5000):
+        key = raw_key.decode()
+        if key not in compare.expected_keys and key != keys.built:
             size = graph.redis.zcard(key) if ":events:" in key else graph.redis.scard(key)
             drift.differences.append(Difference(key, 0, size))
     return drift
 
 
-def _follows(connection) -> Iterator[tuple[int, int]]:
+class _Comparison:
+    """Batches of (key, expected members) compared with Redis one pipeline at a time."""
+
+    def __init__(self, client: redis.Redis, drift: Drift):
+        self.redis, self.drift = client, drift
+        self.batch: list[tuple[str, set]] = []
+        self.expected_keys: set[str] = set()
+
+    def add(self, key: str, want: set) -> None:
+        self.batch.append((key, want))
+
+    def pending(self) -> int:
+        return len(self.batch)
+
+    def flush(self, *, sorted_set: bool = False) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for key, _ in self.batch:
+            if sorted_set:
+                pipe.zrange(key, 0, -1, withscores=True)
+            else:
+                pipe.smembers(key)
+        for (key, want), found in zip(self.batch, pipe.execute(), strict=True):
+            got: set = (
+                {(int(member), int(score)) for member, score in found} if sorted_set else {int(m) for m in found}
+            )
+            self.expected_keys.add(key)
+            self.drift.keys_checked += 1
+            if got != want:
+                self.drift.differences.append(Difference(key, len(want - got), len(got - want)))
+        self.batch.clear()
+
+
+def _expected_attendance(connection: Connection) -> tuple[dict[int, set], dict[int, set], dict[int, set]]:
+    """What the attendance rows say the graph holds: attendees and speakers per event,
+    (event, start day) per person."""
+    attendees: dict[int, set] = {}
+    speakers: dict[int, set] = {}
+    events: dict[int, set] = {}
+    for person_id, event_id, role, start_date in _attendances(connection):
+        attendees.setdefault(event_id, set()).add(person_id)
+        if role == Role.SPEAKING:
+            speakers.setdefault(event_id, set()).add(person_id)
+        events.setdefault(person_id, set()).add((event_id, day_number(start_date)))
+    return attendees, speakers, events
+
+
+def _follows(connection: Connection) -> Iterator[tuple[int, int]]:
     query = select(db.follow.c.follower_id, db.follow.c.followee_id).order_by(db.follow.c.follower_id)
     for row in connection.execution_options(yield_per=STREAM_BATCH).execute(query):
         yield row[0], row[1]
 
 
-def _attendances(connection) -> Iterator[tuple]:
+def _attendances(connection: Connection) -> Iterator[tuple]:
     a, e = db.attendance, db.event_
     query = (
         select(a.c.person_id, a.c.event_id, a.c.role, e.c.start_date)
@@ -240,7 +260,7 @@ def _attendances(connection) -> Iterator[tuple]:
     yield from connection.execution_options(yield_per=STREAM_BATCH).execute(query)
 
 
-def _expire_generation(client, keys: GraphKeys) -> None:
+def _expire_generation(client: redis.Redis, keys: GraphKeys) -> None:
     pipe = client.pipeline(transaction=False)
     for count, key in enumerate(client.scan_iter(match=keys.pattern(), count=5000), 1):
         pipe.expire(key, OLD_GENERATION_TTL)

@@ -46,7 +46,10 @@ def rebuild_once(
             try:
                 if ready():
                     break  # finished by another worker just before we took the lock
-                stats = rebuild(lambda: client.expire(lock_key, LOCK_SECONDS))
+                def renew() -> None:
+                    client.expire(lock_key, LOCK_SECONDS)
+
+                stats = rebuild(renew)
             finally:
                 if client.get(lock_key) == token.encode():
                     client.delete(lock_key)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from . import db
 from .build import Links
@@ -31,7 +31,7 @@ def batches(ids: Iterable[int], size: int = IN_BATCH) -> Iterator[list[int]]:
         yield ids[start:start + size]
 
 
-def subscriptions_by_id(connection, ids: Sequence[int]) -> list[SubscriptionRow]:
+def subscriptions_by_id(connection: Connection, ids: Sequence[int]) -> list[SubscriptionRow]:
     s = db.subscription
     rows: list[SubscriptionRow] = []
     for batch in batches(ids):
@@ -41,11 +41,13 @@ def subscriptions_by_id(connection, ids: Sequence[int]) -> list[SubscriptionRow]
     return rows
 
 
-def event_cards(connection, ids: Iterable[int], links: Links) -> dict[int, EventCard]:
+def event_cards(connection: Connection, ids: Iterable[int], links: Links) -> dict[int, EventCard]:
     e = db.event_
     cards: dict[int, EventCard] = {}
     for batch in batches(ids):
-        query = select(e.c.id, e.c.name, e.c.slug, e.c.start_date, e.c.end_date, e.c.city, e.c.country).where(e.c.id.in_(batch))
+        query = select(e.c.id, e.c.name, e.c.slug, e.c.start_date, e.c.end_date, e.c.city, e.c.country).where(
+            e.c.id.in_(batch)
+        )
         for id_, name, slug, start, end, city, country in connection.execute(query):
             cards[id_] = EventCard(
                 id=id_, name=name, slug=slug, start_date=_date(start), end_date=_date(end),
@@ -54,7 +56,7 @@ def event_cards(connection, ids: Iterable[int], links: Links) -> dict[int, Event
     return cards
 
 
-def person_cards(connection, ids: Iterable[int]) -> dict[int, PersonCard]:
+def person_cards(connection: Connection, ids: Iterable[int]) -> dict[int, PersonCard]:
     p = db.person
     cards: dict[int, PersonCard] = {}
     for batch in batches(ids):
@@ -64,5 +66,5 @@ def person_cards(connection, ids: Iterable[int]) -> dict[int, PersonCard]:
     return cards
 
 
-def _date(value) -> dt.date:
+def _date(value: dt.date | dt.datetime) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value

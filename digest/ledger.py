@@ -15,21 +15,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from typing import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import db
 from .clock import utcnow
 from .vocabulary import DeliveryStatus
 
 
-def _claim_statement(insert):
+def _claim_statement(insert: Callable[[Table], Any]) -> Any:  # sqlite.insert or postgresql.insert
     d = db.delivery
     statement = insert(d).values(
-        run_id=bindparam("b_run"), subscription_id=bindparam("b_sid"), digest_date=bindparam("b_day"),
-        status=DeliveryStatus.CLAIMED, message_id="", attempts=1, last_error="", claimed_at=bindparam("b_claimed"), sent_at=None,
+        run_id=bindparam("b_run"),
+        subscription_id=bindparam("b_sid"),
+        digest_date=bindparam("b_day"),
+        status=DeliveryStatus.CLAIMED,
+        message_id="",
+        attempts=1,
+        last_error="",
+        claimed_at=bindparam("b_claimed"),
+        sent_at=None,
     )
     return statement.on_conflict_do_update(
         index_elements=[d.c.subscription_id, d.c.digest_date],
@@ -39,7 +48,10 @@ def _claim_statement(insert):
             "attempts": d.c.attempts + 1,
             "claimed_at": statement.excluded.claimed_at,
         },
-        where=or_(d.c.status == DeliveryStatus.FAILED, and_(d.c.status == DeliveryStatus.CLAIMED, d.c.claimed_at < bindparam("stale"))),
+        where=or_(
+            d.c.status == DeliveryStatus.FAILED,
+            and_(d.c.status == DeliveryStatus.CLAIMED, d.c.claimed_at < bindparam("stale")),
+        ),
     ).returning(d.c.subscription_id)
 
 
@@ -48,7 +60,7 @@ _CLAIMS = (_claim_statement(sqlite.insert), _claim_statement(postgresql.insert))
 
 
 def delivery_claim(
-    connection,
+    connection: Connection,
     *,
     run_id: int,
     digest_date: dt.date,
@@ -75,16 +87,21 @@ def delivery_claim(
     if not claimed:
         return {}
     s = db.subscription
-    rows = connection.execute(select(s.c.id, s.c.status).where(s.c.id.in_(claimed)))
-    return {sid: status for sid, status in rows}
+    statuses = connection.execute(select(s.c.id, s.c.status).where(s.c.id.in_(claimed)))
+    return {sid: status for sid, status in statuses}
 
 
-def _mine(subscription_ids, digest_date: dt.date, claimed_at: dt.datetime):
+def _mine(subscription_ids: int | Sequence[int], digest_date: dt.date, claimed_at: dt.datetime) -> ColumnElement[bool]:
     # A claim is ours while it still carries our claim time: a takeover after a
     # (mistaken) staleness verdict stamps its own.
     d = db.delivery
     ids = [subscription_ids] if isinstance(subscription_ids, int) else list(subscription_ids)
-    return and_(d.c.subscription_id.in_(ids), d.c.digest_date == digest_date, d.c.status == DeliveryStatus.CLAIMED, d.c.claimed_at == claimed_at)
+    return and_(
+        d.c.subscription_id.in_(ids),
+        d.c.digest_date == digest_date,
+        d.c.status == DeliveryStatus.CLAIMED,
+        d.c.claimed_at == claimed_at,
+    )
 
 
 # Marking a message sent is the one statement run per message, right after the SMTP
@@ -105,8 +122,15 @@ _MARK_SENT_SQL = {
 }
 
 
-def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date, claimed_at: dt.datetime, message_id: str,
-                       mentioned: Sequence[int] = ()) -> bool:
+def delivery_mark_sent(
+    connection: Connection,
+    *,
+    subscription_id: int,
+    digest_date: dt.date,
+    claimed_at: dt.datetime,
+    message_id: str,
+    mentioned: Sequence[int] = (),
+) -> bool:
     """Record one accepted message, committed at once (or with the caller's open transaction).
 
     On PostgreSQL this transaction commits asynchronously: waiting for the WAL flush
@@ -118,8 +142,16 @@ def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date
     Claims stay synchronous, so no message is ever sent unclaimed.
     """
     dialect = connection.dialect.name
-    driver = connection.connection.driver_connection
-    values = (DeliveryStatus.SENT, utcnow(), message_id, json.dumps(list(mentioned)), subscription_id, digest_date, claimed_at)
+    driver: Any = connection.connection.driver_connection  # the DB-API connection under the pool's
+    values: tuple[object, ...] = (
+        DeliveryStatus.SENT,
+        utcnow(),
+        message_id,
+        json.dumps(list(mentioned)),
+        subscription_id,
+        digest_date,
+        claimed_at,
+    )
     if dialect == "sqlite":
         values = tuple(db.sqlite_value(v) for v in values)
     # Outside a transaction of the caller's, this statement is a transaction of its own.
@@ -137,17 +169,27 @@ def delivery_mark_sent(connection, *, subscription_id: int, digest_date: dt.date
     return marked
 
 
-def delivery_mark(connection, *, subscription_ids: Sequence[int], digest_date: dt.date, claimed_at: dt.datetime, status: str, reason: str) -> int:
+def delivery_mark(
+    connection: Connection,
+    *,
+    subscription_ids: Sequence[int],
+    digest_date: dt.date,
+    claimed_at: dt.datetime,
+    status: str,
+    reason: str,
+) -> int:
     """Settle claims as skipped, failed or bounced, saying why."""
     if not subscription_ids:
         return 0
     result = connection.execute(
-        update(db.delivery).where(_mine(subscription_ids, digest_date, claimed_at)).values(status=status, last_error=reason[:2000])
+        update(db.delivery)
+        .where(_mine(subscription_ids, digest_date, claimed_at))
+        .values(status=status, last_error=reason[:2000])
     )
     return result.rowcount
 
 
-def delivery_recover_stale(connection, *, older_than: dt.timedelta, run_id: int | None = None) -> int:
+def delivery_recover_stale(connection: Connection, *, older_than: dt.timedelta, run_id: int | None = None) -> int:
     """Turn claims older than ``older_than`` (of one run, or all) into failed deliveries
     that any run re-claims."""
     d = db.delivery
@@ -161,31 +203,35 @@ def delivery_recover_stale(connection, *, older_than: dt.timedelta, run_id: int 
     return result.rowcount
 
 
-def delivery_totals(connection, *, run_id: int) -> dict[str, int]:
+def delivery_totals(connection: Connection, *, run_id: int) -> dict[str, int]:
     d = db.delivery
     rows = connection.execute(select(d.c.status, func.count()).where(d.c.run_id == run_id).group_by(d.c.status))
     return {status: count for status, count in rows}
 
 
-def delivery_failed(connection, *, run_id: int, max_attempts: int | None = None) -> list[int]:
+def delivery_failed(connection: Connection, *, run_id: int, max_attempts: int | None = None) -> list[int]:
     """Subscriptions whose delivery in this run failed temporarily (and was retried at
     most ``max_attempts`` times, when given), by id."""
     d = db.delivery
     condition = and_(d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED)
     if max_attempts is not None:
         condition = and_(condition, d.c.attempts <= max_attempts)
-    return list(connection.execute(select(d.c.subscription_id).where(condition).order_by(d.c.subscription_id)).scalars())
+    return list(
+        connection.execute(select(d.c.subscription_id).where(condition).order_by(d.c.subscription_id)).scalars()
+    )
 
 
-def delivery_most_attempts(connection, *, run_id: int) -> int:
+def delivery_most_attempts(connection: Connection, *, run_id: int) -> int:
     """The most tries any of the run's failed deliveries has had (0: none failed)."""
     d = db.delivery
     return connection.execute(
-        select(func.coalesce(func.max(d.c.attempts), 0)).where(d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED)
+        select(func.coalesce(func.max(d.c.attempts), 0)).where(
+            d.c.run_id == run_id, d.c.status == DeliveryStatus.FAILED
+        )
     ).scalar_one()
 
 
-def delivery_failure_reasons(connection, *, run_id: int) -> Counter:
+def delivery_failure_reasons(connection: Connection, *, run_id: int) -> Counter:
     """Why the run's failed deliveries failed: last error → how many."""
     d = db.delivery
     rows = connection.execute(
@@ -195,7 +241,7 @@ def delivery_failure_reasons(connection, *, run_id: int) -> Counter:
     return Counter({reason or "no reason recorded": count for reason, count in rows})
 
 
-def _fail_statement(insert):
+def _fail_statement(insert: Callable[[Table], Any]) -> Any:  # sqlite.insert or postgresql.insert
     d = db.delivery
     statement = insert(d).values(
         run_id=bindparam("b_run"), subscription_id=bindparam("b_sid"), digest_date=bindparam("b_day"),
@@ -212,7 +258,9 @@ def _fail_statement(insert):
 _FAILS = (_fail_statement(sqlite.insert), _fail_statement(postgresql.insert))
 
 
-def delivery_fail(connection, *, run_id: int, digest_date: dt.date, subscription_ids: Sequence[int], reason: str) -> int:
+def delivery_fail(
+    connection: Connection, *, run_id: int, digest_date: dt.date, subscription_ids: Sequence[int], reason: str
+) -> int:
     """Record deliveries that will not go out as failed with ``reason`` (new rows, or
     failed ones taken into this run); claimed and final rows are left alone."""
     if not subscription_ids:
@@ -224,7 +272,9 @@ def delivery_fail(connection, *, run_id: int, digest_date: dt.date, subscription
     return len(list(connection.execute(statement, rows)))
 
 
-def delivery_mentions(connection, *, subscription_ids: Sequence[int], since: dt.date) -> dict[int, set[int]]:
+def delivery_mentions(
+    connection: Connection, *, subscription_ids: Sequence[int], since: dt.date
+) -> dict[int, set[int]]:
     """What the digests sent to these subscriptions since ``since`` mentioned: id → event ids."""
     d = db.delivery
     found: dict[int, set[int]] = {sid: set() for sid in subscription_ids}
@@ -241,7 +291,7 @@ def delivery_mentions(connection, *, subscription_ids: Sequence[int], since: dt.
     return found
 
 
-def delivery_feedback_totals(connection, *, run_id: int) -> dict[str, int]:
+def delivery_feedback_totals(connection: Connection, *, run_id: int) -> dict[str, int]:
     """How many of a run's deliveries drew each kind of report (bounces, complaints) since."""
     d = db.delivery
     rows = connection.execute(

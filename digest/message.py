@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import dkim as dkimpy
 
+from digest.config import Settings
 from digest.render import RenderedDigest
 from digest.values import Digest
 
@@ -79,9 +80,9 @@ def build_message(
     value (see :func:`make_list_id`), ``unsubscribe_mailto`` a ``mailto:`` URL or ``""``.
     """
     if date is None:
-        date = dt.datetime.now(dt.timezone.utc)
+        date = dt.datetime.now(dt.UTC)
     elif date.tzinfo is None:
-        date = date.replace(tzinfo=dt.timezone.utc)
+        date = date.replace(tzinfo=dt.UTC)
     if not _safe_url(unsubscribe_url) or not unsubscribe_url.startswith(("https://", "http://")):
         raise MessageError(f"unsubscribe URL {unsubscribe_url!r} is not an absolute http(s) URL")
     unsubscribe = f"<{unsubscribe_url}>"
@@ -240,10 +241,7 @@ def _mailbox(name: str, address: str, role: str) -> str:
     if not name:
         return address
     if name.isascii() and "=?" not in name:
-        if _PHRASE_ATOMS.fullmatch(name):
-            phrase = name
-        else:
-            phrase = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        phrase = name if _PHRASE_ATOMS.fullmatch(name) else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
         if len(phrase) + len(address) + 3 + len(role) + 2 <= 998:
             return f"{phrase} <{address}>"
     return "\r\n ".join(_encoded_words(name, len(role) + 2)) + f"\r\n <{address}>"
@@ -328,7 +326,7 @@ class DkimSigner:
         self._key = private_key_pem
 
     @classmethod
-    def from_settings(cls, settings) -> DkimSigner | None:
+    def from_settings(cls, settings: Settings) -> DkimSigner | None:
         """The signer for ``settings.dkim``, or None when DKIM is not configured."""
         key = settings.dkim
         if key is None:

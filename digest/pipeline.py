@@ -11,13 +11,17 @@ status, finishing) belongs to ``digest/runs.py``; ``digest/batch.py`` is how
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import time
 from collections import defaultdict
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import Engine, select, update
+from redis import Redis
+from sqlalchemy import Connection, Engine, select, update
 
 from . import db, ledger, runs
 from .bounces.verp import ReturnPath
@@ -32,14 +36,20 @@ from .graph_sync import heal as graph_heal
 from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from .keys import RedisKeys
 from .links import manage_link, unsubscribe_link
+from .message import DkimSigner, build_message, make_list_id, make_message_id, sender_domain, sender_name
+from .redis_store import connect
+from .render import Renderer
 from .runs import ChunkRecord
 from .search.index import SearchMissing
 from .search.sync import Healing as SearchHealing
 from .search.sync import heal as search_heal
 from .stores.scripts import lua
 from .tokens import DeliveryRef, FeedRef, ReturnPathSigner, SubscriptionRef, TokenSigner
-from .values import Digest
+from .transports import PermanentDeliveryError, TemporaryDeliveryError, Transport, make_transport
+from .values import Digest, Window
 from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, RunStatus, SubscriptionStatus
+
+log = logging.getLogger("lanyard.digest")
 
 CLAIM_GROUP = 100  # deliveries claimed per statement; the run's status is re-read between groups
 # How old the view of the unsubscribe suppression set may be when a message goes out:
@@ -51,6 +61,7 @@ MENTION_LOADED = b"0"  # the member (scored +inf) that marks a subscription's co
 
 _REMEMBER_LUA = lua("mentions_remember")
 
+Timings = dict[str, float]  # stage → seconds, summed
 CARD_CACHE_SECONDS = 30.0  # how long hydrated event and person cards are reused within a run
 
 
@@ -78,7 +89,7 @@ class Prepared:
     mentioned: dict[int, int] = field(default_factory=dict)  # event id → start day, to remember
 
 
-def forget_mentions(redis, prefix: str) -> int:
+def forget_mentions(redis: Redis, prefix: str) -> int:
     """Forget the cached copies of what every digest mentioned (after the data is replaced: ids are reused)."""
     keys = list(redis.scan_iter(match=RedisKeys(prefix).mentioned_pattern(), count=5000))
     for start in range(0, len(keys), 5000):
@@ -101,17 +112,13 @@ class Pipeline:
         settings: Settings,
         *,
         engine: Engine | None = None,
-        redis=None,
-        transport=None,
+        redis: Redis | None = None,
+        transport: Transport | None = None,
         throttle: Callable[[], None] | None = None,
         strategy: FriendEventsStrategy | None = None,
         claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
         suppression_max_age: float = SUPPRESSION_MAX_AGE,
     ):
-        from .message import DkimSigner, sender_domain, sender_name
-        from .redis_store import connect
-        from .render import Renderer
-
         self.settings = settings
         self._own_engine = engine is None
         self.engine = engine if engine is not None else db.make_engine(settings.database)
@@ -141,10 +148,8 @@ class Pipeline:
         self._remember_script = self.redis.register_script(_REMEMBER_LUA)
 
     @property
-    def transport(self):
+    def transport(self) -> Transport:
         if self._transport is None:
-            from .transports import make_transport
-
             self._transport = make_transport(self.settings)
         return self._transport
 
@@ -196,8 +201,10 @@ class Pipeline:
             result.notes.append(f"friends strategy: {self.strategy.name}")
             # Counters, timings and notes go in even when the chunk stops half-way
             # (paused, cancelled, a store failing), unless the database is what failed.
-            with suppress(*DATABASE_ERRORS):
+            try:
                 runs.run_record(self.engine, run_id=run_id, record=result)
+            except DATABASE_ERRORS as failure:
+                log.warning("run %s: could not record a chunk's counters (%s); the ledger has them", run_id, failure)
         return result
 
     def prepare(self, subscriptions: Sequence[SubscriptionRow], *, digest_date: dt.date, timings: dict | None = None,
@@ -207,8 +214,6 @@ class Pipeline:
         A missing Redis graph (or search index) is rebuilt from the database first;
         ``notes`` gets a line saying so.
         """
-        from .message import build_message, make_list_id, make_message_id
-
         timings = timings if timings is not None else defaultdict(float)
         if not subscriptions:
             return []
@@ -226,7 +231,12 @@ class Pipeline:
             rank = {e: i for i, e in enumerate(order)}
             selections = {
                 s.id: select_events(
-                    found.get(s.person_id, empty), order, rank, mentioned.get(s.id, ()), starts=starts, digest_date=digest_date
+                    found.get(s.person_id, empty),
+                    order,
+                    rank,
+                    mentioned.get(s.id, ()),
+                    starts=starts,
+                    digest_date=digest_date,
                 )
                 for s in subscriptions
             }
@@ -271,7 +281,9 @@ class Pipeline:
             ))
         return prepared
 
-    def _deliver(self, run_id: int, digest_date: dt.date, prepared: list[Prepared], result: ChunkResult, timings) -> None:
+    def _deliver(
+        self, run_id: int, digest_date: dt.date, prepared: list[Prepared], result: ChunkResult, timings: Timings
+    ) -> None:
         with self.engine.connect() as connection:
             for start in range(0, len(prepared), CLAIM_GROUP):
                 group = prepared[start:start + CLAIM_GROUP]
@@ -292,7 +304,9 @@ class Pipeline:
                 skipped: dict[str, list[int]] = defaultdict(list)
                 sent: list[Prepared] = []
                 try:
-                    self._deliver_group(connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings)
+                    self._deliver_group(
+                        connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings
+                    )
                 except BaseException as error:
                     # Release what this group still holds, so a retry need not wait for
                     # the claims to go stale (sent ones were marked one by one).
@@ -300,11 +314,15 @@ class Pipeline:
                     held = [sid for sid in claims if sid not in sent_ids]
                     reason = f"not sent: {error}"
                     _rollback(connection)
-                    with suppress(*DATABASE_ERRORS):  # else the claims go stale and are taken over later
-                        self._patiently(connection, lambda: ledger.delivery_mark(
-                            connection, subscription_ids=held, digest_date=digest_date, claimed_at=claimed_at,
-                            status=DeliveryStatus.FAILED, reason=reason,
-                        ))
+                    release = functools.partial(
+                        ledger.delivery_mark, connection, subscription_ids=held, digest_date=digest_date,
+                        claimed_at=claimed_at, status=DeliveryStatus.FAILED, reason=reason,
+                    )
+                    try:
+                        self._patiently(connection, release)
+                    except DATABASE_ERRORS as failure:
+                        # The claims go stale and are taken over later; the first error is the one raised.
+                        log.warning("run %s: could not release %d claims (%s)", run_id, len(held), failure)
                     raise
                 with _timed(timings, "claim"):
                     for reason, ids in skipped.items():
@@ -316,15 +334,25 @@ class Pipeline:
                     if sent:
                         s = db.subscription
                         connection.execute(
-                            update(s).where(s.c.id.in_([p.subscription.id for p in sent])).values(last_sent_date=digest_date)
+                            update(s)
+                            .where(s.c.id.in_([p.subscription.id for p in sent]))
+                            .values(last_sent_date=digest_date)
                         )
                     connection.commit()
                     self._remember(sent, digest_date)
 
-    def _deliver_group(self, connection, group, claims, digest_date, claimed_at, skipped, sent, result, timings) -> None:
+    def _deliver_group(
+        self, connection: Connection, group: list[Prepared], claims: dict[int, str], digest_date: dt.date,
+        claimed_at: dt.datetime, skipped: dict[str, list[int]], sent: list[Prepared], result: ChunkResult,
+        timings: Timings,
+    ) -> None:
         suppression = _Suppression(self.redis, self.keys.unsubscribe_suppressed, self.suppression_max_age)
-        sendable = [p.subscription.id for p in group if p.message is not None and claims.get(p.subscription.id) == SubscriptionStatus.ACTIVE]
-        for index, item in enumerate(group):
+        sendable = [
+            p.subscription.id
+            for p in group
+            if p.message is not None and claims.get(p.subscription.id) == SubscriptionStatus.ACTIVE
+        ]
+        for item in group:
             sid = item.subscription.id
             if sid not in claims:
                 continue  # settled already, or another worker holds it
@@ -348,15 +376,18 @@ class Pipeline:
             else:
                 result.failed += 1
 
-    def _send(self, connection, item: Prepared, digest_date, claimed_at, timings) -> str:
-        from .transports import PermanentDeliveryError, TemporaryDeliveryError
-
+    def _send(
+        self, connection: Connection, item: Prepared, digest_date: dt.date, claimed_at: dt.datetime, timings: Timings
+    ) -> str:
         sid = item.subscription.id
+        assert item.message is not None, "only a digest with news is sent"
         with _timed(timings, "send"):
             if self.throttle is not None:
                 self.throttle()
             try:
-                self.transport.send(sender=item.envelope_sender, recipient=item.subscription.email, message=item.message)
+                self.transport.send(
+                    sender=item.envelope_sender, recipient=item.subscription.email, message=item.message
+                )
             except TemporaryDeliveryError as error:
                 outcome, reason = DeliveryStatus.FAILED, str(error) or "temporary delivery failure"
             except PermanentDeliveryError as error:
@@ -374,17 +405,24 @@ class Pipeline:
                 return outcome
             else:
                 ledger.delivery_mark(
-                    connection, subscription_ids=[sid], digest_date=digest_date, claimed_at=claimed_at, status=outcome, reason=reason
+                    connection,
+                    subscription_ids=[sid],
+                    digest_date=digest_date,
+                    claimed_at=claimed_at,
+                    status=outcome,
+                    reason=reason,
                 )
                 if outcome == DeliveryStatus.BOUNCED:
                     s = db.subscription
                     connection.execute(
-                        update(s).where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE).values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
+                        update(s)
+                        .where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE)
+                        .values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
                     )
             connection.commit()
         return outcome
 
-    def _patiently(self, connection, write: Callable[[], object]) -> None:
+    def _patiently(self, connection: Connection, write: Callable[[], object]) -> None:
         """Run a ledger write and commit it, waiting out a database that is away.
 
         Retried with growing pauses for up to half the claim timeout: past that the
@@ -397,7 +435,9 @@ class Pipeline:
                 write()
                 connection.commit()
                 if pause > 0.1:
-                    self._notes.append("the database went away mid-send: the worker waited for it to record what was sent")
+                    self._notes.append(
+                        "the database went away mid-send: the worker waited for it to record what was sent"
+                    )
                 return
             except DATABASE_ERRORS:
                 _rollback(connection)
@@ -406,13 +446,15 @@ class Pipeline:
                 time.sleep(pause)
                 pause = min(pause * 2, 2.0)
 
-    def _friend_events(self, person_ids: list[int], window, notes: list[str] | None) -> dict:
+    def _friend_events(self, person_ids: list[int], window: Window, notes: list[str] | None) -> dict:
         """The strategy's answer; a missing graph or search index is rebuilt first (noted)."""
         for _ in range(3):  # the graph and the index can both be missing; each heals once
             try:
                 return self.strategy.friend_events(person_ids, window)
             except GraphMissing:
-                healed: GraphHealing | SearchHealing = graph_heal(self.graph, self.engine, lock_key=self.keys.graph_heal_lock)
+                healed: GraphHealing | SearchHealing = graph_heal(
+                    self.graph, self.engine, lock_key=self.keys.graph_heal_lock
+                )
             except SearchMissing:
                 search = _search_strategy(self.strategy)
                 healed = search_heal(search.index, self.engine, self.redis, self.keys)
@@ -423,7 +465,7 @@ class Pipeline:
 
     # -- Redis: what earlier digests mentioned ------------------------------------------
 
-    def _mentioned(self, subscription_ids: Sequence[int], window) -> dict[int, set[int]]:
+    def _mentioned(self, subscription_ids: Sequence[int], window: Window) -> dict[int, set[int]]:
         """What earlier digests told each subscription about, of the events still ahead.
 
         Redis holds a copy (a sorted set per subscription with a "loaded" member); a
@@ -437,7 +479,7 @@ class Pipeline:
             pipe.zrangebyscore(self.keys.mentioned(sid), low, "+inf")
         found: dict[int, set[int]] = {}
         cold: list[int] = []
-        for sid, events in zip(subscription_ids, pipe.execute()):
+        for sid, events in zip(subscription_ids, pipe.execute(), strict=True):
             if MENTION_LOADED in events:
                 found[sid] = {int(e) for e in events if e != MENTION_LOADED}
             else:
@@ -446,7 +488,7 @@ class Pipeline:
             found.update(self._mentioned_from_ledger(cold, window))
         return found
 
-    def _mentioned_from_ledger(self, subscription_ids: Sequence[int], window) -> dict[int, set[int]]:
+    def _mentioned_from_ledger(self, subscription_ids: Sequence[int], window: Window) -> dict[int, set[int]]:
         since = window.start - dt.timedelta(seconds=MENTIONED_TTL)
         with self.engine.connect() as connection:
             memory = ledger.delivery_mentions(connection, subscription_ids=subscription_ids, since=since)
@@ -455,8 +497,10 @@ class Pipeline:
             starts: dict[int, int] = {}
             for batch in batches(sorted(every)):
                 starts.update(
-                    (event_id, day_number(start)) for event_id, start in
-                    connection.execute(select(e.c.id, e.c.start_date).where(e.c.id.in_(batch), e.c.start_date >= window.start))
+                    (event_id, day_number(start))
+                    for event_id, start in connection.execute(
+                        select(e.c.id, e.c.start_date).where(e.c.id.in_(batch), e.c.start_date >= window.start)
+                    )
                 )
         pipe = self.redis.pipeline(transaction=True)
         found = {}
@@ -483,15 +527,25 @@ class Pipeline:
         self._remember_script(keys=keys, args=args)
 
 
-def _unsettled(connection, subscription_ids: Sequence[int], digest_date: dt.date, list_name: str) -> list[SubscriptionRow]:
+def _unsettled(
+    connection: Connection, subscription_ids: Sequence[int], digest_date: dt.date, list_name: str
+) -> list[SubscriptionRow]:
     """The chunk's subscriptions on the run's list without a final ledger entry for the date."""
     d = db.delivery
     settled: set[int] = set()
     for batch in batches(subscription_ids):
-        settled.update(connection.execute(
-            select(d.c.subscription_id).where(d.c.subscription_id.in_(batch), d.c.digest_date == digest_date, d.c.status.in_(FINAL_DELIVERY_STATUSES))
-        ).scalars())
-    return [s for s in subscriptions_by_id(connection, subscription_ids) if s.id not in settled and s.list_name == list_name]
+        settled.update(
+            connection.execute(
+                select(d.c.subscription_id).where(
+                    d.c.subscription_id.in_(batch),
+                    d.c.digest_date == digest_date,
+                    d.c.status.in_(FINAL_DELIVERY_STATUSES),
+                )
+            ).scalars()
+        )
+    return [
+        s for s in subscriptions_by_id(connection, subscription_ids) if s.id not in settled and s.list_name == list_name
+    ]
 
 
 def unsubscribe_mailto(domain: str, unsubscribe_url: str) -> str:
@@ -526,7 +580,7 @@ class _Suppression:
     """Membership in the unsubscribe suppression set, read for many ids per round trip
     and re-read once the answer is older than ``max_age`` seconds (0: before every send)."""
 
-    def __init__(self, redis, key: str, max_age: float):
+    def __init__(self, redis: Redis, key: str, max_age: float) -> None:
         self.redis, self.key, self.max_age = redis, key, max_age
         self.known: dict[int, bool] = {}
         self.read_at = float("-inf")
@@ -535,12 +589,12 @@ class _Suppression:
         if subscription_id not in self.known or time.monotonic() - self.read_at > self.max_age:
             ids = [subscription_id] if self.max_age <= 0 else list(dict.fromkeys([subscription_id, *upcoming]))
             self.read_at = time.monotonic()
-            self.known = dict(zip(ids, (bool(m) for m in self.redis.smismember(self.key, ids))))
+            self.known = dict(zip(ids, (bool(m) for m in self.redis.smismember(self.key, ids)), strict=False))
         return self.known[subscription_id]
 
 
 @contextmanager
-def _timed(timings: dict, stage: str):
+def _timed(timings: Timings, stage: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
         yield
@@ -548,12 +602,13 @@ def _timed(timings: dict, stage: str):
         timings[stage] += time.perf_counter() - started
 
 
-def _search_strategy(strategy: FriendEventsStrategy):
+def _search_strategy(strategy: FriendEventsStrategy) -> Any:
     """The search strategy itself, or the one the planner ("auto") sends subscribers to."""
-    return strategy if hasattr(strategy, "trust") else strategy.strategies["search"]  # type: ignore[attr-defined]
+    planner: Any = strategy  # the planner ("auto") holds both strategies
+    return strategy if hasattr(strategy, "trust") else planner.strategies["search"]
 
 
-def _rollback(connection) -> None:
+def _rollback(connection: Connection) -> None:
     """Roll back after a failed statement; on a connection the server dropped, give the
     connection up so the next statement opens a new one."""
     try:

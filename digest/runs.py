@@ -122,7 +122,7 @@ def run_plan(engine: Engine, request: RunRequest) -> Plan:
         ids = [sid for sid in found if sid not in busy]
         ids = ids[:request.limit] if request.limit is not None else ids
         chunks = [ids[i:i + request.chunk_size] for i in range(0, len(ids), request.chunk_size)]
-        run_id = connection.execute(
+        run_id = connection.execute(  # type: ignore[index]  # an INSERT always has its primary key
             db.digest_run.insert().values(
                 list=request.list_name, digest_date=request.digest_date, status=RunStatus.PLANNED,
                 dry_run=request.dry_run, planned=len(ids), sent=0, skipped=0, failed=0, bounced=0,
@@ -143,7 +143,12 @@ def _sources(to: RunStatus) -> list[RunStatus]:
 
 
 def _transition(
-    connection: Connection, run_id: int, to: RunStatus, *, allowed: Collection[RunStatus] | None = None, **values: object
+    connection: Connection,
+    run_id: int,
+    to: RunStatus,
+    *,
+    allowed: Collection[RunStatus] | None = None,
+    **values: object,
 ) -> bool:
     """Move the run to ``to`` when its status allows it (and is in ``allowed``, if given)."""
     sources = [status for status in _sources(to) if allowed is None or status in allowed]
@@ -217,10 +222,14 @@ def run_reopen(engine: Engine, *, run_id: int, subscription_ids: Sequence[int], 
     chunks = [list(subscription_ids[i:i + chunk_size]) for i in range(0, len(subscription_ids), chunk_size)]
     with engine.begin() as connection:
         run = run_get(connection, run_id=run_id)
-        if run["status"] != RunStatus.RUNNING and not _transition(connection, run_id, RunStatus.RUNNING, finished_at=None):
+        if run["status"] != RunStatus.RUNNING and not _transition(
+            connection, run_id, RunStatus.RUNNING, finished_at=None
+        ):
             _refuse(connection, run_id, RunStatus.RUNNING)
         # Chunks that failed for good are superseded by the retry (their error stays).
-        connection.execute(update(c).where(c.c.run_id == run_id, c.c.status == ChunkStatus.FAILED).values(status=ChunkStatus.DONE))
+        connection.execute(
+            update(c).where(c.c.run_id == run_id, c.c.status == ChunkStatus.FAILED).values(status=ChunkStatus.DONE)
+        )
         return _chunks_add(connection, run_id=run_id, chunks=chunks, not_before=not_before)
 
 
@@ -381,7 +390,7 @@ def run_finish(engine: Engine, *, run_id: int, policy: FinishPolicy) -> Finishin
                 )
         if status == RunStatus.CANCELLED:
             connection.execute(update(r).where(r.c.id == run_id).values(**values))
-        elif not _transition(connection, run_id, end, **values):
+        elif not _transition(connection, run_id, end, allowed=None, **values):
             _refuse(connection, run_id, end)
         run = run_get(connection, run_id=run_id)
     return Finishing(summary=_summary(run, RunStatus(run["status"])))
@@ -397,7 +406,9 @@ def _summary(run: Mapping, status: RunStatus) -> RunSummary:
 
 def _failed_chunk_subscriptions(connection: Connection, run_id: int) -> set[int]:
     c = db.digest_chunk
-    rows = connection.execute(select(c.c.subscription_ids).where(c.c.run_id == run_id, c.c.status == ChunkStatus.FAILED))
+    rows = connection.execute(
+        select(c.c.subscription_ids).where(c.c.run_id == run_id, c.c.status == ChunkStatus.FAILED)
+    )
     return {sid for (ids,) in rows for sid in ids}
 
 
@@ -409,9 +420,13 @@ def runs_unfinished_with_all_chunks_done(engine: Engine) -> list[int]:
         c.c.run_id == r.c.id, c.c.status.not_in((ChunkStatus.DONE, ChunkStatus.FAILED))
     ).exists()
     with engine.connect() as connection:
-        return list(connection.execute(
-            select(r.c.id).where(r.c.status.in_((RunStatus.RUNNING, RunStatus.CANCELLED)), r.c.finished_at.is_(None), ~pending)
-        ).scalars())
+        return list(
+            connection.execute(
+                select(r.c.id).where(
+                    r.c.status.in_((RunStatus.RUNNING, RunStatus.CANCELLED)), r.c.finished_at.is_(None), ~pending
+                )
+            ).scalars()
+        )
 
 
 # -- chunks ---------------------------------------------------------------------------------------
@@ -439,7 +454,7 @@ def _chunks_add(connection: Connection, *, run_id: int, chunks: Sequence[Sequenc
     due = not_before or utcnow()
     ids = []
     for offset, subscription_ids in enumerate(chunks, 1):
-        ids.append(connection.execute(insert(c).values(
+        ids.append(connection.execute(insert(c).values(  # type: ignore[index]  # an INSERT has its key
             run_id=run_id, number=start + offset, subscription_ids=list(subscription_ids), size=len(subscription_ids),
             status=ChunkStatus.QUEUED, claim="", attempts=0, sent=0, skipped=0, failed=0, bounced=0, last_error="",
             enqueued_at=due, claimed_at=None, finished_at=None,
@@ -582,7 +597,9 @@ def chunks_mark_queued(engine: Engine, *, chunk_ids: Sequence[int], not_before: 
 def chunks_of_run(engine: Engine, *, run_id: int, statuses: Sequence[ChunkStatus]) -> list[int]:
     c = db.digest_chunk
     with engine.connect() as connection:
-        rows = connection.execute(select(c.c.id).where(c.c.run_id == run_id, c.c.status.in_(list(statuses))).order_by(c.c.number))
+        rows = connection.execute(
+            select(c.c.id).where(c.c.run_id == run_id, c.c.status.in_(list(statuses))).order_by(c.c.number)
+        )
         return [row[0] for row in rows]
 
 

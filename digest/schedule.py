@@ -17,14 +17,14 @@ never UTC offsets, is what makes both true.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .vocabulary import DigestList
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -95,7 +95,9 @@ def due_by_date(
         if candidate.list_name not in enabled or candidate.subscription_id in busy:
             continue
         hour = default_send_hour if candidate.send_hour is None else candidate.send_hour
-        date = due_date(now, timezone=candidate.timezone, send_hour=hour, list_name=candidate.list_name, weekly_day=weekly_day)
+        date = due_date(
+            now, timezone=candidate.timezone, send_hour=hour, list_name=candidate.list_name, weekly_day=weekly_day
+        )
         if date is None or (candidate.subscription_id, date) in exclude:
             continue
         groups.setdefault((candidate.list_name, date), []).append(candidate.subscription_id)

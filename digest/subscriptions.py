@@ -19,16 +19,31 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import redis as redis_lib
 import sqlalchemy.exc
-from sqlalchemy import DateTime, Engine, String, bindparam, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    Select,
+    String,
+    Update,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from . import db
 from .clock import utcnow
 from .keys import RedisKeys
-from .vocabulary import ChangeVia, SubscriptionAction, SubscriptionStatus
 from .stores.scripts import lua
+from .vocabulary import ChangeVia, SubscriptionAction, SubscriptionStatus
 
 log = logging.getLogger("lanyard.unsubscribe")
 
@@ -113,7 +128,7 @@ def subscription_unsubscribe(engine: Engine, *, subscription_id: int, via: str, 
     return _change(engine, subscription_id=subscription_id, action=SubscriptionAction.UNSUBSCRIBE, via=via, at=at)
 
 
-def subscription_unsubscribe_in(connection, *, subscription_id: int, via: str) -> bool:
+def subscription_unsubscribe_in(connection: Connection, *, subscription_id: int, via: str) -> bool:
     """Unsubscribe inside the caller's transaction; True if this changed the status.
 
     For writers that record more in the same transaction (a complaint report and the
@@ -123,7 +138,13 @@ def subscription_unsubscribe_in(connection, *, subscription_id: int, via: str) -
     if via not in VIAS:
         raise ValueError(f"unknown via {via!r}; known: {', '.join(VIAS)}")
     now = utcnow()
-    params = {"subscription_id": subscription_id, "now": now, "action": SubscriptionAction.UNSUBSCRIBE, "via": via, "asked_at": now}
+    params = {
+        "subscription_id": subscription_id,
+        "now": now,
+        "action": SubscriptionAction.UNSUBSCRIBE,
+        "via": via,
+        "asked_at": now,
+    }
     if connection.execute(_change_statements(SubscriptionAction.UNSUBSCRIBE, False).update, params).rowcount == 1:
         connection.execute(_AUDIT, params)
         return True
@@ -147,7 +168,8 @@ def _change(engine: Engine, *, subscription_id: int, action: str, via: str, at: 
     replay = at is not None
     if engine.dialect.name == "postgresql":
         # One statement is atomic on its own: one round trip instead of four.
-        rows_changed, found = _autocommit_one(engine, _change_statements(action, replay).postgresql, params)
+        row = _autocommit_one(engine, _change_statements(action, replay).postgresql, params)
+        rows_changed, found = row if row is not None else (0, False)
         if not found:
             raise SubscriptionNotFound(subscription_id)
         return rows_changed == 1
@@ -174,7 +196,7 @@ _AUDIT = insert(db.unsubscribe_event).values(
 )
 
 
-def _autocommit_one(engine: Engine, statement, params: dict) -> tuple | None:
+def _autocommit_one(engine: Engine, statement: Select, params: dict) -> tuple | None:
     """PostgreSQL: run one statement outside a transaction and return its first row.
 
     The unsubscribe endpoint's hot path: the statement is compiled once and run on the
@@ -189,7 +211,7 @@ def _autocommit_one(engine: Engine, statement, params: dict) -> tuple | None:
     try:
         pooled = engine.raw_connection()
         try:
-            driver = pooled.driver_connection
+            driver: Any = pooled.driver_connection  # psycopg's own connection
             driver.autocommit = True
             try:
                 return driver.execute(sql, values).fetchone()
@@ -203,15 +225,15 @@ def _autocommit_one(engine: Engine, statement, params: dict) -> tuple | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(dialect, statement) -> tuple[str, dict]:
+def _compiled(dialect: Dialect, statement: Select) -> tuple[str, dict]:
     compiled = statement.compile(dialect=dialect)
     return str(compiled), dict(compiled.params)
 
 
 @dataclass(frozen=True)
 class _ChangeStatements:
-    update: object  # the conditional UPDATE alone (SQLite: then _AUDIT if it changed a row)
-    postgresql: object  # UPDATE and audit INSERT in one statement, returning (changed, found)
+    update: Update  # the conditional UPDATE alone (SQLite: then _AUDIT if it changed a row)
+    postgresql: Select  # UPDATE and audit INSERT in one statement, returning (changed, found)
 
 
 @functools.cache
@@ -232,7 +254,9 @@ def _change_statements(action: str, replay: bool) -> _ChangeStatements:
         .values(status=new_status, updated_at=bindparam("now"))
     )
     if replay:
-        newer = select(_e.id).where(_e.subscription_id == bindparam("subscription_id"), _e.created_at > bindparam("asked_at"))
+        newer = select(_e.id).where(
+            _e.subscription_id == bindparam("subscription_id"), _e.created_at > bindparam("asked_at")
+        )
         statement = statement.where(~exists(newer))
     # PostgreSQL: data-modifying CTEs, so the audit row is inserted only for a changed row.
     changed = statement.returning(_s.id).cte("changed")
@@ -307,7 +331,7 @@ def unsubscribe_replay(engine: Engine, redis: redis_lib.Redis, *, prefix: str, l
     try:
         while limit is None or applied < limit:
             # An entry left in processing by a replay that died comes first: it is older.
-            raw = redis.lindex(keys.unsubscribe_processing, 0)
+            raw: Any = redis.lindex(keys.unsubscribe_processing, 0)  # bytes, or None when empty
             if raw is None:
                 raw = redis.lmove(keys.unsubscribe_pending, keys.unsubscribe_processing, "LEFT", "RIGHT")
             if raw is None:
@@ -346,4 +370,4 @@ def _replay_entry(engine: Engine, raw: bytes) -> bool:
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)

@@ -16,8 +16,9 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 from itsdangerous import BadData, BadSignature, Signer, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
@@ -76,11 +77,11 @@ class _CompactJSON:
     """JSON without spaces: the payload is part of the URL."""
 
     @staticmethod
-    def dumps(obj) -> str:
+    def dumps(obj: object) -> str:
         return json.dumps(obj, separators=(",", ":"))
 
     @staticmethod
-    def loads(data):
+    def loads(data: str | bytes) -> Any:
         return json.loads(data)
 
 
@@ -118,7 +119,7 @@ class TokenSigner:
             return FeedRef(payload[0], payload[1])
         raise BadPayload("the token does not name a calendar feed")
 
-    def _loads(self, purpose: str, token: str):
+    def _loads(self, purpose: str, token: str) -> Any:
         serializer = self._serializer(purpose)
         if not token or len(token) > MAX_TOKEN_LENGTH or not _canonical(token):
             raise MalformedToken("not a lanyard link token")
@@ -156,11 +157,11 @@ def _verifies(serializer: URLSafeSerializer, token: str) -> bool:
     return True
 
 
-def _positive_int(value) -> bool:
+def _positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _parse_payload(payload) -> SubscriptionRef:
+def _parse_payload(payload: Any) -> SubscriptionRef:
     if isinstance(payload, list) and len(payload) == 2 and _positive_int(payload[0]) and payload[1] in LISTS:
         return SubscriptionRef(payload[0], payload[1])
     raise BadPayload("the token does not name a subscription")

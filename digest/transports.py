@@ -14,14 +14,16 @@ either returns (the message was handed over), or raises:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import socket
 import ssl
 import time
 from pathlib import Path
+from typing import Any, Protocol
 
-from digest.config import MailURL
+from digest.config import MailURL, Settings
 
 
 class DeliveryError(Exception):
@@ -43,6 +45,14 @@ class PermanentDeliveryError(DeliveryError):
 
 class _Dropped(Exception):
     """The SMTP connection went away before the message was sent."""
+
+
+class Transport(Protocol):
+    """What delivery hands a message to: the maildir outbox or an SMTP relay."""
+
+    def send(self, *, sender: str, recipient: str, message: bytes) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class MaildirTransport:
@@ -110,7 +120,9 @@ class SmtpTransport:
             try:
                 self._envelope(connection, sender, recipient)
             except _Dropped as error:
-                raise TemporaryDeliveryError(f"SMTP server {self._where} dropped the connection twice: {error}", recipient=recipient) from None
+                raise TemporaryDeliveryError(
+                    f"SMTP server {self._where} dropped the connection twice: {error}", recipient=recipient
+                ) from None
         try:
             code, reply = connection.data(message)
         except smtplib.SMTPDataError as error:  # DATA itself refused (no 354)
@@ -119,7 +131,9 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException) as error:
             # The message may or may not have been accepted; the caller decides on a retry.
             self._discard()
-            raise TemporaryDeliveryError(f"SMTP server {self._where} failed while receiving the message: {error}", recipient=recipient) from None
+            raise TemporaryDeliveryError(
+                f"SMTP server {self._where} failed while receiving the message: {error}", recipient=recipient
+            ) from None
         if code != 250:
             self._reset_or_discard(code)
             raise _classified(code, reply, recipient, "refused the message")
@@ -133,7 +147,11 @@ class SmtpTransport:
                 if code == 421:
                     raise _Dropped(f"{code} {_text(reply)}")
                 if 500 <= code < 600:  # the server refuses our sender: nobody would get mail
-                    raise DeliveryError(f"SMTP {code} from {self._where}: refused sender {sender}: {_text(reply)}", code=code, recipient=recipient)
+                    raise DeliveryError(
+                        f"SMTP {code} from {self._where}: refused sender {sender}: {_text(reply)}",
+                        code=code,
+                        recipient=recipient,
+                    )
                 raise _classified(code, reply, recipient, f"refused sender {sender}")
             code, reply = connection.rcpt(recipient)
             if code not in (250, 251):
@@ -144,7 +162,9 @@ class SmtpTransport:
             raise _Dropped(str(error)) from None
         except (OSError, smtplib.SMTPException) as error:
             self._discard()
-            raise TemporaryDeliveryError(f"SMTP server {self._where} failed during send: {error}", recipient=recipient) from None
+            raise TemporaryDeliveryError(
+                f"SMTP server {self._where} failed during send: {error}", recipient=recipient
+            ) from None
 
     def _reset_or_discard(self, code: int) -> None:
         """After a refusal, RSET so the connection serves the next message; 421 means it is closing."""
@@ -158,10 +178,8 @@ class SmtpTransport:
 
     def close(self) -> None:
         if self._connection is not None:
-            try:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
                 self._connection.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
             self._discard()
 
     @property
@@ -172,12 +190,15 @@ class SmtpTransport:
         if self._connection is not None:
             return self._connection
         mail = self.mail
+        connection: smtplib.SMTP
         try:
             if mail.scheme == "smtps":
                 connection = smtplib.SMTP_SSL(mail.host, mail.port, local_hostname=self._local_hostname,
                                               timeout=mail.timeout, context=self._context())
             else:
-                connection = smtplib.SMTP(mail.host, mail.port, local_hostname=self._local_hostname, timeout=mail.timeout)
+                connection = smtplib.SMTP(
+                    mail.host, mail.port, local_hostname=self._local_hostname, timeout=mail.timeout
+                )
             try:
                 connection.ehlo()
                 if mail.starttls:
@@ -189,15 +210,23 @@ class SmtpTransport:
                 connection.close()
                 raise
         except smtplib.SMTPAuthenticationError as error:
-            raise DeliveryError(f"SMTP {error.smtp_code} from {self._where}: login as {mail.user} refused: {_text(error.smtp_error)}",
-                                code=error.smtp_code) from None
+            raise DeliveryError(
+                f"SMTP {error.smtp_code} from {self._where}: login as {mail.user} refused: {_text(error.smtp_error)}",
+                code=error.smtp_code,
+            ) from None
         except smtplib.SMTPNotSupportedError as error:
-            raise DeliveryError(f"SMTP server {self._where} does not support what LANYARD_MAIL_URL asks for: {error}") from None
+            raise DeliveryError(
+                f"SMTP server {self._where} does not support what LANYARD_MAIL_URL asks for: {error}"
+            ) from None
         except smtplib.SMTPResponseException as error:
             if 400 <= error.smtp_code < 500:
-                raise TemporaryDeliveryError(f"SMTP {error.smtp_code} from {self._where}: {_text(error.smtp_error)}", code=error.smtp_code) from None
-            raise DeliveryError(f"SMTP {error.smtp_code} from {self._where} refused the connection: {_text(error.smtp_error)}",
-                                code=error.smtp_code) from None
+                raise TemporaryDeliveryError(
+                    f"SMTP {error.smtp_code} from {self._where}: {_text(error.smtp_error)}", code=error.smtp_code
+                ) from None
+            raise DeliveryError(
+                f"SMTP {error.smtp_code} from {self._where} refused the connection: {_text(error.smtp_error)}",
+                code=error.smtp_code,
+            ) from None
         except ssl.SSLError as error:
             raise DeliveryError(f"TLS with SMTP server {self._where} failed: {error}") from None
         except (OSError, smtplib.SMTPException) as error:
@@ -213,28 +242,27 @@ class SmtpTransport:
     def _discard(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            try:
+            with contextlib.suppress(OSError):
                 connection.close()
-            except OSError:
-                pass
 
 
-def make_transport(settings, **options) -> MaildirTransport | SmtpTransport:
+def make_transport(settings: Settings, **options: Any) -> MaildirTransport | SmtpTransport:
     """The transport ``settings.mail`` (``LANYARD_MAIL_URL``) names."""
     mail = settings.mail
     if mail.scheme == "maildir":
+        assert mail.path is not None  # a maildir URL always names its folder
         return MaildirTransport(mail.path)
     return SmtpTransport(mail, **options)
 
 
-def _classified(code: int | None, reply, recipient: str, what: str) -> DeliveryError:
+def _classified(code: int | None, reply: bytes | str, recipient: str, what: str) -> DeliveryError:
     text = f"SMTP {code}: {what}: {_text(reply)}"
     if code is not None and 500 <= code < 600:
         return PermanentDeliveryError(text, code=code, recipient=recipient)
     return TemporaryDeliveryError(text, code=code, recipient=recipient)
 
 
-def _text(reply) -> str:
+def _text(reply: bytes | str) -> str:
     if isinstance(reply, bytes):
         reply = reply.decode("utf-8", "replace")
     return " ".join(str(reply).split())

@@ -9,11 +9,15 @@ text and HTML. Nothing here touches a store.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from .keys import GraphKeys
 
 # What a friend-events strategy (Redis sets or a search OR query) returns for one
 # subscriber: event id → {followed person id → "speaking" | "attending"}.
-FriendEvents = dict[int, dict[int, str]]
+FriendEvents = Mapping[int, Mapping[int, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,30 @@ class Window:
 
     start: dt.date
     end: dt.date
+
+
+@runtime_checkable
+class FriendEventsStrategy(Protocol):
+    name: str
+
+    def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
+        """subscriber person id → {event id → {followed person id → a Role}}.
+
+        Every subscriber asked about is in the answer, with an empty mapping when there
+        is nothing. The inner mappings may be computed lazily (see :class:`FriendEventsView`).
+        """
+
+
+class FriendEventsFromFollows(FriendEventsStrategy, Protocol):
+    """A strategy that can also start from follow sets read already (the planner reads
+    them once for both strategies)."""
+
+    def friend_events_from(
+        self, follows: Mapping[int, Collection[int]], window: Window, keys: GraphKeys
+    ) -> dict[int, FriendEvents]: ...
+
+    def forget(self) -> None:
+        """A new run: drop what was fetched."""
 
 
 @dataclass(frozen=True, slots=True)

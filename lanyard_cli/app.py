@@ -35,7 +35,7 @@ class App:
 
     def setup_django(self) -> None:
         """Start Django (for migrations and the site) on the same settings."""
-        self.settings  # fail on bad configuration before Django does, with our message
+        _ = self.settings  # fail on bad configuration before Django does, with our message
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lanyard_site.settings")
         import django
 

@@ -13,7 +13,8 @@ from .seed import run_seed
 @click.option("--subscribers", default=200, show_default=True, type=click.IntRange(min=0))
 @click.pass_obj
 def demo(app, people, events, subscribers):
-    """The whole job on the embedded defaults: migrate, seed demo data, build the graph and the search index, send a nightly digest."""
+    """The whole job on the embedded defaults: migrate, seed demo data, build the graph and the search index,
+    send a nightly digest."""
     from digest import db
 
     if subscribers > people:
@@ -62,7 +63,13 @@ def _nightly_digest(app) -> None:
     forget_mentions(app.redis, settings.redis_prefix)
     # The preview comes first: once sent, the same events are no longer new.
     handle = first_with_news(app, digest_date=today)
-    files = write_preview(app, handle=handle, digest_date=today, list_name=DigestList.DAILY, out=settings.data_dir / "previews") if handle else None
+    files = (
+        write_preview(
+            app, handle=handle, digest_date=today, list_name=DigestList.DAILY, out=settings.data_dir / "previews"
+        )
+        if handle
+        else None
+    )
     # Through a real Celery worker on the embedded Redis (one is started for the run
     # when none is running, and stopped cleanly after it), as in production.
     click.echo(f"running the nightly digest for {today} through Celery")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,13 +15,17 @@ from digest.vocabulary import DigestList, SubscriptionStatus
 
 from .progress import StepProgress
 
+if TYPE_CHECKING:
+    from digest.batch import ChunkOutcome
+    from digest.runs import RunSummary
+
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 LISTS = click.Choice([m.value for m in DigestList])
 
 
 @dataclass
 class BatchOutcome:
-    summary: object  # digest.runs.RunSummary
+    summary: RunSummary
     seconds: float
 
 
@@ -42,7 +48,9 @@ def run_batch(app, *, request, processes: int = 1) -> BatchOutcome:
     timeout = dt.timedelta(seconds=schedule.chunk_timeout)
     # Nobody else works on this run: a claim of it still open once every chunk is done
     # belongs to a process that died, and is taken over at once.
-    policy = FinishPolicy(stale_after=dt.timedelta(0), max_attempts=schedule.max_attempts, chunk_size=request.chunk_size)
+    policy = FinishPolicy(
+        stale_after=dt.timedelta(0), max_attempts=schedule.max_attempts, chunk_size=request.chunk_size
+    )
     pipeline = make_pipeline(app) if processes == 1 else None
     started = time.perf_counter()
     try:
@@ -53,6 +61,7 @@ def run_batch(app, *, request, processes: int = 1) -> BatchOutcome:
 
             def work(chunk_ids) -> None:
                 nonlocal done
+                outcomes: Iterable[ChunkOutcome]
                 if pipeline is not None:
                     outcomes = (work_here(pipeline, chunk_id=chunk_id, timeout=timeout) for chunk_id in chunk_ids)
                 else:
@@ -115,7 +124,9 @@ def run(app, digest_date, list_name, dry_run, limit, chunk_size, processes):
     from digest.runs import RunRequest
 
     digest_date = digest_date.date() if digest_date else dt.date.today()
-    request = RunRequest(digest_date=digest_date, list_name=list_name, dry_run=dry_run, limit=limit, chunk_size=chunk_size)
+    request = RunRequest(
+        digest_date=digest_date, list_name=list_name, dry_run=dry_run, limit=limit, chunk_size=chunk_size
+    )
     outcome = run_batch(app, request=request, processes=processes)
     echo_summary(outcome, list_name=list_name, digest_date=digest_date)
     mail = app.settings.mail
@@ -139,10 +150,14 @@ def write_preview(app, *, handle: str, digest_date: dt.date, list_name: str, out
     s, p = db.subscription, db.person
     with app.engine.connect() as connection:
         row = connection.execute(
-            select(s.c.id, s.c.status).join(p, p.c.id == s.c.person_id).where(p.c.handle == handle, s.c.list == list_name)
+            select(s.c.id, s.c.status)
+            .join(p, p.c.id == s.c.person_id)
+            .where(p.c.handle == handle, s.c.list == list_name)
         ).first()
         if row is None:
-            raise click.BadParameter(f"no {list_name} subscription for the handle {handle!r}", param_hint="--subscriber")
+            raise click.BadParameter(
+                f"no {list_name} subscription for the handle {handle!r}", param_hint="--subscriber"
+            )
         subscriptions = subscriptions_by_id(connection, [row.id])
     pipeline = make_pipeline(app)
     try:
@@ -173,7 +188,7 @@ def first_with_news(app, *, digest_date: dt.date, list_name: str = DigestList.DA
     from digest import db
     from digest.hydrate import subscriptions_by_id
 
-    s, p = db.subscription, db.person
+    s = db.subscription
     with app.engine.connect() as connection:
         ids = connection.execute(
             select(s.c.id).where(s.c.list == list_name, s.c.status == SubscriptionStatus.ACTIVE).order_by(s.c.id)
@@ -228,11 +243,15 @@ def explain(app, handle, slug, digest_date, list_name):
         raise click.ClickException(str(error)) from None
     finally:
         pipeline.close()
-    click.echo(f"{handle} ({result.email}), {list_name} subscription {result.subscription_id}: {result.subscription_status}")
+    click.echo(
+        f"{handle} ({result.email}), {list_name} subscription {result.subscription_id}: {result.subscription_status}"
+    )
     click.echo(f"event: {result.event_name} ({slug}), {result.event_start} to {result.event_end}")
     click.echo(f"digest of {digest_date}: window {result.window[0]} to {result.window[1]}")
     if result.going_in_database:
-        click.echo("followed people going (database): " + ", ".join(f"{g.name} ({g.role})" for g in result.going_in_database))
+        click.echo(
+            "followed people going (database): " + ", ".join(f"{g.name} ({g.role})" for g in result.going_in_database)
+        )
     else:
         click.echo("followed people going (database): none")
     click.echo(f"found by the {result.strategy} strategy: {len(result.going_in_graph)} of them")

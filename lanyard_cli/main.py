@@ -20,7 +20,7 @@ class UserFacingError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
 
 
 def explain(error: BaseException) -> UserFacingError | None:
@@ -34,7 +34,9 @@ def explain(error: BaseException) -> UserFacingError | None:
         return UserFacingError(f"configuration: {error}", exit_code=2)
     if isinstance(error, sqlalchemy.exc.OperationalError):
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        return UserFacingError(f"cannot use the database ({reason}); check LANYARD_DATABASE_URL and that the server runs")
+        return UserFacingError(
+            f"cannot use the database ({reason}); check LANYARD_DATABASE_URL and that the server runs"
+        )
     if isinstance(error, sqlalchemy.exc.ProgrammingError) and "does not exist" in str(error.orig):
         return UserFacingError("the database has no lanyard tables; run `lanyard migrate` first")
     if isinstance(error, (redis.ConnectionError, redis.TimeoutError, RedisUnavailable)):

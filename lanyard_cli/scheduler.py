@@ -33,7 +33,9 @@ class _Controls:
         from scheduler.runs import RunControlError
         from scheduler.runtime import ScheduleError
 
-        if isinstance(error, (RunControlError, ScheduleError, ValueError)) and not isinstance(error, click.ClickException):
+        if isinstance(error, (RunControlError, ScheduleError, ValueError)) and not isinstance(
+            error, click.ClickException
+        ):
             raise click.ClickException(str(error)) from None
         return False
 
@@ -43,9 +45,21 @@ class _Controls:
 
 @click.command()
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Worker processes [default: one per CPU].")
-@click.option("--queues", "-Q", default="planning,sending,fetching", show_default=True, help="Queues to consume (planning, sending, fetching).")
+@click.option(
+    "--queues",
+    "-Q",
+    default="planning,sending,fetching",
+    show_default=True,
+    help="Queues to consume (planning, sending, fetching).",
+)
 @click.option("--hostname", "-n", help="Node name, unique per worker (e.g. sender1@%h).")
-@click.option("--loglevel", "-l", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option(
+    "--loglevel",
+    "-l",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
 @click.pass_obj
 def worker(app, concurrency, queues, hostname, loglevel):
     """Run a Celery worker for the digest tasks (stop with Ctrl-C or SIGTERM: a warm shutdown)."""
@@ -54,7 +68,9 @@ def worker(app, concurrency, queues, hostname, loglevel):
     wanted = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = [q for q in wanted if q not in QUEUES]
     if unknown or not wanted:
-        raise click.BadParameter(f"unknown queue(s) {', '.join(unknown) or '(none)'}; known: {', '.join(QUEUES)}", param_hint="--queues")
+        raise click.BadParameter(
+            f"unknown queue(s) {', '.join(unknown) or '(none)'}; known: {', '.join(QUEUES)}", param_hint="--queues"
+        )
     argv = ["worker", "--queues", ",".join(wanted), "--loglevel", loglevel.upper()]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
@@ -64,13 +80,21 @@ def worker(app, concurrency, queues, hostname, loglevel):
 
 
 @click.command()
-@click.option("--loglevel", "-l", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option(
+    "--loglevel",
+    "-l",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
 @click.pass_obj
 def beat(app, loglevel):
     """Run the beat: a tick every 30 s; the runtime schedule decides which ticks plan."""
     settings = app.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _app(app).start(["beat", "--schedule", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", loglevel.upper()])
+    _app(app).start(
+        ["beat", "--schedule", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", loglevel.upper()]
+    )
 
 
 # -- the runtime schedule -------------------------------------------------------------------
@@ -150,10 +174,14 @@ def runs_list_command(app, limit, status):
     if not found:
         click.echo("no runs yet; `lanyard runs start` starts one")
         return
-    click.echo(f"{'run':>5}  {'list':<6}  {'date':<10}  {'status':<9}  {'planned':>7}  {'sent':>7}  {'skipped':>7}  {'failed':>6}  chunks")
+    click.echo(
+        f"{'run':>5}  {'list':<6}  {'date':<10}  {'status':<9}  {'planned':>7}  "
+        f"{'sent':>7}  {'skipped':>7}  {'failed':>6}  chunks"
+    )
     for p in found:
         click.echo(
-            f"{p.id:>5}  {p.list:<6}  {p.digest_date:%Y-%m-%d}  {p.status:<9}  {p.planned:>7}  {p.sent:>7}  {p.skipped:>7}  "
+            f"{p.id:>5}  {p.list:<6}  {p.digest_date:%Y-%m-%d}  {p.status:<9}  {p.planned:>7}  "
+            f"{p.sent:>7}  {p.skipped:>7}  "
             f"{p.failed + p.bounced:>6}  {p.chunks_done}/{p.chunks_total}{'  (dry run)' if p.dry_run else ''}"
         )
 
@@ -161,7 +189,9 @@ def runs_list_command(app, limit, status):
 @runs.command("show")
 @click.argument("run_id", type=click.IntRange(min=1), metavar="RUN")
 @click.option("--watch", is_flag=True, help="A live progress bar until the run ends.")
-@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds between refreshes.")
+@click.option(
+    "--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds between refreshes."
+)
 @click.pass_obj
 def runs_show(app, run_id, watch, interval):
     """Planned, sent, skipped, failed, rate and ETA of one run."""
@@ -177,8 +207,16 @@ def runs_show(app, run_id, watch, interval):
 
 
 @runs.command("start")
-@click.option("--list", "list_name", default=DigestList.DAILY.value, show_default=True, type=click.Choice([m.value for m in DigestList]))
-@click.option("--date", "digest_date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Digest date [default: today, UTC].")
+@click.option(
+    "--list",
+    "list_name",
+    default=DigestList.DAILY.value,
+    show_default=True,
+    type=click.Choice([m.value for m in DigestList]),
+)
+@click.option(
+    "--date", "digest_date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Digest date [default: today, UTC]."
+)
 @click.option("--dry-run", is_flag=True, help="Compute and render, send nothing, write no ledger.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many subscriptions.")
 @click.option("--wait", is_flag=True, help="Watch the run to its end; start a worker for it when none is running.")
@@ -186,12 +224,16 @@ def runs_show(app, run_id, watch, interval):
 @click.pass_obj
 def runs_start(app, list_name, digest_date, dry_run, limit, wait, concurrency):
     """Plan a run now (everyone on the list not yet sent this date) and queue its chunks."""
-    date = digest_date.date() if digest_date else dt.datetime.now(dt.timezone.utc).date()
-    progress = start_and_wait(app, list_name=list_name, digest_date=date, dry_run=dry_run, limit=limit, wait=wait, concurrency=concurrency)
+    date = digest_date.date() if digest_date else dt.datetime.now(dt.UTC).date()
+    progress = start_and_wait(
+        app, list_name=list_name, digest_date=date, dry_run=dry_run, limit=limit, wait=wait, concurrency=concurrency
+    )
     print_progress(progress)
 
 
-def start_and_wait(app, *, list_name=DigestList.DAILY, digest_date, dry_run=False, limit=None, wait=True, concurrency=None):
+def start_and_wait(
+    app, *, list_name=DigestList.DAILY, digest_date, dry_run=False, limit=None, wait=True, concurrency=None
+):
     """Start a run through Celery; with ``wait``, watch it to its end with a progress bar.
 
     When no worker answers, one is started for the run and stopped cleanly after it
@@ -223,7 +265,9 @@ def start_and_wait(app, *, list_name=DigestList.DAILY, digest_date, dry_run=Fals
             code = stop_worker(process)
             click.echo(f"worker stopped (exit {code})")
     if process is not None and progress.status in ACTIVE_RUN_STATUSES and process.returncode not in (0, None):
-        raise click.ClickException(f"the worker stopped before run {run_id} ended; see {app.settings.data_dir / 'worker.log'}")
+        raise click.ClickException(
+            f"the worker stopped before run {run_id} ended; see {app.settings.data_dir / 'worker.log'}"
+        )
     return progress
 
 
@@ -272,7 +316,9 @@ def runs_retry_failed(app, run_id):
 
     with _Controls():
         count = run_retry_failed(app.engine, _enqueue(app), run_id=run_id)
-    click.echo(f"run {run_id}: {count} failed deliveries queued again" if count else f"run {run_id} has no failed deliveries")
+    click.echo(
+        f"run {run_id}: {count} failed deliveries queued again" if count else f"run {run_id} has no failed deliveries"
+    )
 
 
 # -- showing progress ------------------------------------------------------------------------
@@ -294,7 +340,8 @@ class ProgressBar:
         self.bar.n = progress.processed
         eta = "?" if progress.eta is None else f"{progress.eta:.0f}s"
         self.bar.set_postfix_str(
-            f"{progress.status}, sent {progress.sent}, skipped {progress.skipped}, failed {progress.failed + progress.bounced}, eta {eta}",
+            f"{progress.status}, sent {progress.sent}, skipped {progress.skipped}, "
+            f"failed {progress.failed + progress.bounced}, eta {eta}",
             refresh=False,
         )
         self.bar.refresh()
@@ -306,12 +353,18 @@ class ProgressBar:
 
 def print_progress(p) -> None:
     eta = "-" if p.eta is None else ("done" if p.eta == 0 and p.status not in ACTIVE_RUN_STATUSES else f"{p.eta:.0f} s")
-    click.echo(f"run {p.id}: {p.list} digest for {p.digest_date:%Y-%m-%d}, {p.status}{' (dry run)' if p.dry_run else ''}")
-    click.echo(f"  planned {p.planned}, sent {p.sent}, skipped {p.skipped}, failed {p.failed}, bounced {p.bounced}, in flight {p.in_flight}")
+    click.echo(
+        f"run {p.id}: {p.list} digest for {p.digest_date:%Y-%m-%d}, {p.status}{' (dry run)' if p.dry_run else ''}"
+    )
+    click.echo(
+        f"  planned {p.planned}, sent {p.sent}, skipped {p.skipped}, failed {p.failed}, bounced {p.bounced}, "
+        f"in flight {p.in_flight}"
+    )
     click.echo(f"  chunks {p.chunks_done}/{p.chunks_total}, {p.rate:.1f} digests/s over {p.elapsed:.1f} s, eta {eta}")
     if p.feedback:
         hard, soft, complaints = (
-            p.feedback.get(kind, 0) for kind in (DeliveryFeedback.HARD_BOUNCE, DeliveryFeedback.SOFT_BOUNCE, DeliveryFeedback.COMPLAINT)
+            p.feedback.get(kind, 0)
+            for kind in (DeliveryFeedback.HARD_BOUNCE, DeliveryFeedback.SOFT_BOUNCE, DeliveryFeedback.COMPLAINT)
         )
         click.echo(f"  reports since: {hard} hard bounced, {soft} soft bounced, {complaints} complained")
     if p.notes:

@@ -44,7 +44,9 @@ def rebuild_search(app) -> None:
 
 
 @search.command()
-@click.option("--show", default=20, show_default=True, type=click.IntRange(min=0), help="Document ids to list per kind of drift.")
+@click.option(
+    "--show", default=20, show_default=True, type=click.IntRange(min=0), help="Document ids to list per kind of drift."
+)
 @click.pass_obj
 def check(app, show):
     """Compare the index with the database; exit 1 on drift."""

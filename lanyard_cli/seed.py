@@ -8,7 +8,8 @@ from .progress import StepProgress
 def run_seed(app, *, people, events, subscribers, seed, today, reset):
     """Seed the database and rebuild the graph; print how long each step took."""
     from digest.graph_sync import rebuild
-    from digest.seed import SeedError, seed as seed_database
+    from digest.seed import SeedError
+    from digest.seed import seed as seed_database
 
     with StepProgress() as progress:
         try:
@@ -33,7 +34,9 @@ def run_seed(app, *, people, events, subscribers, seed, today, reset):
 @click.option("--events", default=300, show_default=True, type=click.IntRange(min=1))
 @click.option("--subscribers", default=200, show_default=True, type=click.IntRange(min=0))
 @click.option("--seed", "seed_value", default=1, show_default=True, type=int, help="Random seed: same seed, same data.")
-@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date the data is centred on [default: today].")
+@click.option(
+    "--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date the data is centred on [default: today]."
+)
 @click.option("--reset", is_flag=True, help="Delete all existing data first.")
 @click.pass_obj
 def seed(app, people, events, subscribers, seed_value, today, reset):

@@ -29,7 +29,9 @@ def unsubscribe(app, host, port):
     try:
         server = make_dev_server(wsgi_app, host, port)
     except OSError as error:
-        raise click.ClickException(f"cannot listen on {host}:{port} ({error.strerror or error}); pick another --port") from None
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({error.strerror or error}); pick another --port"
+        ) from None
     click.echo(f"unsubscribe endpoint on http://{host}:{server.server_port}/u/<token> (Ctrl-C stops it)")
     try:
         server.serve_forever()

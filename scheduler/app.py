@@ -88,13 +88,23 @@ def create_app(settings: Settings) -> LanyardCelery:
         timezone="UTC",
         enable_utc=True,
         beat_schedule={
-            "tick": {"task": TaskName.TICK, "schedule": HEARTBEAT_SECONDS, "options": {"expires": HEARTBEAT_SECONDS * 2}},
+            "tick": {
+                "task": TaskName.TICK,
+                "schedule": HEARTBEAT_SECONDS,
+                "options": {"expires": HEARTBEAT_SECONDS * 2},
+            },
             # Site writes queue their search documents in Redis and fire this task; the
             # periodic flush catches up on any whose task was lost (a broker down then).
-            "search-flush": {"task": TaskName.SEARCH_INDEX_PENDING, "schedule": SEARCH_FLUSH_SECONDS,
-                             "options": {"expires": SEARCH_FLUSH_SECONDS * 2}},
-            "coverage-revalidate": {"task": TaskName.COVERAGE_REVALIDATE, "schedule": COVERAGE_REVALIDATE_SECONDS,
-                                    "options": {"expires": COVERAGE_REVALIDATE_SECONDS}},
+            "search-flush": {
+                "task": TaskName.SEARCH_INDEX_PENDING,
+                "schedule": SEARCH_FLUSH_SECONDS,
+                "options": {"expires": SEARCH_FLUSH_SECONDS * 2},
+            },
+            "coverage-revalidate": {
+                "task": TaskName.COVERAGE_REVALIDATE,
+                "schedule": COVERAGE_REVALIDATE_SECONDS,
+                "options": {"expires": COVERAGE_REVALIDATE_SECONDS},
+            },
         },
     )
     app.conf.include = ["scheduler.tasks", "scheduler.search_tasks", "scheduler.coverage_tasks"]

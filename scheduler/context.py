@@ -28,6 +28,7 @@ from .enqueue import Enqueue
 from .runtime import schedule_get
 from .throttle import SendThrottle
 
+
 class WorkerContext:
     """A worker process's engine, Redis client, and what tasks open on first use: the
     digest pipeline, the search index, the guarded HTTP client."""
@@ -38,7 +39,9 @@ class WorkerContext:
         self.engine = make_engine(settings.database)
         self.redis = connect(settings)
         self.enqueue = Enqueue(app)
-        self.throttle = SendThrottle(self.redis, RedisKeys(settings.redis_prefix), lambda: schedule_get(self.engine).rate_limit)
+        self.throttle = SendThrottle(
+            self.redis, RedisKeys(settings.redis_prefix), lambda: schedule_get(self.engine).rate_limit
+        )
         self._pipeline: Pipeline | None = None
         self._search: SearchIndex | None = None
         self._http: HttpClient | None = None

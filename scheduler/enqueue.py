@@ -10,7 +10,8 @@ module can import the tasks without a circle. The names are
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from celery import Celery
 

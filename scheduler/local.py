@@ -13,8 +13,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from celery import Celery
 from sqlalchemy import Engine
@@ -36,12 +36,14 @@ def workers_answering(app: Celery, timeout: float = 1.0) -> int:
 def start_worker(data_dir: Path, *, concurrency: int | None = None, env: dict | None = None) -> subprocess.Popen:
     """Start `lanyard worker` as a child process, its log under the data directory."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = open(data_dir / "worker.log", "ab")
+    log = open(data_dir / "worker.log", "ab")  # noqa: SIM115 -- closed below, once the child holds it
     command = [sys.executable, "-c", WORKER_COMMAND, "worker", "--queues", ",".join(QUEUES), "--loglevel", "WARNING"]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     try:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(), start_new_session=True)
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(), start_new_session=True
+        )
     finally:
         log.close()
 

@@ -31,7 +31,12 @@ def due_now(engine: Engine, *, now: dt.datetime, schedule: Schedule) -> dict[tup
         )
         candidates = [Candidate(sid, list_name, hour, tz) for sid, list_name, hour, tz in rows]
         # Any ledger entry counts: a failed one belongs to its run's retries, not a new run.
-        exclude = {(row[0], row[1]) for row in connection.execute(select(d.c.subscription_id, d.c.digest_date).where(d.c.digest_date.in_(dates)))}
+        exclude = {
+            (row[0], row[1])
+            for row in connection.execute(
+                select(d.c.subscription_id, d.c.digest_date).where(d.c.digest_date.in_(dates))
+            )
+        }
     return due_by_date(
         candidates, now, default_send_hour=schedule.default_send_hour, lists=schedule.lists,
         weekly_day=schedule.weekly_day, exclude=exclude, busy=busy_subscription_ids(engine),
@@ -44,6 +49,8 @@ def plan_due(engine: Engine, enqueue: Enqueue, *, now: dt.datetime, schedule: Sc
         return []
     run_ids = []
     for (list_name, digest_date), ids in sorted(due_now(engine, now=now, schedule=schedule).items()):
-        request = RunRequest(list_name=list_name, digest_date=digest_date, subscription_ids=ids, chunk_size=schedule.chunk_size)
+        request = RunRequest(
+            list_name=list_name, digest_date=digest_date, subscription_ids=ids, chunk_size=schedule.chunk_size
+        )
         run_ids.append(run_start(engine, enqueue, request=request))
     return run_ids

@@ -100,7 +100,9 @@ def run_retry_failed(engine: Engine, enqueue: Enqueue, *, run_id: int) -> int:
     if not ids:
         return 0
     with _control():
-        chunk_ids = runs.run_reopen(engine, run_id=run_id, subscription_ids=ids, chunk_size=schedule_get(engine).chunk_size)
+        chunk_ids = runs.run_reopen(
+            engine, run_id=run_id, subscription_ids=ids, chunk_size=schedule_get(engine).chunk_size
+        )
     enqueue.chunks(chunk_ids)
     return len(ids)
 

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from digest import db
+from digest.schedule import WEEKDAYS
 from digest.vocabulary import DigestList
 
 SCHEDULE_ID = 1
@@ -61,7 +62,7 @@ def schedule_set(engine: Engine, **changes) -> Schedule:
     new = replace(current, **{name: parse_value(name, value) for name, value in changes.items()})
     row = asdict(new)
     row["lists"] = ",".join(new.lists)
-    row["updated_at"] = dt.datetime.now(dt.timezone.utc)
+    row["updated_at"] = dt.datetime.now(dt.UTC)
     with engine.begin() as connection:
         updated = connection.execute(update(db.schedule).where(db.schedule.c.id == SCHEDULE_ID).values(**row)).rowcount
         if not updated:
@@ -112,8 +113,6 @@ def parse_value(name: str, value):
             raise ScheduleError(f"lists: unknown list(s) {', '.join(bad)}; known: {', '.join(LISTS)}")
         return tuple(dict.fromkeys(names))
     if name == "weekly_day" and isinstance(value, str) and not value.strip().isdigit():
-        from digest.schedule import WEEKDAYS
-
         lowered = value.strip().lower()
         matches = [i for i, day in enumerate(WEEKDAYS) if day.startswith(lowered[:3])] if len(lowered) >= 3 else []
         if len(matches) != 1:

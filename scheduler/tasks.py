@@ -54,12 +54,16 @@ def process_chunk(self, chunk_id: int, fault: str = ""):
         schedule = schedule_get(ctx.engine)
         if schedule.paused:
             # The global pause: the chunk waits; unpausing queues it again.
-            chunk = runs.chunk_claim(ctx.engine, chunk_id=chunk_id, claim=claim, timeout=dt.timedelta(seconds=schedule.chunk_timeout))
+            chunk = runs.chunk_claim(
+                ctx.engine, chunk_id=chunk_id, claim=claim, timeout=dt.timedelta(seconds=schedule.chunk_timeout)
+            )
             if chunk is None:
                 return "done or taken"
             runs.chunk_release(ctx.engine, chunk_id=chunk_id, claim=claim, error="schedule paused")
             return "paused"
-        outcome = work_chunk(ctx.pipeline, chunk_id=chunk_id, claim=claim, timeout=dt.timedelta(seconds=schedule.chunk_timeout))
+        outcome = work_chunk(
+            ctx.pipeline, chunk_id=chunk_id, claim=claim, timeout=dt.timedelta(seconds=schedule.chunk_timeout)
+        )
         run_id = outcome.run_id
     except Exception as error:
         reason = temporary(error)
@@ -70,7 +74,7 @@ def process_chunk(self, chunk_id: int, fault: str = ""):
         raise self.retry(countdown=delay, kwargs={"chunk_id": chunk_id, "fault": reason}) from None
     if fault and outcome.verdict == Verdict.DONE:
         _note(ctx, run_id, f"chunk {chunk_id}: done after {self.request.retries} retries (last fault: {fault})")
-    if outcome.last:
+    if outcome.last and run_id is not None:
         ctx.enqueue.finish(run_id)
     if outcome.result is None:
         return str(outcome.verdict)
@@ -106,7 +110,7 @@ def finish_run(self, run_id: int):
         finishing = runs.run_finish(ctx.engine, run_id=run_id, policy=policy)
         if finishing.retry_chunk_ids:
             delay = retry_delay(finishing.attempts)
-            due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=delay)
+            due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
             runs.chunks_mark_queued(ctx.engine, chunk_ids=finishing.retry_chunk_ids, not_before=due)
             ctx.enqueue.chunks(finishing.retry_chunk_ids, countdown=delay)
             _note(ctx, run_id, f"{finishing.retrying} deliveries failed temporarily (try {finishing.attempts}); "
@@ -125,7 +129,10 @@ def finish_run(self, run_id: int):
     summary = finishing.summary
     if summary is None:
         return f"{finishing.chunks_left} chunks still to do"
-    return f"{summary.status}: sent {summary.sent}, skipped {summary.skipped}, failed {summary.failed}, bounced {summary.bounced}"
+    return (
+        f"{summary.status}: sent {summary.sent}, skipped {summary.skipped}, failed {summary.failed}, "
+        f"bounced {summary.bounced}"
+    )
 
 
 @shared_task(bind=True, name=TaskName.PLAN, max_retries=None, acks_late=True)
@@ -147,7 +154,7 @@ def plan(self, list_name: str, digest_date: str, dry_run: bool = False, limit: i
 def tick(self, now: str | None = None, force: bool = False):
     """The beat tick: once per runtime tick period, sweep and plan what is due."""
     ctx = context(self)
-    moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.timezone.utc)
+    moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
     try:
         schedule = schedule_get(ctx.engine)
         # Every beat sweeps, so stale claims and lost chunks are taken over soon after

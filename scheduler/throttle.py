@@ -9,7 +9,7 @@ the runtime schedule every few seconds, so an operator can change it mid-run.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import redis
 

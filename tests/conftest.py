@@ -80,7 +80,9 @@ def migrated_database_url(request, tmp_path_factory):
 def database_url(migrated_database_url):
     """A migrated database, emptied after the test."""
     yield migrated_database_url
-    engine = db.make_engine(load_settings({"LANYARD_DATABASE_URL": migrated_database_url, "LANYARD_SECRET_KEYS": TEST_SECRET}).database)
+    engine = db.make_engine(
+        load_settings({"LANYARD_DATABASE_URL": migrated_database_url, "LANYARD_SECRET_KEYS": TEST_SECRET}).database
+    )
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)

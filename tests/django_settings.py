@@ -17,9 +17,9 @@ from digest.config import parse_database_url  # noqa: E402
 from lanyard_site.settings import *  # noqa: E402,F401,F403
 from lanyard_site.settings import database_settings  # noqa: E402
 
-DATABASES["postgresql"] = database_settings(parse_database_url(POSTGRES_URL))  # noqa: F405
+DATABASES["postgresql"] = database_settings(parse_database_url(POSTGRES_URL))  # noqa: F405 -- from lanyard_site.settings
 # One test database per test process, so parallel runs never share one.
-DATABASES["postgresql"]["TEST"] = {"NAME": f"lanyard_django_test_{os.getpid()}"}
+DATABASES["postgresql"]["TEST"] = {"NAME": f"lanyard_django_test_{os.getpid()}"}  # noqa: F405 -- from lanyard_site.settings
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # SQLite's test database in a file, not in memory: the digest core's services that site
 # views call (subscription changes) reach it through their own SQLAlchemy engine.

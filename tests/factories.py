@@ -12,7 +12,7 @@ import itertools
 from digest import db
 
 _counter = itertools.count(1)
-NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def _insert(connection, table, values) -> int:
@@ -41,7 +41,9 @@ def make_event(connection, start_date: dt.date, **values) -> int:
 
 
 def make_attendance(connection, person_id: int, event_id: int, role: str = "attending") -> int:
-    return _insert(connection, db.attendance, {"person_id": person_id, "event_id": event_id, "role": role, "created_at": NOW})
+    return _insert(
+        connection, db.attendance, {"person_id": person_id, "event_id": event_id, "role": role, "created_at": NOW}
+    )
 
 
 def make_subscription(connection, person_id: int, **values) -> int:

@@ -114,7 +114,9 @@ def endless(stopping: threading.Event) -> Handler:
     """A chunked body that never ends, as fast as the client reads."""
 
     def handler(h: BaseHTTPRequestHandler) -> None:
-        h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        h.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         chunk = b"x" * 65536
         frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
         while not stopping.is_set():
@@ -127,7 +129,9 @@ def huge_length() -> Handler:
     """Claims 2 GB, sends a little, then waits (a client that trusted it would wait or buffer)."""
 
     def handler(h: BaseHTTPRequestHandler) -> None:
-        h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 2147483648\r\n\r\n" + b"\0" * 1024)
+        h.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 2147483648\r\n\r\n" + b"\0" * 1024
+        )
         h.wfile.flush()
         time.sleep(2)
 

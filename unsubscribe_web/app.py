@@ -186,12 +186,18 @@ class UnsubscribeApp:
         except SubscriptionNotFound:
             return Outcome.UNKNOWN
         except DATABASE_UNAVAILABLE as error:
-            change = SubscriptionChange(ref.subscription_id, action, via, dt.datetime.now(dt.timezone.utc))
+            change = SubscriptionChange(ref.subscription_id, action, via, dt.datetime.now(dt.UTC))
             try:
                 subscription_change_enqueue(self.redis, prefix=self.prefix, change=change)
             except redis_lib.RedisError as redis_error:
-                log.error("unsubscribe endpoint: %s of subscription %d recorded nowhere: database (%s) and "
-                          "Redis (%s) both unavailable", action, ref.subscription_id, _brief(error), _brief(redis_error))
+                log.error(
+                    "unsubscribe endpoint: %s of subscription %d recorded nowhere: database (%s) and "
+                    "Redis (%s) both unavailable",
+                    action,
+                    ref.subscription_id,
+                    _brief(error),
+                    _brief(redis_error),
+                )
                 return Outcome.UNAVAILABLE
             log.warning("unsubscribe endpoint: database unavailable (%s); %s of subscription %d queued for replay",
                         _brief(error), action, ref.subscription_id)
@@ -209,7 +215,7 @@ def create_app(settings: Settings | None = None, **options) -> UnsubscribeApp:
 
 
 def _make_engine(settings: Settings, pool_size: int):
-    options = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": 5}
+    options: dict[str, object] = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": 5}
     if settings.database.backend == "postgresql":
         # A down database must become a queued unsubscribe in seconds, not minutes.
         # No pre-ping: a connection that died with the server fails its one request,

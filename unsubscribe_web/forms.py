@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email.parser import BytesParser
 from email.policy import HTTP
+from typing import Any
 from urllib.parse import parse_qsl
 
 MAX_BODY = 8 * 1024  # a one-click body is 26 bytes; a multipart one a few hundred
@@ -54,7 +55,7 @@ def _multipart_one_click(content_type: str, body: bytes) -> bool:
         return False
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        value = part.get_payload(decode=True) or b""
+        value: Any = part.get_payload(decode=True) or b""  # bytes for a single part
         if isinstance(name, str) and _is_one_click_field(name, value.decode("latin-1")):
             return True
     return False

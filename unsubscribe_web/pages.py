@@ -83,10 +83,7 @@ def mask_email(email: str) -> str:
     local, at, domain = email.rpartition("@")
     if not at:
         local, domain = email, ""
-    if len(local) <= 2:
-        shown = local[:1] + "•"
-    else:
-        shown = local[0] + "•••" + local[-1]
+    shown = local[:1] + "•" if len(local) <= 2 else local[0] + "•••" + local[-1]
     return shown + ("@" + domain if domain else "")
 
 
@@ -98,7 +95,9 @@ def _recipient(email: str | None) -> str:
     return f"<strong>{escape(mask_email(email))}</strong>" if email else "your address"
 
 
-def confirm_unsubscribe(*, list_name: str, email: str | None, already: bool, token_for_resubscribe: str, manage_url: str) -> Response:
+def confirm_unsubscribe(
+    *, list_name: str, email: str | None, already: bool, token_for_resubscribe: str, manage_url: str
+) -> Response:
     if already:
         return _page(
             "200 OK", "You are unsubscribed",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .reports import Report
 from ..vocabulary import FeedbackKind
+from .reports import Report
 from .values import ReportType
 
 # ARF feedback types that are a person (or their provider) calling our mail unwanted.
@@ -44,4 +44,6 @@ def classify(report: Report) -> Verdict:
     if soft:
         return Verdict(FeedbackKind.SOFT_BOUNCE, soft[0].status, soft[0].diagnostic)
     first = failures[0]
-    return Verdict(None, first.status, first.diagnostic, f"a failure without a usable status code ({first.status or 'none'})")
+    return Verdict(
+        None, first.status, first.diagnostic, f"a failure without a usable status code ({first.status or 'none'})"
+    )

@@ -14,6 +14,7 @@ import asyncio
 import logging
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from .process import FeedbackProcessor
 from .reports import MAX_REPORT_BYTES
@@ -29,19 +30,23 @@ class FeedbackHandler:
         self.processor = processor
         self.domain = processor.return_path.domain
 
-    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
+    async def handle_RCPT(  # aiosmtpd's handler hook
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         if address.rpartition("@")[2].lower() != self.domain:
             return f"550 5.7.1 this server takes reports for {self.domain} only"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server, session, envelope) -> str:
-        raw = envelope.original_content or envelope.content
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # aiosmtpd's hook
+        raw = envelope.original_content or envelope.content or b""
+        assert isinstance(raw, bytes)  # decode_data is off: the bytes as received
         loop = asyncio.get_running_loop()
         try:
             # The processor blocks on the database; the event loop keeps serving others.
             outcome = await loop.run_in_executor(
-                None, lambda: self.processor.process(raw, source=Source.SMTP, envelope_recipients=tuple(envelope.rcpt_tos))
+                None,
+                lambda: self.processor.process(raw, source=Source.SMTP, envelope_recipients=tuple(envelope.rcpt_tos)),
             )
         except Exception:
             log.exception("smtp report from %s not recorded; asked the sender to retry", envelope.mail_from)

@@ -22,20 +22,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sqlalchemy.exc
-from sqlalchemy import Engine, select, update
+from redis import Redis
+from sqlalchemy import Connection, Engine, select, update
 
 from .. import db
 from ..clock import utcnow
 from ..config import Settings
+from ..runs import ChunkRecord, run_get, run_record
 from ..subscriptions import subscription_suppress, subscription_unsubscribe_in
 from ..tokens import DeliveryRef, ReturnPathSigner, TokenError
+from ..vocabulary import (
+    ACTIVE_RUN_STATUSES,
+    ChangeVia,
+    DeliveryStatus,
+    FeedbackDecision,
+    FeedbackKind,
+    FeedbackMatch,
+    SubscriptionStatus,
+)
 from .classify import Verdict, classify
 from .reports import NotAReport, Report, parse_report
-from ..vocabulary import ChangeVia, DeliveryStatus, FeedbackDecision, FeedbackKind, FeedbackMatch, SubscriptionStatus
 from .values import Source
 from .verp import ReturnPath
 
@@ -69,6 +79,7 @@ class FeedbackOutcome:
 @dataclass(frozen=True, slots=True)
 class _Match:
     delivery_id: int
+    run_id: int
     subscription_id: int
     status: str
     feedback: str
@@ -78,7 +89,7 @@ class _Match:
 class FeedbackProcessor:
     """Processes reports for one lanyard (its database, Redis, keys and bounce domain)."""
 
-    def __init__(self, *, engine: Engine, redis, prefix: str, return_path: ReturnPath, policy: FeedbackPolicy):
+    def __init__(self, *, engine: Engine, redis: Redis, prefix: str, return_path: ReturnPath, policy: FeedbackPolicy):
         self.engine = engine
         self.redis = redis
         self.prefix = prefix
@@ -86,7 +97,7 @@ class FeedbackProcessor:
         self.policy = policy
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, engine: Engine, redis) -> FeedbackProcessor:
+    def from_settings(cls, settings: Settings, *, engine: Engine, redis: Redis) -> FeedbackProcessor:
         return cls(
             engine=engine, redis=redis, prefix=settings.redis_prefix,
             return_path=ReturnPath(ReturnPathSigner(settings.secret_keys), settings.bounce_domain),
@@ -118,6 +129,8 @@ class FeedbackProcessor:
             return self._drop(source, f"replayed: report {report.fingerprint[:12]} is recorded already")
         if verdict.kind == FeedbackKind.COMPLAINT:
             self._suppress(match.subscription_id)
+        if verdict.kind == FeedbackKind.HARD_BOUNCE and match.status == DeliveryStatus.SENT:
+            self._recount(match.run_id)
         log.info(
             "%s report (%s): %s %s for subscription %d, delivery %d, matched by %s: %s",
             source, report.fingerprint[:12], verdict.kind, verdict.status_code, match.subscription_id,
@@ -127,7 +140,7 @@ class FeedbackProcessor:
 
     # -- matching ----------------------------------------------------------------------
 
-    def _match(self, connection, report: Report, envelope_recipients: Sequence[str]) -> _Match | str:
+    def _match(self, connection: Connection, report: Report, envelope_recipients: Sequence[str]) -> _Match | str:
         """The delivery a report is about, or why none (a string)."""
         addresses = dict.fromkeys([a.strip().strip("<>").lower() for a in envelope_recipients] + list(report.addresses))
         refs: set[DeliveryRef] = set()
@@ -141,29 +154,35 @@ class FeedbackProcessor:
         if len(refs) > 1:
             return "return paths naming different deliveries"
         d = db.delivery
-        columns = (d.c.id, d.c.subscription_id, d.c.status, d.c.feedback)
+        columns = (d.c.id, d.c.run_id, d.c.subscription_id, d.c.status, d.c.feedback)
         if refs:
             ref = refs.pop()
             row = connection.execute(
                 select(*columns).where(d.c.subscription_id == ref.subscription_id, d.c.digest_date == ref.digest_date)
             ).first()
             if row is None:
-                return f"unknown message: the return path names subscription {ref.subscription_id} on {ref.digest_date}, not in the ledger"
+                return (
+                    f"unknown message: the return path names subscription {ref.subscription_id} "
+                    f"on {ref.digest_date}, not in the ledger"
+                )
             matched_by = FeedbackMatch.RETURN_PATH
         elif report.message_ids:
-            rows = connection.execute(select(*columns).where(d.c.message_id.in_(report.message_ids[:20])).limit(2)).all()
+            rows = connection.execute(
+                select(*columns).where(d.c.message_id.in_(report.message_ids[:20])).limit(2)
+            ).all()
             if len(rows) != 1:
-                return f"unknown message: {', '.join(report.message_ids[:3])[:200]} {'is' if not rows else 'are'} not one delivery of the ledger"
+                named = ", ".join(report.message_ids[:3])[:200]
+                return f"unknown message: {named} {'is' if not rows else 'are'} not one delivery of the ledger"
             row, matched_by = rows[0], FeedbackMatch.MESSAGE_ID
         else:
             return "unknown message: no return path of ours and no Message-ID quoted"
         if row.status == DeliveryStatus.SKIPPED:
             return f"unknown message: delivery {row.id} sent nothing ({row.status})"
-        return _Match(row.id, row.subscription_id, row.status, row.feedback, matched_by)
+        return _Match(row.id, row.run_id, row.subscription_id, row.status, row.feedback, matched_by)
 
     # -- deciding and recording ----------------------------------------------------------
 
-    def _decide(self, connection, match: _Match, verdict: Verdict) -> tuple[FeedbackDecision, str]:
+    def _decide(self, connection: Connection, match: _Match, verdict: Verdict) -> tuple[FeedbackDecision, str]:
         s = db.subscription
         sid = match.subscription_id
         if verdict.kind == FeedbackKind.COMPLAINT:
@@ -173,9 +192,13 @@ class FeedbackProcessor:
         if verdict.kind == FeedbackKind.SOFT_BOUNCE:
             f = db.delivery_feedback
             since = utcnow() - dt.timedelta(days=self.policy.soft_bounce_days)
-            earlier = set(connection.execute(
-                select(f.c.delivery_id).where(f.c.subscription_id == sid, f.c.kind == FeedbackKind.SOFT_BOUNCE, f.c.received_at >= since)
-            ).scalars())
+            earlier = set(
+                connection.execute(
+                    select(f.c.delivery_id).where(
+                        f.c.subscription_id == sid, f.c.kind == FeedbackKind.SOFT_BOUNCE, f.c.received_at >= since
+                    )
+                ).scalars()
+            )
             count = len(earlier | {match.delivery_id})
             limit, days = self.policy.soft_bounce_limit, self.policy.soft_bounce_days
             counted = f"soft bounce {verdict.status_code}: {count} of {limit} digests within {days} days"
@@ -184,14 +207,16 @@ class FeedbackProcessor:
         else:
             counted = f"hard bounce {verdict.status_code}"
         marked = connection.execute(
-            update(s).where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE).values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
+            update(s)
+            .where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE)
+            .values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
         ).rowcount
         if marked:
             return FeedbackDecision.BOUNCING, f"{counted}: subscription marked bouncing"
         status = connection.execute(select(s.c.status).where(s.c.id == sid)).scalar()
         return FeedbackDecision.NO_CHANGE, f"{counted}: subscription is {status} already"
 
-    def _record(self, connection, match: _Match, report: Report, verdict: Verdict, record: _Record) -> None:
+    def _record(self, connection: Connection, match: _Match, report: Report, verdict: Verdict, record: _Record) -> None:
         now = utcnow()
         connection.execute(db.delivery_feedback.insert().values(
             delivery_id=match.delivery_id, subscription_id=match.subscription_id, kind=verdict.kind,
@@ -200,18 +225,36 @@ class FeedbackProcessor:
             received_at=now,
         ))
         values: dict = {}
-        if _RANK[verdict.kind] >= _RANK.get(match.feedback, 0):
+        if verdict.kind is not None and _RANK[verdict.kind] >= _RANK.get(match.feedback or "", 0):
             values.update(feedback=verdict.kind, feedback_at=now)
         if verdict.kind == FeedbackKind.HARD_BOUNCE and match.status == DeliveryStatus.SENT:
-            values.update(status=DeliveryStatus.BOUNCED, last_error=f"bounce report: {verdict.status_code} {verdict.diagnostic}"[:2000])
+            values.update(
+                status=DeliveryStatus.BOUNCED,
+                last_error=f"bounce report: {verdict.status_code} {verdict.diagnostic}"[:2000],
+            )
         if values:
             connection.execute(update(db.delivery).where(db.delivery.c.id == match.delivery_id).values(**values))
+
+    def _recount(self, run_id: int) -> None:
+        """A sent delivery bounced: move it from its run's sent count to its bounced count.
+
+        Only for a run that has ended: one still going totals its ledger when it finishes.
+        """
+        if run_get(self.engine, run_id=run_id)["status"] in ACTIVE_RUN_STATUSES:
+            return
+        run_record(self.engine, run_id=run_id, record=ChunkRecord(
+            sent=-1, bounced=1, notes=["bounce reports came back after the run: lanyard runs show"],
+        ))
 
     def _suppress(self, subscription_id: int) -> None:
         try:
             subscription_suppress(self.redis, prefix=self.prefix, subscription_id=subscription_id)
         except Exception as error:  # the database has the unsubscribe; a run reads it when claiming
-            log.error("complaint for subscription %d: recorded, but the suppression set is unreachable: %s", subscription_id, error)
+            log.error(
+                "complaint for subscription %d: recorded, but the suppression set is unreachable: %s",
+                subscription_id,
+                error,
+            )
 
     @staticmethod
     def _drop(source: Source, reason: str) -> FeedbackOutcome:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email import errors, policy
+from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses
+from typing import Any
 
 from .values import ReportType
 
@@ -63,6 +66,18 @@ class Report:
 
 def parse_report(raw: bytes) -> Report:
     """The report in ``raw`` (a whole message, as received), or :class:`NotAReport`."""
+    try:
+        return _parse(raw)
+    except NotAReport:
+        raise
+    except (ValueError, LookupError, TypeError, AttributeError, IndexError) as error:
+        # The email package tolerates most damage, but a hostile header (an unknown
+        # charset, a parameter it cannot split) can still raise one of these.
+        raise NotAReport(f"unreadable ({type(error).__name__})") from None
+
+
+def _multipart_report(raw: bytes) -> tuple[Message, str, list]:
+    """The message, its report type and its parts, or :class:`NotAReport` saying why not."""
     if not isinstance(raw, (bytes, bytearray)):
         raise NotAReport("not a message (bytes expected)")
     if len(raw) > MAX_REPORT_BYTES:
@@ -72,32 +87,41 @@ def parse_report(raw: bytes) -> Report:
     message = BytesParser(policy=policy.compat32).parsebytes(bytes(raw))
     if message.get_content_type() != "multipart/report":
         raise NotAReport(f"not a multipart/report but {message.get_content_type()}")
-    report_type = (message.get_param("report-type") or "").lower()
+    report_type = str(message.get_param("report-type") or "").lower()
     if report_type not in (ReportType.DELIVERY_STATUS, ReportType.FEEDBACK):
         raise NotAReport(f"a multipart/report of an unknown type {report_type or '(none)'!r}")
     damage = [d for d in message.defects if isinstance(d, _STRUCTURE_DEFECTS)]
     if damage or not message.is_multipart():
         raise NotAReport(f"a damaged MIME tree ({type(damage[0]).__name__ if damage else 'no parts'})")
     parts = message.get_payload()
+    return message, report_type, parts if isinstance(parts, list) else []
+
+
+def _parse(raw: bytes) -> Report:
+    message, report_type, parts = _multipart_report(raw)
     if report_type == ReportType.DELIVERY_STATUS:
         status_part = _part(parts, ("message/delivery-status", "message/global-delivery-status"))
         if status_part is None:
             raise NotAReport("a delivery-status report without a message/delivery-status part")
         blocks = _field_blocks(status_part)
-        recipients = tuple(_recipient(block) for block in blocks[1:] if block.get("Final-Recipient") or block.get("Action"))
+        recipients = tuple(
+            _recipient(block) for block in blocks[1:] if block.get("Final-Recipient") or block.get("Action")
+        )
         if not recipients:
             raise NotAReport("a delivery-status report naming no recipient")
         machine_text = "\n\n".join(_block_text(block) for block in blocks)
-        report = dict(recipients=recipients)
+        report: dict[str, Any] = dict(recipients=recipients)
         # Gmail names the returned message in the per-message block.
-        extra_ids = [block.get(name, "") for block in blocks for name in ("Original-Message-ID", "X-Original-Message-ID")]
+        extra_ids = [
+            block.get(name, "") for block in blocks for name in ("Original-Message-ID", "X-Original-Message-ID")
+        ]
     else:
         feedback_part = _part(parts, ("message/feedback-report",))
         if feedback_part is None:
             raise NotAReport("a feedback report without a message/feedback-report part")
         blocks = _field_blocks(feedback_part)
         fields = blocks[0] if blocks else Message()
-        feedback_type = " ".join(str(fields.get("Feedback-Type", "")).split()).lower()
+        feedback_type = _clean(fields.get("Feedback-Type", "")).lower()
         if not feedback_type:
             raise NotAReport("a feedback report without a Feedback-Type")
         machine_text = _block_text(fields)
@@ -122,7 +146,7 @@ def parse_report(raw: bytes) -> Report:
     )
 
 
-def _part(parts, content_types: tuple[str, ...]) -> Message | None:
+def _part(parts: list, content_types: tuple[str, ...]) -> Message | None:
     for part in parts:
         if isinstance(part, Message) and part.get_content_type() in content_types:
             return part
@@ -140,6 +164,7 @@ def _field_blocks(part: Message) -> list[Message]:
     if isinstance(payload, list) and all(isinstance(p, Message) for p in payload):
         blocks: list[Message] = []
         for block in payload:
+            assert isinstance(block, Message)  # checked above
             blocks.append(block)
             body = block.get_payload()
             if isinstance(body, str) and body.strip():  # blocks the parser did not separate
@@ -149,7 +174,8 @@ def _field_blocks(part: Message) -> list[Message]:
         payload = payload.decode("utf-8", "replace")
     if isinstance(payload, str):
         if part.get("Content-Transfer-Encoding", "").lower() in ("base64", "quoted-printable"):
-            payload = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+            decoded: Any = part.get_payload(decode=True)  # bytes for a single part
+            payload = (decoded or b"").decode("utf-8", "replace")
         return _text_blocks(payload)
     return []
 
@@ -166,22 +192,47 @@ def _block_text(block: Message) -> str:
 
 def _recipient(block: Message) -> RecipientStatus:
     final = _typed_value(block.get("Final-Recipient", "") or block.get("Original-Recipient", ""))
-    status = _status_code(str(block.get("Status", "")))
-    diagnostic = " ".join(_typed_value(block.get("Diagnostic-Code", "")).split())
+    status = _status_code(_clean(block.get("Status", "")))
+    diagnostic = _typed_value(block.get("Diagnostic-Code", ""))
     if not status:
         # Some MTAs leave Status out or put 5.0.0 with the real code in the diagnostic.
         status = _status_code(diagnostic)
     return RecipientStatus(
         final_recipient=final.lower(),
-        action=" ".join(str(block.get("Action", "")).split()).lower(),
+        action=_clean(block.get("Action", "")).lower(),
         status=status,
         diagnostic=diagnostic[:2000],
     )
 
 
-def _typed_value(value) -> str:
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean(value: object) -> str:
+    """A header's text as storable, printable text on one line.
+
+    The parser hands undecodable bytes over as surrogate escapes, which neither a
+    database driver nor a log can take; NUL and other controls go too.
+    """
+    if isinstance(value, Header):  # a header with 8-bit bytes: take them as UTF-8 (RFC 6532)
+        text = "".join(_decoded(chunk, charset) for chunk, charset in decode_header(value))
+    else:
+        text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _decoded(chunk: bytes | str, charset: str | None) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    try:
+        return chunk.decode(charset if charset and charset != "unknown-8bit" else "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return chunk.decode("utf-8", "replace")
+
+
+def _typed_value(value: object) -> str:
     """``rfc822; ada@example.com`` → ``ada@example.com`` (the address-type or diagnostic-type goes)."""
-    text = " ".join(str(value).split())
+    text = _clean(value)
     kind, separator, rest = text.partition(";")
     return rest.strip() if separator and " " not in kind.strip() else text
 
@@ -194,7 +245,7 @@ def _status_code(text: str) -> str:
     return ".".join(match.groups()) if match else ""
 
 
-def _quoted_headers(parts) -> Message | None:
+def _quoted_headers(parts: list) -> Message | None:
     """The headers of the original message a report quotes (whole, or headers only)."""
     for part in parts[1:]:
         if not isinstance(part, Message):
@@ -207,23 +258,23 @@ def _quoted_headers(parts) -> Message | None:
             if isinstance(payload, str):
                 return HeaderParser(policy=policy.compat32).parsestr(payload)
         if content_type in ("text/rfc822-headers", "message/global-headers"):
-            text = part.get_payload(decode=True) or b""
+            text: Any = part.get_payload(decode=True) or b""  # bytes for a single part
             return HeaderParser(policy=policy.compat32).parsestr(text.decode("utf-8", "replace"))
     return None
 
 
-def _ids(values) -> tuple[str, ...]:
+def _ids(values: Iterable[object]) -> tuple[str, ...]:
     found: list[str] = []
     for value in values:
-        for match in _MESSAGE_ID.findall(" ".join(str(value).split())):
+        for match in _MESSAGE_ID.findall(_clean(value)):
             if match not in found:
                 found.append(match)
     return tuple(found)
 
 
-def _addresses(values) -> tuple[str, ...]:
+def _addresses(values: Iterable[object]) -> tuple[str, ...]:
     found: list[str] = []
-    for _, address in getaddresses([" ".join(str(v).split()) for v in values if v]):
+    for _, address in getaddresses([_clean(v) for v in values if v]):
         address = address.strip().strip("<>").lower()
         if "@" in address and address not in found:
             found.append(address)

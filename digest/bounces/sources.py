@@ -10,13 +10,14 @@ recorded already is then refused as replayed). Messages are read at most
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import os
-import re
 import ssl
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .process import FeedbackOutcome, FeedbackProcessor
@@ -88,8 +89,11 @@ class PassTotals:
             self.reasons[outcome.reason.split(":")[0]] += 1
 
 
-def process_mailbox(processor: FeedbackProcessor, mailbox: MailboxURL, *, ssl_context: ssl.SSLContext | None = None) -> PassTotals:
+def process_mailbox(
+    processor: FeedbackProcessor, mailbox: MailboxURL, *, ssl_context: ssl.SSLContext | None = None
+) -> PassTotals:
     if mailbox.scheme == "maildir":
+        assert mailbox.path is not None  # a maildir URL always names its folder
         return process_maildir(processor, mailbox.path)
     return process_imap(processor, mailbox, ssl_context=ssl_context)
 
@@ -122,10 +126,8 @@ def process_maildir(processor: FeedbackProcessor, path: Path) -> PassTotals:
                 continue
             totals.add(processor.process(raw, source=Source.MAILDIR))
             seen = f"{unique}:2,{''.join(sorted(set(flags) | {'S'}))}"
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.rename(file, path / "cur" / seen)
-            except FileNotFoundError:
-                pass
     return totals
 
 
@@ -133,13 +135,20 @@ def process_maildir(processor: FeedbackProcessor, path: Path) -> PassTotals:
 
 
 
-def process_imap(processor: FeedbackProcessor, mailbox: MailboxURL, *, ssl_context: ssl.SSLContext | None = None) -> PassTotals:
+def process_imap(
+    processor: FeedbackProcessor, mailbox: MailboxURL, *, ssl_context: ssl.SSLContext | None = None
+) -> PassTotals:
     """Every unseen message of the folder, each marked ``\\Seen`` once handled."""
     where = f"{mailbox.host}:{mailbox.port}"
+    connection: imaplib.IMAP4
     try:
         if mailbox.scheme == "imaps":
-            connection = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=ssl_context or ssl.create_default_context(),
-                                           timeout=IMAP_TIMEOUT)
+            connection = imaplib.IMAP4_SSL(
+                mailbox.host,
+                mailbox.port,
+                ssl_context=ssl_context or ssl.create_default_context(),
+                timeout=IMAP_TIMEOUT,
+            )
         else:
             connection = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=IMAP_TIMEOUT)
     except (OSError, imaplib.IMAP4.error) as error:
@@ -153,28 +162,28 @@ def process_imap(processor: FeedbackProcessor, mailbox: MailboxURL, *, ssl_conte
     except (OSError, imaplib.IMAP4.abort) as error:
         raise MailboxError(f"the IMAP server {where} failed: {error}") from None
     finally:
-        try:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
             connection.logout()
-        except (OSError, imaplib.IMAP4.error):
-            pass
 
 
 def _imap_pass(processor: FeedbackProcessor, connection: imaplib.IMAP4, mailbox: MailboxURL, where: str) -> PassTotals:
     kind, data = connection.select(_quoted(mailbox.folder))
     if kind != "OK":
         raise MailboxError(f"the IMAP server {where} has no folder {mailbox.folder!r}: {_text(data)}")
-    kind, data = connection.uid("SEARCH", None, "UNSEEN")
+    kind, data = connection.uid("SEARCH", None, "UNSEEN")  # type: ignore[arg-type]  # None: no charset
     if kind != "OK":
         raise MailboxError(f"the IMAP server {where} refused to search {mailbox.folder!r}: {_text(data)}")
     totals = PassTotals()
-    for uid in (data[0] or b"").split():
+    found: Any = data[0]  # bytes: the uids, space-separated
+    for uid in (found or b"").split():
         # BODY.PEEK leaves \Seen alone until the message is handled; <0.N> caps the read.
-        kind, data = connection.uid("FETCH", uid, f"(BODY.PEEK[]<0.{MAX_REPORT_BYTES + 1}>)")
-        raw = next((item[1] for item in data or () if isinstance(item, tuple)), None)
+        kind, data = connection.uid("FETCH", uid, f"(BODY.PEEK[]<0.{MAX_REPORT_BYTES + 1}>)")  # type: ignore[arg-type]
+        parts: Any = data or ()  # imaplib: (envelope, message bytes) tuples and closing bytes
+        raw = next((item[1] for item in parts if isinstance(item, tuple)), None)
         if kind != "OK" or raw is None:
             continue  # expunged meanwhile
         totals.add(processor.process(raw, source=Source.IMAP))
-        connection.uid("STORE", uid, "+FLAGS.SILENT", r"(\Seen)")
+        connection.uid("STORE", uid, "+FLAGS.SILENT", r"(\Seen)")  # type: ignore[arg-type]  # a uid as bytes
     return totals
 
 
@@ -182,9 +191,11 @@ def _quoted(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if isinstance(value, (list, tuple)):
-        value = b" ".join(v for v in value if isinstance(v, bytes)) if value and isinstance(value[0], bytes) else str(value)
+        value = (
+            b" ".join(v for v in value if isinstance(v, bytes)) if value and isinstance(value[0], bytes) else str(value)
+        )
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     return " ".join(str(value).split())

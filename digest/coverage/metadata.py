@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from ..embeds import PROVIDERS, EmbedProvider, provider_for
-from ..http import Fetched, Failed, HttpClient, HttpError, Refused
+from ..http import Failed, Fetched, HttpClient, HttpError, Refused
 from ..vocabulary import CoverageKind
 from .values import Metadata
 

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
 from .. import db
 from ..http import HttpClient, HttpError
-from .metadata import TITLE_LENGTH, fetch_metadata
 from ..vocabulary import CoverageStatus
+from .metadata import TITLE_LENGTH, fetch_metadata
 from .values import FetchOutcome, FetchResult
 
 REVALIDATE_AFTER = dt.timedelta(days=30)
@@ -24,7 +24,7 @@ STUCK_AFTER = dt.timedelta(minutes=15)  # a fetching row whose task was lost (br
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def coverage_fetch(engine: Engine, client: HttpClient, *, coverage_id: int, last_attempt: bool,

@@ -310,7 +310,7 @@ class _PoolTransport(httpx.BaseTransport):
             url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
                              target=request.url.raw_path),
             headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]  # httpx's stream is an iterable of bytes
+            content=request.stream,  # httpx's stream is an iterable of bytes
             extensions=request.extensions,
         )
         response = self.pool.handle_request(core)

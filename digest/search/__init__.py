@@ -15,10 +15,10 @@ from .index import MAX_CLAUSES, EventHit, EventPage, Facets, Hit, SearchError, S
 
 def open_search(settings: Settings) -> SearchIndex:
     if settings.search_backend == "tantivy":
-        from .tantivy_index import TantivyIndex
+        from .tantivy_index import TantivyIndex  # noqa: PLC0415 -- each engine's library loads when chosen
 
         return TantivyIndex(settings.search_path)
-    from .solr_index import SolrIndex
+    from .solr_index import SolrIndex  # noqa: PLC0415 -- each engine's library loads when chosen
 
     return SolrIndex(settings.search_url)
 

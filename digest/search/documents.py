@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from .. import db
 from ..vocabulary import GRAPH_ROLES, Role
@@ -114,7 +115,7 @@ def from_sort_key(key: int) -> tuple[dt.date, int]:
     return EPOCH + dt.timedelta(days=key >> _PK_BITS), key & PK_MASK
 
 
-def load_documents(connection, keys: Iterable[DocKey]) -> tuple[list[SearchDocument], list[DocKey]]:
+def load_documents(connection: Connection, keys: Iterable[DocKey]) -> tuple[list[SearchDocument], list[DocKey]]:
     """The documents for ``keys`` as the database has them now, and the keys whose row is gone."""
     by_kind: dict[str, set[int]] = {}
     for key in keys:
@@ -132,7 +133,7 @@ def load_documents(connection, keys: Iterable[DocKey]) -> tuple[list[SearchDocum
     return documents, gone
 
 
-def stream_documents(connection, kinds: Sequence[str] = KINDS) -> Iterator[SearchDocument]:
+def stream_documents(connection: Connection, kinds: Sequence[str] = KINDS) -> Iterator[SearchDocument]:
     """Every document the database implies, a batch of rows at a time."""
     for kind in kinds:
         table = _TABLES[kind]
@@ -141,14 +142,14 @@ def stream_documents(connection, kinds: Sequence[str] = KINDS) -> Iterator[Searc
             yield from _LOADERS[kind](connection, ids[start:start + LOAD_BATCH])
 
 
-def _grouped(rows) -> dict[int, list]:
+def _grouped(rows: Iterable[Any]) -> dict[int, list]:
     grouped: dict[int, list] = {}
     for owner, value in rows:
         grouped.setdefault(owner, []).append(value)
     return grouped
 
 
-def _events(connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
+def _events(connection: Connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
     e, et, t, a = db.event_, db.event_topic, db.topic, db.attendance
     topics = _grouped(connection.execute(
         select(et.c.event_id, t.c.name).join(t, t.c.id == et.c.topic_id).where(et.c.event_id.in_(ids))
@@ -173,7 +174,7 @@ def _events(connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
         )
 
 
-def _sessions(connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
+def _sessions(connection: Connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
     s, ss = db.session, db.session_speaker
     speakers = _grouped(connection.execute(select(ss.c.session_id, ss.c.person_id).where(ss.c.session_id.in_(ids))))
     rows = connection.execute(
@@ -187,13 +188,13 @@ def _sessions(connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
         )
 
 
-def _people(connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
+def _people(connection: Connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
     p = db.person
     for row in connection.execute(select(p.c.id, p.c.name, p.c.handle, p.c.bio).where(p.c.id.in_(ids))):
         yield SearchDocument(type="person", pk=row.id, title=row.name, body=row.bio, handle=row.handle)
 
 
-def _coverage(connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
+def _coverage(connection: Connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
     c = db.coverage
     rows = connection.execute(select(c.c.id, c.c.event_id, c.c.session_id, c.c.kind, c.c.title).where(c.c.id.in_(ids)))
     for row in rows:
@@ -207,7 +208,7 @@ def _utc_day(moment: dt.datetime | None) -> dt.date | None:
     if moment is None:
         return None
     if moment.tzinfo is not None:  # SQLite hands back naive UTC, PostgreSQL aware
-        moment = moment.astimezone(dt.timezone.utc)
+        moment = moment.astimezone(dt.UTC)
     return moment.date()
 
 

@@ -18,15 +18,18 @@ class and strategy a :class:`CostModel` keeps the seconds per subscriber observe
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..config import Settings
 from ..graph import Graph
 from ..keys import GraphKeys
 from ..stores.scripts import lua
-from ..values import FriendEvents, Window
+from ..values import FriendEvents, FriendEventsFromFollows, Window
 from ..vocabulary import Role
+from . import open_search
 from .index import SearchIndex, SearchMissing
 
 STRATEGY_NAMES = ("redis", "search")
@@ -48,6 +51,7 @@ WARMUP_CALLS = 1
 # numerous in one batch: subscribers in one call share their followees' events, so the
 # cost per subscriber depends on how many there are.
 GROUP_GROWTH = 4
+RECENT_FIGURES = 3  # figures per (strategy, class) that choices take the best of
 CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
 _FOLLOW_SET_SIZES_LUA = lua("follow_set_sizes")
@@ -64,7 +68,7 @@ def follow_sets(graph: Graph, person_ids: Sequence[int], keys: GraphKeys | None 
     pipe = graph.redis.pipeline(transaction=False)
     for person_id in person_ids:
         pipe.smembers(keys.follows(person_id))
-    return {p: {int(m) for m in members} for p, members in zip(person_ids, pipe.execute())}
+    return {p: {int(m) for m in members} for p, members in zip(person_ids, pipe.execute(), strict=False)}
 
 
 class SearchFriendEvents:
@@ -103,7 +107,7 @@ class SearchFriendEvents:
         return self.friend_events_from(follow_sets(self.graph, subscriber_ids), window)
 
     def friend_events_from(
-        self, follows: dict[int, set[int]], window: Window, keys: GraphKeys | None = None
+        self, follows: Mapping[int, Collection[int]], window: Window, keys: GraphKeys | None = None
     ) -> dict[int, FriendEvents]:
         """The answer for subscribers whose follow sets were read already."""
         subscriber_ids = list(follows)
@@ -119,7 +123,8 @@ class SearchFriendEvents:
                 at.setdefault(person, []).append((event_id, Role.SPEAKING))
         result: dict[int, FriendEvents] = {}
         for s in subscriber_ids:
-            mine, found = events[s], {}
+            mine = events[s]
+            found: dict[int, dict[int, str]] = {}
             for person in follows[s]:
                 for event_id, role in at.get(person, ()):
                     if event_id in mine:
@@ -134,7 +139,9 @@ class CostModel:
 
     A call on one class sets that class's cost (a running mean); a call mixing classes
     scales every class it held by observed / predicted, so drift in the strategy in use
-    is followed without splitting its calls.
+    is followed without splitting its calls. Choices go by the best of the last
+    RECENT_FIGURES figures: a load spike or a cold cache only ever makes a figure worse,
+    so the lowest recent one is closest to what a strategy does in steady state.
     """
 
     costs: dict[tuple[str, int], float] = field(default_factory=dict)
@@ -142,6 +149,7 @@ class CostModel:
     batches: Counter[int] = field(default_factory=Counter)  # batches seen per class
     calls: Counter[tuple[str, int]] = field(default_factory=Counter)  # calls measured alone per (strategy, class)
     group: dict[tuple[str, int], int] = field(default_factory=dict)  # subscribers in the call that set the figure
+    recent: dict[tuple[str, int], deque[float]] = field(default_factory=dict)  # the last figures, per second
 
     def cost(self, strategy: str, cls: int) -> float | None:
         return self.costs.get((strategy, cls))
@@ -164,7 +172,7 @@ class CostModel:
         measured on its own); None when neither it nor a neighbour has both."""
         for near in (cls, cls - 1, cls + 1):
             if not any(self.stale(name, near, group if near == cls else 0) for name in STRATEGY_NAMES):
-                return min(STRATEGY_NAMES, key=lambda name: self.costs[(name, near)])
+                return min(STRATEGY_NAMES, key=lambda name: min(self.recent[(name, near)]))
         return None
 
     def restart(self, strategy: str, cls: int) -> None:
@@ -178,21 +186,25 @@ class CostModel:
             (cls, count), = counts.items()
             self.calls[(strategy, cls)] += 1
             if self.calls[(strategy, cls)] <= WARMUP_CALLS + 1:
-                self.costs.pop((strategy, cls), None)  # a warm-up's figure is replaced, not averaged
+                # A warm-up's figure is replaced, not averaged.
+                self.costs.pop((strategy, cls), None)
+                self.recent.pop((strategy, cls), None)
             self.group[(strategy, cls)] = count
             self._update(strategy, cls, seconds / count)
             return
-        if any(cost is None for cost in known.values()):
+        measured = {cls: cost for cls, cost in known.items() if cost is not None}
+        if len(measured) < len(known):
             return  # a mixed call with a class never measured alone says nothing attributable
-        predicted = sum(known[cls] * count for cls, count in counts.items())
+        predicted = sum(measured[cls] * count for cls, count in counts.items())
         ratio = seconds / predicted if predicted > 0 else 1.0
         for cls in counts:
-            self._update(strategy, cls, known[cls] * ratio)
+            self._update(strategy, cls, measured[cls] * ratio)
 
     def _update(self, strategy: str, cls: int, per_subscriber: float) -> None:
         key = (strategy, cls)
         old = self.costs.get(key)
         self.costs[key] = per_subscriber if old is None else old + SMOOTHING * (per_subscriber - old)
+        self.recent.setdefault(key, deque(maxlen=RECENT_FIGURES)).append(per_subscriber)
         self.measured_at[key] = self.batches[cls]
 
 
@@ -221,9 +233,11 @@ class PlannedFriendEvents:
     strategy over this planner's life.
     """
 
-    def __init__(self, redis_strategy, search_strategy: SearchFriendEvents, *, threshold: int = SEARCH_THRESHOLD,
+    def __init__(self, redis_strategy: FriendEventsFromFollows, search_strategy: SearchFriendEvents, *,
+                 threshold: int = SEARCH_THRESHOLD,
                  costs: CostModel | None = None):
-        self.strategies = {"redis": redis_strategy, "search": search_strategy}
+        self.search = search_strategy
+        self.strategies: dict[str, FriendEventsFromFollows] = {"redis": redis_strategy, "search": search_strategy}
         self.threshold = threshold
         self.costs = costs if costs is not None else CostModel()
         self.usage: Counter[str] = Counter()
@@ -241,9 +255,9 @@ class PlannedFriendEvents:
 
     def follow_set_sizes(self, subscriber_ids: Sequence[int]) -> dict[int, int]:
         """Follow-set sizes alone (no members), one round trip: what :meth:`plan` takes."""
-        graph = self.strategies["search"].graph
+        graph = self.search.graph
         sizes = self._sizes(keys=[], args=[graph.keys().follows(""), *subscriber_ids])
-        return dict(zip(subscriber_ids, map(int, sizes)))
+        return dict(zip(subscriber_ids, map(int, sizes), strict=False))
 
     def plan(self, sizes: Mapping[int, int]) -> list[Call]:
         """The calls that answer a batch (subscriber → follow-set size): measuring calls
@@ -289,7 +303,7 @@ class PlannedFriendEvents:
             return {}
         # The follow sets, read once for the plan and for both strategies: the planner
         # adds no round trip to what the strategy it picks makes anyway.
-        graph = self.strategies["search"].graph
+        graph = self.search.graph
         keys = graph.keys()
         follows = follow_sets(graph, subscriber_ids, keys)
         calls = self.plan({p: len(members) for p, members in follows.items()})
@@ -309,15 +323,17 @@ class PlannedFriendEvents:
         return found
 
 
-def search_strategy(settings, *, graph: Graph, search: SearchIndex | None = None, **extra) -> SearchFriendEvents:
+def search_strategy(
+    settings: Settings, *, graph: Graph, search: SearchIndex | None = None, **extra: Any
+) -> SearchFriendEvents:
     """LANYARD_FRIENDS_STRATEGY=search; ``search`` defaults to the configured engine."""
-    from . import open_search
-
     return SearchFriendEvents(search if search is not None else open_search(settings), graph)
 
 
-def planned_strategy(settings, *, graph: Graph, redis_strategy, search: SearchIndex | None = None,
-                     threshold: int = SEARCH_THRESHOLD, **extra) -> PlannedFriendEvents:
+def planned_strategy(
+    settings: Settings, *, graph: Graph, redis_strategy: FriendEventsFromFollows, search: SearchIndex | None = None,
+    threshold: int = SEARCH_THRESHOLD, **extra: Any,
+) -> PlannedFriendEvents:
     """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by measured cost for their follow-set size."""
     search_friends = search_strategy(settings, graph=graph, search=search)
     return PlannedFriendEvents(redis_strategy, search_friends, threshold=threshold)

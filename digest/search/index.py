@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Self
 
 from .documents import KINDS, DocKey, SearchDocument
 
@@ -44,7 +45,7 @@ class TextQuery:
     offset: int = 0
     limit: int = 20
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         unknown = set(self.types) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown document type(s) {', '.join(sorted(unknown))}; known: {', '.join(KINDS)}")
@@ -108,7 +109,9 @@ class EventPage:
 
 def ranked_counts(counts: dict) -> tuple[tuple, ...]:
     """Facet counts in one order for both engines: most first, then by value."""
-    return tuple(sorted(((value, count) for value, count in counts.items() if count > 0), key=lambda vc: (-vc[1], vc[0])))
+    return tuple(
+        sorted(((value, count) for value, count in counts.items() if count > 0), key=lambda vc: (-vc[1], vc[0]))
+    )
 
 
 class SearchIndex:
@@ -127,7 +130,9 @@ class SearchIndex:
     def search(self, query: TextQuery) -> SearchPage:
         raise NotImplementedError
 
-    def _people_chunk(self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None) -> EventPage:
+    def _people_chunk(
+        self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None
+    ) -> EventPage:
         """Events with any of ≤ MAX_CLAUSES people, start date in [start, end], by (date, id),
         without their people; ``limit`` None means all of them."""
         raise NotImplementedError
@@ -175,7 +180,10 @@ class SearchIndex:
         if len(ids) <= MAX_CLAUSES:
             page = self._people_chunk(ids, start, end, offset, limit)
         else:
-            parts = [self._people_chunk(ids[i:i + MAX_CLAUSES], start, end, 0, None).hits for i in range(0, len(ids), MAX_CLAUSES)]
+            parts = [
+                self._people_chunk(ids[i : i + MAX_CLAUSES], start, end, 0, None).hits
+                for i in range(0, len(ids), MAX_CLAUSES)
+            ]
             merged: list[EventHit] = []
             for hit in heapq.merge(*parts, key=lambda h: h.sort_key):
                 if not merged or merged[-1].id != hit.id:  # two parts can find the same event
@@ -202,8 +210,8 @@ class SearchIndex:
         counts.pop(person_id, None)
         return list(ranked_counts(counts)[:limit])
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()

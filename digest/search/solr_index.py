@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import pysolr
 
@@ -133,7 +134,7 @@ def fingerprint_params(cursor: str) -> dict:
 
 def _pairs(flat: list) -> dict:
     """Solr's flat facet list [value, count, value, count, …] as a dict."""
-    return dict(zip(flat[0::2], flat[1::2]))
+    return dict(zip(flat[0::2], flat[1::2], strict=False))
 
 
 class SolrIndex(SearchIndex):
@@ -151,7 +152,7 @@ class SolrIndex(SearchIndex):
         except pysolr.SolrError as error:
             raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
 
-    def _update(self, call, *args, **kwargs):
+    def _update(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return call(*args, **kwargs)
         except pysolr.SolrError as error:
@@ -172,7 +173,9 @@ class SolrIndex(SearchIndex):
         )
         return SearchPage(results.hits, hits, facets)
 
-    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
+    def _people_chunk(
+        self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None
+    ) -> EventPage:
         hits: list[EventHit] = []
         position, total = offset, None
         while limit is None or len(hits) < limit:
@@ -186,7 +189,7 @@ class SolrIndex(SearchIndex):
                 break
         return EventPage(total or 0, tuple(hits))
 
-    def people_at(self, event_ids) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
+    def people_at(self, event_ids: Iterable[int]) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
         ids = sorted(set(event_ids))
         found = {}
         for start in range(0, len(ids), PAGE):

@@ -15,8 +15,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import redis as redis_lib
 from sqlalchemy import Engine
@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from ..heal import StillMissing, rebuild_once
 from ..keys import RedisKeys
 from ..stores.scripts import lua
-from .documents import DocKey, load_documents, stream_documents
+from .documents import DocKey, SearchDocument, load_documents, stream_documents
 from .index import SearchIndex, SearchMissing
 
 BATCH = 2_000
@@ -51,7 +51,9 @@ class IndexStats:
     busy: bool = False  # another indexer holds the lock; it drains what is pending
 
 
-def index_pending(index: SearchIndex, engine: Engine, client: redis_lib.Redis, keys: RedisKeys, *, batch: int = BATCH) -> IndexStats:
+def index_pending(
+    index: SearchIndex, engine: Engine, client: redis_lib.Redis, keys: RedisKeys, *, batch: int = BATCH
+) -> IndexStats:
     """Drain the pending set into the index, a batch at a time, one indexer at a time.
 
     A batch that fails goes back into the set before the error propagates, so nothing
@@ -111,7 +113,9 @@ class RebuildStats:
     caught_up: IndexStats = field(default_factory=IndexStats)
 
 
-def rebuild(index: SearchIndex, engine: Engine, client: redis_lib.Redis, keys: RedisKeys, *, progress: Progress | None = None) -> RebuildStats:
+def rebuild(
+    index: SearchIndex, engine: Engine, client: redis_lib.Redis, keys: RedisKeys, *, progress: Progress | None = None
+) -> RebuildStats:
     """Stream every document into a fresh index, swap it in, then index what changed meanwhile."""
     started = time.perf_counter()
     stats = RebuildStats()
@@ -164,7 +168,7 @@ def _requeue_dirty(client: redis_lib.Redis, keys: RedisKeys) -> int:
     return int(pipe.execute()[1])
 
 
-def _counted(documents, progress: Progress | None):
+def _counted(documents: Iterable[SearchDocument], progress: Progress | None) -> Iterator[SearchDocument]:
     count = 0
     for count, document in enumerate(documents, 1):
         yield document

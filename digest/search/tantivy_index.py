@@ -17,14 +17,15 @@ before each query (two ``stat`` calls) and reopen only when either changed.
 from __future__ import annotations
 
 import datetime as dt
-from array import array
 import fcntl
 import os
 import re
 import shutil
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any
 
 import tantivy
 
@@ -35,8 +36,9 @@ Must, Should = tantivy.Occur.Must, tantivy.Occur.Should
 
 WRITER_HEAP = 64_000_000
 REBUILD_HEAP = 256_000_000
-REBUILD_COMMIT_EVERY = 200_000
-ALL_FIRST_TRY = 4_096  # "all the hits": one search when they fit (a digest window holds a few thousand events), else a second  # documents between commits while rebuilding (bounds memory)
+REBUILD_COMMIT_EVERY = 200_000  # documents between commits while rebuilding (bounds memory)
+# "All the hits": one search when they fit (a digest window holds a few thousand events), else a second.
+ALL_FIRST_TRY = 4_096
 _GENERATION = re.compile(r"^gen-(\d{6,})$")
 
 
@@ -85,15 +87,27 @@ SCHEMA_FILE = "lanyard-schema-version"
 
 
 def _moment(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 def to_tantivy(document: SearchDocument) -> tantivy.Document:
     fields: dict = {
-        "id": document.id, "type": document.type, "pk": document.pk, "title": document.title,
+        "id": document.id,
+        "type": document.type,
+        "pk": document.pk,
+        "title": document.title,
         "body": document.body,
-        "text": [document.title, document.body, document.handle, *document.topics, document.city, document.country, document.kind],
-        "sort_key": document.sort_key, "fingerprint": document.fingerprint,
+        "text": [
+            document.title,
+            document.body,
+            document.handle,
+            *document.topics,
+            document.city,
+            document.country,
+            document.kind,
+        ],
+        "sort_key": document.sort_key,
+        "fingerprint": document.fingerprint,
     }
     if document.type == "event":
         fields["people"] = pack_people(document.attendee_ids, document.speaker_ids)
@@ -109,7 +123,7 @@ def to_tantivy(document: SearchDocument) -> tantivy.Document:
     return tantivy.Document(**fields)
 
 
-def pack_people(attendee_ids, speaker_ids) -> bytes:
+def pack_people(attendee_ids: Sequence[int], speaker_ids: Sequence[int]) -> bytes:
     return array("q", [len(attendee_ids), *attendee_ids, *speaker_ids]).tobytes()
 
 
@@ -126,7 +140,7 @@ class TantivyIndex(SearchIndex):
     def __init__(self, path: Path):
         self.path = Path(path)
         self._opened: tuple | None = None  # (generation dir, meta.json stamp)
-        self._index: tantivy.Index | None = None
+        self._index: Any = None  # a tantivy.Index once opened
 
     # -- generations -----------------------------------------------------------------
 
@@ -135,7 +149,7 @@ class TantivyIndex(SearchIndex):
         return self.path / "current"
 
     @contextmanager
-    def _layout_lock(self):
+    def _layout_lock(self) -> Iterator[None]:
         """Serialises creating and swapping generations (not reads, not document writes)."""
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.path / ".layout.lock", "w") as lock:
@@ -163,7 +177,8 @@ class TantivyIndex(SearchIndex):
 
     def _new_generation(self) -> Path:
         existing = self._generations()
-        number = int(_GENERATION.match(existing[-1].name).group(1)) + 1 if existing else 1
+        last = _GENERATION.match(existing[-1].name) if existing else None
+        number = int(last.group(1)) + 1 if last else 1  # _generations() lists matching names only
         directory = self.path / f"gen-{number:06d}"
         directory.mkdir(parents=True)
         return directory
@@ -235,14 +250,22 @@ class TantivyIndex(SearchIndex):
             name: searcher.search(_all(base, self._when(name, query.today)), limit=1).count
             for name in ("upcoming", "past")
         }
-        facets = Facets(type=terms("type", "type"), topic=terms("topic", "topics"), city=terms("city", "city"), when=ranked_counts(when))
+        facets = Facets(
+            type=terms("type", "type"),
+            topic=terms("topic", "topics"),
+            city=terms("city", "city"),
+            when=ranked_counts(when),
+        )
         return SearchPage(found.count, tuple(hits), facets)
 
     def _text_query(self, words: list[str]) -> tantivy.Query:
         if not words:
             return tantivy.Query.all_query()
         return self._parser().parse_query(
-            " ".join(words), default_field_names=["title", "text"], field_boosts={"title": 2.0}, conjunction_by_default=True
+            " ".join(words),
+            default_field_names=["title", "text"],
+            field_boosts={"title": 2.0},
+            conjunction_by_default=True,
         )
 
     def _parser(self) -> tantivy.Index:
@@ -267,9 +290,13 @@ class TantivyIndex(SearchIndex):
     def _when(name: str, today: dt.date) -> tantivy.Query:
         if name == "upcoming":
             return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, _moment(today), None)
-        return tantivy.Query.range_query(SCHEMA, "end_date", tantivy.FieldType.Date, None, _moment(today), include_upper=False)
+        return tantivy.Query.range_query(
+            SCHEMA, "end_date", tantivy.FieldType.Date, None, _moment(today), include_upper=False
+        )
 
-    def _sorted_keys(self, person_ids, start, end, offset, limit) -> tuple[int, list[int]]:
+    def _sorted_keys(
+        self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None
+    ) -> tuple[int, list[int]]:
         """(total, sort keys of the page): ordered by a fast field, each hit comes with its
         value, and the sort key holds the date and the id, so no stored document is read."""
         searcher = self._searcher()
@@ -278,22 +305,26 @@ class TantivyIndex(SearchIndex):
             tantivy.Query.range_query(SCHEMA, "start_date", tantivy.FieldType.Date, _moment(start), _moment(end)),
         )
 
-        def run(wanted: int):
-            return searcher.search(query, limit=max(1, wanted), offset=offset, order_by_field="sort_key", order=tantivy.Order.Asc)
+        def run(wanted: int) -> Any:
+            return searcher.search(
+                query, limit=max(1, wanted), offset=offset, order_by_field="sort_key", order=tantivy.Order.Asc
+            )
 
         found = run(limit if limit is not None else ALL_FIRST_TRY)
         if limit is None and found.count > offset + len(found.hits):
             found = run(found.count - offset)
         return found.count, [key for key, _ in found.hits]
 
-    def _people_chunk(self, person_ids, start, end, offset, limit) -> EventPage:
+    def _people_chunk(
+        self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None
+    ) -> EventPage:
         total, keys = self._sorted_keys(person_ids, start, end, offset, limit)
         return EventPage(total, tuple(EventHit(pk, day) for day, pk in map(from_sort_key, keys)))
 
-    def _event_ids_chunk(self, person_ids, start, end) -> list[int]:
+    def _event_ids_chunk(self, person_ids: Sequence[int], start: dt.date, end: dt.date) -> list[int]:
         return [key & PK_MASK for key in self._sorted_keys(person_ids, start, end, 0, None)[1]]
 
-    def people_at(self, event_ids) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
+    def people_at(self, event_ids: Iterable[int]) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
         ids = list(set(event_ids))
         if not ids:
             return {}
@@ -301,11 +332,17 @@ class TantivyIndex(SearchIndex):
         query = _all(tantivy.Query.term_query(SCHEMA, "type", "event"), tantivy.Query.term_set_query(SCHEMA, "pk", ids))
         addresses = [address for _, address in searcher.search(query, limit=len(ids)).hits]
         pks = searcher.fast_field_values("pk", addresses)
-        return {pk: unpack_people(searcher.doc(address).get_first("people")) for pk, address in zip(pks, addresses)}
+        return {
+            pk: unpack_people(searcher.doc(address).get_first("people"))
+            for pk, address in zip(pks, addresses, strict=False)
+        }
 
     def _speaker_counts(self, person_id: int) -> dict[int, int]:
         searcher = self._searcher()
-        query = _all(tantivy.Query.term_query(SCHEMA, "type", "event"), tantivy.Query.term_query(SCHEMA, "speaker_ids", person_id))
+        query = _all(
+            tantivy.Query.term_query(SCHEMA, "type", "event"),
+            tantivy.Query.term_query(SCHEMA, "speaker_ids", person_id),
+        )
         answer = searcher.aggregate(query, {"s": {"terms": {"field": "speaker_ids", "size": 100_000}}})
         return {int(b["key"]): b["doc_count"] for b in answer["s"]["buckets"]}
 
@@ -321,7 +358,7 @@ class TantivyIndex(SearchIndex):
     # -- writing -----------------------------------------------------------------------
 
     @contextmanager
-    def _writer(self, index: tantivy.Index, heap: int = WRITER_HEAP):
+    def _writer(self, index: tantivy.Index, heap: int = WRITER_HEAP) -> Iterator[Any]:
         try:
             writer = index.writer(heap_size=heap, num_threads=1)
         except ValueError as error:

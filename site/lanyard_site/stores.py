@@ -7,8 +7,10 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from digest.config import DatabaseURL
+from digest.db import make_engine
 from digest.graph import Graph
 from digest.redis_store import connect
+from digest.search import open_search
 
 
 @lru_cache(maxsize=1)
@@ -25,8 +27,6 @@ def graph() -> Graph:
 def search():
     """The configured search engine (tantivy under the data directory, or Solr): one
     handle per process, which reopens the index itself when a rebuild swaps it."""
-    from digest.search import open_search
-
     return open_search(settings.LANYARD)
 
 
@@ -39,8 +39,6 @@ def engine(alias: str = DEFAULT_DB_ALIAS):
 
 @lru_cache(maxsize=4)
 def _engine(database: DatabaseURL):
-    from digest.db import make_engine
-
     return make_engine(database)
 
 
@@ -59,7 +57,7 @@ def database_of(settings_dict: dict) -> DatabaseURL:
 
 def scheduler_enqueue():
     """Sends the scheduler's tasks (run controls in the admin) through the configured broker."""
-    from scheduler.app import app_for
-    from scheduler.enqueue import Enqueue
+    from scheduler.app import app_for  # noqa: PLC0415 -- Celery loads only where a task is sent
+    from scheduler.enqueue import Enqueue  # noqa: PLC0415 -- with the app, above
 
     return Enqueue(app_for(settings.LANYARD))

@@ -53,7 +53,12 @@ def test_bad_configuration_is_one_line_and_exit_2(data_dir, env, fragment):
 
 @pytest.mark.parametrize(
     "args",
-    [["seed", "--people", "many"], ["seed", "--people", "10", "--subscribers", "11"], ["graph", "frobnicate"], ["nonsense"]],
+    [
+        ["seed", "--people", "many"],
+        ["seed", "--people", "10", "--subscribers", "11"],
+        ["graph", "frobnicate"],
+        ["nonsense"],
+    ],
 )
 def test_bad_arguments_exit_2_with_usage(data_dir, args):
     result = run(args, {"LANYARD_DATA_DIR": str(data_dir)})
@@ -103,7 +108,11 @@ def test_seed_then_check_then_drift_on_postgresql(redis_client):
 
 def test_demo_on_the_embedded_defaults_prints_a_true_summary(data_dir):
     """README's first command, on a fresh data directory: SQLite and embedded Redis."""
-    result = run(["demo", "--people", "300", "--events", "30", "--subscribers", "40"], {"LANYARD_DATA_DIR": str(data_dir)}, timeout=600)
+    result = run(
+        ["demo", "--people", "300", "--events", "30", "--subscribers", "40"],
+        {"LANYARD_DATA_DIR": str(data_dir)},
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     engine = create_engine(f"sqlite:///{data_dir / 'lanyard.sqlite3'}")
     with engine.connect() as c:

@@ -12,7 +12,7 @@ from tests.cli.test_cli import assert_one_clear_line, run
 from tests.conftest import REDIS_URL, TEST_SECRET
 from tests.web_server import page, redirect
 
-NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -48,13 +48,19 @@ def test_fetch_prints_what_it_found(env, web_server):
 
 
 def test_refused_and_failed_are_one_line_and_exit_1(env, web_server):
-    assert_one_clear_line(run(["coverage", "fetch", "http://127.0.0.1/"], env), 1, "refused: address not allowed: 127.0.0.1")
+    assert_one_clear_line(
+        run(["coverage", "fetch", "http://127.0.0.1/"], env), 1, "refused: address not allowed: 127.0.0.1"
+    )
     result = run(["coverage", "fetch", web_server.route("/r", redirect("gopher://x/"))], env)
     assert_one_clear_line(result, 1, "refused: scheme not allowed: gopher")
     assert_one_clear_line(run(["coverage", "fetch", web_server.url("/missing")], env), 1, "failed: HTTP 404")
-    assert_one_clear_line(run(["coverage", "fetch", "slides.example/deck"], env), 1, "refused: not a valid URL: it needs http://")
+    assert_one_clear_line(
+        run(["coverage", "fetch", "slides.example/deck"], env), 1, "refused: not a valid URL: it needs http://"
+    )
     empty = {**env, "LANYARD_HTTP_ALLOW_NETWORKS": ""}
-    assert_one_clear_line(run(["coverage", "fetch", web_server.url("/missing")], empty), 1, "refused: address not allowed: 127.0.0.2")
+    assert_one_clear_line(
+        run(["coverage", "fetch", web_server.url("/missing")], empty), 1, "refused: address not allowed: 127.0.0.2"
+    )
     assert result.stderr.count("\n") == 1
 
 

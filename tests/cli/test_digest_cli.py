@@ -86,7 +86,9 @@ def test_run_on_several_processes_sends_each_digest_once(env, engine, redis_clie
     result = lanyard("digest", "run", "--date", str(DAY), "--processes", "2", "--chunk-size", "7")
     assert result.exit_code == 0, result.output
     assert "planned 40, sent 40, skipped 0, failed 0" in result.output
-    recipients = sorted(BytesParser(policy=policy.default).parse(f.open("rb"))["To"].addresses[0].addr_spec for f in outbox(env))
+    recipients = sorted(
+        BytesParser(policy=policy.default).parse(f.open("rb"))["To"].addresses[0].addr_spec for f in outbox(env)
+    )
     assert recipients == sorted(f"fan{n}@example.com" for n in range(40))
 
 
@@ -119,7 +121,10 @@ def test_preview_errors_are_one_line(env, world):
     assert unknown.exit_code == 2 and "no daily subscription for the handle 'nobody'" in unknown.output
     nothing = CliRunner().invoke(cli, ["digest", "preview", "--subscriber", "eve", "--date", str(DAY)])
     assert nothing.exit_code == 1
-    assert nothing.output.strip() == f"Error: eve would get no daily digest on {DAY}: nothing new from the people they follow"
+    assert (
+        nothing.output.strip()
+        == f"Error: eve would get no daily digest on {DAY}: nothing new from the people they follow"
+    )
     bad_date = CliRunner().invoke(cli, ["digest", "run", "--date", "tomorrow"])
     assert bad_date.exit_code == 2 and "Traceback" not in bad_date.output
 
@@ -141,8 +146,21 @@ def test_demo_ends_with_real_emails_in_the_outbox(short_tmp):
     env["LANYARD_DATA_DIR"] = str(short_tmp)
     try:
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "lanyard"), "demo", "--people", "400", "--events", "60", "--subscribers", "40"],
-            env=env, cwd=short_tmp, capture_output=True, text=True, timeout=300,
+            [
+                str(Path(sys.executable).parent / "lanyard"),
+                "demo",
+                "--people",
+                "400",
+                "--events",
+                "60",
+                "--subscribers",
+                "40",
+            ],
+            env=env,
+            cwd=short_tmp,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     finally:
         stop_embedded_redis(short_tmp)

@@ -60,7 +60,9 @@ def test_outside_the_window_and_beyond_the_cap(world, engine, redis_client):
 def test_a_stale_graph_shows_as_a_disagreement(world, engine):
     with engine.begin() as c:
         bob = c.execute(select(db.person.c.id).where(db.person.c.handle == "bob")).scalar()
-        make_attendance(c, bob, make_event(c, DAY + dt.timedelta(days=9), name="New Conf", slug="new-conf"), "attending")
+        make_attendance(
+            c, bob, make_event(c, DAY + dt.timedelta(days=9), name="New Conf", slug="new-conf"), "attending"
+        )
     result = explain("--subscriber", "ada", "--event", "new-conf", "--date", str(DAY))
     assert "followed people going (database): Bob (attending)" in result.output
     assert "the graph or the search index is behind" in result.output

@@ -33,7 +33,7 @@ def lanyard_env(database_url, short_tmp):
 
 @pytest.fixture
 def subscription_id(engine):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with engine.begin() as connection:
         person_id = connection.execute(db.person.insert().values(
             name="Radia", handle="radia", bio="", avatar_url="", timezone="UTC", cache_version=1,
@@ -111,9 +111,9 @@ def test_serve_on_a_taken_port_is_one_line(lanyard_env):
 
 def test_replay_applies_the_queue(lanyard_env, engine, redis_client, subscription_id):
     subscription_change_enqueue(redis_client, prefix="lanyard:", change=SubscriptionChange(
-        subscription_id, "unsubscribe", "one_click", dt.datetime.now(dt.timezone.utc)))
+        subscription_id, "unsubscribe", "one_click", dt.datetime.now(dt.UTC)))
     subscription_change_enqueue(redis_client, prefix="lanyard:", change=SubscriptionChange(
-        subscription_id + 77, "unsubscribe", "link", dt.datetime.now(dt.timezone.utc)))
+        subscription_id + 77, "unsubscribe", "link", dt.datetime.now(dt.UTC)))
     result = subprocess.run([*LANYARD, "unsubscribe", "replay"], env=lanyard_env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
@@ -124,7 +124,7 @@ def test_replay_applies_the_queue(lanyard_env, engine, redis_client, subscriptio
 
 def test_replay_with_the_database_down_is_one_line_and_keeps_the_queue(lanyard_env, redis_client, subscription_id):
     subscription_change_enqueue(redis_client, prefix="lanyard:", change=SubscriptionChange(
-        subscription_id, "unsubscribe", "one_click", dt.datetime.now(dt.timezone.utc)))
+        subscription_id, "unsubscribe", "one_click", dt.datetime.now(dt.UTC)))
     lanyard_env["LANYARD_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{free_port()}/lanyard"
     result = subprocess.run([*LANYARD, "unsubscribe", "replay"], env=lanyard_env, capture_output=True, text=True,
                             timeout=120)

@@ -15,7 +15,9 @@ def person(pid: int, name: str) -> PersonCard:
     return PersonCard(id=pid, name=name, handle=handle, avatar_url=f"https://avatars.example.org/{handle}.png")
 
 
-def event(eid: int, name: str, *, days: int = 10, length: int = 2, city: str = "Pittsburgh", country: str = "United States") -> EventCard:
+def event(
+    eid: int, name: str, *, days: int = 10, length: int = 2, city: str = "Pittsburgh", country: str = "United States"
+) -> EventCard:
     start = DIGEST_DATE + dt.timedelta(days=days)
     return EventCard(
         id=eid, name=name, slug=f"event-{eid}", start_date=start,
@@ -52,11 +54,23 @@ def rich_digest() -> Digest:
     return make_digest(
         [
             DigestItem(event(1, "PyCon US", days=3), speakers=(ADA,), attendees=(ALAN, GRACE)),
-            DigestItem(event(2, "EuroPython", days=20, city="Prague", country="Czechia"), speakers=(), attendees=(LINUS, ADA)),
-            DigestItem(event(3, "DjangoCon Europe", days=40, length=0, city="Dublin", country="Ireland"), speakers=(MARGARET, KATHERINE), attendees=()),
+            DigestItem(
+                event(2, "EuroPython", days=20, city="Prague", country="Czechia"), speakers=(), attendees=(LINUS, ADA)
+            ),
+            DigestItem(
+                event(3, "DjangoCon Europe", days=40, length=0, city="Dublin", country="Ireland"),
+                speakers=(MARGARET, KATHERINE),
+                attendees=(),
+            ),
         ],
         more_count=2,
-        soon_items=[DigestItem(event(9, "Python Meetup Berlin", days=2, length=0, city="Berlin", country="Germany"), speakers=(), attendees=(GRACE,))],
+        soon_items=[
+            DigestItem(
+                event(9, "Python Meetup Berlin", days=2, length=0, city="Berlin", country="Germany"),
+                speakers=(),
+                attendees=(GRACE,),
+            )
+        ],
     )
 
 
@@ -74,5 +88,7 @@ def hostile_digest() -> Digest:
         start_date=DIGEST_DATE, end_date=DIGEST_DATE, city="<b>Nowhere</b>", country="Ünïcode–Land",
         url=f"{BASE}/events/evil/?a=1&b=2",
     )
-    return make_digest([DigestItem(event_card, speakers=(evil,), attendees=())],
-                       recipient=PersonCard(id=101, name="José <Ñoño>\r\nX-Evil: 1", handle="jose", avatar_url=f"{BASE}/a.png"))
+    return make_digest(
+        [DigestItem(event_card, speakers=(evil,), attendees=())],
+        recipient=PersonCard(id=101, name="José <Ñoño>\r\nX-Evil: 1", handle="jose", avatar_url=f"{BASE}/a.png"),
+    )

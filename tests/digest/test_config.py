@@ -44,7 +44,12 @@ def test_production_values_are_parsed(tmp_path):
     assert settings.database.sqlalchemy_url() == "postgresql+psycopg://app:s@cret@db.internal:6432/lanyard"
     assert (settings.database.user, settings.database.password, settings.database.port) == ("app", "s@cret", 6432)
     assert settings.search_backend == "solr" and settings.search_url == "https://solr:8983/solr/lanyard"
-    assert (settings.mail.host, settings.mail.port, settings.mail.starttls, settings.mail.timeout) == ("relay", 587, True, 10.0)
+    assert (settings.mail.host, settings.mail.port, settings.mail.starttls, settings.mail.timeout) == (
+        "relay",
+        587,
+        True,
+        10.0,
+    )
     assert settings.secret_keys == ("n" * 40, SECRET)
     assert settings.base_url == "https://lanyard.example.com"
     assert settings.mail_from == "lanyard <digest@lanyard.example.com>"
@@ -99,7 +104,9 @@ def test_relative_data_directory_is_made_absolute(tmp_path, monkeypatch):
 
 
 def test_bounce_settings_default_to_the_sender_domain(tmp_path):
-    settings = load_settings({"LANYARD_DATA_DIR": str(tmp_path), "LANYARD_MAIL_FROM": "lanyard <digest@Lanyard.Example>"})
+    settings = load_settings(
+        {"LANYARD_DATA_DIR": str(tmp_path), "LANYARD_MAIL_FROM": "lanyard <digest@Lanyard.Example>"}
+    )
     assert (settings.bounce_domain, settings.soft_bounce_limit, settings.soft_bounce_days) == ("lanyard.example", 3, 14)
     assert settings.postal_address == ""
     custom = load_settings({

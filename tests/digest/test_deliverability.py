@@ -33,14 +33,28 @@ def largest_digest():
     speakers and attendees than are shown (long names, in several scripts), the cap of
     10 "also coming up", long event names, a large "and N more"."""
     def people(start: int, count: int) -> tuple[PersonCard, ...]:
-        return tuple(person(i, f"Bartholomew-Alexander Featherstonehaugh-Ødegård {i} 李小龙") for i in range(start, start + count))
+        return tuple(
+            person(i, f"Bartholomew-Alexander Featherstonehaugh-Ødegård {i} 李小龙")
+            for i in range(start, start + count)
+        )
 
     def long_event(eid: int) -> EventCard:
-        return event(eid, f"International Conference on Distributed Systems and Software Engineering {eid} – Édition " + "x" * 100,
-                     days=eid % 300, city="San Cristóbal de las Casas", country="Mexico")
+        return event(
+            eid,
+            f"International Conference on Distributed Systems and Software Engineering {eid} – Édition " + "x" * 100,
+            days=eid % 300,
+            city="San Cristóbal de las Casas",
+            country="Mexico",
+        )
 
-    new = [DigestItem(long_event(i), speakers=people(1000 + 100 * i, 30), attendees=people(1050 + 100 * i, 40)) for i in range(20)]
-    soon = [DigestItem(long_event(900 + i), speakers=people(9000 + 10 * i, 3), attendees=people(9005 + 10 * i, 5)) for i in range(10)]
+    new = [
+        DigestItem(long_event(i), speakers=people(1000 + 100 * i, 30), attendees=people(1050 + 100 * i, 40))
+        for i in range(20)
+    ]
+    soon = [
+        DigestItem(long_event(900 + i), speakers=people(9000 + 10 * i, 3), attendees=people(9005 + 10 * i, 5))
+        for i in range(10)
+    ]
     return make_digest(new, more_count=4321, soon_items=soon)
 
 
@@ -54,7 +68,9 @@ SAMPLES = {
     "single": samples.single_digest,
     "unicode": unicode_digest,
     "largest": largest_digest,
-    "soon only": lambda: make_digest(soon_items=[DigestItem(event(5, "Local Meetup", days=1), speakers=(samples.ALAN,), attendees=())]),
+    "soon only": lambda: make_digest(
+        soon_items=[DigestItem(event(5, "Local Meetup", days=1), speakers=(samples.ALAN,), attendees=())]
+    ),
 }
 
 

@@ -10,9 +10,8 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
-from digest import db
+from digest import db, friends
 from digest.config import ConfigError
-from digest import friends
 from digest.friends import RedisFriendEvents, make_friend_strategy
 from digest.graph import Graph, GraphMissing, attendance_set, follow_added
 from digest.graph_sync import rebuild

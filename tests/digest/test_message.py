@@ -30,7 +30,7 @@ from tests.digest.sample_digests import ADA, event, make_digest, person
 SENDER = "lanyard <digest@lanyard.example.com>"
 DOMAIN = "lanyard.example.com"
 MAILTO = "mailto:unsubscribe@lanyard.example.com?subject=unsubscribe-TOKEN123.sig"
-DATE = dt.datetime(2026, 3, 2, 7, 30, tzinfo=dt.timezone.utc)
+DATE = dt.datetime(2026, 3, 2, 7, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +41,16 @@ def renderer():
 def build(renderer, digest, **overrides):
     rendered = renderer.render(digest)
     options = dict(
-        rendered=rendered, digest=digest, sender=SENDER,
+        rendered=rendered,
+        digest=digest,
+        sender=SENDER,
         list_id=make_list_id(list_name=digest.list_name, domain=DOMAIN),
-        unsubscribe_url=digest.unsubscribe_url, unsubscribe_mailto=MAILTO,
+        unsubscribe_url=digest.unsubscribe_url,
+        unsubscribe_mailto=MAILTO,
         feedback_id=f"{digest.list_name}:digest:lanyard",
-        message_id=make_message_id(subscription_id=digest.subscription_id, digest_date=digest.digest_date, domain=DOMAIN),
+        message_id=make_message_id(
+            subscription_id=digest.subscription_id, digest_date=digest.digest_date, domain=DOMAIN
+        ),
         date=DATE,
     )
     options.update(overrides)
@@ -59,11 +64,20 @@ def parse(data: bytes):
 def unicode_digest():
     zoe = person(7, "Zoë Ünïcode-Ñandú 李小龙")
     long_name = "Conférence Internationale sur les Systèmes Répartis et le Génie Logiciel Appliqué 2026"
-    return make_digest([DigestItem(event(1, long_name, city="Zürich", country="Schweiz"), speakers=(zoe,), attendees=(ADA,))],
-                       more_count=3, recipient=person(8, "Ørjan Æsøy"), email="orjan@example.no")
+    return make_digest(
+        [DigestItem(event(1, long_name, city="Zürich", country="Schweiz"), speakers=(zoe,), attendees=(ADA,))],
+        more_count=3,
+        recipient=person(8, "Ørjan Æsøy"),
+        email="orjan@example.no",
+    )
 
 
-SAMPLES = {"rich": samples.rich_digest, "single": samples.single_digest, "hostile": samples.hostile_digest, "unicode": unicode_digest}
+SAMPLES = {
+    "rich": samples.rich_digest,
+    "single": samples.single_digest,
+    "hostile": samples.hostile_digest,
+    "unicode": unicode_digest,
+}
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -125,9 +139,17 @@ def test_unicode_subject_and_names_use_encoded_words(renderer):
     assert parse(data)["To"].addresses[0].display_name == "Ørjan Æsøy"
 
 
-@pytest.mark.parametrize("value", [
-    "short", "x" * 200, " ".join(["word"] * 60), "é" * 100, "mixed ümlauts and a rather long tail " * 5, "=?utf-8?q?looks_encoded?=",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "short",
+        "x" * 200,
+        " ".join(["word"] * 60),
+        "é" * 100,
+        "mixed ümlauts and a rather long tail " * 5,
+        "=?utf-8?q?looks_encoded?=",
+    ],
+)
 def test_encode_header_round_trips(value):
     encoded = encode_header(value, len("Subject: "))
     assert encoded.isascii()
@@ -188,7 +210,9 @@ def dkim_key(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dkim")
     key = folder / "dkim.pem"
     subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True, capture_output=True).stdout
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True, capture_output=True
+    ).stdout
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
     return key, record
 
@@ -208,7 +232,9 @@ def test_dkim_signature_verifies_and_covers_the_list_headers(renderer, dkim_key)
     signature = parse(data)["DKIM-Signature"]
     signed = {h.strip().lower() for h in signature.split("h=")[1].split(";")[0].replace("\r\n", "").split(":")}
     assert {"from", "to", "subject", "date", "message-id", "list-unsubscribe", "list-unsubscribe-post"} <= signed
-    tampered = data.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: List-Unsubscribe=Two-Click")
+    tampered = data.replace(
+        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: List-Unsubscribe=Two-Click"
+    )
     assert not dkim.verify(tampered, dnsfunc=dns(record))
 
 

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import select, update
 
 from digest import db, ledger
+from digest.batch import work_here
 from digest.graph import Graph, attendance_set
 from digest.graph_sync import rebuild
 from digest.keys import RedisKeys
-from digest.batch import work_here
 from digest.pipeline import Pipeline, RunPaused
 from digest.runs import ChunkRecord, FinishPolicy, RunRequest, chunk_complete, run_cancel, run_finish, run_plan
 from tests.conftest import ROOT
@@ -244,7 +244,9 @@ def test_a_5xx_marks_the_subscription_bouncing_and_the_batch_goes_on(engine, pip
     assert recipients(smtp_server) == ["hal@example.com"]
     assert (summary.sent, summary.bounced) == (1, 1)
     with engine.connect() as c:
-        status = c.execute(select(db.subscription.c.status).where(db.subscription.c.id == world["subs"]["ada"])).scalar()
+        status = c.execute(
+            select(db.subscription.c.status).where(db.subscription.c.id == world["subs"]["ada"])
+        ).scalar()
     assert status == "bouncing"
     assert ledger_rows(engine)[world["subs"]["ada"]].status == "bounced"
     # A bouncing subscription is not planned again.
@@ -337,7 +339,9 @@ def test_paused_runs_raise_and_cancelled_runs_send_nothing(engine, pipeline, wor
     assert finish_run(engine, run_id=plan.run_id).status == "cancelled"
 
 
-def test_a_pause_during_a_chunk_stops_between_claim_groups(mail_settings, engine, redis_client, world, smtp_server, monkeypatch):
+def test_a_pause_during_a_chunk_stops_between_claim_groups(
+    mail_settings, engine, redis_client, world, smtp_server, monkeypatch
+):
     import digest.pipeline as pipeline_module
 
     monkeypatch.setattr(pipeline_module, "CLAIM_GROUP", 1)
@@ -398,7 +402,9 @@ TWO_WORKERS = textwrap.dedent("""
 """)
 
 
-def test_two_processes_on_one_chunk_send_each_digest_once(mail_settings, database_url, engine, world, smtp_server, tmp_path):
+def test_two_processes_on_one_chunk_send_each_digest_once(
+    mail_settings, database_url, engine, world, smtp_server, tmp_path
+):
     people = world["people"]
     with engine.begin() as c:
         for n in range(30):

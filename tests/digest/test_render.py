@@ -24,9 +24,18 @@ SAMPLES = {
     "rich": samples.rich_digest,
     "single": samples.single_digest,
     "hostile": samples.hostile_digest,
-    "soon only": lambda: make_digest(soon_items=[DigestItem(event(5, "Local Meetup", days=1), speakers=(ALAN,), attendees=())]),
-    "crowd": lambda: make_digest([DigestItem(event(7, "Big Conf"), speakers=tuple(person(i, f"Speaker {i}") for i in range(10, 22)),
-                                             attendees=tuple(person(i, f"Person {i}") for i in range(30, 60)))]),
+    "soon only": lambda: make_digest(
+        soon_items=[DigestItem(event(5, "Local Meetup", days=1), speakers=(ALAN,), attendees=())]
+    ),
+    "crowd": lambda: make_digest(
+        [
+            DigestItem(
+                event(7, "Big Conf"),
+                speakers=tuple(person(i, f"Speaker {i}") for i in range(10, 22)),
+                attendees=tuple(person(i, f"Person {i}") for i in range(30, 60)),
+            )
+        ]
+    ),
 }
 
 
@@ -38,7 +47,12 @@ def canonical(html: str) -> list:
         return " ".join((value or "").split())
 
     return [
-        (element.tag, sorted((k, squash(v)) for k, v in element.attrib.items()), squash(element.text), squash(element.tail))
+        (
+            element.tag,
+            sorted((k, squash(v)) for k, v in element.attrib.items()),
+            squash(element.text),
+            squash(element.tail),
+        )
         for element in root.iter()
         if isinstance(element.tag, str)
     ]
@@ -81,7 +95,11 @@ def test_content_of_a_rich_digest(renderer):
         assert "https://lanyard.example.com/u/TOKEN123.sig" in part
     # Soonest first, as the digest lists them; "also coming up" after the new events.
     assert rendered.text.index("PyCon US") < rendered.text.index("EuroPython") < rendered.text.index("DjangoCon Europe")
-    assert rendered.text.index("DjangoCon Europe") < rendered.text.index("Also coming up") < rendered.text.index("Python Meetup Berlin")
+    assert (
+        rendered.text.index("DjangoCon Europe")
+        < rendered.text.index("Also coming up")
+        < rendered.text.index("Python Meetup Berlin")
+    )
     assert "5 upcoming events" in rendered.text
     assert "And 2 more events" in rendered.html
     # Avatars are initials: no remote image to block or break.
@@ -111,21 +129,44 @@ def test_text_part_reads_on_its_own(renderer):
     assert "\n\n\n" not in text
 
 
-@pytest.mark.parametrize(("digest", "subject"), [
-    (samples.single_digest(), "Ada Lovelace is going to PyCon US"),
-    (make_digest([DigestItem(event(1, "PyCon US"), speakers=(ADA,), attendees=())]), "Ada Lovelace is speaking at PyCon US"),
-    (make_digest([DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA, ALAN))]), "Ada Lovelace and Alan Turing are going to PyCon US"),
-    (make_digest([DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA, ALAN, GRACE))], more_count=1),
-     "Ada Lovelace and 2 others are going to PyCon US (+1 more event)"),
-    # Only the three at PyCon US count for it: the other people go elsewhere.
-    (samples.rich_digest(), "Ada Lovelace and 2 others are going to PyCon US (+4 more events)"),
-    (make_digest([DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA,)),
-                  DigestItem(event(2, "EuroPython"), speakers=(), attendees=(ADA, LINUS))]),
-     "Ada Lovelace is going to PyCon US (+1 more event)"),
-    (make_digest(soon_items=[DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA,)),
-                             DigestItem(event(2, "EuroPython"), speakers=(), attendees=(ALAN,))]),
-     "Coming up this week: PyCon US (+1 more event)"),
-])
+@pytest.mark.parametrize(
+    ("digest", "subject"),
+    [
+        (samples.single_digest(), "Ada Lovelace is going to PyCon US"),
+        (
+            make_digest([DigestItem(event(1, "PyCon US"), speakers=(ADA,), attendees=())]),
+            "Ada Lovelace is speaking at PyCon US",
+        ),
+        (
+            make_digest([DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA, ALAN))]),
+            "Ada Lovelace and Alan Turing are going to PyCon US",
+        ),
+        (
+            make_digest([DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA, ALAN, GRACE))], more_count=1),
+            "Ada Lovelace and 2 others are going to PyCon US (+1 more event)",
+        ),
+        # Only the three at PyCon US count for it: the other people go elsewhere.
+        (samples.rich_digest(), "Ada Lovelace and 2 others are going to PyCon US (+4 more events)"),
+        (
+            make_digest(
+                [
+                    DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA,)),
+                    DigestItem(event(2, "EuroPython"), speakers=(), attendees=(ADA, LINUS)),
+                ]
+            ),
+            "Ada Lovelace is going to PyCon US (+1 more event)",
+        ),
+        (
+            make_digest(
+                soon_items=[
+                    DigestItem(event(1, "PyCon US"), speakers=(), attendees=(ADA,)),
+                    DigestItem(event(2, "EuroPython"), speakers=(), attendees=(ALAN,)),
+                ]
+            ),
+            "Coming up this week: PyCon US (+1 more event)",
+        ),
+    ],
+)
 def test_subject_says_what_is_inside(renderer, digest, subject):
     assert renderer.render(digest).subject == subject
 
@@ -191,17 +232,39 @@ def test_from_settings_uses_the_base_url(make_settings):
 LONG = "Performance Forum Buenos Aires 2026"
 
 
-@pytest.mark.parametrize(("digest", "subject"), [
-    # The example: only Frank goes to Buenos Aires; the others are elsewhere.
-    (make_digest([DigestItem(event(1, LONG), speakers=(), attendees=(person(7, "Frank Muller"),)),
-                  DigestItem(event(2, "EuroPython"), speakers=(), attendees=(ADA, ALAN, GRACE))], more_count=4),
-     "Frank Muller is going to Performance Forum Buenos Aires 2026 (+5 more)"),
-    (make_digest([DigestItem(event(1, LONG), speakers=(), attendees=(person(7, "Frank Muller"), person(8, "Bartholomew Featherstonehaugh")))],
-                 more_count=12),
-     "Frank Muller and 1 other are going to Performance Forum… (+12 more)"),
-    (make_digest([DigestItem(event(1, "x" * 200), speakers=(person(9, "y" * 100),), attendees=())]),
-     "y" * 69 + "…"),
-])
+@pytest.mark.parametrize(
+    ("digest", "subject"),
+    [
+        # The example: only Frank goes to Buenos Aires; the others are elsewhere.
+        (
+            make_digest(
+                [
+                    DigestItem(event(1, LONG), speakers=(), attendees=(person(7, "Frank Muller"),)),
+                    DigestItem(event(2, "EuroPython"), speakers=(), attendees=(ADA, ALAN, GRACE)),
+                ],
+                more_count=4,
+            ),
+            "Frank Muller is going to Performance Forum Buenos Aires 2026 (+5 more)",
+        ),
+        (
+            make_digest(
+                [
+                    DigestItem(
+                        event(1, LONG),
+                        speakers=(),
+                        attendees=(person(7, "Frank Muller"), person(8, "Bartholomew Featherstonehaugh")),
+                    )
+                ],
+                more_count=12,
+            ),
+            "Frank Muller and 1 other are going to Performance Forum… (+12 more)",
+        ),
+        (
+            make_digest([DigestItem(event(1, "x" * 200), speakers=(person(9, "y" * 100),), attendees=())]),
+            "y" * 69 + "…",
+        ),
+    ],
+)
 def test_long_subjects_shorten_honestly(renderer, digest, subject):
     assert renderer.render(digest).subject == subject
     assert len(subject) <= 70
@@ -225,4 +288,8 @@ def test_the_preheader_says_what_is_new_and_stays_hidden(renderer, name):
 
 def test_the_rich_preheader_counts_what_it_leaves_out(renderer):
     html = renderer.render(samples.rich_digest()).html
-    assert "5 new events from people you follow: PyCon US (5–7 Mar 2026), EuroPython (22–24 Mar 2026), DjangoCon Europe (Sat 11 Apr 2026) and 2 more" in html
+    assert (
+        "5 new events from people you follow: PyCon US (5–7 Mar 2026), EuroPython (22–24 Mar 2026), "
+        "DjangoCon Europe (Sat 11 Apr 2026) and 2 more"
+        in html
+    )

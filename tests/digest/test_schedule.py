@@ -6,7 +6,7 @@ import pytest
 
 from digest.schedule import Candidate, candidate_dates, due_by_date, due_date
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def simulate(candidates, start, end, *, step=dt.timedelta(minutes=5), default_send_hour=7):
@@ -59,7 +59,9 @@ def test_every_hour_gets_one_digest_a_day_across_a_dst_change(timezone, change_d
             # (at the jump, when that hour does not exist that day), not an hour off.
             assert local.hour >= sid - 1
             assert due_date(at - dt.timedelta(minutes=5), timezone=timezone, send_hour=sid - 1) != day
-            assert (local.hour, local.minute) <= (sid, 0) or local.dst() != (at - dt.timedelta(hours=2)).astimezone(zone).dst()
+            assert (local.hour, local.minute) <= (sid, 0) or local.dst() != (at - dt.timedelta(hours=2)).astimezone(
+                zone
+            ).dst()
     per_day = {}
     for sid, day in planned:
         per_day.setdefault(day, []).append(sid)
@@ -94,11 +96,17 @@ def test_two_timezones_on_different_dates_plan_separate_runs():
         Candidate(5, "daily", None, "Pacific/Auckland"),  # 09:30 on the 2nd; default hour 9
     ]
     groups = due_by_date(candidates, now, default_send_hour=9, lists=["daily", "weekly"], weekly_day=1)
-    assert groups == {("daily", dt.date(2026, 12, 2)): [1, 5], ("daily", dt.date(2026, 12, 1)): [3], ("weekly", dt.date(2026, 12, 1)): [4]}
+    assert groups == {
+        ("daily", dt.date(2026, 12, 2)): [1, 5],
+        ("daily", dt.date(2026, 12, 1)): [3],
+        ("weekly", dt.date(2026, 12, 1)): [4],
+    }
     assert due_by_date(candidates, now, default_send_hour=10, lists=["daily"]) == {
         ("daily", dt.date(2026, 12, 2)): [1], ("daily", dt.date(2026, 12, 1)): [3],
     }
-    assert due_by_date(candidates, now, default_send_hour=9, lists=["daily"], busy={1, 3}) == {("daily", dt.date(2026, 12, 2)): [5]}
+    assert due_by_date(candidates, now, default_send_hour=9, lists=["daily"], busy={1, 3}) == {
+        ("daily", dt.date(2026, 12, 2)): [5]
+    }
 
 
 def test_unknown_timezones_count_as_utc_and_naive_times_are_refused():

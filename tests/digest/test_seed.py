@@ -33,7 +33,9 @@ def test_seed_fills_every_catalogue_table(engine):
     with engine.connect() as c:
         dates = c.execute(select(func.min(db.event_.c.start_date), func.max(db.event_.c.start_date))).one()
         roles = dict(c.execute(select(db.attendance.c.role, func.count()).group_by(db.attendance.c.role)).all())
-        self_follows = c.execute(select(func.count()).where(db.follow.c.follower_id == db.follow.c.followee_id)).scalar_one()
+        self_follows = c.execute(
+            select(func.count()).where(db.follow.c.follower_id == db.follow.c.followee_id)
+        ).scalar_one()
     assert TODAY - dt.timedelta(days=365) <= dates[0] < TODAY < dates[1] <= TODAY + dt.timedelta(days=120)
     assert {"attending", "speaking", "tracking"} <= set(roles)
     assert self_follows == 0
@@ -68,7 +70,9 @@ def test_ids_continue_after_seeding(engine):
     """Rows inserted later (by the site) must not collide with the seeded explicit ids."""
     seed(engine, people=20, events=2, subscribers=2, seed=1, today=TODAY)
     with engine.begin() as c:
-        new_id = c.execute(db.topic.insert().values(name="New", slug="new-topic", cache_version=1)).inserted_primary_key[0]
+        new_id = c.execute(
+            db.topic.insert().values(name="New", slug="new-topic", cache_version=1)
+        ).inserted_primary_key[0]
     with engine.connect() as c:
         assert new_id == c.execute(select(func.max(db.topic.c.id))).scalar_one()
         assert c.execute(select(func.count()).select_from(db.topic)).scalar_one() > 1

@@ -24,7 +24,7 @@ from digest.subscriptions import (
 
 PREFIX = "lanyard:"
 KEYS = RedisKeys(PREFIX)
-NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def audit(engine) -> list[tuple]:
 
 
 def change(subscription_id, action="unsubscribe", via="one_click", at=None) -> SubscriptionChange:
-    return SubscriptionChange(subscription_id, action, via, at or dt.datetime.now(dt.timezone.utc))
+    return SubscriptionChange(subscription_id, action, via, at or dt.datetime.now(dt.UTC))
 
 
 def test_unsubscribe_and_resubscribe_change_once(engine, subscription_id):
@@ -146,7 +146,7 @@ def test_replay_drops_unknown_subscriptions_and_junk_with_a_log_line(engine, red
 def test_a_later_change_wins_over_a_queued_one(engine, redis_client, subscription_id):
     """Queued while the database was down, then the person resubscribed on the site:
     the replay must not unsubscribe them again."""
-    asked = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    asked = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id, at=asked))
     subscription_unsubscribe(engine, subscription_id=subscription_id, via="site")
     subscription_resubscribe(engine, subscription_id=subscription_id, via="site")
@@ -156,7 +156,7 @@ def test_a_later_change_wins_over_a_queued_one(engine, redis_client, subscriptio
 
 
 def test_replay_in_order_and_with_a_limit(engine, redis_client, subscription_id):
-    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
     for minutes, action in enumerate(("unsubscribe", "resubscribe", "unsubscribe")):
         subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(
             subscription_id, action, "link", at=start + dt.timedelta(minutes=minutes)))

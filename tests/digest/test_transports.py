@@ -150,7 +150,9 @@ def test_starttls_and_login(tls_files):
 
         bad = parse_mail_url(f"smtp://lanyard:wrong@127.0.0.1:{server.port}?starttls=true")
         with pytest.raises(DeliveryError, match="login as lanyard refused"):
-            SmtpTransport(bad, ssl_context=client_context).send(sender=SENDER, recipient="reader1@example.net", message=message(1))
+            SmtpTransport(bad, ssl_context=client_context).send(
+                sender=SENDER, recipient="reader1@example.net", message=message(1)
+            )
 
         untrusted = SmtpTransport(good)  # the system trust store does not know the test certificate
         with pytest.raises(DeliveryError, match="TLS"):

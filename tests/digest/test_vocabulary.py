@@ -8,11 +8,18 @@ value the other does not.
 from enum import StrEnum
 
 import pytest
-from lanyard_site.events.models import Attendance, Coverage
-from lanyard_site.mailing.models import Delivery, DeliveryFeedback, DigestChunk, DigestRun, Subscription, UnsubscribeEvent
 
 from digest import vocabulary as v
 from digest.keys import GraphKeys, GraphSuffix
+from lanyard_site.events.models import Attendance, Coverage
+from lanyard_site.mailing.models import (
+    Delivery,
+    DeliveryFeedback,
+    DigestChunk,
+    DigestRun,
+    Subscription,
+    UnsubscribeEvent,
+)
 
 PAIRS = [
     (Subscription.List, v.DigestList),

@@ -46,7 +46,7 @@ class RedisServer:
         if not keep_data:
             shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True, exist_ok=True)
-        log = open(self.directory.parent / f"redis-{self.port}.log", "ab")
+        log = open(self.directory.parent / f"redis-{self.port}.log", "ab")  # noqa: SIM115 -- the server writes it
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
              "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"],
@@ -106,7 +106,10 @@ class PostgresCluster:
         self._run("initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync")
 
     def start(self) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} -c max_connections=100"
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
+            "-c max_connections=100"
+        )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w",
                   "-t", str(int(START_SECONDS)), "start")
 

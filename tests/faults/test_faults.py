@@ -171,4 +171,7 @@ def test_workers_killed_mid_chunk(stack, smtp_server):
 def _failed(stack, run_id) -> bool:
     d = db.delivery
     with stack.engine.connect() as connection:
-        return connection.execute(select(d.c.id).where(d.c.run_id == run_id, d.c.status == "failed").limit(1)).first() is not None
+        return (
+            connection.execute(select(d.c.id).where(d.c.run_id == run_id, d.c.status == "failed").limit(1)).first()
+            is not None
+        )

@@ -86,8 +86,23 @@ class Workers:
         name = f"w{len(self.processes)}-{secrets.token_hex(3)}@%h"
         with open(self.log_dir / f"worker{len(self.processes)}.log", "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-c", WORKER_COMMAND, "worker", "--concurrency", str(concurrency), "--loglevel", "INFO", "--hostname", name],
-                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-c",
+                    WORKER_COMMAND,
+                    "worker",
+                    "--concurrency",
+                    str(concurrency),
+                    "--loglevel",
+                    "INFO",
+                    "--hostname",
+                    name,
+                ],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.processes.append(process)
         deadline = time.monotonic() + 60
@@ -162,7 +177,10 @@ def ledger(engine, run_id=None):
 def emails(engine, subscription_ids):
     s = db.subscription
     with engine.connect() as connection:
-        return {row[0]: row[1] for row in connection.execute(select(s.c.id, s.c.email).where(s.c.id.in_(list(subscription_ids))))}
+        return {
+            row[0]: row[1]
+            for row in connection.execute(select(s.c.id, s.c.email).where(s.c.id.in_(list(subscription_ids))))
+        }
 
 
 def recipients(smtp_server):

@@ -23,7 +23,7 @@ from tests.scheduler.conftest import wait_until
 from tests.web_server import page
 
 pytestmark = pytest.mark.slow
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 TITLE = "Compilers for fun — the slides"
 
 
@@ -43,10 +43,14 @@ def _password_hash(password: str) -> str:
 def world(engine):
     today = dt.date.today() + dt.timedelta(days=3)
     with engine.begin() as connection:
-        user_id = connection.execute(text(
-            "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)"
-            " VALUES (:password, false, 'ada', '', '', 'ada@example.com', false, true, :now) RETURNING id"),
-            {"password": _password_hash("correct horse"), "now": NOW}).scalar_one()
+        user_id = connection.execute(
+            text(
+                "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, "
+                "is_active, date_joined)"
+                " VALUES (:password, false, 'ada', '', '', 'ada@example.com', false, true, :now) RETURNING id"
+            ),
+            {"password": _password_hash("correct horse"), "now": NOW},
+        ).scalar_one()
         person_id = connection.execute(insert(db.person).values(
             name="Ada Lovelace", handle="ada", bio="", avatar_url="", timezone="UTC", cache_version=1, user_id=user_id,
         ).returning(db.person.c.id)).scalar_one()

@@ -16,7 +16,7 @@ from scheduler.app import FETCHING_QUEUE, ROUTES
 from tests.scheduler.conftest import wait_until
 from tests.web_server import page, tar_pit
 
-NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -49,10 +49,13 @@ def test_task_names_are_the_apps(celery_app):
 
 
 @pytest.mark.slow
-def test_a_worker_fetching_from_a_tar_pit_is_free_again_within_the_deadline(engine, web_server, workers, celery_app, talk_id,
-                                                                             sched_settings):
+def test_a_worker_fetching_from_a_tar_pit_is_free_again_within_the_deadline(
+    engine, web_server, workers, celery_app, talk_id, sched_settings
+):
     pit = coverage_add(engine, url=web_server.route("/pit", tar_pit(web_server.stopping)), session_id=talk_id)
-    good = coverage_add(engine, url=web_server.route("/good", page("<title>Slides of the talk</title>")), session_id=talk_id)
+    good = coverage_add(
+        engine, url=web_server.route("/good", page("<title>Slides of the talk</title>")), session_id=talk_id
+    )
     refused = coverage_add(engine, url="http://169.254.169.254/latest/meta-data/", session_id=talk_id)
     workers.start(concurrency=1)  # one process: the good link waits behind the tar pit
     for coverage_id in (pit, good, refused):
@@ -62,7 +65,9 @@ def test_a_worker_fetching_from_a_tar_pit_is_free_again_within_the_deadline(engi
     # The tar pit's first attempt timed out and waits for its retry; the link is still fetching.
     tarred = coverage_row(engine, pit)
     assert (tarred["status"], tarred["failure"]) == ("fetching", "timed out")
-    wait_until(lambda: coverage_row(engine, refused)["status"] == "failed", timeout=60, message="the refused link failed")
+    wait_until(
+        lambda: coverage_row(engine, refused)["status"] == "failed", timeout=60, message="the refused link failed"
+    )
     assert coverage_row(engine, refused)["failure"] == "address not allowed: 169.254.169.254 is a link-local address"
     # The fetched title reaches the search index (the task notes the row for the indexer).
     index = open_search(sched_settings)

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import time
 
-
-
 from digest import db
 from digest.runs import RunRequest
 from scheduler.runs import run_cancel, run_pause, run_progress, run_resume, run_retry_failed, run_start
-
-from tests.scheduler.conftest import DAY, assert_each_sent_exactly_once, ledger, recipients, run_row, set_schedule, settle, wait_until
+from tests.scheduler.conftest import (
+    DAY,
+    assert_each_sent_exactly_once,
+    ledger,
+    recipients,
+    run_row,
+    set_schedule,
+    settle,
+    wait_until,
+)
 
 
 def finished(engine, run_id):
@@ -79,7 +85,7 @@ def test_cancel_stops_for_good(engine, seeded, workers, enqueue, smtp_server):
     assert run["status"] == "cancelled"
     assert len(recipients(smtp_server)) == arrived
     sent = assert_each_sent_exactly_once(engine, smtp_server, run_id)
-    assert 0 < len(sent) and len(ledger(engine, run_id)) < 60
+    assert len(sent) > 0 and len(ledger(engine, run_id)) < 60
     assert run["chunks_done"] == run["chunks_total"]
 
 
@@ -97,7 +103,9 @@ def test_smtp_down_then_retry_failed_sends_each_once(engine, seeded, workers, en
 
     smtp_server.start()
     assert run_retry_failed(engine, enqueue, run_id=run_id) == len(failed)
-    wait_until(lambda: finished(engine, run_id) and "failed" not in ledger(engine, run_id).values(), message="the retry")
+    wait_until(
+        lambda: finished(engine, run_id) and "failed" not in ledger(engine, run_id).values(), message="the retry"
+    )
     wait_until(lambda: finished(engine, run_id), message="the run to finish again")
     sent = assert_each_sent_exactly_once(engine, smtp_server, run_id)
     assert sorted(sent) == sorted(failed)

@@ -10,14 +10,20 @@ from digest.keys import RedisKeys
 from scheduler.runtime import Schedule, ScheduleError, schedule_claim_tick, schedule_get, schedule_set
 from scheduler.throttle import TAKE_TOKEN, SendThrottle
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_defaults_until_set_then_stored(engine):
     assert schedule_get(engine) == Schedule()
     stored = schedule_set(engine, paused="yes", lists="daily", weekly_day="fri", rate_limit="25", default_send_hour=9)
     assert stored == schedule_get(engine)
-    assert (stored.paused, stored.lists, stored.weekly_day, stored.rate_limit, stored.default_send_hour) == (True, ("daily",), 4, 25, 9)
+    assert (stored.paused, stored.lists, stored.weekly_day, stored.rate_limit, stored.default_send_hour) == (
+        True,
+        ("daily",),
+        4,
+        25,
+        9,
+    )
     assert schedule_set(engine, paused=False).lists == ("daily",)  # other settings kept
 
 
@@ -44,7 +50,9 @@ def test_one_tick_per_period_however_often_beat_fires(engine):
     assert schedule_claim_tick(engine, now=start + dt.timedelta(seconds=300), tick_seconds=300)
     # A shorter period set at run time applies from the next beat on.
     schedule_set(engine, tick_seconds=60)
-    assert schedule_claim_tick(engine, now=start + dt.timedelta(seconds=360), tick_seconds=schedule_get(engine).tick_seconds)
+    assert schedule_claim_tick(
+        engine, now=start + dt.timedelta(seconds=360), tick_seconds=schedule_get(engine).tick_seconds
+    )
 
 
 def test_the_token_bucket_limits_across_clients(redis_client):

@@ -11,7 +11,9 @@ from tests.factories import make_event, make_person
 from tests.scheduler.conftest import DAY, wait_until
 
 
-def test_the_worker_drains_the_pending_set_into_the_index(engine, redis_client, sched_settings, prefix, workers, celery_app):
+def test_the_worker_drains_the_pending_set_into_the_index(
+    engine, redis_client, sched_settings, prefix, workers, celery_app
+):
     assert "scheduler.search_tasks" in celery_app.conf.include
     with engine.begin() as connection:
         ada = make_person(connection, name="Ada Lovelace")

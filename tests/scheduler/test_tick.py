@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from digest import db
 from tests.scheduler.conftest import DAY, assert_each_sent_exactly_once, ledger, run_row, set_schedule, wait_until
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def runs(engine):

@@ -102,7 +102,9 @@ def test_bad_links_are_refused_with_a_message_and_store_nothing(world, url, mess
 def test_unknown_talks_and_kinds(world):
     client = signed_in(world["ada"])
     assert client.post("/talks/999999/coverage/", {"url": "https://example.com/"}).status_code == 404
-    response = client.post(f"/talks/{world['talk'].pk}/coverage/", {"url": "https://example.com/", "kind": "poem"}, follow=True)
+    response = client.post(
+        f"/talks/{world['talk'].pk}/coverage/", {"url": "https://example.com/", "kind": "poem"}, follow=True
+    )
     assert "Select a valid choice" in response.content.decode()
     assert not Coverage.objects.exists()
 

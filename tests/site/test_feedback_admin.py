@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import User
+
 from lanyard_site.events.models import Person
 from lanyard_site.mailing.models import Delivery, DeliveryFeedback, DigestRun, Subscription
 

@@ -43,10 +43,9 @@ def test_follow_reaches_redis_only_after_commit(alias, graph):
 
 def test_rolled_back_write_changes_nothing(alias, graph):
     ada, bob = people(alias, "ada", "bob")
-    with pytest.raises(RuntimeError):
-        with transaction.atomic(using=alias):
-            Follow.objects.using(alias).create(follower=ada, followee=bob)
-            raise RuntimeError("the request failed")
+    with pytest.raises(RuntimeError), transaction.atomic(using=alias):
+        Follow.objects.using(alias).create(follower=ada, followee=bob)
+        raise RuntimeError("the request failed")
     assert graph.follows(ada.pk) == set()
     assert Follow.objects.using(alias).count() == 0
 

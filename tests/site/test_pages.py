@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from digest.keys import RedisKeys
 from lanyard_site import stores
-from tests.site.personal.conftest import empty_live_graph
 from lanyard_site.events.models import Attendance, Coverage, Event, Follow, Person, Session, Topic
 from lanyard_site.mailing.models import Subscription, UnsubscribeEvent
+from tests.site.personal.conftest import empty_live_graph
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
 

@@ -22,7 +22,9 @@ def test_a_good_schedule_is_accepted_and_normalised():
     assert f.cleaned_data["lists"] == "daily"
 
 
-@pytest.mark.parametrize("field, value", [("lists", "daily,monthly"), ("default_send_hour", 24), ("weekly_day", 7), ("tick_seconds", 1)])
+@pytest.mark.parametrize(
+    "field, value", [("lists", "daily,monthly"), ("default_send_hour", 24), ("weekly_day", 7), ("tick_seconds", 1)]
+)
 def test_bad_values_are_refused(field, value):
     f = form(**{field: value})
     assert not f.is_valid()

@@ -47,7 +47,9 @@ def sql_engine(alias):
         engine = create_engine(f"sqlite:///{name}{uri}", poolclass=NullPool)
     else:
         d = connection.settings_dict
-        engine = make_engine(parse_database_url(f"postgresql://{d['USER']}@{d['HOST']}:{d['PORT'] or 5432}/{d['NAME']}"))
+        engine = make_engine(
+            parse_database_url(f"postgresql://{d['USER']}@{d['HOST']}:{d['PORT'] or 5432}/{d['NAME']}")
+        )
     yield engine
     engine.dispose()
 
@@ -76,7 +78,9 @@ def test_a_committed_transaction_is_indexed(alias, sql_engine, redis_client, ind
         ada = Person.objects.using(alias).create(name="Ada Lovelace", handle="ada")
         bob = Person.objects.using(alias).create(name="Bob Builder", handle="bob")
         python = Topic.objects.using(alias).create(name="Python", slug="python")
-        conf = Event.objects.using(alias).create(name="PyCon Lisbon", slug="pycon", start_date=DAY, end_date=DAY, city="Lisbon")
+        conf = Event.objects.using(alias).create(
+            name="PyCon Lisbon", slug="pycon", start_date=DAY, end_date=DAY, city="Lisbon"
+        )
         conf.topics.add(python)
         Attendance.objects.using(alias).create(person=ada, event=conf, role="speaking")
         Attendance.objects.using(alias).create(person=bob, event=conf, role="attending")
@@ -102,12 +106,11 @@ def test_a_rolled_back_transaction_leaves_the_index_untouched(alias, sql_engine,
     drain(index, sql_engine, redis_client)
     before = dict(index.fingerprints())
 
-    with pytest.raises(RuntimeError):
-        with transaction.atomic(using=alias):
-            ada.name = "Ada King"
-            ada.save(using=alias)
-            Person.objects.using(alias).create(name="Never Was", handle="never")
-            raise RuntimeError("the request failed")
+    with pytest.raises(RuntimeError), transaction.atomic(using=alias):
+        ada.name = "Ada King"
+        ada.save(using=alias)
+        Person.objects.using(alias).create(name="Never Was", handle="never")
+        raise RuntimeError("the request failed")
     assert pending(redis_client) == set()
     assert drain(index, sql_engine, redis_client).indexed == 0
     assert dict(index.fingerprints()) == before

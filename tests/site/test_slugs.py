@@ -50,12 +50,18 @@ def test_changing_a_slug_keeps_the_old_one_and_answers_301(alias, client):
 
 def test_the_migration_reslugs_and_old_email_links_redirect(alias, client):
     # Rows as the old seed wrote them, straight into the table (no save() to fix them).
-    Event.objects.bulk_create([
-        Event(name="PostgreSQL Forum São Paulo 2027", slug="postgresql-forum-são-paulo-2027-129",
-              start_date=DAY, end_date=DAY),
-        Event(name="Taken", slug="postgresql-forum-sao-paulo-2027-129", start_date=DAY, end_date=DAY),
-        Event(name="Fine", slug="fine-1", start_date=DAY, end_date=DAY),
-    ])
+    Event.objects.bulk_create(
+        [
+            Event(
+                name="PostgreSQL Forum São Paulo 2027",
+                slug="postgresql-forum-são-paulo-2027-129",
+                start_date=DAY,
+                end_date=DAY,
+            ),
+            Event(name="Taken", slug="postgresql-forum-sao-paulo-2027-129", start_date=DAY, end_date=DAY),
+            Event(name="Fine", slug="fine-1", start_date=DAY, end_date=DAY),
+        ]
+    )
     Person.objects.bulk_create([Person(name="Zoë", handle="Zoë_Ünal"), Person(name="ok", handle="ok")])
     Topic.objects.bulk_create([Topic(name="Bogotá", slug="bogotá")])
 

@@ -17,7 +17,7 @@ from unsubscribe_web.app import create_app
 from unsubscribe_web.devserver import make_dev_server
 
 _numbers = itertools.count(1)
-NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @contextmanager

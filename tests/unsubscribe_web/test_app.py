@@ -209,7 +209,9 @@ def test_keys_rotate(make_settings, database_url, engine, redis_client, make_sub
     assert status_of(engine, third) == "active"
 
 
-def test_simultaneous_posts_for_one_token_write_one_audit_row(endpoint, engine, redis_client, signer, make_subscription):
+def test_simultaneous_posts_for_one_token_write_one_audit_row(
+    endpoint, engine, redis_client, signer, make_subscription
+):
     ref = make_subscription()
     url = str(endpoint.base_url) + f"/u/{signer.sign('unsubscribe', ref)}"
     start = threading.Barrier(24)
@@ -286,7 +288,9 @@ def dead_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_database_down_queues_then_replay_applies(make_settings, database_url, engine, redis_client, signer, make_subscription):
+def test_database_down_queues_then_replay_applies(
+    make_settings, database_url, engine, redis_client, signer, make_subscription
+):
     from digest.subscriptions import unsubscribe_replay
 
     ref, other = make_subscription(), make_subscription()

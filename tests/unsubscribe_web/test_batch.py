@@ -26,7 +26,9 @@ DAY = dt.date(2026, 12, 1)
 PREFIX = "lanyard:"
 
 
-def test_a_one_click_unsubscribe_mid_run_stops_the_next_email(make_settings, database_url, engine, redis_client, smtp_server):
+def test_a_one_click_unsubscribe_mid_run_stops_the_next_email(
+    make_settings, database_url, engine, redis_client, smtp_server
+):
     # The endpoint's public URL is in every email, so its port is chosen first.
     server = make_dev_server(None, "127.0.0.1", 0, quiet=True)
     url = f"http://127.0.0.1:{server.server_port}"

@@ -13,7 +13,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def mutated_tokens(signer: TokenSigner, refs: list[SubscriptionRef], seed: int = 8058) -> dict[str, str]:
+def mutated_tokens(signer: TokenSigner, refs: list[SubscriptionRef], seed: int = 8058) -> dict[str, str]:  # noqa: C901 -- one loop per kind of mutation
     """token → what kind of mutation it is. Every one must be refused as an
     unsubscribe token by ``signer``."""
     rng = random.Random(seed)
@@ -52,7 +52,7 @@ def mutated_tokens(signer: TokenSigner, refs: list[SubscriptionRef], seed: int =
             add(payload + "." + signature[:4] + stray * 4 + signature[4:], "stray characters")
 
     # Payloads swapped between genuine tokens (each signature belongs to another payload).
-    for first, second in zip(genuine, genuine[1:] + genuine[:1]):
+    for first, second in zip(genuine, genuine[1:] + genuine[:1], strict=False):
         add(first.split(".")[0] + "." + second.split(".")[1], "swapped signature")
     # Forged payloads with a genuine token's signature.
     signature = genuine[0].split(".")[1]

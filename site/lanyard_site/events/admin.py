@@ -72,7 +72,16 @@ class CoverageAdmin(admin.ModelAdmin):
     search_fields = ["title", "url"]
     raw_id_fields = ["event", "session", "added_by"]
     # What the fetch task found: shown, not typed in (an embed id is checked against its provider).
-    readonly_fields = ["status", "failure", "provider", "embed_id", "thumbnail_url", "etag", "last_modified", "fetched_at"]
+    readonly_fields = [
+        "status",
+        "failure",
+        "provider",
+        "embed_id",
+        "thumbnail_url",
+        "etag",
+        "last_modified",
+        "fetched_at",
+    ]
     actions = ["fetch_again"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a link typed without one is https
 

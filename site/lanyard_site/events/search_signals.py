@@ -168,8 +168,12 @@ def connect_signals():
     post_delete.connect(attendance_changed, sender=Attendance, dispatch_uid="search_attendance_deleted")
     m2m_changed.connect(event_topics_clearing, sender=Event.topics.through, dispatch_uid="search_event_topics_clearing")
     m2m_changed.connect(event_topics_changed, sender=Event.topics.through, dispatch_uid="search_event_topics")
-    m2m_changed.connect(session_speakers_clearing, sender=Session.speakers.through, dispatch_uid="search_session_speakers_clearing")
-    m2m_changed.connect(session_speakers_changed, sender=Session.speakers.through, dispatch_uid="search_session_speakers")
+    m2m_changed.connect(
+        session_speakers_clearing, sender=Session.speakers.through, dispatch_uid="search_session_speakers_clearing"
+    )
+    m2m_changed.connect(
+        session_speakers_changed, sender=Session.speakers.through, dispatch_uid="search_session_speakers"
+    )
     post_save.connect(topic_saved, sender=Topic, dispatch_uid="search_topic_saved")
     pre_delete.connect(topic_deleting, sender=Topic, dispatch_uid="search_topic_deleting")
     pre_delete.connect(person_deleting, sender=Person, dispatch_uid="search_person_deleting")

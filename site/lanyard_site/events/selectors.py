@@ -110,6 +110,7 @@ def current_slug(kind: SlugKind, slug: str) -> str | None:
 
 # -- home -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Home:
     today: list[Event]
@@ -122,12 +123,13 @@ def home() -> Home:
     # Bounded below as well, so the start_date index reads one month, not all the past.
     on_today = list(
         Event.objects.filter(
-            start_date__lte=now, start_date__gte=now - dt.timedelta(days=ON_TODAY_DAYS), end_date__gte=now,
+            start_date__lte=now, start_date__gte=now - dt.timedelta(days=ON_TODAY_DAYS), end_date__gte=now
         ).order_by("start_date", "name")[:HOME_LIST]
     )
     soon = list(
-        Event.objects.filter(start_date__gt=now, start_date__lte=now + dt.timedelta(days=UPCOMING_DAYS))
-        .order_by("start_date", "name")[:HOME_LIST]
+        Event.objects.filter(start_date__gt=now, start_date__lte=now + dt.timedelta(days=UPCOMING_DAYS)).order_by(
+            "start_date", "name"
+        )[:HOME_LIST]
     )
     biggest = _biggest_upcoming(now)
     prefetch_related_objects([*on_today, *soon, *biggest], "topics")
@@ -260,6 +262,7 @@ def events_browse(filters: EventFilters) -> QuerySet[Event]:
 
 # -- one event --------------------------------------------------------------------------
 
+
 def event_detail(slug: str) -> Event | None:
     """The event with its topics; None for an unknown slug."""
     return Event.objects.prefetch_related("topics").filter(slug=slug).first()
@@ -280,7 +283,7 @@ def event_zone(event: Event) -> dt.tzinfo:
     try:
         return zoneinfo.ZoneInfo(event.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.timezone.utc
+        return dt.UTC
 
 
 def event_schedule(event: Event) -> list[ScheduleDay]:
@@ -290,8 +293,7 @@ def event_schedule(event: Event) -> list[ScheduleDay]:
     talks = list(event.sessions.prefetch_related("speakers").order_by("starts_at", "title", "pk"))
     for talk in talks:
         talk.local_start = talk.starts_at.astimezone(zone) if talk.starts_at else None
-    earliest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-    talks.sort(key=lambda t: (t.local_start is None, t.local_start or earliest, t.title))
+    talks.sort(key=lambda t: (t.local_start is None, t.local_start or dt.datetime.min.replace(tzinfo=dt.UTC), t.title))
     return [
         ScheduleDay(day=day, talks=list(group))
         for day, group in groupby(talks, key=lambda t: t.local_start.date() if t.local_start else None)
@@ -313,8 +315,9 @@ def event_people(event: Event, *, limit: int = NAMES_SHOWN) -> dict[str, RoleLis
         directory.value: RoleList(
             count=counts.get(directory.role, 0),
             people=list(
-                Person.objects.filter(attendances__event=event, attendances__role=directory.role)
-                .order_by("name", "pk")[:limit]
+                Person.objects.filter(attendances__event=event, attendances__role=directory.role).order_by(
+                    "name", "pk"
+                )[:limit]
             ),
         )
         for directory in Directory
@@ -360,19 +363,30 @@ def _people_search(query: str, raw_page: str | None, index: SearchIndex, *, pks:
                 result = index.search(_at_page(text, number, DIRECTORY_PAGE))
                 found_total, hits = result.total, result.hits
     except SearchError as error:
-        empty = paginate([], "1", DIRECTORY_PAGE)
-        return PeoplePage(page=empty, people=[], query=query, searched=True, error=str(error))
+        return PeoplePage(
+            page=paginate([], "1", DIRECTORY_PAGE), people=[], query=query, searched=True, error=str(error)
+        )
     by_pk = Person.objects.in_bulk([hit.pk for hit in hits])
     people = [by_pk[hit.pk] for hit in hits if hit.pk in by_pk]
     return PeoplePage(
-        page=_search_page(found_total, number, DIRECTORY_PAGE), people=people, query=query, searched=True,
+        page=_search_page(found_total, number, DIRECTORY_PAGE),
+        people=people,
+        query=query,
+        searched=True,
     )
 
 
 def _at_page(text: TextQuery, number: int, per_page: int) -> TextQuery:
     return TextQuery(
-        text.text, types=text.types, topic=text.topic, city=text.city, when=text.when, pks=text.pks,
-        today=text.today, offset=(number - 1) * per_page, limit=per_page,
+        text.text,
+        types=text.types,
+        topic=text.topic,
+        city=text.city,
+        when=text.when,
+        pks=text.pks,
+        today=text.today,
+        offset=(number - 1) * per_page,
+        limit=per_page,
     )
 
 
@@ -385,15 +399,11 @@ def _search_page(total: int, number: int, per_page: int) -> Page:
 
 # -- talks and people ---------------------------------------------------------------------
 
+
 def talk_detail(talk_id: int) -> Session | None:
     """The talk with its event and speakers; ``local_start`` is its start in the event's
     timezone. (Its coverage is the {% coverage_for %} block's.)"""
-    talk = (
-        Session.objects.select_related("event")
-        .prefetch_related("speakers")
-        .filter(pk=talk_id)
-        .first()
-    )
+    talk = Session.objects.select_related("event").prefetch_related("speakers").filter(pk=talk_id).first()
     if talk is not None:
         talk.local_start = talk.starts_at.astimezone(event_zone(talk.event)) if talk.starts_at else None
     return talk
@@ -419,8 +429,10 @@ def person_events(person: Person) -> PersonEvents:
     past = list(going.filter(event__end_date__lt=now).order_by("-event__start_date", "event__name", "pk")[:PAST_SHOWN])
     speaking = Attendance.Role.SPEAKING
     return PersonEvents(
-        speaking=[a for a in upcoming if a.role == speaking], attending=[a for a in upcoming if a.role != speaking],
-        spoke=[a for a in past if a.role == speaking], attended=[a for a in past if a.role != speaking],
+        speaking=[a for a in upcoming if a.role == speaking],
+        attending=[a for a in upcoming if a.role != speaking],
+        spoke=[a for a in past if a.role == speaking],
+        attended=[a for a in past if a.role != speaking],
     )
 
 
@@ -462,6 +474,7 @@ def speakers_directory(*, query: str, raw_page: str | None, index: SearchIndex) 
 
 # -- topics ------------------------------------------------------------------------------
 
+
 def topics_overview() -> list[Topic]:
     """Every topic with .upcoming, its number of events not yet over. Counting them joins
     every event to its topics, so the list is cached for ten minutes per process."""
@@ -500,6 +513,7 @@ def topic_page(topic: Topic) -> TopicPage:
 
 
 # -- coverage ----------------------------------------------------------------------------
+
 
 @dataclass
 class CoverageFilters:
@@ -551,6 +565,7 @@ def coverage_rows(filters: CoverageFilters) -> QuerySet[Coverage]:
 
 # -- search ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SearchRequest:
     """A search as the URL asks for it, cleaned: unknown facet values are dropped into
@@ -570,7 +585,10 @@ def search_request(params: Mapping[str, str], choices: FilterChoices) -> SearchR
     raw = params.get("q") or ""
     ignored = []
     known = {
-        "type": KINDS, "when": WHEN, "topic": {topic.name for topic in choices.topics}, "city": set(choices.cities),
+        "type": KINDS,
+        "when": WHEN,
+        "topic": {topic.name for topic in choices.topics},
+        "city": set(choices.cities),
     }
     values = {}
     for name, allowed in known.items():
@@ -580,8 +598,11 @@ def search_request(params: Mapping[str, str], choices: FilterChoices) -> SearchR
             value = ""
         values[name] = value
     return SearchRequest(
-        text=clean_text(raw, MAX_QUERY), raw_page=params.get("page"),
-        shortened=len(" ".join(raw.split())) > MAX_QUERY, ignored=tuple(ignored), **values,
+        text=clean_text(raw, MAX_QUERY),
+        raw_page=params.get("page"),
+        shortened=len(" ".join(raw.split())) > MAX_QUERY,
+        ignored=tuple(ignored),
+        **values,
     )
 
 
@@ -609,8 +630,13 @@ class SearchResults:
 def run_search(request: SearchRequest, index: SearchIndex) -> SearchResults:
     """The search page's results, one page of them (clamped to the last), with facets."""
     query = TextQuery(
-        request.text, types=(request.type,) if request.type else (), topic=request.topic or None,
-        city=request.city or None, when=request.when or None, today=today(), limit=SEARCH_PAGE,
+        request.text,
+        types=(request.type,) if request.type else (),
+        topic=request.topic or None,
+        city=request.city or None,
+        when=request.when or None,
+        today=today(),
+        limit=SEARCH_PAGE,
     )
     if not query.words:
         return SearchResults(request, None, [], 0, {}, request.ignored)
@@ -624,12 +650,18 @@ def run_search(request: SearchRequest, index: SearchIndex) -> SearchResults:
     except SearchError as error:
         return SearchResults(request, None, [], 0, {}, request.ignored, error=str(error))
     facets = {
-        "type": list(found.facets.type), "topic": list(found.facets.topic),
-        "city": list(found.facets.city), "when": list(found.facets.when),
+        "type": list(found.facets.type),
+        "topic": list(found.facets.topic),
+        "city": list(found.facets.city),
+        "when": list(found.facets.when),
     }
     return SearchResults(
-        request=request, page=_search_page(found.total, number, SEARCH_PAGE), results=_hydrate(found.hits, query.words),
-        total=found.total, facets=facets, ignored=request.ignored,
+        request=request,
+        page=_search_page(found.total, number, SEARCH_PAGE),
+        results=_hydrate(found.hits, query.words),
+        total=found.total,
+        facets=facets,
+        ignored=request.ignored,
     )
 
 
@@ -655,6 +687,7 @@ def _hydrate(hits, words: list[str]) -> list[Result]:
 
 
 # -- shared by other apps' pages -------------------------------------------------------
+
 
 def events_upcoming(*, days: int = UPCOMING_DAYS) -> QuerySet[Event]:
     """Events not yet over that start within ``days``, soonest first."""

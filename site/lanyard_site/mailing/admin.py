@@ -47,7 +47,17 @@ class SubscriptionAdmin(admin.ModelAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     """The ledger, read-only: the pipeline and bounce processing write it."""
 
-    list_display = ["id", "subscription", "digest_date", "status", "feedback", "attempts", "sent_at", "feedback_at", "run"]
+    list_display = [
+        "id",
+        "subscription",
+        "digest_date",
+        "status",
+        "feedback",
+        "attempts",
+        "sent_at",
+        "feedback_at",
+        "run",
+    ]
     list_filter = ["status", "feedback", "digest_date"]
     search_fields = ["subscription__email", "message_id"]
     list_select_related = ["subscription"]
@@ -64,7 +74,17 @@ class DeliveryAdmin(admin.ModelAdmin):
 class DeliveryFeedbackAdmin(admin.ModelAdmin):
     """Every bounce and complaint report recorded, with what it changed."""
 
-    list_display = ["received_at", "kind", "status_code", "decision", "subscription", "delivery", "matched_by", "source", "detail"]
+    list_display = [
+        "received_at",
+        "kind",
+        "status_code",
+        "decision",
+        "subscription",
+        "delivery",
+        "matched_by",
+        "source",
+        "detail",
+    ]
     list_filter = ["kind", "decision", "matched_by", "source"]
     search_fields = ["subscription__email", "diagnostic", "fingerprint"]
     date_hierarchy = "received_at"
@@ -84,9 +104,9 @@ def _run_action(label: str, service: str, *, needs_enqueue: bool = True):
     """An admin action calling a run control of scheduler/runs.py on each selected run."""
 
     def action(modeladmin, request, queryset):
-        from scheduler import runs
+        from scheduler import runs  # noqa: PLC0415 -- the scheduler loads when an operator acts, not per request
 
-        from ..stores import engine, scheduler_enqueue
+        from ..stores import engine, scheduler_enqueue  # noqa: PLC0415 -- with the scheduler, above
 
         done = []
         for run_id in queryset.values_list("pk", flat=True):
@@ -106,7 +126,18 @@ def _run_action(label: str, service: str, *, needs_enqueue: bool = True):
 
 class DigestChunkInline(admin.TabularInline):
     model = DigestChunk
-    fields = ["number", "size", "status", "attempts", "sent", "skipped", "failed", "bounced", "last_error", "finished_at"]
+    fields = [
+        "number",
+        "size",
+        "status",
+        "attempts",
+        "sent",
+        "skipped",
+        "failed",
+        "bounced",
+        "last_error",
+        "finished_at",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -115,7 +146,19 @@ class DigestChunkInline(admin.TabularInline):
 
 @admin.register(DigestRun)
 class DigestRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "list", "digest_date", "status", "planned", "sent", "skipped", "failed", "chunks_done", "chunks_total", "created_at"]
+    list_display = [
+        "id",
+        "list",
+        "digest_date",
+        "status",
+        "planned",
+        "sent",
+        "skipped",
+        "failed",
+        "chunks_done",
+        "chunks_total",
+        "created_at",
+    ]
     list_filter = ["status", "list"]
     date_hierarchy = "digest_date"
     readonly_fields = ["timings", "created_at", "started_at", "finished_at"]
@@ -135,7 +178,7 @@ class ScheduleForm(forms.ModelForm):
 
     def clean(self):
         # The same checks as `lanyard schedule set` (scheduler/runtime.py).
-        from scheduler.runtime import EDITABLE, ScheduleError, parse_value
+        from scheduler.runtime import EDITABLE, ScheduleError, parse_value  # noqa: PLC0415 -- as in action()
 
         cleaned = super().clean()
         for name in EDITABLE:
@@ -164,7 +207,7 @@ class ScheduleAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from scheduler.runtime import SCHEDULE_ID
+        from scheduler.runtime import SCHEDULE_ID  # noqa: PLC0415 -- as in action()
 
         obj.pk = SCHEDULE_ID  # the one row every tick reads
         super().save_model(request, obj, form, change)

@@ -30,7 +30,9 @@ class Subscription(models.Model):
         db_table = "subscription"
         constraints = [
             models.UniqueConstraint(fields=["person", "list"], name="subscription_unique_person_list"),
-            models.CheckConstraint(condition=Q(send_hour__gte=0, send_hour__lte=23), name="subscription_send_hour_range"),
+            models.CheckConstraint(
+                condition=Q(send_hour__gte=0, send_hour__lte=23), name="subscription_send_hour_range"
+            ),
         ]
         indexes = [models.Index(fields=["list", "status"], name="subscription_list_status")]
 
@@ -127,7 +129,9 @@ class Delivery(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     mentioned = models.JSONField(
-        null=True, blank=True, help_text="Event ids this digest listed as new: what the subscription has been told about."
+        null=True,
+        blank=True,
+        help_text="Event ids this digest listed as new: what the subscription has been told about.",
     )
     # A database default, so the core's claims (which do not name it) insert rows too.
     feedback = models.CharField(max_length=16, choices=Feedback.choices, blank=True, default="", db_default="")
@@ -175,7 +179,9 @@ class DeliveryFeedback(models.Model):
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="feedback_reports")
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="feedback_reports")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    status_code = models.CharField(max_length=16, blank=True, help_text="The DSN's status (5.1.1) or the complaint's feedback type.")
+    status_code = models.CharField(
+        max_length=16, blank=True, help_text="The DSN's status (5.1.1) or the complaint's feedback type."
+    )
     diagnostic = models.TextField(blank=True, help_text="What the remote server said.")
     matched_by = models.CharField(max_length=16, choices=MatchedBy.choices)
     source = models.CharField(max_length=16, help_text="Where the report came from: smtp, maildir or imap.")
@@ -244,13 +250,21 @@ class Schedule(models.Model):
 
     paused = models.BooleanField(default=False, help_text="Global pause: ticks plan nothing, chunks wait.")
     tick_seconds = models.PositiveIntegerField(default=300, help_text="How often a beat tick plans what is due.")
-    default_send_hour = models.PositiveSmallIntegerField(default=7, help_text="Local hour for subscriptions without one.")
+    default_send_hour = models.PositiveSmallIntegerField(
+        default=7, help_text="Local hour for subscriptions without one."
+    )
     lists = models.CharField(max_length=64, default="daily,weekly", help_text="Comma-separated lists that run.")
     weekly_day = models.PositiveSmallIntegerField(default=0, help_text="Local weekday of the weekly list (0 = Monday).")
-    rate_limit = models.PositiveIntegerField(default=0, help_text="Messages per second across all workers; 0: unlimited.")
+    rate_limit = models.PositiveIntegerField(
+        default=0, help_text="Messages per second across all workers; 0: unlimited."
+    )
     chunk_size = models.PositiveIntegerField(default=500)
-    chunk_timeout = models.PositiveIntegerField(default=600, help_text="Seconds after which a running chunk counts as lost.")
-    max_attempts = models.PositiveSmallIntegerField(default=5, help_text="Automatic retries of temporarily failed deliveries.")
+    chunk_timeout = models.PositiveIntegerField(
+        default=600, help_text="Seconds after which a running chunk counts as lost."
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        default=5, help_text="Automatic retries of temporarily failed deliveries."
+    )
     last_tick_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,7 +7,7 @@ class PersonalConfig(AppConfig):
     verbose_name = "Signed-in pages"
 
     def ready(self) -> None:
-        from . import cascades, signin
+        from . import cascades, signin  # noqa: PLC0415 -- signals need the models loaded: in ready()
 
         signin.connect()
         cascades.connect()

@@ -13,5 +13,8 @@ from digest.redis_store import redis_url
 
 class LanyardRedisCache(RedisCache):
     def __init__(self, server, params):
-        params = {**params, "KEY_PREFIX": params.get("KEY_PREFIX") or RedisKeys(settings.LANYARD.redis_prefix).site_cache_prefix}
+        params = {
+            **params,
+            "KEY_PREFIX": params.get("KEY_PREFIX") or RedisKeys(settings.LANYARD.redis_prefix).site_cache_prefix,
+        }
         super().__init__(server or redis_url(settings.LANYARD), params)

@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.urls import reverse
-from icalendar import Calendar, Event as VEvent, vUri
+from icalendar import Calendar, vUri
+from icalendar import Event as VEvent
 
 from ..events.models import Event
 from .selectors import CalendarEntry
@@ -30,7 +31,7 @@ def _vevent(event: Event, description: str) -> VEvent:
     vevent = VEvent()
     vevent.add("uid", f"event-{event.pk}@{urlsplit(base_url).hostname}")
     # Stable: the feed's bytes change only when the events do, so clients and caches agree.
-    vevent.add("dtstamp", event.created_at.astimezone(dt.timezone.utc))
+    vevent.add("dtstamp", event.created_at.astimezone(dt.UTC))
     vevent.add("dtstart", event.start_date)
     vevent.add("dtend", event.end_date + dt.timedelta(days=1))  # all-day: the end is exclusive
     vevent.add("summary", event.name)
@@ -53,6 +54,8 @@ def event_ics(event: Event) -> bytes:
 def calendar_ics(entries: list[CalendarEntry], *, name: str) -> bytes:
     calendar = _calendar(name)
     for entry in entries:
-        who = ", ".join(f"{person.name}{' (speaking)' if role == 'speaking' else ''}" for person, role in entry.followed)
+        who = ", ".join(
+            f"{person.name}{' (speaking)' if role == 'speaking' else ''}" for person, role in entry.followed
+        )
         calendar.add_component(_vevent(entry.event, f"People you follow: {who}" if who else ""))
     return calendar.to_ical()

@@ -61,8 +61,12 @@ class SignedInMiddleware:
             response.delete_cookie(COOKIE, samesite="Lax")
         elif change is not _UNSET:
             response.set_signed_cookie(
-                COOKIE, json.dumps(asdict(change), separators=(",", ":")), salt=SALT,
-                max_age=settings.SESSION_COOKIE_AGE, httponly=True, samesite="Lax",
+                COOKIE,
+                json.dumps(asdict(change), separators=(",", ":")),
+                salt=SALT,
+                max_age=settings.SESSION_COOKIE_AGE,
+                httponly=True,
+                samesite="Lax",
                 secure=settings.SESSION_COOKIE_SECURE,
             )
         return response

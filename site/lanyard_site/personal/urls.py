@@ -15,16 +15,33 @@ urlpatterns = [
     path("people/<lslug:handle>/unfollow/", views.unfollow, name="person_unfollow"),
     path("accounts/profile/", views.profile, name="profile"),
     path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/password-reset/", auth_views.PasswordResetView.as_view(
-        form_class=PasswordResetForm, template_name="personal/password_reset.html",
-        email_template_name="personal/password_reset_email.txt", subject_template_name="personal/password_reset_subject.txt",
-        success_url=reverse_lazy("password_reset_done"),
-    ), name="password_reset"),
-    path("accounts/password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
-        template_name="personal/password_reset_done.html"), name="password_reset_done"),
-    path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
-        template_name="personal/password_reset_confirm.html", success_url=reverse_lazy("password_reset_complete"),
-    ), name="password_reset_confirm"),
-    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(
-        template_name="personal/password_reset_complete.html"), name="password_reset_complete"),
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(
+            form_class=PasswordResetForm,
+            template_name="personal/password_reset.html",
+            email_template_name="personal/password_reset_email.txt",
+            subject_template_name="personal/password_reset_subject.txt",
+            success_url=reverse_lazy("password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="personal/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="personal/password_reset_confirm.html",
+            success_url=reverse_lazy("password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="personal/password_reset_complete.html"),
+        name="password_reset_complete",
+    ),
 ]

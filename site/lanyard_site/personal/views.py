@@ -11,7 +11,6 @@ import logging
 from functools import wraps
 
 import redis
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -56,13 +55,16 @@ def current_person_id(request: HttpRequest) -> int | None:
 
 def _back(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
 
 def person_write(view):
     """POST only, with a real session and a lanyard profile; otherwise a clear message and nothing written."""
+
     @require_POST
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -76,6 +78,7 @@ def person_write(view):
             messages.error(request, "Your account has no lanyard profile, so nothing was changed.")
             return redirect(_back(request, reverse("home")))
         return view(request, person, *args, **kwargs)
+
     return wrapped
 
 
@@ -89,13 +92,17 @@ def attendance(request: HttpRequest, person: Person, slug: str) -> HttpResponse:
     back = _back(request, reverse("event", args=[event.slug]))
     if role == "none":
         removed = services.attendance_remove(person=person, event=event)
-        messages.success(request, f"You are no longer down for {event.name}." if removed else f"You were not down for {event.name}.")
+        messages.success(
+            request, f"You are no longer down for {event.name}." if removed else f"You were not down for {event.name}."
+        )
         return redirect(back)
     if role not in ROLE_ACTIONS:
         messages.error(request, "Choose attending, speaking or tracking; nothing was changed.")
         return redirect(back)
     changed = services.attendance_set(person=person, event=event, role=role)
-    messages.success(request, f"{ROLE_ACTIONS[role]}: {event.name}." if changed else f"Already so: {event.name}; nothing changed.")
+    messages.success(
+        request, f"{ROLE_ACTIONS[role]}: {event.name}." if changed else f"Already so: {event.name}; nothing changed."
+    )
     return redirect(back)
 
 
@@ -116,7 +123,9 @@ def follow(request: HttpRequest, person: Person, handle: str) -> HttpResponse:
 def unfollow(request: HttpRequest, person: Person, handle: str) -> HttpResponse:
     other = get_object_or_404(Person, handle=handle)
     removed = services.follow_delete(follower=person, followee=other)
-    messages.success(request, f"You no longer follow {other.name}." if removed else f"You were not following {other.name}.")
+    messages.success(
+        request, f"You no longer follow {other.name}." if removed else f"You were not following {other.name}."
+    )
     return redirect(_back(request, reverse("person", args=[other.handle])))
 
 
@@ -165,12 +174,21 @@ def calendar(request: HttpRequest) -> HttpResponse:
     feed = _feed_url(person) if person else ""
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "personal/calendar.html", {
-        "person": person, "page": page, "filters": filters, "notes": notes, "query": query.urlencode(),
-        "entries": found.entries(list(page.object_list), speaking_only=filters.speaking_only),
-        "topics": selectors.calendar_topics(), "feed_url": feed,
-        "webcal_url": feed.replace("https://", "webcal://", 1).replace("http://", "webcal://", 1),
-    })
+    return render(
+        request,
+        "personal/calendar.html",
+        {
+            "person": person,
+            "page": page,
+            "filters": filters,
+            "notes": notes,
+            "query": query.urlencode(),
+            "entries": found.entries(list(page.object_list), speaking_only=filters.speaking_only),
+            "topics": selectors.calendar_topics(),
+            "feed_url": feed,
+            "webcal_url": feed.replace("https://", "webcal://", 1).replace("http://", "webcal://", 1),
+        },
+    )
 
 
 def _feed_url(person: Person) -> str:
@@ -196,8 +214,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         found = selectors.calendar(person.pk)
     except GRAPH_AWAY:
         log.warning("the calendar feed could not read the Redis graph", exc_info=True)
-        response = HttpResponse("The calendar is unavailable for a moment; try again later.\n", status=503,
-                                content_type="text/plain")
+        response = HttpResponse(
+            "The calendar is unavailable for a moment; try again later.\n", status=503, content_type="text/plain"
+        )
         response["Retry-After"] = "120"
         return response
     body = ical.calendar_ics(found.entries(found.event_ids), name=f"lanyard: {person.name}'s calendar")
@@ -230,7 +249,9 @@ def profile(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             subscription = services.person_update_profile(person=person, change=form.change(), email=request.user.email)
             remember(request, request.user)  # the bar shows the new name
-            messages.success(request, "Profile saved." if subscription else "Profile saved; add an email address to get a digest.")
+            messages.success(
+                request, "Profile saved." if subscription else "Profile saved; add an email address to get a digest."
+            )
             return redirect("profile")
     else:
         form = ProfileForm(initial=ProfileForm.initial_for(person), person=person)
@@ -243,8 +264,10 @@ def signup(request: HttpRequest) -> HttpResponse:
         form = SignupForm(request.POST)
         if form.is_valid():
             person = services.person_sign_up(
-                username=form.cleaned_data["username"], password=form.cleaned_data["password1"],
-                email=form.cleaned_data["email"], name=form.cleaned_data["name"],
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
             )
             login(request, person.user, backend="django.contrib.auth.backends.ModelBackend")
             mail.welcome_send(person=person, email=form.cleaned_data["email"])
@@ -258,4 +281,3 @@ def signup(request: HttpRequest) -> HttpResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: a clear page in the site's layout, no detail of the check."""
     return render(request, "personal/csrf_failure.html", status=403)
-

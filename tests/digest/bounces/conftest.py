@@ -49,7 +49,9 @@ class Ledger:
     def delivery(self, ref: DeliveryRef):
         d = db.delivery
         with self.engine.connect() as c:
-            return c.execute(select(d).where(d.c.subscription_id == ref.subscription_id, d.c.digest_date == ref.digest_date)).one()
+            return c.execute(
+                select(d).where(d.c.subscription_id == ref.subscription_id, d.c.digest_date == ref.digest_date)
+            ).one()
 
     def feedback(self):
         with self.engine.connect() as c:

@@ -299,7 +299,9 @@ Content-Type: message/rfc822
 """)
 
 
-def rfc3464_multiple(*, to: str, message_id: str, recipient: str = "ada@example.org", report_id: str | None = None) -> bytes:
+def rfc3464_multiple(
+    *, to: str, message_id: str, recipient: str = "ada@example.org", report_id: str | None = None
+) -> bytes:
     """After RFC 3464's appendix example: one report, a delivered and a failed recipient,
     headers-only return (text/rfc822-headers)."""
     boundary = "RAA14128.773615765/CS.UTK.EDU"

@@ -25,9 +25,13 @@ def process(processor, raw, **options):
 @pytest.mark.parametrize("shape", sorted(HARD_SHAPES))
 def test_a_hard_bounce_of_each_shape_marks_the_subscription_bouncing(processor, ledger, shape):
     ref = ledger.deliver()
-    outcome = process(processor, HARD_SHAPES[shape](to=ledger.address(ref), message_id=message_id(ref.subscription_id, DAY)))
+    outcome = process(
+        processor, HARD_SHAPES[shape](to=ledger.address(ref), message_id=message_id(ref.subscription_id, DAY))
+    )
 
-    assert outcome.recorded and outcome.kind == FeedbackKind.HARD_BOUNCE and outcome.decision == FeedbackDecision.BOUNCING
+    assert (
+        outcome.recorded and outcome.kind == FeedbackKind.HARD_BOUNCE and outcome.decision == FeedbackDecision.BOUNCING
+    )
     assert ledger.subscription().status == "bouncing"
     delivery = ledger.delivery(ref)
     assert (delivery.status, delivery.feedback) == ("bounced", "hard_bounce")
@@ -41,7 +45,9 @@ def test_a_hard_bounce_of_each_shape_marks_the_subscription_bouncing(processor, 
 def test_without_a_return_path_the_quoted_message_id_finds_the_delivery(processor, ledger, shape):
     ref = ledger.deliver()
     build = {**HARD_SHAPES, "rfc3464": corpus.rfc3464_multiple}[shape]
-    outcome = process(processor, build(to="postmaster@lanyard.example", message_id=message_id(ref.subscription_id, DAY)))
+    outcome = process(
+        processor, build(to="postmaster@lanyard.example", message_id=message_id(ref.subscription_id, DAY))
+    )
 
     assert outcome.recorded, outcome.reason
     [row] = ledger.feedback()
@@ -52,16 +58,28 @@ def test_without_a_return_path_the_quoted_message_id_finds_the_delivery(processo
 
 def test_exim_returning_a_truncated_message_is_still_a_report(processor, ledger):
     ref = ledger.deliver()
-    outcome = process(processor, corpus.exim_hard(to=ledger.address(ref), message_id=message_id(ref.subscription_id, DAY), truncated=True))
+    outcome = process(
+        processor,
+        corpus.exim_hard(to=ledger.address(ref), message_id=message_id(ref.subscription_id, DAY), truncated=True),
+    )
     assert outcome.recorded and outcome.decision == FeedbackDecision.BOUNCING
 
 
 def test_soft_bounces_count_per_digest_up_to_the_limit(processor, ledger):
     refs = [ledger.deliver(DAY + dt.timedelta(days=n)) for n in range(3)]
-    first = process(processor, corpus.postfix_delayed(to=ledger.address(refs[0]), message_id=message_id(refs[0].subscription_id, refs[0].digest_date)))
+    first = process(
+        processor,
+        corpus.postfix_delayed(
+            to=ledger.address(refs[0]), message_id=message_id(refs[0].subscription_id, refs[0].digest_date)
+        ),
+    )
     # Gmail's second warning about the same digest is another report but the same digest.
-    again = process(processor, corpus.gmail(to=ledger.address(refs[0]), message_id="<x@y>", action="delayed", status="4.2.2"))
-    second = process(processor, corpus.gmail(to=ledger.address(refs[1]), message_id="<x@y>", action="delayed", status="4.2.2"))
+    again = process(
+        processor, corpus.gmail(to=ledger.address(refs[0]), message_id="<x@y>", action="delayed", status="4.2.2")
+    )
+    second = process(
+        processor, corpus.gmail(to=ledger.address(refs[1]), message_id="<x@y>", action="delayed", status="4.2.2")
+    )
     assert [o.decision for o in (first, again, second)] == [FeedbackDecision.COUNTED] * 3
     assert "2 of 3 digests within 14 days" in second.reason
     assert ledger.subscription().status == "active"
@@ -79,13 +97,15 @@ def test_soft_bounces_older_than_the_window_do_not_count(processor, ledger, engi
         process(processor, corpus.postfix_delayed(to=ledger.address(ref), message_id="<a@b>"))
     f = db.delivery_feedback
     with engine.begin() as c:
-        c.execute(f.update().values(received_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=15)))
+        c.execute(f.update().values(received_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=15)))
     outcome = process(processor, corpus.postfix_delayed(to=ledger.address(refs[2]), message_id="<a@b>"))
     assert outcome.decision == FeedbackDecision.COUNTED and "1 of 3" in outcome.reason
 
 
 @pytest.mark.parametrize("shape", ["arf", "yahoo"])
-def test_a_complaint_unsubscribes_with_an_audit_row_and_suppresses_at_once(processor, ledger, redis_client, engine, shape):
+def test_a_complaint_unsubscribes_with_an_audit_row_and_suppresses_at_once(
+    processor, ledger, redis_client, engine, shape
+):
     ref = ledger.deliver()
     build = corpus.arf if shape == "arf" else corpus.yahoo_fbl
     outcome = process(processor, build(to=ledger.address(ref), message_id=message_id(ref.subscription_id, DAY)))
@@ -132,10 +152,16 @@ def bad_inputs(ledger) -> dict[str, bytes]:
         "truncated inside the report part": good[: good.index(b"Action: failed")],
         "10 MB message": good + b"X" * (10 * 1024 * 1024),
         "unknown message (RFC 5965's own example)": corpus.arf(
-            to="abuse@example.net", message_id="<8787KJKJ3K4J3K4J3K4J3.mail@example.net>", mail_from="somespammer@example.net"),
-        "unknown Message-ID, no return path": corpus.postfix_hard(to="postmaster@lanyard.example", message_id="<nope@lanyard.example>"),
+            to="abuse@example.net",
+            message_id="<8787KJKJ3K4J3K4J3K4J3.mail@example.net>",
+            mail_from="somespammer@example.net",
+        ),
+        "unknown Message-ID, no return path": corpus.postfix_hard(
+            to="postmaster@lanyard.example", message_id="<nope@lanyard.example>"
+        ),
         "return path of a delivery not in the ledger": corpus.postfix_hard(
-            to=ledger.address(type(ref)(ref.subscription_id, DAY + dt.timedelta(days=9))), message_id=mid),
+            to=ledger.address(type(ref)(ref.subscription_id, DAY + dt.timedelta(days=9))), message_id=mid
+        ),
         "success notification": corpus.rfc3464_delivered(to=to, message_id=mid),
         "not-spam feedback": corpus.arf(to=to, message_id=mid, feedback_type="not-spam"),
         "report of another type": good.replace(b"report-type=delivery-status", b"report-type=disposition-notification"),
@@ -194,13 +220,22 @@ def test_a_thousand_tampered_return_paths_change_nothing(processor, ledger, redi
             chars[position], chars[-1 - position] = chars[-1 - position], chars[position]
         else:  # another subscription or date with the old signature
             sid, day, mac = token.split(".")
-            chars = list(f"{int(sid) + rng.randrange(1, 99)}.{day}.{mac}" if rng.random() < 0.5 else f"{sid}.2026{rng.randrange(1000, 1231)}.{mac}")
+            chars = list(
+                f"{int(sid) + rng.randrange(1, 99)}.{day}.{mac}"
+                if rng.random() < 0.5
+                else f"{sid}.2026{rng.randrange(1000, 1231)}.{mac}"
+            )
         variant = "".join(chars)
         if variant.lower() != token:
             tampered.add(variant)
     before = ledger.snapshot(redis_client)
-    outcomes = [process(processor, corpus.postfix_hard(to=f"bounces+{variant}@{domain}", message_id=message_id(ref.subscription_id, DAY)))
-                for variant in sorted(tampered)]
+    outcomes = [
+        process(
+            processor,
+            corpus.postfix_hard(to=f"bounces+{variant}@{domain}", message_id=message_id(ref.subscription_id, DAY)),
+        )
+        for variant in sorted(tampered)
+    ]
     assert not any(o.recorded for o in outcomes)
     assert all(o.reason.startswith("forged return path") for o in outcomes)
     assert ledger.snapshot(redis_client) == before
@@ -215,3 +250,45 @@ def test_a_return_path_of_another_domain_is_not_ours(processor, ledger, redis_cl
     outcome = process(processor, corpus.postfix_hard(to="bounces+1.20261201.aaaa@elsewhere.example",
                                                      message_id=message_id(ref.subscription_id, DAY)))
     assert outcome.recorded and ledger.feedback()[0].matched_by == FeedbackMatch.MESSAGE_ID
+
+
+def test_mangled_reports_never_raise(processor, ledger, redis_client):
+    """Bytes flipped, NULs and 8-bit garbage inserted, cut anywhere: each one is recorded
+    or dropped with a reason, never an exception (which would stop a mailbox pass)."""
+    ref = ledger.deliver()
+    to, mid = ledger.address(ref), message_id(ref.subscription_id, DAY)
+    originals = [
+        build(to=to, message_id=mid) for build in (corpus.postfix_hard, corpus.gmail, corpus.arf, corpus.exim_hard)
+    ]
+    rng = random.Random(3464)
+    for n in range(200):
+        raw = bytearray(rng.choice(originals))
+        for _ in range(rng.randrange(1, 20)):
+            at = rng.randrange(len(raw))
+            how = rng.randrange(4)
+            if how == 0:
+                raw[at] = rng.randrange(256)
+            elif how == 1:
+                raw[at:at] = rng.choice(
+                    [b"\x00", b"\xff\xfe", b"\r\n\r\n", b"--", b"=?x-unknown?q?=FF?=", b';charset="x-nope"']
+                )
+            elif how == 2:
+                del raw[at:at + rng.randrange(1, 200)]
+            else:
+                raw = raw[:at] if at > 100 else raw
+            if not raw:
+                break
+        outcome = process(processor, bytes(raw))
+        assert outcome.reason, n
+    # Whatever was recorded names the one delivery there is.
+    assert {row.delivery_id for row in ledger.feedback()} <= {ledger.delivery(ref).id}
+
+
+def test_eight_bit_garbage_in_a_report_is_stored_readably(processor, ledger):
+    ref = ledger.deliver()
+    raw = corpus.postfix_hard(to=ledger.address(ref), message_id="<a@b>").replace(
+        b"User unknown in virtual mailbox table\r\n\r\n--", b"User unknown \xff\xfe\x00 caf\xc3\xa9\r\n\r\n--", 1)
+    outcome = process(processor, raw)
+    assert outcome.recorded
+    [row] = ledger.feedback()
+    assert "\x00" not in row.diagnostic and "café" in row.diagnostic and "\ufffd" in row.diagnostic

@@ -17,12 +17,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from digest import db
+from digest.batch import work_here
 from digest.bounces.listener import make_listener
 from digest.bounces.sources import MailboxError, parse_mailbox_url, process_imap, process_maildir
 from digest.graph import Graph
 from digest.graph_sync import rebuild
 from digest.keys import RedisKeys
-from digest.batch import work_here
 from digest.pipeline import Pipeline
 from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan
 from lanyard_cli.main import cli
@@ -40,7 +40,9 @@ def world(engine, redis_client, ledger):
     with engine.begin() as c:
         bob = make_person(c, name="Bob Ng", handle="bob")
         cy = make_person(c, name="Cy Ito", handle="cy")
-        ada = c.execute(select(db.subscription.c.person_id).where(db.subscription.c.id == ledger.subscription_id)).scalar()
+        ada = c.execute(
+            select(db.subscription.c.person_id).where(db.subscription.c.id == ledger.subscription_id)
+        ).scalar()
         for follower in (ada, cy):
             make_follow(c, follower, bob)
         conf = make_event(c, DAY + dt.timedelta(days=5), name="PyCon Lisbon", slug="pycon-lisbon")
@@ -54,7 +56,9 @@ def run(engine, pipeline, day):
     plan = run_plan(engine, RunRequest(digest_date=day))
     for chunk_id in plan.chunk_ids:
         work_here(pipeline, chunk_id=chunk_id, timeout=dt.timedelta(minutes=10))
-    return plan, run_finish(engine, run_id=plan.run_id, policy=FinishPolicy(stale_after=dt.timedelta(0), max_attempts=0)).summary
+    return plan, run_finish(
+        engine, run_id=plan.run_id, policy=FinishPolicy(stale_after=dt.timedelta(0), max_attempts=0)
+    ).summary
 
 
 @pytest.fixture
@@ -86,28 +90,41 @@ def send_report(listener, raw: bytes, to: str) -> tuple[int, bytes]:
             return error.smtp_code, error.smtp_error
 
 
-def test_a_hard_bounce_over_smtp_marks_bouncing_and_the_next_run_skips_it(smtp_settings, engine, redis_client, smtp_server, world, listener):
+def test_a_hard_bounce_over_smtp_marks_bouncing_and_the_next_run_skips_it(
+    smtp_settings, engine, redis_client, smtp_server, world, listener
+):
     pipeline = Pipeline(smtp_settings, engine=engine, redis=redis_client)
     try:
         plan, summary = run(engine, pipeline, DAY)
         assert summary.sent == 2
         by_recipient = {m.rcpt_tos[0]: m for m in smtp_server.messages}
         return_path = by_recipient["ada@example.org"].mail_from
-        assert return_path.startswith("bounces+") and return_path.endswith(f"@{DOMAIN}") and len(return_path.split("@")[0]) <= 64
+        assert (
+            return_path.startswith("bounces+")
+            and return_path.endswith(f"@{DOMAIN}")
+            and len(return_path.split("@")[0]) <= 64
+        )
         assert by_recipient["cy@example.org"].mail_from != return_path  # one per delivery
 
-        code, reply = send_report(listener, corpus.postfix_hard(to=return_path, message_id=message_id(world["ada"], DAY)), return_path)
+        code, reply = send_report(
+            listener, corpus.postfix_hard(to=return_path, message_id=message_id(world["ada"], DAY)), return_path
+        )
         assert code == 250 and b"recorded" in reply
         s = db.subscription
         with engine.connect() as c:
             assert c.execute(select(s.c.status).where(s.c.id == world["ada"])).scalar() == "bouncing"
         progress = run_progress(engine, run_id=plan.run_id)
         assert (progress.sent, progress.bounced) == (1, 1)
+        with engine.connect() as c:
+            row = c.execute(select(db.digest_run).where(db.digest_run.c.id == plan.run_id)).one()
+        assert (row.sent, row.bounced) == (1, 1) and "bounce reports came back after the run" in row.notes
 
         # The next day: a new event, so cy gets a digest; ada, bouncing, is not even planned.
         with engine.begin() as c:
             bob = c.execute(select(db.person.c.id).where(db.person.c.handle == "bob")).scalar()
-            make_attendance(c, bob, make_event(c, DAY + dt.timedelta(days=20), name="Redis Day", slug="redis-day"), "attending")
+            make_attendance(
+                c, bob, make_event(c, DAY + dt.timedelta(days=20), name="Redis Day", slug="redis-day"), "attending"
+            )
         rebuild(Graph(redis_client, PREFIX), engine)
         next_plan, next_summary = run(engine, pipeline, DAY + dt.timedelta(days=1))
         assert next_plan.planned == 1 and next_summary.sent == 1
@@ -116,19 +133,26 @@ def test_a_hard_bounce_over_smtp_marks_bouncing_and_the_next_run_skips_it(smtp_s
         pipeline.close()
 
 
-def test_a_complaint_over_smtp_suppresses_before_the_reply(smtp_settings, engine, redis_client, smtp_server, world, listener):
+def test_a_complaint_over_smtp_suppresses_before_the_reply(
+    smtp_settings, engine, redis_client, smtp_server, world, listener
+):
     pipeline = Pipeline(smtp_settings, engine=engine, redis=redis_client)
     try:
         run(engine, pipeline, DAY)
     finally:
         pipeline.close()
     return_path = next(m.mail_from for m in smtp_server.messages if m.rcpt_tos == ("cy@example.org",))
-    code, _ = send_report(listener, corpus.arf(to=return_path, message_id="<x@y>", recipient="cy@example.org"), "fbl@" + DOMAIN)
+    code, _ = send_report(
+        listener, corpus.arf(to=return_path, message_id="<x@y>", recipient="cy@example.org"), "fbl@" + DOMAIN
+    )
     assert code == 250
     # By the time the server has answered, the running batch would already skip cy.
     assert redis_client.sismember(RedisKeys(PREFIX).unsubscribe_suppressed, world["cy"])
     with engine.connect() as c:
-        assert c.execute(select(db.subscription.c.status).where(db.subscription.c.id == world["cy"])).scalar() == "unsubscribed"
+        assert (
+            c.execute(select(db.subscription.c.status).where(db.subscription.c.id == world["cy"])).scalar()
+            == "unsubscribed"
+        )
 
 
 def test_the_listener_refuses_other_domains_and_oversized_messages(listener, ledger, redis_client):
@@ -137,7 +161,11 @@ def test_the_listener_refuses_other_domains_and_oversized_messages(listener, led
     after_delivery = ledger.snapshot(redis_client)
     code, _ = send_report(listener, b"Subject: x\r\n\r\nx\r\n", "someone@elsewhere.example")
     assert code == 550
-    huge = corpus.postfix_hard(to=ledger.address(ref), message_id="<a@b>") + b"X" * 76 * 2 + (b"X" * 76 + b"\r\n") * 140_000
+    huge = (
+        corpus.postfix_hard(to=ledger.address(ref), message_id="<a@b>")
+        + b"X" * 76 * 2
+        + (b"X" * 76 + b"\r\n") * 140_000
+    )
     code, _ = send_report(listener, huge, ledger.address(ref))
     assert code == 552
     code, reply = send_report(listener, b"Subject: hello\r\n\r\nnot a report\r\n", "bounces+x@" + DOMAIN)
@@ -149,7 +177,9 @@ def test_a_database_outage_asks_the_sender_to_retry(make_settings, redis_client,
     """The listener answers 451 when it cannot record: the report stays with the sender."""
     from digest.bounces.process import FeedbackProcessor
 
-    down = make_settings(database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/none", redis_prefix=PREFIX, bounce_domain=DOMAIN)
+    down = make_settings(
+        database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/none", redis_prefix=PREFIX, bounce_domain=DOMAIN
+    )
     engine = db.make_engine(down.database)
     processor = FeedbackProcessor.from_settings(down, engine=engine, redis=redis_client)
     controller = make_listener(processor, host="127.0.0.1", port=free_port())
@@ -173,10 +203,17 @@ def write_maildir(path, messages: list[bytes]) -> None:
         (path / "new" / f"1764572405.M{n}P1.mx").write_bytes(raw)
 
 
-def test_lanyard_bounces_process_reads_a_maildir_once(monkeypatch, settings, database_url, tmp_path, ledger, redis_client, engine):
-    for name, value in {"LANYARD_DATABASE_URL": database_url, "LANYARD_REDIS_URL": REDIS_URL, "LANYARD_REDIS_PREFIX": PREFIX,
-                        "LANYARD_DATA_DIR": str(tmp_path / "var"), "LANYARD_SECRET_KEYS": TEST_SECRET,
-                        "LANYARD_BOUNCE_DOMAIN": DOMAIN}.items():
+def test_lanyard_bounces_process_reads_a_maildir_once(
+    monkeypatch, settings, database_url, tmp_path, ledger, redis_client, engine
+):
+    for name, value in {
+        "LANYARD_DATABASE_URL": database_url,
+        "LANYARD_REDIS_URL": REDIS_URL,
+        "LANYARD_REDIS_PREFIX": PREFIX,
+        "LANYARD_DATA_DIR": str(tmp_path / "var"),
+        "LANYARD_SECRET_KEYS": TEST_SECRET,
+        "LANYARD_BOUNCE_DOMAIN": DOMAIN,
+    }.items():
         monkeypatch.setenv(name, value)
     hard, soft = ledger.deliver(), ledger.deliver(DAY + dt.timedelta(days=1))
     box = tmp_path / "bounces"
@@ -185,7 +222,9 @@ def test_lanyard_bounces_process_reads_a_maildir_once(monkeypatch, settings, dat
         corpus.postfix_delayed(to=ledger.address(soft), message_id="<c@d>"),
         corpus.qmail_plain(to=ledger.address(hard), message_id="<a@b>"),
     ])
-    (box / "cur" / "1764572400.M9P1.mx:2,S").write_bytes(corpus.arf(to=ledger.address(hard), message_id="<a@b>"))  # seen: skipped
+    (box / "cur" / "1764572400.M9P1.mx:2,S").write_bytes(
+        corpus.arf(to=ledger.address(hard), message_id="<a@b>")
+    )  # seen: skipped
 
     result = CliRunner().invoke(cli, ["bounces", "process", "--from", f"maildir://{box}"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -193,8 +232,13 @@ def test_lanyard_bounces_process_reads_a_maildir_once(monkeypatch, settings, dat
     assert "hard_bounce: bouncing: 1" in result.output and "soft_bounce: counted: 1" in result.output
     assert "dropped, not a report: 1" in result.output
     assert os.listdir(box / "new") == []
-    assert sorted(os.listdir(box / "cur")) == sorted(["1764572400.M9P1.mx:2,S"] + [f"1764572405.M{n}P1.mx:2,S" for n in range(3)])
+    assert sorted(os.listdir(box / "cur")) == sorted(
+        ["1764572400.M9P1.mx:2,S"] + [f"1764572405.M{n}P1.mx:2,S" for n in range(3)]
+    )
     assert ledger.subscription().status == "bouncing"
+    assert (
+        run_plan(engine, RunRequest(digest_date=DAY + dt.timedelta(days=2), dry_run=True)).planned == 0
+    )  # the next run skips it
 
     again = CliRunner().invoke(cli, ["bounces", "process", "--from", f"maildir://{box}"], catch_exceptions=False)
     assert "read 0 message(s)" in again.output
@@ -253,8 +297,15 @@ def test_imap_mistakes_are_one_line(imap, processor):
 
 def test_lanyard_bounces_serve_records_and_stops_on_sigterm(database_url, tmp_path, ledger, redis_client):
     port = free_port()
-    env = {**os.environ, "LANYARD_DATABASE_URL": database_url, "LANYARD_REDIS_URL": REDIS_URL, "LANYARD_REDIS_PREFIX": PREFIX,
-           "LANYARD_DATA_DIR": str(tmp_path / "var"), "LANYARD_SECRET_KEYS": TEST_SECRET, "LANYARD_BOUNCE_DOMAIN": DOMAIN}
+    env = {
+        **os.environ,
+        "LANYARD_DATABASE_URL": database_url,
+        "LANYARD_REDIS_URL": REDIS_URL,
+        "LANYARD_REDIS_PREFIX": PREFIX,
+        "LANYARD_DATA_DIR": str(tmp_path / "var"),
+        "LANYARD_SECRET_KEYS": TEST_SECRET,
+        "LANYARD_BOUNCE_DOMAIN": DOMAIN,
+    }
     server = subprocess.Popen([sys.executable, "-m", "lanyard_cli", "bounces", "serve", "--port", str(port)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -36,12 +36,19 @@ def oembed(**fields) -> bytes:
 
 
 def test_oembed_discovery_gives_an_allowed_embed_by_provider_and_id(web_server, client):
-    html = f'<iframe width="480" src="https://www.youtube.com/embed/{YOUTUBE_ID}?feature=oembed" allowfullscreen></iframe>'
+    html = (
+        f'<iframe width="480" src="https://www.youtube.com/embed/{YOUTUBE_ID}?feature=oembed" allowfullscreen></iframe>'
+    )
     web_server.route("/oembed", page(oembed(type="video", title="Keynote: the web", html=html,
                                             thumbnail_url="https://i.ytimg.com/vi/x/hq.jpg"), "application/json"))
     url = web_server.route("/talk", page(discovering("/oembed?url=talk")))
     found = fetch_metadata(client, url)
-    assert (found.title, found.kind, found.provider, found.embed_id) == ("Keynote: the web", "video", "youtube", YOUTUBE_ID)
+    assert (found.title, found.kind, found.provider, found.embed_id) == (
+        "Keynote: the web",
+        "video",
+        "youtube",
+        YOUTUBE_ID,
+    )
     assert found.thumbnail_url == "https://i.ytimg.com/vi/x/hq.jpg"
     assert embed_src(found.provider, found.embed_id) == f"https://www.youtube-nocookie.com/embed/{YOUTUBE_ID}"
 
@@ -52,16 +59,23 @@ def test_oembed_discovery_gives_an_allowed_embed_by_provider_and_id(web_server, 
     ("https://player.vimeo.com/video/76979871?h=8272103f6e", "vimeo", "76979871", "video"),
 ])
 def test_slides_and_video_providers_from_their_oembed_html(web_server, client, src, provider, embed_id, kind):
-    web_server.route("/o", page(oembed(type="rich", title="Deck", html=f'<iframe src="{src}" frameborder="0"></iframe>'),
-                                "application/json"))
+    web_server.route(
+        "/o",
+        page(
+            oembed(type="rich", title="Deck", html=f'<iframe src="{src}" frameborder="0"></iframe>'), "application/json"
+        ),
+    )
     found = fetch_metadata(client, web_server.route("/p", page(discovering("/o"))))
     assert (found.provider, found.embed_id, found.kind) == (provider, embed_id, kind)
     assert PROVIDERS[provider].frame_origin in FRAME_SRC
 
 
 def test_opengraph_when_there_is_no_oembed(web_server, client):
-    head = ('<meta property="og:title" content="  The write-up\n of the day "><meta property="og:image" content="/img/card.png">'
-            '<meta property="og:type" content="article">')
+    head = (
+        '<meta property="og:title" content="  The write-up\n of the day ">'
+        '<meta property="og:image" content="/img/card.png">'
+        '<meta property="og:type" content="article">'
+    )
     url = web_server.route("/post", page(f"<html><head><title>ignored</title>{head}</head></html>"))
     found = fetch_metadata(client, url)
     assert (found.title, found.kind, found.provider) == ("The write-up of the day", "writeup", "")
@@ -69,7 +83,10 @@ def test_opengraph_when_there_is_no_oembed(web_server, client):
 
 
 def test_title_when_there_is_nothing_else_and_the_url_when_not_even_that(web_server, client):
-    assert fetch_metadata(client, web_server.route("/t", page("<title>Just &amp; a title</title>"))).title == "Just & a title"
+    assert (
+        fetch_metadata(client, web_server.route("/t", page("<title>Just &amp; a title</title>"))).title
+        == "Just & a title"
+    )
     bare = web_server.route("/bare", page("<p>no head at all</p>"))
     assert fetch_metadata(client, bare).title == bare
     pdf = web_server.route("/deck.pdf", page(b"%PDF-1.4", "application/pdf"))
@@ -165,7 +182,7 @@ def test_known_providers_are_recognised_from_their_links():
 
 
 def test_decode_html_prefers_the_header_then_a_bom_then_meta():
-    assert decode_html("é".encode("utf-8"), "utf-8") == "é"
+    assert decode_html("é".encode(), "utf-8") == "é"
     assert decode_html(b"\xef\xbb\xbf\xc3\xa9", "") == "é"
     assert decode_html(b"<meta charset=koi8-r>\xc1", "") .endswith("а")
     assert decode_html(b"\xe9", "no-such-charset") == "é"

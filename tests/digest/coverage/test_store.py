@@ -14,7 +14,7 @@ from digest.coverage.values import FetchOutcome
 from digest.http import HttpClient, HttpConfig
 from tests.web_server import page, tar_pit
 
-NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

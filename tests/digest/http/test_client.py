@@ -40,13 +40,21 @@ def client():
 def test_fetches_a_page_naming_lanyard_in_its_user_agent(server, client):
     url = server.route("/", page("<title>Hi</title>", "text/html; charset=ISO-8859-1"))
     fetched = client.get(url)
-    assert (fetched.status, fetched.media_type, fetched.charset, fetched.body) == (200, "text/html", "iso-8859-1", b"<title>Hi</title>")
+    assert (fetched.status, fetched.media_type, fetched.charset, fetched.body) == (
+        200,
+        "text/html",
+        "iso-8859-1",
+        b"<title>Hi</title>",
+    )
     assert server.requests[0][1]["user-agent"].startswith("lanyard/")
 
 
 def test_with_the_allow_list_empty_the_test_server_is_refused(server):
     url = server.route("/", page("hello"))
-    with HttpClient(HttpConfig()) as guarded, pytest.raises(Refused, match="address not allowed: 127.0.0.2 is a loopback"):
+    with (
+        HttpClient(HttpConfig()) as guarded,
+        pytest.raises(Refused, match="address not allowed: 127.0.0.2 is a loopback"),
+    ):
         guarded.get(url)
     assert server.requests == []
 
@@ -136,14 +144,19 @@ def _resolving(names: dict[str, list[str]]):
 
     def resolve(host, port, *args, **kwargs):
         if host in names:
-            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in names[host]]
+            return [
+                (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                for a in names[host]
+            ]
         return socket.getaddrinfo(host, port, *args, **kwargs)
 
     return resolve
 
 
 def test_a_host_name_resolving_to_a_private_address_is_refused(server):
-    resolver = _resolving({"intranet.example.com": ["10.20.30.40"], "mixed.example.com": ["93.184.215.14", "192.168.1.1"]})
+    resolver = _resolving(
+        {"intranet.example.com": ["10.20.30.40"], "mixed.example.com": ["93.184.215.14", "192.168.1.1"]}
+    )
     with HttpClient(HttpConfig(allow_networks=ALLOWED, deadline=DEADLINE), resolver=resolver) as guarded:
         url = server.route("/go", redirect("http://intranet.example.com/"))
         with pytest.raises(Refused, match=r"10.20.30.40 is a private address \(intranet.example.com resolves to it\)"):
@@ -154,9 +167,9 @@ def test_a_host_name_resolving_to_a_private_address_is_refused(server):
 
 
 def test_localhost_by_name_is_refused_without_the_allow_list(loopback_service):
-    with HttpClient(HttpConfig(ports=frozenset({loopback_service.port}))) as guarded:
-        with pytest.raises(Refused, match=r"loopback address \(localhost resolves to it\)"):
-            guarded.get(f"http://localhost:{loopback_service.port}/")
+    refused = pytest.raises(Refused, match=r"loopback address \(localhost resolves to it\)")
+    with HttpClient(HttpConfig(ports=frozenset({loopback_service.port}))) as guarded, refused:
+        guarded.get(f"http://localhost:{loopback_service.port}/")
     assert loopback_service.requests == []
 
 
@@ -194,7 +207,10 @@ def test_a_port_outside_80_and_443_is_refused(server, client):
 
 def test_conditional_requests_send_the_validators_and_report_not_modified(server, client):
     def conditional(h):
-        if h.headers.get("If-None-Match") == '"v1"' or h.headers.get("If-Modified-Since") == "Tue, 01 Dec 2026 10:00:00 GMT":
+        if (
+            h.headers.get("If-None-Match") == '"v1"'
+            or h.headers.get("If-Modified-Since") == "Tue, 01 Dec 2026 10:00:00 GMT"
+        ):
             h.send_response(304)
             h.send_header("ETag", '"v1"')
             h.end_headers()
@@ -213,7 +229,10 @@ def test_every_request_is_logged_and_observed(server, caplog):
     seen = []
     server.route("/r", redirect("/page"))
     server.route("/page", page("x" * 10))
-    with HttpClient(HttpConfig(allow_networks=ALLOWED), observer=seen.append) as observed, caplog.at_level(logging.INFO, "lanyard.http"):
+    with (
+        HttpClient(HttpConfig(allow_networks=ALLOWED), observer=seen.append) as observed,
+        caplog.at_level(logging.INFO, "lanyard.http"),
+    ):
         observed.get(server.url("/r"))
         with pytest.raises(Refused):
             observed.get("http://127.0.0.1/")
@@ -236,9 +255,26 @@ def test_an_observer_that_raises_does_not_fail_the_fetch(server):
 
 def test_tls_is_verified(tmp_path, client):
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.2",
-         "-addext", "subjectAltName=IP:127.0.0.2", "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.2",
+            "-addext",
+            "subjectAltName=IP:127.0.0.2",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
@@ -314,7 +350,10 @@ def test_through_an_egress_proxy_the_proxy_checks_addresses_and_the_client_the_r
             assert proxied.get(url).body == b"via the proxy"
             with pytest.raises(Refused, match="scheme not allowed: gopher"):
                 proxied.get("gopher://127.0.0.2/")
-        with HttpClient(HttpConfig(proxy=proxy_url)) as strict, pytest.raises(Refused, match=f"port {server.port} not allowed"):
+        with (
+            HttpClient(HttpConfig(proxy=proxy_url)) as strict,
+            pytest.raises(Refused, match=f"port {server.port} not allowed"),
+        ):
             strict.get(url)
     finally:
         proxy.shutdown()

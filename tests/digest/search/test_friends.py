@@ -16,7 +16,15 @@ from digest.graph import Graph
 from digest.graph_sync import rebuild as rebuild_graph
 from digest.keys import GraphKeys, RedisKeys
 from digest.search.friends import (
-    GROUP_GROWTH, REMEASURE_BATCHES, STRATEGY_NAMES, WARMUP_CALLS, CostModel, PlannedFriendEvents, SearchFriendEvents, size_class,
+    GROUP_GROWTH,
+    RECENT_FIGURES,
+    REMEASURE_BATCHES,
+    STRATEGY_NAMES,
+    WARMUP_CALLS,
+    CostModel,
+    PlannedFriendEvents,
+    SearchFriendEvents,
+    size_class,
 )
 from digest.search.index import MAX_CLAUSES
 from digest.search.sync import rebuild as rebuild_search
@@ -35,9 +43,15 @@ def seeded(engine, redis_client, tantivy_index):
         connection.execute(f.delete().where(f.c.follower_id.in_(BIG_FOLLOWERS)))
         for follower in BIG_FOLLOWERS:
             followees = [p for p in range(1, 2_600) if p != follower and (p + follower) % 13]  # ~2,400 people
-            db.bulk_insert(connection, f, [{"follower_id": follower, "followee_id": p, "created_at": dt.datetime(2026, 1, 1)} for p in followees],
-                           ["follower_id", "followee_id", "created_at"])
-        subscribers = sorted(set(connection.execute(select(db.subscription.c.person_id)).scalars()) | set(BIG_FOLLOWERS))
+            db.bulk_insert(
+                connection,
+                f,
+                [{"follower_id": follower, "followee_id": p, "created_at": dt.datetime(2026, 1, 1)} for p in followees],
+                ["follower_id", "followee_id", "created_at"],
+            )
+        subscribers = sorted(
+            set(connection.execute(select(db.subscription.c.person_id)).scalars()) | set(BIG_FOLLOWERS)
+        )
     graph = Graph(redis_client, "s:")
     rebuild_graph(graph, engine)
     rebuild_search(tantivy_index, engine, redis_client, RedisKeys("s:"))
@@ -58,7 +72,9 @@ def test_search_and_planner_agree_with_redis(seeded, tantivy_index):
     assert planned == expected
     assert all(expected[p] for p in BIG_FOLLOWERS)
     assert sum(len(events) for events in expected.values()) > 100  # the data exercises something
-    assert {"speaking", "attending"} <= {role for events in expected.values() for people in events.values() for role in people.values()}
+    assert {"speaking", "attending"} <= {
+        role for events in expected.values() for people in events.values() for role in people.values()
+    }
     # Nothing measured yet: every size class of the batch was split between the two to
     # measure both, and the run's note says both ran.
     assert planner.usage["search"] > 0 and planner.usage["redis"] > 0
@@ -73,7 +89,9 @@ def test_search_and_planner_agree_with_redis(seeded, tantivy_index):
     calls = planner.plan(planner.follow_set_sizes(subscribers))
     assert len(calls) == len({call.strategy for call in calls})
     for call in calls:
-        assert all(planner.costs.cheaper(size_class(len(graph.follows(p)))) == call.strategy for p in call.subscriber_ids)
+        assert all(
+            planner.costs.cheaper(size_class(len(graph.follows(p)))) == call.strategy for p in call.subscriber_ids
+        )
 
 
 def test_planner_follows_measured_costs(seeded, tantivy_index):
@@ -88,7 +106,9 @@ def test_planner_follows_measured_costs(seeded, tantivy_index):
             costs.record("redis", Counter({cls: 10}), 0.010 if cls != big_class else 1.0)
             costs.record("search", Counter({cls: 10}), 0.100 if cls != big_class else 0.1)
     assert costs.cost("redis", big_class) == pytest.approx(0.1)  # the warm-up's figure replaced, not averaged
-    by_strategy = {call.strategy: set(call.subscriber_ids) for call in planner.plan(planner.follow_set_sizes(subscribers))}
+    by_strategy = {
+        call.strategy: set(call.subscriber_ids) for call in planner.plan(planner.follow_set_sizes(subscribers))
+    }
     assert by_strategy["search"] == set(BIG_FOLLOWERS)
     assert by_strategy["redis"] == set(subscribers) - set(BIG_FOLLOWERS)
 
@@ -98,12 +118,17 @@ def test_planner_follows_measured_costs(seeded, tantivy_index):
     planner.friend_events(list(BIG_FOLLOWERS), window)
     assert planner.name == "auto:search"
 
-    # The machine changes: search turns slow for the big class. A mixed call scales what
-    # it held; a call on one class replaces a running mean halfway.
+    # The machine changes: search turns slow for the big class. A call on one class moves
+    # the running mean halfway; choices go by the best recent figure, so one slow call
+    # (a load spike) changes nothing and RECENT_FIGURES of them change the choice.
     old = costs.cost("search", big_class)
     costs.record("search", Counter({big_class: 2}), 2 * 5.0)
     assert costs.cost("search", big_class) == pytest.approx(old + 0.5 * (5.0 - old))
-    assert {call.strategy for call in planner.plan(planner.follow_set_sizes(list(BIG_FOLLOWERS)))} == {"redis"}
+    big = planner.follow_set_sizes(list(BIG_FOLLOWERS))
+    assert {call.strategy for call in planner.plan(big)} == {"search"}
+    for _ in range(RECENT_FIGURES - 1):
+        costs.record("search", Counter({big_class: 2}), 2 * 5.0)
+    assert {call.strategy for call in planner.plan(big)} == {"redis"}
     before = {cls: costs.cost("redis", cls) for cls in classes}
     counts = Counter(size_class(len(graph.follows(p))) for p in subscribers)
     predicted = sum(before[cls] * n for cls, n in counts.items())
@@ -128,9 +153,10 @@ def test_planner_borrows_a_neighbouring_class(seeded, tantivy_index):
         costs.record("search", Counter({big_class - 1: 4}), 0.4)
     planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph), costs=costs)
     # Nothing measured for the big class itself: the class below it decides, no split.
-    assert [(call.strategy, sorted(call.subscriber_ids)) for call in planner.plan(planner.follow_set_sizes(list(BIG_FOLLOWERS)))] == [
-        ("search", sorted(BIG_FOLLOWERS))
-    ]
+    assert [
+        (call.strategy, sorted(call.subscriber_ids))
+        for call in planner.plan(planner.follow_set_sizes(list(BIG_FOLLOWERS)))
+    ] == [("search", sorted(BIG_FOLLOWERS))]
     assert costs.cheaper(big_class + 2) is None
 
 
@@ -165,7 +191,9 @@ def test_strategies_by_configuration(make_settings, redis_client, tmp_path):
     graph = Graph(redis_client, "c:")
     settings = make_settings(search_url=f"tantivy://{tmp_path / 'index'}")
     for name, kind in (("search", SearchFriendEvents), ("auto", PlannedFriendEvents)):
-        strategy = make_friend_strategy(make_settings(friends_strategy=name, search_url=f"tantivy://{tmp_path / 'index'}"), graph=graph)
+        strategy = make_friend_strategy(
+            make_settings(friends_strategy=name, search_url=f"tantivy://{tmp_path / 'index'}"), graph=graph
+        )
         assert isinstance(strategy, kind) and isinstance(strategy, FriendEventsStrategy)
     assert make_friend_strategy(settings, graph=graph, name="auto", threshold=5).threshold == 5
 

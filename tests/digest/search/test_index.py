@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from digest.search import DocKey, SearchDocument, TextQuery
 from digest.search.index import MAX_CLAUSES
 
@@ -30,7 +28,15 @@ def person(pk, name, bio="", handle=None):
 
 def session(pk, event_id, title, speakers=(), day=0):
     start = TODAY + dt.timedelta(days=day)
-    return SearchDocument(type="session", pk=pk, title=title, event_id=event_id, start_date=start, end_date=start, speaker_ids=tuple(speakers))
+    return SearchDocument(
+        type="session",
+        pk=pk,
+        title=title,
+        event_id=event_id,
+        start_date=start,
+        end_date=start,
+        speaker_ids=tuple(speakers),
+    )
 
 
 def coverage(pk, title, kind="video", session_id=None):
@@ -142,12 +148,22 @@ def test_events_with_people_by_date_within_the_range(search_index):
     start, end = TODAY, TODAY + dt.timedelta(days=30)
     page = search_index.events_with_people([100, 101, 999], start, end)
     assert page.total == 3
-    assert [(hit.id, hit.start_date) for hit in page.hits] == [(2, TODAY + dt.timedelta(days=1)), (3, TODAY + dt.timedelta(days=1)), (1, TODAY + dt.timedelta(days=5))]
+    assert [(hit.id, hit.start_date) for hit in page.hits] == [
+        (2, TODAY + dt.timedelta(days=1)),
+        (3, TODAY + dt.timedelta(days=1)),
+        (1, TODAY + dt.timedelta(days=5)),
+    ]
     assert page.hits[0].attendee_ids is None  # who is there only when asked for
     people = search_index.events_with_people([100, 101, 999], start, end, with_people=True)
-    assert [(h.id, h.attendee_ids, h.speaker_ids) for h in people.hits] == [(2, {101}, set()), (3, set(), {100}), (1, {100}, {200})]
+    assert [(h.id, h.attendee_ids, h.speaker_ids) for h in people.hits] == [
+        (2, {101}, set()),
+        (3, set(), {100}),
+        (1, {100}, {200}),
+    ]
     assert [h.id for h in search_index.events_with_people([100, 101], start, end, offset=1, limit=1).hits] == [3]
-    assert search_index.events_with_people([100], TODAY + dt.timedelta(days=31), TODAY + dt.timedelta(days=31)).total == 1
+    assert (
+        search_index.events_with_people([100], TODAY + dt.timedelta(days=31), TODAY + dt.timedelta(days=31)).total == 1
+    )
     assert search_index.events_with_people([], start, end).total == 0
 
 
@@ -183,7 +199,16 @@ def test_co_speakers_are_the_top_eight_by_shared_events(search_index):
     documents.append(event(len(documents) + 1, 0, speakers=[100, 300], attendees=[1]))  # 1 attends, not speaks
     documents.append(session(9_999, 1, "Session with 1", speakers=[1, 400]))  # sessions do not count
     search_index.upsert(documents)
-    assert search_index.co_speakers(1) == [(100, 10), (101, 9), (102, 8), (103, 7), (104, 6), (105, 5), (106, 4), (107, 3)]
+    assert search_index.co_speakers(1) == [
+        (100, 10),
+        (101, 9),
+        (102, 8),
+        (103, 7),
+        (104, 6),
+        (105, 5),
+        (106, 4),
+        (107, 3),
+    ]
     assert search_index.co_speakers(1, limit=12)[-3:] == [(109, 1), (200, 1), (201, 1)]  # 202 loses the tie
     assert search_index.co_speakers(300) == [(100, 1)]
     assert search_index.co_speakers(12345) == []

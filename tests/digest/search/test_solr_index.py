@@ -14,7 +14,12 @@ import pytest
 import digest.search
 from digest.search import SearchDocument, TextQuery
 from digest.search.solr_index import (
-    fingerprint_params, people_at_params, people_params, solr_document, speaker_params, text_params,
+    fingerprint_params,
+    people_at_params,
+    people_params,
+    solr_document,
+    speaker_params,
+    text_params,
 )
 
 CONF = Path(digest.search.__file__).parent / "solr" / "conf"
@@ -104,7 +109,13 @@ def test_co_speaker_facet():
 
 
 def test_fingerprints_page_with_a_cursor():
-    assert fingerprint_params("AoE=") == {"q": "*:*", "fl": "id,fingerprint", "sort": "id asc", "rows": 5000, "cursorMark": "AoE="}
+    assert fingerprint_params("AoE=") == {
+        "q": "*:*",
+        "fl": "id,fingerprint",
+        "sort": "id asc",
+        "rows": 5000,
+        "cursorMark": "AoE=",
+    }
 
 
 def test_documents_as_solr_fields():
@@ -131,8 +142,23 @@ def _schema_fields() -> dict[str, dict]:
 
 def test_the_configset_defines_every_field_the_code_uses():
     fields = _schema_fields()
-    full = SearchDocument(type="coverage", pk=1, title="t", body="b", handle="h", kind="video", topics=("x",), city="c",
-                          country="k", start_date=TODAY, end_date=TODAY, event_id=1, session_id=2, attendee_ids=(1,), speaker_ids=(2,))
+    full = SearchDocument(
+        type="coverage",
+        pk=1,
+        title="t",
+        body="b",
+        handle="h",
+        kind="video",
+        topics=("x",),
+        city="c",
+        country="k",
+        start_date=TODAY,
+        end_date=TODAY,
+        event_id=1,
+        session_id=2,
+        attendee_ids=(1,),
+        speaker_ids=(2,),
+    )
     written = set(solr_document(full))
     queried = set()
     for params in (text_params(TextQuery("x", types=("event",), topic="t", city="c", when="past", today=TODAY)),
@@ -142,7 +168,9 @@ def test_the_configset_defines_every_field_the_code_uses():
         queried |= set(params.get("fl", "").split(",")) - {""}
         queried |= {part.split()[0] for part in params.get("sort", "").split(",") if part} - {"score"}
     queried.add("text")
-    assert written | queried <= set(fields), f"fields missing from the schema: {sorted((written | queried) - set(fields))}"
+    assert written | queried <= set(fields), (
+        f"fields missing from the schema: {sorted((written | queried) - set(fields))}"
+    )
     # What is faceted or sorted on needs docValues (the types carry them unless a field opts out).
     for name in ("type", "topics", "city", "speaker_ids", "start_date", "pk"):
         assert fields[name].get("docValues") != "false", name

@@ -30,12 +30,18 @@ def test_pending_documents_are_indexed_in_batches_and_gone_rows_deleted(engine, 
         bob = make_person(c, name="Bob Builder")
         conf = make_event(c, DAY, name="Search Conf")
         make_attendance(c, ada, conf, "speaking")
-    assert record_pending(redis_client, KEYS, [DocKey("person", ada), DocKey("person", bob), DocKey("event", conf)]) == 3
+    assert (
+        record_pending(redis_client, KEYS, [DocKey("person", ada), DocKey("person", bob), DocKey("event", conf)]) == 3
+    )
     assert record_pending(redis_client, KEYS, [DocKey("person", ada)]) == 0  # already pending
 
     stats = index_pending(tantivy_index, engine, redis_client, KEYS, batch=2)
     assert (stats.indexed, stats.deleted, stats.batches) == (3, 0, 2)
-    assert titles(tantivy_index) == {f"person:{ada}": "Ada Lovelace", f"person:{bob}": "Bob Builder", f"event:{conf}": "Search Conf"}
+    assert titles(tantivy_index) == {
+        f"person:{ada}": "Ada Lovelace",
+        f"person:{bob}": "Bob Builder",
+        f"event:{conf}": "Search Conf",
+    }
     assert [h.speaker_ids for h in tantivy_index.events_with_people([ada], DAY, DAY, with_people=True).hits] == [{ada}]
     assert redis_client.scard(KEYS.search_pending) == 0
 

@@ -6,7 +6,9 @@ import pytest
 
 from digest.stores.scripts import lua
 
-NAMES = sorted(p.name[:-4] for p in resources.files("digest.stores").joinpath("lua").iterdir() if p.name.endswith(".lua"))
+NAMES = sorted(
+    p.name[:-4] for p in resources.files("digest.stores").joinpath("lua").iterdir() if p.name.endswith(".lua")
+)
 
 
 def test_there_are_scripts():

@@ -41,15 +41,21 @@ def test_following_yourself_is_refused(client, alias):
 def test_attend_speak_track_and_leave(client, alias):
     me, conf = sign_in(client, make_person("me")), make_event("conf", 5)
     graph = stores.graph()
-    assert "You are going: Conf." in messages_of(client.post("/events/conf/attendance/", {"role": "attending"}, follow=True))
+    assert "You are going: Conf." in messages_of(
+        client.post("/events/conf/attendance/", {"role": "attending"}, follow=True)
+    )
     assert graph.attendees(conf.pk) == {me.pk} and graph.speakers(conf.pk) == set()
-    assert "Already so: Conf; nothing changed." in messages_of(client.post("/events/conf/attendance/", {"role": "attending"}, follow=True))
+    assert "Already so: Conf; nothing changed." in messages_of(
+        client.post("/events/conf/attendance/", {"role": "attending"}, follow=True)
+    )
     client.post("/events/conf/attendance/", {"role": "speaking"})
     assert graph.speakers(conf.pk) == {me.pk}
     client.post("/events/conf/attendance/", {"role": "tracking"})  # interested, not going: out of the digest's graph
     assert graph.attendees(conf.pk) == set()
     assert Attendance.objects.get(person=me, event=conf).role == "tracking"
-    assert "You are no longer down for Conf." in messages_of(client.post("/events/conf/attendance/", {"role": "none"}, follow=True))
+    assert "You are no longer down for Conf." in messages_of(
+        client.post("/events/conf/attendance/", {"role": "none"}, follow=True)
+    )
     assert not Attendance.objects.exists()
     bad = client.post("/events/conf/attendance/", {"role": "owner"}, follow=True)
     assert "Choose attending, speaking or tracking; nothing was changed." in messages_of(bad)

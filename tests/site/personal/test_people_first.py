@@ -48,7 +48,12 @@ def test_event_page_lists_the_sinter_answer_first(client, crowd):
     attending = html.split("<h2>Attendees", 1)[1].split("</section>", 1)[0]
     assert re.findall(r'href="/people/([^/]+)/"', attending) == ["carol", "zed", "bob", "dan"]
     chips = re.findall(r'<li class="person-chip( followed)?"><a href="/people/([^/]+)/"', attending)
-    assert [(handle, bool(mark)) for mark, handle in chips] == [("carol", True), ("zed", True), ("bob", False), ("dan", False)]
+    assert [(handle, bool(mark)) for mark, handle in chips] == [
+        ("carol", True),
+        ("zed", True),
+        ("bob", False),
+        ("dan", False),
+    ]
 
 
 def test_following_changes_the_page_at_once(client, crowd):
@@ -78,7 +83,10 @@ def test_talk_speakers_followed_first(client, crowd):
     talk.speakers.add(people["bob"], people["zed"])
     html = client.get(f"/talks/{talk.pk}/").content.decode()
     speakers = html.split('<ul class="people-grid">', 1)[1].split("</ul>", 1)[0]
-    assert re.findall(r'<li class="person-chip( followed)?"><a href="/people/([^/]+)/"', speakers) == [(" followed", "zed"), ("", "bob")]
+    assert re.findall(r'<li class="person-chip( followed)?"><a href="/people/([^/]+)/"', speakers) == [
+        (" followed", "zed"),
+        ("", "bob"),
+    ]
 
 
 def test_directory_marks_and_lists_the_followed_first(client, crowd):

@@ -36,16 +36,22 @@ def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
 
 def test_production_serves_hashed_static_files_and_the_admin(tmp_path):
     env = {
-        **os.environ, "LANYARD_ENV": "production", "LANYARD_SECRET_KEYS": TEST_SECRET,
-        "LANYARD_DATA_DIR": str(tmp_path), "LANYARD_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "LANYARD_REDIS_URL": REDIS_URL, "LANYARD_BASE_URL": "https://testserver",
+        **os.environ,
+        "LANYARD_ENV": "production",
+        "LANYARD_SECRET_KEYS": TEST_SECRET,
+        "LANYARD_DATA_DIR": str(tmp_path),
+        "LANYARD_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "LANYARD_REDIS_URL": REDIS_URL,
+        "LANYARD_BASE_URL": "https://testserver",
         "DJANGO_SETTINGS_MODULE": "lanyard_site.settings",
     }
     manage = [sys.executable, "manage.py"]
     run(manage + ["migrate", "--no-input", "-v", "0"], env)
     run(manage + ["collectstatic", "--no-input", "-v", "0"], env)  # as the documented deploy does
     assert (tmp_path / "static" / "staticfiles.json").exists()
-    seen = json.loads(run([sys.executable, "-c", CHECK], {**env, "PYTHONPATH": str(ROOT / "site")}).stdout.strip().splitlines()[-1])
+    seen = json.loads(
+        run([sys.executable, "-c", CHECK], {**env, "PYTHONPATH": str(ROOT / "site")}).stdout.strip().splitlines()[-1]
+    )
     assert seen["login"] == 200
     assert seen["css"] and all(path.count(".") >= 2 for path in seen["css"])  # content-hashed names
     assert seen["asset"] == 200
