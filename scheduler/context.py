@@ -20,6 +20,7 @@ from digest.config import Settings
 from digest.db import make_engine
 from digest.http import HttpClient, http_config
 from digest.keys import RedisKeys
+from digest.ops.profile import profile_http
 from digest.pipeline import Pipeline
 from digest.redis_store import connect
 from digest.search import SearchIndex, open_search
@@ -62,7 +63,7 @@ class WorkerContext:
     @property
     def http(self) -> HttpClient:
         if self._http is None:
-            self._http = HttpClient(http_config(self.settings))
+            self._http = HttpClient(http_config(self.settings), observer=profile_http)  # requests join task profiles
         return self._http
 
     def close(self) -> None:

@@ -19,6 +19,8 @@ from typing import Any
 
 import pysolr
 
+from ..ops.profile import Kind as ProfileKind
+from ..ops.profile import profiled
 from .documents import DocKey, SearchDocument
 from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
 
@@ -161,6 +163,7 @@ class SolrIndex(SearchIndex):
     def document_count(self) -> int:
         return self._select({"q": "*:*", "rows": 0}).hits
 
+    @profiled(ProfileKind.SEARCH, "search")
     def search(self, query: TextQuery) -> SearchPage:
         results = self._select(text_params(query))
         hits = tuple(Hit(d["id"], d["type"], int(d["pk"]), d.get("title", ""), d.get("body", "")) for d in results.docs)

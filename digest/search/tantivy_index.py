@@ -29,6 +29,8 @@ from typing import Any
 
 import tantivy
 
+from ..ops.profile import Kind as ProfileKind
+from ..ops.profile import profiled
 from .documents import PK_MASK, DocKey, SearchDocument, from_sort_key
 from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
 
@@ -225,6 +227,7 @@ class TantivyIndex(SearchIndex):
     def document_count(self) -> int:
         return self._searcher().num_docs
 
+    @profiled(ProfileKind.SEARCH, "search")
     def search(self, query: TextQuery) -> SearchPage:
         searcher = self._searcher()
         text = self._text_query(query.words)

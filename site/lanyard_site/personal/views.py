@@ -26,6 +26,7 @@ from digest.graph import GraphMissing
 from digest.tokens import FeedRef, TokenError, TokenSigner
 
 from ..events.models import Event, Person, Topic
+from ..ops.services import flag_active
 from . import ical, mail, selectors, services
 from .forms import ProfileForm, SignupForm
 from .signin import forget, remember, signed_in
@@ -202,7 +203,10 @@ NOT_FOUND = "Not found\n"
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The calendar as iCalendar for apps to subscribe to: no login, the token is the key.
-    Tampered, truncated and revoked tokens get the same bare 404."""
+    Tampered, truncated and revoked tokens get the same bare 404; so does every feed while
+    the ``calendar_feed`` flag is off."""
+    if not flag_active(request, "calendar_feed"):
+        return HttpResponseNotFound(NOT_FOUND, content_type="text/plain")
     try:
         ref = _signer().verify_feed(token)
     except TokenError:

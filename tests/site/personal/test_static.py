@@ -15,7 +15,7 @@ CHECK = textwrap.dedent("""
     import json, re, django
     django.setup()
     from django.test import Client
-    client = Client()
+    client = Client(HTTP_X_FORWARDED_PROTO="https")  # as the TLS proxy forwards it (else: redirected to https)
     login = client.get("/admin/login/")
     css = re.findall(r'href="(/static/[^"]+\\.css)"', login.content.decode())
     asset = client.get(css[0]) if css else None
