@@ -156,7 +156,7 @@ def ensure_data(args) -> None:
     # Imported here: the CLI's App reads LANYARD_DATA_DIR, set by main() just before.
     from sqlalchemy import func, select
 
-    from digest import db
+    from digest.stores import db
     from lanyard_cli.app import App
     from lanyard_cli.seed import run_seed
 
@@ -169,7 +169,7 @@ def ensure_data(args) -> None:
         run_seed(app, people=args.people, events=args.events, subscribers=100, seed=SEED, today=dt.date.today(),
                  reset=True)
     elif app.graph.live_generation() is None:
-        from digest.graph_sync import rebuild  # only when the graph went missing
+        from digest.graph.sync import rebuild  # only when the graph went missing
 
         rebuild(app.graph, app.engine)
 

@@ -103,7 +103,7 @@ class Settings:
     mail_from: str
     secret_keys: tuple[str, ...] = field(repr=False)
     broker_url: str | None = None  # None: the Redis above (embedded or configured)
-    friends_strategy: str = "redis"  # see digest/friends.py make_friend_strategy
+    friends_strategy: str = "redis"  # see digest/nightly/friends.py make_friend_strategy
     dkim: DkimKey | None = None  # None: messages go out unsigned
     bounce_domain: str = ""  # the return path's domain (VERP); "" only in hand-built settings: the sender's
     postal_address: str = ""  # the sender's postal address, in every digest's footer (CAN-SPAM)
@@ -171,7 +171,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     secret_keys = parse_secret_keys(get("LANYARD_SECRET_KEYS"), production=production, data_dir=data_dir)
     broker_url = parse_broker_url(get("LANYARD_BROKER_URL")) or None
 
-    # Which names exist is known to digest/friends.py, which refuses unknown ones.
+    # Which names exist is known to digest/nightly/friends.py, which refuses unknown ones.
     friends_strategy = get("LANYARD_FRIENDS_STRATEGY", "redis").lower()
     if not friends_strategy.isidentifier():
         raise ConfigError("LANYARD_FRIENDS_STRATEGY", f"{friends_strategy!r} is not a strategy name (e.g. redis)")

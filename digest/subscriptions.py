@@ -39,11 +39,11 @@ from sqlalchemy import (
     update,
 )
 
-from . import db
-from .clock import utcnow
-from .keys import RedisKeys
-from .stores.scripts import lua
-from .vocabulary import ChangeVia, SubscriptionAction, SubscriptionStatus
+from digest.clock import utcnow
+from digest.stores import db
+from digest.stores.keys import RedisKeys
+from digest.stores.scripts import lua
+from digest.vocabulary import ChangeVia, SubscriptionAction, SubscriptionStatus
 
 log = logging.getLogger("lanyard.unsubscribe")
 

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from .keys import GraphKeys
+from digest.stores.keys import GraphKeys
 
 # What a friend-events strategy (Redis sets or a search OR query) returns for one
 # subscriber: event id → {followed person id → "speaking" | "attending"}.

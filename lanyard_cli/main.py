@@ -28,7 +28,7 @@ def explain(error: BaseException) -> UserFacingError | None:
     import redis
     import sqlalchemy.exc
 
-    from digest.redis_store import RedisUnavailable
+    from digest.stores.redis_store import RedisUnavailable
 
     if isinstance(error, ConfigError):
         return UserFacingError(f"configuration: {error}", exit_code=2)

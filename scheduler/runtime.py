@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from digest import db
-from digest.schedule import WEEKDAYS
+from digest.nightly.schedule import WEEKDAYS
+from digest.stores import db
 from digest.vocabulary import DigestList
 
 SCHEDULE_ID = 1

@@ -22,9 +22,9 @@ import redis as redis_lib
 import sqlalchemy.exc
 
 from digest.config import Settings, load_settings
-from digest.db import make_engine
 from digest.links import manage_link
-from digest.redis_store import connect
+from digest.stores.db import make_engine
+from digest.stores.redis_store import connect
 from digest.subscriptions import (
     SubscriptionCard,
     SubscriptionChange,

@@ -29,13 +29,17 @@ import sqlalchemy.exc
 from redis import Redis
 from sqlalchemy import Connection, Engine, select, update
 
-from .. import db
-from ..clock import utcnow
-from ..config import Settings
-from ..runs import ChunkRecord, run_get, run_record
-from ..subscriptions import subscription_suppress, subscription_unsubscribe_in
-from ..tokens import DeliveryRef, ReturnPathSigner, TokenError
-from ..vocabulary import (
+from digest.bounces.classify import Verdict, classify
+from digest.bounces.reports import NotAReport, Report, parse_report
+from digest.bounces.values import Source
+from digest.bounces.verp import ReturnPath
+from digest.clock import utcnow
+from digest.config import Settings
+from digest.runs import ChunkRecord, run_get, run_record
+from digest.stores import db
+from digest.subscriptions import subscription_suppress, subscription_unsubscribe_in
+from digest.tokens import DeliveryRef, ReturnPathSigner, TokenError
+from digest.vocabulary import (
     ACTIVE_RUN_STATUSES,
     ChangeVia,
     DeliveryStatus,
@@ -44,10 +48,6 @@ from ..vocabulary import (
     FeedbackMatch,
     SubscriptionStatus,
 )
-from .classify import Verdict, classify
-from .reports import NotAReport, Report, parse_report
-from .values import Source
-from .verp import ReturnPath
 
 log = logging.getLogger("lanyard.bounces")
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Self
 
-from .documents import KINDS, DocKey, SearchDocument
+from digest.search.documents import KINDS, DocKey, SearchDocument
 
 MAX_CLAUSES = 2_048  # person ids in one OR query (Lanyrd's Solr limit, kept for both engines)
 CO_SPEAKERS = 8

@@ -19,8 +19,18 @@ from typing import Any
 
 import pysolr
 
-from .documents import DocKey, SearchDocument
-from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
+from digest.search.documents import DocKey, SearchDocument
+from digest.search.index import (
+    EventHit,
+    EventPage,
+    Facets,
+    Hit,
+    SearchError,
+    SearchIndex,
+    SearchPage,
+    TextQuery,
+    ranked_counts,
+)
 
 TIMEOUT = 10  # seconds
 ADD_BATCH = 1_000

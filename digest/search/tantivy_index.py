@@ -29,8 +29,18 @@ from typing import Any
 
 import tantivy
 
-from .documents import PK_MASK, DocKey, SearchDocument, from_sort_key
-from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
+from digest.search.documents import PK_MASK, DocKey, SearchDocument, from_sort_key
+from digest.search.index import (
+    EventHit,
+    EventPage,
+    Facets,
+    Hit,
+    SearchError,
+    SearchIndex,
+    SearchPage,
+    TextQuery,
+    ranked_counts,
+)
 
 Must, Should = tantivy.Occur.Must, tantivy.Occur.Should
 

@@ -1,9 +1,9 @@
-"""The SQLAlchemy mirror (digest/db.py) must match the schema Django's migrations make."""
+"""The SQLAlchemy mirror (digest/stores/db.py) must match the schema Django's migrations make."""
 
 import pytest
 from sqlalchemy import inspect
 
-from digest import db
+from digest.stores import db
 
 # What a column's reflected type must be, by the family of the mirrored type.
 FAMILIES = {

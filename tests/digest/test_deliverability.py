@@ -13,8 +13,8 @@ from email.parser import BytesParser
 
 import pytest
 
-from digest.message import build_message, make_list_id, make_message_id
-from digest.render import Renderer
+from digest.nightly.message import build_message, make_list_id, make_message_id
+from digest.nightly.render import Renderer
 from digest.values import DigestItem, EventCard, PersonCard
 from tests.digest import sample_digests as samples
 from tests.digest.sample_digests import BASE, DIGEST_DATE, event, make_digest, person

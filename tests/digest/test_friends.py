@@ -10,13 +10,14 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
-from digest import db, friends
 from digest.config import ConfigError
-from digest.friends import RedisFriendEvents, make_friend_strategy
-from digest.graph import Graph, GraphMissing, attendance_set, follow_added
-from digest.graph_sync import rebuild
-from digest.keys import GraphKeys
-from digest.seed import seed
+from digest.demo.seed import seed
+from digest.graph.store import Graph, GraphMissing, attendance_set, follow_added
+from digest.graph.sync import rebuild
+from digest.nightly import friends
+from digest.nightly.friends import RedisFriendEvents, make_friend_strategy
+from digest.stores import db
+from digest.stores.keys import GraphKeys
 from digest.values import Window
 
 TODAY = dt.date(2026, 12, 1)

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from digest import graph as g
-from digest.graph import Graph, GraphMissing
-from digest.graph_sync import check, rebuild
-from digest.keys import RedisKeys
+from digest.graph import store as g
+from digest.graph.store import Graph, GraphMissing
+from digest.graph.sync import check, rebuild
+from digest.stores.keys import RedisKeys
 from tests.factories import make_attendance, make_event, make_follow, make_person
 
 DAY = dt.date(2026, 12, 1)

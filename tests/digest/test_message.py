@@ -12,7 +12,8 @@ import dkim
 import pytest
 
 from digest.config import ConfigError
-from digest.message import (
+from digest.delivery.transports import MaildirTransport, SmtpTransport
+from digest.nightly.message import (
     DkimSigner,
     MessageError,
     build_message,
@@ -21,8 +22,7 @@ from digest.message import (
     make_message_id,
     sender_domain,
 )
-from digest.render import Renderer
-from digest.transports import MaildirTransport, SmtpTransport
+from digest.nightly.render import Renderer
 from digest.values import DigestItem
 from tests.digest import sample_digests as samples
 from tests.digest.sample_digests import ADA, event, make_digest, person
@@ -281,7 +281,7 @@ def test_a_signed_message_still_verifies_after_smtp_and_maildir(renderer, dkim_k
 
 @pytest.mark.parametrize("length", [0, 1, 56, 57, 58, 114, 3000])
 def test_parts_of_any_length_decode_back(length):
-    from digest.render import RenderedDigest
+    from digest.nightly.render import RenderedDigest
 
     digest = samples.single_digest()
     html = ("<p>é</p>\n" * length)[:length]

@@ -15,13 +15,14 @@ from email.parser import BytesParser
 import pytest
 from sqlalchemy import select, update
 
-from digest import db, ledger
-from digest.batch import work_here
-from digest.graph import Graph, attendance_set
-from digest.graph_sync import rebuild
-from digest.keys import RedisKeys
-from digest.pipeline import Pipeline, RunPaused
+from digest.delivery import ledger
+from digest.graph.store import Graph, attendance_set
+from digest.graph.sync import rebuild
+from digest.nightly.batch import work_here
+from digest.nightly.pipeline import Pipeline, RunPaused
 from digest.runs import ChunkRecord, FinishPolicy, RunRequest, chunk_complete, run_cancel, run_finish, run_plan
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from tests.conftest import ROOT
 from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription
 
@@ -200,7 +201,7 @@ def test_a_missing_search_index_is_rebuilt_for_the_search_strategy(make_settings
 
 
 def pipeline_subscriptions(connection):
-    from digest.hydrate import subscriptions_by_id
+    from digest.nightly.hydrate import subscriptions_by_id
 
     ids = connection.execute(select(db.subscription.c.id)).scalars().all()
     return subscriptions_by_id(connection, ids)
@@ -342,7 +343,7 @@ def test_paused_runs_raise_and_cancelled_runs_send_nothing(engine, pipeline, wor
 def test_a_pause_during_a_chunk_stops_between_claim_groups(
     mail_settings, engine, redis_client, world, smtp_server, monkeypatch
 ):
-    import digest.pipeline as pipeline_module
+    import digest.nightly.pipeline as pipeline_module
 
     monkeypatch.setattr(pipeline_module, "CLAIM_GROUP", 1)
     plan = plan_run(engine, digest_date=DAY)
@@ -390,7 +391,7 @@ def test_plan_run_restricts_and_limits(engine, world):
 TWO_WORKERS = textwrap.dedent("""
     import sys, time
     from digest.config import load_settings
-    from digest.pipeline import Pipeline
+    from digest.nightly.pipeline import Pipeline
     settings = load_settings()
     pipeline = Pipeline(settings, throttle=lambda: time.sleep(0.01))
     start = float(sys.argv[3])

@@ -9,7 +9,7 @@ import jinja2
 import lxml.html
 import pytest
 
-from digest.render import Renderer, inline_template_css, premail
+from digest.nightly.render import Renderer, inline_template_css, premail
 from digest.values import DigestItem
 from tests.digest import sample_digests as samples
 from tests.digest.sample_digests import ADA, ALAN, GRACE, LINUS, event, make_digest, person

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from digest import db
-from digest.seed import SeedError, seed
+from digest.demo.seed import SeedError, seed
+from digest.stores import db
 
 TODAY = dt.date(2026, 11, 28)
 

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult
 
 from digest.config import parse_mail_url
-from digest.transports import (
+from digest.delivery.transports import (
     DeliveryError,
     MaildirTransport,
     PermanentDeliveryError,

@@ -8,9 +8,9 @@ import random
 import pytest
 from sqlalchemy import select
 
-from digest import db
 from digest.bounces.values import Source
-from digest.keys import RedisKeys
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from digest.vocabulary import FeedbackDecision, FeedbackKind, FeedbackMatch
 from tests.digest.bounces import corpus
 from tests.digest.bounces.conftest import DAY, PREFIX, message_id

@@ -1,10 +1,10 @@
 """The nightly digest's work on one chunk of a run.
 
 :class:`Pipeline` (one per worker process) processes a chunk: friend events (a strategy
-from ``digest/friends.py``) → hydrate events and people in bulk → build ``Digest``
+from ``digest/nightly/friends.py``) → hydrate events and people in bulk → build ``Digest``
 values → sign unsubscribe tokens → render → MIME → deliver, claiming each delivery in
-the ledger (``digest/ledger.py``) before sending it. The run itself (planning, its
-status, finishing) belongs to ``digest/runs.py``; ``digest/batch.py`` is how
+the ledger (``digest/delivery/ledger.py``) before sending it. The run itself (planning, its
+status, finishing) belongs to ``digest/runs.py``; ``digest/nightly/batch.py`` is how
 ``lanyard digest run`` and the Celery tasks drive chunks through both.
 """
 
@@ -23,31 +23,33 @@ from typing import Any
 from redis import Redis
 from sqlalchemy import Connection, Engine, select, update
 
-from . import db, ledger, runs
-from .bounces.verp import ReturnPath
-from .build import Links, build_digest, date_order, people_to_hydrate, select_events, upcoming_window
-from .clock import utcnow
-from .config import Settings
-from .faults import DATABASE_ERRORS
-from .friends import FriendEventsStrategy, make_friend_strategy
-from .graph import Graph, GraphMissing, day_number
-from .graph_sync import Healing as GraphHealing
-from .graph_sync import heal as graph_heal
-from .hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
-from .keys import RedisKeys
-from .links import manage_link, unsubscribe_link
-from .message import DkimSigner, build_message, make_list_id, make_message_id, sender_domain, sender_name
-from .redis_store import connect
-from .render import Renderer
-from .runs import ChunkRecord
-from .search.index import SearchMissing
-from .search.sync import Healing as SearchHealing
-from .search.sync import heal as search_heal
-from .stores.scripts import lua
-from .tokens import DeliveryRef, FeedRef, ReturnPathSigner, SubscriptionRef, TokenSigner
-from .transports import PermanentDeliveryError, TemporaryDeliveryError, Transport, make_transport
-from .values import Digest, Window
-from .vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, RunStatus, SubscriptionStatus
+from digest import runs
+from digest.bounces.verp import ReturnPath
+from digest.clock import utcnow
+from digest.config import Settings
+from digest.delivery import ledger
+from digest.delivery.transports import PermanentDeliveryError, TemporaryDeliveryError, Transport, make_transport
+from digest.faults import DATABASE_ERRORS
+from digest.graph.store import Graph, GraphMissing, day_number
+from digest.graph.sync import Healing as GraphHealing
+from digest.graph.sync import heal as graph_heal
+from digest.links import manage_link, unsubscribe_link
+from digest.nightly.build import Links, build_digest, date_order, people_to_hydrate, select_events, upcoming_window
+from digest.nightly.friends import FriendEventsStrategy, make_friend_strategy
+from digest.nightly.hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
+from digest.nightly.message import DkimSigner, build_message, make_list_id, make_message_id, sender_domain, sender_name
+from digest.nightly.render import Renderer
+from digest.runs import ChunkRecord
+from digest.search.index import SearchMissing
+from digest.search.sync import Healing as SearchHealing
+from digest.search.sync import heal as search_heal
+from digest.stores import db
+from digest.stores.keys import RedisKeys
+from digest.stores.redis_store import connect
+from digest.stores.scripts import lua
+from digest.tokens import DeliveryRef, FeedRef, ReturnPathSigner, SubscriptionRef, TokenSigner
+from digest.values import Digest, Window
+from digest.vocabulary import FINAL_DELIVERY_STATUSES, DeliveryStatus, RunStatus, SubscriptionStatus
 
 log = logging.getLogger("lanyard.digest")
 

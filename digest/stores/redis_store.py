@@ -19,7 +19,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .config import Settings
+from digest.config import Settings
 
 
 class RedisUnavailable(RuntimeError):

@@ -22,9 +22,9 @@ from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, up
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from . import db
-from .clock import utcnow
-from .vocabulary import DeliveryStatus
+from digest.clock import utcnow
+from digest.stores import db
+from digest.vocabulary import DeliveryStatus
 
 
 def _claim_statement(insert: Callable[[Table], Any]) -> Any:  # sqlite.insert or postgresql.insert

@@ -2,7 +2,7 @@
 
 The answer is computed the way a run computes it, from the same stores: the friend
 strategy the pipeline uses (the Redis graph or the search index), what earlier digests
-mentioned (Redis), :func:`~digest.build.select_events` for the cap and the "also coming
+mentioned (Redis), :func:`~digest.nightly.build.select_events` for the cap and the "also coming
 up" rule; next to it, the database's own view of who goes (the source of truth, so a
 stale graph shows as a disagreement), the subscription's state and its ledger entry.
 Nothing is written.
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from redis import Redis
 from sqlalchemy import Engine, select
 
-from . import db
-from .build import MAX_ITEMS, SOON_DAYS, date_order, select_events, upcoming_window
-from .friends import FriendEventsStrategy
-from .hydrate import batches
-from .keys import RedisKeys
-from .vocabulary import FINAL_DELIVERY_STATUSES, GRAPH_ROLES, DigestList, SubscriptionStatus
+from digest.nightly.build import MAX_ITEMS, SOON_DAYS, date_order, select_events, upcoming_window
+from digest.nightly.friends import FriendEventsStrategy
+from digest.nightly.hydrate import batches
+from digest.stores import db
+from digest.stores.keys import RedisKeys
+from digest.vocabulary import FINAL_DELIVERY_STATUSES, GRAPH_ROLES, DigestList, SubscriptionStatus
 
 
 class ExplainError(LookupError):

@@ -21,10 +21,10 @@ from itertools import accumulate
 
 from sqlalchemy import Connection, Engine, delete, func, select, text
 
-from . import db
-from .embeds import VIMEO, YOUTUBE
-from .slugs import make_slug, slug_words
-from .vocabulary import DigestList, Role, SubscriptionStatus
+from digest.embeds import VIMEO, YOUTUBE
+from digest.slugs import make_slug, slug_words
+from digest.stores import db
+from digest.vocabulary import DigestList, Role, SubscriptionStatus
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 

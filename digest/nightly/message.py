@@ -24,7 +24,7 @@ from functools import lru_cache
 import dkim as dkimpy
 
 from digest.config import Settings
-from digest.render import RenderedDigest
+from digest.nightly.render import RenderedDigest
 from digest.values import Digest
 
 BOUNDARY = "=_lanyard_digest_alternative_="

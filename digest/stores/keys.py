@@ -44,7 +44,7 @@ def graph_base_parts(prefix: str) -> tuple[str, str]:
 
 
 class GraphKeys:
-    """Keys of one generation of the social graph (see ``digest/graph.py``)."""
+    """Keys of one generation of the social graph (see ``digest/graph/store.py``)."""
 
     def __init__(self, prefix: str, generation: int | str):
         self.prefix = prefix

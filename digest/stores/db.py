@@ -32,7 +32,7 @@ from sqlalchemy import (
     event,
 )
 
-from .config import DatabaseURL
+from digest.config import DatabaseURL
 
 metadata = MetaData()
 

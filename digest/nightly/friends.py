@@ -2,7 +2,7 @@
 follow attend or speak at, and who of them is there.
 
 A *strategy* answers that for a batch of subscribers at once. The one here reads the
-Redis graph (``digest/graph.py``); a search-backed one (one OR query per subscriber)
+Redis graph (``digest/graph/store.py``); a search-backed one (one OR query per subscriber)
 can sit beside it. :func:`make_friend_strategy` picks one from the configuration
 (``LANYARD_FRIENDS_STRATEGY``), and the digest run records which it used.
 """
@@ -17,12 +17,12 @@ from typing import Any
 from redis.client import Pipeline
 from redis.commands.core import Script
 
-from .config import ConfigError, Settings
-from .graph import Graph, day_number
-from .keys import GraphKeys
-from .stores.scripts import lua
-from .values import FriendEvents, FriendEventsStrategy, Window
-from .vocabulary import Role
+from digest.config import ConfigError, Settings
+from digest.graph.store import Graph, day_number
+from digest.stores.keys import GraphKeys
+from digest.stores.scripts import lua
+from digest.values import FriendEvents, FriendEventsStrategy, Window
+from digest.vocabulary import Role
 
 # How long fetched graph pieces (a person's upcoming events, an event's speakers) are
 # reused for later batches of the same run: popular people are followed by subscribers
@@ -227,7 +227,7 @@ STRATEGIES: dict[str, StrategyFactory] = {
 
 
 def _search() -> ModuleType:
-    from .search import friends  # noqa: PLC0415 -- on demand: the Redis strategy needs no search engine
+    from digest.search import friends  # noqa: PLC0415 -- on demand: the Redis strategy needs no search engine
 
     return friends
 

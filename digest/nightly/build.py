@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from .values import Digest, DigestItem, EventCard, FriendEvents, PersonCard, Window
-from .vocabulary import Role
+from digest.values import Digest, DigestItem, EventCard, FriendEvents, PersonCard, Window
+from digest.vocabulary import Role
 
 UPCOMING_DAYS = 365  # how far ahead "upcoming" reaches
 MAX_ITEMS = 20  # new events per email; the rest is "and N more" with a calendar link

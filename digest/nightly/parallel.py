@@ -2,7 +2,7 @@
 
 `lanyard digest run --processes N` uses this to put every core of one machine to work;
 the Celery scheduler is the way to spread a run over machines. Each process builds its
-own :class:`~digest.pipeline.Pipeline` once (its own database engine, Redis connection,
+own :class:`~digest.nightly.pipeline.Pipeline` once (its own database engine, Redis connection,
 transport and loaded templates: none of those survive a fork). The delivery ledger
 makes processes racing on one run safe, exactly as it does for Celery workers.
 """
@@ -13,9 +13,9 @@ import datetime as dt
 import multiprocessing
 from collections.abc import Iterator, Sequence
 
-from .batch import ChunkOutcome, work_here
-from .config import Settings
-from .pipeline import Pipeline
+from digest.config import Settings
+from digest.nightly.batch import ChunkOutcome, work_here
+from digest.nightly.pipeline import Pipeline
 
 _pipeline: Pipeline | None = None  # one per worker process, made by _start_worker
 
@@ -34,7 +34,7 @@ def _process(job: tuple[int, float]) -> ChunkOutcome:
 def process_chunks(
     settings: Settings, *, chunk_ids: Sequence[int], processes: int, timeout: dt.timedelta,
 ) -> Iterator[ChunkOutcome]:
-    """Work the chunks (``digest/batch.py``), yielding each outcome as it completes.
+    """Work the chunks (``digest/nightly/batch.py``), yielding each outcome as it completes.
 
     An exception in a worker (a store down for longer than :func:`work_here` waits)
     stops the pool and is raised here; chunks already done stay done.

@@ -1,6 +1,6 @@
 """The social graph in Redis: who follows whom, who is at which event.
 
-Its key names are made in ``digest/keys.py``. The graph is a denormalised copy of
+Its key names are made in ``digest/stores/keys.py``. The graph is a denormalised copy of
 the database, kept in *generations*: ``<prefix>graph:gen`` names the generation readers
 use, and its keys are
 
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import redis
 
-from .keys import GraphKeys, GraphSuffix, RedisKeys, graph_base_parts
-from .stores.scripts import lua
-from .vocabulary import GRAPH_ROLES, Role
+from digest.stores.keys import GraphKeys, GraphSuffix, RedisKeys, graph_base_parts
+from digest.stores.scripts import lua
+from digest.vocabulary import GRAPH_ROLES, Role
 
 EPOCH = dt.date(1970, 1, 1)
 OLD_GENERATION_TTL = 600  # seconds a replaced generation stays readable

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from . import db
-from .build import Links
-from .values import EventCard, PersonCard
+from digest.nightly.build import Links
+from digest.stores import db
+from digest.values import EventCard, PersonCard
 
 # Ids per IN list: well under SQLite's and PostgreSQL's limits on bound parameters.
 IN_BATCH = 10_000

@@ -1,7 +1,7 @@
 """Working a run's chunks: the one way ``lanyard digest run`` and the Celery tasks do it.
 
 A chunk is claimed in ``digest_chunk`` (``digest/runs.py``), processed by the
-:class:`~digest.pipeline.Pipeline`, and completed; a chunk that raises something a
+:class:`~digest.nightly.pipeline.Pipeline`, and completed; a chunk that raises something a
 retry would not cure is failed (its deliveries marked failed with the reason) instead
 of leaving the run "running". A temporary fault (a store or the mail server away) is
 raised to the caller, which retries: Celery with its own backoff, this machine with
@@ -21,10 +21,10 @@ from enum import StrEnum
 
 from sqlalchemy import Engine
 
-from . import runs
-from .faults import backoff, temporary
-from .pipeline import ChunkResult, Pipeline, RunPaused
-from .vocabulary import ChunkStatus
+from digest import runs
+from digest.faults import backoff, temporary
+from digest.nightly.pipeline import ChunkResult, Pipeline, RunPaused
+from digest.vocabulary import ChunkStatus
 
 log = logging.getLogger("lanyard.digest")
 

@@ -5,7 +5,7 @@ The database is the source of truth. :func:`rebuild` streams it into a new gener
 :func:`check` streams it again and reports every key whose members differ.
 
 A site write that commits during a rebuild is applied to both generations (see
-:meth:`digest.graph.Graph.apply`); one that the rebuild's snapshot already predates can
+:meth:`digest.graph.store.Graph.apply`); one that the rebuild's snapshot already predates can
 still be overwritten by the snapshot, which ``lanyard graph check`` then reports and a
 second rebuild mends.
 """
@@ -21,11 +21,11 @@ from operator import itemgetter
 import redis
 from sqlalchemy import Connection, Engine, select
 
-from . import db
-from .graph import OLD_GENERATION_TTL, Graph, GraphMissing, day_number
-from .heal import StillMissing, rebuild_once
-from .keys import GraphKeys
-from .vocabulary import GRAPH_ROLES, Role
+from digest.graph.store import OLD_GENERATION_TTL, Graph, GraphMissing, day_number
+from digest.heal import StillMissing, rebuild_once
+from digest.stores import db
+from digest.stores.keys import GraphKeys
+from digest.vocabulary import GRAPH_ROLES, Role
 
 Progress = Callable[[str, int], None]  # (step name, rows done in that step so far)
 
