@@ -29,8 +29,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
 ENVIRONMENTS = ("development", "production")
-MIN_SECRET_LENGTH = 32
+LOG_FORMATS = ("console", "json")
+# Written by operators as URLs: a space in one is a typo (or an unencoded password), never meant.
+URL_VARIABLES = (
+    "LANYARD_DATABASE_URL", "LANYARD_DATABASE_REPLICA_URL", "LANYARD_REDIS_URL", "LANYARD_SEARCH_URL",
+    "LANYARD_MAIL_URL", "LANYARD_BASE_URL", "LANYARD_UNSUBSCRIBE_URL", "LANYARD_BROKER_URL", "SENTRY_DSN",
+)
+MIN_SECRET_LENGTH = 50  # and 5 different characters: what Django's `check --deploy` asks of SECRET_KEY
+# A relative LANYARD_DATA_DIR (and the default, var) is taken from the checkout's root, not
+# from the folder a command runs in: `python site/manage.py` run inside site/ must find the
+# same database and secret key as `lanyard` run at the top. Installed without a checkout
+# (no pyproject.toml beside the package), the working directory is all there is.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT: Path | None = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None
 
 
 class ConfigError(ValueError):
@@ -45,23 +60,24 @@ class ConfigError(ValueError):
 class DatabaseURL:
     """A parsed ``LANYARD_DATABASE_URL``: SQLite file or PostgreSQL server."""
 
-    url: str
+    url: str = field(repr=False)  # as written; it may hold a password
     backend: str  # "sqlite" or "postgresql"
     path: Path | None = None  # SQLite only
     name: str = ""
     user: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     host: str = ""
     port: int | None = None
+    options: tuple[tuple[str, str], ...] = ()  # query options passed to the driver (sslmode, application_name, …)
 
-    def sqlalchemy_url(self) -> str:
+    def sqlalchemy_url(self) -> URL:
+        """SQLAlchemy's URL object: it quotes the password and brackets an IPv6 host itself."""
         if self.backend == "sqlite":
-            return f"sqlite:///{self.path}"
-        auth = self.user + (f":{self.password}" if self.password else "")
-        netloc = (f"{auth}@" if auth else "") + (self.host or "")
-        if self.port:
-            netloc += f":{self.port}"
-        return f"postgresql+psycopg://{netloc}/{self.name}"
+            return URL.create("sqlite", database=str(self.path))
+        return URL.create(
+            "postgresql+psycopg", username=self.user or None, password=self.password or None,
+            host=self.host or None, port=self.port, database=self.name, query=dict(self.options),
+        )
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,9 @@ class Settings:
     broker_url: str | None = None  # None: the Redis above (embedded or configured)
     friends_strategy: str = "redis"  # see digest/nightly/friends.py make_friend_strategy
     dkim: DkimKey | None = None  # None: messages go out unsigned
+    database_replica: DatabaseURL | None = None  # site pages and bulk batch reads; None: the primary
+    log_format: str = "console"  # or "json": one JSON object a line
+    sentry_dsn: str = field(default="", repr=False)  # empty: nothing is sent to Sentry
     bounce_domain: str = ""  # the return path's domain (VERP); "" only in hand-built settings: the sender's
     postal_address: str = ""  # the sender's postal address, in every digest's footer (CAN-SPAM)
     # Soft bounces (4.x.x) mark a subscription bouncing after this many within this many days.
@@ -145,14 +164,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     def get(name: str, default: str = "") -> str:
         return env.get(name, "").strip() or default
 
+    for name in URL_VARIABLES:
+        _no_whitespace(name, get(name))
+
     environment = get("LANYARD_ENV", "development").lower()
     if environment not in ENVIRONMENTS:
         raise ConfigError("LANYARD_ENV", f"must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
     production = environment == "production"
 
-    data_dir = Path(get("LANYARD_DATA_DIR", "var")).expanduser().absolute()
+    data_dir = parse_data_dir(get("LANYARD_DATA_DIR", "var"))
 
     database = parse_database_url(get("LANYARD_DATABASE_URL", f"sqlite:///{data_dir / 'lanyard.sqlite3'}"))
+    replica_url = get("LANYARD_DATABASE_REPLICA_URL")
+    database_replica = parse_database_url(replica_url, variable="LANYARD_DATABASE_REPLICA_URL") if replica_url else None
+    if database_replica is not None and database_replica.backend != database.backend:
+        raise ConfigError(
+            "LANYARD_DATABASE_REPLICA_URL",
+            f"is {database_replica.backend} but the primary is {database.backend}; a replica copies its primary",
+        )
+    log_format = get("LANYARD_LOG_FORMAT", "console").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError("LANYARD_LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+    sentry_dsn = parse_sentry_dsn(get("SENTRY_DSN"))
     redis_url = parse_redis_url(get("LANYARD_REDIS_URL")) or None
     search_url = parse_search_url(get("LANYARD_SEARCH_URL", f"tantivy://{data_dir / 'search'}"))
     mail = parse_mail_url(get("LANYARD_MAIL_URL", f"maildir://{data_dir / 'outbox'}"))
@@ -206,6 +239,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         broker_url=broker_url,
         friends_strategy=friends_strategy,
         dkim=dkim,
+        database_replica=database_replica,
+        log_format=log_format,
+        sentry_dsn=sentry_dsn,
         bounce_domain=bounce_domain,
         postal_address=postal_address,
         soft_bounce_limit=soft_bounce_limit,
@@ -235,35 +271,78 @@ def parse_int(variable: str, value: str, *, low: int, high: int) -> int:
     return number
 
 
-def parse_database_url(url: str) -> DatabaseURL:
-    var = "LANYARD_DATABASE_URL"
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+")[0]
+def parse_data_dir(value: str) -> Path:
+    """The data directory, absolute, created if missing; relative paths start at the checkout."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = (PROJECT_ROOT or Path.cwd()) / path
+    path = Path(os.path.normpath(path))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test.{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        problem = f"cannot create or write {path} ({error.strerror or error}); point it at a writable folder"
+        raise ConfigError("LANYARD_DATA_DIR", problem) from None
+    return path
+
+
+def parse_sentry_dsn(dsn: str) -> str:
+    if not dsn:
+        return ""
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not parts.username or not parts.path.strip("/"):
+        raise ConfigError("SENTRY_DSN", "is not a Sentry DSN (e.g. https://key@o1.ingest.sentry.io/42)")
+    return dsn
+
+
+def parse_database_url(url: str, *, variable: str = "LANYARD_DATABASE_URL") -> DatabaseURL:
+    """Parsed by SQLAlchemy's ``make_url``: percent-encoded passwords, ``[IPv6]`` hosts, query options."""
+    var = variable
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        problem = f"unknown scheme in {_masked(url)!r}; use sqlite:///path or postgresql://user:password@host:5432/db"
+        raise ConfigError(var, problem) from None
+    except ValueError:
+        raise ConfigError(var, f"{_masked(url)!r} has a port that is not a number") from None
+    scheme = parsed.drivername.split("+")[0]
     if scheme == "sqlite":
         # SQLAlchemy's convention: sqlite:///relative/path, sqlite:////absolute/path.
-        path = unquote(parts.netloc + parts.path)
-        path = path[1:] if path.startswith("/") else path
-        if not path.strip("/"):
+        if not (parsed.database or "").strip("/"):
             raise ConfigError(var, f"{url!r} names no file; use sqlite:////absolute/path.sqlite3")
-        return DatabaseURL(url=url, backend="sqlite", path=Path(path).expanduser().absolute())
+        path = Path(parsed.database or "").expanduser()
+        if not path.is_absolute():
+            path = (PROJECT_ROOT or Path.cwd()) / path
+        return DatabaseURL(url=url, backend="sqlite", path=path)
     if scheme in ("postgres", "postgresql"):
-        name = unquote(parts.path.lstrip("/"))
-        if not name:
-            raise ConfigError(var, f"{url!r} names no database; use postgresql://user@host:5432/dbname")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ConfigError(var, f"{url!r} has a port that is not a number") from None
+        if not parsed.database:
+            raise ConfigError(var, f"{_masked(url)!r} names no database; use postgresql://user@host:5432/dbname")
+        options = tuple(
+            sorted((key, value if isinstance(value, str) else value[-1]) for key, value in parsed.query.items())
+        )
         return DatabaseURL(
             url=url,
             backend="postgresql",
-            name=name,
-            user=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            host=parts.hostname or "",
-            port=port,
+            name=parsed.database,
+            user=parsed.username or "",
+            password=parsed.password or "",
+            host=parsed.host or "",
+            port=parsed.port,
+            options=options,
         )
-    raise ConfigError(var, f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use sqlite:///path or postgresql://…")
+    raise ConfigError(var, f"unknown scheme {parsed.drivername!r} in {_masked(url)!r}; use sqlite:///path or postgresql://…")
+
+
+def _masked(url: str) -> str:
+    """A URL for an error message: its password replaced by ***."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _no_whitespace(variable: str, value: str) -> None:
+    if any(c.isspace() for c in value):
+        raise ConfigError(variable, f"{_masked(value)!r} contains a space; percent-encode it (%20) or remove it")
 
 
 def parse_redis_url(url: str) -> str:
@@ -419,13 +498,18 @@ def parse_secret_keys(value: str, *, production: bool, data_dir: Path) -> tuple[
         if production:
             raise ConfigError(
                 var,
-                "is required in production; set one or more comma-separated keys of at least 32 characters "
+                f"is required in production; set one or more comma-separated keys of at least {MIN_SECRET_LENGTH} "
+                "random characters "
                 "(the first signs, all verify)",
             )
         return (_development_secret(data_dir),)
     for index, key in enumerate(keys, 1):
-        if production and len(key) < MIN_SECRET_LENGTH:
-            raise ConfigError(var, f"key number {index} is shorter than {MIN_SECRET_LENGTH} characters")
+        if production and (len(key) < MIN_SECRET_LENGTH or len(set(key)) < 5):
+            raise ConfigError(
+                var,
+                f"key number {index} is shorter than {MIN_SECRET_LENGTH} characters or repeats too few "
+                "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')",
+            )
     return keys
 
 

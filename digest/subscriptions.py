@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 
 from digest.clock import utcnow
+from digest.ops.readonly import read_only_get
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from digest.stores.scripts import lua
@@ -320,9 +321,13 @@ def unsubscribe_replay(engine: Engine, redis: redis_lib.Redis, *, prefix: str, l
     subscription that no longer exists, or one that cannot be parsed, is dropped with
     a log line. A database error stops the replay and propagates; the entry being
     applied stays in the processing list and is the first one the next replay applies.
-    Only one replay runs at a time (a Redis lock); a second returns 0 at once.
+    Only one replay runs at a time (a Redis lock); a second returns 0 at once. While
+    read-only mode is on (a deploy) nothing is replayed.
     """
     keys = RedisKeys(prefix)
+    if read_only_get(redis, prefix=prefix).on:
+        log.info("unsubscribe replay: lanyard is read-only; the queue waits until it is off")
+        return 0
     token = secrets.token_hex(16)
     if not redis.set(keys.unsubscribe_replay_lock, token, nx=True, px=REPLAY_LOCK_MS):
         log.info("unsubscribe replay: another replay is running; leaving the queue to it")

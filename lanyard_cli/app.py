@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from functools import cached_property
 
@@ -46,3 +47,11 @@ class App:
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def who_is_changing() -> str:
+    """How the audit trail names an operator at this terminal."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (a container)
+        return "cli"

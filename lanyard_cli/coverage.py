@@ -27,11 +27,12 @@ def fetch(ctx, url, talk_id, event_slug):
     """
     from digest.coverage.metadata import fetch_metadata
     from digest.http import HttpClient, HttpError, Refused, http_config
+    from digest.ops.profile import profile_http
 
     if talk_id is not None and event_slug:
         raise click.UsageError("give --talk or --event, not both")
     app = ctx.obj
-    with HttpClient(http_config(app.settings)) as client:
+    with HttpClient(http_config(app.settings), observer=profile_http) as client:
         if talk_id is None and not event_slug:
             try:
                 found = fetch_metadata(client, url)

@@ -7,10 +7,13 @@ arguments) ends in one line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import sys
+import time
 
 import click
+import redis
 
-from digest.config import ConfigError
+from digest.config import ConfigError, load_settings
+from digest.stores.redis_store import client_name, embedded_redis_running, stop_embedded_redis
 
 from .app import App
 
@@ -25,7 +28,7 @@ class UserFacingError(click.ClickException):
 
 def explain(error: BaseException) -> UserFacingError | None:
     """Turn the errors users meet into one clear line; None for genuine bugs."""
-    import redis
+
     import sqlalchemy.exc
 
     from digest.stores.redis_store import RedisUnavailable
@@ -51,8 +54,14 @@ def explain(error: BaseException) -> UserFacingError | None:
     return None
 
 
+# Commands that run until stopped keep the embedded Redis they started: others use it.
+LONG_RUNNING = frozenset({"worker", "beat", "serve"})
+
+
 class LanyardGroup(click.Group):
     def invoke(self, ctx):
+        embedded = _embedded_redis_dir()
+        was_running = embedded is not None and embedded_redis_running(embedded)
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -62,6 +71,48 @@ class LanyardGroup(click.Group):
             if friendly is None:
                 raise
             raise friendly from error
+        finally:
+            if embedded is not None and not was_running and ctx.invoked_subcommand not in LONG_RUNNING:
+                _stop_if_unused(embedded)
+
+
+def _embedded_redis_dir():
+    """The data directory when this configuration uses the embedded Redis, else None."""
+    try:
+        settings = load_settings()
+    except ConfigError:
+        return None  # the command itself will say what is wrong
+    return settings.data_dir if settings.redis_url is None and settings.broker_url is None else None
+
+
+def _stop_if_unused(data_dir) -> None:
+    """Stop the embedded Redis this command started, unless another process uses it meanwhile.
+
+    This process's own connections are named ``lanyard-<pid>`` (digest.stores.redis_store.connect);
+    the broker's pool of the Celery app, if the command made one, is closed first.
+    """
+    if not embedded_redis_running(data_dir):
+        return
+    celery_app = sys.modules.get("scheduler.app")
+    if celery_app is not None and celery_app.app_for.cache_info().currsize:
+        celery_app.app_for(load_settings()).pool.force_close_all()
+    mine = client_name()
+    checker = redis.Redis(unix_socket_path=str(data_dir / "redis.sock"), socket_timeout=2, client_name=mine)
+    try:
+        # A connection closed a moment ago can still be listed; give the server that moment.
+        deadline = time.monotonic() + 2
+        while True:
+            others = [c for c in checker.client_list() if c.get("name") != mine]
+            if not others:
+                break
+            if time.monotonic() > deadline:
+                return  # a worker, a server or another command uses it: it stays up
+            time.sleep(0.05)
+    except redis.RedisError:
+        return
+    finally:
+        checker.close()
+    stop_embedded_redis(data_dir)
 
 
 @click.group(cls=LanyardGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,9 +123,9 @@ def cli(ctx):
 
 
 def _register() -> None:
-    from . import bounces, coverage, database, demo, digest, graph, scheduler, search, seed, serve, unsubscribe
+    from . import bounces, coverage, database, demo, digest, graph, ops, scheduler, search, seed, serve, unsubscribe
 
-    for module in (database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, coverage):
+    for module in (database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, coverage, ops):
         for command in module.COMMANDS:
             cli.add_command(command)
 

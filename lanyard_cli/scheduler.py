@@ -76,6 +76,9 @@ def worker(app, concurrency, queues, hostname, loglevel):
         argv += ["--concurrency", str(concurrency)]
     if hostname:
         argv += ["--hostname", hostname]
+    from scheduler.observe import worker_observability
+
+    worker_observability(app.settings, service="worker")
     _app(app).worker_main(argv)
 
 
@@ -92,6 +95,9 @@ def beat(app, loglevel):
     """Run the beat: a tick every 30 s; the runtime schedule decides which ticks plan."""
     settings = app.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from scheduler.observe import worker_observability
+
+    worker_observability(settings, service="beat")
     _app(app).start(
         ["beat", "--schedule", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", loglevel.upper()]
     )
@@ -124,7 +130,7 @@ def schedule_set_command(app, assignments):
     weekly_day (0-6 or monday…), rate_limit (messages/s, 0 = unlimited), chunk_size,
     chunk_timeout (seconds), max_attempts.
     """
-    from scheduler.runtime import schedule_get, schedule_set
+    from scheduler.runtime import schedule_get
 
     changes = {}
     for assignment in assignments:
@@ -132,9 +138,15 @@ def schedule_set_command(app, assignments):
         if not sep or not name.strip():
             raise click.BadParameter(f"{assignment!r} is not NAME=VALUE", param_hint="NAME=VALUE")
         changes[name.strip().replace("-", "_")] = value
+    from scheduler.runtime import ScheduleSettingGroup
+
+    from .app import who_is_changing
+
     with _Controls():
         before = schedule_get(app.engine)
-        after = schedule_set(app.engine, **changes)
+        # Through the live-settings group: the change is checked the same way and audited.
+        ScheduleSettingGroup().apply(app.engine, changes, changed_by=who_is_changing(), via="cli")
+        after = schedule_get(app.engine)
     if before.paused and not after.paused:
         _enqueue(app).sweep()  # chunks that waited out the pause go again now
     _print_schedule(after)

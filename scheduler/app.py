@@ -107,7 +107,8 @@ def create_app(settings: Settings) -> LanyardCelery:
             },
         },
     )
-    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks", "scheduler.coverage_tasks"]
+    # observe: the workers' logging, Sentry and the task profiles (signal handlers).
+    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks", "scheduler.coverage_tasks", "scheduler.observe"]
     return app
 
 

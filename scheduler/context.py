@@ -19,6 +19,7 @@ from celery.signals import worker_process_shutdown
 from digest.config import Settings
 from digest.http import HttpClient, http_config
 from digest.nightly.pipeline import Pipeline
+from digest.ops.profile import profile_http
 from digest.search import SearchIndex, open_search
 from digest.stores.db import make_engine
 from digest.stores.keys import RedisKeys
@@ -62,7 +63,7 @@ class WorkerContext:
     @property
     def http(self) -> HttpClient:
         if self._http is None:
-            self._http = HttpClient(http_config(self.settings))
+            self._http = HttpClient(http_config(self.settings), observer=profile_http)  # requests join task profiles
         return self._http
 
     def close(self) -> None:

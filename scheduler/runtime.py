@@ -10,12 +10,16 @@ every few seconds. A missing row means the defaults.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from digest.nightly.schedule import WEEKDAYS
+from digest.ops.audit import OpsChange, ops_change_log
+from digest.ops.live import Kind, LiveSetting
 from digest.stores import db
 from digest.vocabulary import DigestList
 
@@ -139,3 +143,48 @@ def parse_value(name: str, value):
 
 def _split_lists(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+_DESCRIPTIONS = {
+    "paused": "global pause: ticks plan nothing and chunks wait",
+    "tick_seconds": "how often a tick plans what is due",
+    "default_send_hour": "local hour for subscriptions without one",
+    "lists": "the lists that run (daily,weekly)",
+    "weekly_day": "the local weekday of the weekly list (0-6 or monday…)",
+    "rate_limit": "messages per second across all workers; 0: unlimited",
+    "chunk_size": "subscriptions per chunk task",
+    "chunk_timeout": "seconds after which a running chunk or a ledger claim counts as lost",
+    "max_attempts": "automatic retries of temporarily failed deliveries",
+}
+
+
+def _text(name: str, value):
+    return ",".join(value) if name == "lists" else value
+
+
+def _parse_text(name: str, value: Any) -> Any:
+    """One schedule setting checked by parse_value, in the form the registry shows it."""
+    return _text(name, parse_value(name, value))
+
+
+class ScheduleSettingGroup:
+    """The runtime schedule as a group of the live-settings registry (digest/ops/live.py)."""
+
+    settings = tuple(
+        LiveSetting(f.name, Kind.BOOL if f.name == "paused" else Kind.TEXT if f.name == "lists" else Kind.INT,
+                    _text(f.name, f.default), _DESCRIPTIONS[f.name],
+                    parser=functools.partial(_parse_text, f.name))
+        for f in fields(Schedule)
+    )
+
+    def current(self, engine: Engine) -> dict:
+        return {name: _text(name, value) for name, value in asdict(schedule_get(engine)).items()}
+
+    def apply(self, engine: Engine, changes, *, changed_by: str, via: str) -> dict:
+        before = self.current(engine)
+        schedule_set(engine, **changes)
+        after = self.current(engine)
+        done = {name: (before[name], after[name]) for name in changes if before[name] != after[name]}
+        for name, (old, new) in done.items():
+            ops_change_log(engine, change=OpsChange(name, old, new, changed_by, via))
+        return done

@@ -8,5 +8,8 @@ everything else builds its app from a Settings object it was handed
 from digest.config import load_settings
 
 from .app import app_for
+from .observe import worker_observability
 
-app = app_for(load_settings())
+_settings = load_settings()
+worker_observability(_settings, service="worker")
+app = app_for(_settings)

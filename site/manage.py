@@ -11,4 +11,10 @@ if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lanyard_site.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from digest.config import ConfigError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ConfigError as error:  # a bad LANYARD_* value: one line naming it, like `lanyard`
+        print(f"configuration: {error}", file=sys.stderr)
+        sys.exit(2)

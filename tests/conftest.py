@@ -30,7 +30,7 @@ from digest.stores.redis_store import ensure_embedded_redis, stop_embedded_redis
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("LANYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LANYARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789-abcdefgh"
 
 
 def django_migrate(database_url: str, data_dir: Path) -> None:

@@ -24,3 +24,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # SQLite's test database in a file, not in memory: the digest core's services that site
 # views call (subscription changes) reach it through their own SQLAlchemy engine.
 DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="lanyard-django-db-"), "test.sqlite3")}  # noqa: F405
+
+# Second databases standing in for read replicas (tests/ops/test_site.py routes reads to them).
+_REPLICA_FILE = os.path.join(tempfile.mkdtemp(prefix="lanyard-django-db-"), "replica.sqlite3")
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"NAME": _REPLICA_FILE}}  # noqa: F405
+DATABASES["postgresql_replica"] = {  # noqa: F405
+    **DATABASES["postgresql"], "TEST": {"NAME": f"lanyard_django_test_replica_{os.getpid()}"},  # noqa: F405
+}

@@ -23,6 +23,9 @@ import sqlalchemy.exc
 
 from digest.config import Settings, load_settings
 from digest.links import manage_link
+from digest.ops.health import check, database_probe, readiness, redis_probe
+from digest.ops.logs import init_sentry
+from digest.ops.readonly import read_only_get
 from digest.stores.db import make_engine
 from digest.stores.redis_store import connect
 from digest.subscriptions import (
@@ -59,6 +62,10 @@ DATABASE_UNAVAILABLE = (
 )
 
 
+class ReadOnlyNow(RuntimeError):
+    """Read-only mode is on: the change is queued for the replay, like a database outage."""
+
+
 class Outcome(enum.Enum):
     DONE = "done"  # in the database
     QUEUED = "queued"  # durably in Redis, for a replay
@@ -92,6 +99,12 @@ class UnsubscribeApp:
 
     def respond(self, environ, method: str) -> pages.Response:
         path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            return pages.health(200, {"status": "ok"})
+        if path == "/readyz":
+            return pages.health(*readiness([
+                check("database", database_probe(self.engine)), check("redis", redis_probe(self.redis)),
+            ]))
         if len(path) + len(environ.get("QUERY_STRING", "")) > MAX_URL:
             return pages.uri_too_long()
         purpose = PURPOSES.get(path[:3])
@@ -182,10 +195,13 @@ class UnsubscribeApp:
 
     def _write(self, ref: SubscriptionRef, action: str, via: str, service) -> Outcome:
         try:
+            if read_only_get(self.redis, prefix=self.prefix).on:
+                # Read-only mode (a deploy): the database may be migrating; queue, as when it is down.
+                raise ReadOnlyNow("lanyard is read-only")
             service(self.engine, subscription_id=ref.subscription_id, via=via)
         except SubscriptionNotFound:
             return Outcome.UNKNOWN
-        except DATABASE_UNAVAILABLE as error:
+        except (ReadOnlyNow, *DATABASE_UNAVAILABLE) as error:
             change = SubscriptionChange(ref.subscription_id, action, via, dt.datetime.now(dt.UTC))
             try:
                 subscription_change_enqueue(self.redis, prefix=self.prefix, change=change)
@@ -211,7 +227,11 @@ def create_app(settings: Settings | None = None, **options) -> UnsubscribeApp:
     This is gunicorn's factory (``'unsubscribe_web.app:create_app()'``): each worker
     process builds its own app, engine and Redis connections.
     """
-    return UnsubscribeApp(settings if settings is not None else load_settings(), **options)
+    settings = settings if settings is not None else load_settings()
+    if settings.sentry_dsn:
+        # Errors are logged with log.exception; sentry-sdk's logging integration sends them.
+        init_sentry(settings, service="unsubscribe")
+    return UnsubscribeApp(settings, **options)
 
 
 def _make_engine(settings: Settings, pool_size: int):

@@ -14,6 +14,9 @@ uses both cores without most requests queueing behind the GIL.
 import multiprocessing
 import os
 
+from digest.config import ConfigError, load_settings
+from digest.ops.logs import logging_config
+
 bind = os.environ.get("LANYARD_UNSUBSCRIBE_BIND", "127.0.0.1:8001")
 worker_class = "gthread"
 workers = multiprocessing.cpu_count() + 1
@@ -29,3 +32,9 @@ graceful_timeout = 20
 access_log_format = '%(h)s "%(m)s" %(s)s %(B)s %(M)sms'
 # Several copies may run on one machine; gunicorn's control socket has one fixed path.
 control_socket_disable = True
+
+# Logs as the site and the workers write them (console lines, or JSON with LANYARD_LOG_FORMAT=json).
+try:
+    logconfig_dict = logging_config(load_settings(), service="unsubscribe")
+except ConfigError:
+    pass  # the app factory reports the bad value in one line when the workers start

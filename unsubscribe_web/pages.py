@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass
 from html import escape
 
@@ -44,10 +45,11 @@ class Response:
     status: str
     body: bytes
     extra_headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = "text/html; charset=utf-8"
 
     def headers(self) -> list[tuple[str, str]]:
         return [
-            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Type", self.content_type),
             ("Content-Length", str(len(self.body))),
             *SECURITY_HEADERS,
             *self.extra_headers,
@@ -63,6 +65,12 @@ def _page(status: str, title: str, body: str, *extra_headers: tuple[str, str]) -
         f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
     return Response(status, html.encode("utf-8"), extra_headers)
+
+
+def health(status: int, body: dict) -> Response:
+    """``/healthz`` and ``/readyz``: JSON for load balancers and monitors."""
+    reason = {200: "200 OK", 503: "503 Service Unavailable"}[status]
+    return Response(reason, json.dumps(body).encode(), content_type="application/json")
 
 
 def _manage(manage_url: str) -> str:

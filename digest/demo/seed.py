@@ -459,6 +459,8 @@ def _reset_sequences(connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     for table in db.metadata.sorted_tables:
+        if "id" not in table.c:
+            continue  # keyed by name (live_setting): no sequence
         connection.execute(text(
             f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"

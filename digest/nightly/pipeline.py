@@ -124,6 +124,12 @@ class Pipeline:
         self.settings = settings
         self._own_engine = engine is None
         self.engine = engine if engine is not None else db.make_engine(settings.database)
+        # The bulk reads of the catalogue (events and people to hydrate) go to the read replica
+        # when there is one; the ledger, claims and run rows stay on the primary.
+        self._own_read_engine = settings.database_replica is not None
+        self.read_engine = (
+            db.make_engine(settings.database_replica) if settings.database_replica is not None else self.engine
+        )
         self.redis = redis if redis is not None else connect(settings)
         self.keys = RedisKeys(settings.redis_prefix)
         self.graph = Graph(self.redis, settings.redis_prefix)
@@ -161,6 +167,8 @@ class Pipeline:
             self._transport = None
         if self._own_engine:
             self.engine.dispose()
+        if self._own_read_engine:
+            self.read_engine.dispose()
 
     # -- a chunk --------------------------------------------------------------------
 
@@ -224,7 +232,7 @@ class Pipeline:
             found = self._friend_events([s.person_id for s in subscriptions], window, notes)
             mentioned = self._mentioned([s.id for s in subscriptions], window)
 
-        with _timed(timings, "hydrate"), self.engine.connect() as connection:
+        with _timed(timings, "hydrate"), self.read_engine.connect() as connection:
             empty: dict = {}
             event_ids = set().union(*(found.get(s.person_id, empty).keys() for s in subscriptions))
             events = self._event_cards.get(event_ids, lambda ids: event_cards(connection, ids, self.links))

@@ -18,7 +18,7 @@ class and strategy a :class:`CostModel` keeps the seconds per subscriber observe
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +51,7 @@ WARMUP_CALLS = 1
 # numerous in one batch: subscribers in one call share their followees' events, so the
 # cost per subscriber depends on how many there are.
 GROUP_GROWTH = 4
+RECENT_FIGURES = 3  # figures per (strategy, class) that choices take the best of
 CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
 _FOLLOW_SET_SIZES_LUA = lua("follow_set_sizes")
@@ -138,7 +139,9 @@ class CostModel:
 
     A call on one class sets that class's cost (a running mean); a call mixing classes
     scales every class it held by observed / predicted, so drift in the strategy in use
-    is followed without splitting its calls.
+    is followed without splitting its calls. Choices go by the best of the last
+    RECENT_FIGURES figures: a load spike or a cold cache only ever makes a figure worse,
+    so the lowest recent one is closest to what a strategy does in steady state.
     """
 
     costs: dict[tuple[str, int], float] = field(default_factory=dict)
@@ -146,6 +149,7 @@ class CostModel:
     batches: Counter[int] = field(default_factory=Counter)  # batches seen per class
     calls: Counter[tuple[str, int]] = field(default_factory=Counter)  # calls measured alone per (strategy, class)
     group: dict[tuple[str, int], int] = field(default_factory=dict)  # subscribers in the call that set the figure
+    recent: dict[tuple[str, int], deque[float]] = field(default_factory=dict)  # the last figures, per second
 
     def cost(self, strategy: str, cls: int) -> float | None:
         return self.costs.get((strategy, cls))
@@ -168,7 +172,7 @@ class CostModel:
         measured on its own); None when neither it nor a neighbour has both."""
         for near in (cls, cls - 1, cls + 1):
             if not any(self.stale(name, near, group if near == cls else 0) for name in STRATEGY_NAMES):
-                return min(STRATEGY_NAMES, key=lambda name: self.costs[(name, near)])
+                return min(STRATEGY_NAMES, key=lambda name: min(self.recent[(name, near)]))
         return None
 
     def restart(self, strategy: str, cls: int) -> None:
@@ -182,7 +186,9 @@ class CostModel:
             (cls, count), = counts.items()
             self.calls[(strategy, cls)] += 1
             if self.calls[(strategy, cls)] <= WARMUP_CALLS + 1:
-                self.costs.pop((strategy, cls), None)  # a warm-up's figure is replaced, not averaged
+                # A warm-up's figure is replaced, not averaged.
+                self.costs.pop((strategy, cls), None)
+                self.recent.pop((strategy, cls), None)
             self.group[(strategy, cls)] = count
             self._update(strategy, cls, seconds / count)
             return
@@ -198,6 +204,7 @@ class CostModel:
         key = (strategy, cls)
         old = self.costs.get(key)
         self.costs[key] = per_subscriber if old is None else old + SMOOTHING * (per_subscriber - old)
+        self.recent.setdefault(key, deque(maxlen=RECENT_FIGURES)).append(per_subscriber)
         self.measured_at[key] = self.batches[cls]
 
 

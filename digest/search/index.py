@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Self
 
+from digest.ops.profile import Kind as ProfileKind
+from digest.ops.profile import profiled
 from digest.search.documents import KINDS, DocKey, SearchDocument
 
 MAX_CLAUSES = 2_048  # person ids in one OR query (Lanyrd's Solr limit, kept for both engines)
@@ -166,6 +168,7 @@ class SearchIndex:
 
     # -- shared logic --------------------------------------------------------------------
 
+    @profiled(ProfileKind.SEARCH, "events with people")
     def events_with_people(
         self, person_ids: Iterable[int], start: dt.date, end: dt.date, *, offset: int = 0, limit: int | None = 50,
         with_people: bool = False,
@@ -194,6 +197,7 @@ class SearchIndex:
         people = self.people_at(hit.id for hit in page.hits)
         return EventPage(page.total, tuple(EventHit(h.id, h.start_date, *people[h.id]) for h in page.hits))
 
+    @profiled(ProfileKind.SEARCH, "event ids with people")
     def event_ids_with_people(self, person_ids: Iterable[int], start: dt.date, end: dt.date) -> set[int]:
         """The ids of all events events_with_people finds, unordered: what the digest needs."""
         ids = sorted(set(person_ids))
@@ -203,6 +207,7 @@ class SearchIndex:
                 found.update(self._event_ids_chunk(ids[i:i + MAX_CLAUSES], start, end))
         return found
 
+    @profiled(ProfileKind.SEARCH, "co-speakers of")
     def co_speakers(self, person_id: int, limit: int = CO_SPEAKERS) -> list[tuple[int, int]]:
         """The people this speaker most often speaks at the same events with, as (person id,
         shared events), most first, ties by id."""

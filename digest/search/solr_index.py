@@ -19,6 +19,8 @@ from typing import Any
 
 import pysolr
 
+from digest.ops.profile import Kind as ProfileKind
+from digest.ops.profile import profiled
 from digest.search.documents import DocKey, SearchDocument
 from digest.search.index import (
     EventHit,
@@ -171,6 +173,7 @@ class SolrIndex(SearchIndex):
     def document_count(self) -> int:
         return self._select({"q": "*:*", "rows": 0}).hits
 
+    @profiled(ProfileKind.SEARCH, "search")
     def search(self, query: TextQuery) -> SearchPage:
         results = self._select(text_params(query))
         hits = tuple(Hit(d["id"], d["type"], int(d["pk"]), d.get("title", ""), d.get("body", "")) for d in results.docs)

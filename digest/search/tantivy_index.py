@@ -29,6 +29,8 @@ from typing import Any
 
 import tantivy
 
+from digest.ops.profile import Kind as ProfileKind
+from digest.ops.profile import profiled
 from digest.search.documents import PK_MASK, DocKey, SearchDocument, from_sort_key
 from digest.search.index import (
     EventHit,
@@ -235,6 +237,7 @@ class TantivyIndex(SearchIndex):
     def document_count(self) -> int:
         return self._searcher().num_docs
 
+    @profiled(ProfileKind.SEARCH, "search")
     def search(self, query: TextQuery) -> SearchPage:
         searcher = self._searcher()
         text = self._text_query(query.words)

@@ -288,6 +288,29 @@ schedule = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# Operations (digest/ops/): live settings an operator changed (a JSON value per name; the
+# rest keep their declared defaults) and the audit trail of every operator change.
+live_setting = Table(
+    "live_setting",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(150), nullable=False),
+)
+
+ops_change = Table(
+    "ops_change",
+    metadata,
+    _id(),
+    Column("name", String(64), nullable=False),
+    Column("old_value", Text, nullable=False),
+    Column("new_value", Text, nullable=False),
+    Column("changed_by", String(150), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
 
 def make_engine(database: DatabaseURL, **options: Any) -> Engine:
     """An engine for SQLite (WAL, foreign keys, a busy timeout) or PostgreSQL (psycopg 3)."""

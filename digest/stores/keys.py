@@ -171,3 +171,25 @@ class RedisKeys:
     @property
     def search_indexer_lock(self) -> str:
         return f"{self.prefix}search:indexer"
+
+    # Operations (digest/ops/): the read-only switch (a hash: on, message, since, by), the
+    # feature flags (a hash: flag name -> condition), a copy of the live settings (a hash:
+    # name -> JSON value, plus a marker once loaded from the database, their owner).
+    @property
+    def ops_read_only(self) -> str:
+        return f"{self.prefix}ops:read_only"
+
+    @property
+    def ops_flags(self) -> str:
+        return f"{self.prefix}ops:flags"
+
+    @property
+    def ops_settings(self) -> str:
+        return f"{self.prefix}ops:settings"
+
+    # Profiles of requests and tasks: JSON, kept five minutes; a chunk's latest profile id.
+    def profile(self, profile_id: str) -> str:
+        return f"{self.prefix}profile:{profile_id}"
+
+    def chunk_profile(self, chunk_id: int) -> str:
+        return f"{self.prefix}profile:chunk:{chunk_id}"

@@ -10,6 +10,7 @@ it also holds the broker's queue and replayable unsubscribes.
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from digest.config import Settings
+from digest.ops.profile import ProfiledRedis
 
 
 class RedisUnavailable(RuntimeError):
@@ -33,11 +35,18 @@ def redis_url(settings: Settings) -> str:
     return ensure_embedded_redis(settings.data_dir)
 
 
+def client_name() -> str:
+    """The name this process's connections carry (CLIENT LIST shows who uses a server)."""
+    return f"lanyard-{os.getpid()}"
+
+
 def connect(settings: Settings, **options: Any) -> redis.Redis:
+    options.setdefault("client_name", client_name())
     options.setdefault("socket_timeout", 30)
     options.setdefault("socket_connect_timeout", 5)
     options.setdefault("health_check_interval", 30)
-    return redis.Redis.from_url(redis_url(settings), **options)
+    # Profiled: each command joins the current request's or task's profile, when one is recorded.
+    return ProfiledRedis.from_url(redis_url(settings), **options)
 
 
 def ensure_embedded_redis(data_dir: Path) -> str:
@@ -55,6 +64,10 @@ def ensure_embedded_redis(data_dir: Path) -> str:
         socket_path.unlink(missing_ok=True)
         _start_server(data_dir, socket_path)
     return url
+
+
+def embedded_redis_running(data_dir: Path) -> bool:
+    return _answers(data_dir / "redis.sock")
 
 
 def stop_embedded_redis(data_dir: Path) -> bool:
@@ -77,10 +90,13 @@ def stop_embedded_redis(data_dir: Path) -> bool:
 def _answers(socket_path: Path) -> bool:
     if not socket_path.exists():
         return False
+    client = redis.Redis(unix_socket_path=str(socket_path), socket_connect_timeout=1, socket_timeout=2)
     try:
-        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_connect_timeout=1, socket_timeout=2).ping())
+        return bool(client.ping())
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         return False
+    finally:
+        client.close()  # an open probe would look like a user of the server to `lanyard`'s clean-up
 
 
 def _start_server(data_dir: Path, socket_path: Path) -> None:

@@ -5,9 +5,14 @@ environment); everything below them is computed from it, so the site, the digest
 workers and the unsubscribe endpoint can never disagree about where the data is.
 """
 
+from urllib.parse import urlsplit
+
 from digest.config import load_settings
+from digest.ops.logs import init_sentry, logging_config
 
 LANYARD = load_settings()
+PRODUCTION = LANYARD.production
+BASE = urlsplit(LANYARD.base_url)
 
 from pathlib import Path  # noqa: E402
 
@@ -17,10 +22,14 @@ from digest.embeds import FRAME_SRC  # noqa: E402
 
 SITE_DIR = Path(__file__).resolve().parent
 
-DEBUG = not LANYARD.production
+# DEBUG stays off in production; superusers see the technical 500 page anyway
+# (lanyard_site.ops.middleware.ErrorMiddleware), and every error is logged with its traceback.
+DEBUG = not PRODUCTION
 SECRET_KEY = LANYARD.secret_keys[0]
 SECRET_KEY_FALLBACKS = list(LANYARD.secret_keys[1:])
-ALLOWED_HOSTS = ["*"] if DEBUG else [__import__("urllib.parse").parse.urlsplit(LANYARD.base_url).hostname]
+ALLOWED_HOSTS = [BASE.hostname] if PRODUCTION else ["*"]
+# Forms posted to the public URL (https behind the TLS proxy) pass the CSRF origin check.
+CSRF_TRUSTED_ORIGINS = [f"{BASE.scheme}://{BASE.netloc}"]
 
 
 def database_settings(database):
@@ -39,13 +48,21 @@ def database_settings(database):
         "HOST": database.host,
         "PORT": database.port or "",
         "CONN_MAX_AGE": 60,
+        # The URL's query options (sslmode, application_name, connect_timeout, …) go to libpq.
+        "OPTIONS": dict(database.options),
     }
 
 
 DATABASES = {"default": database_settings(LANYARD.database)}
+DATABASE_ROUTERS = []
+if LANYARD.database_replica is not None:
+    # Site pages read from the replica; writes, and reads right after a write, use the primary.
+    DATABASES["replica"] = database_settings(LANYARD.database_replica)
+    DATABASE_ROUTERS = ["lanyard_site.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
+    "lanyard_site.ops",  # first: its admin templates (operations link, profile bookmarklet) override the admin's
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -59,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: load balancers probe /healthz and /readyz by address, over plain HTTP.
+    "lanyard_site.ops.middleware.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # In production static files are served first, before anything else touches the request
     # (hashed names, a year's expiry); in development Django's server serves them.
@@ -71,6 +90,12 @@ MIDDLEWARE = [
     "lanyard_site.personal.signin.SignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "lanyard_site.routers.ReplicaMiddleware",
+    # The ops state (read-only, flags, live settings) once per request, then profiling
+    # and error reporting, which need to know the user and the sample rate.
+    "lanyard_site.ops.middleware.OpsMiddleware",
+    "lanyard_site.ops.middleware.ProfileMiddleware",
+    "lanyard_site.ops.middleware.ErrorMiddleware",
 ]
 
 ROOT_URLCONF = "lanyard_site.urls"
@@ -86,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "lanyard_site.ops.context.ops",
                 "lanyard_site.personal.signin.context",
             ],
         },
@@ -132,7 +158,8 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANYARD.production and LANYARD.base
 # (avatars) and the embedded players of the allow-listed providers (digest/embeds.py).
 # The admin is left out: Django's admin pages use inline styles and scripts.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    # The admin, and the superusers' profile page (its own inline styles draw the timeline).
+    "EXCLUDE_URL_PREFIXES": ["/admin/", "/_profile/"],
     "DIRECTIVES": {
         "default-src": [NONE],
         "script-src": [SELF],
@@ -150,3 +177,32 @@ CONTENT_SECURITY_POLICY = {
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"
+
+# Behind the TLS-terminating proxy: it says https in X-Forwarded-Proto (it must overwrite
+# any such header a client sends). Everything below is what `check --deploy` asks for.
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # On an https base URL (the only kind `check --deploy` is clean for): plain http is
+    # redirected, browsers are told to stay on https, cookies never travel in the clear.
+    SECURE_SSL_REDIRECT = BASE.scheme == "https"
+    SECURE_HSTS_SECONDS = 31_536_000 if BASE.scheme == "https" else 0
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
+    # lanyard cannot know what else runs under the parent domain, nor whether the operator
+    # wants the domain in browsers' preload lists: both are the operator's decision
+    # (add them at the proxy), so the two checks asking for them are silenced.
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
+# Console lines or JSON (LANYARD_LOG_FORMAT), the same as the workers and the endpoint write.
+LOGGING = logging_config(LANYARD, service="site")
+
+
+def _sentry_integrations():
+    from sentry_sdk.integrations.django import DjangoIntegration  # noqa: PLC0415 -- loaded only with a DSN
+
+    return [DjangoIntegration()]
+
+
+if LANYARD.sentry_dsn:
+    init_sentry(LANYARD, service="site", integrations=_sentry_integrations())

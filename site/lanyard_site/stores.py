@@ -52,6 +52,7 @@ def database_of(settings_dict: dict) -> DatabaseURL:
         url="", backend="postgresql", name=settings_dict["NAME"], user=settings_dict.get("USER") or "",
         password=settings_dict.get("PASSWORD") or "", host=settings_dict.get("HOST") or "",
         port=int(port) if port else None,
+        options=tuple(sorted((k, str(v)) for k, v in (settings_dict.get("OPTIONS") or {}).items())),
     )
 
 

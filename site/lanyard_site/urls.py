@@ -6,10 +6,12 @@ from lanyard_site import converters
 from lanyard_site.events import paste
 from lanyard_site.events import views as events
 from lanyard_site.mailing import views as mailing
+from lanyard_site.ops import views as ops
 
 converters.register()
 
-# /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here.
+# /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here; /healthz
+# and /readyz by lanyard_site.ops.middleware.HealthMiddleware, before any other middleware.
 urlpatterns = [
     path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
     path("", events.home, name="home"),
@@ -33,6 +35,8 @@ urlpatterns = [
     ),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="events/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("_profile/<uuid:profile_id>/", ops.profile, name="ops_profile"),
+    path("admin/ops/", admin.site.admin_view(ops.admin_ops), name="admin_ops"),
     path("admin/", admin.site.urls),
     path("robots.txt", events.robots, name="robots"),
     path("favicon.ico", events.favicon, name="favicon"),

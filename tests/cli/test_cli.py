@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from digest.stores import db
-from digest.stores.redis_store import stop_embedded_redis
+from digest.stores.redis_store import embedded_redis_running, stop_embedded_redis
 from tests.conftest import REDIS_URL, TEST_SECRET
 
 LANYARD = [sys.executable, "-m", "lanyard_cli"]
@@ -126,4 +126,5 @@ def test_demo_on_the_embedded_defaults_prints_a_true_summary(data_dir):
     assert truth["people"] == 300 and truth["events"] == 30 and truth["subscriptions"] == 40
     for name, count in truth.items():
         assert re.search(rf"^\s*{name}: {count}$", result.stdout, re.M), (name, result.stdout)
-    assert (Path(data_dir) / "redis.sock").exists()  # the embedded Redis served the graph
+    # The embedded Redis served the graph (its data is kept), and the demo stopped the server it started.
+    assert (Path(data_dir) / "redis.aof").exists() and not embedded_redis_running(Path(data_dir))

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.stores import db
-from digest.stores.redis_store import stop_embedded_redis
+from digest.stores.redis_store import embedded_redis_running, stop_embedded_redis
 from lanyard_cli.main import cli
 from tests.conftest import REDIS_URL, TEST_SECRET
 from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription
@@ -162,9 +162,11 @@ def test_demo_ends_with_real_emails_in_the_outbox(short_tmp):
             text=True,
             timeout=300,
         )
+        stopped_by_demo = not embedded_redis_running(short_tmp)
     finally:
         stop_embedded_redis(short_tmp)
     assert result.returncode == 0, result.stderr
+    assert stopped_by_demo  # the demo stops the embedded Redis it started (and its worker)
     sent = int(re.search(r"sent (\d+),", result.stdout).group(1))
     messages = sorted((short_tmp / "outbox" / "new").glob("*"))
     assert sent > 0 and len(messages) == sent

@@ -4,7 +4,7 @@ import pytest
 
 from digest.config import ConfigError, load_settings
 
-SECRET = "k" * 40
+SECRET = "k-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 
 
 def test_embedded_defaults_live_under_the_data_directory(tmp_path):
@@ -38,10 +38,12 @@ def test_production_values_are_parsed(tmp_path):
         "LANYARD_SEARCH_URL": "https://solr:8983/solr/lanyard/",
         "LANYARD_MAIL_URL": "smtp://mailer:pw@relay:587?starttls=true&timeout=10",
         "LANYARD_BASE_URL": "https://lanyard.example.com/",
-        "LANYARD_SECRET_KEYS": f"{'n' * 40}, {SECRET}",
+        "LANYARD_SECRET_KEYS": f"{SECRET[::-1]}, {SECRET}",
     })
     assert settings.production
-    assert settings.database.sqlalchemy_url() == "postgresql+psycopg://app:s@cret@db.internal:6432/lanyard"
+    url = settings.database.sqlalchemy_url()
+    assert url.render_as_string(hide_password=False) == "postgresql+psycopg://app:s%40cret@db.internal:6432/lanyard"
+    assert (url.host, url.password) == ("db.internal", "s@cret")
     assert (settings.database.user, settings.database.password, settings.database.port) == ("app", "s@cret", 6432)
     assert settings.search_backend == "solr" and settings.search_url == "https://solr:8983/solr/lanyard"
     assert (settings.mail.host, settings.mail.port, settings.mail.starttls, settings.mail.timeout) == (
@@ -50,7 +52,7 @@ def test_production_values_are_parsed(tmp_path):
         True,
         10.0,
     )
-    assert settings.secret_keys == ("n" * 40, SECRET)
+    assert settings.secret_keys == (SECRET[::-1], SECRET)
     assert settings.base_url == "https://lanyard.example.com"
     assert settings.mail_from == "lanyard <digest@lanyard.example.com>"
     assert not (tmp_path / "secret.key").exists()
@@ -63,7 +65,7 @@ def test_production_values_are_parsed(tmp_path):
         ("LANYARD_DATABASE_URL", "mysql://db/lanyard", "unknown scheme 'mysql'"),
         ("LANYARD_DATABASE_URL", "postgresql://db:5432", "names no database"),
         ("LANYARD_DATABASE_URL", "postgresql://db:port/x", "port that is not a number"),
-        ("LANYARD_DATABASE_URL", "not a url", "unknown scheme"),
+        ("LANYARD_DATABASE_URL", "not-a-url", "unknown scheme"),
         ("LANYARD_REDIS_URL", "http://cache", "unknown scheme 'http'"),
         ("LANYARD_REDIS_URL", "redis://:6379", "names no host"),
         ("LANYARD_SEARCH_URL", "elastic://x", "unknown scheme"),
@@ -97,12 +99,75 @@ def test_production_requires_long_secrets(tmp_path):
         load_settings({"LANYARD_ENV": "production", "LANYARD_SECRET_KEYS": f"{SECRET},short"})
 
 
-def test_relative_data_directory_is_made_absolute(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    settings = load_settings({"LANYARD_DATA_DIR": "var", "LANYARD_SECRET_KEYS": SECRET})
-    assert settings.data_dir == Path(tmp_path) / "var"
+ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_relative_data_directory_is_the_same_from_any_folder(tmp_path, monkeypatch):
+    """`python site/manage.py` run inside site/ finds the database `lanyard` made at the top."""
+    relative = f"var/test-{tmp_path.name}"
+    seen = set()
+    for folder in (ROOT, ROOT / "site", tmp_path):
+        monkeypatch.chdir(folder)
+        settings = load_settings({"LANYARD_DATA_DIR": relative, "LANYARD_SECRET_KEYS": SECRET})
+        seen.add((settings.data_dir, settings.database.path))
+    assert seen == {(ROOT / relative, ROOT / relative / "lanyard.sqlite3")}
+    (ROOT / relative).rmdir()
+
+
+def test_default_data_directory_is_the_checkouts_var(monkeypatch):
+    monkeypatch.chdir(ROOT / "site")
+    assert load_settings({"LANYARD_SECRET_KEYS": SECRET}).data_dir == ROOT / "var"
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "user", "password", "options"),
+    [
+        ("postgresql://u:p%40ss@host/db", "host", None, "u", "p@ss", ()),
+        ("postgresql://u:p%2Fa%3Ab@h:6432/db?sslmode=require&application_name=x", "h", 6432, "u", "p/a:b",
+         (("application_name", "x"), ("sslmode", "require"))),
+        ("postgresql://u@[::1]:5433/db", "::1", 5433, "u", "", ()),
+        ("postgres://u@[2001:db8::5]/db?connect_timeout=3", "2001:db8::5", None, "u", "", (("connect_timeout", "3"),)),
+    ],
+)
+def test_database_urls_are_parsed_by_sqlalchemy(tmp_path, url, host, port, user, password, options):
+    database = load_settings({"LANYARD_DATA_DIR": str(tmp_path), "LANYARD_DATABASE_URL": url}).database
+    assert (database.host, database.port, database.user, database.password, database.options, database.name) == (
+        host, port, user, password, options, "db")
+    rebuilt = database.sqlalchemy_url()
+    rebuilt_parts = (rebuilt.host, rebuilt.port, rebuilt.password or "", dict(rebuilt.query))
+    assert rebuilt_parts == (host, port, password, dict(options))
+    assert password not in repr(database) or not password
+
+
+def test_database_options_reach_django_and_libpq(tmp_path):
+    from lanyard_site.settings import database_settings
+
+    database = load_settings({"LANYARD_DATA_DIR": str(tmp_path),
+                              "LANYARD_DATABASE_URL": "postgresql://u:p%40ss@[::1]:5433/db?sslmode=require"}).database
+    entry = database_settings(database)
+    parts = (entry["HOST"], entry["PORT"], entry["PASSWORD"], entry["OPTIONS"])
+    assert parts == ("::1", 5433, "p@ss", {"sslmode": "require"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("LANYARD_DATABASE_URL", "postgresql://u:p ss@host/db", "contains a space"),
+        ("LANYARD_DATABASE_REPLICA_URL", "postgresql://r:5432", "names no database"),
+        ("LANYARD_DATABASE_REPLICA_URL", "sqlite:////tmp/x.sqlite3", "a replica copies its primary"),
+        ("LANYARD_REDIS_URL", "redis://cache :6379", "contains a space"),
+        ("LANYARD_DATA_DIR", "/proc/x", "cannot create or write /proc/x"),
+        ("LANYARD_LOG_FORMAT", "xml", "must be one of console, json"),
+        ("SENTRY_DSN", "not-a-dsn", "is not a Sentry DSN"),
+    ],
+)
+def test_more_bad_values_name_the_variable(tmp_path, variable, value, says):
+    env = {"LANYARD_DATA_DIR": str(tmp_path), "LANYARD_DATABASE_URL": "postgresql://p@db/lanyard", variable: value}
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env)
+    message = str(raised.value)
+    assert message.startswith(f"{variable}: ") and says in message and "\n" not in message
+    assert "p ss" not in message  # a password never reaches the error message
 def test_bounce_settings_default_to_the_sender_domain(tmp_path):
     settings = load_settings(
         {"LANYARD_DATA_DIR": str(tmp_path), "LANYARD_MAIL_FROM": "lanyard <digest@Lanyard.Example>"}

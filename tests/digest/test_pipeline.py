@@ -23,7 +23,7 @@ from digest.nightly.pipeline import Pipeline, RunPaused
 from digest.runs import ChunkRecord, FinishPolicy, RunRequest, chunk_complete, run_cancel, run_finish, run_plan
 from digest.stores import db
 from digest.stores.keys import RedisKeys
-from tests.conftest import ROOT
+from tests.conftest import ROOT, create_postgres_database, django_migrate, drop_postgres_database
 from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription
 
 DAY = dt.date(2026, 12, 1)
@@ -437,3 +437,46 @@ def test_two_processes_on_one_chunk_send_each_digest_once(
     assert sum(int(out) for out, _ in outputs) == 32
     chunk_complete(engine, chunk_id=plan.chunk_ids[0], record=ChunkRecord())  # what the chunk's task does after
     assert finish_run(engine, run_id=plan.run_id).sent == 32
+
+
+@pytest.fixture
+def replica_url(database_url, tmp_path):
+    """A second migrated database of the same kind, standing in for a read replica."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'replica.sqlite3'}"
+        django_migrate(url, tmp_path)
+        yield url
+    else:
+        url = create_postgres_database()
+        try:
+            django_migrate(url, tmp_path)
+            yield url
+        finally:
+            drop_postgres_database(url)
+
+
+def test_the_batch_hydrates_from_the_replica_and_keeps_its_ledger_on_the_primary(
+    make_settings, database_url, replica_url, engine, redis_client, world, smtp_server
+):
+    settings = make_settings(database_url=database_url, database_replica_url=replica_url, mail_url=smtp_server.url,
+                             redis_prefix=PREFIX)
+    replica = db.make_engine(settings.database_replica)
+    with engine.connect() as source, replica.begin() as target:  # "replicate" what the world wrote
+        for table in db.metadata.sorted_tables:
+            rows = [dict(row) for row in source.execute(select(table)).mappings()]
+            if rows:
+                target.execute(table.insert(), rows)
+        target.execute(update(db.event_).where(db.event_.c.id == world["conf"]).values(name="PyCon Lisbon (replica)"))
+    pipeline = Pipeline(settings, engine=engine, redis=redis_client)
+    try:
+        plan, _, summary = run_all(engine, pipeline)
+    finally:
+        pipeline.close()
+    ada = BytesParser(policy=policy.default).parsebytes(
+        next(m.data for m in smtp_server.messages if m.rcpt_tos == ("ada@example.com",))
+    )
+    assert "PyCon Lisbon (replica)" in ada.get_body(("plain",)).get_content()  # read from the replica
+    assert summary.sent > 0 and len(ledger_rows(engine)) == len(world["subs"])  # the ledger is the primary's
+    with replica.connect() as connection:
+        assert connection.execute(select(db.delivery)).all() == []
+    replica.dispose()

@@ -15,6 +15,7 @@ class PersonAdmin(admin.ModelAdmin):
 @admin.register(Follow)
 class FollowAdmin(admin.ModelAdmin):
     list_display = ["follower", "followee", "created_at"]
+    list_select_related = ["follower", "followee"]
     raw_id_fields = ["follower", "followee"]
     search_fields = ["follower__handle", "followee__handle"]
 
@@ -54,6 +55,7 @@ class EventAdmin(admin.ModelAdmin):
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = ["title", "event", "starts_at"]
+    list_select_related = ["event"]
     raw_id_fields = ["event", "speakers"]
     search_fields = ["title", "event__name"]
 
@@ -61,6 +63,7 @@ class SessionAdmin(admin.ModelAdmin):
 @admin.register(Attendance)
 class AttendanceAdmin(admin.ModelAdmin):
     list_display = ["person", "event", "role", "created_at"]
+    list_select_related = ["person", "event"]
     list_filter = ["role"]
     raw_id_fields = ["person", "event"]
 
@@ -70,6 +73,8 @@ class CoverageAdmin(admin.ModelAdmin):
     list_display = ["title", "kind", "status", "provider", "event", "session", "fetched_at"]
     list_filter = ["kind", "status", "provider"]
     search_fields = ["title", "url"]
+    # A session's name shows its event's: without these joins each row cost three queries.
+    list_select_related = ["event", "session__event"]
     raw_id_fields = ["event", "session", "added_by"]
     # What the fetch task found: shown, not typed in (an embed id is checked against its provider).
     readonly_fields = [

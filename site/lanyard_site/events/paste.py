@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from digest.vocabulary import CoverageKind
 
+from ..ops.services import flag_active
 from . import coverage_services
 from .models import Coverage, Event, Person, Session
 
@@ -48,6 +49,9 @@ def paste_event(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _paste(request: HttpRequest, back: str, *, session: Session | None = None,
            event: Event | None = None) -> HttpResponse:
+    if not flag_active(request, "link_pasting"):
+        messages.info(request, "Adding links is switched off for the moment; nothing was added.")
+        return redirect(back)
     if not request.user.is_authenticated:  # the real session, not the signed-in cookie
         messages.info(request, "Please sign in to add a link; nothing was added.")
         return redirect_to_login(back)

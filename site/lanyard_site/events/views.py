@@ -11,6 +11,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 from .. import stores
+from ..ops.services import flag_active
 from . import selectors
 from .models import Coverage, SlugKind
 from .selectors import Directory
@@ -63,8 +64,7 @@ def event_directory(request, slug: str, directory: str):
         return moved(request, SlugKind.EVENT, slug, f"{directory}/")
     directory = Directory(directory)
     listing = selectors.event_directory(
-        event, directory, query=selectors.clean_text(request.GET.get("q")), raw_page=request.GET.get("page"),
-        index=stores.search(),
+        event, directory, query=_search_text(request), raw_page=request.GET.get("page"), index=stores.search(),
     )
     return render(request, "events/directory.html", {"event": event, "directory": directory, "listing": listing})
 
@@ -86,14 +86,15 @@ def person(request, handle: str):
         "person": person,
         "events": selectors.person_events(person),
         "talks": selectors.person_talks(person),
-        "co_speakers": selectors.co_speakers(person, stores.search()),
+        "co_speakers": selectors.co_speakers(person, stores.search()) if flag_active(request, "search")
+        else selectors.CoSpeakers(people=[], error="search is switched off"),
     })
 
 
 @require_safe
 def people(request):
     listing = selectors.speakers_directory(
-        query=selectors.clean_text(request.GET.get("q")), raw_page=request.GET.get("page"), index=stores.search(),
+        query=_search_text(request), raw_page=request.GET.get("page"), index=stores.search(),
     )
     return render(request, "events/people.html", {"listing": listing})
 
@@ -121,8 +122,15 @@ def coverage(request):
     })
 
 
+def _search_text(request) -> str:
+    """A directory's name filter (answered by the search engine); ignored while the ``search`` flag is off."""
+    return selectors.clean_text(request.GET.get("q")) if flag_active(request, "search") else ""
+
+
 @require_safe
 def search(request):
+    if not flag_active(request, "search"):  # e.g. while the search cluster is upgraded
+        return render(request, "ops/feature_off.html", {"feature": "Search"}, status=503)
     found = selectors.run_search(selectors.search_request(request.GET, selectors.filter_choices()), stores.search())
     return render(request, "events/search.html", {"found": found}, status=503 if found.error else 200)
 

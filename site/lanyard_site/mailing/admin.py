@@ -1,6 +1,15 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
+from digest.ops.audit import OpsChange, ops_change_log
+from digest.stores.keys import RedisKeys
+from scheduler.runtime import SCHEDULE_ID, ScheduleSettingGroup
+
+from .. import stores
+from ..ops.services import ops_engine
 from .models import Delivery, DeliveryFeedback, DigestChunk, DigestRun, Schedule, Subscription, UnsubscribeEvent
 
 
@@ -37,6 +46,7 @@ class DeliveryFeedbackInline(FeedbackInline):
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["email", "person", "list", "status", "send_hour", "last_sent_date"]
+    list_select_related = ["person"]
     list_filter = ["list", "status"]
     search_fields = ["email", "person__handle"]
     raw_id_fields = ["person"]
@@ -45,7 +55,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    """The ledger, read-only: the pipeline and bounce processing write it."""
+    """The ledger, read-only: the pipeline and bounce processing write it; the last error of a failure shows."""
 
     list_display = [
         "id",
@@ -54,14 +64,21 @@ class DeliveryAdmin(admin.ModelAdmin):
         "status",
         "feedback",
         "attempts",
+        "short_error",
         "sent_at",
         "feedback_at",
         "run",
     ]
     list_filter = ["status", "feedback", "digest_date"]
-    search_fields = ["subscription__email", "message_id"]
-    list_select_related = ["subscription"]
+    search_fields = ["subscription__email", "message_id", "last_error"]
+    date_hierarchy = "digest_date"
+    list_select_related = ["subscription", "run"]  # both shown on every row
+    show_full_result_count = False  # a count(*) of millions of ledger rows on every page is wasted work
     inlines = [DeliveryFeedbackInline]
+
+    @admin.display(description="last error")
+    def short_error(self, delivery):
+        return (delivery.last_error[:120] + "…") if len(delivery.last_error) > 120 else delivery.last_error
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Delivery._meta.fields]
@@ -124,6 +141,19 @@ def _run_action(label: str, service: str, *, needs_enqueue: bool = True):
     return admin.action(description=f"{label} the selected runs")(action)
 
 
+def chunk_profile_links(chunk_ids) -> dict[int, str]:
+    """Chunk id -> its latest profile's URL, for those profiled in the last five minutes (one MGET)."""
+    ids = list(chunk_ids)
+    if not ids:
+        return {}
+    keys = RedisKeys(settings.LANYARD.redis_prefix)
+    try:
+        found = stores.redis().mget([keys.chunk_profile(i) for i in ids])
+    except Exception:  # Redis away: the admin still shows the run, without profile links
+        return {}
+    return {i: reverse("ops_profile", args=[value.decode()]) for i, value in zip(ids, found, strict=True) if value}
+
+
 class DigestChunkInline(admin.TabularInline):
     model = DigestChunk
     fields = [
@@ -137,11 +167,21 @@ class DigestChunkInline(admin.TabularInline):
         "bounced",
         "last_error",
         "finished_at",
+        "profile",
     ]
     readonly_fields = fields
     extra = 0
     can_delete = False
-    show_change_link = False
+    show_change_link = True
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self._profiles = chunk_profile_links(obj.chunks.values_list("pk", flat=True)) if obj else {}
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="profile")
+    def profile(self, chunk):
+        url = getattr(self, "_profiles", {}).get(chunk.pk)
+        return format_html('<a href="{}">profile</a>', url) if url else "–"
 
 
 @admin.register(DigestRun)
@@ -169,6 +209,57 @@ class DigestRunAdmin(admin.ModelAdmin):
         _run_action("Cancel", "run_cancel"),
         _run_action("Retry failed deliveries of", "run_retry_failed"),
     ]
+
+
+@admin.register(DigestChunk)
+class DigestChunkAdmin(admin.ModelAdmin):
+    list_display = ["id", "run_id", "number", "status", "size", "attempts", "sent", "skipped", "failed", "bounced",
+                    "short_error", "finished_at", "profile"]
+    list_filter = ["status"]
+    search_fields = ["=run__id", "last_error"]
+    raw_id_fields = ["run"]
+    readonly_fields = [f.name for f in DigestChunk._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        self._profiles = chunk_profile_links(chunk.pk for chunk in changelist.result_list)
+        return changelist
+
+    @admin.display(description="last error")
+    def short_error(self, chunk):
+        return (chunk.last_error[:120] + "…") if len(chunk.last_error) > 120 else chunk.last_error
+
+    @admin.display(description="profile")
+    def profile(self, chunk):
+        url = getattr(self, "_profiles", {}).get(chunk.pk)
+        return format_html('<a href="{}">profile</a>', url) if url else "–"
+
+
+@admin.register(UnsubscribeEvent)
+class UnsubscribeEventAdmin(admin.ModelAdmin):
+    """The audit trail of unsubscribes and resubscribes, from every channel."""
+
+    list_display = ["created_at", "action", "via", "email", "subscription_id"]
+    list_filter = ["action", "via"]
+    list_select_related = ["subscription"]
+    search_fields = ["subscription__email"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["subscription", "action", "via", "created_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="email", ordering="subscription__email")
+    def email(self, event):
+        return event.subscription.email
 
 
 class ScheduleForm(forms.ModelForm):
@@ -207,7 +298,11 @@ class ScheduleAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from scheduler.runtime import SCHEDULE_ID  # noqa: PLC0415 -- as in action()
-
+        before = ScheduleSettingGroup().current(ops_engine())
         obj.pk = SCHEDULE_ID  # the one row every tick reads
         super().save_model(request, obj, form, change)
+        after = ScheduleSettingGroup().current(ops_engine())
+        for name in before:
+            if before[name] != after[name]:  # audited like `lanyard ops set`
+                change = OpsChange(name, before[name], after[name], request.user.get_username(), "admin")
+                ops_change_log(ops_engine(), change=change)

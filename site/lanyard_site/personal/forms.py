@@ -37,9 +37,14 @@ class ProfileForm(forms.Form):
     timezone = forms.CharField(max_length=64, help_text="An IANA time zone name, e.g. Europe/Paris.")
     list_name = forms.ChoiceField(label="Digest", choices=Subscription.List.choices)
     send_hour = forms.IntegerField(
-        label="Send hour", min_value=0, max_value=23, help_text="Hour of the day (0-23) in your time zone.",
-        error_messages={"min_value": "The send hour must be between 0 and 23.",
-                        "max_value": "The send hour must be between 0 and 23."},
+        label="Send hour",
+        min_value=0,
+        max_value=23,
+        help_text="Hour of the day (0-23) in your time zone.",
+        error_messages={
+            "min_value": "The send hour must be between 0 and 23.",
+            "max_value": "The send hour must be between 0 and 23.",
+        },
     )
 
     def __init__(self, *args, person: Person, **kwargs):
@@ -69,14 +74,23 @@ class ProfileForm(forms.Form):
 
     def change(self) -> ProfileChange:
         d = self.cleaned_data
-        return ProfileChange(name=d["name"], bio=d["bio"], avatar_url=d["avatar_url"], timezone=d["timezone"],
-                             list_name=d["list_name"], send_hour=d["send_hour"])
+        return ProfileChange(
+            name=d["name"],
+            bio=d["bio"],
+            avatar_url=d["avatar_url"],
+            timezone=d["timezone"],
+            list_name=d["list_name"],
+            send_hour=d["send_hour"],
+        )
 
     @classmethod
     def initial_for(cls, person: Person) -> dict:
         subscription = person.subscriptions.order_by("pk").first()
         return {
-            "name": person.name, "bio": person.bio, "avatar_url": person.avatar_url, "timezone": person.timezone,
+            "name": person.name,
+            "bio": person.bio,
+            "avatar_url": person.avatar_url,
+            "timezone": person.timezone,
             "list_name": subscription.list if subscription else Subscription.List.DAILY,
             "send_hour": subscription.send_hour if subscription and subscription.send_hour is not None else 7,
         }

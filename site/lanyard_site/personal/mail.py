@@ -44,5 +44,6 @@ def welcome_send(*, person: Person, email: str) -> None:
         f"Hello {person.name},\n\nyour lanyard account is ready: {base}{reverse('person', args=[person.handle])}\n"
         f"Follow people and their events come to your calendar ({base}{reverse('calendar')}) and to your "
         f"daily digest (change it on {base}{reverse('profile')}).\n",
-        None, [email],
+        None,
+        [email],
     )

@@ -9,8 +9,8 @@ feed and the email agree.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.conf import settings
 from django.utils import timezone
@@ -25,11 +25,22 @@ from ..events.models import Event, Person, Topic
 FOLLOWED_SHOWN = 50  # followed people listed first on an event or talk page
 
 
-@lru_cache(maxsize=1)
+_strategies = threading.local()
+
+
 def friend_strategy() -> FriendEventsStrategy:
-    """The digest's strategy (LANYARD_FRIENDS_STRATEGY), one per process as a worker has it.
-    Nothing is reused between requests (cache_seconds=0), so a click shows at once."""
-    return make_friend_strategy(settings.LANYARD, graph=stores.graph(), cache_seconds=0)
+    """The digest's strategy (LANYARD_FRIENDS_STRATEGY), one per thread: a strategy keeps
+    per-batch state, and the site serves requests on several threads at once. Nothing is
+    reused between requests (cache_seconds=0), so a click shows at once."""
+    strategy = getattr(_strategies, "strategy", None)
+    if strategy is None:
+        strategy = _strategies.strategy = make_friend_strategy(settings.LANYARD, graph=stores.graph(), cache_seconds=0)
+    return strategy
+
+
+def friend_strategy_forget() -> None:
+    """Make this thread's strategy again on next use (tests switch databases and graphs)."""
+    _strategies.strategy = None
 
 
 # -- people you follow first -------------------------------------------------------------
@@ -119,11 +130,15 @@ class Calendar:
             roles = {e: {p: r for p, r in people.items() if r == "speaking"} for e, people in roles.items()}
         people = Person.objects.in_bulk({p for who in roles.values() for p in who})
         return [
-            CalendarEntry(event=events[e], followed=sorted(
-                ((people[p], role) for p, role in roles[e].items() if p in people),
-                key=lambda pair: (pair[1] != "speaking", pair[0].name, pair[0].pk),
-            ))
-            for e in event_ids if e in events
+            CalendarEntry(
+                event=events[e],
+                followed=sorted(
+                    ((people[p], role) for p, role in roles[e].items() if p in people),
+                    key=lambda pair: (pair[1] != "speaking", pair[0].name, pair[0].pk),
+                ),
+            )
+            for e in event_ids
+            if e in events
         ]
 
 

@@ -83,7 +83,10 @@ def person_update_profile(*, person: Person, change: ProfileChange, email: str) 
     ``email``, when they have none and an address is known)."""
     with transaction.atomic(using=router.db_for_write(Person)):
         person.name, person.bio, person.avatar_url, person.timezone = (
-            change.name, change.bio, change.avatar_url, change.timezone
+            change.name,
+            change.bio,
+            change.avatar_url,
+            change.timezone,
         )
         person.save(update_fields=["name", "bio", "avatar_url", "timezone"])
         subscription = person.subscriptions.order_by("pk").first()
@@ -105,4 +108,3 @@ def person_sign_up(*, username: str, password: str, email: str, name: str) -> Pe
         person = Person.objects.create(user=user, name=name)
         Subscription.objects.create(person=person, email=email, list=Subscription.List.DAILY)
     return person
-

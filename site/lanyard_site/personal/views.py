@@ -26,6 +26,7 @@ from digest.graph.store import GraphMissing
 from digest.tokens import FeedRef, TokenError, TokenSigner
 
 from ..events.models import Event, Person, Topic
+from ..ops.services import flag_active
 from . import ical, mail, selectors, services
 from .forms import ProfileForm, SignupForm
 from .signin import forget, remember, signed_in
@@ -64,6 +65,7 @@ def _back(request: HttpRequest, default: str) -> str:
 
 def person_write(view):
     """POST only, with a real session and a lanyard profile; otherwise a clear message and nothing written."""
+
     @require_POST
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -77,6 +79,7 @@ def person_write(view):
             messages.error(request, "Your account has no lanyard profile, so nothing was changed.")
             return redirect(_back(request, reverse("home")))
         return view(request, person, *args, **kwargs)
+
     return wrapped
 
 
@@ -172,12 +175,21 @@ def calendar(request: HttpRequest) -> HttpResponse:
     feed = _feed_url(person) if person else ""
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "personal/calendar.html", {
-        "person": person, "page": page, "filters": filters, "notes": notes, "query": query.urlencode(),
-        "entries": found.entries(list(page.object_list), speaking_only=filters.speaking_only),
-        "topics": selectors.calendar_topics(), "feed_url": feed,
-        "webcal_url": feed.replace("https://", "webcal://", 1).replace("http://", "webcal://", 1),
-    })
+    return render(
+        request,
+        "personal/calendar.html",
+        {
+            "person": person,
+            "page": page,
+            "filters": filters,
+            "notes": notes,
+            "query": query.urlencode(),
+            "entries": found.entries(list(page.object_list), speaking_only=filters.speaking_only),
+            "topics": selectors.calendar_topics(),
+            "feed_url": feed,
+            "webcal_url": feed.replace("https://", "webcal://", 1).replace("http://", "webcal://", 1),
+        },
+    )
 
 
 def _feed_url(person: Person) -> str:
@@ -191,7 +203,10 @@ NOT_FOUND = "Not found\n"
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The calendar as iCalendar for apps to subscribe to: no login, the token is the key.
-    Tampered, truncated and revoked tokens get the same bare 404."""
+    Tampered, truncated and revoked tokens get the same bare 404; so does every feed while
+    the ``calendar_feed`` flag is off."""
+    if not flag_active(request, "calendar_feed"):
+        return HttpResponseNotFound(NOT_FOUND, content_type="text/plain")
     try:
         ref = _signer().verify_feed(token)
     except TokenError:
@@ -203,8 +218,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         found = selectors.calendar(person.pk)
     except GRAPH_AWAY:
         log.warning("the calendar feed could not read the Redis graph", exc_info=True)
-        response = HttpResponse("The calendar is unavailable for a moment; try again later.\n", status=503,
-                                content_type="text/plain")
+        response = HttpResponse(
+            "The calendar is unavailable for a moment; try again later.\n", status=503, content_type="text/plain"
+        )
         response["Retry-After"] = "120"
         return response
     body = ical.calendar_ics(found.entries(found.event_ids), name=f"lanyard: {person.name}'s calendar")
@@ -252,8 +268,10 @@ def signup(request: HttpRequest) -> HttpResponse:
         form = SignupForm(request.POST)
         if form.is_valid():
             person = services.person_sign_up(
-                username=form.cleaned_data["username"], password=form.cleaned_data["password1"],
-                email=form.cleaned_data["email"], name=form.cleaned_data["name"],
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
             )
             login(request, person.user, backend="django.contrib.auth.backends.ModelBackend")
             mail.welcome_send(person=person, email=form.cleaned_data["email"])
@@ -267,4 +285,3 @@ def signup(request: HttpRequest) -> HttpResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: a clear page in the site's layout, no detail of the check."""
     return render(request, "personal/csrf_failure.html", status=403)
-

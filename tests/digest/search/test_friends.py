@@ -16,6 +16,7 @@ from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
 from digest.search.friends import (
     GROUP_GROWTH,
+    RECENT_FIGURES,
     REMEASURE_BATCHES,
     STRATEGY_NAMES,
     WARMUP_CALLS,
@@ -117,12 +118,17 @@ def test_planner_follows_measured_costs(seeded, tantivy_index):
     planner.friend_events(list(BIG_FOLLOWERS), window)
     assert planner.name == "auto:search"
 
-    # The machine changes: search turns slow for the big class. A mixed call scales what
-    # it held; a call on one class replaces a running mean halfway.
+    # The machine changes: search turns slow for the big class. A call on one class moves
+    # the running mean halfway; choices go by the best recent figure, so one slow call
+    # (a load spike) changes nothing and RECENT_FIGURES of them change the choice.
     old = costs.cost("search", big_class)
     costs.record("search", Counter({big_class: 2}), 2 * 5.0)
     assert costs.cost("search", big_class) == pytest.approx(old + 0.5 * (5.0 - old))
-    assert {call.strategy for call in planner.plan(planner.follow_set_sizes(list(BIG_FOLLOWERS)))} == {"redis"}
+    big = planner.follow_set_sizes(list(BIG_FOLLOWERS))
+    assert {call.strategy for call in planner.plan(big)} == {"search"}
+    for _ in range(RECENT_FIGURES - 1):
+        costs.record("search", Counter({big_class: 2}), 2 * 5.0)
+    assert {call.strategy for call in planner.plan(big)} == {"redis"}
     before = {cls: costs.cost("redis", cls) for cls in classes}
     counts = Counter(size_class(len(graph.follows(p))) for p in subscribers)
     predicted = sum(before[cls] * n for cls, n in counts.items())

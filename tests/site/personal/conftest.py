@@ -38,7 +38,7 @@ def empty_live_graph(redis_client) -> None:
 @pytest.fixture(params=["default", "postgresql"])
 def alias(request, redis_client):
     empty_live_graph(redis_client)
-    selectors.friend_strategy.cache_clear()
+    selectors.friend_strategy_forget()
     with override_settings(DATABASE_ROUTERS=[OneDatabase(request.param)]):
         yield request.param
     stores.engine(request.param).dispose()

@@ -27,14 +27,24 @@ def mutated_feed_tokens(signer: TokenSigner, ref: FeedRef, *, count: int = 1000,
 
     for length in range(len(genuine)):
         add(genuine[:length])
-        add(genuine[len(genuine) - length:])
+        add(genuine[len(genuine) - length :])
     for index, char in enumerate(genuine):
         for bit in range(7):
             flipped = chr(ord(char) ^ (1 << bit))
             if flipped.isprintable() and flipped not in "/?#%\\":
-                add(genuine[:index] + flipped + genuine[index + 1:])
-    for forged in ([ref.person_id, ref.feed_version + 1], [ref.person_id + 1, ref.feed_version], [ref.person_id],
-                   [ref.person_id, ref.feed_version, 1], {"p": ref.person_id}, [], None, "x", [0, 1], [True, 1]):
+                add(genuine[:index] + flipped + genuine[index + 1 :])
+    for forged in (
+        [ref.person_id, ref.feed_version + 1],
+        [ref.person_id + 1, ref.feed_version],
+        [ref.person_id],
+        [ref.person_id, ref.feed_version, 1],
+        {"p": ref.person_id},
+        [],
+        None,
+        "x",
+        [0, 1],
+        [True, 1],
+    ):
         add(_b64(json.dumps(forged, separators=(",", ":")).encode()) + "." + signature)
     for bad in ([0, 1], [-1, 1], [1, 0], [1.5, 1], ["1", 1], [1, None], [[1], 1], {"person": 1}, 1, None):
         add(signer._serializers[FEED_PURPOSE].dumps(bad))

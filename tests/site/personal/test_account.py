@@ -19,8 +19,14 @@ from .conftest import PASSWORD, make_person, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
 
-VALID = {"name": "Ada L.", "bio": "Compilers.", "avatar_url": "https://img.example/ada.png",
-         "timezone": "Europe/Paris", "list_name": "weekly", "send_hour": "6"}
+VALID = {
+    "name": "Ada L.",
+    "bio": "Compilers.",
+    "avatar_url": "https://img.example/ada.png",
+    "timezone": "Europe/Paris",
+    "list_name": "weekly",
+    "send_hour": "6",
+}
 
 
 def outbox() -> list[email.message.EmailMessage]:
@@ -56,15 +62,18 @@ def test_profile_edit_saves_the_profile_and_the_digest(client, alias):
     assert "Signed in as" in response.content.decode() and ">Ada L.</a>" in response.content.decode()  # the bar follows
 
 
-@pytest.mark.parametrize("field, value, reason", [
-    ("avatar_url", "javascript:alert(1)", "The avatar URL must be an http:// or https:// address."),
-    ("avatar_url", "ftp://files.example/a.png", "The avatar URL must be an http:// or https:// address."),
-    ("timezone", "Mars/Olympus_Mons", "is not a time zone; use a name such as Europe/Paris or UTC."),
-    ("send_hour", "25", "The send hour must be between 0 and 23."),
-    ("send_hour", "-1", "The send hour must be between 0 and 23."),
-    ("list_name", "monthly", "Select a valid choice."),
-    ("name", "", "This field is required."),
-])
+@pytest.mark.parametrize(
+    "field, value, reason",
+    [
+        ("avatar_url", "javascript:alert(1)", "The avatar URL must be an http:// or https:// address."),
+        ("avatar_url", "ftp://files.example/a.png", "The avatar URL must be an http:// or https:// address."),
+        ("timezone", "Mars/Olympus_Mons", "is not a time zone; use a name such as Europe/Paris or UTC."),
+        ("send_hour", "25", "The send hour must be between 0 and 23."),
+        ("send_hour", "-1", "The send hour must be between 0 and 23."),
+        ("list_name", "monthly", "Select a valid choice."),
+        ("name", "", "This field is required."),
+    ],
+)
 def test_profile_refusals_name_the_reason(client, alias, field, value, reason):
     ada = sign_in(client, make_person("ada", bio="Before."))
     response = client.post("/accounts/profile/", {**VALID, field: value})
@@ -83,10 +92,17 @@ def test_switching_to_a_list_already_held_is_refused(client, alias):
 
 
 def test_sign_up_then_reset_the_password(client, alias, empty_outbox):
-    response = client.post("/accounts/signup/", {
-        "username": "grace", "email": "grace@example.com", "name": "Grace Hopper",
-        "password1": PASSWORD, "password2": PASSWORD,
-    }, follow=True)
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "grace",
+            "email": "grace@example.com",
+            "name": "Grace Hopper",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+        follow=True,
+    )
     assert response.status_code == 200
     grace = Person.objects.get(user__username="grace")
     assert grace.name == "Grace Hopper" and grace.subscriptions.get().email == "grace@example.com"
@@ -95,8 +111,10 @@ def test_sign_up_then_reset_the_password(client, alias, empty_outbox):
     assert welcome["To"] == "grace@example.com" and welcome["Subject"] == "Welcome to lanyard"
     assert f"{settings.LANYARD.base_url}/people/{grace.handle}/" in welcome.get_content()
 
-    again = client.post("/accounts/signup/", {"username": "grace2", "email": "GRACE@example.com", "name": "G",
-                                              "password1": PASSWORD, "password2": PASSWORD})
+    again = client.post(
+        "/accounts/signup/",
+        {"username": "grace2", "email": "GRACE@example.com", "name": "G", "password1": PASSWORD, "password2": PASSWORD},
+    )
     assert "An account with this email address exists already" in again.content.decode()
     assert User.objects.count() == 1
 
@@ -107,7 +125,7 @@ def test_sign_up_then_reset_the_password(client, alias, empty_outbox):
     assert reset["Subject"] == "Your lanyard password" and reset["To"] == "grace@example.com"
     link = re.search(r"https?://\S+/accounts/reset/\S+/", reset.get_content()).group()
     assert link.startswith(settings.LANYARD.base_url)
-    path = link[len(settings.LANYARD.base_url):]
+    path = link[len(settings.LANYARD.base_url) :]
     form = client.get(path, follow=True)
     assert "Choose a new password" in form.content.decode()
     done = client.post(

@@ -58,3 +58,13 @@ def test_sign_in_follow_someone_see_them_first(live_server, world, browser, tmp_
     assert attendees.locator(".person-name").all_inner_texts() == ["Zoë Ada", "Bob Alpha", "Cy Beta"]
     assert "followed" in attendees.first.get_attribute("class")
     tab.screenshot(path=os.environ.get("LANYARD_TEST_SCREENSHOT", str(tmp_path / "event.png")), full_page=True)
+
+    tab.goto(f"{live_server.url}/calendar/")
+    row = tab.locator("ul.calendar li.event-row")
+    assert row.locator(".event-name").all_inner_texts() == ["Conf"]
+    assert row.locator("p.followed").inner_text().startswith("Zoë Ada")
+    assert row.locator("a.ics").get_attribute("href") == "/events/conf/event.ics"
+    tab.screenshot(
+        path=os.environ.get("LANYARD_TEST_SCREENSHOT", str(tmp_path / "event.png")).replace(".png", "-calendar.png"),
+        full_page=True,
+    )

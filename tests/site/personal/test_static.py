@@ -15,7 +15,7 @@ CHECK = textwrap.dedent("""
     import json, re, django
     django.setup()
     from django.test import Client
-    client = Client()
+    client = Client(HTTP_X_FORWARDED_PROTO="https")  # as the TLS proxy forwards it (else: redirected to https)
     login = client.get("/admin/login/")
     css = re.findall(r'href="(/static/[^"]+\\.css)"', login.content.decode())
     asset = client.get(css[0]) if css else None
@@ -36,9 +36,13 @@ def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
 
 def test_production_serves_hashed_static_files_and_the_admin(tmp_path):
     env = {
-        **os.environ, "LANYARD_ENV": "production", "LANYARD_SECRET_KEYS": TEST_SECRET,
-        "LANYARD_DATA_DIR": str(tmp_path), "LANYARD_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "LANYARD_REDIS_URL": REDIS_URL, "LANYARD_BASE_URL": "https://testserver",
+        **os.environ,
+        "LANYARD_ENV": "production",
+        "LANYARD_SECRET_KEYS": TEST_SECRET,
+        "LANYARD_DATA_DIR": str(tmp_path),
+        "LANYARD_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "LANYARD_REDIS_URL": REDIS_URL,
+        "LANYARD_BASE_URL": "https://testserver",
         "DJANGO_SETTINGS_MODULE": "lanyard_site.settings",
     }
     manage = [sys.executable, "manage.py"]

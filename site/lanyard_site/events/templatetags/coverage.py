@@ -14,6 +14,7 @@ from django import template
 from digest.embeds import PROVIDERS
 from digest.vocabulary import CoverageStatus
 
+from ...ops.services import flag_active
 from ...personal.views import current_person_id
 from ..coverage_selectors import coverage_of
 from ..models import Coverage, Event, Session
@@ -46,7 +47,9 @@ def coverage_for(context: template.Context, target: object, heading: str = "Cove
         "items": items, "heading": heading, "request": request, "csrf_token": context.get("csrf_token"),
         "paste_talk": target if isinstance(target, Session) else None,
         "paste_event": target if isinstance(target, Event) else None,
-        "can_paste": isinstance(target, (Session, Event)) and person_id is not None,
+        "can_paste": isinstance(target, (Session, Event)) and person_id is not None
+        and request is not None and flag_active(request, "link_pasting"),
+        "read_only": context.get("read_only"),  # {% writable %} around the form
         "show_context": not isinstance(target, Session),
         "on_event": isinstance(target, Event),  # its talks' coverage needs no "at <event>"
         "kinds": Coverage.Kind.choices,
