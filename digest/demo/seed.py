@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, func, select, text
 
@@ -29,43 +30,119 @@ from digest.vocabulary import DigestList, Role, SubscriptionStatus
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 TOPICS = [
-    "Python", "Django", "JavaScript", "TypeScript", "React", "Rust", "Go", "Java", "Kotlin", "Swift",
-    "Ruby", "Elixir", "Haskell", "Scala", "C++", "PostgreSQL", "Redis", "Kubernetes", "DevOps", "Security",
-    "Machine Learning", "Data Science", "Accessibility", "UX Design", "Product Management", "Open Source",
-    "Cloud", "Serverless", "Testing", "Performance", "Mobile", "Web Standards", "CSS", "Databases",
-    "Distributed Systems", "Observability", "Agile", "Leadership", "Startups", "Journalism", "Open Data",
-    "Privacy", "Embedded", "Game Development", "Blockchain", "Search", "APIs", "Microservices", "GraphQL",
-    "Education", "Diversity in Tech", "Hardware", "Robotics", "Bioinformatics", "FinTech", "Civic Tech",
+    "Python",
+    "Django",
+    "JavaScript",
+    "TypeScript",
+    "React",
+    "Rust",
+    "Go",
+    "Java",
+    "Kotlin",
+    "Swift",
+    "Ruby",
+    "Elixir",
+    "Haskell",
+    "Scala",
+    "C++",
+    "PostgreSQL",
+    "Redis",
+    "Kubernetes",
+    "DevOps",
+    "Security",
+    "Machine Learning",
+    "Data Science",
+    "Accessibility",
+    "UX Design",
+    "Product Management",
+    "Open Source",
+    "Cloud",
+    "Serverless",
+    "Testing",
+    "Performance",
+    "Mobile",
+    "Web Standards",
+    "CSS",
+    "Databases",
+    "Distributed Systems",
+    "Observability",
+    "Agile",
+    "Leadership",
+    "Startups",
+    "Journalism",
+    "Open Data",
+    "Privacy",
+    "Embedded",
+    "Game Development",
+    "Blockchain",
+    "Search",
+    "APIs",
+    "Microservices",
+    "GraphQL",
+    "Education",
+    "Diversity in Tech",
+    "Hardware",
+    "Robotics",
+    "Bioinformatics",
+    "FinTech",
+    "Civic Tech",
 ]
 
 CITIES = [
-    ("London", "United Kingdom", "Europe/London"), ("Berlin", "Germany", "Europe/Berlin"),
-    ("Paris", "France", "Europe/Paris"), ("Amsterdam", "Netherlands", "Europe/Amsterdam"),
-    ("Lisbon", "Portugal", "Europe/Lisbon"), ("Madrid", "Spain", "Europe/Madrid"),
-    ("Barcelona", "Spain", "Europe/Madrid"), ("Dublin", "Ireland", "Europe/Dublin"),
-    ("Stockholm", "Sweden", "Europe/Stockholm"), ("Copenhagen", "Denmark", "Europe/Copenhagen"),
-    ("Oslo", "Norway", "Europe/Oslo"), ("Helsinki", "Finland", "Europe/Helsinki"),
-    ("Warsaw", "Poland", "Europe/Warsaw"), ("Prague", "Czechia", "Europe/Prague"),
-    ("Vienna", "Austria", "Europe/Vienna"), ("Zurich", "Switzerland", "Europe/Zurich"),
-    ("Milan", "Italy", "Europe/Rome"), ("Florence", "Italy", "Europe/Rome"),
-    ("Athens", "Greece", "Europe/Athens"), ("Istanbul", "Turkey", "Europe/Istanbul"),
-    ("Kyiv", "Ukraine", "Europe/Kyiv"), ("Tel Aviv", "Israel", "Asia/Jerusalem"),
-    ("Cape Town", "South Africa", "Africa/Johannesburg"), ("Lagos", "Nigeria", "Africa/Lagos"),
-    ("Nairobi", "Kenya", "Africa/Nairobi"), ("Dubai", "United Arab Emirates", "Asia/Dubai"),
-    ("Bangalore", "India", "Asia/Kolkata"), ("Mumbai", "India", "Asia/Kolkata"),
-    ("Singapore", "Singapore", "Asia/Singapore"), ("Kuala Lumpur", "Malaysia", "Asia/Kuala_Lumpur"),
-    ("Bangkok", "Thailand", "Asia/Bangkok"), ("Hong Kong", "China", "Asia/Hong_Kong"),
-    ("Shanghai", "China", "Asia/Shanghai"), ("Seoul", "South Korea", "Asia/Seoul"),
-    ("Tokyo", "Japan", "Asia/Tokyo"), ("Sydney", "Australia", "Australia/Sydney"),
-    ("Melbourne", "Australia", "Australia/Melbourne"), ("Auckland", "New Zealand", "Pacific/Auckland"),
-    ("San Francisco", "United States", "America/Los_Angeles"), ("Seattle", "United States", "America/Los_Angeles"),
-    ("Portland", "United States", "America/Los_Angeles"), ("Austin", "United States", "America/Chicago"),
-    ("Chicago", "United States", "America/Chicago"), ("New York", "United States", "America/New_York"),
-    ("Boston", "United States", "America/New_York"), ("Toronto", "Canada", "America/Toronto"),
-    ("Montreal", "Canada", "America/Toronto"), ("Vancouver", "Canada", "America/Vancouver"),
-    ("Mexico City", "Mexico", "America/Mexico_City"), ("Bogotá", "Colombia", "America/Bogota"),
-    ("São Paulo", "Brazil", "America/Sao_Paulo"), ("Buenos Aires", "Argentina", "America/Argentina/Buenos_Aires"),
-    ("Santiago", "Chile", "America/Santiago"), ("Reykjavík", "Iceland", "Atlantic/Reykjavik"),
+    ("London", "United Kingdom", "Europe/London"),
+    ("Berlin", "Germany", "Europe/Berlin"),
+    ("Paris", "France", "Europe/Paris"),
+    ("Amsterdam", "Netherlands", "Europe/Amsterdam"),
+    ("Lisbon", "Portugal", "Europe/Lisbon"),
+    ("Madrid", "Spain", "Europe/Madrid"),
+    ("Barcelona", "Spain", "Europe/Madrid"),
+    ("Dublin", "Ireland", "Europe/Dublin"),
+    ("Stockholm", "Sweden", "Europe/Stockholm"),
+    ("Copenhagen", "Denmark", "Europe/Copenhagen"),
+    ("Oslo", "Norway", "Europe/Oslo"),
+    ("Helsinki", "Finland", "Europe/Helsinki"),
+    ("Warsaw", "Poland", "Europe/Warsaw"),
+    ("Prague", "Czechia", "Europe/Prague"),
+    ("Vienna", "Austria", "Europe/Vienna"),
+    ("Zurich", "Switzerland", "Europe/Zurich"),
+    ("Milan", "Italy", "Europe/Rome"),
+    ("Florence", "Italy", "Europe/Rome"),
+    ("Athens", "Greece", "Europe/Athens"),
+    ("Istanbul", "Turkey", "Europe/Istanbul"),
+    ("Kyiv", "Ukraine", "Europe/Kyiv"),
+    ("Tel Aviv", "Israel", "Asia/Jerusalem"),
+    ("Cape Town", "South Africa", "Africa/Johannesburg"),
+    ("Lagos", "Nigeria", "Africa/Lagos"),
+    ("Nairobi", "Kenya", "Africa/Nairobi"),
+    ("Dubai", "United Arab Emirates", "Asia/Dubai"),
+    ("Bangalore", "India", "Asia/Kolkata"),
+    ("Mumbai", "India", "Asia/Kolkata"),
+    ("Singapore", "Singapore", "Asia/Singapore"),
+    ("Kuala Lumpur", "Malaysia", "Asia/Kuala_Lumpur"),
+    ("Bangkok", "Thailand", "Asia/Bangkok"),
+    ("Hong Kong", "China", "Asia/Hong_Kong"),
+    ("Shanghai", "China", "Asia/Shanghai"),
+    ("Seoul", "South Korea", "Asia/Seoul"),
+    ("Tokyo", "Japan", "Asia/Tokyo"),
+    ("Sydney", "Australia", "Australia/Sydney"),
+    ("Melbourne", "Australia", "Australia/Melbourne"),
+    ("Auckland", "New Zealand", "Pacific/Auckland"),
+    ("San Francisco", "United States", "America/Los_Angeles"),
+    ("Seattle", "United States", "America/Los_Angeles"),
+    ("Portland", "United States", "America/Los_Angeles"),
+    ("Austin", "United States", "America/Chicago"),
+    ("Chicago", "United States", "America/Chicago"),
+    ("New York", "United States", "America/New_York"),
+    ("Boston", "United States", "America/New_York"),
+    ("Toronto", "Canada", "America/Toronto"),
+    ("Montreal", "Canada", "America/Toronto"),
+    ("Vancouver", "Canada", "America/Vancouver"),
+    ("Mexico City", "Mexico", "America/Mexico_City"),
+    ("Bogotá", "Colombia", "America/Bogota"),
+    ("São Paulo", "Brazil", "America/Sao_Paulo"),
+    ("Buenos Aires", "Argentina", "America/Argentina/Buenos_Aires"),
+    ("Santiago", "Chile", "America/Santiago"),
+    ("Reykjavík", "Iceland", "Atlantic/Reykjavik"),
 ]
 
 FIRST_NAMES = (
@@ -90,13 +167,36 @@ LAST_NAMES = (
 
 EVENT_KINDS = ["Conf", "Summit", "Days", "Camp", "Meetup", "Forum", "Festival", "Unconference", "Workshop", "Week"]
 TALK_OPENERS = [
-    "Lessons from", "Scaling", "A gentle introduction to", "What I wish I knew about", "Ten years of",
-    "Rethinking", "Debugging", "Testing", "Shipping", "The hidden cost of", "Beyond", "Demystifying",
+    "Lessons from",
+    "Scaling",
+    "A gentle introduction to",
+    "What I wish I knew about",
+    "Ten years of",
+    "Rethinking",
+    "Debugging",
+    "Testing",
+    "Shipping",
+    "The hidden cost of",
+    "Beyond",
+    "Demystifying",
 ]
 TALK_SUBJECTS = [
-    "a million users", "legacy code", "distributed caches", "type systems", "async I/O", "search at scale",
-    "accessible interfaces", "zero-downtime deploys", "feature flags", "set intersections", "email at scale",
-    "the database you already have", "on-call", "open source communities", "privacy by design", "observability",
+    "a million users",
+    "legacy code",
+    "distributed caches",
+    "type systems",
+    "async I/O",
+    "search at scale",
+    "accessible interfaces",
+    "zero-downtime deploys",
+    "feature flags",
+    "set intersections",
+    "email at scale",
+    "the database you already have",
+    "on-call",
+    "open source communities",
+    "privacy by design",
+    "observability",
 ]
 
 
@@ -191,16 +291,18 @@ def _people(
         name = f"{first} {last.replace('-', ' ')}"
         handle = make_slug(name, pid, max_length=64)
         city = rng.choice(CITIES)
-        rows.append({
-            "id": pid,
-            "name": name,
-            "handle": handle,
-            "bio": f"{rng.choice(TOPICS)} person in {city[0]}.",
-            "avatar_url": f"https://www.gravatar.com/avatar/{hashlib.md5(handle.encode()).hexdigest()}?d=identicon",
-            "timezone": city[2],
-            "cache_version": 1,
-            "user_id": None,
-        })
+        rows.append(
+            {
+                "id": pid,
+                "name": name,
+                "handle": handle,
+                "bio": f"{rng.choice(TOPICS)} person in {city[0]}.",
+                "avatar_url": f"https://www.gravatar.com/avatar/{hashlib.md5(handle.encode()).hexdigest()}?d=identicon",
+                "timezone": city[2],
+                "cache_version": 1,
+                "user_id": None,
+            }
+        )
         popularity.append(rng.paretovariate(1.2))
         if len(rows) >= 20_000:
             stats.people += db.bulk_insert(connection, db.person, rows, list(rows[0]))
@@ -232,8 +334,13 @@ def _weighted_picker(rng: random.Random, weights: list[float]) -> Callable[[int]
 
 
 def _follows(
-    connection: Connection, rng: random.Random, people: int, popularity: list[float], now: dt.datetime,
-    stats: SeedStats, report: Progress,
+    connection: Connection,
+    rng: random.Random,
+    people: int,
+    popularity: list[float],
+    now: dt.datetime,
+    stats: SeedStats,
+    report: Progress,
 ) -> None:
     pick = _weighted_picker(rng, popularity)
     columns = ["follower_id", "followee_id", "created_at"]
@@ -253,7 +360,12 @@ def _follows(
 
 
 def _events(
-    connection: Connection, rng: random.Random, count: int, today: dt.date, now: dt.datetime, stats: SeedStats,
+    connection: Connection,
+    rng: random.Random,
+    count: int,
+    today: dt.date,
+    now: dt.datetime,
+    stats: SeedStats,
     report: Progress,
 ) -> list[dict]:
     topic_rows = [
@@ -262,8 +374,22 @@ def _events(
     ]
     stats.topics = db.bulk_insert(connection, db.topic, topic_rows, ["id", "name", "slug", "cache_version"])
     rows, links = [], []
-    columns = ["id", "name", "slug", "description", "start_date", "end_date", "timezone", "venue", "city",
-               "country", "url", "cfp_deadline", "cache_version", "created_at"]
+    columns = [
+        "id",
+        "name",
+        "slug",
+        "description",
+        "start_date",
+        "end_date",
+        "timezone",
+        "venue",
+        "city",
+        "country",
+        "url",
+        "cfp_deadline",
+        "cache_version",
+        "created_at",
+    ]
     for eid in range(1, count + 1):
         topic = rng.choice(topic_rows)
         city, country, tz = rng.choice(CITIES)
@@ -271,28 +397,30 @@ def _events(
         kind = rng.choice(EVENT_KINDS)
         name = f"{topic['name']} {kind} {city} {start.year}"
         slug = make_slug(name, eid)
-        rows.append({
-            "id": eid,
-            "name": name,
-            "slug": slug,
-            "description": f"{kind} for people who work with {topic['name']}, in {city}.",
-            "start_date": start,
-            "end_date": start + dt.timedelta(days=rng.choice((0, 0, 1, 1, 2, 4))),
-            "timezone": tz,
-            "venue": f"{city} Convention Centre" if kind in ("Conf", "Summit", "Festival") else f"{city} Tech Hub",
-            "city": city,
-            "country": country,
-            "url": f"https://events.example.org/{slug}",
-            "cfp_deadline": start - dt.timedelta(days=60) if kind in ("Conf", "Summit") else None,
-            "cache_version": 1,
-            "created_at": now,
-            "_popularity": rng.paretovariate(1.3),
-        })
+        rows.append(
+            {
+                "id": eid,
+                "name": name,
+                "slug": slug,
+                "description": f"{kind} for people who work with {topic['name']}, in {city}.",
+                "start_date": start,
+                "end_date": start + dt.timedelta(days=rng.choice((0, 0, 1, 1, 2, 4))),
+                "timezone": tz,
+                "venue": f"{city} Convention Centre" if kind in ("Conf", "Summit", "Festival") else f"{city} Tech Hub",
+                "city": city,
+                "country": country,
+                "url": f"https://events.example.org/{slug}",
+                "cfp_deadline": start - dt.timedelta(days=60) if kind in ("Conf", "Summit") else None,
+                "cache_version": 1,
+                "created_at": now,
+                "_popularity": rng.paretovariate(1.3),
+            }
+        )
         extra = rng.sample(topic_rows, 2)
         for t in {topic["id"], *(t["id"] for t in extra[: rng.randint(0, 2)])}:
             links.append({"event_id": eid, "topic_id": t})
     for first in range(0, len(rows), 20_000):
-        stats.events += db.bulk_insert(connection, db.event_, rows[first:first + 20_000], columns)
+        stats.events += db.bulk_insert(connection, db.event_, rows[first : first + 20_000], columns)
         report("events", stats.events, count)
     db.bulk_insert(connection, db.event_topic, links, ["event_id", "topic_id"])
     return rows
@@ -308,8 +436,15 @@ CROWD_ROLES = (Role.ATTENDING, Role.ATTENDING, Role.ATTENDING, Role.TRACKING)
 
 
 def _attendance_and_talks(
-    connection: Connection, rng: random.Random, people: int, popularity: list[float], event_rows: list[dict],
-    today: dt.date, now: dt.datetime, stats: SeedStats, report: Progress,
+    connection: Connection,
+    rng: random.Random,
+    people: int,
+    popularity: list[float],
+    event_rows: list[dict],
+    today: dt.date,
+    now: dt.datetime,
+    stats: SeedStats,
+    report: Progress,
 ) -> None:
     # Going to events is heavy-tailed too, but capped, and only loosely tied to being
     # followed: the well-followed are a little more active (they are invited to speak).
@@ -318,6 +453,7 @@ def _attendance_and_talks(
     attendance_rows, session_rows, speaker_rows, coverage_rows = [], [], [], []
     session_id = 0
     for done, event in enumerate(event_rows, 1):
+        zone = ZoneInfo(event["timezone"])
         size = max(2, min(people, 3000, int(8.0 * event["_popularity"])))
         # Half the crowd are the regulars of the circuit; half is anyone at all.
         attendees = list(pick(size // 2) | {rng.randrange(people) for _ in range(size - size // 2)})
@@ -326,46 +462,59 @@ def _attendance_and_talks(
         speakers = attendees[: max(1, min(len(attendees) // 3, talks))]
         speaker_set = set(speakers)
         for index in attendees:
-            attendance_rows.append({
-                "person_id": index + 1,
-                "event_id": event["id"],
-                "role": Role.SPEAKING if index in speaker_set else rng.choice(CROWD_ROLES),
-                "created_at": now,
-            })
+            attendance_rows.append(
+                {
+                    "person_id": index + 1,
+                    "event_id": event["id"],
+                    "role": Role.SPEAKING if index in speaker_set else rng.choice(CROWD_ROLES),
+                    "created_at": now,
+                }
+            )
         for talk in range(talks):
             session_id += 1
             # Eight slots a day over the event's days, then parallel tracks in more rooms.
             days = (event["end_date"] - event["start_date"]).days + 1
             day = event["start_date"] + dt.timedelta(days=talk // 8 % days)
-            start_at = dt.datetime.combine(day, dt.time(9 + talk % 8), tzinfo=dt.UTC)
+            # From 09:00 where the event is, stored in UTC.
+            start_at = dt.datetime.combine(day, dt.time(9 + talk % 8), tzinfo=zone).astimezone(dt.UTC)
             title = f"{rng.choice(TALK_OPENERS)} {rng.choice(TALK_SUBJECTS)}"
-            session_rows.append({
-                "id": session_id,
-                "event_id": event["id"],
-                "title": title,
-                "abstract": f"{title}: what we tried, what broke, and what we would do again.",
-                "starts_at": start_at,
-                "room": ROOMS[talk // (8 * days) % len(ROOMS)] if talks > 8 else "",
-                "cache_version": 1,
-            })
+            session_rows.append(
+                {
+                    "id": session_id,
+                    "event_id": event["id"],
+                    "title": title,
+                    "abstract": f"{title}: what we tried, what broke, and what we would do again.",
+                    "starts_at": start_at,
+                    "room": ROOMS[talk // (8 * days) % len(ROOMS)] if talks > 8 else "",
+                    "cache_version": 1,
+                }
+            )
             speaker_rows.append({"session_id": session_id, "person_id": speakers[talk % len(speakers)] + 1})
             if event["start_date"] < today and rng.random() < 0.3:
                 kind = rng.choice(("slides", "video", "notes", "writeup"))
-                coverage_rows.append({
-                    "event_id": None,
-                    "session_id": session_id,
-                    "kind": kind,
-                    "title": f"{kind.capitalize()}: {session_rows[-1]['title']}",
-                    **_coverage_link(kind, event["slug"], session_id),
-                    "created_at": now,
-                })
+                coverage_rows.append(
+                    {
+                        "event_id": None,
+                        "session_id": session_id,
+                        "kind": kind,
+                        "title": f"{kind.capitalize()}: {session_rows[-1]['title']}",
+                        **_coverage_link(kind, event["slug"], session_id),
+                        "created_at": now,
+                    }
+                )
         if event["start_date"] < today and rng.random() < 0.3:  # coverage of the event as a whole
-            coverage_rows.append({
-                "event_id": event["id"], "session_id": None, "kind": "writeup",
-                "title": f"Write-up: {event['name']}",
-                "url": f"https://coverage.example.org/{event['slug']}/writeup", "provider": "", "embed_id": "",
-                "created_at": now,
-            })
+            coverage_rows.append(
+                {
+                    "event_id": event["id"],
+                    "session_id": None,
+                    "kind": "writeup",
+                    "title": f"Write-up: {event['name']}",
+                    "url": f"https://coverage.example.org/{event['slug']}/writeup",
+                    "provider": "",
+                    "embed_id": "",
+                    "created_at": now,
+                }
+            )
         if len(attendance_rows) >= 50_000 or done == len(event_rows):
             stats.attendances += db.bulk_insert(
                 connection, db.attendance, attendance_rows, ["person_id", "event_id", "role", "created_at"]
@@ -402,25 +551,32 @@ def _coverage_link(kind: str, event_slug: str, session_id: int) -> dict:
 
 
 def _subscriptions(
-    connection: Connection, rng: random.Random, people: int, subscribers: int, now: dt.datetime, stats: SeedStats,
+    connection: Connection,
+    rng: random.Random,
+    people: int,
+    subscribers: int,
+    now: dt.datetime,
+    stats: SeedStats,
     report: Progress,
 ) -> None:
     person_ids = rng.sample(range(1, people + 1), subscribers)
     rows = []
     for pid in person_ids:
-        rows.append({
-            "person_id": pid,
-            "list": DigestList.DAILY,
-            "status": SubscriptionStatus.ACTIVE,
-            "email": f"person{pid}@example.com",
-            "send_hour": rng.choice((7, 7, 7, 7, 6, 8, 9)),
-            "last_sent_date": None,
-            "created_at": now,
-            "updated_at": now,
-        })
+        rows.append(
+            {
+                "person_id": pid,
+                "list": DigestList.DAILY,
+                "status": SubscriptionStatus.ACTIVE,
+                "email": f"person{pid}@example.com",
+                "send_hour": rng.choice((7, 7, 7, 7, 6, 8, 9)),
+                "last_sent_date": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     columns = ["person_id", "list", "status", "email", "send_hour", "last_sent_date", "created_at", "updated_at"]
     for start in range(0, len(rows), 20_000):
-        stats.subscriptions += db.bulk_insert(connection, db.subscription, rows[start:start + 20_000], columns)
+        stats.subscriptions += db.bulk_insert(connection, db.subscription, rows[start : start + 20_000], columns)
         report("subscriptions", stats.subscriptions, subscribers)
 
 
@@ -461,7 +617,9 @@ def _reset_sequences(connection: Connection) -> None:
     for table in db.metadata.sorted_tables:
         if "id" not in table.c:
             continue  # keyed by name (live_setting): no sequence
-        connection.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"
-        ))
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'
+            )
+        )

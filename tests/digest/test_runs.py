@@ -186,13 +186,14 @@ def test_a_run_that_gives_up_says_how_many_and_why(engine, world, redis_client, 
     assert "cannot connect to SMTP server" in summary.notes
 
 
-def test_a_chunk_failing_for_good_fails_its_deliveries_and_the_run(make_settings, database_url, engine, world,
-                                                                   redis_client, smtp_server):
-    # A configuration the MIME build chokes on (seen in the field: a space in the URL).
-    broken = make_settings(database_url=database_url, mail_url=smtp_server.url, redis_prefix=PREFIX,
-                           unsubscribe_url="http://exa mple.com")
+def test_a_chunk_failing_for_good_fails_its_deliveries_and_the_run(engine, world, redis_client, smtp_server):
+    # Data the MIME build refuses (an address with a line break in it, written around
+    # the site's validation): not a store away, so retrying would fail the same way.
+    with engine.begin() as c:
+        c.execute(update(db.subscription).where(db.subscription.c.id == world["subs"][2])
+                  .values(email="dee@example.com\r\nBcc: eve@example.com"))
     plan = run_plan(engine, RunRequest(digest_date=DAY))
-    pipeline = Pipeline(broken, engine=engine, redis=redis_client)
+    pipeline = Pipeline(world["settings"], engine=engine, redis=redis_client)
     try:
         [outcome] = work_all(pipeline, plan)
     finally:

@@ -154,9 +154,10 @@ def test_mail_server_stopped_and_started_again(stack, smtp_server):
 def test_workers_killed_mid_chunk(stack, smtp_server):
     run_id = start_run(stack)
     wait_mid_run(stack, smtp_server)
-    killed_at = time.time()
+    stack.fault_at = time.time()
     for process in list(stack.workers.processes):
         stack.workers.kill(process)  # SIGKILL, pool and all
+    killed_at = time.time()  # the last one went on sending until here
     stack.workers.start(concurrency=1)
     stack.workers.start(concurrency=1)
     wait_finished(stack, run_id)

@@ -42,6 +42,7 @@ def queries(client, url, alias):
 
 # -- home and browsing -----------------------------------------------------------------
 
+
 def test_home_today_soon_and_biggest(client, data):
     today = event("today-conf", 0, city="Oslo")
     big = event("big-conf", 50)  # past 30 days, but the biggest
@@ -58,7 +59,7 @@ def test_home_today_soon_and_biggest(client, data):
 
 
 def test_events_browse_filters(client, data):
-    berlin = event("berlin-conf", 12, city="Berlin", country="Germany")
+    event("berlin-conf", 12, city="Berlin", country="Germany")
     page = text(client.get("/events/"))
     assert "/events/pycon/" in page and "/events/berlin-conf/" in page and "/events/past/" not in page
     past = text(client.get("/events/?when=past"))
@@ -69,17 +70,20 @@ def test_events_browse_filters(client, data):
     assert "/events/berlin-conf/" in text(client.get("/events/?country=Germany"))
     month = data["later"].start_date.strftime("%Y-%m")
     in_month = text(client.get(f"/events/?month={month}"))
-    assert (
-        "/events/later/" in in_month
-        and "/events/berlin-conf/" not in in_month
-        or berlin.start_date.strftime("%Y-%m") == month
-    )
+    assert "/events/later/" in in_month and "/events/pycon/" not in in_month  # 50 days apart: never one month
 
 
-@pytest.mark.parametrize("query, ignored", [
-    ("topic=cobol", "topic: cobol"), ("city=Atlantis", "city: Atlantis"), ("when=someday", "when: someday"),
-    ("month=2027-13", "month: 2027-13"), ("month=banana", "month: banana"), ("country=%00", None),
-])
+@pytest.mark.parametrize(
+    "query, ignored",
+    [
+        ("topic=cobol", "topic: cobol"),
+        ("city=Atlantis", "city: Atlantis"),
+        ("when=someday", "when: someday"),
+        ("month=2027-13", "month: 2027-13"),
+        ("month=banana", "month: banana"),
+        ("country=%00", None),
+    ],
+)
 def test_unknown_filter_values_are_shown_as_not_applied(client, data, query, ignored):
     page = text(client.get(f"/events/?{query}"))
     assert "/events/pycon/" in page  # the other filters (none) still apply: upcoming events
@@ -98,6 +102,7 @@ def test_page_numbers_of_any_spelling_are_clamped(client, alias, raw):
 
 # -- an event ---------------------------------------------------------------------------
 
+
 def test_event_page(client, data):
     pycon = data["pycon"]
     pycon.cfp_deadline = days(5)
@@ -111,12 +116,28 @@ def test_event_page(client, data):
     Coverage.objects.create(session=second, kind="notes", title="Idea notes", url="https://notes.example/")
     page = text(client.get("/events/pycon/"))
     for shown in [
-        "Pycon", pycon.start_date.strftime("%A"), "Centre", 'href="/events/?city=Lyon"', "France",
-        "/topics/python/", "Talks about Python.", 'href="https://pycon.example/"',
-        "Call for speakers open until", days(5).strftime("%A"),
-        "17:30", "Salle 1", "Fast parsers", "Time to be announced", "Unscheduled idea",
-        "/speakers/", "/attendees/", "/people/ada/", "/people/bob/",
-        "Pycon videos", "Parser slides", "Idea notes",  # coverage of the event and of its talks
+        "Pycon",
+        pycon.start_date.strftime("%A"),
+        "Centre",
+        'href="/events/?city=Lyon"',
+        "France",
+        "/topics/python/",
+        "Talks about Python.",
+        'href="https://pycon.example/"',
+        "Call for speakers open until",
+        days(5).strftime("%A"),
+        "17:30",
+        "Salle 1",
+        "Fast parsers",
+        "Time to be announced",
+        "Unscheduled idea",
+        "/speakers/",
+        "/attendees/",
+        "/people/ada/",
+        "/people/bob/",
+        "Pycon videos",
+        "Parser slides",
+        "Idea notes",  # coverage of the event and of its talks
     ]:
         assert shown in page, shown
     assert page.index("Fast parsers") < page.index("Unscheduled idea")
@@ -150,14 +171,33 @@ def test_directories_page_and_search_by_name(client, alias, indexed):
 
 # -- talks, people, topics, coverage -------------------------------------------------------
 
+
 def test_talk_page_embeds_allowed_videos_only(client, data):
     talk = data["talk"]
-    Coverage.objects.create(session=talk, kind="video", title="The recording", url="https://youtu.be/dQw4w9WgXcQ",
-                            provider="youtube", embed_id="dQw4w9WgXcQ")
-    Coverage.objects.create(session=talk, kind="video", title="Elsewhere", url="https://videos.example/v/1",
-                            provider="videos-example", embed_id="1")
-    Coverage.objects.create(session=talk, kind="video", title="Forged id", url="https://youtu.be/x",
-                            provider="youtube", embed_id='"><script>alert(1)</script>')
+    Coverage.objects.create(
+        session=talk,
+        kind="video",
+        title="The recording",
+        url="https://youtu.be/dQw4w9WgXcQ",
+        provider="youtube",
+        embed_id="dQw4w9WgXcQ",
+    )
+    Coverage.objects.create(
+        session=talk,
+        kind="video",
+        title="Elsewhere",
+        url="https://videos.example/v/1",
+        provider="videos-example",
+        embed_id="1",
+    )
+    Coverage.objects.create(
+        session=talk,
+        kind="video",
+        title="Forged id",
+        url="https://youtu.be/x",
+        provider="youtube",
+        embed_id='"><script>alert(1)</script>',
+    )
     response = client.get(f"/talks/{talk.pk}/")
     page = text(response)
     for shown in [
@@ -255,6 +295,7 @@ def test_coverage_filters(client, data):
 
 # -- search -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def searchable(data, indexed):
     for n in range(25):
@@ -285,10 +326,29 @@ def test_search_empty_state_and_nothing_found(client, searchable):
     assert "Nothing found" in text(client.get("/search/?q=zzzzqqq"))
 
 
-@pytest.mark.parametrize("raw", [
-    '"', ":", "(", "AND", "*", "-", "python AND (", 'title:"x', "a" * 10_000, "py%00thon", "%FF%FE%FA",
-    "%C3%28", "python" + "%20OR" * 500, "<script>alert(1)</script>", "\\", "%0D%0ALocation:x", "NOT -", "[1 TO *]",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '"',
+        ":",
+        "(",
+        "AND",
+        "*",
+        "-",
+        "python AND (",
+        'title:"x',
+        "a" * 10_000,
+        "py%00thon",
+        "%FF%FE%FA",
+        "%C3%28",
+        "python" + "%20OR" * 500,
+        "<script>alert(1)</script>",
+        "\\",
+        "%0D%0ALocation:x",
+        "NOT -",
+        "[1 TO *]",
+    ],
+)
 def test_nasty_queries_get_results_or_a_message(client, searchable, raw):
     response = client.get(f"/search/?q={raw}&page={raw}&type={raw}&topic={raw}&city={raw}&when={raw}")
     assert response.status_code == 200
@@ -313,9 +373,17 @@ def test_search_deep_pages_are_clamped(client, searchable):
 
 # -- every page: layout, CSP, errors, query counts ---------------------------------------
 
+
 def test_404_is_in_the_sites_layout(client, data):
-    for url in ["/events/nope/", "/talks/999999/", "/people/nobody/", "/topics/nothing/", "/no/such/page/",
-                "/events/nope/attendees/", "/talks/99999999999999999999999/"]:
+    for url in [
+        "/events/nope/",
+        "/talks/999999/",
+        "/people/nobody/",
+        "/topics/nothing/",
+        "/no/such/page/",
+        "/events/nope/attendees/",
+        "/talks/99999999999999999999999/",
+    ]:
         response = client.get(url)
         assert response.status_code == 404, url
         page = response.content.decode()
@@ -363,9 +431,20 @@ def _bulk_catalogue(n: int) -> None:
 
 
 PAGES = [
-    "/", "/events/", "/events/?topic=python&city=City+0", "/events/{event}/", "/events/{event}/attendees/",
-    "/events/{event}/speakers/", "/talks/{talk}/", "/people/{person}/", "/people/", "/topics/", "/topics/python/",
-    "/coverage/", "/coverage/?topic=python&person={person}", "/search/?q=bulk",
+    "/",
+    "/events/",
+    "/events/?topic=python&city=City+0",
+    "/events/{event}/",
+    "/events/{event}/attendees/",
+    "/events/{event}/speakers/",
+    "/talks/{talk}/",
+    "/people/{person}/",
+    "/people/",
+    "/topics/",
+    "/topics/python/",
+    "/coverage/",
+    "/coverage/?topic=python&person={person}",
+    "/search/?q=bulk",
 ]
 
 
@@ -374,7 +453,8 @@ def _page_queries(client, alias, n, indexed):
     indexed()
     conf = Event.objects.get(slug=f"bulk-{n}-0")
     values = {
-        "event": conf.slug, "talk": conf.sessions.first().pk,
+        "event": conf.slug,
+        "talk": conf.sessions.first().pk,
         "person": Person.objects.filter(name=f"Bulk {n} 1").get().handle,
     }
     counts = {}

@@ -153,6 +153,7 @@ class Person(Slugged):
     class Meta:
         db_table = "person"
         ordering = ["name"]
+        indexes = [models.Index(fields=["name", "id"], name="person_name")]  # the directories, by name
 
     def __str__(self):
         return f"{self.name} (@{self.handle})"

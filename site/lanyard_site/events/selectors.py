@@ -18,7 +18,7 @@ from itertools import groupby
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from digest.search import SearchError, SearchIndex, TextQuery
@@ -36,6 +36,7 @@ NAMES_SHOWN = 12  # people shown per role on an event page (the directories list
 PAST_SHOWN = 50  # past events listed on a person page
 TOPIC_LIST = 10  # rows per section of a topic page
 HOME_LIST = 20
+ON_TODAY_DAYS = 31  # "on today" means a conference running now: one that began within the month
 BIGGEST = 8
 CACHE_SECONDS = 600
 MAX_QUERY = 200  # characters of a search query that are used
@@ -81,9 +82,12 @@ def page_number(raw: str | None) -> int:
     return max(1, int(match.group(1))) if match else 1
 
 
-def paginate(rows, raw_page: str | None, per_page: int = PAGE_SIZE) -> Page:
-    """The page of ``rows`` a URL asks for, clamped to the first and the last page."""
+def paginate(rows, raw_page: str | None, per_page: int = PAGE_SIZE, *, count: int | None = None) -> Page:
+    """The page of ``rows`` a URL asks for, clamped to the first and the last page.
+    ``count``: the number of rows when already known (a cached count), saving the COUNT."""
     paginator = Paginator(rows, per_page, allow_empty_first_page=True)
+    if count is not None:
+        paginator.__dict__["count"] = count  # Paginator.count is a cached_property
     return paginator.page(min(page_number(raw_page), paginator.num_pages))
 
 
@@ -109,6 +113,7 @@ def current_slug(kind: SlugKind, slug: str) -> str | None:
 
 # -- home -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Home:
     today: list[Event]
@@ -118,12 +123,16 @@ class Home:
 
 def home() -> Home:
     now = today()
+    # Bounded below as well, so the start_date index reads one month, not all the past.
     on_today = list(
-        Event.objects.filter(start_date__lte=now, end_date__gte=now).order_by("start_date", "name")[:HOME_LIST]
+        Event.objects.filter(
+            start_date__lte=now, start_date__gte=now - dt.timedelta(days=ON_TODAY_DAYS), end_date__gte=now
+        ).order_by("start_date", "name")[:HOME_LIST]
     )
     soon = list(
-        Event.objects.filter(start_date__gt=now, start_date__lte=now + dt.timedelta(days=UPCOMING_DAYS))
-        .order_by("start_date", "name")[:HOME_LIST]
+        Event.objects.filter(start_date__gt=now, start_date__lte=now + dt.timedelta(days=UPCOMING_DAYS)).order_by(
+            "start_date", "name"
+        )[:HOME_LIST]
     )
     biggest = _biggest_upcoming(now)
     prefetch_related_objects([*on_today, *soon, *biggest], "topics")
@@ -256,6 +265,7 @@ def events_browse(filters: EventFilters) -> QuerySet[Event]:
 
 # -- one event --------------------------------------------------------------------------
 
+
 def event_detail(slug: str) -> Event | None:
     """The event with its topics; None for an unknown slug."""
     return Event.objects.prefetch_related("topics").filter(slug=slug).first()
@@ -362,14 +372,24 @@ def _people_search(query: str, raw_page: str | None, index: SearchIndex, *, pks:
     by_pk = Person.objects.in_bulk([hit.pk for hit in hits])
     people = [by_pk[hit.pk] for hit in hits if hit.pk in by_pk]
     return PeoplePage(
-        page=_search_page(found_total, number, DIRECTORY_PAGE), people=people, query=query, searched=True,
+        page=_search_page(found_total, number, DIRECTORY_PAGE),
+        people=people,
+        query=query,
+        searched=True,
     )
 
 
 def _at_page(text: TextQuery, number: int, per_page: int) -> TextQuery:
     return TextQuery(
-        text.text, types=text.types, topic=text.topic, city=text.city, when=text.when, pks=text.pks,
-        today=text.today, offset=(number - 1) * per_page, limit=per_page,
+        text.text,
+        types=text.types,
+        topic=text.topic,
+        city=text.city,
+        when=text.when,
+        pks=text.pks,
+        today=text.today,
+        offset=(number - 1) * per_page,
+        limit=per_page,
     )
 
 
@@ -382,15 +402,11 @@ def _search_page(total: int, number: int, per_page: int) -> Page:
 
 # -- talks and people ---------------------------------------------------------------------
 
+
 def talk_detail(talk_id: int) -> Session | None:
     """The talk with its event and speakers; ``local_start`` is its start in the event's
     timezone. (Its coverage is the {% coverage_for %} block's.)"""
-    talk = (
-        Session.objects.select_related("event")
-        .prefetch_related("speakers")
-        .filter(pk=talk_id)
-        .first()
-    )
+    talk = Session.objects.select_related("event").prefetch_related("speakers").filter(pk=talk_id).first()
     if talk is not None:
         talk.local_start = talk.starts_at.astimezone(event_zone(talk.event)) if talk.starts_at else None
     return talk
@@ -416,8 +432,10 @@ def person_events(person: Person) -> PersonEvents:
     past = list(going.filter(event__end_date__lt=now).order_by("-event__start_date", "event__name", "pk")[:PAST_SHOWN])
     speaking = Attendance.Role.SPEAKING
     return PersonEvents(
-        speaking=[a for a in upcoming if a.role == speaking], attending=[a for a in upcoming if a.role != speaking],
-        spoke=[a for a in past if a.role == speaking], attended=[a for a in past if a.role != speaking],
+        speaking=[a for a in upcoming if a.role == speaking],
+        attending=[a for a in upcoming if a.role != speaking],
+        spoke=[a for a in past if a.role == speaking],
+        attended=[a for a in past if a.role != speaking],
     )
 
 
@@ -447,23 +465,35 @@ def co_speakers(person: Person, index: SearchIndex) -> CoSpeakers:
 
 
 def speakers_directory(*, query: str, raw_page: str | None, index: SearchIndex) -> PeoplePage:
-    """Everyone who has spoken at an event, by name; a query searches everyone by name."""
+    """Everyone who has spoken at an event, by name; a query searches everyone by name.
+    The speakers' ids are one set the name index is walked against (index person_name), and
+    their number is cached for ten minutes: counting them reads every speaking row."""
     if query:
         return _people_search(query, raw_page, index)
-    speakers = Person.objects.filter(
-        Exists(Attendance.objects.filter(person=OuterRef("pk"), role=Attendance.Role.SPEAKING))
-    ).order_by("name", "pk")
-    page = paginate(speakers, raw_page, DIRECTORY_PAGE)
+    speaker_ids = Attendance.objects.filter(role=Attendance.Role.SPEAKING).values("person_id")
+    speakers = Person.objects.filter(pk__in=speaker_ids).order_by("name", "pk")
+    count = cache.get("people:speakers:count")
+    if count is None:
+        count = speakers.count()
+        cache.set("people:speakers:count", count, CACHE_SECONDS)
+    page = paginate(speakers, raw_page, DIRECTORY_PAGE, count=count)
     return PeoplePage(page=page, people=list(page.object_list), query="", searched=False)
 
 
 # -- topics ------------------------------------------------------------------------------
 
+
 def topics_overview() -> list[Topic]:
-    """Every topic with .upcoming, its number of events not yet over."""
-    return list(
-        Topic.objects.annotate(upcoming=Count("events", filter=Q(events__end_date__gte=today()))).order_by("name")
-    )
+    """Every topic with .upcoming, its number of events not yet over. Counting them joins
+    every event to its topics, so the list is cached for ten minutes per process."""
+    now = today()
+    key = f"topics:overview:{now.isoformat()}"
+    topics = cache.get(key)
+    if topics is None:
+        counted = Topic.objects.annotate(upcoming=Count("events", filter=Q(events__end_date__gte=now)))
+        topics = list(counted.order_by("name"))
+        cache.set(key, topics, CACHE_SECONDS)
+    return topics
 
 
 def topic_detail(slug: str) -> Topic | None:
@@ -491,6 +521,7 @@ def topic_page(topic: Topic) -> TopicPage:
 
 
 # -- coverage ----------------------------------------------------------------------------
+
 
 @dataclass
 class CoverageFilters:
@@ -542,6 +573,7 @@ def coverage_rows(filters: CoverageFilters) -> QuerySet[Coverage]:
 
 # -- search ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SearchRequest:
     """A search as the URL asks for it, cleaned: unknown facet values are dropped into
@@ -561,7 +593,10 @@ def search_request(params: Mapping[str, str], choices: FilterChoices) -> SearchR
     raw = params.get("q") or ""
     ignored = []
     known = {
-        "type": KINDS, "when": WHEN, "topic": {topic.name for topic in choices.topics}, "city": set(choices.cities),
+        "type": KINDS,
+        "when": WHEN,
+        "topic": {topic.name for topic in choices.topics},
+        "city": set(choices.cities),
     }
     values = {}
     for name, allowed in known.items():
@@ -571,8 +606,11 @@ def search_request(params: Mapping[str, str], choices: FilterChoices) -> SearchR
             value = ""
         values[name] = value
     return SearchRequest(
-        text=clean_text(raw, MAX_QUERY), raw_page=params.get("page"),
-        shortened=len(" ".join(raw.split())) > MAX_QUERY, ignored=tuple(ignored), **values,
+        text=clean_text(raw, MAX_QUERY),
+        raw_page=params.get("page"),
+        shortened=len(" ".join(raw.split())) > MAX_QUERY,
+        ignored=tuple(ignored),
+        **values,
     )
 
 
@@ -600,8 +638,13 @@ class SearchResults:
 def run_search(request: SearchRequest, index: SearchIndex) -> SearchResults:
     """The search page's results, one page of them (clamped to the last), with facets."""
     query = TextQuery(
-        request.text, types=(request.type,) if request.type else (), topic=request.topic or None,
-        city=request.city or None, when=request.when or None, today=today(), limit=SEARCH_PAGE,
+        request.text,
+        types=(request.type,) if request.type else (),
+        topic=request.topic or None,
+        city=request.city or None,
+        when=request.when or None,
+        today=today(),
+        limit=SEARCH_PAGE,
     )
     if not query.words:
         return SearchResults(request, None, [], 0, {}, request.ignored)
@@ -615,12 +658,18 @@ def run_search(request: SearchRequest, index: SearchIndex) -> SearchResults:
     except SearchError as error:
         return SearchResults(request, None, [], 0, {}, request.ignored, error=str(error))
     facets = {
-        "type": list(found.facets.type), "topic": list(found.facets.topic),
-        "city": list(found.facets.city), "when": list(found.facets.when),
+        "type": list(found.facets.type),
+        "topic": list(found.facets.topic),
+        "city": list(found.facets.city),
+        "when": list(found.facets.when),
     }
     return SearchResults(
-        request=request, page=_search_page(found.total, number, SEARCH_PAGE), results=_hydrate(found.hits, query.words),
-        total=found.total, facets=facets, ignored=request.ignored,
+        request=request,
+        page=_search_page(found.total, number, SEARCH_PAGE),
+        results=_hydrate(found.hits, query.words),
+        total=found.total,
+        facets=facets,
+        ignored=request.ignored,
     )
 
 
@@ -646,6 +695,7 @@ def _hydrate(hits, words: list[str]) -> list[Result]:
 
 
 # -- shared by other apps' pages -------------------------------------------------------
+
 
 def events_upcoming(*, days: int = UPCOMING_DAYS) -> QuerySet[Event]:
     """Events not yet over that start within ``days``, soonest first."""
