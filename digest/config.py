@@ -126,9 +126,6 @@ class Settings:
     sentry_dsn: str = field(default="", repr=False)  # empty: nothing is sent to Sentry
     bounce_domain: str = ""  # the return path's domain (VERP); "" only in hand-built settings: the sender's
     postal_address: str = ""  # the sender's postal address, in every digest's footer (CAN-SPAM)
-    # Soft bounces (4.x.x) mark a subscription bouncing after this many within this many days.
-    soft_bounce_limit: int = 3
-    soft_bounce_days: int = 14
     # The outgoing HTTP client (digest/http/): networks allowed despite the address
     # rules, an egress proxy for everything, and the total deadline of one fetch.
     http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -218,8 +215,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     postal_address = " ".join(get("LANYARD_POSTAL_ADDRESS").split())
     if len(postal_address) > 300:
         raise ConfigError("LANYARD_POSTAL_ADDRESS", "is longer than 300 characters; give one postal address")
-    soft_bounce_limit = parse_int("LANYARD_SOFT_BOUNCE_LIMIT", get("LANYARD_SOFT_BOUNCE_LIMIT", "3"), low=1, high=1000)
-    soft_bounce_days = parse_int("LANYARD_SOFT_BOUNCE_DAYS", get("LANYARD_SOFT_BOUNCE_DAYS", "14"), low=1, high=3650)
     http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
     http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
     http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
@@ -244,8 +239,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sentry_dsn=sentry_dsn,
         bounce_domain=bounce_domain,
         postal_address=postal_address,
-        soft_bounce_limit=soft_bounce_limit,
-        soft_bounce_days=soft_bounce_days,
         http_allow_networks=http_allow_networks,
         http_proxy=http_proxy,
         http_deadline=http_deadline,
