@@ -42,9 +42,10 @@ from digest.delivery.transports import MaildirTransport  # noqa: E402
 from digest.links import manage_link, unsubscribe_link  # noqa: E402
 from digest.nightly.batch import work_here  # noqa: E402
 from digest.nightly.build import Links, build_digest, date_order, select_events, upcoming_window  # noqa: E402
+from digest.nightly.mentions import forget_mentions  # noqa: E402
 from digest.nightly.message import make_list_id, make_message_id, sender_domain  # noqa: E402
 from digest.nightly.parallel import process_chunks  # noqa: E402
-from digest.nightly.pipeline import Pipeline, forget_mentions  # noqa: E402
+from digest.nightly.pipeline import Pipeline  # noqa: E402
 from digest.nightly.render import Renderer, premail  # noqa: E402
 from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
 from digest.stores import db  # noqa: E402

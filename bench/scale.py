@@ -42,7 +42,8 @@ from digest.demo.seed import seed  # noqa: E402
 from digest.graph.store import Graph  # noqa: E402
 from digest.graph.sync import rebuild  # noqa: E402
 from digest.nightly.batch import work_here  # noqa: E402
-from digest.nightly.pipeline import Pipeline, forget_mentions  # noqa: E402
+from digest.nightly.mentions import forget_mentions  # noqa: E402
+from digest.nightly.pipeline import Pipeline  # noqa: E402
 from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
 from digest.stores import db  # noqa: E402
 from scheduler.app import create_app  # noqa: E402

@@ -55,6 +55,10 @@ TRANSITIONS: Mapping[RunStatus, frozenset[RunStatus]] = {
 NOTES_KEPT = 200  # lines of a run's notes kept (a fault repeating says so with a count)
 
 
+class RunPaused(RuntimeError):
+    """The run is paused; process the chunk again after it resumes."""
+
+
 class RunNotFound(LookupError):
     pass
 

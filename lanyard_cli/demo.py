@@ -52,7 +52,7 @@ def _nightly_digest(app) -> None:
     """Run today's digest into the outbox, then say where to look."""
     import datetime as dt
 
-    from digest.nightly.pipeline import forget_mentions
+    from digest.nightly.mentions import forget_mentions
 
     from .digest import first_with_news, write_preview
     from .scheduler import print_progress, start_and_wait

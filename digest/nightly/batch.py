@@ -23,7 +23,8 @@ from sqlalchemy import Engine
 
 from digest import runs
 from digest.faults import backoff, temporary
-from digest.nightly.pipeline import ChunkResult, Pipeline, RunPaused
+from digest.nightly.pipeline import ChunkResult, Pipeline
+from digest.runs import RunPaused
 from digest.vocabulary import ChunkStatus
 
 log = logging.getLogger("lanyard.digest")

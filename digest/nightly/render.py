@@ -7,7 +7,7 @@ placeholders, premailer styles the markup, the placeholders are swapped back, an
 compiles the result. Every email is then a bare Jinja render; premailer never runs per
 email. This is equivalent to running premailer on each rendered email as long as the
 styled elements are literal markup in the templates and selectors do not reach across
-templates (tests/digest/test_render.py proves it on sample digests).
+templates (tests/digest/nightly/test_render.py proves it on sample digests).
 
 Build one :class:`Renderer` per process: loading compiles and inlines every template.
 """

@@ -1,7 +1,7 @@
 """Data access for the Django-free core: SQLAlchemy Core tables and the engine factory.
 
 Django's migrations own the schema (``site/lanyard_site/*/models.py``). These tables
-mirror the columns the core reads and writes; ``tests/digest/test_db_schema.py``
+mirror the columns the core reads and writes; ``tests/digest/stores/test_db_schema.py``
 migrates real SQLite and PostgreSQL databases with Django and fails when a column here
 disagrees with the migrated schema.
 """

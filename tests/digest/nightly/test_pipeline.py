@@ -19,8 +19,17 @@ from digest.delivery import ledger
 from digest.graph.store import Graph, attendance_set
 from digest.graph.sync import rebuild
 from digest.nightly.batch import work_here
-from digest.nightly.pipeline import Pipeline, RunPaused
-from digest.runs import ChunkRecord, FinishPolicy, RunRequest, chunk_complete, run_cancel, run_finish, run_plan
+from digest.nightly.pipeline import Pipeline
+from digest.runs import (
+    ChunkRecord,
+    FinishPolicy,
+    RunPaused,
+    RunRequest,
+    chunk_complete,
+    run_cancel,
+    run_finish,
+    run_plan,
+)
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from tests.conftest import ROOT, create_postgres_database, django_migrate, drop_postgres_database
@@ -341,20 +350,18 @@ def test_paused_runs_raise_and_cancelled_runs_send_nothing(engine, pipeline, wor
 
 
 def test_a_pause_during_a_chunk_stops_between_claim_groups(
-    mail_settings, engine, redis_client, world, smtp_server, monkeypatch
+    mail_settings, engine, redis_client, world, smtp_server
 ):
-    import digest.nightly.pipeline as pipeline_module
-
-    monkeypatch.setattr(pipeline_module, "CLAIM_GROUP", 1)
     plan = plan_run(engine, digest_date=DAY)
     pipeline = Pipeline(mail_settings, engine=engine, redis=redis_client,
                         throttle=lambda: set_run_status(engine, plan.run_id, "paused"))
+    pipeline.delivery.claim_group = 1
     try:
         with pytest.raises(RunPaused):
             pipeline.process_chunk(run_id=plan.run_id, subscription_ids=plan.chunks[0])
         assert recipients(smtp_server) == ["ada@example.com"]
         set_run_status(engine, plan.run_id, "running")
-        pipeline.throttle = None
+        pipeline.delivery.throttle = None
         work(pipeline, plan)
     finally:
         pipeline.close()

@@ -24,8 +24,8 @@ from digest.nightly.message import (
 )
 from digest.nightly.render import Renderer
 from digest.values import DigestItem
-from tests.digest import sample_digests as samples
-from tests.digest.sample_digests import ADA, event, make_digest, person
+from tests.digest.nightly import sample_digests as samples
+from tests.digest.nightly.sample_digests import ADA, event, make_digest, person
 
 SENDER = "lanyard <digest@lanyard.example.com>"
 DOMAIN = "lanyard.example.com"

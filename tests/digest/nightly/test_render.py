@@ -11,8 +11,8 @@ import pytest
 
 from digest.nightly.render import Renderer, inline_template_css, premail
 from digest.values import DigestItem
-from tests.digest import sample_digests as samples
-from tests.digest.sample_digests import ADA, ALAN, GRACE, LINUS, event, make_digest, person
+from tests.digest.nightly import sample_digests as samples
+from tests.digest.nightly.sample_digests import ADA, ALAN, GRACE, LINUS, event, make_digest, person
 
 
 @pytest.fixture(scope="module")

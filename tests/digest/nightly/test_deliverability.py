@@ -16,8 +16,8 @@ import pytest
 from digest.nightly.message import build_message, make_list_id, make_message_id
 from digest.nightly.render import Renderer
 from digest.values import DigestItem, EventCard, PersonCard
-from tests.digest import sample_digests as samples
-from tests.digest.sample_digests import BASE, DIGEST_DATE, event, make_digest, person
+from tests.digest.nightly import sample_digests as samples
+from tests.digest.nightly.sample_digests import BASE, DIGEST_DATE, event, make_digest, person
 
 DOMAIN = "lanyard.example.com"
 GMAIL_CLIP = 102 * 1024  # Gmail hides what follows this many bytes of HTML behind "[Message clipped]"
