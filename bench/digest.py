@@ -38,17 +38,18 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from sqlalchemy import delete, func, select, update  # noqa: E402
 
-from digest import db  # noqa: E402
-from digest.batch import work_here  # noqa: E402
-from digest.build import Links, build_digest, date_order, select_events, upcoming_window  # noqa: E402
+from digest.delivery.transports import MaildirTransport  # noqa: E402
 from digest.links import manage_link, unsubscribe_link  # noqa: E402
-from digest.message import make_list_id, make_message_id, sender_domain  # noqa: E402
-from digest.parallel import process_chunks  # noqa: E402
-from digest.pipeline import Pipeline, forget_mentions  # noqa: E402
-from digest.render import Renderer, premail  # noqa: E402
+from digest.nightly.batch import work_here  # noqa: E402
+from digest.nightly.build import Links, build_digest, date_order, select_events, upcoming_window  # noqa: E402
+from digest.nightly.mentions import forget_mentions  # noqa: E402
+from digest.nightly.message import make_list_id, make_message_id, sender_domain  # noqa: E402
+from digest.nightly.parallel import process_chunks  # noqa: E402
+from digest.nightly.pipeline import Pipeline  # noqa: E402
+from digest.nightly.render import Renderer, premail  # noqa: E402
 from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
+from digest.stores import db  # noqa: E402
 from digest.tokens import SubscriptionRef, TokenSigner  # noqa: E402
-from digest.transports import MaildirTransport  # noqa: E402
 from digest.values import PersonCard  # noqa: E402
 
 CHUNK_TIMEOUT = dt.timedelta(minutes=10)
@@ -184,7 +185,7 @@ def ensure_data(app, *, people: int, events: int, subscribers: int) -> list[int]
         )
         run_seed(app, people=people, events=events, subscribers=subscribers, seed=SEED, today=TODAY, reset=True)
     elif app.graph.live_generation() is None:
-        from digest.graph_sync import rebuild
+        from digest.graph.sync import rebuild
 
         rebuild(app.graph, engine)
     with engine.connect() as c:

@@ -73,12 +73,12 @@ def setup_site(data_dir: Path) -> str:
     from django.core.management import call_command
     from sqlalchemy import func, select
 
-    from digest import db
     from digest.config import load_settings
-    from digest.graph import Graph
-    from digest.graph_sync import rebuild
-    from digest.redis_store import connect
-    from digest.seed import seed
+    from digest.demo.seed import seed
+    from digest.graph.store import Graph
+    from digest.graph.sync import rebuild
+    from digest.stores import db
+    from digest.stores.redis_store import connect
 
     settings = load_settings()
     call_command("migrate", interactive=False, verbosity=0)
@@ -136,7 +136,7 @@ def bench_profiling(url: str, requests: int, rounds: int) -> None:
     from django.test import Client
     from django.test.utils import override_settings
 
-    from digest.keys import RedisKeys
+    from digest.stores.keys import RedisKeys
     from lanyard_site import stores
     from lanyard_site.ops.services import live_registry, ops_engine
 

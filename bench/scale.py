@@ -37,14 +37,15 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import delete, func, select, update  # noqa: E402
 
-from digest import db  # noqa: E402
-from digest.batch import work_here  # noqa: E402
 from digest.config import load_settings  # noqa: E402
-from digest.graph import Graph  # noqa: E402
-from digest.graph_sync import rebuild  # noqa: E402
-from digest.pipeline import Pipeline, forget_mentions  # noqa: E402
+from digest.demo.seed import seed  # noqa: E402
+from digest.graph.store import Graph  # noqa: E402
+from digest.graph.sync import rebuild  # noqa: E402
+from digest.nightly.batch import work_here  # noqa: E402
+from digest.nightly.mentions import forget_mentions  # noqa: E402
+from digest.nightly.pipeline import Pipeline  # noqa: E402
 from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
-from digest.seed import seed  # noqa: E402
+from digest.stores import db  # noqa: E402
 from scheduler.app import create_app  # noqa: E402
 from scheduler.enqueue import Enqueue  # noqa: E402
 from scheduler.local import WORKER_COMMAND, workers_answering  # noqa: E402

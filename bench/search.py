@@ -35,14 +35,14 @@ import datetime as dt  # noqa: E402
 
 from sqlalchemy import func, select  # noqa: E402
 
-from digest import db  # noqa: E402
-from digest.build import upcoming_window  # noqa: E402
-from digest.friends import RedisFriendEvents  # noqa: E402
-from digest.graph_sync import rebuild as rebuild_graph  # noqa: E402
-from digest.keys import RedisKeys  # noqa: E402
+from digest.graph.sync import rebuild as rebuild_graph  # noqa: E402
+from digest.nightly.build import upcoming_window  # noqa: E402
+from digest.nightly.friends import RedisFriendEvents  # noqa: E402
 from digest.search import MAX_CLAUSES, open_search  # noqa: E402
 from digest.search.friends import PlannedFriendEvents, SearchFriendEvents  # noqa: E402
 from digest.search.sync import rebuild as rebuild_search  # noqa: E402
+from digest.stores import db  # noqa: E402
+from digest.stores.keys import RedisKeys  # noqa: E402
 
 TODAY = dt.date(2026, 6, 1)
 SEED = 7

@@ -183,7 +183,7 @@ def ensure_data(args) -> None:
     # Imported here: the CLI's App reads LANYARD_DATA_DIR, set by main() just before.
     from sqlalchemy import func, select
 
-    from digest import db
+    from digest.stores import db
     from lanyard_cli.app import App
     from lanyard_cli.seed import run_seed
 
@@ -197,7 +197,7 @@ def ensure_data(args) -> None:
             app, people=args.people, events=args.events, subscribers=100, seed=SEED, today=dt.date.today(), reset=True
         )
     elif not app.graph.ready():
-        from digest.graph_sync import rebuild  # only when the graph is missing or incomplete
+        from digest.graph.sync import rebuild  # only when the graph is missing or incomplete
 
         rebuild(app.graph, app.engine)
 

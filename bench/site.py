@@ -98,9 +98,9 @@ def main() -> None:
 
 def ensure_index(app) -> None:
     """The search index over the bench data, built once (the site's search pages read it)."""
-    from digest.keys import RedisKeys
     from digest.search import SearchError, TextQuery, open_search
     from digest.search.sync import rebuild
+    from digest.stores.keys import RedisKeys
 
     index = open_search(app.settings)
     try:
@@ -117,7 +117,7 @@ def page_urls(app, rng: random.Random, count: int) -> dict[str, list[str]]:
     """``count`` URLs per page type, picked at random from the data."""
     from sqlalchemy import func, select
 
-    from digest import db
+    from digest.stores import db
 
     with app.engine.connect() as c:
         def sample(column, where=None, n=count):

@@ -119,16 +119,13 @@ class Settings:
     mail_from: str
     secret_keys: tuple[str, ...] = field(repr=False)
     broker_url: str | None = None  # None: the Redis above (embedded or configured)
-    friends_strategy: str = "redis"  # see digest/friends.py make_friend_strategy
+    friends_strategy: str = "redis"  # see digest/nightly/friends.py make_friend_strategy
     dkim: DkimKey | None = None  # None: messages go out unsigned
     database_replica: DatabaseURL | None = None  # site pages and bulk batch reads; None: the primary
     log_format: str = "console"  # or "json": one JSON object a line
     sentry_dsn: str = field(default="", repr=False)  # empty: nothing is sent to Sentry
     bounce_domain: str = ""  # the return path's domain (VERP); "" only in hand-built settings: the sender's
     postal_address: str = ""  # the sender's postal address, in every digest's footer (CAN-SPAM)
-    # Soft bounces (4.x.x) mark a subscription bouncing after this many within this many days.
-    soft_bounce_limit: int = 3
-    soft_bounce_days: int = 14
     # The outgoing HTTP client (digest/http/): networks allowed despite the address
     # rules, an egress proxy for everything, and the total deadline of one fetch.
     http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -204,7 +201,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     secret_keys = parse_secret_keys(get("LANYARD_SECRET_KEYS"), production=production, data_dir=data_dir)
     broker_url = parse_broker_url(get("LANYARD_BROKER_URL")) or None
 
-    # Which names exist is known to digest/friends.py, which refuses unknown ones.
+    # Which names exist is known to digest/nightly/friends.py, which refuses unknown ones.
     friends_strategy = get("LANYARD_FRIENDS_STRATEGY", "redis").lower()
     if not friends_strategy.isidentifier():
         raise ConfigError("LANYARD_FRIENDS_STRATEGY", f"{friends_strategy!r} is not a strategy name (e.g. redis)")
@@ -218,8 +215,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     postal_address = " ".join(get("LANYARD_POSTAL_ADDRESS").split())
     if len(postal_address) > 300:
         raise ConfigError("LANYARD_POSTAL_ADDRESS", "is longer than 300 characters; give one postal address")
-    soft_bounce_limit = parse_int("LANYARD_SOFT_BOUNCE_LIMIT", get("LANYARD_SOFT_BOUNCE_LIMIT", "3"), low=1, high=1000)
-    soft_bounce_days = parse_int("LANYARD_SOFT_BOUNCE_DAYS", get("LANYARD_SOFT_BOUNCE_DAYS", "14"), low=1, high=3650)
     http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
     http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
     http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
@@ -244,8 +239,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sentry_dsn=sentry_dsn,
         bounce_domain=bounce_domain,
         postal_address=postal_address,
-        soft_bounce_limit=soft_bounce_limit,
-        soft_bounce_days=soft_bounce_days,
         http_allow_networks=http_allow_networks,
         http_proxy=http_proxy,
         http_deadline=http_deadline,

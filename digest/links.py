@@ -3,9 +3,9 @@ unsubscribe endpoint and the site agree on them."""
 
 from __future__ import annotations
 
-from .config import Settings
-from .tokens import SubscriptionRef, TokenSigner
-from .vocabulary import MANAGE_PATH, UNSUBSCRIBE_PATH, SubscriptionAction
+from digest.config import Settings
+from digest.tokens import SubscriptionRef, TokenSigner
+from digest.vocabulary import MANAGE_PATH, UNSUBSCRIBE_PATH, SubscriptionAction
 
 
 def unsubscribe_link(settings: Settings, signer: TokenSigner, ref: SubscriptionRef) -> str:

@@ -12,12 +12,12 @@ worker cannot both win)::
 
 Planning writes the run row *and* its chunk rows and makes it "running" in one
 transaction, so a planner that dies half-way leaves nothing behind. ``lanyard digest
-run`` and the Celery tasks both go through here (see ``digest/batch.py``): each chunk
+run`` and the Celery tasks both go through here (see ``digest/nightly/batch.py``): each chunk
 is claimed, processed and completed the same way, and a run is finished by
 :func:`run_finish`, which refuses while a delivery is in flight and hands back the
 temporarily failed ones to go round again, until ``max_attempts``.
 
-The delivery ledger (``digest/ledger.py``) stays the truth about each email; the run
+The delivery ledger (``digest/delivery/ledger.py``) stays the truth about each email; the run
 row's counters are its totals, written when the run finishes.
 """
 
@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, update
 
-from . import db, ledger
-from .clock import utcnow
-from .hydrate import batches
-from .vocabulary import (
+from digest.clock import utcnow
+from digest.delivery import ledger
+from digest.nightly.hydrate import batches
+from digest.stores import db
+from digest.vocabulary import (
     ACTIVE_RUN_STATUSES,
     FINAL_DELIVERY_STATUSES,
     ChunkStatus,
@@ -52,6 +53,10 @@ TRANSITIONS: Mapping[RunStatus, frozenset[RunStatus]] = {
     RunStatus.CANCELLED: frozenset(),
 }
 NOTES_KEPT = 200  # lines of a run's notes kept (a fault repeating says so with a count)
+
+
+class RunPaused(RuntimeError):
+    """The run is paused; process the chunk again after it resumes."""
 
 
 class RunNotFound(LookupError):

@@ -39,12 +39,12 @@ from sqlalchemy import (
     update,
 )
 
-from . import db
-from .clock import utcnow
-from .keys import RedisKeys
-from .ops.readonly import read_only_get
-from .stores.scripts import lua
-from .vocabulary import ChangeVia, SubscriptionAction, SubscriptionStatus
+from digest.clock import utcnow
+from digest.ops.readonly import read_only_get
+from digest.stores import db
+from digest.stores.keys import RedisKeys
+from digest.stores.scripts import lua
+from digest.vocabulary import ChangeVia, SubscriptionAction, SubscriptionStatus
 
 log = logging.getLogger("lanyard.unsubscribe")
 

@@ -23,7 +23,7 @@ from typing import Any
 from itsdangerous import BadData, BadSignature, Signer, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
-from .vocabulary import DigestList, SubscriptionAction
+from digest.vocabulary import DigestList, SubscriptionAction
 
 FEED_PURPOSE = "calendar"  # a person's calendar feed (/calendar/<token>.ics)
 PURPOSES = (*SubscriptionAction, FEED_PURPOSE)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from .keys import GraphKeys
+from digest.stores.keys import GraphKeys
 
 # What a friend-events strategy (Redis sets or a search OR query) returns for one
 # subscriber: event id → {followed person id → "speaking" | "attending"}.
@@ -50,6 +50,18 @@ class FriendEventsFromFollows(FriendEventsStrategy, Protocol):
 
     def forget(self) -> None:
         """A new run: drop what was fetched."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One subscription's email as delivery sees it (``message`` None: nothing new, skip it)."""
+
+    subscription_id: int
+    email: str
+    message: bytes | None = None
+    message_id: str = ""
+    envelope_sender: str = ""  # the signed return path (VERP) bounces come back to
+    mentioned: Mapping[int, int] = field(default_factory=dict)  # event id → start day, remembered once sent
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,19 +18,19 @@ class App:
 
     @cached_property
     def engine(self):
-        from digest.db import make_engine
+        from digest.stores.db import make_engine
 
         return make_engine(self.settings.database)
 
     @cached_property
     def redis(self):
-        from digest.redis_store import connect
+        from digest.stores.redis_store import connect
 
         return connect(self.settings)
 
     @cached_property
     def graph(self):
-        from digest.graph import Graph
+        from digest.graph.store import Graph
 
         return Graph(self.redis, self.settings.redis_prefix)
 

@@ -48,8 +48,8 @@ def fetch(ctx, url, talk_id, event_slug):
 def _attach(app, url: str, talk_id: int | None, event_slug: str | None) -> int:
     from sqlalchemy import select
 
-    from digest import db
     from digest.coverage.store import coverage_add
+    from digest.stores import db
 
     if len(url) > 500:
         raise click.BadParameter("longer than 500 characters", param_hint="URL")
@@ -68,12 +68,12 @@ def _attach(app, url: str, talk_id: int | None, event_slug: str | None) -> int:
 def _fetch_attached(ctx, app, client, coverage_id: int) -> None:
     from sqlalchemy import select
 
-    from digest import db
     from digest.coverage.store import coverage_fetch
     from digest.coverage.values import FetchOutcome
-    from digest.keys import RedisKeys
     from digest.search.documents import DocKey
     from digest.search.sync import record_pending
+    from digest.stores import db
+    from digest.stores.keys import RedisKeys
 
     result = coverage_fetch(app.engine, client, coverage_id=coverage_id, last_attempt=True)
     try:

@@ -15,7 +15,7 @@ from .seed import run_seed
 def demo(app, people, events, subscribers):
     """The whole job on the embedded defaults: migrate, seed demo data, build the graph and the search index,
     send a nightly digest."""
-    from digest import db
+    from digest.stores import db
 
     if subscribers > people:
         raise click.BadParameter(f"cannot exceed --people ({people})", param_hint="--subscribers")
@@ -52,7 +52,7 @@ def _nightly_digest(app) -> None:
     """Run today's digest into the outbox, then say where to look."""
     import datetime as dt
 
-    from digest.pipeline import forget_mentions
+    from digest.nightly.mentions import forget_mentions
 
     from .digest import first_with_news, write_preview
     from .scheduler import print_progress, start_and_wait

@@ -16,7 +16,7 @@ from digest.vocabulary import DigestList, SubscriptionStatus
 from .progress import StepProgress
 
 if TYPE_CHECKING:
-    from digest.batch import ChunkOutcome
+    from digest.nightly.batch import ChunkOutcome
     from digest.runs import RunSummary
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -30,7 +30,7 @@ class BatchOutcome:
 
 
 def make_pipeline(app, **options):
-    from digest.pipeline import Pipeline
+    from digest.nightly.pipeline import Pipeline
 
     return Pipeline(app.settings, engine=app.engine, redis=app.redis, **options)
 
@@ -39,8 +39,8 @@ def run_batch(app, *, request, processes: int = 1) -> BatchOutcome:
     """Plan a run (a digest.runs.RunRequest) with its chunks, work every chunk here (on
     ``processes`` local processes) with a progress bar, and finish it the way the
     scheduler does: temporary failures go round again, up to the schedule's max_attempts."""
-    from digest.batch import Verdict, finish_here, work_here
-    from digest.parallel import process_chunks
+    from digest.nightly.batch import Verdict, finish_here, work_here
+    from digest.nightly.parallel import process_chunks
     from digest.runs import FinishPolicy, run_plan
     from scheduler.runtime import schedule_get
 
@@ -144,8 +144,8 @@ def write_preview(app, *, handle: str, digest_date: dt.date, list_name: str, out
     """Write the .eml and .html one subscriber would get; touches neither ledger nor Redis memory."""
     from sqlalchemy import select
 
-    from digest import db
-    from digest.hydrate import subscriptions_by_id
+    from digest.nightly.hydrate import subscriptions_by_id
+    from digest.stores import db
 
     s, p = db.subscription, db.person
     with app.engine.connect() as connection:
@@ -185,8 +185,8 @@ def first_with_news(app, *, digest_date: dt.date, list_name: str = DigestList.DA
     """The handle of the first active subscriber who would get a digest (for the demo)."""
     from sqlalchemy import select
 
-    from digest import db
-    from digest.hydrate import subscriptions_by_id
+    from digest.nightly.hydrate import subscriptions_by_id
+    from digest.stores import db
 
     s = db.subscription
     with app.engine.connect() as connection:
@@ -229,8 +229,8 @@ def preview(app, handle, digest_date, list_name, out):
 @click.pass_obj
 def explain(app, handle, slug, digest_date, list_name):
     """Why a subscriber gets, or does not get, an event in a day's digest (reads only)."""
-    from digest.explain import ExplainError, ExplainRequest
-    from digest.explain import explain as explain_event
+    from digest.nightly.explain import ExplainError, ExplainRequest
+    from digest.nightly.explain import explain as explain_event
 
     digest_date = digest_date.date() if digest_date else dt.date.today()
     pipeline = make_pipeline(app)

@@ -12,7 +12,7 @@ def graph():
 @click.pass_obj
 def rebuild(app):
     """Rebuild the graph from the database and swap it in atomically."""
-    from digest.graph_sync import rebuild as rebuild_graph
+    from digest.graph.sync import rebuild as rebuild_graph
 
     with StepProgress() as progress:
         stats = rebuild_graph(app.graph, app.engine, progress=progress)
@@ -27,7 +27,7 @@ def rebuild(app):
 @click.pass_obj
 def check(app, show):
     """Compare the graph with the database; exit 1 on drift."""
-    from digest.graph_sync import check as check_graph
+    from digest.graph.sync import check as check_graph
 
     with StepProgress(unit="keys") as progress:
         drift = check_graph(app.graph, app.engine, progress=progress)

@@ -13,7 +13,7 @@ import click
 import redis
 
 from digest.config import ConfigError, load_settings
-from digest.redis_store import client_name, embedded_redis_running, stop_embedded_redis
+from digest.stores.redis_store import client_name, embedded_redis_running, stop_embedded_redis
 
 from .app import App
 
@@ -31,7 +31,7 @@ def explain(error: BaseException) -> UserFacingError | None:
 
     import sqlalchemy.exc
 
-    from digest.redis_store import RedisUnavailable
+    from digest.stores.redis_store import RedisUnavailable
 
     if isinstance(error, ConfigError):
         return UserFacingError(f"configuration: {error}", exit_code=2)
@@ -88,7 +88,7 @@ def _embedded_redis_dir():
 def _stop_if_unused(data_dir) -> None:
     """Stop the embedded Redis this command started, unless another process uses it meanwhile.
 
-    This process's own connections are named ``lanyard-<pid>`` (digest.redis_store.connect);
+    This process's own connections are named ``lanyard-<pid>`` (digest.stores.redis_store.connect);
     the broker's pool of the Celery app, if the command made one, is closed first.
     """
     if not embedded_redis_running(data_dir):

@@ -153,7 +153,7 @@ def schedule_set_command(app, assignments):
 
 
 def _print_schedule(current) -> None:
-    from digest.schedule import WEEKDAYS
+    from digest.nightly.schedule import WEEKDAYS
 
     click.echo(f"paused:            {'yes' if current.paused else 'no'}")
     click.echo(f"tick_seconds:      {current.tick_seconds}")

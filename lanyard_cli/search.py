@@ -9,8 +9,8 @@ def search():
 
 
 def _handles(app):
-    from digest.keys import RedisKeys
     from digest.search import open_search
+    from digest.stores.keys import RedisKeys
 
     return open_search(app.settings), RedisKeys(app.settings.redis_prefix)
 

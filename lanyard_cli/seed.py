@@ -7,9 +7,9 @@ from .progress import StepProgress
 
 def run_seed(app, *, people, events, subscribers, seed, today, reset):
     """Seed the database and rebuild the graph; print how long each step took."""
-    from digest.graph_sync import rebuild
-    from digest.seed import SeedError
-    from digest.seed import seed as seed_database
+    from digest.demo.seed import SeedError
+    from digest.demo.seed import seed as seed_database
+    from digest.graph.sync import rebuild
 
     with StepProgress() as progress:
         try:

@@ -18,8 +18,8 @@ from typing import Any
 from kombu import Exchange, Queue
 
 from digest.config import Settings
-from digest.keys import RedisKeys
-from digest.redis_store import redis_url
+from digest.stores.keys import RedisKeys
+from digest.stores.redis_store import redis_url
 from digest.vocabulary import TaskName
 
 # Importing the task modules registers their shared tasks with every app made here.

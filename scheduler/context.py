@@ -17,13 +17,13 @@ from celery import Celery, Task
 from celery.signals import worker_process_shutdown
 
 from digest.config import Settings
-from digest.db import make_engine
 from digest.http import HttpClient, http_config
-from digest.keys import RedisKeys
+from digest.nightly.pipeline import Pipeline
 from digest.ops.profile import profile_http
-from digest.pipeline import Pipeline
-from digest.redis_store import connect
 from digest.search import SearchIndex, open_search
+from digest.stores.db import make_engine
+from digest.stores.keys import RedisKeys
+from digest.stores.redis_store import connect
 
 from .enqueue import Enqueue
 from .runtime import schedule_get

@@ -19,9 +19,9 @@ from celery import shared_task
 from digest.coverage.store import coverage_due, coverage_fetch
 from digest.coverage.values import FetchOutcome
 from digest.faults import backoff
-from digest.keys import RedisKeys
 from digest.search.documents import DocKey
 from digest.search.sync import record_pending
+from digest.stores.keys import RedisKeys
 from digest.vocabulary import TaskName
 
 from .context import context

@@ -16,7 +16,6 @@ from contextlib import AbstractContextManager
 from celery.signals import setup_logging, task_postrun, task_prerun
 
 from digest.config import Settings
-from digest.keys import RedisKeys
 from digest.ops.logs import configure_logging, init_sentry
 from digest.ops.profile import (
     PROFILE_SECONDS,
@@ -26,6 +25,7 @@ from digest.ops.profile import (
     recording,
 )
 from digest.ops.state import ops_snapshot
+from digest.stores.keys import RedisKeys
 from digest.vocabulary import TaskName
 
 from .context import context

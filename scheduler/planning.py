@@ -1,6 +1,6 @@
 """The beat tick's planning: which subscriptions are due now, as runs per (list, date).
 
-The rule itself is the pure :func:`digest.schedule.due_by_date`; this module feeds it
+The rule itself is the pure :func:`digest.nightly.schedule.due_by_date`; this module feeds it
 rows from the database: active subscriptions on the enabled lists with their person's
 timezone, the ledger entries for the dates any timezone can be on, and the
 subscriptions already waiting in an active run.
@@ -12,9 +12,9 @@ import datetime as dt
 
 from sqlalchemy import Engine, select
 
-from digest import db
+from digest.nightly.schedule import Candidate, candidate_dates, due_by_date
 from digest.runs import RunRequest, busy_subscription_ids
-from digest.schedule import Candidate, candidate_dates, due_by_date
+from digest.stores import db
 from digest.vocabulary import SubscriptionStatus
 
 from .runs import Enqueue, run_start

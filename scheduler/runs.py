@@ -16,9 +16,11 @@ from typing import Protocol
 
 from sqlalchemy import Engine, select
 
-from digest import db, ledger, runs
+from digest import runs
 from digest.clock import as_utc, utcnow
+from digest.delivery import ledger
 from digest.runs import RunNotFound, RunRequest, RunStateError
+from digest.stores import db
 from digest.vocabulary import ACTIVE_RUN_STATUSES, DeliveryStatus, RunStatus
 
 from .runtime import schedule_get

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from digest import db
+from digest.nightly.schedule import WEEKDAYS
 from digest.ops.audit import OpsChange, ops_change_log
 from digest.ops.live import Kind, LiveSetting
-from digest.schedule import WEEKDAYS
+from digest.stores import db
 from digest.vocabulary import DigestList
 
 SCHEDULE_ID = 1

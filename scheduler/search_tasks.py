@@ -14,9 +14,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from digest.faults import backoff, temporary
-from digest.keys import RedisKeys
 from digest.search import SearchError
 from digest.search.sync import index_pending as drain
+from digest.stores.keys import RedisKeys
 from digest.vocabulary import TaskName
 
 from .context import context

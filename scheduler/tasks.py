@@ -1,8 +1,9 @@
 """The Celery tasks: primitive ids in, a call into ``digest`` (or a scheduler service) out.
 
 Every task is idempotent: a chunk is claimed in the database before it is worked on
-and counted once (``digest/runs.py``, worked through ``digest/batch.py``), each delivery is claimed in the ledger
-before it is sent (``digest/ledger.py``), and finishing totals the ledger. So a message
+and counted once (``digest/runs.py``, worked through ``digest/nightly/batch.py``), each
+delivery is claimed in the ledger before it is sent (``digest/delivery/ledger.py``), and
+finishing totals the ledger. So a message
 delivered twice, or a task re-run after its worker was killed, changes nothing twice.
 Temporary failures (a store or server away) are retried with backoff and written in
 the run's notes.
@@ -16,9 +17,10 @@ import os
 
 from celery import shared_task
 
-from digest import ledger, runs
-from digest.batch import Verdict, retry_delay, work_chunk
+from digest import runs
+from digest.delivery import ledger
 from digest.faults import backoff, temporary
+from digest.nightly.batch import Verdict, retry_delay, work_chunk
 from digest.runs import RunRequest, run_note
 from digest.subscriptions import unsubscribe_replay
 from digest.vocabulary import TaskName
@@ -46,7 +48,7 @@ def _note(ctx: WorkerContext, run_id: int | None, text: str) -> None:
 
 @shared_task(bind=True, name=TaskName.PROCESS_CHUNK, max_retries=None, acks_late=True)
 def process_chunk(self, chunk_id: int, fault: str = ""):
-    """Deliver one chunk of a run through the digest pipeline (``digest/batch.py``)."""
+    """Deliver one chunk of a run through the digest pipeline (``digest/nightly/batch.py``)."""
     ctx = context(self)
     claim = self.request.id or f"local-{os.getpid()}"
     run_id = None

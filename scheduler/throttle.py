@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import redis
 
-from digest.keys import RedisKeys
+from digest.stores.keys import RedisKeys
 from digest.stores.scripts import lua
 
 TAKE_TOKEN = lua("send_rate_take")

@@ -23,9 +23,9 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from digest import db
 from digest.config import load_settings
-from digest.redis_store import ensure_embedded_redis, stop_embedded_redis
+from digest.stores import db
+from digest.stores.redis_store import ensure_embedded_redis, stop_embedded_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("LANYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

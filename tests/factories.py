@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from digest import db
+from digest.stores import db
 
 _counter = itertools.count(1)
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)

@@ -131,7 +131,7 @@ def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_was_read():
     assert len(MODULES) > 50
-    assert "digest.db" in GRAPH["digest.ledger"]
+    assert "digest.stores.db" in GRAPH["digest.delivery.ledger"]
     assert "celery" in EXTERNAL["scheduler.app"] or "kombu" in EXTERNAL["scheduler.app"]
 
 

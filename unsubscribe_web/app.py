@@ -22,12 +22,12 @@ import redis as redis_lib
 import sqlalchemy.exc
 
 from digest.config import Settings, load_settings
-from digest.db import make_engine
 from digest.links import manage_link
 from digest.ops.health import check, database_probe, readiness, redis_probe
 from digest.ops.logs import init_sentry
 from digest.ops.readonly import read_only_get
-from digest.redis_store import connect
+from digest.stores.db import make_engine
+from digest.stores.redis_store import connect
 from digest.subscriptions import (
     SubscriptionCard,
     SubscriptionChange,

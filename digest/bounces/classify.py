@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..vocabulary import FeedbackKind
-from .reports import Report
-from .values import ReportType
+from digest.bounces.reports import Report
+from digest.bounces.values import ReportType
+from digest.vocabulary import FeedbackKind
 
 # ARF feedback types that are a person (or their provider) calling our mail unwanted.
 COMPLAINT_TYPES = ("abuse", "fraud")

@@ -16,9 +16,9 @@ import logging
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from .process import FeedbackProcessor
-from .reports import MAX_REPORT_BYTES
-from .values import Source
+from digest.bounces.process import FeedbackProcessor
+from digest.bounces.reports import MAX_REPORT_BYTES
+from digest.bounces.values import Source
 
 log = logging.getLogger("lanyard.bounces")
 

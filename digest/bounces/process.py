@@ -7,8 +7,8 @@ all in one transaction) or drops it, logged, with nothing changed:
 * hard bounce (5.x.x): the subscription becomes ``bouncing`` at once (the next run skips
   it) and the delivery ``bounced``;
 * soft bounce (4.x.x): counted; the subscription becomes ``bouncing`` once soft bounces
-  of that many different digests arrived within that many days (``LANYARD_SOFT_BOUNCE_LIMIT``,
-  ``LANYARD_SOFT_BOUNCE_DAYS``);
+  of that many different digests arrived within that many days (the live settings
+  ``soft_bounce_limit`` and ``soft_bounce_days``, read for each soft bounce);
 * complaint: unsubscribed with an audit row ``via=complaint`` and put into the
   suppression set that a running batch checks before each send.
 
@@ -29,13 +29,18 @@ import sqlalchemy.exc
 from redis import Redis
 from sqlalchemy import Connection, Engine, select, update
 
-from .. import db
-from ..clock import utcnow
-from ..config import Settings
-from ..runs import ChunkRecord, run_get, run_record
-from ..subscriptions import subscription_suppress, subscription_unsubscribe_in
-from ..tokens import DeliveryRef, ReturnPathSigner, TokenError
-from ..vocabulary import (
+from digest.bounces.classify import Verdict, classify
+from digest.bounces.reports import NotAReport, Report, parse_report
+from digest.bounces.values import Source
+from digest.bounces.verp import ReturnPath
+from digest.clock import utcnow
+from digest.config import Settings
+from digest.ops.live import OPS_DEFAULTS, stored_values
+from digest.runs import ChunkRecord, run_get, run_record
+from digest.stores import db
+from digest.subscriptions import subscription_suppress, subscription_unsubscribe_in
+from digest.tokens import DeliveryRef, ReturnPathSigner, TokenError
+from digest.vocabulary import (
     ACTIVE_RUN_STATUSES,
     ChangeVia,
     DeliveryStatus,
@@ -44,10 +49,6 @@ from ..vocabulary import (
     FeedbackMatch,
     SubscriptionStatus,
 )
-from .classify import Verdict, classify
-from .reports import NotAReport, Report, parse_report
-from .values import Source
-from .verp import ReturnPath
 
 log = logging.getLogger("lanyard.bounces")
 
@@ -61,8 +62,10 @@ class FeedbackPolicy:
     soft_bounce_days: int = 14
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> FeedbackPolicy:
-        return cls(soft_bounce_limit=settings.soft_bounce_limit, soft_bounce_days=settings.soft_bounce_days)
+    def live(cls, engine: Engine) -> FeedbackPolicy:
+        """The operator's current values (``lanyard ops set soft_bounce_limit=5``)."""
+        values = {**OPS_DEFAULTS, **stored_values(engine)}
+        return cls(soft_bounce_limit=values["soft_bounce_limit"], soft_bounce_days=values["soft_bounce_days"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,9 @@ class _Match:
 class FeedbackProcessor:
     """Processes reports for one lanyard (its database, Redis, keys and bounce domain)."""
 
-    def __init__(self, *, engine: Engine, redis: Redis, prefix: str, return_path: ReturnPath, policy: FeedbackPolicy):
+    def __init__(
+        self, *, engine: Engine, redis: Redis, prefix: str, return_path: ReturnPath, policy: FeedbackPolicy | None
+    ):
         self.engine = engine
         self.redis = redis
         self.prefix = prefix
@@ -101,7 +106,7 @@ class FeedbackProcessor:
         return cls(
             engine=engine, redis=redis, prefix=settings.redis_prefix,
             return_path=ReturnPath(ReturnPathSigner(settings.secret_keys), settings.bounce_domain),
-            policy=FeedbackPolicy.from_settings(settings),
+            policy=None,  # the live settings, read for each soft bounce
         )
 
     def process(self, raw: bytes, *, source: Source, envelope_recipients: Sequence[str] = ()) -> FeedbackOutcome:
@@ -191,7 +196,8 @@ class FeedbackProcessor:
             return FeedbackDecision.NO_CHANGE, "complaint: already unsubscribed; suppressed"
         if verdict.kind == FeedbackKind.SOFT_BOUNCE:
             f = db.delivery_feedback
-            since = utcnow() - dt.timedelta(days=self.policy.soft_bounce_days)
+            policy = self.policy or FeedbackPolicy.live(self.engine)
+            since = utcnow() - dt.timedelta(days=policy.soft_bounce_days)
             earlier = set(
                 connection.execute(
                     select(f.c.delivery_id).where(
@@ -200,7 +206,7 @@ class FeedbackProcessor:
                 ).scalars()
             )
             count = len(earlier | {match.delivery_id})
-            limit, days = self.policy.soft_bounce_limit, self.policy.soft_bounce_days
+            limit, days = policy.soft_bounce_limit, policy.soft_bounce_days
             counted = f"soft bounce {verdict.status_code}: {count} of {limit} digests within {days} days"
             if count < limit:
                 return FeedbackDecision.COUNTED, counted

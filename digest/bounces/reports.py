@@ -24,7 +24,7 @@ from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses
 from typing import Any
 
-from .values import ReportType
+from digest.bounces.values import ReportType
 
 MAX_REPORT_BYTES = 2 * 1024 * 1024  # a DSN quoting a whole digest is ~150 KB; larger is not a report of ours
 # Where the address a report was sent to (our return path) can appear in the report itself.

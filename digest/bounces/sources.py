@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .process import FeedbackOutcome, FeedbackProcessor
-from .reports import MAX_REPORT_BYTES
-from .values import Source
+from digest.bounces.process import FeedbackOutcome, FeedbackProcessor
+from digest.bounces.reports import MAX_REPORT_BYTES
+from digest.bounces.values import Source
 
 IMAP_TIMEOUT = 30.0  # seconds for connecting and each command
 

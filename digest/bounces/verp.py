@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..tokens import DeliveryRef, ReturnPathSigner, TokenError
+from digest.tokens import DeliveryRef, ReturnPathSigner, TokenError
 
 LOCAL_PREFIX = "bounces+"
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from ..embeds import PROVIDERS, EmbedProvider, provider_for
-from ..http import Failed, Fetched, HttpClient, HttpError, Refused
-from ..vocabulary import CoverageKind
-from .values import Metadata
+from digest.coverage.values import Metadata
+from digest.embeds import PROVIDERS, EmbedProvider, provider_for
+from digest.http import Failed, Fetched, HttpClient, HttpError, Refused
+from digest.vocabulary import CoverageKind
 
 TITLE_LENGTH = 300
 URL_LENGTH = 500

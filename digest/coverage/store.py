@@ -13,11 +13,11 @@ import datetime as dt
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
-from .. import db
-from ..http import HttpClient, HttpError
-from ..vocabulary import CoverageStatus
-from .metadata import TITLE_LENGTH, fetch_metadata
-from .values import FetchOutcome, FetchResult
+from digest.coverage.metadata import TITLE_LENGTH, fetch_metadata
+from digest.coverage.values import FetchOutcome, FetchResult
+from digest.http import HttpClient, HttpError
+from digest.stores import db
+from digest.vocabulary import CoverageStatus
 
 REVALIDATE_AFTER = dt.timedelta(days=30)
 STUCK_AFTER = dt.timedelta(minutes=15)  # a fetching row whose task was lost (broker down, worker killed)

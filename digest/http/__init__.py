@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .client import Fetched, HttpClient, HttpConfig, Observer, RequestRecord
-from .errors import Failed, HttpError, Refused, TimedOut, TooLarge
+from digest.http.client import Fetched, HttpClient, HttpConfig, Observer, RequestRecord
+from digest.http.errors import Failed, HttpError, Refused, TimedOut, TooLarge
 
 __all__ = [
     "Failed", "Fetched", "HttpClient", "HttpConfig", "HttpError", "Observer", "Refused", "RequestRecord", "TimedOut",
@@ -13,7 +13,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from digest.config import Settings
 
 
 def http_config(settings: Settings) -> HttpConfig:

@@ -32,9 +32,9 @@ from typing import Self
 import httpcore
 import httpx
 
-from .addresses import IPNetwork, allowed_by
-from .errors import Failed, HttpError, Refused, TimedOut, TooLarge
-from .transport import AddressPolicy, GuardedBackend, Resolver, deadline, remaining
+from digest.http.addresses import IPNetwork, allowed_by
+from digest.http.errors import Failed, HttpError, Refused, TimedOut, TooLarge
+from digest.http.transport import AddressPolicy, GuardedBackend, Resolver, deadline, remaining
 
 log = logging.getLogger("lanyard.http")
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import httpcore
 
-from .addresses import IPAddress, IPNetwork, allowed_by, denial
-from .errors import Refused, TimedOut
+from digest.http.addresses import IPAddress, IPNetwork, allowed_by, denial
+from digest.http.errors import Refused, TimedOut
 
 # The monotonic time by which the current request must be over (None: no deadline).
 deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("lanyard_http_deadline", default=None)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from .. import db
+from digest.stores import db
 
 
 @dataclass(frozen=True)

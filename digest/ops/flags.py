@@ -16,7 +16,7 @@ from typing import Any
 
 import redis as redis_lib
 
-from ..keys import RedisKeys
+from digest.stores.keys import RedisKeys
 
 
 class FlagError(ValueError):

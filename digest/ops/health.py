@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import redis as redis_lib
 from sqlalchemy import Engine, text
 
-from ..search import SearchIndex, TextQuery
+from digest.search import SearchIndex, TextQuery
 
 
 @dataclass(frozen=True)

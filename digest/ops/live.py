@@ -20,9 +20,9 @@ import redis as redis_lib
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import db
-from ..keys import RedisKeys
-from .audit import OpsChange, ops_change_record
+from digest.ops.audit import OpsChange, ops_change_record
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 
 LOADED_MARKER = "__loaded__"  # a field of the Redis copy: present once it holds the database's values
 
@@ -112,6 +112,13 @@ OPS_SETTINGS = (
         "profile_sample_rate", Kind.FLOAT, 0.0, "fraction of requests profiled (superusers' always are)", low=0, high=1
     ),
     LiveSetting("profile_task_sample_rate", Kind.FLOAT, 0.0, "fraction of chunk tasks profiled", low=0, high=1),
+    # Bounce processing (digest/bounces/): soft bounces of this many digests within this
+    # many days mark a subscription bouncing.
+    LiveSetting(
+        "soft_bounce_limit", Kind.INT, 3, "soft bounces (of different digests) that mark a subscription bouncing",
+        low=1, high=1000,
+    ),
+    LiveSetting("soft_bounce_days", Kind.INT, 14, "days within which soft bounces count", low=1, high=3650),
 )
 OPS_DEFAULTS = {setting.name: setting.default for setting in OPS_SETTINGS}
 

@@ -12,7 +12,7 @@ import logging.config
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import Settings
+from digest.config import Settings
 
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d %(threadName)s"

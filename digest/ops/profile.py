@@ -24,7 +24,7 @@ import redis as redis_lib
 from redis.client import Pipeline
 from sqlalchemy import Engine, event
 
-from ..keys import RedisKeys
+from digest.stores.keys import RedisKeys
 
 PROFILE_SECONDS = 300
 MAX_EVENTS = 2_000  # a runaway loop of queries must not make a profile of megabytes

@@ -20,7 +20,7 @@ from typing import Any
 import redis as redis_lib
 from sqlalchemy import Engine, event
 
-from ..keys import RedisKeys
+from digest.stores.keys import RedisKeys
 
 DEFAULT_MESSAGE = (
     "lanyard is read-only for a few minutes while we upgrade it. Browsing works; changes will be back soon."

@@ -15,10 +15,10 @@ import redis as redis_lib
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..keys import RedisKeys
-from .flags import DEFAULT_RULES, FlagSet, Rule, Visitor, rules_from_hash
-from .live import OPS_DEFAULTS, settings_copy_load, settings_from_hash
-from .readonly import ReadOnly
+from digest.ops.flags import DEFAULT_RULES, FlagSet, Rule, Visitor, rules_from_hash
+from digest.ops.live import OPS_DEFAULTS, settings_copy_load, settings_from_hash
+from digest.ops.readonly import ReadOnly
+from digest.stores.keys import RedisKeys
 
 log = logging.getLogger("lanyard.ops")
 

@@ -8,17 +8,27 @@ the database; ``friends`` answers the digest's friend-events question from it.
 
 from __future__ import annotations
 
-from ..config import Settings
-from .documents import DocKey, SearchDocument
-from .index import MAX_CLAUSES, EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery
+from digest.config import Settings
+from digest.search.documents import DocKey, SearchDocument
+from digest.search.index import (
+    MAX_CLAUSES,
+    EventHit,
+    EventPage,
+    Facets,
+    Hit,
+    SearchError,
+    SearchIndex,
+    SearchPage,
+    TextQuery,
+)
 
 
 def open_search(settings: Settings) -> SearchIndex:
     if settings.search_backend == "tantivy":
-        from .tantivy_index import TantivyIndex  # noqa: PLC0415 -- each engine's library loads when chosen
+        from digest.search.tantivy_index import TantivyIndex  # noqa: PLC0415 -- each engine's library loads when chosen
 
         return TantivyIndex(settings.search_path)
-    from .solr_index import SolrIndex  # noqa: PLC0415 -- each engine's library loads when chosen
+    from digest.search.solr_index import SolrIndex  # noqa: PLC0415 -- each engine's library loads when chosen
 
     return SolrIndex(settings.search_url)
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from .. import db
-from ..vocabulary import GRAPH_ROLES, Role
+from digest.stores import db
+from digest.vocabulary import GRAPH_ROLES, Role
 
 KINDS = ("event", "session", "person", "coverage")
 LOAD_BATCH = 1_000

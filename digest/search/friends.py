@@ -4,7 +4,7 @@
 "events starting in the window whose attendees or speakers include any of the people I
 follow" (split into parts of 2,048 ids above that, merged). The follow set comes from the
 Redis graph, like the Redis strategy's. Its answer is identical to
-:class:`digest.friends.RedisFriendEvents`'s: both read attendance with the roles
+:class:`digest.nightly.friends.RedisFriendEvents`'s: both read attendance with the roles
 "attending" and "speaking", filtered on the event's start date.
 
 :class:`PlannedFriendEvents` sends each subscriber to whichever of the two costs less for
@@ -23,14 +23,14 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import Settings
-from ..graph import Graph
-from ..keys import GraphKeys
-from ..stores.scripts import lua
-from ..values import FriendEvents, FriendEventsFromFollows, Window
-from ..vocabulary import Role
-from . import open_search
-from .index import SearchIndex, SearchMissing
+from digest.config import Settings
+from digest.graph.store import Graph
+from digest.search import open_search
+from digest.search.index import SearchIndex, SearchMissing
+from digest.stores.keys import GraphKeys
+from digest.stores.scripts import lua
+from digest.values import FriendEvents, FriendEventsFromFollows, Window
+from digest.vocabulary import Role
 
 STRATEGY_NAMES = ("redis", "search")
 # The old fixed threshold (one OR query's worth of followed people): now only which

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Self
 
-from ..ops.profile import Kind as ProfileKind
-from ..ops.profile import profiled
-from .documents import KINDS, DocKey, SearchDocument
+from digest.ops.profile import Kind as ProfileKind
+from digest.ops.profile import profiled
+from digest.search.documents import KINDS, DocKey, SearchDocument
 
 MAX_CLAUSES = 2_048  # person ids in one OR query (Lanyrd's Solr limit, kept for both engines)
 CO_SPEAKERS = 8

@@ -19,10 +19,20 @@ from typing import Any
 
 import pysolr
 
-from ..ops.profile import Kind as ProfileKind
-from ..ops.profile import profiled
-from .documents import DocKey, SearchDocument
-from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
+from digest.ops.profile import Kind as ProfileKind
+from digest.ops.profile import profiled
+from digest.search.documents import DocKey, SearchDocument
+from digest.search.index import (
+    EventHit,
+    EventPage,
+    Facets,
+    Hit,
+    SearchError,
+    SearchIndex,
+    SearchPage,
+    TextQuery,
+    ranked_counts,
+)
 
 TIMEOUT = 10  # seconds
 ADD_BATCH = 1_000

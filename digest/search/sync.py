@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 import redis as redis_lib
 from sqlalchemy import Engine
 
-from ..heal import StillMissing, rebuild_once
-from ..keys import RedisKeys
-from ..stores.scripts import lua
-from .documents import DocKey, SearchDocument, load_documents, stream_documents
-from .index import SearchIndex, SearchMissing
+from digest.heal import StillMissing, rebuild_once
+from digest.search.documents import DocKey, SearchDocument, load_documents, stream_documents
+from digest.search.index import SearchIndex, SearchMissing
+from digest.stores.keys import RedisKeys
+from digest.stores.scripts import lua
 
 BATCH = 2_000
 LOCK_SECONDS = 600

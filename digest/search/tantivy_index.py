@@ -29,10 +29,20 @@ from typing import Any
 
 import tantivy
 
-from ..ops.profile import Kind as ProfileKind
-from ..ops.profile import profiled
-from .documents import PK_MASK, DocKey, SearchDocument, from_sort_key
-from .index import EventHit, EventPage, Facets, Hit, SearchError, SearchIndex, SearchPage, TextQuery, ranked_counts
+from digest.ops.profile import Kind as ProfileKind
+from digest.ops.profile import profiled
+from digest.search.documents import PK_MASK, DocKey, SearchDocument, from_sort_key
+from digest.search.index import (
+    EventHit,
+    EventPage,
+    Facets,
+    Hit,
+    SearchError,
+    SearchIndex,
+    SearchPage,
+    TextQuery,
+    ranked_counts,
+)
 
 Must, Should = tantivy.Occur.Must, tantivy.Occur.Should
 

@@ -7,10 +7,10 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from digest.config import DatabaseURL
-from digest.db import make_engine
-from digest.graph import Graph
-from digest.redis_store import connect
+from digest.graph.store import Graph
 from digest.search import open_search
+from digest.stores.db import make_engine
+from digest.stores.redis_store import connect
 
 
 @lru_cache(maxsize=1)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from digest import db
-from digest.redis_store import embedded_redis_running, stop_embedded_redis
+from digest.stores import db
+from digest.stores.redis_store import embedded_redis_running, stop_embedded_redis
 from tests.conftest import REDIS_URL, TEST_SECRET
 
 LANYARD = [sys.executable, "-m", "lanyard_cli"]

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert, select
 
-from digest import db
+from digest.stores import db
 from tests.cli.test_cli import assert_one_clear_line, run
 from tests.conftest import REDIS_URL, TEST_SECRET
 from tests.web_server import page, redirect

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from digest import db
-from digest.graph import Graph
-from digest.graph_sync import rebuild
-from digest.redis_store import embedded_redis_running, stop_embedded_redis
+from digest.graph.store import Graph
+from digest.graph.sync import rebuild
+from digest.stores import db
+from digest.stores.redis_store import embedded_redis_running, stop_embedded_redis
 from lanyard_cli.main import cli
 from tests.conftest import REDIS_URL, TEST_SECRET
 from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from digest import db
-from digest.graph import Graph
-from digest.graph_sync import rebuild
+from digest.graph.store import Graph
+from digest.graph.sync import rebuild
+from digest.stores import db
 from tests.cli.test_digest_cli import DAY, PREFIX, env, lanyard, world  # noqa: F401  (fixtures)
 from tests.factories import make_attendance, make_event
 

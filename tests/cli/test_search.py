@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from digest import db
-from digest.keys import RedisKeys
+from digest.demo.seed import seed
 from digest.search import DocKey
 from digest.search.sync import record_pending
-from digest.seed import seed
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from tests.cli.test_cli import assert_one_clear_line, run
 from tests.conftest import REDIS_URL, TEST_SECRET
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from digest import db
+from digest.stores import db
 from digest.subscriptions import SubscriptionChange, subscription_change_enqueue, unsubscribe_queue_length
 from digest.tokens import TokenSigner
 from tests.conftest import REDIS_URL, TEST_SECRET

@@ -77,9 +77,6 @@ def test_production_values_are_parsed(tmp_path):
         ("LANYARD_MAIL_FROM", "nobody", "not an email address"),
         ("LANYARD_BOUNCE_DOMAIN", "bounces@example.com", "not a domain name"),
         ("LANYARD_BOUNCE_DOMAIN", "-x.example.com", "not a domain name"),
-        ("LANYARD_SOFT_BOUNCE_LIMIT", "three", "not a whole number"),
-        ("LANYARD_SOFT_BOUNCE_LIMIT", "0", "between 1 and 1000"),
-        ("LANYARD_SOFT_BOUNCE_DAYS", "99999", "between 1 and 3650"),
         ("LANYARD_POSTAL_ADDRESS", "x" * 301, "longer than 300"),
     ],
 )
@@ -172,11 +169,11 @@ def test_bounce_settings_default_to_the_sender_domain(tmp_path):
     settings = load_settings(
         {"LANYARD_DATA_DIR": str(tmp_path), "LANYARD_MAIL_FROM": "lanyard <digest@Lanyard.Example>"}
     )
-    assert (settings.bounce_domain, settings.soft_bounce_limit, settings.soft_bounce_days) == ("lanyard.example", 3, 14)
+    assert settings.bounce_domain == "lanyard.example"
     assert settings.postal_address == ""
     custom = load_settings({
         "LANYARD_DATA_DIR": str(tmp_path), "LANYARD_BOUNCE_DOMAIN": "bounces.example.com",
-        "LANYARD_POSTAL_ADDRESS": "  lanyard Ltd,\n 1 Rua Augusta,  Lisbon ", "LANYARD_SOFT_BOUNCE_LIMIT": "5",
+        "LANYARD_POSTAL_ADDRESS": "  lanyard Ltd,\n 1 Rua Augusta,  Lisbon ",
     })
-    assert (custom.bounce_domain, custom.postal_address, custom.soft_bounce_limit) == (
-        "bounces.example.com", "lanyard Ltd, 1 Rua Augusta, Lisbon", 5)
+    assert custom.bounce_domain == "bounces.example.com"
+    assert custom.postal_address == "lanyard Ltd, 1 Rua Augusta, Lisbon"

@@ -19,12 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from digest import db, ledger
-from digest.batch import Verdict, work_here
-from digest.graph import Graph
-from digest.graph_sync import rebuild
-from digest.keys import RedisKeys
-from digest.pipeline import Pipeline
+from digest.delivery import ledger
+from digest.graph.store import Graph
+from digest.graph.sync import rebuild
+from digest.nightly.batch import Verdict, work_here
+from digest.nightly.pipeline import Pipeline
 from digest.runs import (
     TRANSITIONS,
     FinishPolicy,
@@ -38,6 +37,8 @@ from digest.runs import (
     run_reopen,
     run_resume,
 )
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from digest.vocabulary import RunStatus
 from tests.conftest import ROOT
 from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription
@@ -90,7 +91,8 @@ def test_every_status_change_follows_the_table(engine, world):
 
 KILL_WHILE_PLANNING = textwrap.dedent("""
     import datetime as dt, os, signal, sys
-    from digest import db, runs
+    from digest import runs
+    from digest.stores import db
     from digest.config import load_settings
 
     # SIGKILL this process the moment planning reaches the given step: after the run row

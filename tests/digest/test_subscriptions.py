@@ -9,8 +9,8 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from digest import db
-from digest.keys import RedisKeys
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from digest.subscriptions import (
     SubscriptionChange,
     SubscriptionNotFound,

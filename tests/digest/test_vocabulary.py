@@ -10,7 +10,7 @@ from enum import StrEnum
 import pytest
 
 from digest import vocabulary as v
-from digest.keys import GraphKeys, GraphSuffix
+from digest.stores.keys import GraphKeys, GraphSuffix
 from lanyard_site.events.models import Attendance, Coverage
 from lanyard_site.mailing.models import (
     Delivery,

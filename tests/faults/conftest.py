@@ -16,11 +16,11 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from digest import db
 from digest.config import load_settings
-from digest.graph import Graph
-from digest.graph_sync import rebuild
-from digest.seed import seed
+from digest.demo.seed import seed
+from digest.graph.store import Graph
+from digest.graph.sync import rebuild
+from digest.stores import db
 from scheduler.app import create_app
 from scheduler.enqueue import Enqueue
 from scheduler.local import WORKER_COMMAND

@@ -17,8 +17,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from digest import db
 from digest.runs import RunRequest
+from digest.stores import db
 from scheduler.runs import run_start
 from tests.faults.conftest import active_subscriptions, wait_for
 from tests.scheduler.conftest import DAY, ledger, run_row

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.redis_store import embedded_redis_running, ensure_embedded_redis, stop_embedded_redis
+from digest.stores.redis_store import embedded_redis_running, ensure_embedded_redis, stop_embedded_redis
 from tests.conftest import REDIS_URL, TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

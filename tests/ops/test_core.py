@@ -8,8 +8,6 @@ import pytest
 import redis
 from sqlalchemy import select, text
 
-from digest import db
-from digest.keys import RedisKeys
 from digest.ops.flags import (
     FLAGS,
     FlagError,
@@ -38,6 +36,8 @@ from digest.ops.readonly import (
     writes_refused,
 )
 from digest.ops.state import ops_snapshot
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from scheduler.runtime import ScheduleSettingGroup, schedule_get
 
 PREFIX = "t12:"

@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from digest import db
 from digest.config import load_settings
+from digest.stores import db
 from tests.conftest import REDIS_URL, TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,8 +17,8 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from digest.keys import RedisKeys
 from digest.ops.readonly import ReadOnlyError, read_only_set, writes_refused
+from digest.stores.keys import RedisKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Coverage, Event, Person, Session
 from lanyard_site.mailing.models import Delivery, DigestChunk, DigestRun, Subscription, UnsubscribeEvent

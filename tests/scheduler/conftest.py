@@ -18,10 +18,10 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import select
 
-from digest import db
-from digest.graph import Graph
-from digest.graph_sync import rebuild
-from digest.seed import seed
+from digest.demo.seed import seed
+from digest.graph.store import Graph
+from digest.graph.sync import rebuild
+from digest.stores import db
 from scheduler.app import create_app
 from scheduler.enqueue import Enqueue
 from scheduler.local import WORKER_COMMAND, workers_answering

@@ -17,7 +17,7 @@ import sys
 import pytest
 from sqlalchemy import insert, text
 
-from digest import db
+from digest.stores import db
 from tests.conftest import ROOT
 from tests.scheduler.conftest import wait_until
 from tests.web_server import page

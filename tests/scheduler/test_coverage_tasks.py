@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert, select
 
-from digest import db
 from digest.coverage.store import coverage_add
 from digest.search import open_search
 from digest.search.index import TextQuery
+from digest.stores import db
 from digest.vocabulary import TaskName
 from scheduler.app import FETCHING_QUEUE, ROUTES
 from tests.scheduler.conftest import wait_until

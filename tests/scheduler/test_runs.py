@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from digest import db
 from digest.runs import RunRequest
+from digest.stores import db
 from scheduler.runs import run_cancel, run_pause, run_progress, run_resume, run_retry_failed, run_start
 from tests.scheduler.conftest import (
     DAY,
@@ -120,7 +120,7 @@ def test_smtp_down_for_a_while_slows_the_run_and_loses_nothing(engine, seeded, w
     wait_until(lambda: "failed" in ledger(engine, run_id).values(), message="deliveries to fail")
     time.sleep(5)
     smtp_server.start()
-    # The failed deliveries go round again after pauses that double (digest.batch.retry_delay):
+    # The failed deliveries go round again after pauses that double (digest.nightly.batch.retry_delay):
     # on a loaded machine the outage can outlast a few rounds, and the last pause is up to
     # 300 s; the deadline covers that, the condition ends the wait as soon as it holds.
     wait_until(lambda: finished(engine, run_id), timeout=420, message="the run to finish after the outage")
@@ -135,7 +135,7 @@ def test_smtp_down_for_a_while_slows_the_run_and_loses_nothing(engine, seeded, w
 def test_a_worker_killed_mid_chunk_loses_and_doubles_nothing(engine, seeded, workers, enqueue, smtp_server):
     # A slow send rate keeps the workers waiting for tokens nearly all the time, so the
     # kill lands before a send, not in the one-message window between the SMTP server
-    # accepting a message and the ledger recording it (see digest/ledger.py).
+    # accepting a message and the ledger recording it (see digest/delivery/ledger.py).
     set_schedule(engine, chunk_size=6, rate_limit=3, chunk_timeout=3)
     first = workers.start()
     run_id = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from digest import db
-from digest.keys import RedisKeys
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from scheduler.runtime import Schedule, ScheduleError, schedule_claim_tick, schedule_get, schedule_set
 from scheduler.throttle import TAKE_TOKEN, SendThrottle
 

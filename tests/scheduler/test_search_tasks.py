@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from digest.keys import RedisKeys
 from digest.search import DocKey, TextQuery
 from digest.search.sync import record_pending
 from digest.search.tantivy_index import TantivyIndex
+from digest.stores.keys import RedisKeys
 from digest.vocabulary import TaskName
 from tests.factories import make_event, make_person
 from tests.scheduler.conftest import DAY, wait_until

@@ -5,7 +5,7 @@ import datetime as dt
 
 from sqlalchemy import func, select, update
 
-from digest import db
+from digest.stores import db
 from tests.scheduler.conftest import DAY, assert_each_sent_exactly_once, ledger, run_row, set_schedule, wait_until
 
 UTC = dt.UTC

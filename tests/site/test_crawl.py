@@ -19,8 +19,8 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
+from digest.demo.seed import seed
 from digest.search.documents import stream_documents
-from digest.seed import seed
 from lanyard_site import stores
 from lanyard_site.events.models import Event, Person, Session, Topic
 from tests.conftest import REDIS_URL, TEST_SECRET

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.db import transaction
 
-from digest.keys import RedisKeys
+from digest.stores.keys import RedisKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Attendance, Event, Follow, Person
 

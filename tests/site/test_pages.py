@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
-from digest.keys import RedisKeys
+from digest.stores.keys import RedisKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Attendance, Coverage, Event, Follow, Person, Session, Topic
 from lanyard_site.mailing.models import Subscription, UnsubscribeEvent

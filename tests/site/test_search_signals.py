@@ -17,11 +17,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from digest.config import parse_database_url
-from digest.db import make_engine
-from digest.keys import RedisKeys
 from digest.search import TextQuery
 from digest.search.sync import check, index_pending
 from digest.search.tantivy_index import TantivyIndex
+from digest.stores.db import make_engine
+from digest.stores.keys import RedisKeys
 from lanyard_site.events import search_signals
 from lanyard_site.events.models import Attendance, Coverage, Event, Person, Session, Topic
 

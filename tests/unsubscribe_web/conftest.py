@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from digest import db
+from digest.stores import db
 from digest.tokens import SubscriptionRef, TokenSigner
 from unsubscribe_web.app import create_app
 from unsubscribe_web.devserver import make_dev_server

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from digest import db
-from digest.keys import RedisKeys
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from digest.subscriptions import unsubscribe_queue_length
 from digest.tokens import SubscriptionRef, TokenSigner
 from unsubscribe_web.app import UnsubscribeApp, create_app

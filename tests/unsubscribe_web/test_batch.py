@@ -11,12 +11,12 @@ import threading
 import httpx
 from sqlalchemy import select
 
-from digest import db
-from digest.graph import Graph
-from digest.graph_sync import rebuild
+from digest.graph.store import Graph
+from digest.graph.sync import rebuild
 from digest.links import unsubscribe_link
-from digest.pipeline import Pipeline
+from digest.nightly.pipeline import Pipeline
 from digest.runs import RunRequest, run_plan
+from digest.stores import db
 from digest.tokens import SubscriptionRef, TokenSigner
 from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription
 from unsubscribe_web.app import create_app

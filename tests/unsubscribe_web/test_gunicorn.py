@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from digest import db
+from digest.stores import db
 from digest.tokens import TokenSigner
 from tests.conftest import REDIS_URL, ROOT, TEST_SECRET
 

@@ -6,9 +6,9 @@ import httpx
 import redis
 from sqlalchemy import select
 
-from digest import db
-from digest.keys import RedisKeys
 from digest.ops.readonly import read_only_set
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from digest.subscriptions import unsubscribe_queue_length, unsubscribe_replay
 from unsubscribe_web.app import create_app
 

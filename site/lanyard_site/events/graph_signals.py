@@ -13,7 +13,7 @@ from functools import partial
 from django.db import transaction
 from django.db.models.signals import post_delete, post_init, post_save
 
-from digest import graph as g
+from digest.graph import store as g
 
 from .. import stores
 from .models import Attendance, Event, Follow, Person

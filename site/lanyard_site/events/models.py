@@ -2,7 +2,7 @@
 
 Models stay thin (fields, constraints, tiny helpers); what the site does with them
 lives in plain functions. Table names are explicit because the Django-free digest core
-mirrors them with SQLAlchemy (``digest/db.py``); a test fails when the two drift.
+mirrors them with SQLAlchemy (``digest/stores/db.py``); a test fails when the two drift.
 """
 
 import uuid

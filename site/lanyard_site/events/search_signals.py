@@ -20,10 +20,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
-from digest.keys import RedisKeys
-from digest.redis_store import connect
 from digest.search.documents import DocKey
 from digest.search.sync import record_pending
+from digest.stores.keys import RedisKeys
+from digest.stores.redis_store import connect
 
 from ..stores import scheduler_enqueue
 from .models import Attendance, Coverage, Event, Person, Session, Topic

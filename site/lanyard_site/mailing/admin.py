@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from digest.keys import RedisKeys
 from digest.ops.audit import OpsChange, ops_change_log
+from digest.stores.keys import RedisKeys
 from scheduler.runtime import SCHEDULE_ID, ScheduleSettingGroup
 
 from .. import stores

@@ -1,6 +1,6 @@
 """Operations: live settings an operator changed, and the audit trail of every operator change.
 
-The core reads and writes these through ``digest/ops/`` (mirrored in ``digest/db.py``);
+The core reads and writes these through ``digest/ops/`` (mirrored in ``digest/stores/db.py``);
 the admin shows them. Flags and the read-only switch live in Redis, not here.
 """
 

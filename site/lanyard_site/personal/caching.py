@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
 
-from digest.keys import RedisKeys
-from digest.redis_store import redis_url
+from digest.stores.keys import RedisKeys
+from digest.stores.redis_store import redis_url
 
 
 class LanyardRedisCache(RedisCache):

@@ -8,13 +8,13 @@ from django.core.mail import send_mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 
-from digest.transports import DeliveryError, make_transport
+from digest.delivery.transports import DeliveryError, make_transport
 
 from ..events.models import Person
 
 
 class TransportEmailBackend(BaseEmailBackend):
-    """EMAIL_BACKEND: every Django email goes through ``digest.transports``."""
+    """EMAIL_BACKEND: every Django email goes through ``digest.delivery.transports``."""
 
     def send_messages(self, email_messages) -> int:
         if not email_messages:

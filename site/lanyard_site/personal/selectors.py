@@ -2,7 +2,7 @@
 
 "People you follow" comes from set intersections on the Redis graph (``SINTER
 follows:<me> attendees:<event>``), never an SQL join; the calendar asks the very
-friend-events strategy the nightly digest uses (``digest/friends.py``), so the page, the
+friend-events strategy the nightly digest uses (``digest/nightly/friends.py``), so the page, the
 feed and the email agree.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from digest.build import upcoming_window
-from digest.friends import FriendEventsStrategy, make_friend_strategy, speaking_events
+from digest.nightly.build import upcoming_window
+from digest.nightly.friends import FriendEventsStrategy, make_friend_strategy, speaking_events
 from digest.values import FriendEvents, Window
 
 from .. import stores

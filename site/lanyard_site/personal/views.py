@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from digest.graph import GraphMissing
+from digest.graph.store import GraphMissing
 from digest.tokens import FeedRef, TokenError, TokenSigner
 
 from ..events.models import Event, Person, Topic

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from digest import db
 from digest.bounces.process import FeedbackPolicy, FeedbackProcessor
 from digest.bounces.verp import ReturnPath
-from digest.keys import RedisKeys
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from digest.tokens import DeliveryRef, ReturnPathSigner
 from tests.conftest import TEST_SECRET
 from tests.factories import NOW, make_person, make_subscription

@@ -8,9 +8,9 @@ import random
 import pytest
 from sqlalchemy import select
 
-from digest import db
 from digest.bounces.values import Source
-from digest.keys import RedisKeys
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from digest.vocabulary import FeedbackDecision, FeedbackKind, FeedbackMatch
 from tests.digest.bounces import corpus
 from tests.digest.bounces.conftest import DAY, PREFIX, message_id
@@ -292,3 +292,21 @@ def test_eight_bit_garbage_in_a_report_is_stored_readably(processor, ledger):
     assert outcome.recorded
     [row] = ledger.feedback()
     assert "\x00" not in row.diagnostic and "café" in row.diagnostic and "\ufffd" in row.diagnostic
+
+
+def test_the_soft_bounce_limit_is_a_live_setting(engine, redis_client, ledger):
+    """Without a fixed policy the processor reads the operator's live settings at each soft bounce."""
+    from digest.bounces.process import FeedbackProcessor
+    from digest.ops.live import OpsSettingGroup, Registry
+
+    live = FeedbackProcessor(
+        engine=engine, redis=redis_client, prefix=PREFIX, return_path=ledger.return_path, policy=None
+    )
+    first = ledger.deliver()
+    outcome = process(live, corpus.postfix_delayed(to=ledger.address(first), message_id="<a@b>"))
+    assert "1 of 3 digests within 14 days" in outcome.reason
+    Registry([OpsSettingGroup(redis_client, prefix=PREFIX)]).set(
+        engine, {"soft_bounce_limit": "2", "soft_bounce_days": "30"}, changed_by="test", via="cli")
+    second = ledger.deliver(DAY + dt.timedelta(days=1))
+    outcome = process(live, corpus.postfix_delayed(to=ledger.address(second), message_id="<c@d>"))
+    assert outcome.decision == FeedbackDecision.BOUNCING and "2 of 2 digests within 30 days" in outcome.reason

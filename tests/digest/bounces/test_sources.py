@@ -16,15 +16,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from digest import db
-from digest.batch import work_here
 from digest.bounces.listener import make_listener
 from digest.bounces.sources import MailboxError, parse_mailbox_url, process_imap, process_maildir
-from digest.graph import Graph
-from digest.graph_sync import rebuild
-from digest.keys import RedisKeys
-from digest.pipeline import Pipeline
+from digest.graph.store import Graph
+from digest.graph.sync import rebuild
+from digest.nightly.batch import work_here
+from digest.nightly.pipeline import Pipeline
 from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from lanyard_cli.main import cli
 from scheduler.runs import run_progress
 from tests.conftest import REDIS_URL, TEST_SECRET

@@ -8,10 +8,10 @@ import ipaddress
 import pytest
 from sqlalchemy import insert, select
 
-from digest import db
 from digest.coverage.store import coverage_add, coverage_due, coverage_fetch
 from digest.coverage.values import FetchOutcome
 from digest.http import HttpClient, HttpConfig
+from digest.stores import db
 from tests.web_server import page, tar_pit
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)

@@ -10,11 +10,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from digest import db
-from digest.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
-from digest.graph import Graph
-from digest.graph_sync import rebuild as rebuild_graph
-from digest.keys import GraphKeys, RedisKeys
+from digest.demo.seed import seed
+from digest.graph.store import Graph
+from digest.graph.sync import rebuild as rebuild_graph
+from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
 from digest.search.friends import (
     GROUP_GROWTH,
     RECENT_FIGURES,
@@ -28,7 +27,8 @@ from digest.search.friends import (
 )
 from digest.search.index import MAX_CLAUSES
 from digest.search.sync import rebuild as rebuild_search
-from digest.seed import seed
+from digest.stores import db
+from digest.stores.keys import GraphKeys, RedisKeys
 from digest.values import Window
 
 TODAY = dt.date(2026, 12, 1)

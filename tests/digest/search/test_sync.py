@@ -9,11 +9,11 @@ import pytest
 import tantivy
 from sqlalchemy import update
 
-from digest import db
-from digest.keys import RedisKeys
 from digest.search import DocKey, TextQuery
 from digest.search.sync import check, index_pending, rebuild, record_pending
 from digest.search.tantivy_index import SearchBusy
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from tests.factories import make_attendance, make_event, make_person
 
 KEYS = RedisKeys("t:")

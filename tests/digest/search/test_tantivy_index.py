@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from digest import db
-from digest.keys import RedisKeys
 from digest.search import TextQuery
 from digest.search.sync import rebuild
 from digest.search.tantivy_index import SearchBusy
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 from tests.factories import make_person
 
 KEYS = RedisKeys("tt:")

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
-from digest.keys import RedisKeys
+from digest.stores.keys import RedisKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Attendance, Event, Person
 from lanyard_site.personal import selectors

@@ -9,7 +9,7 @@ from django.core.cache import caches
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from digest.keys import RedisKeys
+from digest.stores.keys import RedisKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Event, Session, Topic
 

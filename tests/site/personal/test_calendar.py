@@ -6,12 +6,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from digest.build import upcoming_window
-from digest.friends import RedisFriendEvents
-from digest.graph_sync import rebuild as rebuild_graph
-from digest.hydrate import subscriptions_by_id
-from digest.pipeline import Pipeline
-from digest.seed import seed
+from digest.demo.seed import seed
+from digest.graph.sync import rebuild as rebuild_graph
+from digest.nightly.build import upcoming_window
+from digest.nightly.friends import RedisFriendEvents
+from digest.nightly.hydrate import subscriptions_by_id
+from digest.nightly.pipeline import Pipeline
 from digest.tokens import FeedRef, TokenSigner
 from lanyard_site import stores
 from lanyard_site.events.models import Follow, Person, Topic

@@ -15,7 +15,7 @@ from typing import TypeVar
 import redis
 from django import template
 
-from digest.graph import GraphMissing
+from digest.graph.store import GraphMissing
 
 from .. import selectors
 

@@ -1,0 +1,1 @@
+"""Delivery: the ledger that makes each email go once, suppression, the transports."""

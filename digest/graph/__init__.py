@@ -1,0 +1,1 @@
+"""The social graph in Redis: the store (reads, edits) and its sync with the database."""

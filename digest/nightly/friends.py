@@ -1,0 +1,246 @@
+"""Friend-attended events: for each subscriber, the upcoming events that people they
+follow attend or speak at, and who of them is there.
+
+A *strategy* answers that for a batch of subscribers at once. The one here reads the
+Redis graph (``digest/graph/store.py``); a search-backed one (one OR query per subscriber)
+can sit beside it. :func:`make_friend_strategy` picks one from the configuration
+(``LANYARD_FRIENDS_STRATEGY``), and the digest run records which it used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+from redis.client import Pipeline
+from redis.commands.core import Script
+
+from digest.config import ConfigError, Settings
+from digest.graph.store import Graph, day_number
+from digest.stores.keys import GraphKeys
+from digest.stores.scripts import lua
+from digest.values import FriendEvents, FriendEventsStrategy, Window
+from digest.vocabulary import Role
+
+# How long fetched graph pieces (a person's upcoming events, an event's speakers) are
+# reused for later batches of the same run: popular people are followed by subscribers
+# in every chunk, and fetching their events once per chunk would dominate a run.
+CACHE_SECONDS = 30.0
+FETCH_BATCH = 5_000  # keys per round trip
+INVERT_ABOVE = 1_000  # followees above which a view indexes who goes where (see FriendEventsView)
+
+# The many small reads of a batch as one script call per FETCH_BATCH keys (see the scripts).
+_EVENTS_IN_WINDOW_LUA = lua("friends_events_in_window")
+_MEMBERS_LUA = lua("friends_members")
+
+
+class FriendEventsView(Mapping):
+    """One subscriber's friend events, computed on demand from the people they follow.
+
+    Which events there are is a set union made up front (in C); who is at a given event
+    is worked out only when asked, which a digest does for the 20-odd events it shows,
+    not for the thousand-odd events that popular people go to.
+    """
+
+    __slots__ = ("_followees", "_events_of", "_speakers", "_ids", "_people", "_going")
+
+    def __init__(
+        self,
+        followees: tuple[int, ...],
+        events_of: Mapping[int, frozenset],
+        speakers: Mapping[int, frozenset],
+        ids: frozenset,
+    ):
+        self._followees = followees
+        self._events_of = events_of
+        self._speakers = speakers
+        self._ids = ids
+        self._people: dict[int, dict[int, str]] = {}
+        self._going: dict[int, list[int]] | None = None  # event → followees going, for many followees
+
+    def __getitem__(self, event_id: int) -> dict[int, str]:
+        people = self._people.get(event_id)
+        if people is None:
+            if event_id not in self._ids:
+                raise KeyError(event_id)
+            speakers = self._speakers.get(event_id, _EMPTY)
+            speaking, attending = Role.SPEAKING, Role.ATTENDING
+            people = self._people[event_id] = {
+                person: speaking if person in speakers else attending for person in self._going_to(event_id)
+            }
+        return people
+
+    def _going_to(self, event_id: int) -> Iterable[int]:
+        if len(self._followees) <= INVERT_ABOVE:
+            return (person for person in self._followees if event_id in self._events_of[person])
+        # Thousands of followees (a calendar page asks about 50 events): turn the mapping
+        # around once, for what it holds, rather than scan every followee per event.
+        if self._going is None:
+            self._going = {}
+            for person in self._followees:
+                for event in self._events_of[person]:
+                    self._going.setdefault(event, []).append(person)
+        return self._going.get(event_id, ())
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def keys(self) -> frozenset:  # type: ignore[override]  # a set, not a view
+        # A real set, so callers can intersect it with others at C speed.
+        return self._ids
+
+    def speaking_events(self) -> frozenset:
+        """The events where someone followed speaks, without working out who is at each."""
+        followees = set(self._followees)
+        return frozenset(e for e in self._ids if not followees.isdisjoint(self._speakers.get(e, _EMPTY)))
+
+
+_EMPTY: frozenset = frozenset()
+
+
+def speaking_events(found: FriendEvents) -> frozenset:
+    """The events of a strategy's answer for one subscriber where a followed person speaks."""
+    if isinstance(found, FriendEventsView):
+        return found.speaking_events()
+    return frozenset(e for e, people in found.items() if "speaking" in people.values())
+
+
+class RedisFriendEvents:
+    """Friend events from the Redis graph: three pipelined round trips per batch.
+
+    1. ``follows:<subscriber>`` of every subscriber;
+    2. the upcoming part of ``events:<person>`` for every followed person not fetched
+       in the last :data:`CACHE_SECONDS` (a range of the sorted set by start day);
+    3. ``speakers:<event>`` for every event not fetched in that time.
+
+    Then per subscriber a union of their followees' event sets, in Python's C set code.
+    """
+
+    name = "redis"
+
+    def __init__(self, graph: Graph, *, cache_seconds: float = CACHE_SECONDS):
+        self.graph = graph
+        self.cache_seconds = cache_seconds
+        self._events_in_window = graph.redis.register_script(_EVENTS_IN_WINDOW_LUA)
+        self._members = graph.redis.register_script(_MEMBERS_LUA)
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop what was fetched; the next batch reads everything from Redis again."""
+        self._scope: tuple[int, Window] | None = None
+        self._fetched_at = float("-inf")
+        # Replaced, never cleared in place: views handed out keep a consistent picture.
+        self._events_of: dict[int, frozenset] = {}
+        self._speakers: dict[int, frozenset] = {}
+
+    def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
+        subscriber_ids = list(dict.fromkeys(subscriber_ids))
+        if not subscriber_ids:
+            return {}
+        # Resolved once per batch: a rebuild swapping generations meanwhile leaves the
+        # old one readable for minutes (graph.OLD_GENERATION_TTL).
+        keys = self.graph.keys()
+        follows = dict(
+            zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers), strict=False)
+        )
+        return self.friend_events_from(follows, window, keys)
+
+    def friend_events_from(
+        self, follows: Mapping[int, Collection], window: Window, keys: GraphKeys
+    ) -> dict[int, FriendEvents]:
+        """The answer for subscribers whose follow sets were read already (the planner
+        reads them once for both strategies)."""
+        scope = (keys.generation, window)
+        if scope != self._scope or time.monotonic() - self._fetched_at > self.cache_seconds:
+            self.forget()
+            self._scope, self._fetched_at = scope, time.monotonic()
+        followed = {int(p) for members in follows.values() for p in members}
+        missing = [p for p in followed if p not in self._events_of]
+        if missing:
+            low, high = day_number(window.start), day_number(window.end)
+            fetched = self._script(self._events_in_window, [keys.events(""), low, high], missing)
+            self._events_of.update(
+                (p, frozenset(map(int, events))) for p, events in zip(missing, fetched, strict=False)
+            )
+
+        events_of = self._events_of
+        result: dict[int, FriendEvents] = {}
+        every_event: set[int] = set()
+        for subscriber, members in follows.items():
+            followees = tuple(p for p in map(int, members) if events_of[p])
+            ids = frozenset().union(*(events_of[p] for p in followees)) if followees else _EMPTY
+            every_event |= ids
+            result[subscriber] = FriendEventsView(followees, events_of, self._speakers, ids)
+
+        unknown = [e for e in every_event if e not in self._speakers]
+        if unknown:
+            fetched = self._script(self._members, [keys.speakers("")], unknown)
+            self._speakers.update(
+                (e, frozenset(map(int, members))) for e, members in zip(unknown, fetched, strict=True)
+            )
+        return result
+
+    def _script(self, script: Script, head: list, ids: list[int]) -> list:
+        """``script`` on ``head`` + ids, one call per FETCH_BATCH ids."""
+        replies: list = []
+        for start in range(0, len(ids), FETCH_BATCH):
+            replies.extend(script(keys=[], args=[*head, *ids[start:start + FETCH_BATCH]]))
+        return replies
+
+    def _fetch(self, keys: list[str], command: Callable) -> list:
+        """``command(pipe, key)`` for every key, one pipeline round trip per FETCH_BATCH keys."""
+        replies: list = []
+        for start in range(0, len(keys), FETCH_BATCH):
+            pipe = self.graph.redis.pipeline(transaction=False)
+            for key in keys[start:start + FETCH_BATCH]:
+                command(pipe, key)
+            replies.extend(pipe.execute())
+        return replies
+
+
+def _smembers(pipe: Pipeline, key: str) -> None:
+    pipe.smembers(key)
+
+
+StrategyFactory = Callable[..., FriendEventsStrategy]
+
+# name → factory(settings, graph=…, **extra). The search strategy and the planner
+# register here.
+STRATEGIES: dict[str, StrategyFactory] = {
+    "redis": lambda settings, *, graph, cache_seconds=CACHE_SECONDS, **extra: RedisFriendEvents(
+        graph, cache_seconds=cache_seconds
+    ),
+    # digest/search/friends.py: one OR query per subscriber, and the per-subscriber planner.
+    "search": lambda settings, *, graph, **extra: _search().search_strategy(settings, graph=graph, **extra),
+    "auto": lambda settings, *, graph, cache_seconds=CACHE_SECONDS, **extra: _search().planned_strategy(
+        settings, graph=graph, redis_strategy=RedisFriendEvents(graph, cache_seconds=cache_seconds), **extra
+    ),
+}
+
+
+def _search() -> ModuleType:
+    from digest.search import friends  # noqa: PLC0415 -- on demand: the Redis strategy needs no search engine
+
+    return friends
+
+
+def make_friend_strategy(
+    settings: Settings, *, graph: Graph, name: str | None = None, **extra: Any
+) -> FriendEventsStrategy:
+    """The strategy named by ``name`` or ``LANYARD_FRIENDS_STRATEGY`` (default "redis")."""
+    name = name or settings.friends_strategy
+    try:
+        factory = STRATEGIES[name]
+    except KeyError:
+        raise ConfigError(
+            "LANYARD_FRIENDS_STRATEGY", f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}"
+        ) from None
+    return factory(settings, graph=graph, **extra)

@@ -1,0 +1,127 @@
+"""Delivery on its own (digest/delivery/deliver.py): claims, suppression, sending, the
+ledger marks. Real SQLite and PostgreSQL, real Redis, a real maildir outbox."""
+
+import datetime as dt
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import select
+
+from digest.delivery.deliver import Delivery
+from digest.delivery.transports import DeliveryError, MaildirTransport
+from digest.runs import RunPaused, RunRequest, run_cancel, run_pause, run_plan
+from digest.stores import db
+from digest.stores.keys import RedisKeys
+from digest.values import Outgoing
+from tests.factories import make_person, make_subscription
+
+DAY = dt.date(2026, 12, 1)
+PREFIX = "dl:"
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    bounced: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def subscriptions(engine):
+    with engine.begin() as c:
+        return {
+            n: make_subscription(c, make_person(c, handle=n), email=f"{n}@example.com") for n in ("ada", "bob", "cy")
+        }
+
+
+@pytest.fixture
+def run_id(engine, subscriptions):
+    return run_plan(engine, RunRequest(digest_date=DAY)).run_id
+
+
+@pytest.fixture
+def outbox(tmp_path):
+    return MaildirTransport(tmp_path / "outbox")
+
+
+@pytest.fixture
+def told():
+    return []
+
+
+@pytest.fixture
+def delivery(engine, redis_client, outbox, told):
+    return Delivery(
+        engine=engine, redis=redis_client, keys=RedisKeys(PREFIX), transport=lambda: outbox,
+        on_sent=lambda sent, day: told.append(([o.subscription_id for o in sent], day)),
+    )
+
+
+def outgoing(subscriptions, *with_news):
+    news = b"Subject: hi\r\n\r\nnews\r\n"
+    return [
+        Outgoing(
+            subscription_id=sid, email=f"{name}@example.com", message=news if name in with_news else None,
+            message_id=f"<{sid}@test>", mentioned={7: 20000} if name in with_news else {},
+        )
+        for name, sid in subscriptions.items()
+    ]
+
+
+def ledger(engine):
+    d = db.delivery
+    with engine.connect() as c:
+        return {row.subscription_id: (row.status, row.last_error) for row in c.execute(select(d))}
+
+
+def test_it_sends_the_news_skips_the_rest_and_reports_what_went(engine, delivery, run_id, subscriptions, outbox, told):
+    tally = Tally()
+    finished = delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada", "bob"),
+                                tally=tally, timings=defaultdict(float))
+    assert finished and (tally.sent, tally.skipped, tally.failed) == (2, 1, 0)
+    rows = ledger(engine)
+    assert {sid: status for sid, (status, _) in rows.items()} == {
+        subscriptions["ada"]: "sent", subscriptions["bob"]: "sent", subscriptions["cy"]: "skipped",
+    }
+    assert rows[subscriptions["cy"]][1] == "nothing new"
+    assert len(list((outbox.path / "new").iterdir())) == 2
+    assert told == [([subscriptions["ada"], subscriptions["bob"]], DAY)]
+
+
+def test_an_unsubscribe_in_the_suppression_set_wins(engine, redis_client, delivery, run_id, subscriptions, outbox):
+    redis_client.sadd(RedisKeys(PREFIX).unsubscribe_suppressed, subscriptions["bob"])
+    tally = Tally()
+    delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada", "bob"), tally=tally,
+                     timings=defaultdict(float))
+    assert ledger(engine)[subscriptions["bob"]] == ("skipped", "unsubscribed during the run")
+    assert tally.sent == 1 and len(list((outbox.path / "new").iterdir())) == 1
+
+
+def test_a_failure_releases_the_group_as_failed_and_is_raised(engine, delivery, run_id, subscriptions, outbox, told):
+    shutil.rmtree(outbox.path)  # the outbox vanished under the worker: not a delivery verdict
+    with pytest.raises(DeliveryError, match="cannot write to the maildir outbox"):
+        delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada", "bob"),
+                         tally=Tally(), timings=defaultdict(float))
+    rows = ledger(engine)
+    assert {status for status, _ in rows.values()} == {"failed"}  # held claims released, none left claimed
+    assert all(reason.startswith("not sent: cannot write") for _, reason in rows.values())
+    assert told == []
+
+
+def test_a_cancelled_run_claims_nothing(engine, delivery, run_id, subscriptions):
+    run_cancel(engine, run_id=run_id)
+    finished = delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada"),
+                                tally=Tally(), timings=defaultdict(float))
+    assert not finished and ledger(engine) == {}
+
+
+def test_a_paused_run_stops_before_claiming(engine, delivery, run_id, subscriptions):
+    run_pause(engine, run_id=run_id)
+    with pytest.raises(RunPaused):
+        delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada"), tally=Tally(),
+                         timings=defaultdict(float))
+    assert ledger(engine) == {}
