@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from digest.ops.live import OpsSettingGroup, Registry
 from digest.ops.profile import profile_load
+from digest.runs import RunRequest
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from scheduler.runs import run_start
@@ -24,7 +25,7 @@ def test_sampled_chunks_are_profiled_and_workers_log_json(engine, seeded, worker
     set_schedule(engine, chunk_size=30)
     workers.env["LANYARD_LOG_FORMAT"] = "json"
     workers.start()
-    run_id = run_start(engine, enqueue, digest_date=DAY)
+    run_id = run_start(engine, enqueue, request=RunRequest(digest_date=DAY, chunk_size=0))  # 0: the schedule's
     wait_until(lambda: run_row(engine, run_id)["status"] == "finished", message="the run to finish")
 
     with engine.connect() as connection:
