@@ -557,6 +557,10 @@ def chunk_fail(engine: Engine, *, chunk_id: int, error: str) -> Completion:
 def _count_chunks(connection: Connection, *, run_id: int) -> tuple[int, int]:
     """Recount chunks_done and chunks_total from the chunk rows (idempotent)."""
     c, r = db.digest_chunk, db.digest_run
+    # The run row's lock before counting: a chunk ending and a cancel (or two chunks
+    # ending) at the same moment then count one after the other, so one of them always
+    # sees the last chunk end and the run is finished (PostgreSQL; SQLite serialises writes).
+    connection.execute(update(r).where(r.c.id == run_id).values(chunks_done=r.c.chunks_done))
     ended = c.c.status.in_((ChunkStatus.DONE, ChunkStatus.FAILED))
     total, done = connection.execute(
         select(func.count(), func.coalesce(func.sum(case((ended, 1), else_=0)), 0)).where(c.c.run_id == run_id)
