@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import subprocess
@@ -21,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from digest.config import load_settings
 from digest.stores import db
@@ -164,6 +165,21 @@ def engine(settings):
     engine = db.make_engine(settings.database)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def talk_id(engine):
+    """One talk at one event (PyCon, 1-2 November 2026): the talk's id."""
+    created = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    with engine.begin() as connection:
+        event_id = connection.execute(insert(db.event_).values(
+            name="PyCon", slug="pycon", description="", start_date=dt.date(2026, 11, 1), end_date=dt.date(2026, 11, 2),
+            timezone="UTC", venue="", city="", country="", url="", cfp_deadline=None, cache_version=1,
+            created_at=created,
+        ).returning(db.event_.c.id)).scalar_one()
+        return connection.execute(insert(db.session).values(
+            event_id=event_id, title="A talk", abstract="", starts_at=None, cache_version=1,
+        ).returning(db.session.c.id)).scalar_one()
 
 
 @pytest.fixture

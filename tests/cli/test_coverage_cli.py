@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from digest.stores import db
 from tests.cli.test_cli import assert_one_clear_line, run
 from tests.conftest import REDIS_URL, TEST_SECRET
 from tests.web_server import page, redirect
-
-NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -25,18 +21,6 @@ def env(database_url, tmp_path):
         "LANYARD_SECRET_KEYS": TEST_SECRET,
         "LANYARD_HTTP_ALLOW_NETWORKS": "127.0.0.2/32",
     }
-
-
-@pytest.fixture
-def talk(engine):
-    with engine.begin() as connection:
-        event_id = connection.execute(insert(db.event_).values(
-            name="PyCon", slug="pycon", description="", start_date=dt.date(2026, 11, 1), end_date=dt.date(2026, 11, 2),
-            timezone="UTC", venue="", city="", country="", url="", cfp_deadline=None, cache_version=1, created_at=NOW,
-        ).returning(db.event_.c.id)).scalar_one()
-        return connection.execute(insert(db.session).values(
-            event_id=event_id, title="A talk", abstract="", starts_at=None, cache_version=1,
-        ).returning(db.session.c.id)).scalar_one()
 
 
 def test_fetch_prints_what_it_found(env, web_server):
@@ -64,9 +48,9 @@ def test_refused_and_failed_are_one_line_and_exit_1(env, web_server):
     assert result.stderr.count("\n") == 1
 
 
-def test_attach_to_a_talk_or_an_event(env, engine, web_server, talk):
+def test_attach_to_a_talk_or_an_event(env, engine, web_server, talk_id):
     url = web_server.route("/v", page("<title>The video</title>"))
-    result = run(["coverage", "fetch", url, "--talk", str(talk)], env)
+    result = run(["coverage", "fetch", url, "--talk", str(talk_id)], env)
     assert result.returncode == 0, result.stderr
     assert "title:     The video" in result.stdout
     failed = run(["coverage", "fetch", "http://10.1.2.3/", "--event", "pycon"], env)
@@ -75,7 +59,7 @@ def test_attach_to_a_talk_or_an_event(env, engine, web_server, talk):
         rows = connection.execute(select(db.coverage.c.id, db.coverage.c.session_id, db.coverage.c.event_id,
                                          db.coverage.c.status, db.coverage.c.title).order_by(db.coverage.c.id)).all()
         event_id = connection.execute(select(db.event_.c.id).where(db.event_.c.slug == "pycon")).scalar_one()
-    assert [tuple(r[1:]) for r in rows] == [(talk, None, "ok", "The video"), (None, event_id, "failed", "http://10.1.2.3/")]
+    assert [tuple(r[1:]) for r in rows] == [(talk_id, None, "ok", "The video"), (None, event_id, "failed", "http://10.1.2.3/")]
     assert f"coverage {rows[0][0]} attached" in result.stdout and f"(coverage {rows[1][0]} kept" in failed.stderr
     assert_one_clear_line(run(["coverage", "fetch", url, "--talk", "999"], env), 2, "no talk with id 999")
     assert_one_clear_line(run(["coverage", "fetch", url, "--event", "nope"], env), 2, "no event with slug 'nope'")

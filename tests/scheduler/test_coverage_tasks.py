@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from digest.coverage.store import coverage_add
 from digest.search import open_search
@@ -16,25 +14,11 @@ from scheduler.app import FETCHING_QUEUE, ROUTES
 from tests.scheduler.conftest import wait_until
 from tests.web_server import page, tar_pit
 
-NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
-
 
 @pytest.fixture
 def worker_env(worker_env):
     # Only the test server's address is allowed; the deadline is short so the test is too.
     return {**worker_env, "LANYARD_HTTP_ALLOW_NETWORKS": "127.0.0.2/32", "LANYARD_HTTP_DEADLINE": "2"}
-
-
-@pytest.fixture
-def talk_id(engine):
-    with engine.begin() as connection:
-        event_id = connection.execute(insert(db.event_).values(
-            name="PyCon", slug="pycon", description="", start_date=dt.date(2026, 11, 1), end_date=dt.date(2026, 11, 2),
-            timezone="UTC", venue="", city="", country="", url="", cfp_deadline=None, cache_version=1, created_at=NOW,
-        ).returning(db.event_.c.id)).scalar_one()
-        return connection.execute(insert(db.session).values(
-            event_id=event_id, title="A talk", abstract="", starts_at=None, cache_version=1,
-        ).returning(db.session.c.id)).scalar_one()
 
 
 def coverage_row(engine, coverage_id):

@@ -24,18 +24,6 @@ def client():
     found.close()
 
 
-@pytest.fixture
-def talk_id(engine):
-    with engine.begin() as connection:
-        event_id = connection.execute(insert(db.event_).values(
-            name="PyCon", slug="pycon", description="", start_date=dt.date(2026, 11, 1), end_date=dt.date(2026, 11, 2),
-            timezone="UTC", venue="", city="", country="", url="", cfp_deadline=None, cache_version=1, created_at=NOW,
-        ).returning(db.event_.c.id)).scalar_one()
-        return connection.execute(insert(db.session).values(
-            event_id=event_id, title="A talk", abstract="", starts_at=None, cache_version=1,
-        ).returning(db.session.c.id)).scalar_one()
-
-
 def row(engine, coverage_id):
     with engine.connect() as connection:
         return connection.execute(select(db.coverage).where(db.coverage.c.id == coverage_id)).mappings().one()
