@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "lanyard_site.events",
     "lanyard_site.mailing",
     "lanyard_site.personal",
+    "lanyard_site.accounts",
     # Sign in with GitHub (allauth) and Mastodon, connecting accounts, the follows page.
     "lanyard_site.social",
     "allauth",
