@@ -14,6 +14,7 @@ converters.register()
 # and /readyz by lanyard_site.ops.middleware.HealthMiddleware, before any other middleware.
 urlpatterns = [
     path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
+    path("", include("lanyard_site.social.urls")),  # sign in with GitHub or Mastodon, connected accounts
     path("", events.home, name="home"),
     path("events/", events.events, name="events"),
     path("events/<lslug:slug>/", events.event, name="event"),

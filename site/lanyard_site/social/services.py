@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 import time
 
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import router, transaction
 
-from digest.accounts import AccountConflict, account_link, account_unlink
+from digest.accounts.errors import AccountTaken
+from digest.accounts.links import account_link, account_unlink
 from digest.sealed import Sealer
 from digest.stores.keys import RedisKeys
 from digest.vocabulary import Provider, VerifiedVia
@@ -20,7 +22,7 @@ from .. import stores
 from ..accounts.models import Account
 from ..events.models import Person
 from ..mailing.models import Subscription
-from . import mastodon
+from . import mastodon, selectors
 from .models import AccountToken, MastodonServer
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ def account_connect(*, person: Person, provider: Provider, external_id: str, han
             stores.engine(), person_id=person.pk, provider=provider, external_id=external_id, handle=handle,
             profile_url=profile_url, verified_via=verified_via, added_by=person.handle,
         )
-    except AccountConflict as conflict:
+    except AccountTaken as conflict:
         raise ConnectRefused(str(conflict)) from None
     account_import_queue(account_id=account_id)
     return account_id
@@ -110,19 +112,32 @@ def _send_import(account_id: int) -> None:
             pass
 
 
-def account_disconnect(*, person: Person, account_id: int) -> Account:
+def account_disconnect(*, person: Person, user: User, account_id: int) -> Account:
     """Revoke the token on its server (best effort: a server that is away does not keep a
     person connected), delete it, then the account, its list and that source's follows;
-    manual follows stay."""
+    manual follows stay. Refused for the last way to sign in of a user with no password."""
     account = Account.objects.filter(pk=account_id, person=person).first()
     if account is None:
         raise ConnectRefused("That account is not connected to your profile; nothing was changed.")
+    sign_ins = _sign_ins(person=person, user=user)
+    if not user.has_usable_password() and sign_ins == {account.pk}:
+        raise ConnectRefused("You sign in with this account and have no password: set one first (Forgot your "
+                             "password? on the sign-in page), then disconnect; nothing was changed.")
     token = AccountToken.objects.filter(account=account).select_related("server").first()
     if token is not None:
         _revoke(token)
         token.delete()
+    if account.provider == Provider.GITHUB:
+        SocialAccount.objects.filter(user=user, provider="github", uid=account.external_id).delete()
     account_unlink(stores.engine(), account_id=account.pk)
     return account
+
+
+def _sign_ins(*, person: Person, user: User) -> set[int]:
+    """The accounts the user can sign in with: GitHub through allauth, Mastodon through its OAuth."""
+    github = SocialAccount.objects.filter(user=user, provider="github").values_list("uid", flat=True)
+    accounts = person.accounts.filter(verified_via=VerifiedVia.OAUTH)
+    return {a.pk for a in accounts if a.provider == Provider.MASTODON or a.external_id in set(github)}
 
 
 def _revoke(token: AccountToken) -> None:
@@ -130,8 +145,9 @@ def _revoke(token: AccountToken) -> None:
     seal = sealer()
     try:
         registration = mastodon.Registration(server.client_id, seal.open(server.client_secret_sealed))
-        mastodon.token_revoke(stores.http(), origin=server.origin, registration=registration,
-                              token=seal.open(token.token_sealed))
+        with stores.http_client() as http:
+            mastodon.token_revoke(http, origin=server.origin, registration=registration,
+                                  token=seal.open(token.token_sealed))
     except Exception as error:  # the token is deleted here whatever the server says
         log.warning("could not revoke the token of account %s on %s (%s)", token.account_id, server.origin, error)
 
@@ -145,3 +161,42 @@ def signin_failure_message(provider_name: str, error=None, exception=None) -> st
         return (f"Sign-in with {provider_name} was refused: its answer did not match this browser's request "
                 "(state); nothing was changed. Please try again.")
     return f"Sign-in with {provider_name} failed ({error or 'no answer'}); nothing was changed. Please try again."
+
+
+def account_owner_checked(*, provider: Provider, external_id: str, user: User | None):
+    """Who has this external account, when the visitor may use it: refused when it is another
+    signed-in user's, or (signed out) on a claimed person without proof it is theirs."""
+    owner = selectors.account_owner(provider=provider, external_id=external_id)
+    if owner is None:
+        return None
+    name = Provider(provider).name.title()
+    if user is not None and owner.user_id not in (None, user.pk):
+        raise ConnectRefused(f"This {name} account belongs to another lanyard profile; nothing was changed.")
+    if user is None and owner.user_id is not None and not owner.verified:
+        raise ConnectRefused(f"This {name} account is listed on @{owner.handle}'s profile; sign in to it and "
+                             f"connect {name} from there.")
+    return owner
+
+
+def user_for_signin(*, username: str) -> User:
+    """A new user without a password (they sign in with the other network), under a free username."""
+    base = "".join(c for c in username if c.isalnum() or c in "_.-")[:140] or "member"
+    candidate, n = base, 1
+    while User.objects.filter(username__iexact=candidate).exists():
+        n += 1
+        candidate = f"{base}{n}"
+    user = User(username=candidate)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def token_keep(*, account_id: int, server: MastodonServer, token: str) -> None:
+    """Keep the newest token sealed; an older one of the account is revoked on its server."""
+    old = AccountToken.objects.filter(account_id=account_id).select_related("server").first()
+    if old is not None:
+        _revoke(old)
+    AccountToken.objects.update_or_create(
+        account_id=account_id,
+        defaults={"token_sealed": sealer().seal(token), "scopes": mastodon.SCOPES, "server": server},
+    )
