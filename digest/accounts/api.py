@@ -2,10 +2,11 @@
 
 Rate limits: a ``429`` (or GitHub's ``403`` with ``X-RateLimit-Remaining: 0``) is waited
 out when ``Retry-After`` or ``X-RateLimit-Reset`` (epoch seconds on GitHub and, as
-``RateLimit-Reset``, on the Bluesky AppView; an ISO time on Mastodon) says it ends within ``MAX_WAIT`` seconds, at most ``RETRIES`` times; a
-longer limit fails at once with the time it ends. A response that says the budget is
-spent (``Remaining: 0``) makes the next request wait for the reset the same way, so a
-long list never runs into the wall.
+``RateLimit-Reset``, on the Bluesky AppView; an ISO time on Mastodon) says it ends
+within ``MAX_WAIT`` seconds, at most ``RETRIES`` times; a longer limit fails at once
+with the time it ends. A response that says the budget is spent (``Remaining: 0``)
+makes the next request wait for the reset the same way, so a long list never runs
+into the wall.
 """
 
 from __future__ import annotations
