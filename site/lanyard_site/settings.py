@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "lanyard_site.events",
     "lanyard_site.mailing",
     "lanyard_site.personal",
+    "lanyard_site.accounts",
 ]
 
 MIDDLEWARE = [
