@@ -157,6 +157,7 @@ class SolrIndex(SearchIndex):
     (replicas on another node answer while one is down), for ROUNDS rounds."""
 
     backend = "solr"
+    max_clauses = None  # the terms parser takes the whole follow set in one filter
 
     def __init__(self, url: str, *, timeout: float = TIMEOUT):
         self.urls = tuple(u.strip().rstrip("/") for u in url.split(",") if u.strip())
