@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "lanyard_site.ops.middleware.HealthMiddleware",
     # Notes the stores a request found away (Redis, the graph, search) and adds the banner.
     "lanyard_site.ops.degraded.DegradedMiddleware",
+    # A NUL byte in any parameter or field, or a form body not in UTF-8: a 400, before any view.
+    "lanyard_site.ops.bad_input.BadInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # In production static files are served first, before anything else touches the request
     # (hashed names, a year's expiry); in development Django's server serves them.
