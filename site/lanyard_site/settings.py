@@ -206,6 +206,10 @@ if PRODUCTION:
     # (add them at the proxy), so the two checks asking for them are silenced.
     SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
+# The technical 500 page (superusers, production too) masks passwords in URLs and looks
+# into lanyard's settings object field by field.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "lanyard_site.ops.reporting.LanyardExceptionReporterFilter"
+
 # Console lines or JSON (LANYARD_LOG_FORMAT), the same as the workers and the endpoint write.
 LOGGING = logging_config(LANYARD, service="site")
 

@@ -5,6 +5,7 @@ Rendered by Django's test client on SQLite and PostgreSQL against the Redis serv
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import subprocess
@@ -12,11 +13,13 @@ import sys
 import uuid
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
+from digest.config import load_settings
 from digest.ops.readonly import ReadOnlyError, read_only_set, writes_refused
 from digest.stores.keys import RedisKeys
 from lanyard_site import stores
@@ -196,6 +199,30 @@ def test_superusers_see_the_technical_500_page_and_others_do_not(client, alias, 
     assert "Traceback" in page and "event" in page and "Request information" in page
     logged = [r for r in caplog.records if r.name == "lanyard.site" and r.exc_info]
     assert logged and "shown to superuser root" in logged[0].getMessage()
+
+
+def test_the_technical_500_page_masks_every_password_key_and_dsn(client, alias, broken_home, monkeypatch):
+    """SMTP, Redis, broker and database passwords, the signing keys and the Sentry DSN, wherever
+    the page would show them: the settings object, Django's settings, the environment."""
+    secrets = {"smtp-pass-1", "redis-pass-2", "broker-pass-3", "db-pass-4", "dsn-key-5", TEST_SECRET}
+    lanyard = load_settings({
+        "LANYARD_SECRET_KEYS": TEST_SECRET, "LANYARD_DATA_DIR": str(django_settings.LANYARD.data_dir),
+        "LANYARD_MAIL_URL": "smtp://mailer:smtp-pass-1@relay.internal:587?starttls=true",
+        "LANYARD_REDIS_URL": "redis://:redis-pass-2@127.0.0.1:1/0",
+        "LANYARD_BROKER_URL": "amqp://lanyard:broker-pass-3@rabbit.internal:5672/lanyard",
+        "LANYARD_DATABASE_URL": "postgresql://lanyard:db-pass-4@db.internal:5432/lanyard",
+        "SENTRY_DSN": "https://dsn-key-5@o1.ingest.sentry.io/42",
+    })
+    monkeypatch.setenv("LANYARD_MAIL_URL", "smtp://mailer:smtp-pass-1@relay.internal:587")
+    client.raise_request_exception = False
+    sign_in(client, "root", superuser=True)
+    with override_settings(LANYARD=lanyard):
+        technical = client.get("/")
+    page = html.unescape(technical.content.decode())
+    assert technical.status_code == 500 and "Traceback" in page and "LANYARD" in page
+    assert "relay.internal" in page and "rabbit.internal" in page  # the settings are shown, only masked
+    assert not {secret for secret in secrets if secret in page}
+    assert "'url': 'smtp://mailer:********************@relay.internal:587?starttls=true'" in page
 
 
 # -- profiles -----------------------------------------------------------------------------
