@@ -77,7 +77,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: load balancers probe /healthz and /readyz by address, over plain HTTP.
+    # Forwarded headers from the proxies of LANYARD_TRUSTED_PROXIES only, before anything reads them.
+    "lanyard_site.ops.proxy.ProxyHeadersMiddleware",
+    # Before host checks and the https redirect: load balancers probe /healthz and /readyz by
+    # address, over plain HTTP.
     "lanyard_site.ops.middleware.HealthMiddleware",
     # Notes the stores a request found away (Redis, the graph, search) and adds the banner.
     "lanyard_site.ops.degraded.DegradedMiddleware",
@@ -142,9 +145,11 @@ STATICFILES_DIRS = [SITE_DIR / "static"]  # the site's own CSS, icons
 STATIC_ROOT = str(LANYARD.data_dir / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Content-hashed names, so static files can be served with far-future expiry.
+    # Content-hashed names, so static files can be served with far-future expiry; in
+    # production collectstatic also writes each one gzip- (and Brotli-) compressed, which
+    # WhiteNoise serves to browsers that accept it.
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if LANYARD.production
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -193,7 +198,8 @@ LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"
 
 # Behind the TLS-terminating proxy: it says https in X-Forwarded-Proto (it must overwrite
-# any such header a client sends). Everything below is what `check --deploy` asks for.
+# any such header a client sends), believed only from LANYARD_TRUSTED_PROXIES
+# (lanyard_site.ops.proxy). Everything below is what `check --deploy` asks for.
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # On an https base URL (the only kind `check --deploy` is clean for): plain http is
