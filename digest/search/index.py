@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Self
@@ -18,10 +17,19 @@ from typing import Self
 from digest.ops.profile import Kind as ProfileKind
 from digest.ops.profile import profiled
 from digest.search.documents import KINDS, DocKey, SearchDocument
+from digest.search.folding import folded_words
 
 MAX_CLAUSES = 2_048  # person ids in one OR query on tantivy (Lanyrd's Solr limit); Solr takes any number
 CO_SPEAKERS = 8
 WHEN = ("upcoming", "past")
+# Ranking, the same on every engine: a word in the title counts double, a word naming one of
+# an event's topics triple (an event tagged Python is what "python" most likely wants); then
+# a bonus by type, events first, and for events not yet over. Engines add the bonuses to the
+# text score as constant scores (tantivy) or boost queries (Solr's bq).
+FIELD_BOOSTS = {"title": 2.0, "tags": 3.0}
+TYPE_BONUS = {"event": 3.0, "session": 1.5, "person": 1.0, "coverage": 0.5}
+UPCOMING_BONUS = 2.0
+PREFIX_MIN = 3  # the last word also matches as a prefix ("pyth" finds Python) from this length
 
 
 class SearchMissing(RuntimeError):
@@ -58,8 +66,16 @@ class TextQuery:
 
     @property
     def words(self) -> list[str]:
-        """The query's words, lowercased: no query syntax from users reaches an engine."""
-        return [word.lower() for word in re.findall(r"\w+", self.text)]
+        """The query's words, folded as the index's text is (``digest.search.folding``): no query
+        syntax from users reaches an engine."""
+        return folded_words(self.text)
+
+    @property
+    def prefix(self) -> str | None:
+        """The last word, which also matches as the start of a longer word (someone still
+        typing it), when it is long enough to be worth it."""
+        words = self.words
+        return words[-1] if words and len(words[-1]) >= PREFIX_MIN else None
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,8 @@ def gunicorn(env: dict[str, str], log: Path):
                 "gunicorn",
                 "--chdir",
                 str(ROOT / "site"),
+                "-c",
+                "python:lanyard_site.gunicorn_conf",  # as the README runs it
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
@@ -216,6 +218,11 @@ def test_behind_a_tls_proxy_login_works_and_errors_reach_operators(database_url,
             assert login.status_code == 302, login.text[:500]  # no CSRF 403 behind the proxy
             assert "sessionid" in root.cookies and "Secure" in " ".join(login.headers.get_list("set-cookie"))
             assert root.request("GET", "/").status_code == 200
+            css = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]["lanyard/site.css"]
+            assert (tmp_path / "static" / f"{css}.gz").exists()  # compressed once, at collectstatic
+            compressed = anonymous.request("GET", f"/static/{css}", headers={"Accept-Encoding": "gzip"})
+            assert compressed.status_code == 200 and compressed.headers["content-encoding"] == "gzip"
+            assert "immutable" in compressed.headers["cache-control"]
 
             with engine.begin() as connection:
                 connection.execute(text('ALTER TABLE "event" RENAME TO "event_gone"'))
@@ -242,3 +249,48 @@ def test_behind_a_tls_proxy_login_works_and_errors_reach_operators(database_url,
     events = [b for b in sentry.bodies if '"exception"' in b]
     assert len(events) >= 2  # both 500s reached Sentry: the superuser's and the anonymous visitor's
     assert any(re.search(r"(ProgrammingError|OperationalError|UndefinedTable)", b) for b in events)
+
+
+def run_gunicorn(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT / "site"), "--bind", f"127.0.0.1:{free_port()}", *args,
+         "lanyard_site.wsgi:application"],
+        env={**env, "PYTHONPATH": f"{ROOT / 'site'}:{ROOT}"},
+        capture_output=True, text=True, timeout=180,
+    )
+
+
+def test_gunicorn_stops_in_one_line_on_a_bad_key_database_or_data_directory(tmp_path):
+    good = production_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path)
+    bad = {
+        "LANYARD_SECRET_KEYS": ("short", "LANYARD_SECRET_KEYS"),
+        "LANYARD_DATABASE_URL": ("mysql://lanyard@db/lanyard", "LANYARD_DATABASE_URL"),
+        "LANYARD_DATA_DIR": ("/proc/lanyard", "LANYARD_DATA_DIR"),
+    }
+    for name, (value, says) in bad.items():
+        for args in (("-c", "python:lanyard_site.gunicorn_conf"), ("--workers", "1")):  # with the config, without
+            result = run_gunicorn({**good, name: value}, *args)
+            lines = [line for line in result.stderr.splitlines() if "lanyard site:" in line]
+            assert result.returncode != 0 and "Traceback" not in result.stderr, (name, args, result.stderr)
+            assert len(lines) == 1 and f"configuration: {says}" in lines[0], (name, args, result.stderr)
+    unreachable = run_gunicorn(
+        {**good, "LANYARD_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"},
+        "-c", "python:lanyard_site.gunicorn_conf",
+    )
+    assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
+    assert unreachable.stderr.strip().count("\n") == 0
+    assert unreachable.stderr.startswith("lanyard site: cannot use the database (")
+
+
+def test_the_proxy_header_is_believed_only_from_trusted_proxies(database_url, tmp_path, redis_client):
+    """gunicorn on loopback with LANYARD_TRUSTED_PROXIES naming another address: a client on
+    loopback saying X-Forwarded-Proto: https is still on plain http (redirected), and cannot
+    claim another address with X-Forwarded-For."""
+    env = production_env(database_url, tmp_path, LANYARD_TRUSTED_PROXIES="192.0.2.10/32")
+    assert manage(env, "collectstatic", "--no-input", "-v", "0").returncode == 0
+    with gunicorn(env, tmp_path / "gunicorn.log") as url:
+        forged = Browser(url).request("GET", "/accounts/login/")  # sends X-Forwarded-Proto: https
+        assert forged.status_code == 301 and forged.headers["location"] == f"https://{HOST}/accounts/login/"
+    env = production_env(database_url, tmp_path, LANYARD_TRUSTED_PROXIES="127.0.0.1")
+    with gunicorn(env, tmp_path / "gunicorn.log") as url:
+        assert Browser(url).request("GET", "/accounts/login/").status_code == 200
