@@ -206,3 +206,11 @@ class TaskName(StrEnum):
     SEARCH_INDEX_PENDING = "lanyard.search.index_pending"
     COVERAGE_FETCH = "lanyard.coverage.fetch"
     COVERAGE_REVALIDATE = "lanyard.coverage.revalidate"
+
+
+class Store(StrEnum):
+    """The copies a page may find away; the site answers from the database without them."""
+
+    REDIS = "redis"  # the shared cache, the ops state, the graph's server
+    GRAPH = "graph"  # the people-you-follow copy (Redis up, the graph not built)
+    SEARCH = "search"

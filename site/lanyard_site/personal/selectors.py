@@ -12,15 +12,19 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.utils import timezone
 
+from digest.graph.store import GraphMissing
 from digest.nightly.build import upcoming_window
 from digest.nightly.friends import FriendEventsStrategy, make_friend_strategy, speaking_events
 from digest.values import FriendEvents, Window
+from digest.vocabulary import GRAPH_ROLES
 
 from .. import stores
-from ..events.models import Event, Person, Topic
+from ..events.models import Attendance, Event, Person, Topic
+from ..ops.degraded import graph_away
 
 FOLLOWED_SHOWN = 50  # followed people listed first on an event or talk page
 
@@ -150,7 +154,11 @@ def calendar_window() -> Window:
 def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, window: Window | None = None) -> Calendar:
     """The events people ``person_id`` follows attend or speak at, as the digest finds them."""
     window = window or calendar_window()
-    found = friend_strategy().friend_events([person_id], window)[person_id]
+    try:
+        found = friend_strategy().friend_events([person_id], window)[person_id]
+    except (redis.RedisError, GraphMissing) as error:
+        graph_away(error)
+        found = friend_events_from_database(person_id, window)
     ids = speaking_events(found) if filters.speaking_only else found.keys()
     if not ids:
         return Calendar(event_ids=[], found=found)
@@ -163,6 +171,23 @@ def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, wi
     return Calendar(
         event_ids=list(events.order_by("start_date", "name", "pk").values_list("pk", flat=True)), found=found
     )
+
+
+def friend_events_from_database(person_id: int, window: Window) -> FriendEvents:
+    """What the graph would answer, read from the database (its owner) while the graph is
+    away: event → followed person → role, for events starting in the window. One query."""
+    rows = Attendance.objects.filter(
+        person__followers__follower_id=person_id,
+        role__in=GRAPH_ROLES,
+        event__start_date__gte=window.start,
+        event__start_date__lte=window.end,
+    ).values_list("event_id", "person_id", "role")
+    found: dict[int, dict[int, str]] = {}
+    for event_id, followed_id, role in rows:
+        people = found.setdefault(event_id, {})
+        if people.get(followed_id) != "speaking":
+            people[followed_id] = role
+    return found
 
 
 def calendar_topics() -> list[Topic]:
