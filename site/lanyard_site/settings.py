@@ -75,12 +75,15 @@ INSTALLED_APPS = [
     "lanyard_site.events",
     "lanyard_site.mailing",
     "lanyard_site.personal",
+    "lanyard_site.accounts",
     "lanyard_site.api",
 ]
 
 MIDDLEWARE = [
     # First: load balancers probe /healthz and /readyz by address, over plain HTTP.
     "lanyard_site.ops.middleware.HealthMiddleware",
+    # Notes the stores a request found away (Redis, the graph, search) and adds the banner.
+    "lanyard_site.ops.degraded.DegradedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # In production static files are served first, before anything else touches the request
     # (hashed names, a year's expiry); in development Django's server serves them.

@@ -11,6 +11,7 @@ from ninja import Path, Query, Router
 from digest.slugs import SLUG_PATTERN, is_slug
 
 from .. import stores
+from ..accounts.selectors import verified_accounts
 from ..events import selectors
 from ..events.coverage_selectors import coverage_of
 from ..events.models import Session, SlugKind
@@ -132,6 +133,8 @@ def person(request: HttpRequest, handle: str = SLUG):
 
     return {
         **show.person(found),
+        "accounts": [{"provider": a.provider, "handle": a.handle, "profile_url": a.profile_url}
+                     for a in verified_accounts(found)],
         "upcoming": part([*events.speaking, *events.attending]), "past": part([*events.spoke, *events.attended]),
         "talks": [show.talk(t) for t in talks],
         "co_speakers": [{"person": show.person_ref(p), "shared_events": p.shared} for p in co.people],

@@ -61,10 +61,7 @@ def calendar(request: HttpRequest, query: Query[CalendarQuery]):
     finds them; with the calendar page's filters (``speaking=1``, ``topic``, ``month``)."""
     person = _me(request)
     filters, notes = selectors.calendar_filters(cleaned(query))
-    try:
-        found = selectors.calendar(person.pk, filters)
-    except selectors.GRAPH_AWAY:
-        raise ApiProblem(503, "The calendar is unavailable for a moment.", headers={"Retry-After": "120"}) from None
+    found = selectors.calendar(person.pk, filters)  # from the database while the graph is away
     page = cursors.position_page(found.event_ids, cursor=query.cursor, limit=query.limit, scope="calendar")
     entries = found.entries(page.items, speaking_only=filters.speaking_only)
     show = Represent(request)
@@ -82,8 +79,10 @@ def follows(request: HttpRequest, query: Query[PageQuery]):
     person = _me(request)
     page = cursors.keyset_page(selectors.follows_of(person.pk), cursor=query.cursor, limit=query.limit,
                                scope="follows")
+    sources = selectors.follow_sources(person.pk, page.items)
     show = Represent(request)
-    return {"items": [show.person(p) for p in page.items], "next": page.next, "ignored": []}
+    return {"items": [{**show.person(p), "sources": sources.get(p.pk, [])} for p in page.items],
+            "next": page.next, "ignored": []}
 
 
 def _followee(handle: str) -> Person:

@@ -112,12 +112,23 @@ class PersonEventRef(Schema):
     event: EventSummary
 
 
+class AccountOut(Schema):
+    provider: str
+    handle: str
+    profile_url: str
+
+
+class FollowedPerson(PersonSummary):
+    sources: list[str] = Field(description="Why you follow them: manual (on lanyard), github, mastodon, bluesky.")
+
+
 class CoSpeaker(Schema):
     person: PersonRef
     shared_events: int
 
 
 class PersonDetail(PersonSummary):
+    accounts: list[AccountOut] = Field(description="Their verified accounts on other networks.")
     upcoming: list[PersonEventRef]
     past: list[PersonEventRef]
     talks: list[TalkSummary]
@@ -203,5 +214,5 @@ PersonPage = page_of(PersonSummary, "PersonPage")
 TopicPage = page_of(Topic, "TopicPage")
 CoveragePage = page_of(CoverageItem, "CoveragePage")
 CalendarPage = page_of(CalendarEntry, "CalendarPage")
-FollowsPage = page_of(PersonSummary, "FollowsPage")
+FollowsPage = page_of(FollowedPerson, "FollowsPage")
 SubscriptionsPage = page_of(SubscriptionOut, "SubscriptionsPage")

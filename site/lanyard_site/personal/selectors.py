@@ -23,12 +23,12 @@ from digest.nightly.build import upcoming_window
 from digest.nightly.friends import FriendEventsStrategy, make_friend_strategy, speaking_events
 from digest.slugs import is_slug
 from digest.values import FriendEvents, Window
+from digest.vocabulary import GRAPH_ROLES
 
 from .. import stores
-from ..events.models import Event, Person, Topic
+from ..events.models import Attendance, Event, Follow, Person, Topic
+from ..ops.degraded import graph_away
 
-# The graph being away (Redis down, or not built yet): the calendar says so, never a 500.
-GRAPH_AWAY = (redis.RedisError, GraphMissing)
 FOLLOWED_SHOWN = 50  # followed people listed first on an event or talk page
 
 
@@ -174,7 +174,11 @@ def calendar_window() -> Window:
 def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, window: Window | None = None) -> Calendar:
     """The events people ``person_id`` follows attend or speak at, as the digest finds them."""
     window = window or calendar_window()
-    found = friend_strategy().friend_events([person_id], window)[person_id]
+    try:
+        found = friend_strategy().friend_events([person_id], window)[person_id]
+    except (redis.RedisError, GraphMissing) as error:
+        graph_away(error)
+        found = friend_events_from_database(person_id, window)
     ids = speaking_events(found) if filters.speaking_only else found.keys()
     if not ids:
         return Calendar(event_ids=[], found=found)
@@ -189,6 +193,23 @@ def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, wi
     )
 
 
+def friend_events_from_database(person_id: int, window: Window) -> FriendEvents:
+    """What the graph would answer, read from the database (its owner) while the graph is
+    away: event → followed person → role, for events starting in the window. One query."""
+    rows = Attendance.objects.filter(
+        person__followers__follower_id=person_id,
+        role__in=GRAPH_ROLES,
+        event__start_date__gte=window.start,
+        event__start_date__lte=window.end,
+    ).values_list("event_id", "person_id", "role")
+    found: dict[int, dict[int, str]] = {}
+    for event_id, followed_id, role in rows:
+        people = found.setdefault(event_id, {})
+        if people.get(followed_id) != "speaking":
+            people[followed_id] = role
+    return found
+
+
 def calendar_topics() -> list[Topic]:
     """Topics to filter the calendar by: every topic (bounded: topics are a curated list)."""
     return list(Topic.objects.order_by("name")[:200])
@@ -199,5 +220,16 @@ def person_feed(person_id: int) -> Person | None:
 
 
 def follows_of(person_id: int) -> QuerySet[Person]:
-    """The people ``person_id`` follows, by name (the database, the graph's source)."""
-    return Person.objects.filter(followers__follower_id=person_id).order_by("name", "pk")
+    """The people ``person_id`` follows, by name, each once whatever its sources (the
+    database, the graph's source)."""
+    followed = Follow.objects.filter(follower_id=person_id).values("followee_id")
+    return Person.objects.filter(pk__in=followed).order_by("name", "pk")
+
+
+def follow_sources(person_id: int, people: list[Person]) -> dict[int, list[str]]:
+    """Why ``person_id`` follows each of ``people``: followee id → sources (manual, github, …). One query."""
+    sources: dict[int, list[str]] = {}
+    rows = Follow.objects.filter(follower_id=person_id, followee__in=[p.pk for p in people]).order_by("source")
+    for followee_id, source in rows.values_list("followee_id", "source"):
+        sources.setdefault(followee_id, []).append(source)
+    return sources

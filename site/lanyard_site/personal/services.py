@@ -45,18 +45,23 @@ def attendance_remove(*, person: Person, event: Event) -> bool:
 
 
 def follow_create(*, follower: Person, followee: Person) -> bool:
-    """Follow someone; False when already following (nothing written twice)."""
+    """Follow someone on the site (a ``manual`` follow); False when already following so (nothing written twice).
+
+    A manual follow stands beside imported ones for the same pair and outlives them.
+    """
     if follower.pk == followee.pk:
         raise ActionRefused("You cannot follow yourself.")
     try:
         with transaction.atomic(using=router.db_for_write(Follow)):
-            _, created = Follow.objects.get_or_create(follower=follower, followee=followee)
+            _, created = Follow.objects.get_or_create(follower=follower, followee=followee, source=Follow.Source.MANUAL)
     except IntegrityError:  # a simultaneous click made it first
         return False
     return created
 
 
 def follow_delete(*, follower: Person, followee: Person) -> bool:
+    """Stop following: every source's row for the pair goes (an imported one comes back at the
+    next refresh of that list if the account there still follows them)."""
     with transaction.atomic(using=router.db_for_write(Follow)):
         removed = [f.delete() for f in Follow.objects.filter(follower=follower, followee=followee)]
     return bool(removed)
