@@ -37,6 +37,8 @@ from digest.search.index import (
 TIMEOUT = 10  # seconds
 ADD_BATCH = 1_000
 PAGE = 1_000
+ROUNDS = 2  # tries of every node before a request fails
+RETRY_PAUSE = 0.5  # seconds between rounds
 
 
 def solr_date(day: dt.date) -> str:
@@ -150,25 +152,48 @@ def _pairs(flat: list) -> dict:
 
 
 class SolrIndex(SearchIndex):
+    """``url``: the core or collection (alias) on one node, or on several, comma-separated:
+    a request goes to the node that last answered and, when that one fails, to the next
+    (replicas on another node answer while one is down), for ROUNDS rounds."""
+
     backend = "solr"
 
     def __init__(self, url: str, *, timeout: float = TIMEOUT):
-        self.url = url
-        self.solr = pysolr.Solr(url, timeout=timeout, always_commit=False)
+        self.urls = tuple(u.strip().rstrip("/") for u in url.split(",") if u.strip())
+        if not self.urls:
+            raise ValueError("a Solr URL is needed")
+        self.url = ",".join(self.urls)
+        self.timeout = timeout
+        self.clients = [pysolr.Solr(u, timeout=timeout, always_commit=False) for u in self.urls]
+        self._current = 0
+
+    @property
+    def solr(self) -> pysolr.Solr:
+        """The client of the node that last answered."""
+        return self.clients[self._current]
+
+    def _call(self, call: Callable[[pysolr.Solr], Any]) -> Any:
+        failures: dict[str, str] = {}
+        for attempt in range(ROUNDS * len(self.clients)):
+            if attempt and attempt % len(self.clients) == 0:
+                time.sleep(RETRY_PAUSE)  # every node failed: give the cluster a moment to reroute
+            node = (self._current + attempt) % len(self.clients)
+            try:
+                result = call(self.clients[node])
+            except pysolr.SolrError as error:
+                failures[self.urls[node]] = str(error).splitlines()[0] if str(error) else type(error).__name__
+                continue
+            self._current = node
+            return result
+        raise SearchError("Solr failed: " + "; ".join(f"{url}: {why}" for url, why in failures.items()))
 
     def _select(self, params: dict) -> pysolr.Results:
         params = dict(params)
         q = params.pop("q")
-        try:
-            return self.solr.search(q, **params)
-        except pysolr.SolrError as error:
-            raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
+        return self._call(lambda solr: solr.search(q, **params))
 
-    def _update(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return call(*args, **kwargs)
-        except pysolr.SolrError as error:
-            raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
+    def _update(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._call(lambda solr: getattr(solr, method)(*args, **kwargs))
 
     def document_count(self) -> int:
         return self._select({"q": "*:*", "rows": 0}).hits
@@ -226,11 +251,11 @@ class SolrIndex(SearchIndex):
 
     def upsert(self, documents: Sequence[SearchDocument]) -> None:
         if documents:
-            self._update(self.solr.add, [solr_document(d) for d in documents], commit=False, softCommit=True)
+            self._update("add", [solr_document(d) for d in documents], commit=False, softCommit=True)
 
     def delete(self, keys: Sequence[DocKey]) -> None:
         if keys:
-            self._update(self.solr.delete, id=[k.id for k in keys], commit=False, softCommit=True)
+            self._update("delete", id=[k.id for k in keys], commit=False, softCommit=True)
 
     def rebuild(self, documents: Iterable[SearchDocument]) -> int:
         generation = time.time_ns() // 1_000_000
@@ -238,15 +263,16 @@ class SolrIndex(SearchIndex):
         for document in documents:
             batch.append(solr_document(document, generation))
             if len(batch) >= ADD_BATCH:
-                self._update(self.solr.add, batch, commit=False)
+                self._update("add", batch, commit=False)
                 count += len(batch)
                 batch = []
         if batch:
-            self._update(self.solr.add, batch, commit=False)
+            self._update("add", batch, commit=False)
             count += len(batch)
-        self._update(self.solr.delete, q=f"*:* -generation:{generation}", commit=False)
-        self._update(self.solr.commit)
+        self._update("delete", q=f"*:* -generation:{generation}", commit=False)
+        self._update("commit")
         return count
 
     def close(self) -> None:
-        self.solr.get_session().close()
+        for client in self.clients:
+            client.get_session().close()

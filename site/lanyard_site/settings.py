@@ -128,6 +128,15 @@ TEMPLATES = [
     },
 ]
 
+# Sign-up and password resets refuse short, common, all-digit and name-like passwords.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en"

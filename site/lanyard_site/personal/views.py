@@ -26,7 +26,7 @@ from ..api.tokens import TokenRefused, api_token_create, api_token_revoke, api_t
 from ..events.models import Event, Person
 from ..ops.services import flag_active
 from . import ical, mail, selectors, services
-from .forms import ProfileForm, SignupForm
+from .forms import ProfileCreateForm, ProfileForm, SignupForm
 from .signin import forget, remember, signed_in
 
 PAGE_SIZE = 50
@@ -72,8 +72,8 @@ def person_write(view):
             return redirect_to_login(_back(request, request.path))
         person = Person.objects.filter(user=request.user).first()
         if person is None:
-            messages.error(request, "Your account has no lanyard profile, so nothing was changed.")
-            return redirect(_back(request, reverse("home")))
+            messages.error(request, "Your account has no lanyard profile yet, so nothing was changed; make one here.")
+            return redirect("profile")
         return view(request, person, *args, **kwargs)
 
     return wrapped
@@ -214,7 +214,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     person = Person.objects.filter(user=request.user).first()
     if person is None:
-        return render(request, "personal/profile.html", {"form": None})
+        return _profile_create(request)
     if request.method == "POST":
         form = ProfileForm(request.POST, person=person)
         if form.is_valid():
@@ -259,6 +259,20 @@ def token_revoke(request: HttpRequest, person: Person, token_id: int) -> HttpRes
     return redirect("profile")
 
 
+def _profile_create(request: HttpRequest) -> HttpResponse:
+    """An account without a profile (a staff account, or one whose profile a demo reset
+    replaced) makes one here, rather than meeting a dead end on every action."""
+    form = ProfileCreateForm(request.POST if request.method == "POST" else None,
+                             initial={"name": request.user.get_full_name() or request.user.username})
+    if request.method == "POST" and form.is_valid():
+        person = services.person_create(user=request.user, name=form.cleaned_data["name"],
+                                        handle=form.cleaned_data["handle"])
+        remember(request, request.user)
+        messages.success(request, f"Your profile is made: {person.name} (@{person.handle}).")
+        return redirect("profile")
+    return render(request, "personal/profile.html", {"create_form": form})
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -269,6 +283,8 @@ def signup(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password1"],
                 email=form.cleaned_data["email"],
                 name=form.cleaned_data["name"],
+                handle=form.cleaned_data["handle"],
+                list_name=None if form.cleaned_data["digest"] == "none" else form.cleaned_data["digest"] or "daily",
             )
             login(request, person.user, backend="django.contrib.auth.backends.ModelBackend")
             mail.welcome_send(person=person, email=form.cleaned_data["email"])
