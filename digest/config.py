@@ -33,6 +33,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 ENVIRONMENTS = ("development", "production")
+LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 LOG_FORMATS = ("console", "json")
 # Written by operators as URLs: a space in one is a typo (or an unencoded password), never meant.
 URL_VARIABLES = (
@@ -131,6 +132,8 @@ class Settings:
     http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     http_proxy: str = ""
     http_deadline: float = 20.0
+    # Peers whose X-Forwarded-Proto/-For the site believes (the TLS proxy); anyone else's are dropped.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = LOOPBACK
 
     @property
     def production(self) -> bool:
@@ -218,6 +221,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
     http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
     http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
+    trusted_proxies = parse_networks(get("LANYARD_TRUSTED_PROXIES"), variable="LANYARD_TRUSTED_PROXIES") or LOOPBACK
 
     return Settings(
         environment=environment,
@@ -242,6 +246,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_allow_networks=http_allow_networks,
         http_proxy=http_proxy,
         http_deadline=http_deadline,
+        trusted_proxies=trusted_proxies,
     )
 
 
@@ -445,8 +450,10 @@ def parse_http_url(variable: str, url: str) -> str:
     return url.rstrip("/")
 
 
-def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """``LANYARD_HTTP_ALLOW_NETWORKS``: comma-separated CIDRs (or single addresses)."""
+def parse_networks(
+    value: str, *, variable: str = "LANYARD_HTTP_ALLOW_NETWORKS"
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``LANYARD_HTTP_ALLOW_NETWORKS``, ``LANYARD_TRUSTED_PROXIES``: comma-separated CIDRs (or single addresses)."""
     networks = []
     for entry in (part.strip() for part in value.split(",")):
         if not entry:
@@ -454,9 +461,7 @@ def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Ne
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
-            raise ConfigError(
-                "LANYARD_HTTP_ALLOW_NETWORKS", f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)"
-            ) from None
+            raise ConfigError(variable, f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)") from None
     return tuple(networks)
 
 

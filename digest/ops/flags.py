@@ -186,9 +186,15 @@ class FlagSet:
             raise KeyError(name) from None
 
 
+def flags_read(redis: redis_lib.Redis, *, prefix: str) -> dict[str, Rule]:
+    """The stored conditions; raises RedisError when Redis cannot be reached."""
+    return rules_from_hash(redis.hgetall(RedisKeys(prefix).ops_flags))
+
+
 def flags_get(redis: redis_lib.Redis, *, prefix: str) -> dict[str, Rule]:
+    """The conditions for a request: the declared defaults when Redis cannot be reached."""
     try:
-        return rules_from_hash(redis.hgetall(RedisKeys(prefix).ops_flags))
+        return flags_read(redis, prefix=prefix)
     except redis_lib.RedisError:
         return dict(DEFAULT_RULES)
 

@@ -80,10 +80,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: load balancers probe /healthz and /readyz by address, over plain HTTP.
+    # Forwarded headers from the proxies of LANYARD_TRUSTED_PROXIES only, before anything reads them.
+    "lanyard_site.ops.proxy.ProxyHeadersMiddleware",
+    # Before host checks and the https redirect: load balancers probe /healthz and /readyz by
+    # address, over plain HTTP.
     "lanyard_site.ops.middleware.HealthMiddleware",
     # Notes the stores a request found away (Redis, the graph, search) and adds the banner.
     "lanyard_site.ops.degraded.DegradedMiddleware",
+    # A NUL byte in any parameter or field, or a form body not in UTF-8: a 400, before any view.
+    "lanyard_site.ops.bad_input.BadInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # In production static files are served first, before anything else touches the request
     # (hashed names, a year's expiry); in development Django's server serves them.
@@ -147,9 +152,11 @@ STATICFILES_DIRS = [SITE_DIR / "static"]  # the site's own CSS, icons
 STATIC_ROOT = str(LANYARD.data_dir / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Content-hashed names, so static files can be served with far-future expiry.
+    # Content-hashed names, so static files can be served with far-future expiry; in
+    # production collectstatic also writes each one gzip- (and Brotli-) compressed, which
+    # WhiteNoise serves to browsers that accept it.
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if LANYARD.production
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -208,7 +215,8 @@ LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"
 
 # Behind the TLS-terminating proxy: it says https in X-Forwarded-Proto (it must overwrite
-# any such header a client sends). Everything below is what `check --deploy` asks for.
+# any such header a client sends), believed only from LANYARD_TRUSTED_PROXIES
+# (lanyard_site.ops.proxy). Everything below is what `check --deploy` asks for.
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # On an https base URL (the only kind `check --deploy` is clean for): plain http is
@@ -222,6 +230,10 @@ if PRODUCTION:
     # wants the domain in browsers' preload lists: both are the operator's decision
     # (add them at the proxy), so the two checks asking for them are silenced.
     SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
+# The technical 500 page (superusers, production too) masks passwords in URLs and looks
+# into lanyard's settings object field by field.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "lanyard_site.ops.reporting.LanyardExceptionReporterFilter"
 
 # Console lines or JSON (LANYARD_LOG_FORMAT), the same as the workers and the endpoint write.
 LOGGING = logging_config(LANYARD, service="site")
