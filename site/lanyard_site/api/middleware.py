@@ -109,10 +109,7 @@ class ApiMiddleware:
 
 
 def _address(request: HttpRequest) -> str:
-    # Behind the TLS proxy REMOTE_ADDR is the proxy's: it must put the client's in
-    # X-Real-IP (overwriting any a client sent), as it does X-Forwarded-Proto.
-    if settings.PRODUCTION and request.headers.get("X-Real-IP"):
-        return request.headers["X-Real-IP"][:64]
+    # Behind the TLS proxy, ops.proxy.ProxyHeadersMiddleware has put the client's address here.
     return request.META.get("REMOTE_ADDR", "")[:64]
 
 

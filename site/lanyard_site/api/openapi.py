@@ -19,6 +19,7 @@ ANSWER_HEADERS = {
 }
 RETRY = {"Retry-After": {"description": "Seconds to wait.", **_HEADER_TEXT}}
 ERRORS = {
+    "400": "A parameter holds a NUL byte.",
     "401": "The token is unknown or revoked, or this needs you signed in.",
     "422": "A parameter or the cursor is not valid.",
     "429": "Too many requests; wait Retry-After seconds.",

@@ -154,3 +154,8 @@ def test_the_openapi_document_and_its_docs_under_the_csp(api, client):
 
     for asset in ("ninja/swagger-ui-bundle.js", "ninja/swagger-ui-init.js", "ninja/swagger-ui.css"):
         assert finders.find(asset), asset  # among the site's static files: collected, served with them
+
+
+def test_a_nul_byte_is_a_problem_not_a_page(api, alias):
+    body = problem(api.get("/api/v1/events", {"city": "Ly\x00on"}), 400)
+    assert "NUL" in body["detail"]
