@@ -154,6 +154,39 @@ class CoverageStatus(StrEnum):
     FAILED = "failed"  # kept, titled by its URL, the reason in ``failure``
 
 
+class Provider(StrEnum):
+    """``Account.Provider``: the networks a person's account can be on (``digest/accounts/``)."""
+
+    GITHUB = "github"
+    MASTODON = "mastodon"  # and the servers that speak its API: Pleroma, Akkoma, GoToSocial
+    BLUESKY = "bluesky"
+
+
+class FollowSource(StrEnum):
+    """``Follow.Source``: where a follow came from. One ``follow`` row per (pair, source).
+
+    A pair followed on the site and on GitHub has two rows; removing one source keeps
+    the other, and the pair is in the Redis graph while any row for it remains.
+    """
+
+    MANUAL = "manual"  # made on the site (or by the seed, or an operator)
+    GITHUB = "github"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
+
+
+# The follow source each provider's imported lists make.
+PROVIDER_SOURCE = {provider: FollowSource(provider.value) for provider in Provider}
+
+
+class VerifiedVia(StrEnum):
+    """``Account.VerifiedVia``: how a person proved an account is theirs ("" when unverified)."""
+
+    OAUTH = "oauth"  # signed in with the provider
+    REL_ME = "rel_me"  # the account's profile links back to the person page with rel="me"
+    DOMAIN_HANDLE = "domain_handle"  # a Bluesky handle on the person's own domain (/.well-known/atproto-did)
+
+
 # URL paths of the unsubscribe endpoint (unsubscribe_web), each followed by a token of
 # that purpose. The emails link to them; the endpoint routes them.
 URL_PATHS = {SubscriptionAction.UNSUBSCRIBE: "/u/", SubscriptionAction.RESUBSCRIBE: "/r/"}
@@ -173,3 +206,11 @@ class TaskName(StrEnum):
     SEARCH_INDEX_PENDING = "lanyard.search.index_pending"
     COVERAGE_FETCH = "lanyard.coverage.fetch"
     COVERAGE_REVALIDATE = "lanyard.coverage.revalidate"
+
+
+class Store(StrEnum):
+    """The copies a page may find away; the site answers from the database without them."""
+
+    REDIS = "redis"  # the shared cache, the ops state, the graph's server
+    GRAPH = "graph"  # the people-you-follow copy (Redis up, the graph not built)
+    SEARCH = "search"

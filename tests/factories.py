@@ -27,8 +27,19 @@ def make_person(connection, **values) -> int:
     })
 
 
-def make_follow(connection, follower_id: int, followee_id: int) -> int:
-    return _insert(connection, db.follow, {"follower_id": follower_id, "followee_id": followee_id, "created_at": NOW})
+def make_follow(connection, follower_id: int, followee_id: int, source: str = "manual") -> int:
+    return _insert(connection, db.follow, {
+        "follower_id": follower_id, "followee_id": followee_id, "created_at": NOW, "source": source,
+    })
+
+
+def make_account(connection, person_id: int, provider: str, external_id: str, **values) -> int:
+    return _insert(connection, db.account, {
+        "person_id": person_id, "provider": provider, "external_id": external_id,
+        "handle": values.pop("handle", external_id), "profile_url": "", "verified": False, "verified_via": "",
+        "verified_at": None, "added_by": "test", "created_at": NOW, "fetched_at": None, "fetch_etag": "",
+        "following_count": 0, "following_capped": False, "fetch_error": "", "fetch_error_at": None, **values,
+    })
 
 
 def make_event(connection, start_date: dt.date, **values) -> int:

@@ -597,6 +597,8 @@ _TABLES_IN_DELETE_ORDER = [
     db.event_,
     db.topic,
     db.follow,
+    db.account_following,
+    db.account,
     db.person,
 ]
 

@@ -244,7 +244,9 @@ def _expected_attendance(connection: Connection) -> tuple[dict[int, set], dict[i
 
 
 def _follows(connection: Connection) -> Iterator[tuple[int, int]]:
-    query = select(db.follow.c.follower_id, db.follow.c.followee_id).order_by(db.follow.c.follower_id)
+    # Distinct pairs: a pair followed from several sources has one follow row per source.
+    f = db.follow
+    query = select(f.c.follower_id, f.c.followee_id).distinct().order_by(f.c.follower_id, f.c.followee_id)
     for row in connection.execution_options(yield_per=STREAM_BATCH).execute(query):
         yield row[0], row[1]
 

@@ -91,6 +91,7 @@ def explain(
                 select(p.c.name, p.c.handle, a.c.role)
                 .select_from(f.join(a, a.c.person_id == f.c.followee_id).join(p, p.c.id == f.c.followee_id))
                 .where(f.c.follower_id == person.id, a.c.event_id == event.id, a.c.role.in_(list(GRAPH_ROLES)))
+                .distinct()  # a pair followed from several sources has a follow row for each
                 .order_by(p.c.name)
             )
         ]

@@ -62,6 +62,43 @@ follow = Table(
     Column("follower_id", BigInteger, ForeignKey("person.id"), nullable=False),
     Column("followee_id", BigInteger, ForeignKey("person.id"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # One row per (pair, source): manual rows are the site's; github/mastodon/bluesky rows
+    # are digest/accounts/'s, replaced per person and source (FollowSource).
+    Column("source", String(16), nullable=False, server_default="manual"),
+)
+
+# Owned by digest/accounts/ (written only through its services; the schema is Django's
+# lanyard_site.accounts). One row per person's account on another network, by stable id.
+account = Table(
+    "account",
+    metadata,
+    _id(),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("external_id", String(300), nullable=False),
+    Column("handle", String(300), nullable=False),
+    Column("profile_url", String(500), nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("verified_via", String(16), nullable=False),
+    Column("verified_at", DateTime(timezone=True), nullable=True),
+    Column("added_by", String(150), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=True),
+    Column("fetch_etag", String(300), nullable=False),
+    Column("following_count", Integer, nullable=False),
+    Column("following_capped", Boolean, nullable=False),
+    Column("fetch_error", String(300), nullable=False),
+    Column("fetch_error_at", DateTime(timezone=True), nullable=True),
+)
+
+# Owned by digest/accounts/: the imported follow list of an account, ids only, matched or not.
+account_following = Table(
+    "account_following",
+    metadata,
+    _id(),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("external_id", String(300), nullable=False),
 )
 
 topic = Table(

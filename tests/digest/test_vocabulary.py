@@ -11,7 +11,8 @@ import pytest
 
 from digest import vocabulary as v
 from digest.stores.keys import GraphKeys, GraphSuffix
-from lanyard_site.events.models import Attendance, Coverage
+from lanyard_site.accounts.models import Account
+from lanyard_site.events.models import Attendance, Coverage, Follow
 from lanyard_site.mailing.models import (
     Delivery,
     DeliveryFeedback,
@@ -36,6 +37,9 @@ PAIRS = [
     (DeliveryFeedback.MatchedBy, v.FeedbackMatch),
     (Coverage.Kind, v.CoverageKind),
     (Coverage.Status, v.CoverageStatus),
+    (Follow.Source, v.FollowSource),
+    (Account.Provider, v.Provider),
+    (Account.VerifiedVia, v.VerifiedVia),
 ]
 
 

@@ -41,6 +41,16 @@ def test_follow_reaches_redis_only_after_commit(alias, graph):
     assert graph.follows(ada.pk) == set()
 
 
+def test_a_pair_leaves_the_graph_with_its_last_source(alias, graph):
+    ada, bob = people(alias, "ada", "bob")
+    Follow.objects.using(alias).create(follower=ada, followee=bob, source=Follow.Source.MANUAL)
+    Follow.objects.using(alias).create(follower=ada, followee=bob, source=Follow.Source.GITHUB)
+    Follow.objects.using(alias).get(follower=ada, source=Follow.Source.GITHUB).delete()
+    assert graph.follows(ada.pk) == {bob.pk}  # still followed on the site
+    Follow.objects.using(alias).get(follower=ada, source=Follow.Source.MANUAL).delete()
+    assert graph.follows(ada.pk) == set()
+
+
 def test_rolled_back_write_changes_nothing(alias, graph):
     ada, bob = people(alias, "ada", "bob")
     with pytest.raises(RuntimeError), transaction.atomic(using=alias):

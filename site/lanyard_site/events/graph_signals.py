@@ -38,7 +38,11 @@ def follow_saved(sender, instance, created, using, **kwargs):
 
 
 def follow_deleted(sender, instance, using, **kwargs):
-    apply_after_commit(g.follow_removed(instance.follower_id, instance.followee_id), using)
+    # A pair can be followed from several sources (one row each): it leaves the graph
+    # only with its last row. post_delete runs after the row's DELETE, in the transaction.
+    others = Follow.objects.using(using).filter(follower_id=instance.follower_id, followee_id=instance.followee_id)
+    if not others.exists():
+        apply_after_commit(g.follow_removed(instance.follower_id, instance.followee_id), using)
 
 
 def attendance_saved(sender, instance, using, **kwargs):

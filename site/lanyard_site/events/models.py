@@ -160,19 +160,36 @@ class Person(Slugged):
 
 
 class Follow(models.Model):
+    """One reason a person follows another: one row per (follower, followee, source).
+
+    ``manual`` rows are made on the site (``personal.services``) and by the seed; the
+    imported sources (github, mastodon, bluesky) are owned by ``digest/accounts/``, which
+    replaces one source's rows for one person in a transaction and never touches manual
+    ones. The Redis graph holds the pair while any row for it remains (graph_signals.py,
+    digest/accounts/follows.py); readers that want pairs select distinct pairs.
+    """
+
+    class Source(models.TextChoices):  # = digest.vocabulary.FollowSource
+        MANUAL = "manual", "made on lanyard"
+        GITHUB = "github", "GitHub"
+        MASTODON = "mastodon", "Mastodon"
+        BLUESKY = "bluesky", "Bluesky"
+
     follower = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="following")
     followee = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="followers")
     created_at = models.DateTimeField(auto_now_add=True)
+    # A database default, so rows written without it (the seed, older code) are manual.
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL, db_default=Source.MANUAL)
 
     class Meta:
         db_table = "follow"
         constraints = [
-            models.UniqueConstraint(fields=["follower", "followee"], name="follow_unique_pair"),
+            models.UniqueConstraint(fields=["follower", "followee", "source"], name="follow_unique_source"),
             models.CheckConstraint(condition=~Q(follower=F("followee")), name="follow_not_self"),
         ]
 
     def __str__(self):
-        return f"{self.follower_id} → {self.followee_id}"
+        return f"{self.follower_id} → {self.followee_id} ({self.source})"
 
 
 class Topic(Slugged):
