@@ -70,10 +70,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
+    "corsheaders",
+    "ninja",  # its Swagger UI assets, served from static (no CDN)
     "lanyard_site.events",
     "lanyard_site.mailing",
     "lanyard_site.personal",
     "lanyard_site.accounts",
+    "lanyard_site.api",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +94,7 @@ MIDDLEWARE = [
     # (hashed names, a year's expiry); in development Django's server serves them.
     *(["lanyard_site.personal.static_files.StaticFilesMiddleware"] if LANYARD.production else []),
     "csp.middleware.CSPMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, as it asks
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,6 +103,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lanyard_site.routers.ReplicaMiddleware",
+    # /api/: tokens, rate limits, read-only writes, conditional GETs, problem details for
+    # every error. Outside the ops middleware, so the API's own 503 answers a write first.
+    "lanyard_site.api.middleware.ApiMiddleware",
     # The ops state (read-only, flags, live settings) once per request, then profiling
     # and error reporting, which need to know the user and the sample rate.
     "lanyard_site.ops.middleware.OpsMiddleware",
@@ -193,6 +200,16 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     },
 }
+# CORS on the API's public reads only: any origin may read them, without credentials; the
+# signed-in person's endpoints (/api/v1/me/…) are same-origin.
+CORS_URLS_REGEX = r"^/api/v1/(?!me(/|$)).*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["accept", "if-none-match", "if-modified-since"]
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Link", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                       "RateLimit-Reset"]
+CORS_PREFLIGHT_MAX_AGE = 86400
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"

@@ -12,12 +12,16 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpResponse
 
+from ..api.problems import problem_response
+
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 NUL = "\x00"
 
 
-def refuse(message: str) -> HttpResponse:
+def refuse(message: str, *, path: str = "") -> HttpResponse:
+    if path.startswith("/api/"):  # the API's errors are all problem details
+        return problem_response(400, message[0].upper() + message[1:])
     return HttpResponse(f"Bad request: {message}\n", status=400, content_type="text/plain; charset=utf-8")
 
 
@@ -50,7 +54,7 @@ class BadInputMiddleware:
 
     def __call__(self, request):
         if (name := nul_field(request.GET)) is not None:
-            return refuse(f"the query parameter {name!r} contains a NUL byte (\\x00).")
+            return refuse(f"the query parameter {name!r} contains a NUL byte (\\x00).", path=request.path_info)
         if request.method == "POST" and (problem := form_problem(request)) is not None:
-            return refuse(problem)
+            return refuse(problem, path=request.path_info)
         return self.get_response(request)
