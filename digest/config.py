@@ -39,6 +39,7 @@ LOG_FORMATS = ("console", "json")
 URL_VARIABLES = (
     "LANYARD_DATABASE_URL", "LANYARD_DATABASE_REPLICA_URL", "LANYARD_REDIS_URL", "LANYARD_SEARCH_URL",
     "LANYARD_MAIL_URL", "LANYARD_BASE_URL", "LANYARD_UNSUBSCRIBE_URL", "LANYARD_BROKER_URL", "SENTRY_DSN",
+    "LANYARD_GITHUB_API_URL", "LANYARD_BLUESKY_APPVIEW_URL",
 )
 MIN_SECRET_LENGTH = 50  # and 5 different characters: what Django's `check --deploy` asks of SECRET_KEY
 # A relative LANYARD_DATA_DIR (and the default, var) is taken from the checkout's root, not
@@ -132,6 +133,10 @@ class Settings:
     http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     http_proxy: str = ""
     http_deadline: float = 20.0
+    # Where the follow lists come from (digest/accounts/): GitHub's REST API and the
+    # Bluesky AppView. A Mastodon account's server is the origin of its profile URL.
+    github_api_url: str = "https://api.github.com"
+    bluesky_appview_url: str = "https://public.api.bsky.app"
     # Peers whose X-Forwarded-Proto/-For the site believes (the TLS proxy); anyone else's are dropped.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = LOOPBACK
 
@@ -221,6 +226,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
     http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
     http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
+    github_api_url = parse_http_url("LANYARD_GITHUB_API_URL", get("LANYARD_GITHUB_API_URL", "https://api.github.com"))
+    bluesky_appview_url = parse_http_url(
+        "LANYARD_BLUESKY_APPVIEW_URL", get("LANYARD_BLUESKY_APPVIEW_URL", "https://public.api.bsky.app")
+    )
     trusted_proxies = parse_networks(get("LANYARD_TRUSTED_PROXIES"), variable="LANYARD_TRUSTED_PROXIES") or LOOPBACK
 
     return Settings(
@@ -246,6 +255,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_allow_networks=http_allow_networks,
         http_proxy=http_proxy,
         http_deadline=http_deadline,
+        github_api_url=github_api_url,
+        bluesky_appview_url=bluesky_appview_url,
         trusted_proxies=trusted_proxies,
     )
 
