@@ -33,12 +33,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 ENVIRONMENTS = ("development", "production")
+LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 LOG_FORMATS = ("console", "json")
 # Written by operators as URLs: a space in one is a typo (or an unencoded password), never meant.
 URL_VARIABLES = (
     "LANYARD_DATABASE_URL", "LANYARD_DATABASE_REPLICA_URL", "LANYARD_REDIS_URL", "LANYARD_SEARCH_URL",
     "LANYARD_MAIL_URL", "LANYARD_BASE_URL", "LANYARD_UNSUBSCRIBE_URL", "LANYARD_BROKER_URL", "SENTRY_DSN",
     "LANYARD_GITHUB_URL",
+    "LANYARD_GITHUB_API_URL", "LANYARD_BLUESKY_APPVIEW_URL",
 )
 GITHUB_URL = "https://github.com"  # where GitHub's OAuth pages are (GitHub Enterprise: its own origin)
 MIN_SECRET_LENGTH = 50  # and 5 different characters: what Django's `check --deploy` asks of SECRET_KEY
@@ -138,6 +140,14 @@ class Settings:
     github_client_id: str = ""
     github_client_secret: str = field(default="", repr=False)
     github_url: str = GITHUB_URL
+    # Where the follow lists come from (digest/accounts/): GitHub's REST API and the
+    # Bluesky AppView. A Mastodon account's server is the origin of its profile URL.
+    github_api_url: str = "https://api.github.com"
+    bluesky_appview_url: str = "https://public.api.bsky.app"
+    # Peers whose X-Forwarded-Proto/-For the site believes (the TLS proxy); anyone else's are dropped.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = LOOPBACK
+    api_rate: int = 120  # API requests a minute per address (without a token)
+    api_token_rate: int = 600  # API requests a minute per personal token
 
     @property
     def production(self) -> bool:
@@ -229,6 +239,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if bool(github_client_id) != bool(github_client_secret):
         raise ConfigError("LANYARD_GITHUB_CLIENT_ID", "and LANYARD_GITHUB_CLIENT_SECRET are set together or not at all")
     github_url = parse_http_url("LANYARD_GITHUB_URL", get("LANYARD_GITHUB_URL", GITHUB_URL)).rstrip("/")
+    github_api_url = parse_http_url("LANYARD_GITHUB_API_URL", get("LANYARD_GITHUB_API_URL", "https://api.github.com"))
+    bluesky_appview_url = parse_http_url(
+        "LANYARD_BLUESKY_APPVIEW_URL", get("LANYARD_BLUESKY_APPVIEW_URL", "https://public.api.bsky.app")
+    )
+    trusted_proxies = parse_networks(get("LANYARD_TRUSTED_PROXIES"), variable="LANYARD_TRUSTED_PROXIES") or LOOPBACK
+
+    api_rate = parse_int("LANYARD_API_RATE", get("LANYARD_API_RATE", "120"), low=1, high=1_000_000)
+    api_token_rate = parse_int("LANYARD_API_TOKEN_RATE", get("LANYARD_API_TOKEN_RATE", "600"), low=1, high=1_000_000)
 
     return Settings(
         environment=environment,
@@ -256,6 +274,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         github_client_id=github_client_id,
         github_client_secret=github_client_secret,
         github_url=github_url,
+        github_api_url=github_api_url,
+        bluesky_appview_url=bluesky_appview_url,
+        trusted_proxies=trusted_proxies,
+        api_rate=api_rate,
+        api_token_rate=api_token_rate,
     )
 
 
@@ -459,8 +482,10 @@ def parse_http_url(variable: str, url: str) -> str:
     return url.rstrip("/")
 
 
-def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """``LANYARD_HTTP_ALLOW_NETWORKS``: comma-separated CIDRs (or single addresses)."""
+def parse_networks(
+    value: str, *, variable: str = "LANYARD_HTTP_ALLOW_NETWORKS"
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``LANYARD_HTTP_ALLOW_NETWORKS``, ``LANYARD_TRUSTED_PROXIES``: comma-separated CIDRs (or single addresses)."""
     networks = []
     for entry in (part.strip() for part in value.split(",")):
         if not entry:
@@ -468,9 +493,7 @@ def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Ne
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
-            raise ConfigError(
-                "LANYARD_HTTP_ALLOW_NETWORKS", f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)"
-            ) from None
+            raise ConfigError(variable, f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)") from None
     return tuple(networks)
 
 

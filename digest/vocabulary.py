@@ -208,3 +208,11 @@ class TaskName(StrEnum):
     COVERAGE_REVALIDATE = "lanyard.coverage.revalidate"
     FOLLOWS_IMPORT = "lanyard.follows.import"
     FOLLOWS_REFRESH_DUE = "lanyard.follows.refresh_due"
+
+
+class Store(StrEnum):
+    """The copies a page may find away; the site answers from the database without them."""
+
+    REDIS = "redis"  # the shared cache, the ops state, the graph's server
+    GRAPH = "graph"  # the people-you-follow copy (Redis up, the graph not built)
+    SEARCH = "search"

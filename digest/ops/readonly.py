@@ -44,10 +44,16 @@ class ReadOnly:
         )
 
 
+def read_only_read(redis: redis_lib.Redis, *, prefix: str) -> ReadOnly:
+    """The switch as stored; raises RedisError when Redis cannot be reached (an operator
+    asking must hear that, not "off")."""
+    return ReadOnly.from_hash(redis.hgetall(RedisKeys(prefix).ops_read_only))
+
+
 def read_only_get(redis: redis_lib.Redis, *, prefix: str) -> ReadOnly:
-    """The switch; off when Redis cannot be reached (the database's own errors are the last guard)."""
+    """The switch for a request; off when Redis cannot be reached (the database's own errors are the last guard)."""
     try:
-        return ReadOnly.from_hash(redis.hgetall(RedisKeys(prefix).ops_read_only))
+        return read_only_read(redis, prefix=prefix)
     except redis_lib.RedisError:
         return ReadOnly()
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from digest.search.folding import fold
 from digest.stores import db
 from digest.vocabulary import GRAPH_ROLES, Role
 
@@ -85,6 +86,21 @@ class SearchDocument:
     def sort_key(self) -> int:
         """Start day then id in one integer, so "by date" is a total order on one fast field."""
         return sort_key(self.start_date, self.pk)
+
+    @property
+    def folded_title(self) -> str:
+        return fold(self.title)
+
+    @property
+    def folded_text(self) -> list[str]:
+        """Everything a visitor might type, folded (``digest.search.folding``): the catch-all field."""
+        return [fold(value) for value in (self.title, self.body, self.handle, *self.topics, self.city, self.country,
+                                          self.kind) if value]
+
+    @property
+    def folded_tags(self) -> list[str]:
+        """An event's topic names, folded: a match there ranks the event first."""
+        return [fold(topic) for topic in self.topics]
 
     def filter_fields(self) -> dict:
         """The set ones of the plain filter fields, as both engines store them."""

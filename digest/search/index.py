@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Self
@@ -18,10 +17,19 @@ from typing import Self
 from digest.ops.profile import Kind as ProfileKind
 from digest.ops.profile import profiled
 from digest.search.documents import KINDS, DocKey, SearchDocument
+from digest.search.folding import folded_words
 
-MAX_CLAUSES = 2_048  # person ids in one OR query (Lanyrd's Solr limit, kept for both engines)
+MAX_CLAUSES = 2_048  # person ids in one OR query on tantivy (Lanyrd's Solr limit); Solr takes any number
 CO_SPEAKERS = 8
 WHEN = ("upcoming", "past")
+# Ranking, the same on every engine: a word in the title counts double, a word naming one of
+# an event's topics triple (an event tagged Python is what "python" most likely wants); then
+# a bonus by type, events first, and for events not yet over. Engines add the bonuses to the
+# text score as constant scores (tantivy) or boost queries (Solr's bq).
+FIELD_BOOSTS = {"title": 2.0, "tags": 3.0}
+TYPE_BONUS = {"event": 3.0, "session": 1.5, "person": 1.0, "coverage": 0.5}
+UPCOMING_BONUS = 2.0
+PREFIX_MIN = 3  # the last word also matches as a prefix ("pyth" finds Python) from this length
 
 
 class SearchMissing(RuntimeError):
@@ -58,8 +66,16 @@ class TextQuery:
 
     @property
     def words(self) -> list[str]:
-        """The query's words, lowercased: no query syntax from users reaches an engine."""
-        return [word.lower() for word in re.findall(r"\w+", self.text)]
+        """The query's words, folded as the index's text is (``digest.search.folding``): no query
+        syntax from users reaches an engine."""
+        return folded_words(self.text)
+
+    @property
+    def prefix(self) -> str | None:
+        """The last word, which also matches as the start of a longer word (someone still
+        typing it), when it is long enough to be worth it."""
+        words = self.words
+        return words[-1] if words and len(words[-1]) >= PREFIX_MIN else None
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,9 @@ class SearchIndex:
     """What lanyard asks of a search engine. Subclasses: TantivyIndex, SolrIndex."""
 
     backend = "abstract"
+    # Person ids in one people query; more are split into parts and merged. None: any
+    # number in one query (Solr's terms parser has no boolean-clause limit).
+    max_clauses: int | None = MAX_CLAUSES
 
     # -- primitives each engine implements ---------------------------------------------
 
@@ -135,7 +154,7 @@ class SearchIndex:
     def _people_chunk(
         self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None
     ) -> EventPage:
-        """Events with any of ≤ MAX_CLAUSES people, start date in [start, end], by (date, id),
+        """Events with any of ≤ max_clauses people, start date in [start, end], by (date, id),
         without their people; ``limit`` None means all of them."""
         raise NotImplementedError
 
@@ -174,18 +193,19 @@ class SearchIndex:
         with_people: bool = False,
     ) -> EventPage:
         """Events whose attendees or speakers include any of ``person_ids``, starting within
-        [start, end], sorted by date then id, paged (``limit`` None: all). Above MAX_CLAUSES
+        [start, end], sorted by date then id, paged (``limit`` None: all). Above max_clauses
         ids the query is split, each part fetched whole and the parts merged. With
         ``with_people`` each hit carries the event's attendee and speaker ids."""
         ids = sorted(set(person_ids))
         if not ids or start > end:
             return EventPage(0, ())
-        if len(ids) <= MAX_CLAUSES:
+        part = self.max_clauses or len(ids)
+        if len(ids) <= part:
             page = self._people_chunk(ids, start, end, offset, limit)
         else:
             parts = [
-                self._people_chunk(ids[i : i + MAX_CLAUSES], start, end, 0, None).hits
-                for i in range(0, len(ids), MAX_CLAUSES)
+                self._people_chunk(ids[i : i + part], start, end, 0, None).hits
+                for i in range(0, len(ids), part)
             ]
             merged: list[EventHit] = []
             for hit in heapq.merge(*parts, key=lambda h: h.sort_key):
@@ -202,9 +222,10 @@ class SearchIndex:
         """The ids of all events events_with_people finds, unordered: what the digest needs."""
         ids = sorted(set(person_ids))
         found: set[int] = set()
-        if start <= end:
-            for i in range(0, len(ids), MAX_CLAUSES):
-                found.update(self._event_ids_chunk(ids[i:i + MAX_CLAUSES], start, end))
+        if ids and start <= end:
+            part = self.max_clauses or len(ids)
+            for i in range(0, len(ids), part):
+                found.update(self._event_ids_chunk(ids[i:i + part], start, end))
         return found
 
     @profiled(ProfileKind.SEARCH, "co-speakers of")

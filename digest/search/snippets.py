@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 
+from digest.search.folding import fold
+
 _WORD = re.compile(r"\w+")
 STEM = 4  # letters two words must share to count as one word's forms
 
 
 def _matches(word: str, query_words: list[str]) -> bool:
-    lower = word.lower()
+    lower = fold(word)  # the query's words are folded: "Zürich" is marked for "zurich"
     for query in query_words:
         if lower == query:
             return True

@@ -4,10 +4,9 @@ The configset is ``digest/search/solr/conf`` (README: "Search on Solr"). Every q
 built by a pure function below (``*_params``) returning the exact request parameters,
 so their shape is tested without a Solr server; :class:`SolrIndex` only sends them.
 
-A rebuild writes every document stamped with a new ``generation``, then deletes the
-documents of older generations and commits once. Readers see the old or the new version
-of each document throughout (an upsert replaces by id), and no document disappears
-until the rebuild has written its replacement.
+A rebuild fills a new collection and points the alias at it (SolrCloud), or fills a new
+core and SWAPs it in (standalone): ``digest/search/solr_admin.py``. Readers see the whole
+old index until the swap, then the whole new one.
 """
 
 from __future__ import annotations
@@ -33,10 +32,14 @@ from digest.search.index import (
     TextQuery,
     ranked_counts,
 )
+from digest.search.solr_admin import SolrAdmin
 
 TIMEOUT = 10  # seconds
 ADD_BATCH = 1_000
 PAGE = 1_000
+ADMIN_TIMEOUT = 120  # seconds: creating or deleting a collection waits for every replica
+ROUNDS = 2  # tries of every node before a request fails
+RETRY_PAUSE = 0.5  # seconds between rounds
 
 
 def solr_date(day: dt.date) -> str:
@@ -150,25 +153,53 @@ def _pairs(flat: list) -> dict:
 
 
 class SolrIndex(SearchIndex):
+    """``url``: the core or collection (alias) on one node, or on several, comma-separated:
+    a request goes to the node that last answered and, when that one fails, to the next
+    (replicas on another node answer while one is down), for ROUNDS rounds."""
+
     backend = "solr"
+    max_clauses = None  # the terms parser takes the whole follow set in one filter
 
     def __init__(self, url: str, *, timeout: float = TIMEOUT):
-        self.url = url
-        self.solr = pysolr.Solr(url, timeout=timeout, always_commit=False)
+        self.urls = tuple(u.strip().rstrip("/") for u in url.split(",") if u.strip())
+        if not self.urls:
+            raise ValueError("a Solr URL is needed")
+        self.url = ",".join(self.urls)
+        self.timeout = timeout
+        self.clients = [pysolr.Solr(u, timeout=timeout, always_commit=False) for u in self.urls]
+        self._current = 0
+
+    @property
+    def solr(self) -> pysolr.Solr:
+        """The client of the node that last answered."""
+        return self.clients[self._current]
+
+    def _call(self, call: Callable[[pysolr.Solr], Any]) -> Any:
+        failures: dict[str, str] = {}
+        for attempt in range(ROUNDS * len(self.clients)):
+            if attempt and attempt % len(self.clients) == 0:
+                time.sleep(RETRY_PAUSE)  # every node failed: give the cluster a moment to reroute
+            node = (self._current + attempt) % len(self.clients)
+            try:
+                result = call(self.clients[node])
+            except pysolr.SolrError as error:
+                failures[self.urls[node]] = str(error).splitlines()[0] if str(error) else type(error).__name__
+                continue
+            self._current = node
+            return result
+        if len(failures) == 1:
+            ((url, why),) = failures.items()
+            raise SearchError(f"Solr at {url} failed: {why}")
+        reasons = "; ".join(f"{url}: {why}" for url, why in failures.items())
+        raise SearchError(f"Solr at {', '.join(failures)} failed: {reasons}")
 
     def _select(self, params: dict) -> pysolr.Results:
         params = dict(params)
         q = params.pop("q")
-        try:
-            return self.solr.search(q, **params)
-        except pysolr.SolrError as error:
-            raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
+        return self._call(lambda solr: solr.search(q, **params))
 
-    def _update(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return call(*args, **kwargs)
-        except pysolr.SolrError as error:
-            raise SearchError(f"Solr at {self.url} failed: {str(error).splitlines()[0]}") from error
+    def _update(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._call(lambda solr: getattr(solr, method)(*args, **kwargs))
 
     def document_count(self) -> int:
         return self._select({"q": "*:*", "rows": 0}).hits
@@ -226,27 +257,81 @@ class SolrIndex(SearchIndex):
 
     def upsert(self, documents: Sequence[SearchDocument]) -> None:
         if documents:
-            self._update(self.solr.add, [solr_document(d) for d in documents], commit=False, softCommit=True)
+            self._update("add", [solr_document(d) for d in documents], commit=False, softCommit=True)
 
     def delete(self, keys: Sequence[DocKey]) -> None:
         if keys:
-            self._update(self.solr.delete, id=[k.id for k in keys], commit=False, softCommit=True)
+            self._update("delete", id=[k.id for k in keys], commit=False, softCommit=True)
 
     def rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        """A new collection behind the alias (SolrCloud) or a new core SWAPped in (standalone),
+        see digest/search/solr_admin.py; a plain SolrCloud collection is rebuilt in place."""
         generation = time.time_ns() // 1_000_000
+        admin = SolrAdmin(self.urls, timeout=self.timeout)
+        try:
+            if not admin.cloud():
+                return self._rebuild_core(admin, documents, generation)
+            old = admin.alias_target()
+            if old is None:
+                return self._rebuild_in_place(documents, generation)
+            return self._rebuild_collection(admin, old, documents, generation)
+        finally:
+            admin.close()
+
+    def _fill(self, urls: str, documents: Iterable[SearchDocument], generation: int) -> int:
+        """Write every document into the core or collection at ``urls`` and commit."""
+        fresh = SolrIndex(urls, timeout=self.timeout)
+        try:
+            count = fresh._add_all(documents, generation)
+            fresh._update("commit")
+            return count
+        finally:
+            fresh.close()
+
+    def _rebuild_collection(self, admin: SolrAdmin, old: str, documents: Iterable[SearchDocument],
+                            generation: int) -> int:
+        new = f"{admin.name}_{generation}"
+        admin.create_collection(new, admin.shape(old), timeout=ADMIN_TIMEOUT)
+        try:
+            count = self._fill(admin.urls_of(new), documents, generation)
+            admin.point_alias(new)
+        except BaseException:
+            admin.delete_collection(new, timeout=ADMIN_TIMEOUT)
+            raise
+        admin.delete_collection(old, timeout=ADMIN_TIMEOUT)
+        return count
+
+    def _rebuild_core(self, admin: SolrAdmin, documents: Iterable[SearchDocument], generation: int) -> int:
+        new = f"{admin.name}_{generation}"
+        admin.create_core(new, timeout=ADMIN_TIMEOUT)
+        try:
+            count = self._fill(admin.urls_of(new), documents, generation)
+            admin.swap_cores(new)
+        finally:
+            admin.unload_core(new)  # after the swap: the old index, under the new core's name
+        return count
+
+    def _rebuild_in_place(self, documents: Iterable[SearchDocument], generation: int) -> int:
+        """Every document stamped with a new generation, older generations deleted, one
+        commit: readers see the old or the new version of each document throughout."""
+        count = self._add_all(documents, generation)
+        self._update("delete", q=f"*:* -generation:{generation}", commit=False)
+        self._update("commit")
+        return count
+
+    def _add_all(self, documents: Iterable[SearchDocument], generation: int) -> int:
         batch, count = [], 0
         for document in documents:
             batch.append(solr_document(document, generation))
             if len(batch) >= ADD_BATCH:
-                self._update(self.solr.add, batch, commit=False)
+                self._update("add", batch, commit=False)
                 count += len(batch)
                 batch = []
         if batch:
-            self._update(self.solr.add, batch, commit=False)
+            self._update("add", batch, commit=False)
             count += len(batch)
-        self._update(self.solr.delete, q=f"*:* -generation:{generation}", commit=False)
-        self._update(self.solr.commit)
         return count
 
     def close(self) -> None:
-        self.solr.get_session().close()
+        for client in self.clients:
+            client.get_session().close()

@@ -33,6 +33,9 @@ from digest.ops.profile import Kind as ProfileKind
 from digest.ops.profile import profiled
 from digest.search.documents import PK_MASK, DocKey, SearchDocument, from_sort_key
 from digest.search.index import (
+    FIELD_BOOSTS,
+    TYPE_BONUS,
+    UPCOMING_BONUS,
     EventHit,
     EventPage,
     Facets,
@@ -64,10 +67,13 @@ def build_schema() -> tantivy.Schema:
     builder.add_text_field("id", stored=True, **raw)
     builder.add_text_field("type", stored=True, fast=True, **raw)
     builder.add_integer_field("pk", stored=True, indexed=True, fast=True)
+    # Shown as stored; searched through the folded copies below (digest.search.folding).
     builder.add_text_field("title", stored=True, tokenizer_name="en_stem")
     builder.add_text_field("body", stored=True, tokenizer_name="en_stem")
-    # Everything a user might type, in one analysed field (Solr: copyField into "text").
+    builder.add_text_field("title_folded", stored=False, tokenizer_name="en_stem")
+    # Everything a user might type, folded, in one analysed field (Solr: the same field, folded by lanyard).
     builder.add_text_field("text", stored=False, tokenizer_name="en_stem")
+    builder.add_text_field("tags", stored=False, tokenizer_name="en_stem")  # an event's topic names, folded
     builder.add_text_field("handle", stored=True, **raw)
     builder.add_text_field("kind", stored=True, fast=True, **raw)
     builder.add_text_field("topics", stored=True, fast=True, **raw)
@@ -94,7 +100,7 @@ def build_schema() -> tantivy.Schema:
 SCHEMA = build_schema()
 # Bumped whenever build_schema() changes: an index made by another version is refused
 # with a message to rebuild, rather than answering wrongly.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 SCHEMA_FILE = "lanyard-schema-version"
 
 
@@ -109,20 +115,15 @@ def to_tantivy(document: SearchDocument) -> tantivy.Document:
         "pk": document.pk,
         "title": document.title,
         "body": document.body,
-        "text": [
-            document.title,
-            document.body,
-            document.handle,
-            *document.topics,
-            document.city,
-            document.country,
-            document.kind,
-        ],
+        "title_folded": document.folded_title,
+        "text": document.folded_text,
         "sort_key": document.sort_key,
         "fingerprint": document.fingerprint,
     }
     if document.type == "event":
         fields["people"] = pack_people(document.attendee_ids, document.speaker_ids)
+    if document.topics:
+        fields["tags"] = document.folded_tags
     fields.update(document.filter_fields())
     for name in ("topics", "speaker_ids"):
         if getattr(document, name):
@@ -240,7 +241,7 @@ class TantivyIndex(SearchIndex):
     @profiled(ProfileKind.SEARCH, "search")
     def search(self, query: TextQuery) -> SearchPage:
         searcher = self._searcher()
-        text = self._text_query(query.words)
+        text = self._ranked(self._text_query(query), query)
         filters = self._filters(query)
         found = searcher.search(_all(text, *filters.values()), limit=query.offset + query.limit, offset=0)
         hits = []
@@ -271,15 +272,40 @@ class TantivyIndex(SearchIndex):
         )
         return SearchPage(found.count, tuple(hits), facets)
 
-    def _text_query(self, words: list[str]) -> tantivy.Query:
+    def _text_query(self, query: TextQuery) -> tantivy.Query:
+        """Every word required (stemmed, in the title, the catch-all or the tags); the last
+        also as a prefix when long enough (``TextQuery.prefix``)."""
+        words = query.words
         if not words:
             return tantivy.Query.all_query()
+        if query.prefix is None:
+            return self._words(words)
+        last = tantivy.Query.boolean_query([
+            (Should, self._words(words[-1:])),
+            *((Should, tantivy.Query.regex_query(SCHEMA, field, query.prefix + "[a-z0-9]*"))
+              for field in ("title_folded", "text")),
+        ])
+        return _all(self._words(words[:-1]), last) if len(words) > 1 else last
+
+    def _words(self, words: list[str]) -> tantivy.Query:
         return self._parser().parse_query(
             " ".join(words),
-            default_field_names=["title", "text"],
-            field_boosts={"title": 2.0},
+            default_field_names=["title_folded", "text", "tags"],
+            field_boosts={"title_folded": FIELD_BOOSTS["title"], "tags": FIELD_BOOSTS["tags"]},
             conjunction_by_default=True,
         )
+
+    def _ranked(self, text: tantivy.Query, query: TextQuery) -> tantivy.Query:
+        """The text query plus the shared bonuses (``index.TYPE_BONUS``, ``UPCOMING_BONUS``), which
+        change the order, never what matches."""
+        if not query.words:
+            return text
+        bonuses = [
+            tantivy.Query.const_score_query(tantivy.Query.term_query(SCHEMA, "type", kind), bonus)
+            for kind, bonus in TYPE_BONUS.items()
+        ]
+        bonuses.append(tantivy.Query.const_score_query(self._when("upcoming", query.today), UPCOMING_BONUS))
+        return tantivy.Query.boolean_query([(Must, text), *((Should, bonus) for bonus in bonuses)])
 
     def _parser(self) -> tantivy.Index:
         self._searcher()

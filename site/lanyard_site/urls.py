@@ -13,6 +13,7 @@ converters.register()
 # /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here; /healthz
 # and /readyz by lanyard_site.ops.middleware.HealthMiddleware, before any other middleware.
 urlpatterns = [
+    path("api/", include("lanyard_site.api.urls")),  # the JSON API (lanyard_site.api)
     path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
     path("", include("lanyard_site.social.urls")),  # sign in with GitHub or Mastodon, connected accounts
     path("", events.home, name="home"),

@@ -76,3 +76,19 @@ def test_read_only_flags_and_settings_from_the_command_line(database_url, tmp_pa
 def test_bad_arguments_are_one_line(args, tmp_path):
     result = lanyard(*args, LANYARD_DATA_DIR=str(tmp_path), LANYARD_REDIS_URL=REDIS_URL)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_ops_commands_say_when_they_could_not_read_the_state(database_url, tmp_path):
+    """A Redis that does not answer (nothing listens on the port) is never reported as "off" or "everyone"."""
+    from tests.faults.servers import free_port  # noqa: PLC0415 -- the one helper for a port nobody listens on
+
+    env = {"LANYARD_DATABASE_URL": database_url, "LANYARD_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+           "LANYARD_DATA_DIR": str(tmp_path)}
+    for args, what in ((("ops", "read-only", "status"), "the read-only state"), (("ops", "flags"), "the feature flags"),
+                       (("ops", "read-only", "on"), "the read-only state"), (("ops", "flag", "search", "nobody"), "")):
+        result = lanyard(*args, **env)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert result.stdout == "" and "Traceback" not in result.stderr, args
+        assert result.stderr.count("\n") == 1 and "Redis" in result.stderr, result.stderr
+        if what:  # a read; a change (the flag) fails on its write, with the same one line
+            assert f"could not read {what}" in result.stderr, result.stderr

@@ -57,8 +57,8 @@ def _paste(request: HttpRequest, back: str, *, session: Session | None = None,
         return redirect_to_login(back)
     person = Person.objects.filter(user=request.user).first()
     if person is None:
-        messages.error(request, "Your account has no lanyard profile, so no link was added.")
-        return redirect(back)
+        messages.error(request, "Your account has no lanyard profile yet, so no link was added; make one here.")
+        return redirect("profile")
     form = PasteLinkForm(request.POST)
     if not form.is_valid():
         problems = " ".join(str(e) for errors in form.errors.values() for e in errors)

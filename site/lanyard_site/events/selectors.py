@@ -27,6 +27,7 @@ from digest.search.index import WHEN
 from digest.search.snippets import snippet
 from digest.slugs import is_slug, slug_words
 
+from ..ops.degraded import search_away
 from .models import Attendance, Coverage, Event, Person, Session, SlugHistory, SlugKind, Topic
 
 UPCOMING_DAYS = 30  # the home page's horizon
@@ -367,7 +368,7 @@ def _people_search(query: str, raw_page: str | None, index: SearchIndex, *, pks:
                 found_total, hits = result.total, result.hits
     except SearchError as error:
         return PeoplePage(
-            page=paginate([], "1", DIRECTORY_PAGE), people=[], query=query, searched=True, error=str(error)
+            page=paginate([], "1", DIRECTORY_PAGE), people=[], query=query, searched=True, error=search_away(error)
         )
     by_pk = Person.objects.in_bulk([hit.pk for hit in hits])
     people = [by_pk[hit.pk] for hit in hits if hit.pk in by_pk]
@@ -454,7 +455,7 @@ def co_speakers(person: Person, index: SearchIndex) -> CoSpeakers:
     try:
         ranked = index.co_speakers(person.pk)
     except SearchError as error:
-        return CoSpeakers(people=[], error=str(error))
+        return CoSpeakers(people=[], error=search_away(error))
     by_pk = Person.objects.in_bulk([pk for pk, _ in ranked])
     people = []
     for pk, shared in ranked:
@@ -464,14 +465,19 @@ def co_speakers(person: Person, index: SearchIndex) -> CoSpeakers:
     return CoSpeakers(people=people)
 
 
+def speakers_by_name() -> QuerySet[Person]:
+    """Everyone who has spoken at an event, by name (the /people/ directory and its JSON twin)."""
+    speaker_ids = Attendance.objects.filter(role=Attendance.Role.SPEAKING).values("person_id")
+    return Person.objects.filter(pk__in=speaker_ids).order_by("name", "pk")
+
+
 def speakers_directory(*, query: str, raw_page: str | None, index: SearchIndex) -> PeoplePage:
     """Everyone who has spoken at an event, by name; a query searches everyone by name.
     The speakers' ids are one set the name index is walked against (index person_name), and
     their number is cached for ten minutes: counting them reads every speaking row."""
     if query:
         return _people_search(query, raw_page, index)
-    speaker_ids = Attendance.objects.filter(role=Attendance.Role.SPEAKING).values("person_id")
-    speakers = Person.objects.filter(pk__in=speaker_ids).order_by("name", "pk")
+    speakers = speakers_by_name()
     count = cache.get("people:speakers:count")
     if count is None:
         count = speakers.count()
@@ -656,7 +662,7 @@ def run_search(request: SearchRequest, index: SearchIndex) -> SearchResults:
             number = last
             found = index.search(_at_page(query, number, SEARCH_PAGE))
     except SearchError as error:
-        return SearchResults(request, None, [], 0, {}, request.ignored, error=str(error))
+        return SearchResults(request, None, [], 0, {}, request.ignored, error=search_away(error))
     facets = {
         "type": list(found.facets.type),
         "topic": list(found.facets.topic),

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ..events.selectors import person_of
 from .models import Subscription
 from .selectors import subscription_of, subscriptions_of
-from .services import subscription_resubscribe_on_site, subscription_unsubscribe_on_site
+from .services import ChangeRefused, subscription_resubscribe_on_site, subscription_unsubscribe_on_site
 
 CHANGES = {"unsubscribe": subscription_unsubscribe_on_site, "resubscribe": subscription_resubscribe_on_site}
 
@@ -32,7 +32,11 @@ def subscription_change(request, subscription_id: int, action: str):
     if person is None or action not in CHANGES:
         raise Http404("no such subscription")
     subscription = subscription_of(person, subscription_id)
-    changed = CHANGES[action](subscription_id=subscription.pk, alias=router.db_for_write(Subscription))
+    try:
+        changed = CHANGES[action](subscription_id=subscription.pk, alias=router.db_for_write(Subscription))
+    except ChangeRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("subscriptions")
     done = "Unsubscribed" if action == "unsubscribe" else "Resubscribed"
     messages.success(request, f"{done}: {subscription.get_list_display()} to {subscription.email}." if changed
                      else f"Nothing to change: {subscription.get_list_display()} was already so.")

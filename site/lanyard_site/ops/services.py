@@ -7,10 +7,12 @@ from django.db import router
 
 from digest.ops.flags import ANONYMOUS, FlagSet, Visitor
 from digest.ops.live import OpsSettingGroup, Registry
-from digest.ops.state import OpsSnapshot, ops_snapshot
+from digest.ops.state import DEFAULT_SNAPSHOT, OpsSnapshot, ops_snapshot
+from digest.vocabulary import Store
 from scheduler.runtime import ScheduleSettingGroup
 
 from .. import stores
+from .degraded import is_away, store_away
 from .models import OpsChange
 
 
@@ -27,7 +29,9 @@ def request_snapshot(request) -> OpsSnapshot:
     """The request's snapshot, read on first use and kept for the rest of the request."""
     snapshot = getattr(request, "_lanyard_ops", None)
     if snapshot is None:
-        snapshot = request._lanyard_ops = snapshot_load()
+        snapshot = request._lanyard_ops = DEFAULT_SNAPSHOT if is_away(Store.REDIS) else snapshot_load()
+        if not snapshot.reachable:
+            store_away(Store.REDIS, "the ops state could not be read; flags and settings are the defaults")
     return snapshot
 
 

@@ -13,7 +13,9 @@ from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 from django.core.validators import URLValidator
 
-from ..events.models import Person
+from digest.slugs import is_slug
+
+from ..events.models import Person, SlugHistory, SlugKind
 from ..mailing.models import Subscription
 from .services import ProfileChange
 
@@ -23,8 +25,39 @@ def timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+HANDLE_HELP = (
+    "Your address on lanyard: /people/<handle>/. Leave it blank and lanyard makes one from your name in "
+    "Latin letters and a number (אורי becomes vry-12); or choose your own: 2 to 64 lowercase letters a-z, "
+    "digits and single hyphens. Links to an old handle keep working."
+)
+
+
+def handle_field() -> forms.CharField:
+    return forms.CharField(label="Handle", max_length=64, required=False, help_text=HANDLE_HELP)
+
+
+def clean_handle(value: str, *, person: Person | None) -> str:
+    """A chosen handle: slug form, and neither another person's handle nor one they had before
+    (its old links must keep leading to them)."""
+    value = value.strip().lower()
+    if not value:
+        return ""
+    if len(value) < 2 or not is_slug(value):
+        raise forms.ValidationError(
+            "A handle is 2 to 64 lowercase letters a-z, digits and single hyphens, e.g. ori-levi."
+        )
+    others = Person.objects.exclude(pk=person.pk) if person else Person.objects.all()
+    earlier = SlugHistory.objects.filter(kind=SlugKind.PERSON, slug=value)
+    if person:
+        earlier = earlier.exclude(target_id=person.pk)
+    if others.filter(handle=value).exists() or earlier.exists():
+        raise forms.ValidationError(f"The handle {value!r} is taken; choose another.")
+    return value
+
+
 class ProfileForm(forms.Form):
     name = forms.CharField(max_length=200)
+    handle = forms.CharField(label="Handle", max_length=64, required=False, help_text=HANDLE_HELP)
     bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=5000)
     avatar_url = forms.CharField(
         label="Avatar URL",
@@ -51,6 +84,9 @@ class ProfileForm(forms.Form):
         self.person = person
         super().__init__(*args, **kwargs)
 
+    def clean_handle(self) -> str:
+        return clean_handle(self.cleaned_data["handle"], person=self.person) or self.person.handle
+
     def clean_timezone(self) -> str:
         value = self.cleaned_data["timezone"].strip()
         if value not in timezones():
@@ -76,6 +112,7 @@ class ProfileForm(forms.Form):
         d = self.cleaned_data
         return ProfileChange(
             name=d["name"],
+            handle=d["handle"],
             bio=d["bio"],
             avatar_url=d["avatar_url"],
             timezone=d["timezone"],
@@ -88,6 +125,7 @@ class ProfileForm(forms.Form):
         subscription = person.subscriptions.order_by("pk").first()
         return {
             "name": person.name,
+            "handle": person.handle,
             "bio": person.bio,
             "avatar_url": person.avatar_url,
             "timezone": person.timezone,
@@ -96,9 +134,28 @@ class ProfileForm(forms.Form):
         }
 
 
+class ProfileCreateForm(forms.Form):
+    name = forms.CharField(max_length=200, help_text="Your name as others see it.")
+    handle = handle_field()
+
+    def clean_handle(self) -> str:
+        return clean_handle(self.cleaned_data["handle"], person=None)
+
+
 class SignupForm(UserCreationForm):
     email = forms.EmailField(help_text="Where your digest and password resets go.")
     name = forms.CharField(max_length=200, help_text="Your name as others see it.")
+    handle = handle_field()
+    digest = forms.ChoiceField(
+        label="Email digest",
+        choices=[("daily", "Daily"), ("weekly", "Weekly"), ("none", "None for now")],
+        initial="daily",
+        required=False,  # a form from before the choice existed: daily, as it said
+        help_text=(
+            "An email of the upcoming events the people you follow go to or speak at, sent at 7:00 in your time "
+            "zone. Every email has a one-click unsubscribe link; change it any time on your profile."
+        ),
+    )
 
     class Meta(UserCreationForm.Meta):
         model = User
@@ -111,6 +168,9 @@ class SignupForm(UserCreationForm):
                 "An account with this email address exists already; reset its password instead."
             )
         return email
+
+    def clean_handle(self) -> str:
+        return clean_handle(self.cleaned_data["handle"], person=None)
 
 
 class PasswordResetForm(DjangoPasswordResetForm):

@@ -43,7 +43,7 @@ def welcome_send(*, person: Person, email: str) -> None:
         "Welcome to lanyard",
         f"Hello {person.name},\n\nyour lanyard account is ready: {base}{reverse('person', args=[person.handle])}\n"
         f"Follow people and their events come to your calendar ({base}{reverse('calendar')}) and to your "
-        f"daily digest (change it on {base}{reverse('profile')}).\n",
+        f"digest, if you chose one (change it on {base}{reverse('profile')}).\n",
         None,
         [email],
     )

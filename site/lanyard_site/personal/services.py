@@ -76,6 +76,7 @@ def person_feed_reset(*, person: Person) -> None:
 @dataclass(frozen=True)
 class ProfileChange:
     name: str
+    handle: str
     bio: str
     avatar_url: str
     timezone: str
@@ -87,13 +88,14 @@ def person_update_profile(*, person: Person, change: ProfileChange, email: str) 
     """Save the profile and the digest settings of the person's subscription (made, to
     ``email``, when they have none and an address is known)."""
     with transaction.atomic(using=router.db_for_write(Person)):
-        person.name, person.bio, person.avatar_url, person.timezone = (
+        person.name, person.handle, person.bio, person.avatar_url, person.timezone = (
             change.name,
+            change.handle,  # a changed one leaves the old in the slug history: its links answer 301
             change.bio,
             change.avatar_url,
             change.timezone,
         )
-        person.save(update_fields=["name", "bio", "avatar_url", "timezone"])
+        person.save(update_fields=["name", "handle", "bio", "avatar_url", "timezone"])
         subscription = person.subscriptions.order_by("pk").first()
         if subscription is None:
             if not email:
@@ -106,10 +108,24 @@ def person_update_profile(*, person: Person, change: ProfileChange, email: str) 
         return subscription
 
 
-def person_sign_up(*, username: str, password: str, email: str, name: str) -> Person:
-    """A new user with a lanyard profile (its handle made from the name, as every handle is) and a daily digest."""
+def person_sign_up(
+    *, username: str, password: str, email: str, name: str, handle: str = "", list_name: str | None = "daily"
+) -> Person:
+    """A new user with a lanyard profile (a blank handle is made from the name, as every handle is) and
+    the digest they chose (``list_name`` None: none)."""
     with transaction.atomic(using=router.db_for_write(Person)):
         user = User.objects.create_user(username=username, password=password, email=email)
-        person = Person.objects.create(user=user, name=name)
-        Subscription.objects.create(person=person, email=email, list=Subscription.List.DAILY)
+        person = Person.objects.create(user=user, name=name, handle=handle)
+        if list_name:
+            Subscription.objects.create(person=person, email=email, list=list_name)
+    return person
+
+
+def person_create(*, user: User, name: str, handle: str = "") -> Person:
+    """A lanyard profile for an account that has none (blank handle: made from the name), with a
+    daily digest to the account's address when it has one."""
+    with transaction.atomic(using=router.db_for_write(Person)):
+        person = Person.objects.create(user=user, name=name, handle=handle)
+        if user.email:
+            Subscription.objects.create(person=person, email=user.email, list=Subscription.List.DAILY)
     return person

@@ -6,11 +6,9 @@ signed cookie (``signin``); every write checks the real session first.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from functools import wraps
 
-import redis
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -22,18 +20,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from digest.graph.store import GraphMissing
 from digest.tokens import FeedRef, TokenError, TokenSigner
 
-from ..events.models import Event, Person, Topic
+from ..api.tokens import TokenRefused, api_token_create, api_token_revoke, api_tokens_of
+from ..events.models import Event, Person
 from ..ops.services import flag_active
 from . import ical, mail, selectors, services
-from .forms import ProfileForm, SignupForm
+from .forms import ProfileCreateForm, ProfileForm, SignupForm
 from .signin import forget, remember, signed_in
 
 PAGE_SIZE = 50
-# The graph being away (Redis down, or not built yet): the calendar says so, never a 500.
-GRAPH_AWAY = (redis.RedisError, GraphMissing)
 log = logging.getLogger(__name__)
 ROLE_ACTIONS = {"attending": "You are going", "speaking": "You are speaking", "tracking": "You are tracking this event"}
 
@@ -76,8 +72,8 @@ def person_write(view):
             return redirect_to_login(_back(request, request.path))
         person = Person.objects.filter(user=request.user).first()
         if person is None:
-            messages.error(request, "Your account has no lanyard profile, so nothing was changed.")
-            return redirect(_back(request, reverse("home")))
+            messages.error(request, "Your account has no lanyard profile yet, so nothing was changed; make one here.")
+            return redirect("profile")
         return view(request, person, *args, **kwargs)
 
     return wrapped
@@ -140,23 +136,6 @@ def feed_reset(request: HttpRequest, person: Person) -> HttpResponse:
 # -- the calendar, its feed, event.ics -----------------------------------------------------
 
 
-def _filters(request: HttpRequest) -> tuple[selectors.CalendarFilters, list[str]]:
-    """The calendar's filters from the query string, and notes on those not applied."""
-    notes = []
-    topic = None
-    if slug := request.GET.get("topic", "")[:100]:
-        topic = Topic.objects.filter(slug=slug).first()
-        if topic is None:
-            notes.append(f"There is no topic {slug!r}; the topic filter is not applied.")
-    month = None
-    if value := request.GET.get("month", "")[:20]:
-        try:
-            month = dt.datetime.strptime(value, "%Y-%m").date()
-        except ValueError:
-            notes.append(f"{value!r} is not a month (YYYY-MM); the month filter is not applied.")
-    return selectors.CalendarFilters(speaking_only=request.GET.get("speaking") == "1", topic=topic, month=month), notes
-
-
 @require_http_methods(["GET", "HEAD"])
 def calendar(request: HttpRequest) -> HttpResponse:
     person_id = current_person_id(request)
@@ -164,12 +143,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
         if signed_in(request) is None:
             return redirect_to_login(request.get_full_path())
         return render(request, "personal/calendar.html", {"person": None})
-    filters, notes = _filters(request)
-    try:
-        found = selectors.calendar(person_id, filters)
-    except GRAPH_AWAY:
-        log.warning("the calendar could not read the Redis graph", exc_info=True)
-        return render(request, "personal/calendar.html", {"person": None, "unavailable": True}, status=503)
+    filters, notes = selectors.calendar_filters(request.GET)
+    found = selectors.calendar(person_id, filters)  # from the database while the graph is away
     page = Paginator(found.event_ids, PAGE_SIZE).get_page(request.GET.get("page"))
     person = selectors.person_feed(person_id)
     feed = _feed_url(person) if person else ""
@@ -214,15 +189,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     person = selectors.person_feed(ref.person_id)
     if person is None or person.feed_version != ref.feed_version:
         return HttpResponseNotFound(NOT_FOUND, content_type="text/plain")
-    try:
-        found = selectors.calendar(person.pk)
-    except GRAPH_AWAY:
-        log.warning("the calendar feed could not read the Redis graph", exc_info=True)
-        response = HttpResponse(
-            "The calendar is unavailable for a moment; try again later.\n", status=503, content_type="text/plain"
-        )
-        response["Retry-After"] = "120"
-        return response
+    found = selectors.calendar(person.pk)
     body = ical.calendar_ics(found.entries(found.event_ids), name=f"lanyard: {person.name}'s calendar")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=900"
@@ -247,7 +214,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     person = Person.objects.filter(user=request.user).first()
     if person is None:
-        return render(request, "personal/profile.html", {"form": None})
+        return _profile_create(request)
     if request.method == "POST":
         form = ProfileForm(request.POST, person=person)
         if form.is_valid():
@@ -259,7 +226,51 @@ def profile(request: HttpRequest) -> HttpResponse:
             return redirect("profile")
     else:
         form = ProfileForm(initial=ProfileForm.initial_for(person), person=person)
-    return render(request, "personal/profile.html", {"form": form, "person": person})
+    return _profile_page(request, person, form)
+
+
+def _profile_page(request: HttpRequest, person: Person, form: ProfileForm | None = None, *,
+                  new_token: str = "", status: int = 200) -> HttpResponse:
+    form = form or ProfileForm(initial=ProfileForm.initial_for(person), person=person)
+    return render(request, "personal/profile.html", {
+        "form": form, "person": person, "tokens": api_tokens_of(person), "new_token": new_token,
+    }, status=status)
+
+
+@person_write
+def token_create(request: HttpRequest, person: Person) -> HttpResponse:
+    """A personal API token, shown on this one page and never again (only its hash is kept);
+    rendered, not redirected, so the token is in no cookie, message store or history entry."""
+    try:
+        _, token = api_token_create(person=person, name=request.POST.get("name", ""))
+    except TokenRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("profile")
+    response = _profile_page(request, person, new_token=token)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@person_write
+def token_revoke(request: HttpRequest, person: Person, token_id: int) -> HttpResponse:
+    revoked = api_token_revoke(person=person, token_id=token_id)
+    messages.success(request, "Token revoked: programs using it are refused from now on." if revoked
+                     else "That token was revoked already.")
+    return redirect("profile")
+
+
+def _profile_create(request: HttpRequest) -> HttpResponse:
+    """An account without a profile (a staff account, or one whose profile a demo reset
+    replaced) makes one here, rather than meeting a dead end on every action."""
+    form = ProfileCreateForm(request.POST if request.method == "POST" else None,
+                             initial={"name": request.user.get_full_name() or request.user.username})
+    if request.method == "POST" and form.is_valid():
+        person = services.person_create(user=request.user, name=form.cleaned_data["name"],
+                                        handle=form.cleaned_data["handle"])
+        remember(request, request.user)
+        messages.success(request, f"Your profile is made: {person.name} (@{person.handle}).")
+        return redirect("profile")
+    return render(request, "personal/profile.html", {"create_form": form})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -272,6 +283,8 @@ def signup(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password1"],
                 email=form.cleaned_data["email"],
                 name=form.cleaned_data["name"],
+                handle=form.cleaned_data["handle"],
+                list_name=None if form.cleaned_data["digest"] == "none" else form.cleaned_data["digest"] or "daily",
             )
             login(request, person.user, backend="django.contrib.auth.backends.ModelBackend")
             mail.welcome_send(person=person, email=form.cleaned_data["email"])

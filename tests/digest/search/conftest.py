@@ -1,36 +1,43 @@
 """Fixtures for the search tests: each engine behind the one interface.
 
-``search_index`` runs a test on the embedded tantivy index and on Apache Solr. Solr
-is a server these machines do not have; set ``LANYARD_TEST_SOLR_URL`` to a core made
-from ``digest/search/solr/conf`` (README: "Search on Solr") and the same tests run
-against it. Its data is deleted before each test.
+``search_index`` runs a test on the embedded tantivy index, on a standalone Solr and on a
+two-node SolrCloud (lanyard's Solr runner, started once per session: tests/conftest.py).
+A Solr index is emptied before each test.
 """
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
 from digest.search.solr_index import SolrIndex
 from digest.search.tantivy_index import TantivyIndex
 
-SOLR_URL = os.environ.get("LANYARD_TEST_SOLR_URL", "").strip()
-NO_SOLR = (
-    "LANYARD_TEST_SOLR_URL is not set, so this Solr run of the search contract suite cannot run here "
-    "(no Solr server); the tantivy run and the Solr query-construction tests did run"
-)
+ENGINES = ["tantivy", "solr", "solrcloud"]
 
 
-@pytest.fixture(params=["tantivy", "solr"])
+def solr_index(runner) -> SolrIndex:
+    index = SolrIndex(runner.url)
+    index.solr.delete(q="*:*", commit=True)
+    return index
+
+
+def open_engine(request, name: str, tmp_path):
+    if name == "tantivy":
+        return TantivyIndex(tmp_path / "search")
+    return solr_index(request.getfixturevalue("solr_standalone" if name == "solr" else "solr_cloud"))
+
+
+@pytest.fixture(params=ENGINES)
 def search_index(request, tmp_path):
-    if request.param == "tantivy":
-        index = TantivyIndex(tmp_path / "search")
-    else:
-        if not SOLR_URL:
-            pytest.skip(NO_SOLR)
-        index = SolrIndex(SOLR_URL)
-        index.solr.delete(q="*:*", commit=True)
+    index = open_engine(request, request.param, tmp_path)
+    yield index
+    index.close()
+
+
+@pytest.fixture
+def friends_index(request, tmp_path):
+    """tantivy, or the engine a test names with ``parametrize("friends_index", ENGINES, indirect=True)``."""
+    index = open_engine(request, getattr(request, "param", "tantivy"), tmp_path)
     yield index
     index.close()
 

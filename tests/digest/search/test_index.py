@@ -168,6 +168,8 @@ def test_events_with_people_by_date_within_the_range(search_index):
 
 
 def test_more_than_2048_people_are_split_and_merged(search_index):
+    """tantivy asks in parts of MAX_CLAUSES and merges; Solr asks once (the terms parser has
+    no clause limit): the same answer either way, split boundaries included."""
     people = list(range(1, 5_001))
     assert len(people) > 2 * MAX_CLAUSES
     search_index.upsert([

@@ -15,7 +15,7 @@ from django.test import override_settings
 from lanyard_site.events.models import Person
 from lanyard_site.mailing.models import Subscription
 
-from .conftest import PASSWORD, make_person, sign_in
+from .conftest import PASSWORD, make_event, make_person, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
 
@@ -138,3 +138,70 @@ def test_sign_up_then_reset_the_password(client, alias, empty_outbox):
     count = len(outbox())
     assert client.post("/accounts/password-reset/", {"email": "nobody@example.com"}).status_code == 302
     assert len(outbox()) == count
+
+
+SIGN_UP = {"username": "ori", "email": "ori@example.com", "name": "אורי לוי", "password1": PASSWORD,
+           "password2": PASSWORD}
+
+
+@pytest.mark.parametrize("password", ["123", "password", "12345678901", "ori"])
+def test_sign_up_refuses_weak_passwords(client, alias, password):
+    response = client.post("/accounts/signup/", {**SIGN_UP, "password1": password, "password2": password})
+    assert response.status_code == 200 and 'class="error"' in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_sign_up_says_it_subscribes_and_lets_you_choose(client, alias):
+    page = client.get("/accounts/signup/").content.decode()
+    assert "An email of the upcoming events the people you follow" in page and 'value="none"' in page
+    client.post("/accounts/signup/", {**SIGN_UP, "digest": "none"})
+    ori = Person.objects.get(user__username="ori")
+    assert not ori.subscriptions.exists()
+    client.post("/accounts/logout/")
+    client.post("/accounts/signup/", {**SIGN_UP, "username": "ori2", "email": "o2@example.com", "digest": "weekly"})
+    assert Person.objects.get(user__username="ori2").subscriptions.get().list == "weekly"
+
+
+def test_sign_up_with_a_chosen_handle_and_the_made_one_explained(client, alias):
+    page = client.get("/accounts/signup/").content.decode()
+    assert "lanyard makes one from your name in Latin letters" in page
+    response = client.post("/accounts/signup/", {**SIGN_UP, "handle": "ori-levi"})
+    assert response.status_code == 302 and response["Location"] == "/people/ori-levi/"
+    client.post("/accounts/logout/")
+    taken = client.post("/accounts/signup/", {**SIGN_UP, "username": "o2", "email": "o2@example.com",
+                                              "handle": "ori-levi"})
+    assert "The handle &#x27;ori-levi&#x27; is taken" in taken.content.decode()
+    bad = client.post("/accounts/signup/", {**SIGN_UP, "username": "o2", "email": "o2@example.com",
+                                            "handle": "Ori Levi!"})
+    assert "A handle is 2 to 64 lowercase letters" in bad.content.decode()
+    assert User.objects.count() == 1
+
+
+def test_changing_the_handle_keeps_old_links_working(client, alias):
+    ori = sign_in(client, make_person("vry-7", name="אורי"))
+    response = client.post("/accounts/profile/", {**VALID, "handle": "ori"}, follow=True)
+    assert "Profile saved." in response.content.decode()
+    ori.refresh_from_db()
+    assert ori.handle == "ori"
+    old = client.get("/people/vry-7/")
+    assert old.status_code == 301 and old["Location"] == "/people/ori/"
+    # Someone else cannot take the old handle: its links lead to ori.
+    client.post("/accounts/logout/")
+    sign_in(client, make_person("bob"))
+    refused = client.post("/accounts/profile/", {**VALID, "handle": "vry-7"})
+    assert "is taken" in refused.content.decode()
+
+
+def test_an_account_without_a_profile_makes_one(client, alias):
+    user = User.objects.create_user("staff", password=PASSWORD, email="staff@example.com")
+    client.post("/accounts/login/", {"username": "staff", "password": PASSWORD})
+    event = make_event("pycon", 5)
+    response = client.post(f"/events/{event.slug}/attendance/", {"role": "attending"}, follow=True)
+    page = response.content.decode()
+    assert "make one here" in page and "Make my profile" in page
+    made = client.post("/accounts/profile/", {"name": "Sam Staff", "handle": ""}, follow=True)
+    assert "Your profile is made" in made.content.decode()
+    person = Person.objects.get(user=user)
+    assert person.handle == f"sam-staff-{person.pk}" and person.subscriptions.get().email == "staff@example.com"
+    client.post(f"/events/{event.slug}/attendance/", {"role": "attending"})
+    assert person.attendances.filter(event=event).exists()

@@ -17,6 +17,7 @@ from django import template
 
 from digest.graph.store import GraphMissing
 
+from ...ops.degraded import graph_away
 from .. import selectors
 
 register = template.Library()
@@ -32,8 +33,8 @@ def _me(context) -> int | None:
 def _graph_read(read: Callable[[], T], fallback: T) -> T:
     try:
         return read()
-    except (redis.RedisError, GraphMissing):
-        log.warning("the Redis graph is not answering; pages show nobody followed", exc_info=True)
+    except (redis.RedisError, GraphMissing) as error:
+        graph_away(error)
         return fallback
 
 
