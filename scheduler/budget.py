@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from digest.http import Fetched, HttpClient
 from digest.stores.keys import RedisKeys
 from digest.stores.scripts import lua
 
@@ -57,3 +58,23 @@ class ProviderBudget:
             pause = min(wait_ms / 1000, LONGEST_SLEEP)
             self.waited += pause
             self.sleep(pause)
+
+
+class BudgetedHttp(HttpClient):
+    """The worker's guarded client with a budget token taken before every request (each page)."""
+
+    def __init__(self, inner: HttpClient, take: Callable[[], None]):
+        self.inner = inner
+        self.config = inner.config
+        self.take = take
+
+    def get(self, url: str, **kwargs: Any) -> Fetched:
+        self.take()
+        return self.inner.get(url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Fetched:
+        self.take()
+        return self.inner.post(url, **kwargs)
+
+    def close(self) -> None:
+        """The inner client is the worker's, closed with it."""

@@ -20,16 +20,18 @@ import math
 from celery import shared_task
 from sqlalchemy import func, select
 
+from digest.accounts.env import AccountsEnv
 from digest.accounts.errors import AccountError, ProviderUnavailable
-from digest.accounts.imports import accounts_due, follows_import
+from digest.accounts.imports import follows_import, follows_refresh_due
 from digest.faults import backoff
+from digest.graph.store import Graph
 from digest.ops.state import ops_snapshot
 from digest.sealed import Sealer, Unsealable
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from digest.vocabulary import TaskName
 
-from .budget import ProviderBudget
+from .budget import BudgetedHttp, ProviderBudget
 from .context import WorkerContext, context
 
 log = logging.getLogger("lanyard.follows")
@@ -43,18 +45,29 @@ def _live(ctx: WorkerContext) -> dict:
     return ops_snapshot(ctx.redis, ctx.engine, prefix=ctx.settings.redis_prefix).settings
 
 
-def _token(ctx: WorkerContext, account_id: int) -> str | None:
-    """The account's user token (Mastodon's), opened; None when none is kept or it cannot be opened."""
-    t = db.account_token
+def _account(ctx: WorkerContext, account_id: int) -> tuple[str, str | None] | None:
+    """The account's provider and its user token (Mastodon's, opened); None: no such account."""
+    a, t = db.account, db.account_token
     with ctx.engine.connect() as connection:
-        sealed = connection.execute(select(t.c.token_sealed).where(t.c.account_id == account_id)).scalar()
-    if sealed is None:
+        row = connection.execute(
+            select(a.c.provider, t.c.token_sealed).select_from(a.outerjoin(t, t.c.account_id == a.c.id))
+            .where(a.c.id == account_id)
+        ).first()
+    if row is None:
         return None
+    if row.token_sealed is None:
+        return row.provider, None
     try:
-        return Sealer(ctx.settings.secret_keys).open(sealed)
+        return row.provider, Sealer(ctx.settings.secret_keys).open(row.token_sealed)
     except Unsealable:
         log.warning("account %s: its token was sealed under a secret key no longer configured", account_id)
-        return None
+        return row.provider, None
+
+
+def _env(ctx: WorkerContext, budget: ProviderBudget, provider: str) -> AccountsEnv:
+    http = BudgetedHttp(ctx.http, lambda: budget.take(provider))
+    return AccountsEnv.from_settings(ctx.settings, engine=ctx.engine, http=http,
+                                     graph=Graph(ctx.redis, ctx.settings.redis_prefix))
 
 
 # The client's deadline bounds each page; the limit is a last resort against a list that never ends.
@@ -64,14 +77,15 @@ def import_follows(self, account_id: int):
     """Fetch one account's follow list and replace that source's follows of its person."""
     ctx = context(self)
     keys = RedisKeys(ctx.settings.redis_prefix)
-    live = _live(ctx)
     budget = ProviderBudget(ctx.redis, keys, lambda: _live(ctx))
     retrying = False
     try:
-        result = follows_import(
-            ctx.engine, ctx.http, account_id=int(account_id), cap=int(live["follows_cap"]),
-            token=_token(ctx, int(account_id)), throttle=budget.take,
-        )
+        found = _account(ctx, int(account_id))
+        if found is None:
+            return f"account {account_id}: gone (disconnected meanwhile)"
+        provider, token = found
+        result = follows_import(_env(ctx, budget, provider), account_id=int(account_id),
+                                now=dt.datetime.now(dt.UTC), token=token or "")
     except AccountError as error:
         retrying = isinstance(error, ProviderUnavailable) and self.request.retries < ATTEMPTS - 1
         if retrying:
@@ -83,7 +97,9 @@ def import_follows(self, account_id: int):
                 ctx.redis.delete(keys.follows_importing(int(account_id)))
             except Exception:  # the mark expires by itself
                 pass
-    return f"account {account_id}: {result}" + (f" (waited {budget.waited:.0f}s for the budget)" if budget.waited else "")
+    waited = f" (waited {budget.waited:.0f}s for the budget)" if budget.waited else ""
+    return (f"account {account_id}: fetched {result.fetched}, matched {result.matched}, "
+            f"changed {result.changed}{waited}")
 
 
 @shared_task(bind=True, name=TaskName.FOLLOWS_REFRESH_DUE, acks_late=True, ignore_result=True)
@@ -91,17 +107,17 @@ def refresh_due(self):
     """Send the imports of this interval's share of the lists older than follows_refresh_hours."""
     ctx = context(self)
     hours = int(_live(ctx)["follows_refresh_hours"])
-    older_than = dt.timedelta(hours=hours)
-    due = accounts_due(ctx.engine, older_than=older_than)
-    if not due:
-        return "no follow lists due"
     total = _accounts_total(ctx)
-    share = max(1, math.ceil(total * REFRESH_INTERVAL_SECONDS / older_than.total_seconds())) * CATCH_UP
-    chosen = due[:share]
+    share = max(1, math.ceil(total * REFRESH_INTERVAL_SECONDS / (hours * 3600))) * CATCH_UP
+    env = AccountsEnv.from_settings(ctx.settings, engine=ctx.engine, http=ctx.http,
+                                    graph=Graph(ctx.redis, ctx.settings.redis_prefix))
+    chosen = follows_refresh_due(env, now=dt.datetime.now(dt.UTC), limit=share)
+    if not chosen:
+        return "no follow lists due"
     step = REFRESH_INTERVAL_SECONDS / len(chosen)
     for n, account_id in enumerate(chosen):
         ctx.enqueue.follows_import(account_id, countdown=n * step)
-    return f"{len(chosen)} of {len(due)} follow lists due sent (every {hours}h, {total} accounts)"
+    return f"{len(chosen)} follow lists due, sent over {REFRESH_INTERVAL_SECONDS:.0f}s (every {hours}h, {total} in all)"
 
 
 def _accounts_total(ctx: WorkerContext) -> int:

@@ -13,13 +13,18 @@ from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 
+from digest.accounts.errors import AccountError
+from digest.accounts.links import identity_find
+from digest.accounts.sources import source_parse
+from digest.accounts.values import Identity
+from digest.accounts.verify import NotVerified, account_verify
 from digest.vocabulary import Provider, VerifiedVia
 
 from .. import stores
 from ..accounts.models import Account
 from ..events.models import Person
 from . import mastodon, services
-from .models import AccountToken, MastodonServer
+from .models import MastodonServer
 
 SESSION_KEY = "lanyard_mastodon_oauth"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -107,18 +112,26 @@ def _mastodon_signed_in(request: HttpRequest, *, server: MastodonServer, account
         person = services.person_for_new_user(user=user, name=account.acct.partition("@")[0], claim=owner)
         login(request, user, backend=BACKEND)
         done = f"Welcome, {person.name}: signed in with Mastodon as {account.acct}."
-    account_id = services.account_connect(
-        person=person, provider=Provider.MASTODON, external_id=account.uri, handle=account.acct,
-        profile_url=account.url, verified_via=VerifiedVia.OAUTH,
-    )
+    identity = Identity(Provider.MASTODON, account.uri, account.acct, account.url, api_id=account.api_id)
+    account_id = services.account_connect(person=person, identity=identity, verified_via=VerifiedVia.OAUTH)
     account_id = account_id or Account.objects.get(provider=Provider.MASTODON, external_id=account.uri).pk
     services.token_keep(account_id=account_id, server=server, token=token)
     return done
 
 
 def bluesky_connect(*, person: Person, typed: str) -> str:
-    """Connect a Bluesky handle (its follows are public): verified when its DID document's
-    handle is on a domain that links back to the person's page, else unverified."""
-    from digest.accounts import bluesky  # noqa: PLC0415 -- placeholder until i18-core's API is merged
-
-    raise services.ConnectRefused(f"not yet: {bluesky} {typed}")
+    """Connect a Bluesky handle (its follows are public, no sign-in): verified when the handle
+    is on a domain whose home page links back to the person's page, else unverified."""
+    try:
+        source = source_parse(f"bluesky:{typed.strip()}")
+        with services.accounts_env() as env:
+            identity = identity_find(env, source=source)
+            try:
+                via: VerifiedVia | None = account_verify(env, identity=identity, person_handle=person.handle)
+                how = "verified: its domain links back to your page"
+            except NotVerified as unproven:
+                via, how = None, f"unverified ({unproven})"
+    except AccountError as error:
+        raise services.ConnectRefused(f"{error}; nothing was changed.") from None
+    services.account_connect(person=person, identity=identity, verified_via=via)
+    return f"Connected Bluesky {identity.handle}, {how}. Importing whom it follows…"

@@ -40,6 +40,7 @@ class MastodonAccount:
     uri: str  # the stable id (ActivityPub actor URI; ``url`` on servers without ``uri``)
     acct: str  # user@domain, for display
     url: str  # the profile page
+    api_id: str  # the server's local id, what its list endpoints take
 
 
 def server_origin(typed: str, *, allow_networks=()) -> str:
@@ -48,7 +49,7 @@ def server_origin(typed: str, *, allow_networks=()) -> str:
     (servers on a test machine), so a token never crosses the internet in the clear."""
     text = typed.strip()
     if not text:
-        raise MastodonRefused("Type your Mastodon server (e.g. mastodon.social) or your address (@you@mastodon.social).")
+        raise MastodonRefused("Type your Mastodon server (e.g. mastodon.social) or address (@you@mastodon.social).")
     if "://" in text:
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -110,7 +111,7 @@ def whoami(http: HttpClient, *, origin: str, token: str) -> MastodonAccount:
         raise MastodonRefused(f"{_host(origin)} answered without an account; nothing was changed.")
     if "@" not in acct:  # a local account's acct is its bare username
         acct = f"{acct}@{urlsplit(url).hostname}"
-    return MastodonAccount(uri=uri, acct=acct, url=url)
+    return MastodonAccount(uri=uri, acct=acct, url=url, api_id=str(data.get("id") or ""))
 
 
 def token_revoke(http: HttpClient, *, origin: str, registration: Registration, token: str) -> None:

@@ -4,16 +4,20 @@ task sent after commit; tokens are sealed before they are stored."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+from contextlib import contextmanager
 
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import router, transaction
 
-from digest.accounts.errors import AccountTaken
+from digest.accounts.env import AccountsEnv
+from digest.accounts.errors import AccountError, AccountTaken
 from digest.accounts.links import account_link, account_unlink
+from digest.accounts.values import Identity
 from digest.sealed import Sealer
 from digest.stores.keys import RedisKeys
 from digest.vocabulary import Provider, VerifiedVia
@@ -32,6 +36,18 @@ IMPORT_MARK_SECONDS = 600
 
 class ConnectRefused(ValueError):
     """A connect or disconnect that cannot be done; the message is for the person."""
+
+
+@contextmanager
+def accounts_env():
+    """The accounts services' handles on the site's stores, with a guarded client for this flow."""
+    with stores.http_client() as http:
+        engine = stores.engine(router.db_for_write(Account))  # the database the ORM writes accounts to
+        yield AccountsEnv.from_settings(settings.LANYARD, engine=engine, http=http, graph=stores.graph())
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def sealer() -> Sealer:
@@ -63,32 +79,31 @@ def github_account_connect(*, request, user: User, account) -> int | None:
     if person is None:
         person = person_for_new_user(user=user, name=user.get_username())
     extra = account.extra_data
-    return account_connect(
-        person=person, provider=Provider.GITHUB, external_id=str(account.uid),
-        handle=str(extra.get("login") or account.uid), profile_url=str(extra.get("html_url") or ""),
-        verified_via=VerifiedVia.OAUTH,
-    )
+    login = str(extra.get("login") or account.uid)
+    identity = Identity(Provider.GITHUB, str(account.uid), login, str(extra.get("html_url") or ""),
+                        following_count=extra.get("following"), api_id=login)
+    return account_connect(person=person, identity=identity, verified_via=VerifiedVia.OAUTH)
 
 
-def account_connect(*, person: Person, provider: Provider, external_id: str, handle: str, profile_url: str,
-                    verified_via: VerifiedVia | None) -> int | None:
+def account_connect(*, person: Person, identity: Identity, verified_via: VerifiedVia | None) -> int | None:
     """Link the account (refused when another person has it) and queue its import; None when
     it was linked to this person already and verified (nothing to do)."""
-    existing = Account.objects.filter(provider=provider, external_id=external_id).first()
+    existing = Account.objects.filter(provider=identity.provider, external_id=identity.external_id).first()
     if existing is not None and existing.person_id != person.pk:
-        raise ConnectRefused(f"This {Provider(provider).name.title()} account belongs to another lanyard profile; "
+        raise ConnectRefused(f"This {identity.provider.name.title()} account belongs to another lanyard profile; "
                              "nothing was changed.")
     if existing is not None and (existing.verified or verified_via is None):
         return None
     try:
-        account_id = account_link(
-            stores.engine(), person_id=person.pk, provider=provider, external_id=external_id, handle=handle,
-            profile_url=profile_url, verified_via=verified_via, added_by=person.handle,
-        )
+        with accounts_env() as env:
+            linked = account_link(env, person_id=person.pk, identity=identity, verified_via=verified_via,
+                                  added_by=person.handle, now=_now())
     except AccountTaken as conflict:
         raise ConnectRefused(str(conflict)) from None
-    account_import_queue(account_id=account_id)
-    return account_id
+    except AccountError as error:
+        raise ConnectRefused(f"{error}; nothing was changed.") from None
+    account_import_queue(account_id=linked.account_id)
+    return linked.account_id
 
 
 def account_import_queue(*, account_id: int) -> None:
@@ -129,7 +144,8 @@ def account_disconnect(*, person: Person, user: User, account_id: int) -> Accoun
         token.delete()
     if account.provider == Provider.GITHUB:
         SocialAccount.objects.filter(user=user, provider="github", uid=account.external_id).delete()
-    account_unlink(stores.engine(), account_id=account.pk)
+    with accounts_env() as env:
+        account_unlink(env, account_id=account.pk, now=_now())
     return account
 
 
