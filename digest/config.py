@@ -139,6 +139,8 @@ class Settings:
     bluesky_appview_url: str = "https://public.api.bsky.app"
     # Peers whose X-Forwarded-Proto/-For the site believes (the TLS proxy); anyone else's are dropped.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = LOOPBACK
+    api_rate: int = 120  # API requests a minute per address (without a token)
+    api_token_rate: int = 600  # API requests a minute per personal token
 
     @property
     def production(self) -> bool:
@@ -232,6 +234,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
     trusted_proxies = parse_networks(get("LANYARD_TRUSTED_PROXIES"), variable="LANYARD_TRUSTED_PROXIES") or LOOPBACK
 
+    api_rate = parse_int("LANYARD_API_RATE", get("LANYARD_API_RATE", "120"), low=1, high=1_000_000)
+    api_token_rate = parse_int("LANYARD_API_TOKEN_RATE", get("LANYARD_API_TOKEN_RATE", "600"), low=1, high=1_000_000)
+
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -258,6 +263,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         github_api_url=github_api_url,
         bluesky_appview_url=bluesky_appview_url,
         trusted_proxies=trusted_proxies,
+        api_rate=api_rate,
+        api_token_rate=api_token_rate,
     )
 
 
