@@ -135,11 +135,14 @@ def _register() -> None:
         search,
         seed,
         serve,
+        solr,
         unsubscribe,
         up,
     )
 
-    modules = (database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, coverage, ops, up)
+    modules = (
+        database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, solr, coverage, ops, up
+    )
     for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
