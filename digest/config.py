@@ -427,9 +427,15 @@ def parse_search_url(url: str) -> str:
         path = Path(unquote(parts.netloc + parts.path)).expanduser().absolute()
         return f"tantivy://{path}"
     if parts.scheme in ("http", "https"):
-        if not parts.hostname:
-            raise ConfigError("LANYARD_SEARCH_URL", f"{url!r} names no host")
-        return url.rstrip("/")
+        # Solr: the core or collection (alias) on one node, or on several, comma-separated.
+        nodes = [node.strip().rstrip("/") for node in url.split(",")]
+        for node in nodes:
+            node_parts = urlsplit(node)
+            if node_parts.scheme not in ("http", "https") or not node_parts.hostname:
+                raise ConfigError("LANYARD_SEARCH_URL", f"{node!r} in {url!r} names no http(s) host")
+            if not node_parts.path.strip("/"):
+                raise ConfigError("LANYARD_SEARCH_URL", f"{node!r} names no core or collection; use http(s)://host:8983/solr/lanyard")
+        return ",".join(nodes)
     raise ConfigError(
         "LANYARD_SEARCH_URL",
         f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use tantivy:///path or http(s)://solr-host:8983/solr/lanyard",
