@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "lanyard_site.personal.signin.SignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "lanyard_site.events.not_found.SiteNotFoundMiddleware",  # development only: the site's 404, not Django's
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lanyard_site.routers.ReplicaMiddleware",
     # The ops state (read-only, flags, live settings) once per request, then profiling
