@@ -139,6 +139,8 @@ class Settings:
     bluesky_appview_url: str = "https://public.api.bsky.app"
     # Peers whose X-Forwarded-Proto/-For the site believes (the TLS proxy); anyone else's are dropped.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = LOOPBACK
+    api_rate: int = 120  # API requests a minute per address (without a token)
+    api_token_rate: int = 600  # API requests a minute per personal token
 
     @property
     def production(self) -> bool:
@@ -232,6 +234,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
     trusted_proxies = parse_networks(get("LANYARD_TRUSTED_PROXIES"), variable="LANYARD_TRUSTED_PROXIES") or LOOPBACK
 
+    api_rate = parse_int("LANYARD_API_RATE", get("LANYARD_API_RATE", "120"), low=1, high=1_000_000)
+    api_token_rate = parse_int("LANYARD_API_TOKEN_RATE", get("LANYARD_API_TOKEN_RATE", "600"), low=1, high=1_000_000)
+
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -258,6 +263,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         github_api_url=github_api_url,
         bluesky_appview_url=bluesky_appview_url,
         trusted_proxies=trusted_proxies,
+        api_rate=api_rate,
+        api_token_rate=api_token_rate,
     )
 
 
@@ -406,9 +413,15 @@ def parse_search_url(url: str) -> str:
         path = Path(unquote(parts.netloc + parts.path)).expanduser().absolute()
         return f"tantivy://{path}"
     if parts.scheme in ("http", "https"):
-        if not parts.hostname:
-            raise ConfigError("LANYARD_SEARCH_URL", f"{url!r} names no host")
-        return url.rstrip("/")
+        # Solr: the core or collection (alias) on one node, or on several, comma-separated.
+        nodes = [node.strip().rstrip("/") for node in url.split(",")]
+        for node in nodes:
+            node_parts = urlsplit(node)
+            if node_parts.scheme not in ("http", "https") or not node_parts.hostname:
+                raise ConfigError("LANYARD_SEARCH_URL", f"{node!r} in {url!r} names no http(s) host")
+            if not node_parts.path.strip("/"):
+                raise ConfigError("LANYARD_SEARCH_URL", f"{node!r} names no core or collection; use http(s)://host:8983/solr/lanyard")
+        return ",".join(nodes)
     raise ConfigError(
         "LANYARD_SEARCH_URL",
         f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use tantivy:///path or http(s)://solr-host:8983/solr/lanyard",

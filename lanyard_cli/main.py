@@ -136,12 +136,14 @@ def _register() -> None:
         search,
         seed,
         serve,
+        solr,
         unsubscribe,
         up,
     )
 
     modules = (
-        database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, coverage, ops, up, accounts
+        database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, solr, coverage, ops, up,
+        accounts,
     )
     for module in modules:
         for command in module.COMMANDS:

@@ -187,7 +187,11 @@ class SolrIndex(SearchIndex):
                 continue
             self._current = node
             return result
-        raise SearchError("Solr failed: " + "; ".join(f"{url}: {why}" for url, why in failures.items()))
+        if len(failures) == 1:
+            ((url, why),) = failures.items()
+            raise SearchError(f"Solr at {url} failed: {why}")
+        reasons = "; ".join(f"{url}: {why}" for url, why in failures.items())
+        raise SearchError(f"Solr at {', '.join(failures)} failed: {reasons}")
 
     def _select(self, params: dict) -> pysolr.Results:
         params = dict(params)

@@ -113,6 +113,8 @@ class SolrRunner:
 
     def close(self, *, deadline: float = 60) -> None:
         """Stop it cleanly (stdin closed, then SIGTERM), killing it past the deadline."""
+        if self.process.poll() is None and self.process.stdin is None:
+            self.process.terminate()  # no control channel: SIGTERM stops it cleanly
         if self.process.poll() is None:
             if self.process.stdin is not None:
                 try:

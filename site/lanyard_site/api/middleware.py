@@ -29,16 +29,17 @@ log = logging.getLogger("lanyard.api")
 
 PREFIX = "/api/"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Requests per minute; settings may change them (tests do). A token is a known person's
-# program, so it gets more than an address, which may be shared by many.
-RATE_PER_TOKEN = RateLimit(requests=600, seconds=60)
-RATE_PER_ADDRESS = RateLimit(requests=120, seconds=60)
 READ_ONLY_RETRY = "120"
 
 
 def _limits() -> tuple[RateLimit, RateLimit]:
-    return (getattr(settings, "LANYARD_API_RATE_PER_TOKEN", RATE_PER_TOKEN),
-            getattr(settings, "LANYARD_API_RATE_PER_ADDRESS", RATE_PER_ADDRESS))
+    """Requests a minute per token and per address (LANYARD_API_TOKEN_RATE, LANYARD_API_RATE).
+    A token is a known person's program, so it gets more than an address, which many may share.
+    Django settings of the same names override them (tests use short windows)."""
+    per_token = RateLimit(requests=settings.LANYARD.api_token_rate, seconds=60)
+    per_address = RateLimit(requests=settings.LANYARD.api_rate, seconds=60)
+    return (getattr(settings, "LANYARD_API_RATE_PER_TOKEN", per_token),
+            getattr(settings, "LANYARD_API_RATE_PER_ADDRESS", per_address))
 
 
 class ApiMiddleware:

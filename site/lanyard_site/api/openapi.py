@@ -78,6 +78,8 @@ def _responses(path: str, method: str, operation: dict[str, Any]) -> None:
         headers = RETRY if status in ("429", "503") else {}
         responses[status] = {"description": description, "headers": headers,
                              "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
+    # gunicorn refuses a request line over 4 KB itself (an HTML page, before Django).
+    responses["414"] = {"description": "The address is too long; the web server refused it."}
     if method == "get":
         responses["304"] = {"description": "Not modified since the ETag or the date the request names."}
         if "{slug}" in path or "{handle}" in path:

@@ -82,4 +82,4 @@ def test_all_of_solr_away_the_run_uses_the_redis_graph(make_settings, database_u
     sent, _ = sent_once(engine, smtp_server)
     assert sent == ["ada@example.com", "hal@example.com"]
     assert (summary.status, summary.sent, summary.failed) == ("finished", 2, 0)
-    assert "search away, friends from the Redis graph: Solr failed" in summary.notes
+    assert "search away, friends from the Redis graph: Solr at http://127.0.0.1:" in summary.notes
