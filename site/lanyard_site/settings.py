@@ -235,6 +235,20 @@ if PRODUCTION:
 # into lanyard's settings object field by field.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "lanyard_site.ops.reporting.LanyardExceptionReporterFilter"
 
+# tests/site/test_migrations.py lints every migration against PostgreSQL with
+# django-migration-linter (README: "Deploys"): each must work under the release before
+# it. Creating an app's first tables is always compatible (no old code reads them), and
+# these are the named exceptions, each checked safe by hand:
+MIGRATION_LINTER_OPTIONS = {
+    "ignore_initial_migrations": True,
+    "ignore_name": [
+        # "ADDING unique constraint" (follower, followee, source), replacing (follower,
+        # followee): every existing row satisfies the wider key, and the release before
+        # inserts follows with the column's database default, one per pair, as before.
+        "0008_follow_source",
+    ],
+}
+
 # Console lines or JSON (LANYARD_LOG_FORMAT), the same as the workers and the endpoint write.
 LOGGING = logging_config(LANYARD, service="site")
 
