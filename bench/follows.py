@@ -161,7 +161,8 @@ def _run(backend: str, url: str, github: GitHubStandIn, args) -> float:
         engine.dispose()
     ratio = peaks["full"] / peaks["small"]
     print(f"{backend:>10} peak ratio full/small for a {args.follows / args.small:.0f}x longer list: "
-          f"fetch {ratio:.2f}x, whole import {import_peaks['full'] / import_peaks['small']:.2f}x (matched ids held for the diff)")
+          f"fetch {ratio:.2f}x, whole import {import_peaks['full'] / import_peaks['small']:.2f}x "
+          "(matched ids held for the diff)")
     return ratio
 
 
