@@ -33,11 +33,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 ENVIRONMENTS = ("development", "production")
+LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 LOG_FORMATS = ("console", "json")
 # Written by operators as URLs: a space in one is a typo (or an unencoded password), never meant.
 URL_VARIABLES = (
     "LANYARD_DATABASE_URL", "LANYARD_DATABASE_REPLICA_URL", "LANYARD_REDIS_URL", "LANYARD_SEARCH_URL",
     "LANYARD_MAIL_URL", "LANYARD_BASE_URL", "LANYARD_UNSUBSCRIBE_URL", "LANYARD_BROKER_URL", "SENTRY_DSN",
+    "LANYARD_GITHUB_API_URL", "LANYARD_BLUESKY_APPVIEW_URL",
 )
 MIN_SECRET_LENGTH = 50  # and 5 different characters: what Django's `check --deploy` asks of SECRET_KEY
 # A relative LANYARD_DATA_DIR (and the default, var) is taken from the checkout's root, not
@@ -131,6 +133,14 @@ class Settings:
     http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     http_proxy: str = ""
     http_deadline: float = 20.0
+    # Where the follow lists come from (digest/accounts/): GitHub's REST API and the
+    # Bluesky AppView. A Mastodon account's server is the origin of its profile URL.
+    github_api_url: str = "https://api.github.com"
+    bluesky_appview_url: str = "https://public.api.bsky.app"
+    # Peers whose X-Forwarded-Proto/-For the site believes (the TLS proxy); anyone else's are dropped.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = LOOPBACK
+    api_rate: int = 120  # API requests a minute per address (without a token)
+    api_token_rate: int = 600  # API requests a minute per personal token
 
     @property
     def production(self) -> bool:
@@ -218,6 +228,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
     http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
     http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
+    github_api_url = parse_http_url("LANYARD_GITHUB_API_URL", get("LANYARD_GITHUB_API_URL", "https://api.github.com"))
+    bluesky_appview_url = parse_http_url(
+        "LANYARD_BLUESKY_APPVIEW_URL", get("LANYARD_BLUESKY_APPVIEW_URL", "https://public.api.bsky.app")
+    )
+    trusted_proxies = parse_networks(get("LANYARD_TRUSTED_PROXIES"), variable="LANYARD_TRUSTED_PROXIES") or LOOPBACK
+
+    api_rate = parse_int("LANYARD_API_RATE", get("LANYARD_API_RATE", "120"), low=1, high=1_000_000)
+    api_token_rate = parse_int("LANYARD_API_TOKEN_RATE", get("LANYARD_API_TOKEN_RATE", "600"), low=1, high=1_000_000)
 
     return Settings(
         environment=environment,
@@ -242,6 +260,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_allow_networks=http_allow_networks,
         http_proxy=http_proxy,
         http_deadline=http_deadline,
+        github_api_url=github_api_url,
+        bluesky_appview_url=bluesky_appview_url,
+        trusted_proxies=trusted_proxies,
+        api_rate=api_rate,
+        api_token_rate=api_token_rate,
     )
 
 
@@ -390,9 +413,15 @@ def parse_search_url(url: str) -> str:
         path = Path(unquote(parts.netloc + parts.path)).expanduser().absolute()
         return f"tantivy://{path}"
     if parts.scheme in ("http", "https"):
-        if not parts.hostname:
-            raise ConfigError("LANYARD_SEARCH_URL", f"{url!r} names no host")
-        return url.rstrip("/")
+        # Solr: the core or collection (alias) on one node, or on several, comma-separated.
+        nodes = [node.strip().rstrip("/") for node in url.split(",")]
+        for node in nodes:
+            node_parts = urlsplit(node)
+            if node_parts.scheme not in ("http", "https") or not node_parts.hostname:
+                raise ConfigError("LANYARD_SEARCH_URL", f"{node!r} in {url!r} names no http(s) host")
+            if not node_parts.path.strip("/"):
+                raise ConfigError("LANYARD_SEARCH_URL", f"{node!r} names no core or collection; use http(s)://host:8983/solr/lanyard")
+        return ",".join(nodes)
     raise ConfigError(
         "LANYARD_SEARCH_URL",
         f"unknown scheme {parts.scheme or '(none)'!r} in {url!r}; use tantivy:///path or http(s)://solr-host:8983/solr/lanyard",
@@ -445,8 +474,10 @@ def parse_http_url(variable: str, url: str) -> str:
     return url.rstrip("/")
 
 
-def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """``LANYARD_HTTP_ALLOW_NETWORKS``: comma-separated CIDRs (or single addresses)."""
+def parse_networks(
+    value: str, *, variable: str = "LANYARD_HTTP_ALLOW_NETWORKS"
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``LANYARD_HTTP_ALLOW_NETWORKS``, ``LANYARD_TRUSTED_PROXIES``: comma-separated CIDRs (or single addresses)."""
     networks = []
     for entry in (part.strip() for part in value.split(",")):
         if not entry:
@@ -454,9 +485,7 @@ def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Ne
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
-            raise ConfigError(
-                "LANYARD_HTTP_ALLOW_NETWORKS", f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)"
-            ) from None
+            raise ConfigError(variable, f"{entry!r} is not a network (e.g. 10.20.0.0/16 or 192.0.2.7)") from None
     return tuple(networks)
 
 

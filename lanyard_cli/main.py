@@ -124,6 +124,7 @@ def cli(ctx):
 
 def _register() -> None:
     from . import (
+        accounts,
         bounces,
         coverage,
         database,
@@ -135,11 +136,15 @@ def _register() -> None:
         search,
         seed,
         serve,
+        solr,
         unsubscribe,
         up,
     )
 
-    modules = (database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, coverage, ops, up)
+    modules = (
+        database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, solr, coverage, ops, up,
+        accounts,
+    )
     for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -1,16 +1,27 @@
-"""Delivering composed digests: claim in the ledger, check suppression, send, mark.
+"""Delivering composed digests: claim in the ledger, check suppression, fence, send, mark.
 
 Messages go in claim groups. Each group is claimed in one statement (the claim reads
 the subscription's status in the same transaction, so an unsubscribe committed before
 it wins); the run's status is re-read before each group, so a paused run stops and a
 cancelled one sends nothing more. Before each send the unsubscribe suppression set is
-consulted (read for many ids at once, never older than ``suppression_max_age``); after
-it the ledger records the outcome at once. Whatever a group still holds when something
-fails is released as failed, so a retry need not wait for the claims to go stale.
+consulted (read for many ids at once, never older than ``suppression_max_age``), then
+the claim is *fenced*: one statement renews its lease if the claim is still ours (same
+generation, still ``claimed``), and nothing is sent when it is not (another worker took
+it over while this one was cut off or stalled). After the send the ledger records the
+outcome under the same fence. Whatever a group still holds when something fails is
+released as failed (what the SMTP server accepted is never released: its mark waits), so
+a retry need not wait for the claims to go stale.
+
+On PostgreSQL the per-message writes commit asynchronously; the group keeps the marks
+not yet covered by a durable commit and, after any database error, writes them again
+(fenced, so harmlessly when they survived) with the next write in one durable
+transaction: a server that crashed (``-m immediate``) and forgot them gets them back
+before anyone could take the claims over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -40,6 +51,10 @@ CLAIM_GROUP = 100  # deliveries claimed per statement; the run's status is re-re
 # it is read for a whole claim group at once and read again once older than this.
 SUPPRESSION_MAX_AGE = 0.2  # seconds
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a claim older than this belongs to a dead worker
+# How often (as a share of the claim timeout) the fence is committed durably: a crash of
+# the database server then forgets at most this much of a lease's renewals.
+DURABLE_EVERY = 1 / 8
+MAX_PAUSE = 1.0  # seconds between tries while the database is away
 
 
 class Tally(Protocol):
@@ -57,10 +72,17 @@ class Tally(Protocol):
 class _Group:
     """One claim group on its way: the claims and what became of them so far."""
 
-    claims: dict[int, str]  # subscription id → its status when claimed
-    claimed_at: dt.datetime
+    claims: dict[int, ledger.Claim]  # subscription id → its claim
+    durable_at: float  # time.monotonic() of the last durable commit of its lease
     skipped: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # reason → ids
     sent: list[Outgoing] = field(default_factory=list)
+    accepted: set[int] = field(default_factory=set)  # the SMTP server has them: never released
+    taken: list[int] = field(default_factory=list)  # claims another worker took over: not sent here
+    # Marks committed asynchronously since the last durable commit, to write again after an outage.
+    unflushed: list[Callable[[], object]] = field(default_factory=list)
+
+    def generations(self, subscription_ids: Sequence[int]) -> dict[int, int]:
+        return {sid: self.claims[sid].generation for sid in subscription_ids}
 
 
 class Delivery:
@@ -130,8 +152,8 @@ class Delivery:
             connection, run_id=run_id, digest_date=digest_date, subscription_ids=[o.subscription_id for o in group],
             claimed_at=claimed_at, stale_before=claimed_at - self.claim_timeout,
         )
-        connection.commit()
-        return _Group(claims=claims, claimed_at=claimed_at)
+        connection.commit()  # durable: no message is ever sent unclaimed
+        return _Group(claims=claims, durable_at=time.monotonic())
 
     def _send_group(
         self, connection: Connection, *, group: Sequence[Outgoing], claimed: _Group, digest_date: dt.date,
@@ -141,14 +163,15 @@ class Delivery:
         suppression = _Suppression(self.redis, self.keys.unsubscribe_suppressed, self.suppression_max_age)
         sendable = [
             o.subscription_id for o in group
-            if o.message is not None and claims.get(o.subscription_id) == SubscriptionStatus.ACTIVE
+            if o.message is not None and o.subscription_id in claims
+            and claims[o.subscription_id].status == SubscriptionStatus.ACTIVE
         ]
         for item in group:
             sid = item.subscription_id
             if sid not in claims:
                 continue  # settled already, or another worker holds it
-            if claims[sid] != SubscriptionStatus.ACTIVE:
-                claimed.skipped[f"subscription is {claims[sid]}"].append(sid)
+            if claims[sid].status != SubscriptionStatus.ACTIVE:
+                claimed.skipped[f"subscription is {claims[sid].status}"].append(sid)
                 continue
             if item.message is None:
                 claimed.skipped["nothing new"].append(sid)
@@ -157,6 +180,9 @@ class Delivery:
                 # An unsubscribe made while this run goes lands in this set first.
                 if suppression.contains(sid, upcoming=sendable):
                     claimed.skipped["unsubscribed during the run"].append(sid)
+                    continue
+                if not self._fence(connection, item=item, digest_date=digest_date, claimed=claimed, done=done):
+                    claimed.taken.append(sid)
                     continue
             outcome = self._send(connection, item=item, digest_date=digest_date, claimed=claimed, done=done,
                                  timings=timings)
@@ -167,6 +193,22 @@ class Delivery:
                 done.bounced += 1
             else:
                 done.failed += 1
+
+    def _fence(
+        self, connection: Connection, *, item: Outgoing, digest_date: dt.date, claimed: _Group, done: Tally
+    ) -> bool:
+        """Is the claim still ours? (Its lease renewed when it is.) Now and then durably,
+        so a database server's crash forgets little of the lease."""
+        durable = time.monotonic() - claimed.durable_at > self.claim_timeout.total_seconds() * DURABLE_EVERY
+        fence = functools.partial(
+            ledger.delivery_fence, connection, subscription_id=item.subscription_id, digest_date=digest_date,
+            generation=claimed.claims[item.subscription_id].generation, now=utcnow(), durable=durable,
+        )
+        ours = bool(self._patiently(connection, fence, claimed=claimed, done=done))
+        if durable:
+            claimed.durable_at = time.monotonic()
+            claimed.unflushed.clear()  # a durable commit flushes every earlier one with it
+        return ours
 
     def _send(
         self, connection: Connection, *, item: Outgoing, digest_date: dt.date, claimed: _Group, done: Tally,
@@ -185,20 +227,25 @@ class Delivery:
                 outcome, reason = DeliveryStatus.BOUNCED, str(error) or "permanent delivery failure"
             else:
                 outcome, reason = DeliveryStatus.SENT, ""
+        generation = claimed.claims[sid].generation
         with timed(timings, "claim"):
             if outcome == DeliveryStatus.SENT:
                 # The message is out: the mark must follow it, so a database away for a
                 # moment is waited for rather than leaving the claim to go stale.
+                claimed.accepted.add(sid)
                 mark_sent = functools.partial(
                     ledger.delivery_mark_sent, connection, subscription_id=sid, digest_date=digest_date,
-                    claimed_at=claimed.claimed_at, message_id=item.message_id, mentioned=sorted(item.mentioned),
+                    generation=generation, message_id=item.message_id, mentioned=sorted(item.mentioned),
                 )
-                self._patiently(connection, mark_sent, done=done)
+                if not self._patiently(connection, mark_sent, claimed=claimed, done=done):
+                    done.notes.append("a claim was taken over while its message was being sent: it may go twice")
+                claimed.unflushed.append(mark_sent)
                 return outcome
-            ledger.delivery_mark(
-                connection, subscription_ids=[sid], digest_date=digest_date, claimed_at=claimed.claimed_at,
-                status=outcome, reason=reason,
+            mark = functools.partial(
+                ledger.delivery_mark, connection, claims={sid: generation}, digest_date=digest_date, status=outcome,
+                reason=reason,
             )
+            self._patiently(connection, mark, claimed=claimed, done=done)
             if outcome == DeliveryStatus.BOUNCED:
                 s = db.subscription
                 connection.execute(
@@ -206,25 +253,27 @@ class Delivery:
                     .where(s.c.id == sid, s.c.status == SubscriptionStatus.ACTIVE)
                     .values(status=SubscriptionStatus.BOUNCING, updated_at=utcnow())
                 )
-            connection.commit()
+                connection.commit()
         return outcome
 
     def _settle(self, connection: Connection, *, digest_date: dt.date, claimed: _Group, done: Tally) -> None:
-        """Mark the skipped ones, date the sent ones' subscriptions, then tell ``on_sent``."""
-        for reason, ids in claimed.skipped.items():
-            ledger.delivery_mark(
-                connection, subscription_ids=ids, digest_date=digest_date, claimed_at=claimed.claimed_at,
-                status=DeliveryStatus.SKIPPED, reason=reason,
-            )
-            done.skipped += len(ids)
-        if claimed.sent:
-            s = db.subscription
-            connection.execute(
-                update(s)
-                .where(s.c.id.in_([o.subscription_id for o in claimed.sent]))
-                .values(last_sent_date=digest_date)
-            )
-        connection.commit()
+        """Mark the skipped ones and date the sent ones' subscriptions, durably (with any
+        marks an outage may have cost), then tell ``on_sent``."""
+        sent_ids = [o.subscription_id for o in claimed.sent]
+
+        def settle() -> None:
+            for reason, ids in claimed.skipped.items():
+                ledger.delivery_mark(connection, claims=claimed.generations(ids), digest_date=digest_date,
+                                     status=DeliveryStatus.SKIPPED, reason=reason)
+            if sent_ids:
+                s = db.subscription
+                connection.execute(update(s).where(s.c.id.in_(sent_ids)).values(last_sent_date=digest_date))
+
+        self._patiently(connection, settle, claimed=claimed, done=done)
+        claimed.unflushed.clear()
+        done.skipped += sum(len(ids) for ids in claimed.skipped.values())
+        if claimed.taken:
+            done.notes.append("claims taken over by another worker were left to it (not sent here)")
         if claimed.sent:
             self.on_sent(claimed.sent, digest_date)
 
@@ -232,43 +281,56 @@ class Delivery:
         self, connection: Connection, *, run_id: int, digest_date: dt.date, claimed: _Group, error: BaseException,
         done: Tally,
     ) -> None:
-        """Mark what the group still holds failed (sent ones were marked one by one)."""
-        sent_ids = {o.subscription_id for o in claimed.sent}
-        held = [sid for sid in claimed.claims if sid not in sent_ids]
-        _rollback(connection)
+        """Mark what the group still holds failed; what the SMTP server accepted is not
+        released (its mark is written again with the release, and at worst goes stale)."""
+        held = [sid for sid in claimed.claims if sid not in claimed.accepted and sid not in claimed.taken]
+        _drop(connection)
         release = functools.partial(
-            ledger.delivery_mark, connection, subscription_ids=held, digest_date=digest_date,
-            claimed_at=claimed.claimed_at, status=DeliveryStatus.FAILED, reason=f"not sent: {error}",
+            ledger.delivery_mark, connection, claims=claimed.generations(held), digest_date=digest_date,
+            status=DeliveryStatus.FAILED, reason=f"not sent: {error}",
         )
         try:
-            self._patiently(connection, release, done=done)
+            self._patiently(connection, release, claimed=claimed, done=done, replay=True)
         except DATABASE_ERRORS as failure:
             # The claims go stale and are taken over later; the caller raises the first error.
             log.warning("run %s: could not release %d claims (%s); they go stale", run_id, len(held), failure)
 
-    def _patiently(self, connection: Connection, write: Callable[[], object], *, done: Tally) -> None:
-        """Run a ledger write and commit it, waiting out a database that is away.
+    def _patiently(
+        self, connection: Connection, write: Callable[[], object], *, claimed: _Group, done: Tally,
+        replay: bool = False,
+    ) -> object:
+        """Run a ledger write and commit it, waiting out a database that is away; its result.
 
-        Retried with growing pauses for up to half the claim timeout: past that the
-        claim may be taken over by another worker, and the write would no longer be ours.
+        After a failure (or with ``replay``) the group's marks not yet known durable are
+        written again with it, in one durable transaction: a server that crashed may have
+        lost them. Every write is fenced, so a late one is refused rather than wrong; the
+        wait ends after the claim timeout, when the claims may be another worker's anyway.
         """
-        deadline = time.monotonic() + self.claim_timeout.total_seconds() / 2
+        deadline = time.monotonic() + self.claim_timeout.total_seconds()
         pause = 0.1
         while True:
             try:
-                write()
+                if not replay:
+                    result = write()
+                    connection.commit()
+                    return result
+                if not connection.in_transaction():
+                    connection.begin()
+                for mark in claimed.unflushed:
+                    mark()
+                result = write()
                 connection.commit()
-                if pause > 0.1:
-                    done.notes.append(
-                        "the database went away mid-send: the worker waited for it to record what was sent"
-                    )
-                return
+                claimed.unflushed.clear()
+                claimed.durable_at = time.monotonic()
+                done.notes.append("the database went away mid-send: the worker waited for it to record what was sent")
+                return result
             except DATABASE_ERRORS:
-                _rollback(connection)
+                _drop(connection)
+                replay = True
                 if time.monotonic() + pause > deadline:
                     raise
                 time.sleep(pause)
-                pause = min(pause * 2, 2.0)
+                pause = min(pause * 2, MAX_PAUSE)
 
 
 class _Suppression:
@@ -288,11 +350,10 @@ class _Suppression:
         return self.known[subscription_id]
 
 
-def _rollback(connection: Connection) -> None:
-    """Roll back after a failed statement; on a connection the server dropped, give the
-    connection up so the next statement opens a new one."""
-    try:
-        connection.rollback()
-    except DATABASE_ERRORS:
-        connection.invalidate()
+def _drop(connection: Connection) -> None:
+    """After a failed write: give the DB-API connection up, so the next statement opens a
+    new one (one the server dropped, that the driver still thinks open, would fail every
+    try), and end the transaction."""
+    connection.invalidate()
+    with contextlib.suppress(*DATABASE_ERRORS):
         connection.rollback()

@@ -6,8 +6,17 @@ unique (subscription, digest date) constraint makes the claim the gate: of two w
 on the same chunk only one gets each row, and a chunk processed twice finds its rows
 already final. A worker that dies holding claims leaves them to expire; a later claim
 (or :func:`delivery_recover_stale`) takes them over, so the message is sent once, not
-lost. Only a crash between the SMTP server accepting a message and :func:`delivery_mark_sent`
-repeats that one message.
+lost.
+
+Claims are *fenced*: each claim bumps the row's ``claim_generation`` and the claimer
+keeps the number it got. :func:`delivery_fence` (run right before each send) and every
+mark write only ``WHERE status = 'claimed' AND claim_generation = <ours>``, in the
+statement that writes, so a worker whose claim was taken over (it was cut off, or
+stalled, past ``claim_timeout``) is refused: it neither sends nor overwrites. The fence
+also renews the claim's lease (``claimed_at``), so a claim is stale only when its holder
+has not been heard of for ``claim_timeout``. What remains: a message the SMTP server
+accepted whose "sent" mark never reached the database before the claim was taken over
+(README, "Faults").
 """
 
 from __future__ import annotations
@@ -15,10 +24,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -36,6 +46,7 @@ def _claim_statement(insert: Callable[[Table], Any]) -> Any:  # sqlite.insert or
         status=DeliveryStatus.CLAIMED,
         message_id="",
         attempts=1,
+        claim_generation=1,
         last_error="",
         claimed_at=bindparam("b_claimed"),
         sent_at=None,
@@ -46,17 +57,27 @@ def _claim_statement(insert: Callable[[Table], Any]) -> Any:  # sqlite.insert or
             "run_id": statement.excluded.run_id,
             "status": DeliveryStatus.CLAIMED,
             "attempts": d.c.attempts + 1,
+            "claim_generation": d.c.claim_generation + 1,
             "claimed_at": statement.excluded.claimed_at,
         },
         where=or_(
             d.c.status == DeliveryStatus.FAILED,
             and_(d.c.status == DeliveryStatus.CLAIMED, d.c.claimed_at < bindparam("stale")),
         ),
-    ).returning(d.c.subscription_id)
+    ).returning(d.c.subscription_id, d.c.claim_generation)
 
 
 # (SQLite, PostgreSQL): both speak INSERT … ON CONFLICT … DO UPDATE … WHERE … RETURNING.
 _CLAIMS = (_claim_statement(sqlite.insert), _claim_statement(postgresql.insert))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claimed delivery: the subscription's status read in the claiming transaction,
+    and the claim's generation, which every later write of this claim must match."""
+
+    status: str
+    generation: int
 
 
 def delivery_claim(
@@ -67,8 +88,8 @@ def delivery_claim(
     subscription_ids: Sequence[int],
     claimed_at: dt.datetime,
     stale_before: dt.datetime,
-) -> dict[int, str]:
-    """Claim deliveries; return {claimed subscription id → its status right now}.
+) -> dict[int, Claim]:
+    """Claim deliveries; return {claimed subscription id → its claim}.
 
     Ids not returned are final or freshly claimed by someone else. Reading the
     subscription's status in the claiming transaction is what lets an unsubscribe that
@@ -83,43 +104,87 @@ def delivery_claim(
     ]
     # One statement, many parameter sets: SQLAlchemy sends them as multi-row VALUES
     # batches ("insertmanyvalues") and compiles the statement once per process.
-    claimed = [row[0] for row in connection.execute(statement, rows)]
-    if not claimed:
+    generations = {row[0]: row[1] for row in connection.execute(statement, rows)}
+    if not generations:
         return {}
     s = db.subscription
-    statuses = connection.execute(select(s.c.id, s.c.status).where(s.c.id.in_(claimed)))
-    return {sid: status for sid, status in statuses}
+    statuses = connection.execute(select(s.c.id, s.c.status).where(s.c.id.in_(list(generations))))
+    return {sid: Claim(status, generations[sid]) for sid, status in statuses}
 
 
-def _mine(subscription_ids: int | Sequence[int], digest_date: dt.date, claimed_at: dt.datetime) -> ColumnElement[bool]:
-    # A claim is ours while it still carries our claim time: a takeover after a
-    # (mistaken) staleness verdict stamps its own.
+def _mine(claims: Mapping[int, int], digest_date: dt.date) -> ColumnElement[bool]:
+    """Rows still held by these claims ({subscription id → generation}): a takeover
+    bumped the generation, and an expired claim is no longer ``claimed``."""
     d = db.delivery
-    ids = [subscription_ids] if isinstance(subscription_ids, int) else list(subscription_ids)
     return and_(
-        d.c.subscription_id.in_(ids),
+        tuple_(d.c.subscription_id, d.c.claim_generation).in_(list(claims.items())),
         d.c.digest_date == digest_date,
         d.c.status == DeliveryStatus.CLAIMED,
-        d.c.claimed_at == claimed_at,
     )
 
 
-# Marking a message sent is the one statement run per message, right after the SMTP
-# server accepted it, so it goes straight to the DB-API driver: SQLAlchemy's execution
+def _per_dialect(sql: str) -> dict[str, str]:
+    """``sql`` with ``{p}`` (a parameter) and ``{json}`` (a JSON parameter) in each driver's style."""
+    return {
+        "sqlite": sql.format(p="?", json="?"),
+        "postgresql": sql.format(p="%s", json="%s::jsonb"),
+    }
+
+
+# The per-message statements go straight to the DB-API driver: SQLAlchemy's execution
 # path costs several times the statement itself (about 180 µs against 25 µs, commit
-# included, on SQLite here). Parameters: status, sent_at, message_id, mentioned (JSON),
-# subscription_id, digest_date, claimed_at. What the digest mentioned is recorded in the
-# same statement: the memory of what a subscription was told is the ledger's, not Redis's.
-_MARK_SENT_SQL = {
-    "sqlite": (
-        f'UPDATE "{db.delivery.name}" SET status = ?, sent_at = ?, message_id = ?, mentioned = ?, last_error = \'\' '
-        "WHERE subscription_id = ? AND digest_date = ? AND status = 'claimed' AND claimed_at = ?"
-    ),
-    "postgresql": (
-        f'UPDATE "{db.delivery.name}" SET status = %s, sent_at = %s, message_id = %s, mentioned = %s::jsonb, '
-        "last_error = '' WHERE subscription_id = %s AND digest_date = %s AND status = 'claimed' AND claimed_at = %s"
-    ),
-}
+# included, on SQLite here).
+#
+# The fence, right before each send: renew the claim's lease if the claim is still ours.
+# Parameters: claimed_at, subscription_id, digest_date, claim_generation.
+_FENCE_SQL = _per_dialect(
+    f'UPDATE "{db.delivery.name}" SET claimed_at = {{p}} '
+    "WHERE subscription_id = {p} AND digest_date = {p} AND status = 'claimed' AND claim_generation = {p}"
+)
+# The "sent" mark, right after the SMTP server accepted the message. What the digest
+# mentioned is recorded in the same statement: the memory of what a subscription was told
+# is the ledger's, not Redis's. Parameters: status, sent_at, message_id, mentioned (JSON),
+# subscription_id, digest_date, claim_generation.
+_MARK_SENT_SQL = _per_dialect(
+    f'UPDATE "{db.delivery.name}" SET status = {{p}}, sent_at = {{p}}, message_id = {{p}}, mentioned = {{json}}, '
+    "last_error = '' WHERE subscription_id = {p} AND digest_date = {p} AND status = 'claimed' "
+    "AND claim_generation = {p}"
+)
+
+
+def _driver_write(connection: Connection, sql: Mapping[str, str], values: tuple[object, ...], *, durable: bool) -> bool:
+    """Run one single-row UPDATE on the driver; True when it changed the row.
+
+    Outside a transaction of the caller's it is a transaction of its own, committed at
+    once: on PostgreSQL asynchronously unless ``durable`` (the caller then keeps what it
+    wrote until a durable commit, to write it again after a server crash: see
+    ``digest/delivery/deliver.py``).
+    """
+    dialect = connection.dialect.name
+    driver: Any = connection.connection.driver_connection  # the DB-API connection under the pool's
+    if dialect == "sqlite":
+        values = tuple(db.sqlite_value(v) for v in values)
+    own_transaction = not connection.in_transaction()
+    cursor = driver.cursor()
+    try:
+        if dialect == "postgresql" and own_transaction and not durable:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(sql[dialect], values)
+        changed = cursor.rowcount == 1
+    finally:
+        cursor.close()
+    if own_transaction:
+        driver.commit()
+    return changed
+
+
+def delivery_fence(
+    connection: Connection, *, subscription_id: int, digest_date: dt.date, generation: int, now: dt.datetime,
+    durable: bool = False,
+) -> bool:
+    """May this claim still send? True (and its lease renewed to ``now``) while nobody
+    took it over; False once it was taken over or expired: then do not send."""
+    return _driver_write(connection, _FENCE_SQL, (now, subscription_id, digest_date, generation), durable=durable)
 
 
 def delivery_mark_sent(
@@ -127,64 +192,42 @@ def delivery_mark_sent(
     *,
     subscription_id: int,
     digest_date: dt.date,
-    claimed_at: dt.datetime,
+    generation: int,
     message_id: str,
     mentioned: Sequence[int] = (),
+    durable: bool = False,
 ) -> bool:
-    """Record one accepted message, committed at once (or with the caller's open transaction).
+    """Record one accepted message under its claim; False when the claim is not ours any more.
 
-    On PostgreSQL this transaction commits asynchronously: waiting for the WAL flush
-    (about 1.5 ms here) would cap a worker near 600 messages a second. A worker crash
-    loses nothing (the server still flushes within a fraction of a second); only a crash
-    of the database server itself can forget the last moment's marks, whose claims then
-    go stale and are re-sent: the repeat window of a crash between SMTP acceptance and
-    the ledger, widened from an instant to well under a second, for that rare event.
-    Claims stay synchronous, so no message is ever sent unclaimed.
+    On PostgreSQL this transaction commits asynchronously unless ``durable``: waiting for
+    the WAL flush (about 1.5 ms here) would cap a worker near 600 messages a second. A
+    worker crash loses nothing (the server flushes within a fraction of a second); a
+    crash of the database server itself can forget the last moment's marks, so the
+    worker keeps them until a durable commit and writes them again after an outage
+    (``digest/delivery/deliver.py``). Claims stay synchronous, so no message is ever
+    sent unclaimed.
     """
-    dialect = connection.dialect.name
-    driver: Any = connection.connection.driver_connection  # the DB-API connection under the pool's
-    values: tuple[object, ...] = (
-        DeliveryStatus.SENT,
-        utcnow(),
-        message_id,
-        json.dumps(list(mentioned)),
-        subscription_id,
-        digest_date,
-        claimed_at,
+    values = (
+        DeliveryStatus.SENT, utcnow(), message_id, json.dumps(list(mentioned)), subscription_id, digest_date,
+        generation,
     )
-    if dialect == "sqlite":
-        values = tuple(db.sqlite_value(v) for v in values)
-    # Outside a transaction of the caller's, this statement is a transaction of its own.
-    own_transaction = not connection.in_transaction()
-    cursor = driver.cursor()
-    try:
-        if dialect == "postgresql" and own_transaction:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(_MARK_SENT_SQL[dialect], values)
-        marked = cursor.rowcount == 1
-    finally:
-        cursor.close()
-    if own_transaction:
-        driver.commit()
-    return marked
+    return _driver_write(connection, _MARK_SENT_SQL, values, durable=durable)
 
 
 def delivery_mark(
     connection: Connection,
     *,
-    subscription_ids: Sequence[int],
+    claims: Mapping[int, int],
     digest_date: dt.date,
-    claimed_at: dt.datetime,
     status: str,
     reason: str,
 ) -> int:
-    """Settle claims as skipped, failed or bounced, saying why."""
-    if not subscription_ids:
+    """Settle claims ({subscription id → generation}) as skipped, failed or bounced,
+    saying why; claims taken over meanwhile are left alone. How many were settled."""
+    if not claims:
         return 0
     result = connection.execute(
-        update(db.delivery)
-        .where(_mine(subscription_ids, digest_date, claimed_at))
-        .values(status=status, last_error=reason[:2000])
+        update(db.delivery).where(_mine(claims, digest_date)).values(status=status, last_error=reason[:2000])
     )
     return result.rowcount
 

@@ -11,6 +11,10 @@
   stops at the cap. A Content-Length over the cap is refused before the body is read.
 - Redirects followed here, at most five, each hop checked again like the first.
 - Conditional requests: pass the ETag / Last-Modified of the last fetch, get a 304.
+- Extra request headers (an API's ``Authorization``); a redirect to another origin drops
+  ``Authorization``, so a token never reaches a host it was not meant for. The answer
+  carries its response headers (Link, rate limits, Retry-After) for the APIs' clients.
+- ``post`` sends a form (OAuth token endpoints, app registration) and follows no redirect.
 - One log line per request (method, host, status, bytes, milliseconds, outcome) and an
   optional observer called with the same record (the request profiler's hook).
 - ``LANYARD_HTTP_PROXY`` sends everything through an egress proxy (e.g. Smokescreen),
@@ -25,7 +29,7 @@ import logging
 import socket
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Self
 
@@ -88,6 +92,7 @@ class Fetched:
     etag: str = ""
     last_modified: str = ""
     redirects: tuple[str, ...] = field(default=())  # the URLs redirected through
+    headers: Mapping[str, str] = field(default_factory=dict)  # the response's, names in lower case
 
     @property
     def not_modified(self) -> bool:
@@ -127,27 +132,43 @@ class HttpClient:
             headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
 
-    def get(self, url: str, *, etag: str = "", last_modified: str = "", accept: str = "") -> Fetched:
+    def get(self, url: str, *, etag: str = "", last_modified: str = "", accept: str = "",
+            headers: Mapping[str, str] | None = None) -> Fetched:
         """GET ``url`` by the rules; raises :class:`~digest.http.errors.HttpError` subclasses."""
-        headers = {"Accept": accept or "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.5"}
+        sent = {"Accept": accept or "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.5",
+                **(headers or {})}
         if etag:
-            headers["If-None-Match"] = etag
+            sent["If-None-Match"] = etag
         if last_modified:
-            headers["If-Modified-Since"] = last_modified
+            sent["If-Modified-Since"] = last_modified
         token = deadline.set(time.monotonic() + self.config.deadline)
         try:
             hops: list[str] = []
             current = url
             while True:
-                answer = self._request(current, headers)
+                answer = self._request("GET", current, sent)
                 if isinstance(answer, Fetched):
                     return dataclasses.replace(answer, redirects=tuple(hops))
                 hops.append(current)
                 if len(hops) > self.config.max_redirects:
                     raise Failed(f"too many redirects (more than {self.config.max_redirects})")
+                if _origin(answer) != _origin(current):
+                    sent = {name: value for name, value in sent.items() if name.lower() != "authorization"}
                 current = answer
         finally:
             deadline.reset(token)
+
+    def post(self, url: str, *, form: Mapping[str, str], headers: Mapping[str, str] | None = None,
+             accept: str = "application/json") -> Fetched:
+        """POST a form to ``url`` by the same rules; a redirect is returned as it is, never followed."""
+        sent = {"Accept": accept, **(headers or {})}
+        token = deadline.set(time.monotonic() + self.config.deadline)
+        try:
+            answer = self._request("POST", url, sent, content=form)
+        finally:
+            deadline.reset(token)
+        assert isinstance(answer, Fetched)
+        return answer
 
     def close(self) -> None:
         self._client.close()
@@ -159,16 +180,17 @@ class HttpClient:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _request(self, url: str, headers: dict[str, str]) -> Fetched | str:
-        """One hop: the final answer, or the next URL of a redirect."""
-        hop = _Hop(url)
+    def _request(self, method: str, url: str, headers: dict[str, str],
+                 content: Mapping[str, str] | None = None) -> Fetched | str:
+        """One hop: the final answer, or the next URL of a GET's redirect."""
+        hop = _Hop(url, method=method)
         try:
             parsed = self._check_url(url)
             hop.host = parsed.host
-            with self._client.stream("GET", parsed, headers=headers) as response:
+            with self._client.stream(method, parsed, headers=headers, data=content) as response:
                 status = hop.status = response.status_code
                 location = response.headers.get("location")
-                if status in REDIRECTS and location:
+                if method == "GET" and status in REDIRECTS and location:
                     try:
                         target = str(response.url.join(location.strip()))
                     except httpx.InvalidURL as error:
@@ -183,6 +205,7 @@ class HttpClient:
             fetched = Fetched(
                 url=str(response.url), status=status, media_type=media_type, charset=_charset(params), body=body,
                 etag=response.headers.get("etag", ""), last_modified=response.headers.get("last-modified", ""),
+                headers={name.lower(): value for name, value in response.headers.items()},
             )
         except HttpError as error:
             self._record(hop.done(error.outcome, error.reason))
@@ -242,6 +265,7 @@ class _Hop:
     """One request while it is made: what its record will say."""
 
     url: str
+    method: str = "GET"
     host: str = ""
     status: int | None = None
     bytes: int = 0
@@ -249,7 +273,7 @@ class _Hop:
 
     def done(self, outcome: str, reason: str = "") -> RequestRecord:
         milliseconds = round((time.monotonic() - self.started) * 1000, 1)
-        return RequestRecord("GET", self.url, self.host, self.status, self.bytes, milliseconds, outcome, reason)
+        return RequestRecord(self.method, self.url, self.host, self.status, self.bytes, milliseconds, outcome, reason)
 
 
 class _Decoder:
@@ -351,6 +375,11 @@ def _mapped(error: Exception) -> HttpError | None:
     if isinstance(error, httpx.InvalidURL):
         return Refused(f"not a valid URL: {text[:160]}")
     return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port
 
 
 def _charset(params: str) -> str:

@@ -38,12 +38,12 @@ from digest.graph.sync import Healing as GraphHealing
 from digest.graph.sync import heal as graph_heal
 from digest.nightly.build import Selection, upcoming_window
 from digest.nightly.compose import Composer, Inputs, Prepared, people_wanted, select_all
-from digest.nightly.friends import make_friend_strategy
+from digest.nightly.friends import RedisFriendEvents, make_friend_strategy
 from digest.nightly.hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
 from digest.nightly.mentions import MentionMemory
 from digest.nightly.render import Renderer
 from digest.runs import ChunkRecord, RunPaused
-from digest.search.index import SearchMissing
+from digest.search.index import SearchError, SearchMissing
 from digest.search.sync import Healing as SearchHealing
 from digest.search.sync import heal as search_heal
 from digest.stores import db
@@ -54,6 +54,7 @@ from digest.vocabulary import FINAL_DELIVERY_STATUSES, RunStatus, SubscriptionSt
 
 log = logging.getLogger("lanyard.digest")
 
+NOTE_CHARS = 300  # of a search failure, in a run's notes
 CARD_CACHE_SECONDS = 30.0  # how long hydrated event and person cards are reused within a run
 
 
@@ -96,6 +97,7 @@ class Pipeline:
         self.keys = RedisKeys(settings.redis_prefix)
         self.graph = Graph(self.redis, settings.redis_prefix)
         self.strategy = strategy or make_friend_strategy(settings, graph=self.graph)
+        self._redis_fallback: FriendEventsStrategy | None = None  # made when search is away
         self.composer = Composer(settings)
         self.mentions = MentionMemory(engine=self.engine, redis=self.redis, keys=self.keys)
         self._transport = transport
@@ -237,6 +239,26 @@ class Pipeline:
         ), selections
 
     def _friend_events(
+        self, person_ids: list[int], window: Window, notes: list[str] | None
+    ) -> dict[int, FriendEvents]:
+        """The strategy's answer; when the search engine is away (every Solr node failed),
+        the Redis graph's answer to the same question, noted in the run."""
+        try:
+            return self._healed_friend_events(person_ids, window, notes)
+        except SearchError as error:
+            if notes is not None:
+                notes.append(f"search away, friends from the Redis graph: {str(error)[:NOTE_CHARS]}")
+            return self._redis_friends().friend_events(person_ids, window)
+
+    def _redis_friends(self) -> FriendEventsStrategy:
+        planner_has = getattr(self.strategy, "strategies", {}).get("redis")  # the planner holds one already
+        if planner_has is not None:
+            return planner_has
+        if self._redis_fallback is None:
+            self._redis_fallback = RedisFriendEvents(self.graph)
+        return self._redis_fallback
+
+    def _healed_friend_events(
         self, person_ids: list[int], window: Window, notes: list[str] | None
     ) -> dict[int, FriendEvents]:
         """The strategy's answer; a missing graph or search index is rebuilt first (noted)."""

@@ -61,6 +61,7 @@ FLAGS: dict[str, Flag] = {
         Flag("search", "everyone", "the search box and /search/ (turn off while the search cluster is upgraded)"),
         Flag("calendar_feed", "everyone", "the subscribable iCalendar feed of a person's calendar"),
         Flag("link_pasting", "everyone", "pasting a link to slides or video onto a talk or an event"),
+        Flag("api", "everyone", "the JSON API under /api/v1/ (off: every API request is a 503)"),
     )
 }
 

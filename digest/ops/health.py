@@ -63,3 +63,17 @@ def readiness(checks: list[Check]) -> tuple[int, dict]:
         "checks": {c.name: {"ok": c.ok, "ms": c.ms, **({"error": c.error} if c.error else {})} for c in checks},
     }
     return (200 if ready else 503), body
+
+
+def database_answers(engine: Engine) -> str | None:
+    """None when the database answers; else the first line of why not (for a one-line
+    start-up error). The engine is disposed either way: a process about to fork keeps no
+    connection its children would share."""
+    try:
+        database_probe(engine)()
+    except Exception as error:  # any failure to connect or query: the reason is the message
+        reason = str(getattr(error, "orig", None) or error).strip()
+        return reason.splitlines()[0] if reason else type(error).__name__
+    finally:
+        engine.dispose()
+    return None

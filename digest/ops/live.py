@@ -119,6 +119,15 @@ OPS_SETTINGS = (
         low=1, high=1000,
     ),
     LiveSetting("soft_bounce_days", Kind.INT, 14, "days within which soft bounces count", low=1, high=3650),
+    # Imported follow lists (digest/accounts/): the most accounts kept of one list, and
+    # how old a list may get before `lanyard follows refresh --due` fetches it again.
+    LiveSetting(
+        "follows_cap", Kind.INT, 20_000, "the most accounts of one imported follow list kept", low=1, high=1_000_000
+    ),
+    LiveSetting(
+        "follows_refresh_hours", Kind.INT, 24, "hours after which an imported follow list is refreshed", low=1,
+        high=24 * 90,
+    ),
 )
 OPS_DEFAULTS = {setting.name: setting.default for setting in OPS_SETTINGS}
 

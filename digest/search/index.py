@@ -19,7 +19,7 @@ from digest.ops.profile import profiled
 from digest.search.documents import KINDS, DocKey, SearchDocument
 from digest.search.folding import folded_words
 
-MAX_CLAUSES = 2_048  # person ids in one OR query (Lanyrd's Solr limit, kept for both engines)
+MAX_CLAUSES = 2_048  # person ids in one OR query on tantivy (Lanyrd's Solr limit); Solr takes any number
 CO_SPEAKERS = 8
 WHEN = ("upcoming", "past")
 # Ranking, the same on every engine: a word in the title counts double, a word naming one of
@@ -136,6 +136,9 @@ class SearchIndex:
     """What lanyard asks of a search engine. Subclasses: TantivyIndex, SolrIndex."""
 
     backend = "abstract"
+    # Person ids in one people query; more are split into parts and merged. None: any
+    # number in one query (Solr's terms parser has no boolean-clause limit).
+    max_clauses: int | None = MAX_CLAUSES
 
     # -- primitives each engine implements ---------------------------------------------
 
@@ -151,7 +154,7 @@ class SearchIndex:
     def _people_chunk(
         self, person_ids: Sequence[int], start: dt.date, end: dt.date, offset: int, limit: int | None
     ) -> EventPage:
-        """Events with any of ≤ MAX_CLAUSES people, start date in [start, end], by (date, id),
+        """Events with any of ≤ max_clauses people, start date in [start, end], by (date, id),
         without their people; ``limit`` None means all of them."""
         raise NotImplementedError
 
@@ -190,18 +193,19 @@ class SearchIndex:
         with_people: bool = False,
     ) -> EventPage:
         """Events whose attendees or speakers include any of ``person_ids``, starting within
-        [start, end], sorted by date then id, paged (``limit`` None: all). Above MAX_CLAUSES
+        [start, end], sorted by date then id, paged (``limit`` None: all). Above max_clauses
         ids the query is split, each part fetched whole and the parts merged. With
         ``with_people`` each hit carries the event's attendee and speaker ids."""
         ids = sorted(set(person_ids))
         if not ids or start > end:
             return EventPage(0, ())
-        if len(ids) <= MAX_CLAUSES:
+        part = self.max_clauses or len(ids)
+        if len(ids) <= part:
             page = self._people_chunk(ids, start, end, offset, limit)
         else:
             parts = [
-                self._people_chunk(ids[i : i + MAX_CLAUSES], start, end, 0, None).hits
-                for i in range(0, len(ids), MAX_CLAUSES)
+                self._people_chunk(ids[i : i + part], start, end, 0, None).hits
+                for i in range(0, len(ids), part)
             ]
             merged: list[EventHit] = []
             for hit in heapq.merge(*parts, key=lambda h: h.sort_key):
@@ -218,9 +222,10 @@ class SearchIndex:
         """The ids of all events events_with_people finds, unordered: what the digest needs."""
         ids = sorted(set(person_ids))
         found: set[int] = set()
-        if start <= end:
-            for i in range(0, len(ids), MAX_CLAUSES):
-                found.update(self._event_ids_chunk(ids[i:i + MAX_CLAUSES], start, end))
+        if ids and start <= end:
+            part = self.max_clauses or len(ids)
+            for i in range(0, len(ids), part):
+                found.update(self._event_ids_chunk(ids[i:i + part], start, end))
         return found
 
     @profiled(ProfileKind.SEARCH, "co-speakers of")

@@ -4,15 +4,15 @@ The configset is ``digest/search/solr/conf`` (README: "Search on Solr"). Every q
 built by a pure function below (``*_params``) returning the exact request parameters,
 so their shape is tested without a Solr server; :class:`SolrIndex` only sends them.
 
-A rebuild writes every document stamped with a new ``generation``, then deletes the
-documents of older generations and commits once. Readers see the old or the new version
-of each document throughout (an upsert replaces by id), and no document disappears
-until the rebuild has written its replacement.
+A rebuild fills a new collection and points the alias at it (SolrCloud), or fills a new
+core and SWAPs it in (standalone): ``digest/search/solr_admin.py``. Readers see the whole
+old index until the swap, then the whole new one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -23,6 +23,9 @@ from digest.ops.profile import Kind as ProfileKind
 from digest.ops.profile import profiled
 from digest.search.documents import DocKey, SearchDocument
 from digest.search.index import (
+    FIELD_BOOSTS,
+    TYPE_BONUS,
+    UPCOMING_BONUS,
     EventHit,
     EventPage,
     Facets,
@@ -33,10 +36,15 @@ from digest.search.index import (
     TextQuery,
     ranked_counts,
 )
+from digest.search.solr_admin import SolrAdmin
+
+# pysolr logs every request at INFO (URL and body); lanyard's profiler already times them.
+logging.getLogger("pysolr").setLevel(logging.WARNING)
 
 TIMEOUT = 10  # seconds
 ADD_BATCH = 1_000
 PAGE = 1_000
+ADMIN_TIMEOUT = 120  # seconds: creating or deleting a collection waits for every replica
 ROUNDS = 2  # tries of every node before a request fails
 RETRY_PAUSE = 0.5  # seconds between rounds
 
@@ -49,7 +57,11 @@ def solr_document(document: SearchDocument, generation: int = 0) -> dict:
     fields = {
         "id": document.id, "type": document.type, "pk": document.pk, "title": document.title, "body": document.body,
         "fingerprint": document.fingerprint, "generation": generation,
+        # Searched: folded copies (digest.search.folding), the same text tantivy indexes.
+        "title_folded": document.folded_title, "text": document.folded_text,
     }
+    if document.topics:
+        fields["tags"] = document.folded_tags
     fields.update(document.filter_fields())
     for name in ("topics", "attendee_ids", "speaker_ids", "people_ids"):
         if getattr(document, name):
@@ -66,12 +78,41 @@ def when_filter(name: str, today: dt.date) -> str:
     return f"end_date:[* TO {solr_date(today)}}}"
 
 
+# The fields a word is looked for in, with their boosts: the same as tantivy's (index.FIELD_BOOSTS).
+WORD_FIELDS = (("title_folded", FIELD_BOOSTS["title"]), ("text", 1.0), ("tags", FIELD_BOOSTS["tags"]))
+PREFIX_FIELDS = ("title_folded", "text")  # where the last word also matches as a prefix, as on tantivy
+
+
+def _word_clause(word: str, prefix: bool) -> str:
+    """One required word: in any of the word fields (scores summed, as tantivy's parser
+    does), or, for the last word, as the start of a longer word."""
+    options = [f"{name}:{word}" + (f"^{boost:g}" if boost != 1.0 else "") for name, boost in WORD_FIELDS]
+    if prefix:
+        options += [f"{name}:{word}*" for name in PREFIX_FIELDS]
+    return "+(" + " ".join(options) + ")"
+
+
+def text_q(query: TextQuery) -> str:
+    """The text query in Solr's standard syntax, built only from folded words ([a-z0-9]+, so no
+    user syntax gets through): every word required, then the shared ranking bonuses
+    (index.TYPE_BONUS, UPCOMING_BONUS) as optional constant-score clauses, which change the
+    order, never what matches: tantivy's query, clause for clause."""
+    words = query.words
+    if not words:
+        return "*:*"
+    clauses = [_word_clause(word, prefix=query.prefix is not None and i == len(words) - 1)
+               for i, word in enumerate(words)]
+    clauses += [f"type:{kind}^={bonus:g}" for kind, bonus in TYPE_BONUS.items()]
+    clauses.append(f"{when_filter('upcoming', query.today)}^={UPCOMING_BONUS:g}")
+    return " ".join(clauses)
+
+
 def text_params(query: TextQuery) -> dict:
-    """Full text over title (boosted) and the catch-all field, every word required; each
-    facet ignores its own filter (tag/ex), so a page can show every option's count."""
-    params: dict = {"q": " ".join(query.words) or "*:*"}
+    """Full text (text_q); each facet ignores its own filter (tag/ex), so a page can show
+    every option's count."""
+    params: dict = {"q": text_q(query)}
     if query.words:
-        params.update({"defType": "edismax", "qf": "title^2 text", "q.op": "AND"})
+        params.update({"defType": "lucene", "q.op": "OR"})
     fq = []
     if query.types:
         fq.append(f"{{!terms f=type tag=type}}{','.join(query.types)}")
@@ -157,6 +198,7 @@ class SolrIndex(SearchIndex):
     (replicas on another node answer while one is down), for ROUNDS rounds."""
 
     backend = "solr"
+    max_clauses = None  # the terms parser takes the whole follow set in one filter
 
     def __init__(self, url: str, *, timeout: float = TIMEOUT):
         self.urls = tuple(u.strip().rstrip("/") for u in url.split(",") if u.strip())
@@ -185,7 +227,11 @@ class SolrIndex(SearchIndex):
                 continue
             self._current = node
             return result
-        raise SearchError("Solr failed: " + "; ".join(f"{url}: {why}" for url, why in failures.items()))
+        if len(failures) == 1:
+            ((url, why),) = failures.items()
+            raise SearchError(f"Solr at {url} failed: {why}")
+        reasons = "; ".join(f"{url}: {why}" for url, why in failures.items())
+        raise SearchError(f"Solr at {', '.join(failures)} failed: {reasons}")
 
     def _select(self, params: dict) -> pysolr.Results:
         params = dict(params)
@@ -258,7 +304,62 @@ class SolrIndex(SearchIndex):
             self._update("delete", id=[k.id for k in keys], commit=False, softCommit=True)
 
     def rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        """A new collection behind the alias (SolrCloud) or a new core SWAPped in (standalone),
+        see digest/search/solr_admin.py; a plain SolrCloud collection is rebuilt in place."""
         generation = time.time_ns() // 1_000_000
+        admin = SolrAdmin(self.urls, timeout=self.timeout)
+        try:
+            if not admin.cloud():
+                return self._rebuild_core(admin, documents, generation)
+            old = admin.alias_target()
+            if old is None:
+                return self._rebuild_in_place(documents, generation)
+            return self._rebuild_collection(admin, old, documents, generation)
+        finally:
+            admin.close()
+
+    def _fill(self, urls: str, documents: Iterable[SearchDocument], generation: int) -> int:
+        """Write every document into the core or collection at ``urls`` and commit."""
+        fresh = SolrIndex(urls, timeout=self.timeout)
+        try:
+            count = fresh._add_all(documents, generation)
+            fresh._update("commit")
+            return count
+        finally:
+            fresh.close()
+
+    def _rebuild_collection(self, admin: SolrAdmin, old: str, documents: Iterable[SearchDocument],
+                            generation: int) -> int:
+        new = f"{admin.name}_{generation}"
+        admin.create_collection(new, admin.shape(old), timeout=ADMIN_TIMEOUT)
+        try:
+            count = self._fill(admin.urls_of(new), documents, generation)
+            admin.point_alias(new)
+        except BaseException:
+            admin.delete_collection(new, timeout=ADMIN_TIMEOUT)
+            raise
+        admin.delete_collection(old, timeout=ADMIN_TIMEOUT)
+        return count
+
+    def _rebuild_core(self, admin: SolrAdmin, documents: Iterable[SearchDocument], generation: int) -> int:
+        new = f"{admin.name}_{generation}"
+        admin.create_core(new, timeout=ADMIN_TIMEOUT)
+        try:
+            count = self._fill(admin.urls_of(new), documents, generation)
+            admin.swap_cores(new)
+        finally:
+            admin.unload_core(new)  # after the swap: the old index, under the new core's name
+        return count
+
+    def _rebuild_in_place(self, documents: Iterable[SearchDocument], generation: int) -> int:
+        """Every document stamped with a new generation, older generations deleted, one
+        commit: readers see the old or the new version of each document throughout."""
+        count = self._add_all(documents, generation)
+        self._update("delete", q=f"*:* -generation:{generation}", commit=False)
+        self._update("commit")
+        return count
+
+    def _add_all(self, documents: Iterable[SearchDocument], generation: int) -> int:
         batch, count = [], 0
         for document in documents:
             batch.append(solr_document(document, generation))
@@ -269,8 +370,6 @@ class SolrIndex(SearchIndex):
         if batch:
             self._update("add", batch, commit=False)
             count += len(batch)
-        self._update("delete", q=f"*:* -generation:{generation}", commit=False)
-        self._update("commit")
         return count
 
     def close(self) -> None:

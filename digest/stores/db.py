@@ -257,6 +257,8 @@ delivery = Table(
     Column("status", String(16), nullable=False),
     Column("message_id", String(255), nullable=False),
     Column("attempts", SmallInteger, nullable=False),
+    # Bumped by every claim; a claim's writes match it (fencing). The database defaults it to 0.
+    Column("claim_generation", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),

@@ -187,6 +187,15 @@ class RedisKeys:
     def ops_settings(self) -> str:
         return f"{self.prefix}ops:settings"
 
+    # The API (site/lanyard_site/api/): requests counted per client (a token's id or an
+    # address) in fixed windows, each key expiring with its window; and per URL and viewer
+    # the ETag last served with the time it was first served (its Last-Modified).
+    def api_rate(self, client: str, window: int) -> str:
+        return f"{self.prefix}api:rate:{client}:{window}"
+
+    def api_seen(self, resource: str) -> str:
+        return f"{self.prefix}api:seen:{resource}"
+
     # Profiles of requests and tasks: JSON, kept five minutes; a chunk's latest profile id.
     def profile(self, profile_id: str) -> str:
         return f"{self.prefix}profile:{profile_id}"

@@ -70,22 +70,31 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
+    "corsheaders",
+    "ninja",  # its Swagger UI assets, served from static (no CDN)
     "lanyard_site.events",
     "lanyard_site.mailing",
     "lanyard_site.personal",
     "lanyard_site.accounts",
+    "lanyard_site.api",
 ]
 
 MIDDLEWARE = [
-    # First: load balancers probe /healthz and /readyz by address, over plain HTTP.
+    # Forwarded headers from the proxies of LANYARD_TRUSTED_PROXIES only, before anything reads them.
+    "lanyard_site.ops.proxy.ProxyHeadersMiddleware",
+    # Before host checks and the https redirect: load balancers probe /healthz and /readyz by
+    # address, over plain HTTP.
     "lanyard_site.ops.middleware.HealthMiddleware",
     # Notes the stores a request found away (Redis, the graph, search) and adds the banner.
     "lanyard_site.ops.degraded.DegradedMiddleware",
+    # A NUL byte in any parameter or field, or a form body not in UTF-8: a 400, before any view.
+    "lanyard_site.ops.bad_input.BadInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # In production static files are served first, before anything else touches the request
     # (hashed names, a year's expiry); in development Django's server serves them.
     *(["lanyard_site.personal.static_files.StaticFilesMiddleware"] if LANYARD.production else []),
     "csp.middleware.CSPMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, as it asks
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,6 +104,9 @@ MIDDLEWARE = [
     "lanyard_site.events.not_found.SiteNotFoundMiddleware",  # development only: the site's 404, not Django's
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lanyard_site.routers.ReplicaMiddleware",
+    # /api/: tokens, rate limits, read-only writes, conditional GETs, problem details for
+    # every error. Outside the ops middleware, so the API's own 503 answers a write first.
+    "lanyard_site.api.middleware.ApiMiddleware",
     # The ops state (read-only, flags, live settings) once per request, then profiling
     # and error reporting, which need to know the user and the sample rate.
     "lanyard_site.ops.middleware.OpsMiddleware",
@@ -141,9 +153,11 @@ STATICFILES_DIRS = [SITE_DIR / "static"]  # the site's own CSS, icons
 STATIC_ROOT = str(LANYARD.data_dir / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Content-hashed names, so static files can be served with far-future expiry.
+    # Content-hashed names, so static files can be served with far-future expiry; in
+    # production collectstatic also writes each one gzip- (and Brotli-) compressed, which
+    # WhiteNoise serves to browsers that accept it.
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if LANYARD.production
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -187,12 +201,23 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     },
 }
+# CORS on the API's public reads only: any origin may read them, without credentials; the
+# signed-in person's endpoints (/api/v1/me/…) are same-origin.
+CORS_URLS_REGEX = r"^/api/v1/(?!me(/|$)).*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["accept", "if-none-match", "if-modified-since"]
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Link", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                       "RateLimit-Reset"]
+CORS_PREFLIGHT_MAX_AGE = 86400
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"
 
 # Behind the TLS-terminating proxy: it says https in X-Forwarded-Proto (it must overwrite
-# any such header a client sends). Everything below is what `check --deploy` asks for.
+# any such header a client sends), believed only from LANYARD_TRUSTED_PROXIES
+# (lanyard_site.ops.proxy). Everything below is what `check --deploy` asks for.
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # On an https base URL (the only kind `check --deploy` is clean for): plain http is
@@ -210,6 +235,20 @@ if PRODUCTION:
 # The technical 500 page (superusers, production too) masks passwords in URLs and looks
 # into lanyard's settings object field by field.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "lanyard_site.ops.reporting.LanyardExceptionReporterFilter"
+
+# tests/site/test_migrations.py lints every migration against PostgreSQL with
+# django-migration-linter (README: "Deploys"): each must work under the release before
+# it. Creating an app's first tables is always compatible (no old code reads them), and
+# these are the named exceptions, each checked safe by hand:
+MIGRATION_LINTER_OPTIONS = {
+    "ignore_initial_migrations": True,
+    "ignore_name": [
+        # "ADDING unique constraint" (follower, followee, source), replacing (follower,
+        # followee): every existing row satisfies the wider key, and the release before
+        # inserts follows with the column's database default, one per pair, as before.
+        "0008_follow_source",
+    ],
+}
 
 # Console lines or JSON (LANYARD_LOG_FORMAT), the same as the workers and the endpoint write.
 LOGGING = logging_config(LANYARD, service="site")

@@ -13,6 +13,7 @@ converters.register()
 # /u/ and /r/ (the links in the emails) are served by unsubscribe_web, not here; /healthz
 # and /readyz by lanyard_site.ops.middleware.HealthMiddleware, before any other middleware.
 urlpatterns = [
+    path("api/", include("lanyard_site.api.urls")),  # the JSON API (lanyard_site.api)
     path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
     path("", events.home, name="home"),
     path("events/", events.events, name="events"),

@@ -65,3 +65,21 @@ def test_unreachable_solr_is_one_line(env):
     result = run(["search", "check"], {**env, "LANYARD_SEARCH_URL": "http://127.0.0.1:9/solr/lanyard"})
     assert_one_clear_line(result, 1, "search: Solr at http://127.0.0.1:9/solr/lanyard failed")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rebuild_and_check_on_solrcloud(env, engine, solr_cloud):
+    """On SolrCloud: the rebuild fills a new collection and points the alias at it; check
+    reads every document's fingerprint back through the alias on either node."""
+    seed(engine, people=60, events=8, subscribers=5, seed=2, today=dt.date(2026, 12, 1))
+    solr = {**env, "LANYARD_SEARCH_URL": solr_cloud.url}
+    result = run(["search", "rebuild"], solr)
+    assert result.returncode == 0, result.stderr
+    assert "search index rebuilt (solr):" in result.stdout
+    result = run(["search", "check"], solr)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("no drift: the ")
+    with engine.begin() as connection:
+        connection.execute(update(db.person).where(db.person.c.id == 3).values(name="Renamed Behind The Index"))
+    result = run(["search", "check"], solr)
+    assert result.returncode == 1
+    assert "drift: 0 missing, 1 stale, 0 extra" in result.stdout

@@ -69,6 +69,8 @@ def test_production_values_are_parsed(tmp_path):
         ("LANYARD_REDIS_URL", "http://cache", "unknown scheme 'http'"),
         ("LANYARD_REDIS_URL", "redis://:6379", "names no host"),
         ("LANYARD_SEARCH_URL", "elastic://x", "unknown scheme"),
+        ("LANYARD_SEARCH_URL", "http://solr1:8983/solr/lanyard,solr2:8983/solr/lanyard", "names no http(s) host"),
+        ("LANYARD_SEARCH_URL", "http://solr1:8983", "names no core or collection"),
         ("LANYARD_MAIL_URL", "smtp://", "names no host"),
         ("LANYARD_MAIL_URL", "smtp://relay?starttls=maybe", "starttls must be true or false"),
         ("LANYARD_MAIL_URL", "smtp://relay?tls=1", "unknown option"),
@@ -177,3 +179,10 @@ def test_bounce_settings_default_to_the_sender_domain(tmp_path):
     })
     assert custom.bounce_domain == "bounces.example.com"
     assert custom.postal_address == "lanyard Ltd, 1 Rua Augusta, Lisbon"
+
+
+def test_solr_on_several_nodes(tmp_path):
+    settings = load_settings({"LANYARD_DATA_DIR": str(tmp_path),
+                              "LANYARD_SEARCH_URL": "http://solr1:8983/solr/lanyard/,http://solr2:8983/solr/lanyard"})
+    assert settings.search_backend == "solr"
+    assert settings.search_url == "http://solr1:8983/solr/lanyard,http://solr2:8983/solr/lanyard"

@@ -10,7 +10,9 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import uuid
+from dataclasses import replace
 
 import pytest
 from django.conf import settings as django_settings
@@ -23,12 +25,15 @@ from digest.config import load_settings
 from digest.ops.readonly import ReadOnlyError, read_only_set, writes_refused
 from digest.stores.keys import RedisKeys
 from lanyard_site import stores
-from lanyard_site.events.models import Coverage, Event, Person, Session
+from lanyard_site.events.models import Coverage, Event, Follow, Person, Session
 from lanyard_site.mailing.models import Delivery, DigestChunk, DigestRun, Subscription, UnsubscribeEvent
+from lanyard_site.ops import health
 from lanyard_site.ops.models import OpsChange
 from lanyard_site.personal.views import _feed_url
 from lanyard_site.routers import ReplicaRouter
 from tests.conftest import REDIS_URL, TEST_SECRET
+from tests.faults.servers import free_port
+from tests.site.personal.conftest import empty_live_graph
 
 pytestmark = pytest.mark.django_db(
     transaction=True, databases=["default", "postgresql", "replica", "postgresql_replica"]
@@ -284,12 +289,59 @@ def test_the_admin_offers_the_bookmarklet_and_the_operations_page(client, alias,
 # -- health -------------------------------------------------------------------------------
 
 
-def test_healthz_and_readyz(client, alias):
+@pytest.fixture
+def probed(alias):
+    """/readyz opens an engine on every alias (the replicas too): closed after the test, so the
+    test databases can be dropped."""
+    yield alias
+    for name in connections:
+        stores.engine(name).dispose()
+
+
+def test_healthz_and_readyz(client, probed, redis_client):
+    empty_live_graph(redis_client)
     assert client.get("/healthz", HTTP_HOST="10.0.0.7").json() == {"status": "ok"}
-    ready = client.get("/readyz")
+    ready = client.get("/readyz")  # from loopback: timings and errors
     assert ready.status_code == 200, ready.content
     checks = ready.json()["checks"]
     assert checks["redis"]["ok"] and checks["search"]["ok"] and checks["database:default"]["ok"]
+    assert checks["graph"]["ok"] and "ms" in checks["graph"]
+
+
+def test_readyz_tells_the_public_only_ready_or_not_per_component(client, probed, redis_client):
+    """Hosts and drivers' messages only to loopback; a forged X-Forwarded-For from a visitor is
+    dropped, and the proxy's client address (not the proxy's own) decides."""
+    empty_live_graph(redis_client)
+    closed = f"http://127.0.0.1:{free_port()}/solr/lanyard"
+    with override_settings(LANYARD=replace(django_settings.LANYARD, search_url=closed)):
+        health._search.cache_clear()
+        try:
+            inside = client.get("/readyz")
+            visitor = client.get("/readyz", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="127.0.0.1")
+            proxied = client.get("/readyz", HTTP_X_FORWARDED_FOR="127.0.0.1, 198.51.100.7")
+        finally:
+            health._search.cache_clear()
+    assert inside.status_code == visitor.status_code == proxied.status_code == 503
+    assert "127.0.0.1" in inside.json()["checks"]["search"]["error"]
+    for public in (visitor, proxied):
+        assert public.json() == {"status": "unavailable", "checks": {
+            **{f"database:{name}": True for name in connections}, "redis": True, "graph": True, "search": False,
+        }}
+
+
+def test_readyz_rebuilds_a_missing_graph_and_is_not_ready_until_then(client, probed, redis_client):
+    ada = Person.objects.create(name="Ada", handle="ada")
+    grace = Person.objects.create(name="Grace", handle="grace")
+    Follow.objects.create(follower=ada, followee=grace)
+    redis_client.flushdb()  # a Redis restarted empty
+    first = client.get("/readyz")
+    assert first.status_code == 503 and not first.json()["checks"]["graph"]["ok"]
+    deadline = time.monotonic() + 120
+    while (ready := client.get("/readyz")).status_code != 200:
+        assert time.monotonic() < deadline, ready.content
+        time.sleep(0.2)
+    if probed == "default":  # the background rebuild reads the primary, "default" here
+        assert stores.graph().follows(ada.pk) == {grace.pk}
 
 
 # -- the operator admin ---------------------------------------------------------------------

@@ -466,14 +466,19 @@ def co_speakers(person: Person, index: SearchIndex) -> CoSpeakers:
     return CoSpeakers(people=people)
 
 
+def speakers_by_name() -> QuerySet[Person]:
+    """Everyone who has spoken at an event, by name (the /people/ directory and its JSON twin)."""
+    speaker_ids = Attendance.objects.filter(role=Attendance.Role.SPEAKING).values("person_id")
+    return Person.objects.filter(pk__in=speaker_ids).order_by("name", "pk")
+
+
 def speakers_directory(*, query: str, raw_page: str | None, index: SearchIndex) -> PeoplePage:
     """Everyone who has spoken at an event, by name; a query searches everyone by name.
     The speakers' ids are one set the name index is walked against (index person_name), and
     their number is cached for ten minutes: counting them reads every speaking row."""
     if query:
         return _people_search(query, raw_page, index)
-    speaker_ids = Attendance.objects.filter(role=Attendance.Role.SPEAKING).values("person_id")
-    speakers = Person.objects.filter(pk__in=speaker_ids).order_by("name", "pk")
+    speakers = speakers_by_name()
     count = cache.get("people:speakers:count")
     if count is None:
         count = speakers.count()

@@ -125,6 +125,11 @@ class Delivery(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CLAIMED)
     message_id = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Bumped by every claim; the claim's later writes match it, so a worker whose claim
+    # was taken over can neither send nor overwrite (fencing, digest/delivery/ledger.py).
+    # A database default, so code that does not know the column (the release before it,
+    # during a deploy) still inserts rows.
+    claim_generation = models.PositiveIntegerField(default=0, db_default=0)
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -32,7 +32,8 @@ def store_away(store: Store, error: BaseException | str) -> None:
     away = _away.get()
     if away is not None and store in away:
         return
-    log.warning("%s is away, the page answers without it: %s", store.value, error)
+    brief = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]  # engines' errors run long
+    log.warning("%s is away, the page answers without it: %s", store.value, brief)
     if away is not None:
         away.add(store)
 

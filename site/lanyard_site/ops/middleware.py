@@ -46,8 +46,8 @@ class HealthMiddleware:
         if request.path_info == "/healthz":
             return JsonResponse({"status": "ok"})
         if request.path_info == "/readyz":
-            status, body = health.site_readiness()
-            return JsonResponse(body, status=status)
+            status, checks = health.site_readiness()
+            return JsonResponse(health.readiness_body(checks, detailed=health.sees_details(request)), status=status)
         return self.get_response(request)
 
 

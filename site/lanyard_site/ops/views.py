@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis as redis_lib
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import site as admin_site
@@ -9,12 +10,14 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from digest.ops.audit import OpsChange, ops_change_log, ops_changes_latest
-from digest.ops.flags import FLAGS, FlagError, flag_set, flags_get
+from digest.ops.flags import FLAGS, FlagError, flag_set, flags_read
 from digest.ops.live import SettingError
 from digest.ops.profile import profile_load
-from digest.ops.readonly import read_only_get, read_only_set
+from digest.ops.readonly import read_only_read, read_only_set
+from digest.vocabulary import Store
 
 from .. import stores
+from .degraded import store_away
 from .services import live_registry, ops_engine
 
 
@@ -22,7 +25,11 @@ def profile(request, profile_id: str):
     """A stored profile; 404 for anyone but a superuser, and for an unknown or expired id."""
     if not (request.user.is_authenticated and request.user.is_superuser):
         raise Http404("no such profile")
-    found = profile_load(stores.redis(), prefix=settings.LANYARD.redis_prefix, profile_id=str(profile_id))
+    try:
+        found = profile_load(stores.redis(), prefix=settings.LANYARD.redis_prefix, profile_id=str(profile_id))
+    except redis_lib.RedisError as error:
+        store_away(Store.REDIS, error)
+        raise Http404("profiles are kept in Redis, which is not answering right now") from None
     if found is None:
         raise Http404("no such profile (profiles are kept five minutes)")
     total = found["total_ms"] or 1
@@ -59,14 +66,21 @@ def admin_ops(request):
                 messages.error(request, "Unknown action.")
         except (FlagError, SettingError) as error:
             messages.error(request, f"Nothing changed: {error}")
+        except redis_lib.RedisError as error:
+            store_away(Store.REDIS, error)
+            messages.error(request, "Nothing changed: Redis, where read-only mode and flags live, is not answering.")
         return redirect("admin_ops")
     current = registry.current(engine)
-    rules = flags_get(redis, prefix=prefix)
+    try:  # the operator must see "unknown", never a default passed off as the state
+        state, rules = read_only_read(redis, prefix=prefix), flags_read(redis, prefix=prefix)
+    except redis_lib.RedisError as error:
+        store_away(Store.REDIS, error)
+        state, rules = None, {}
     context = {
         **admin_site.each_context(request),
         "title": "Operations",
-        "read_only": read_only_get(redis, prefix=prefix),
-        "flags": [(flag, str(rules[name])) for name, flag in FLAGS.items()],
+        "read_only": state,
+        "flags": [(flag, str(rules[name]) if name in rules else "") for name, flag in FLAGS.items()],
         "settings_rows": [(s, current.get(s.name)) for s in registry.describe()],
         "changes": ops_changes_latest(engine, limit=30),
     }
@@ -75,7 +89,7 @@ def admin_ops(request):
 
 def _read_only_change(request, *, who: str) -> None:
     redis, prefix = stores.redis(), settings.LANYARD.redis_prefix
-    before = read_only_get(redis, prefix=prefix)
+    before = read_only_read(redis, prefix=prefix)
     on = request.POST.get("on") == "1"
     after = read_only_set(redis, prefix=prefix, on=on, message=request.POST.get("message", "")[:500], by=who)
     ops_change_log(ops_engine(), change=OpsChange("read_only", before.on, after.on, who, "admin"))

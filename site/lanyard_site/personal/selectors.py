@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from digest.graph.store import GraphMissing
 from digest.nightly.build import upcoming_window
 from digest.nightly.friends import FriendEventsStrategy, make_friend_strategy, speaking_events
+from digest.slugs import is_slug
 from digest.values import FriendEvents, Window
 from digest.vocabulary import GRAPH_ROLES
 
 from .. import stores
-from ..events.models import Attendance, Event, Person, Session, Topic
+from ..events.models import Attendance, Event, Follow, Person, Session, Topic
 from ..ops.degraded import graph_away
 
 FOLLOWED_SHOWN = 50  # followed people listed first on an event or talk page
@@ -193,6 +195,23 @@ def _with_own_events(found: FriendEvents, person_id: int, window: Window) -> Fri
     return merged
 
 
+def calendar_filters(params: Mapping[str, str]) -> tuple[CalendarFilters, list[str]]:
+    """The calendar's filters from a query string, and notes on those not applied."""
+    notes = []
+    topic = None
+    if slug := (params.get("topic") or "")[:100]:
+        topic = Topic.objects.filter(slug=slug).first() if is_slug(slug) else None
+        if topic is None:
+            notes.append(f"There is no topic {slug!r}; the topic filter is not applied.")
+    month = None
+    if value := (params.get("month") or "")[:20]:
+        try:
+            month = dt.datetime.strptime(value, "%Y-%m").date()
+        except ValueError:
+            notes.append(f"{value!r} is not a month (YYYY-MM); the month filter is not applied.")
+    return CalendarFilters(speaking_only=params.get("speaking") == "1", topic=topic, month=month), notes
+
+
 def calendar_window() -> Window:
     """The digest's window, from today on the site's clock."""
     return upcoming_window(timezone.localdate())
@@ -245,3 +264,19 @@ def calendar_topics() -> list[Topic]:
 
 def person_feed(person_id: int) -> Person | None:
     return Person.objects.filter(pk=person_id).only("pk", "name", "handle", "feed_version").first()
+
+
+def follows_of(person_id: int) -> QuerySet[Person]:
+    """The people ``person_id`` follows, by name, each once whatever its sources (the
+    database, the graph's source)."""
+    followed = Follow.objects.filter(follower_id=person_id).values("followee_id")
+    return Person.objects.filter(pk__in=followed).order_by("name", "pk")
+
+
+def follow_sources(person_id: int, people: list[Person]) -> dict[int, list[str]]:
+    """Why ``person_id`` follows each of ``people``: followee id → sources (manual, github, …). One query."""
+    sources: dict[int, list[str]] = {}
+    rows = Follow.objects.filter(follower_id=person_id, followee__in=[p.pk for p in people]).order_by("source")
+    for followee_id, source in rows.values_list("followee_id", "source"):
+        sources.setdefault(followee_id, []).append(source)
+    return sources

@@ -14,6 +14,8 @@ urlpatterns = [
     path("people/<lslug:handle>/follow/", views.follow, name="person_follow"),
     path("people/<lslug:handle>/unfollow/", views.unfollow, name="person_unfollow"),
     path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/profile/tokens/", views.token_create, name="api_token_create"),
+    path("accounts/profile/tokens/<int:token_id>/revoke/", views.token_revoke, name="api_token_revoke"),
     path("accounts/signup/", views.signup, name="signup"),
     path(
         "accounts/password-reset/",

@@ -6,7 +6,6 @@ signed cookie (``signin``); every write checks the real session first.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from functools import wraps
 
@@ -24,7 +23,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from digest.tokens import FeedRef, TokenError, TokenSigner
 
-from ..events.models import Event, Person, Topic
+from ..api.selectors import api_tokens_of
+from ..api.services import TokenRefused, api_token_create, api_token_revoke
+from ..events.models import Event, Person
 from ..ops.services import flag_active
 from . import ical, mail, selectors, services
 from .forms import ProfileCreateForm, ProfileForm, SignupForm
@@ -142,23 +143,6 @@ def feed_reset(request: HttpRequest, person: Person) -> HttpResponse:
 # -- the calendar, its feed, event.ics -----------------------------------------------------
 
 
-def _filters(request: HttpRequest) -> tuple[selectors.CalendarFilters, list[str]]:
-    """The calendar's filters from the query string, and notes on those not applied."""
-    notes = []
-    topic = None
-    if slug := request.GET.get("topic", "")[:100]:
-        topic = Topic.objects.filter(slug=slug).first()
-        if topic is None:
-            notes.append(f"There is no topic {slug!r}; the topic filter is not applied.")
-    month = None
-    if value := request.GET.get("month", "")[:20]:
-        try:
-            month = dt.datetime.strptime(value, "%Y-%m").date()
-        except ValueError:
-            notes.append(f"{value!r} is not a month (YYYY-MM); the month filter is not applied.")
-    return selectors.CalendarFilters(speaking_only=request.GET.get("speaking") == "1", topic=topic, month=month), notes
-
-
 @require_http_methods(["GET", "HEAD"])
 def calendar(request: HttpRequest) -> HttpResponse:
     person_id = current_person_id(request)
@@ -166,7 +150,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         if signed_in(request) is None:
             return redirect_to_login(request.get_full_path())
         return render(request, "personal/calendar.html", {"person": None})
-    filters, notes = _filters(request)
+    filters, notes = selectors.calendar_filters(request.GET)
     found = selectors.calendar(person_id, filters)  # from the database while the graph is away
     page = Paginator(found.event_ids, PAGE_SIZE).get_page(request.GET.get("page"))
     person = selectors.person_feed(person_id)
@@ -249,7 +233,37 @@ def profile(request: HttpRequest) -> HttpResponse:
             return redirect("profile")
     else:
         form = ProfileForm(initial=ProfileForm.initial_for(person), person=person)
-    return render(request, "personal/profile.html", {"form": form, "person": person})
+    return _profile_page(request, person, form)
+
+
+def _profile_page(request: HttpRequest, person: Person, form: ProfileForm | None = None, *,
+                  new_token: str = "", status: int = 200) -> HttpResponse:
+    form = form or ProfileForm(initial=ProfileForm.initial_for(person), person=person)
+    return render(request, "personal/profile.html", {
+        "form": form, "person": person, "tokens": api_tokens_of(person), "new_token": new_token,
+    }, status=status)
+
+
+@person_write
+def token_create(request: HttpRequest, person: Person) -> HttpResponse:
+    """A personal API token, shown on this one page and never again (only its hash is kept);
+    rendered, not redirected, so the token is in no cookie, message store or history entry."""
+    try:
+        _, token = api_token_create(person=person, name=request.POST.get("name", ""))
+    except TokenRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("profile")
+    response = _profile_page(request, person, new_token=token)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@person_write
+def token_revoke(request: HttpRequest, person: Person, token_id: int) -> HttpResponse:
+    revoked = api_token_revoke(person=person, token_id=token_id)
+    messages.success(request, "Token revoked: programs using it are refused from now on." if revoked
+                     else "That token was revoked already.")
+    return redirect("profile")
 
 
 def _profile_create(request: HttpRequest) -> HttpResponse:

@@ -7,8 +7,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from digest.delivery import ledger as ledger_module
 from digest.delivery.deliver import Delivery
 from digest.delivery.transports import DeliveryError, MaildirTransport
 from digest.runs import RunPaused, RunRequest, run_cancel, run_pause, run_plan
@@ -125,3 +126,94 @@ def test_a_paused_run_stops_before_claiming(engine, delivery, run_id, subscripti
         delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada"), tally=Tally(),
                          timings=defaultdict(float))
     assert ledger(engine) == {}
+
+
+class _Meddling:
+    """The real outbox, with something done to the world right after each accepted send."""
+
+    def __init__(self, outbox, after_send):
+        self.outbox, self.after_send, self.sends = outbox, after_send, []
+
+    def send(self, *, sender, recipient, message):
+        self.outbox.send(sender=sender, recipient=recipient, message=message)
+        self.sends.append(recipient)
+        self.after_send(recipient)
+
+    def close(self):
+        self.outbox.close()
+
+
+def _take_over(engine, subscription_id):
+    """Another worker's claim on a row it (rightly or not) found stale: a new generation."""
+    now = ledger_module.utcnow()
+    with engine.begin() as c:
+        run = c.execute(select(db.delivery.c.run_id).where(db.delivery.c.subscription_id == subscription_id)).scalar()
+        return ledger_module.delivery_claim(c, run_id=run, digest_date=DAY, subscription_ids=[subscription_id],
+                                            claimed_at=now, stale_before=now + dt.timedelta(hours=1))
+
+
+def test_a_claim_taken_over_mid_group_is_neither_sent_nor_overwritten(
+    engine, redis_client, run_id, subscriptions, outbox, told
+):
+    taken = {}
+    meddling = _Meddling(outbox, lambda recipient: taken or taken.update(_take_over(engine, subscriptions["bob"])))
+    delivery = Delivery(engine=engine, redis=redis_client, keys=RedisKeys(PREFIX), transport=lambda: meddling,
+                        on_sent=lambda sent, day: told.append([o.subscription_id for o in sent]))
+    tally = Tally()
+    delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada", "bob", "cy"),
+                     tally=tally, timings=defaultdict(float))
+    assert meddling.sends == ["ada@example.com", "cy@example.com"]  # bob's claim was not ours any more
+    assert taken[subscriptions["bob"]].generation == 2
+    d = db.delivery
+    with engine.connect() as c:
+        bob = c.execute(
+            select(d.c.status, d.c.claim_generation).where(d.c.subscription_id == subscriptions["bob"])
+        ).one()
+    assert tuple(bob) == ("claimed", 2)  # the new holder's claim, untouched
+    assert tally.sent == 2 and any("taken over" in note for note in tally.notes)
+    assert told == [[subscriptions["ada"], subscriptions["cy"]]]
+
+
+def test_a_stale_generation_can_neither_mark_nor_fence(engine, run_id, subscriptions):
+    sid = subscriptions["ada"]
+    now = ledger_module.utcnow()
+    with engine.begin() as c:
+        first = ledger_module.delivery_claim(c, run_id=run_id, digest_date=DAY, subscription_ids=[sid], claimed_at=now,
+                                             stale_before=now - dt.timedelta(minutes=1))[sid]
+    second = _take_over(engine, sid)[sid]
+    assert (first.generation, second.generation) == (1, 2)
+    with engine.connect() as c:
+        assert not ledger_module.delivery_fence(c, subscription_id=sid, digest_date=DAY, generation=1, now=now)
+        assert not ledger_module.delivery_mark_sent(c, subscription_id=sid, digest_date=DAY, generation=1,
+                                                    message_id="<old@test>")
+        assert ledger_module.delivery_mark(c, claims={sid: 1}, digest_date=DAY, status="failed", reason="x") == 0
+        assert ledger_module.delivery_fence(c, subscription_id=sid, digest_date=DAY, generation=2, now=now)
+        assert ledger_module.delivery_mark_sent(c, subscription_id=sid, digest_date=DAY, generation=2,
+                                                message_id="<new@test>")
+        c.commit()
+    assert ledger(engine)[sid] == ("sent", "")
+
+
+def _terminate_other_backends(engine):
+    with engine.connect() as c:
+        c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+
+
+@pytest.mark.parametrize("migrated_database_url", ["postgresql"], indirect=True)  # pg_terminate_backend
+def test_a_server_dropping_the_connection_after_a_send_loses_no_mark(
+    engine, redis_client, run_id, subscriptions, outbox
+):
+    """The connection the per-message mark uses is cut by the server (as `pg_ctl stop -m
+    fast` does) right after the SMTP server accepted each message: the mark goes through
+    a new connection, and nothing that went out is released to be sent again."""
+    meddling = _Meddling(outbox, lambda recipient: _terminate_other_backends(engine))
+    delivery = Delivery(engine=engine, redis=redis_client, keys=RedisKeys(PREFIX), transport=lambda: meddling,
+                        on_sent=lambda sent, day: None)
+    tally = Tally()
+    delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada", "bob"), tally=tally,
+                     timings=defaultdict(float))
+    rows = ledger(engine)
+    assert [rows[subscriptions[n]][0] for n in ("ada", "bob", "cy")] == ["sent", "sent", "skipped"]
+    assert meddling.sends == ["ada@example.com", "bob@example.com"]  # each once
+    assert any("database went away" in note for note in tally.notes)

@@ -21,14 +21,23 @@ def solr_index(runner) -> SolrIndex:
     return index
 
 
+def open_engine(request, name: str, tmp_path):
+    if name == "tantivy":
+        return TantivyIndex(tmp_path / "search")
+    return solr_index(request.getfixturevalue("solr_standalone" if name == "solr" else "solr_cloud"))
+
+
 @pytest.fixture(params=ENGINES)
 def search_index(request, tmp_path):
-    if request.param == "tantivy":
-        index = TantivyIndex(tmp_path / "search")
-    elif request.param == "solr":
-        index = solr_index(request.getfixturevalue("solr_standalone"))
-    else:
-        index = solr_index(request.getfixturevalue("solr_cloud"))
+    index = open_engine(request, request.param, tmp_path)
+    yield index
+    index.close()
+
+
+@pytest.fixture
+def friends_index(request, tmp_path):
+    """tantivy, or the engine a test names with ``parametrize("friends_index", ENGINES, indirect=True)``."""
+    index = open_engine(request, getattr(request, "param", "tantivy"), tmp_path)
     yield index
     index.close()
 

@@ -30,13 +30,14 @@ from digest.search.sync import rebuild as rebuild_search
 from digest.stores import db
 from digest.stores.keys import GraphKeys, RedisKeys
 from digest.values import Window
+from tests.digest.search.conftest import ENGINES
 
 TODAY = dt.date(2026, 12, 1)
 BIG_FOLLOWERS = (1, 2)  # made to follow more than MAX_CLAUSES people
 
 
 @pytest.fixture
-def seeded(engine, redis_client, tantivy_index):
+def seeded(engine, redis_client, friends_index):
     seed(engine, people=2_600, events=150, subscribers=40, seed=5, today=TODAY)
     with engine.begin() as connection:
         f = db.follow
@@ -54,18 +55,21 @@ def seeded(engine, redis_client, tantivy_index):
         )
     graph = Graph(redis_client, "s:")
     rebuild_graph(graph, engine)
-    rebuild_search(tantivy_index, engine, redis_client, RedisKeys("s:"))
+    rebuild_search(friends_index, engine, redis_client, RedisKeys("s:"))
     return graph, subscribers
 
 
-def test_search_and_planner_agree_with_redis(seeded, tantivy_index):
+@pytest.mark.parametrize("friends_index", ENGINES, indirect=True)
+def test_search_and_planner_agree_with_redis(seeded, friends_index):
+    """On every engine: Solr asks the whole follow set in one terms filter, tantivy in
+    parts of MAX_CLAUSES; the answers are the Redis strategy's exactly."""
     graph, subscribers = seeded
     assert all(len(graph.follows(p)) > MAX_CLAUSES for p in BIG_FOLLOWERS)
     window = Window(TODAY, TODAY + dt.timedelta(days=90))
 
     expected = RedisFriendEvents(graph).friend_events(subscribers, window)
-    by_search = SearchFriendEvents(tantivy_index, graph).friend_events(subscribers, window)
-    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph))
+    by_search = SearchFriendEvents(friends_index, graph).friend_events(subscribers, window)
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph))
     planned = planner.friend_events(subscribers, window)
 
     assert by_search == expected
@@ -94,11 +98,11 @@ def test_search_and_planner_agree_with_redis(seeded, tantivy_index):
         )
 
 
-def test_planner_follows_measured_costs(seeded, tantivy_index):
+def test_planner_follows_measured_costs(seeded, friends_index):
     graph, subscribers = seeded
     big_class = size_class(len(graph.follows(BIG_FOLLOWERS[0])))
     costs = CostModel()
-    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph), costs=costs)
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph), costs=costs)
     classes = {size_class(len(graph.follows(p))) for p in subscribers}
     # Measured: search cheap for the big class only.
     for _ in range(WARMUP_CALLS + 1):  # the first call of each only warms it up
@@ -144,14 +148,14 @@ def test_planner_follows_measured_costs(seeded, tantivy_index):
     assert sorted((call.strategy, len(call.subscriber_ids)) for call in calls) == [("redis", 1), ("search", 1)]
 
 
-def test_planner_borrows_a_neighbouring_class(seeded, tantivy_index):
+def test_planner_borrows_a_neighbouring_class(seeded, friends_index):
     graph, _ = seeded
     big_class = size_class(len(graph.follows(BIG_FOLLOWERS[0])))
     costs = CostModel()
     for _ in range(WARMUP_CALLS + 1):
         costs.record("redis", Counter({big_class - 1: 4}), 4.0)
         costs.record("search", Counter({big_class - 1: 4}), 0.4)
-    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph), costs=costs)
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph), costs=costs)
     # Nothing measured for the big class itself: the class below it decides, no split.
     assert [
         (call.strategy, sorted(call.subscriber_ids))
@@ -160,10 +164,10 @@ def test_planner_borrows_a_neighbouring_class(seeded, tantivy_index):
     assert costs.cheaper(big_class + 2) is None
 
 
-def test_planner_measures_what_a_lone_subscriber_left_unmeasured(seeded, tantivy_index):
+def test_planner_measures_what_a_lone_subscriber_left_unmeasured(seeded, friends_index):
     graph, _ = seeded
     big_class = size_class(len(graph.follows(BIG_FOLLOWERS[0])))
-    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph))
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph))
     window = Window(TODAY, TODAY + dt.timedelta(days=30))
     planner.friend_events(BIG_FOLLOWERS[:1], window)  # alone in its class: one strategy measured
     measured = [name for name in STRATEGY_NAMES if planner.costs.cost(name, big_class) is not None]

@@ -31,6 +31,8 @@ import org.apache.solr.embedded.JettySolrRunner;
  * cloud: an embedded ZooKeeper and two nodes, the configset uploaded as NAME, a collection
  * NAME_1 of 2 shards x 2 replicas with each shard on both nodes, and the alias NAME for it.
  *
+ * <p>--port P: standalone on P, cloud nodes on P and P+1 (default 0: free ports).
+ *
  * <p>Once ready it prints one line: {@code LANYARD_SOLR {"mode":..,"urls":[..],"zk":..}}, the
  * URLs being NAME on every node. SIGTERM (or, with --control, the end of stdin) stops it.
  * With --control, stdin lines "stop I" / "start I" stop and restart node I (0-based, same
@@ -113,7 +115,15 @@ public final class Runner {
 
   private void cloud() throws Exception {
     Path work = Path.of(opts.get("--dir")).toAbsolutePath();
-    cluster = new MiniSolrCloudCluster(2, work, CLOUD_SOLR_XML, jettyConfig());
+    // No nodes from the constructor: it would start both on one port; here the first
+    // takes --port (0: any free one) and the second the next one.
+    cluster = new MiniSolrCloudCluster(0, work, CLOUD_SOLR_XML, jettyConfig());
+    int port = Integer.parseInt(opts.getOrDefault("--port", "0"));
+    for (int node = 0; node < 2; node++) {
+      JettyConfig config = JettyConfig.builder(jettyConfig()).setPort(port == 0 ? 0 : port + node).build();
+      cluster.startJettySolrRunner("node" + (node + 1), "/solr", config);
+    }
+    cluster.waitForAllNodes(DEADLINE_S);
     zk = cluster.getZkServer().getZkAddress();
     cluster.uploadConfigSet(Path.of(opts.get("--conf")), name);
     String collection = name + "_1";

@@ -1,0 +1,69 @@
+"""Rows as the API shows them: plain dicts in the shapes of ``schemas``. Each takes rows
+already read (with what they need prefetched), so it makes no query of its own."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from ..events.models import Coverage, Event, Person, Session, Topic
+from ..mailing.models import Subscription
+
+API = "api-v1"
+
+
+class Represent:
+    """Absolute links for one request (the page and the JSON twin of each row)."""
+
+    def __init__(self, request: HttpRequest):
+        self.request = request
+
+    def _link(self, name: str, *args) -> str:
+        return self.request.build_absolute_uri(reverse(name, args=args))
+
+    def topic_ref(self, topic: Topic) -> dict:
+        return {"slug": topic.slug, "name": topic.name, "url": self._link("topic", topic.slug),
+                "api_url": self._link(f"{API}:topic", topic.slug)}
+
+    def topic(self, topic: Topic) -> dict:
+        return {**self.topic_ref(topic), "upcoming_events": getattr(topic, "upcoming", 0)}
+
+    def event(self, event: Event) -> dict:
+        """An event; its topics must be prefetched."""
+        return {
+            "slug": event.slug, "name": event.name, "start_date": event.start_date, "end_date": event.end_date,
+            "timezone": event.timezone, "city": event.city, "country": event.country, "venue": event.venue,
+            "topics": [self.topic_ref(t) for t in event.topics.all()],
+            "url": self._link("event", event.slug), "api_url": self._link(f"{API}:event", event.slug),
+        }
+
+    def person_ref(self, person: Person) -> dict:
+        return {"handle": person.handle, "name": person.name, "url": self._link("person", person.handle),
+                "api_url": self._link(f"{API}:person", person.handle)}
+
+    def person(self, person: Person) -> dict:
+        return {**self.person_ref(person), "bio": person.bio, "avatar_url": person.avatar_url}
+
+    def talk(self, talk: Session) -> dict:
+        """A talk; its speakers must be prefetched."""
+        return {
+            "id": talk.pk, "title": talk.title, "starts_at": talk.starts_at, "room": talk.room,
+            "speakers": [self.person_ref(p) for p in talk.speakers.all()],
+            "url": self._link("talk", talk.pk), "api_url": self._link(f"{API}:talk", talk.pk),
+        }
+
+    @staticmethod
+    def coverage(item: Coverage) -> dict:
+        """A coverage item; its event and its talk's event must be selected."""
+        event = item.event or (item.session.event if item.session_id else None)
+        return {
+            "id": item.pk, "kind": item.kind, "title": item.title, "link": item.url, "status": item.status,
+            "provider": item.provider, "created_at": item.created_at,
+            "event": event.slug if event is not None else None, "talk": item.session_id,
+        }
+
+    @staticmethod
+    def subscription(subscription: Subscription) -> dict:
+        return {"id": subscription.pk, "list": subscription.list, "status": subscription.status,
+                "email": subscription.email, "send_hour": subscription.send_hour,
+                "last_sent_date": subscription.last_sent_date}

@@ -1,0 +1,41 @@
+"""gunicorn settings for the site in production::
+
+    gunicorn -c python:lanyard_site.gunicorn_conf lanyard_site.wsgi:application
+
+It listens on loopback (``LANYARD_SITE_BIND``, default ``127.0.0.1:8000``): the TLS proxy
+(nginx, see deploy/nginx.conf) runs on the same machine and is the only way in. gunicorn
+believes the proxy's X-Forwarded-* headers from ``LANYARD_TRUSTED_PROXIES`` only, like the
+site itself (lanyard_site.ops.proxy).
+
+The configuration is checked here, in gunicorn's master, before any worker starts: a bad
+``LANYARD_*`` value, a data directory that cannot be written or a database that does not
+answer ends gunicorn with one line on stderr, never a worker's traceback.
+"""
+
+import multiprocessing
+import os
+import sys
+
+from digest.config import ConfigError, load_settings
+from digest.ops.health import database_answers
+from digest.ops.logs import logging_config
+from digest.stores.db import make_engine
+
+try:
+    _settings = load_settings()
+except ConfigError as error:
+    print(f"lanyard site: configuration: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
+if (_problem := database_answers(make_engine(_settings.database))) is not None:
+    print(f"lanyard site: cannot use the database ({_problem}); check LANYARD_DATABASE_URL", file=sys.stderr)
+    raise SystemExit(1)
+
+bind = os.environ.get("LANYARD_SITE_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+workers = multiprocessing.cpu_count() + 1
+threads = 4
+timeout = 30
+graceful_timeout = 20
+forwarded_allow_ips = ",".join(str(network) for network in _settings.trusted_proxies)
+control_socket_disable = True  # the unsubscribe endpoint's gunicorn may run on the same machine
+logconfig_dict = logging_config(_settings, service="site")

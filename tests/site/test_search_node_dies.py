@@ -1,0 +1,66 @@
+"""The site's searches on a two-node SolrCloud while one node dies: each answer during the
+stop is the full result or the page saying search is unavailable, never a 500; once the
+node is down, the replicas on the other node give every answer in full."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from digest.demo.seed import seed
+from digest.search.documents import stream_documents
+from lanyard_site import stores
+from lanyard_site.events.models import Event
+from tests.site.test_degraded import site_stores
+from tests.site.test_pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
+from tests.solr_nodes import node_dies
+
+pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "postgresql"]), pytest.mark.slow]
+
+AWAY = "Search is unavailable right now"
+
+
+@pytest.fixture
+def on_solrcloud(alias, solr_cloud):  # noqa: F811 -- the fixture imported above
+    with site_stores(search_url=solr_cloud.url):
+        engine = stores.engine(alias)
+        seed(engine, people=30, events=12, subscribers=5, seed=3, today=timezone.localdate())
+        index = stores.search()
+        index.solr.delete(q="*:*", commit=True)
+        with engine.connect() as connection:
+            index.upsert(list(stream_documents(connection)))
+        yield
+
+
+def answers(client, urls):
+    """URL → (status, page) for each search page."""
+    return {url: (response.status_code, response.content.decode()) for url in urls
+            for response in [client.get(url)]}
+
+
+def test_site_search_while_a_solrcloud_node_dies(client, on_solrcloud, solr_cloud):
+    word = Event.objects.order_by("pk").first().name.split()[0]
+    urls = [f"/search/?q={word}", f"/search/?q={word}&type=event", "/people/?q=a"]
+    before = answers(client, urls)
+    assert all(status == 200 and AWAY not in page for status, page in before.values())
+    assert re.search(r"\b[1-9]\d* results?\b", before[urls[0]][1])  # the data exercises something
+    with node_dies(solr_cloud, 0) as stopping:
+        during = []
+        while stopping.is_alive():
+            during.append(answers(client, urls))
+        stopping.join()
+        down = answers(client, urls)
+    for seen in during:
+        for url, (status, page) in seen.items():
+            assert status == 200 or (status == 503 and AWAY in page), (url, status)
+    assert {url: status for url, (status, _) in down.items()} == {url: 200 for url in urls}
+    # The same results as with both nodes (the result lists: the pages' hit counts and titles).
+    for url in urls:
+        assert _results(down[url][1]) == _results(before[url][1]), url
+
+
+def _results(page: str) -> tuple[list[str], list[str]]:
+    """The page's links (results, facets, pager) and its "N results" line."""
+    return re.findall(r'href="([^"]+)"', page), re.findall(r"\d+ results?\b", page)
