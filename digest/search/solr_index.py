@@ -12,6 +12,7 @@ old index until the swap, then the whole new one.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -36,6 +37,9 @@ from digest.search.index import (
     ranked_counts,
 )
 from digest.search.solr_admin import SolrAdmin
+
+# pysolr logs every request at INFO (URL and body); lanyard's profiler already times them.
+logging.getLogger("pysolr").setLevel(logging.WARNING)
 
 TIMEOUT = 10  # seconds
 ADD_BATCH = 1_000

@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "lanyard_site.personal.signin.SignedInMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "lanyard_site.events.not_found.SiteNotFoundMiddleware",  # development only: the site's 404, not Django's
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lanyard_site.routers.ReplicaMiddleware",
     # /api/: tokens, rate limits, read-only writes, conditional GETs, problem details for
