@@ -61,8 +61,9 @@ class GitHubStandIn(StandIn):
         self.route("POST", r"/login/oauth/access_token", self._access_token)
 
     def add_user(self, login: str, *, user_id: int | None = None, following: Sequence[int] = (),
-                 blog: str = "") -> User:
-        user = User(login, user_id or next(_ids), blog, list(following) if isinstance(following, list) else following)
+                 blog: str = "", email: str | None = None) -> User:
+        user = User(login, user_id or next(_ids), blog, list(following) if isinstance(following, list) else following,
+                    email)
         self.users[login.lower()] = user
         return user
 

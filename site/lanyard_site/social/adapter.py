@@ -60,6 +60,8 @@ class SocialAdapter(DefaultSocialAccountAdapter):
             user=user, name=str(extra.get("name") or extra.get("login") or user.get_username()),
             claim=selectors.account_owner(provider=Provider.GITHUB, external_id=str(sociallogin.account.uid)),
         )
+        # A new user's sign-in sends neither social_account_added nor a user_logged_in naming it.
+        services.github_account_connect(request=request, user=user, account=sociallogin.account)
         return user
 
     def get_connect_redirect_url(self, request, socialaccount) -> str:
