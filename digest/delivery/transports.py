@@ -19,6 +19,7 @@ import os
 import smtplib
 import socket
 import ssl
+import struct
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -240,9 +241,14 @@ class SmtpTransport:
         return self._ssl_context
 
     def _discard(self) -> None:
+        """Give up the connection after a failure: reset it, so that a message still in
+        the socket's send buffer (a network that went away mid-DATA) is dropped here
+        rather than delivered when the network comes back, after a retry sent it again."""
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(OSError):
+                if connection.sock is not None:
+                    connection.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 connection.close()
 
 
