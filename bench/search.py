@@ -1,20 +1,24 @@
 """Benchmark: search, on seeded data, against baselines run in the same process.
 
     .venv/bin/python bench/search.py [--people 100000] [--events 10000] [--subscribers 5000]
-                                     [--queries 200] [--data-dir var/bench-search]
+                                     [--queries 200] [--engines tantivy,solr,solrcloud]
+                                     [--data-dir var/bench-search]
 
 It seeds its own data directory once (SQLite, embedded Redis, the tantivy index) and
-reuses it later. Then:
+reuses it later; a standalone Solr and a two-node SolrCloud are started from lanyard's
+Solr runner (search-solr/: Java 17, Maven) and stopped at the end (``--engines`` picks).
+Then, for every engine side by side:
 
 * full rebuild of the search index (every event, session, person and coverage item),
   beside a rebuild of the Redis graph from the same database;
 * the digest's OR query: events whose attendees or speakers include any of 2,048 people,
-  starting within the digest window, first page by date; p50 and p95 on tantivy, against
-  the same question as one SQL join on the database (and Lanyrd's 0.5 s on Solr in 2011);
+  starting within the digest window, first page by date; p50 and p95 per engine, against
+  the same question as one SQL join on the database, and Lanyrd's 0.5 s on Solr in 2011;
 * friend events for the subscribers, in chunks of 250 (the pipeline asks in chunks): the Redis
-  strategy, the search strategy and the planner, side by side, each checked to give the
-  same answer; once for the seeded subscribers and once for the people who follow the
-  most (where one query per subscriber should win).
+  strategy, the search strategy on each engine and the planner over Redis and each engine,
+  side by side, each checked to give the same answer; once for the seeded subscribers and
+  once for the people who follow the most (2,048+ followees: where one query per subscriber
+  should win).
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import time
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +44,7 @@ from sqlalchemy import func, select  # noqa: E402
 from digest.graph.sync import rebuild as rebuild_graph  # noqa: E402
 from digest.nightly.build import upcoming_window  # noqa: E402
 from digest.nightly.friends import RedisFriendEvents  # noqa: E402
-from digest.search import MAX_CLAUSES, open_search  # noqa: E402
+from digest.search import MAX_CLAUSES, SearchIndex, open_search  # noqa: E402
 from digest.search.friends import PlannedFriendEvents, SearchFriendEvents  # noqa: E402
 from digest.search.sync import rebuild as rebuild_search  # noqa: E402
 from digest.stores import db  # noqa: E402
@@ -47,6 +53,7 @@ from digest.stores.keys import RedisKeys  # noqa: E402
 TODAY = dt.date(2026, 6, 1)
 SEED = 7
 CHUNK = 250
+ENGINES = ("tantivy", "solr", "solrcloud")
 
 
 def main() -> None:
@@ -60,8 +67,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5,
                         help="rounds of the strategies, taking turns first on each chunk (best kept; "
                              "the planner measures during its first two)")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="search engines to compare: tantivy, solr (standalone), solrcloud (2 nodes), "
+                             "the Solr ones started from search-solr/ (Java 17, Maven)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-search")
     args = parser.parse_args()
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    if not engines or set(engines) - set(ENGINES):
+        parser.error(f"--engines takes some of {', '.join(ENGINES)}")
 
     data_dir = args.data_dir.absolute()
     os.environ["LANYARD_DATA_DIR"] = str(data_dir)
@@ -70,97 +83,127 @@ def main() -> None:
     from lanyard_cli.app import App
 
     app = App()
-    engine, redis, graph = app.engine, app.redis, app.graph
     subscribers = ensure_data(app, args)
-    index = open_search(app.settings)
-    keys = RedisKeys(app.settings.redis_prefix)
     window = upcoming_window(TODAY)
     print(f"data: {data_dir} ({args.people} people, {args.events} events, {len(subscribers)} subscribers; "
-          f"window {window.start} to {window.end}); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+          f"window {window.start} to {window.end}); engines {', '.join(engines)}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    with ExitStack() as stack:
+        indexes = {name: open_engine(name, app, data_dir, stack) for name in engines}
+        bench_rebuild(app, indexes)
+        bench_or_query(app, args, indexes, window)
+        bench_friends(app, args, indexes, subscribers, window)
 
-    # -- rebuild ----------------------------------------------------------------------
-    graph_seconds = rebuild_graph(graph, engine).seconds
-    stats = rebuild_search(index, engine, redis, keys)
-    print(f"rebuild: search index {stats.documents} documents in {stats.seconds:.2f}s "
-          f"({stats.documents / stats.seconds:,.0f} docs/s); Redis graph {graph_seconds:.2f}s; "
-          f"ratio search/graph {stats.seconds / graph_seconds:.2f}x")
 
-    # -- the 2,048-clause OR query -------------------------------------------------------
+def open_engine(name: str, app, data_dir: Path, stack: ExitStack) -> SearchIndex:
+    """tantivy from the settings; a Solr from the runner, stopped when the bench ends."""
+    if name == "tantivy":
+        return stack.enter_context(open_search(app.settings))
+    from digest.search.solr_index import SolrIndex
+    from digest.search.solr_runner import start_solr
+
+    mode = "standalone" if name == "solr" else "cloud"
+    workdir = data_dir / f"solr-{mode}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    # The C2 compiler, unlike the tests' quick-starting JVMs: figures for a warm server.
+    runner = stack.enter_context(start_solr(mode, workdir, jvm_flags=("-XX:+UseSerialGC",)))
+    print(f"{name}: {runner.url}", flush=True)
+    return stack.enter_context(SolrIndex(runner.url))
+
+
+def bench_rebuild(app, indexes: dict[str, SearchIndex]) -> None:
+    keys = RedisKeys(app.settings.redis_prefix)
+    graph_seconds = rebuild_graph(app.graph, app.engine).seconds
+    for name, index in indexes.items():
+        stats = rebuild_search(index, app.engine, app.redis, keys)
+        print(f"rebuild: {name} {stats.documents} documents in {stats.seconds:.2f}s "
+              f"({stats.documents / stats.seconds:,.0f} docs/s); Redis graph {graph_seconds:.2f}s; "
+              f"ratio {name}/graph {stats.seconds / graph_seconds:.2f}x")
+
+
+def bench_or_query(app, args, indexes: dict[str, SearchIndex], window) -> None:
+    """The digest's 2,048-person question on every engine, then as an SQL join; each query
+    runs on every engine in turn on the same ids, so all meet the machine in one state."""
     rng = random.Random(SEED)
     id_sets = [rng.sample(range(1, args.people + 1), MAX_CLAUSES) for _ in range(args.queries)]
-    index.events_with_people(id_sets[0], window.start, window.end)  # open the reader
-    # Each SQL query runs right after the tantivy query on the same ids, so both meet
-    # the machine in the same state.
-    timings, totals, sql_timings = [], [], []
-    with engine.connect() as connection:
+    for index in indexes.values():
+        index.events_with_people(id_sets[0], window.start, window.end)  # open readers, warm caches
+    timings: dict[str, list[float]] = {name: [] for name in indexes}
+    sql_timings, totals = [], []
+    with app.engine.connect() as connection:
         for n, ids in enumerate(id_sets):
-            started = time.perf_counter()
-            page = index.events_with_people(ids, window.start, window.end, limit=50)
-            timings.append(time.perf_counter() - started)
-            totals.append(page.total)
+            pages = {}
+            for name, index in indexes.items():
+                started = time.perf_counter()
+                pages[name] = index.events_with_people(ids, window.start, window.end, limit=50)
+                timings[name].append(time.perf_counter() - started)
+            first = [hit.id for hit in next(iter(pages.values())).hits]
+            assert all([hit.id for hit in page.hits] == first for page in pages.values()), "the engines disagree"
+            totals.append(next(iter(pages.values())).total)
             if n < args.sql_queries:
                 started = time.perf_counter()
                 rows = sql_first_page(connection, ids, window)
                 sql_timings.append(time.perf_counter() - started)
-                assert [row.id for row in rows] == [hit.id for hit in page.hits], "the index and the database disagree"
-    p50, p95 = percentile(timings, 50), percentile(timings, 95)
+                assert [row.id for row in rows] == first, "the index and the database disagree"
     s50, s95 = percentile(sql_timings, 50), percentile(sql_timings, 95)
-    print(
-        f"or-query: {len(timings)} queries of {MAX_CLAUSES} ids, "
-        f"first 50 of ~{statistics.mean(totals):,.0f} events by date: "
-        f"tantivy p50 {p50 * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms "
-        f"(target p95 < 20 ms: {'met' if p95 < 0.020 else 'MISSED'}; "
-        f"load average {os.getloadavg()[0]:.1f})"
-    )
-    print(
-        f"or-query: SQL join on {engine.dialect.name} p50 {s50 * 1000:.1f} ms, p95 {s95 * 1000:.1f} ms; "
-        f"ratio SQL/tantivy p50 {s50 / p50:.1f}x, p95 {s95 / p95:.1f}x; "
-        f"Lanyrd's Solr (2011) 500 ms / tantivy p95 = {0.5 / p95:.0f}x"
-    )
+    print(f"or-query: {len(id_sets)} queries of {MAX_CLAUSES} ids, first 50 of ~{statistics.mean(totals):,.0f} "
+          f"events by date; SQL join on {app.engine.dialect.name} p50 {s50 * 1000:.1f} ms, p95 {s95 * 1000:.1f} ms; "
+          f"Lanyrd's Solr (2011): 500 ms")
+    for name, spent in timings.items():
+        p50, p95 = percentile(spent, 50), percentile(spent, 95)
+        print(f"or-query: {name} p50 {p50 * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms "
+              f"(target p95 < 20 ms: {'MET' if p95 < 0.020 else 'MISSED'}); SQL/{name} p50 {s50 / p50:.1f}x; "
+              f"Lanyrd's 500 ms / {name} p95 = {0.5 / p95:.0f}x; load average {os.getloadavg()[0]:.1f}")
 
-    # -- friend events strategies --------------------------------------------------------
-    heavy = heaviest_followers(engine, args.heavy)
-    strategies = {
-        "redis": RedisFriendEvents(graph),
-        "search": SearchFriendEvents(index, graph),
-    }
-    # The planner gets its own instances, as LANYARD_FRIENDS_STRATEGY=auto makes them: the
-    # Redis strategy caches what it fetched, and a shared cache would favour whichever
-    # of the two ran second.
-    strategies["planner"] = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(index, graph))
+
+def bench_friends(app, args, indexes: dict[str, SearchIndex], subscribers: list[int], window) -> None:
+    """The strategies side by side: Redis, the search strategy on each engine, and the planner
+    over Redis and each engine (its own instances, as LANYARD_FRIENDS_STRATEGY=auto makes
+    them: a shared Redis cache would favour whichever ran second)."""
+    graph = app.graph
+    strategies: dict = {"redis": RedisFriendEvents(graph)}
+    for name, index in indexes.items():
+        strategies[f"search:{name}"] = SearchFriendEvents(index, graph)
+        strategies[f"planner:{name}"] = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(index, graph))
+    heavy = heaviest_followers(app.engine, args.heavy)
     for label, people in (("subscribers", subscribers), (f"{len(heavy)} heaviest followers", heavy)):
-        sizes = [redis.scard(graph.keys().follows(p)) for p in people]
-        # The strategies take turns on each chunk, so a busy machine slows them alike, and
-        # the order rotates from chunk to chunk, so none is always first on cold caches
-        # (Redis's and the CPU's). Each chunk's answers are compared and dropped; the best
-        # of the rounds counts.
-        rates: dict[str, float] = {}
-        same = True
-        names = list(strategies)
-        for round_ in range(args.rounds):
-            seconds = dict.fromkeys(strategies, 0.0)
-            for n, i in enumerate(range(0, len(people), CHUNK), round_):
-                chunk, answers = people[i:i + CHUNK], {}
-                for name in names[n % 3:] + names[:n % 3]:
-                    strategy = strategies[name]
-                    started = time.perf_counter()
-                    answers[name] = strategy.friend_events(chunk, window)
-                    seconds[name] += time.perf_counter() - started
-                same = same and answers["redis"] == answers["search"] == answers["planner"]
-            for name, spent in seconds.items():
-                rates[name] = max(rates.get(name, 0.0), len(people) / spent)
-        best = max(rates["redis"], rates["search"])
-        planner = strategies["planner"]
-        chosen = Counter()
-        for call in planner.plan(planner.follow_set_sizes(people)):
-            chosen[call.strategy] += len(call.subscriber_ids)
-        print(
-            f"friends ({label}: follow sets median {statistics.median(sizes):.0f}, max {max(sizes)}): "
-            + ", ".join(f"{name} {rate:,.0f} subscribers/s" for name, rate in rates.items())
-            + f"; planner/best single {rates['planner'] / best:.2f}x (target >= 0.95x; by measured cost now: "
-            f"{chosen['redis']} to redis, {chosen['search']} to search); answers identical: {'yes' if same else 'NO'}; "
-            f"load average {os.getloadavg()[0]:.1f}"
-        )
+        sizes = [app.redis.scard(graph.keys().follows(p)) for p in people]
+        rates, same = race(strategies, people, window, args.rounds)
+        print(f"friends ({label}: follow sets median {statistics.median(sizes):.0f}, max {max(sizes)}): "
+              + ", ".join(f"{name} {rate:,.0f} subscribers/s" for name, rate in rates.items())
+              + f"; answers identical: {'yes' if same else 'NO'}; load average {os.getloadavg()[0]:.1f}")
+        for name in indexes:
+            planner = strategies[f"planner:{name}"]
+            best = max(rates["redis"], rates[f"search:{name}"])
+            chosen: Counter[str] = Counter()
+            for call in planner.plan(planner.follow_set_sizes(people)):
+                chosen[call.strategy] += len(call.subscriber_ids)
+            ratio = rates[f"planner:{name}"] / best
+            print(f"friends ({label}): planner over redis and {name} / best single {ratio:.2f}x "
+                  f"(target >= 0.95x: {'MET' if ratio >= 0.95 else 'MISSED'}; by measured cost now: "
+                  f"{chosen['redis']} to redis, {chosen['search']} to search)")
+
+
+def race(strategies: dict, people: list[int], window, rounds: int) -> tuple[dict[str, float], bool]:
+    """Subscribers per second of each strategy, best of ``rounds``. The strategies take turns
+    on each chunk, so a busy machine slows them alike, and the order rotates from chunk to
+    chunk, so none is always first on cold caches. Each chunk's answers are compared."""
+    rates: dict[str, float] = {}
+    same = True
+    names = list(strategies)
+    for round_ in range(rounds):
+        seconds = dict.fromkeys(strategies, 0.0)
+        for n, i in enumerate(range(0, len(people), CHUNK), round_):
+            chunk, answers = people[i:i + CHUNK], []
+            turn = n % len(names)
+            for name in names[turn:] + names[:turn]:
+                started = time.perf_counter()
+                answers.append(strategies[name].friend_events(chunk, window))
+                seconds[name] += time.perf_counter() - started
+            same = same and all(answer == answers[0] for answer in answers)
+        for name, spent in seconds.items():
+            rates[name] = max(rates.get(name, 0.0), len(people) / spent)
+    return rates, same
 
 
 def ensure_data(app, args) -> list[int]:

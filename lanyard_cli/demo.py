@@ -36,7 +36,7 @@ def demo(app, people, events, subscribers, reset):
         counts = {
             name: connection.execute(select(func.count()).select_from(table)).scalar_one()
             for name, table in (
-                ("people", db.person), ("follows", db.follow), ("events", db.event_),
+                ("people", db.person), ("follows", db.follow), ("accounts", db.account), ("events", db.event_),
                 ("talks", db.session), ("attendances", db.attendance), ("subscriptions", db.subscription),
             )
         }

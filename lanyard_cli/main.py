@@ -124,6 +124,7 @@ def cli(ctx):
 
 def _register() -> None:
     from . import (
+        accounts,
         bounces,
         coverage,
         database,
@@ -141,7 +142,8 @@ def _register() -> None:
     )
 
     modules = (
-        database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, solr, coverage, ops, up
+        database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, solr, coverage, ops, up,
+        accounts,
     )
     for module in modules:
         for command in module.COMMANDS:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import sys
 
 import redis as redis_lib
 import sqlalchemy.exc
 
-from digest.config import Settings, load_settings
+from digest.config import ConfigError, Settings, load_settings
 from digest.links import manage_link
 from digest.ops.health import check, database_probe, readiness, redis_probe
 from digest.ops.logs import init_sentry
@@ -227,7 +228,12 @@ def create_app(settings: Settings | None = None, **options) -> UnsubscribeApp:
     This is gunicorn's factory (``'unsubscribe_web.app:create_app()'``): each worker
     process builds its own app, engine and Redis connections.
     """
-    settings = settings if settings is not None else load_settings()
+    if settings is None:
+        try:
+            settings = load_settings()
+        except ConfigError as error:  # one line, and gunicorn stops ("worker failed to boot") rather than retrying
+            print(f"lanyard unsubscribe: configuration: {error}", file=sys.stderr)
+            raise SystemExit(3) from None
     if settings.sentry_dsn:
         # Errors are logged with log.exception; sentry-sdk's logging integration sends them.
         init_sentry(settings, service="unsubscribe")

@@ -13,6 +13,7 @@ uses both cores without most requests queueing behind the GIL.
 
 import multiprocessing
 import os
+import sys
 
 from digest.config import ConfigError, load_settings
 from digest.ops.logs import logging_config
@@ -34,7 +35,9 @@ access_log_format = '%(h)s "%(m)s" %(s)s %(B)s %(M)sms'
 control_socket_disable = True
 
 # Logs as the site and the workers write them (console lines, or JSON with LANYARD_LOG_FORMAT=json).
+# A bad LANYARD_* value stops gunicorn here, in its master, with one line.
 try:
     logconfig_dict = logging_config(load_settings(), service="unsubscribe")
-except ConfigError:
-    pass  # the app factory reports the bad value in one line when the workers start
+except ConfigError as error:
+    print(f"lanyard unsubscribe: configuration: {error}", file=sys.stderr)
+    raise SystemExit(2) from None

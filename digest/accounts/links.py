@@ -55,12 +55,12 @@ def account_link(env: AccountsEnv, *, person_id: int, identity: Identity, verifi
             if row is not None:
                 connection.execute(update(a).where(a.c.id == row.id).values(**values))
                 return Linked(row.id, created=False, follows_added=0)
-            account_id: int = connection.execute(a.insert().values(
-                person_id=person_id, provider=identity.provider.value, external_id=identity.external_id,
-                verified=False, verified_via="", verified_at=None, added_by=added_by[:150], created_at=now,
-                fetched_at=None, fetch_etag="", following_count=0, following_capped=False, fetch_error="",
-                fetch_error_at=None, **values,
-            )).inserted_primary_key[0]  # type: ignore[index]
+            account_id: int = connection.execute(a.insert().values({
+                "person_id": person_id, "provider": identity.provider.value, "external_id": identity.external_id,
+                "verified": False, "verified_via": "", "verified_at": None, "added_by": added_by[:150],
+                "created_at": now, "fetched_at": None, "fetch_etag": "", "following_count": 0,
+                "following_capped": False, "fetch_error": "", "fetch_error_at": None, **values,
+            })).inserted_primary_key[0]  # type: ignore[index]
             change = pairs_sync(connection, source=PROVIDER_SOURCE[identity.provider], now=now, followee_id=person_id)
     except IntegrityError:  # a link of the same account by someone else committed first
         with env.engine.connect() as connection:

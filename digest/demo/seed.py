@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, func, select, text
 
+from digest.demo.accounts import DemoAccounts
 from digest.embeds import VIMEO, YOUTUBE
 from digest.slugs import make_slug, slug_words
 from digest.stores import db
-from digest.vocabulary import DigestList, Role, SubscriptionStatus
+from digest.vocabulary import DigestList, FollowSource, Role, SubscriptionStatus
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -204,6 +205,8 @@ TALK_SUBJECTS = [
 class SeedStats:
     people: int = 0
     follows: int = 0
+    imported_follows: int = 0  # of the follows, those imported from GitHub, Mastodon or Bluesky
+    accounts: int = 0
     topics: int = 0
     events: int = 0
     sessions: int = 0
@@ -254,8 +257,11 @@ def seed(
     with engine.begin() as connection:
         with timed("people"):
             popularity = _people(connection, rng, people, now, stats, report)
+        demo_accounts = DemoAccounts(seed, now)
         with timed("follows"):
-            _follows(connection, rng, people, popularity, now, stats, report)
+            _follows(connection, rng, people, popularity, demo_accounts, stats, report)
+        with timed("accounts"):
+            _accounts(connection, people, demo_accounts, stats)
         with timed("events"):
             event_rows = _events(connection, rng, events, today, now, stats, report)
         with timed("attendance"):
@@ -338,25 +344,51 @@ def _follows(
     rng: random.Random,
     people: int,
     popularity: list[float],
-    now: dt.datetime,
+    accounts: DemoAccounts,
     stats: SeedStats,
     report: Progress,
 ) -> None:
+    """Follows, some imported (their source a network, the follower's stored list naming the followee)."""
     pick = _weighted_picker(rng, popularity)
-    columns = ["follower_id", "followee_id", "created_at"]
-    rows = []
+    columns = ["follower_id", "followee_id", "created_at", "source"]
+    listed_columns = ["account_id", "provider", "external_id"]
+    rows: list[dict] = []
+    listed: list[dict] = []
     for follower in range(1, people + 1):
+        listed.extend(accounts.strangers(follower))
         wanted = _heavy_tail(rng, 3.0, 1.1, min(6000, people - 1))
         for index in pick(wanted + 1):
             followee = index + 1
             if followee != follower:
-                rows.append({"follower_id": follower, "followee_id": followee, "created_at": now})
+                network = accounts.imported(follower, followee)
+                rows.append({"follower_id": follower, "followee_id": followee, "created_at": accounts.now,
+                             "source": network or FollowSource.MANUAL})
+                if network is not None:
+                    stats.imported_follows += 1
+                    listed.append(accounts.listed_row(follower, followee, network))
         if len(rows) >= 50_000:
             stats.follows += db.bulk_insert(connection, db.follow, rows, columns)
+            db.bulk_insert(connection, db.account_following, listed, listed_columns)
             rows.clear()
+            listed.clear()
             report("follows", follower, people)
     stats.follows += db.bulk_insert(connection, db.follow, rows, columns)
+    # The lists name accounts inserted after them: the foreign keys are checked at commit.
+    db.bulk_insert(connection, db.account_following, listed, listed_columns)
     report("follows", people, people)
+
+
+def _accounts(connection: Connection, people: int, accounts: DemoAccounts, stats: SeedStats) -> None:
+    """The accounts, after the follows (their list counts are known then), then the lists that name them."""
+    handles = connection.execute(select(db.person.c.id, db.person.c.handle).order_by(db.person.c.id))
+    rows: list[dict] = []
+    columns = list(db.account.c.keys())
+    for person_id, handle in handles.all():
+        rows.extend(accounts.account_rows(person_id, handle))
+        if len(rows) >= 20_000:
+            stats.accounts += db.bulk_insert(connection, db.account, rows, columns)
+            rows.clear()
+    stats.accounts += db.bulk_insert(connection, db.account, rows, columns)
 
 
 def _events(
@@ -606,7 +638,8 @@ _TABLES_IN_DELETE_ORDER = [
 def _delete_everything(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in _TABLES_IN_DELETE_ORDER)
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+        # CASCADE: tables the core does not mirror (the API's tokens) go with their people.
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     else:
         for table in _TABLES_IN_DELETE_ORDER:
             connection.execute(delete(table))

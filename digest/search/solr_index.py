@@ -12,6 +12,7 @@ old index until the swap, then the whole new one.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -22,6 +23,9 @@ from digest.ops.profile import Kind as ProfileKind
 from digest.ops.profile import profiled
 from digest.search.documents import DocKey, SearchDocument
 from digest.search.index import (
+    FIELD_BOOSTS,
+    TYPE_BONUS,
+    UPCOMING_BONUS,
     EventHit,
     EventPage,
     Facets,
@@ -33,6 +37,9 @@ from digest.search.index import (
     ranked_counts,
 )
 from digest.search.solr_admin import SolrAdmin
+
+# pysolr logs every request at INFO (URL and body); lanyard's profiler already times them.
+logging.getLogger("pysolr").setLevel(logging.WARNING)
 
 TIMEOUT = 10  # seconds
 ADD_BATCH = 1_000
@@ -50,7 +57,11 @@ def solr_document(document: SearchDocument, generation: int = 0) -> dict:
     fields = {
         "id": document.id, "type": document.type, "pk": document.pk, "title": document.title, "body": document.body,
         "fingerprint": document.fingerprint, "generation": generation,
+        # Searched: folded copies (digest.search.folding), the same text tantivy indexes.
+        "title_folded": document.folded_title, "text": document.folded_text,
     }
+    if document.topics:
+        fields["tags"] = document.folded_tags
     fields.update(document.filter_fields())
     for name in ("topics", "attendee_ids", "speaker_ids", "people_ids"):
         if getattr(document, name):
@@ -67,12 +78,41 @@ def when_filter(name: str, today: dt.date) -> str:
     return f"end_date:[* TO {solr_date(today)}}}"
 
 
+# The fields a word is looked for in, with their boosts: the same as tantivy's (index.FIELD_BOOSTS).
+WORD_FIELDS = (("title_folded", FIELD_BOOSTS["title"]), ("text", 1.0), ("tags", FIELD_BOOSTS["tags"]))
+PREFIX_FIELDS = ("title_folded", "text")  # where the last word also matches as a prefix, as on tantivy
+
+
+def _word_clause(word: str, prefix: bool) -> str:
+    """One required word: in any of the word fields (scores summed, as tantivy's parser
+    does), or, for the last word, as the start of a longer word."""
+    options = [f"{name}:{word}" + (f"^{boost:g}" if boost != 1.0 else "") for name, boost in WORD_FIELDS]
+    if prefix:
+        options += [f"{name}:{word}*" for name in PREFIX_FIELDS]
+    return "+(" + " ".join(options) + ")"
+
+
+def text_q(query: TextQuery) -> str:
+    """The text query in Solr's standard syntax, built only from folded words ([a-z0-9]+, so no
+    user syntax gets through): every word required, then the shared ranking bonuses
+    (index.TYPE_BONUS, UPCOMING_BONUS) as optional constant-score clauses, which change the
+    order, never what matches: tantivy's query, clause for clause."""
+    words = query.words
+    if not words:
+        return "*:*"
+    clauses = [_word_clause(word, prefix=query.prefix is not None and i == len(words) - 1)
+               for i, word in enumerate(words)]
+    clauses += [f"type:{kind}^={bonus:g}" for kind, bonus in TYPE_BONUS.items()]
+    clauses.append(f"{when_filter('upcoming', query.today)}^={UPCOMING_BONUS:g}")
+    return " ".join(clauses)
+
+
 def text_params(query: TextQuery) -> dict:
-    """Full text over title (boosted) and the catch-all field, every word required; each
-    facet ignores its own filter (tag/ex), so a page can show every option's count."""
-    params: dict = {"q": " ".join(query.words) or "*:*"}
+    """Full text (text_q); each facet ignores its own filter (tag/ex), so a page can show
+    every option's count."""
+    params: dict = {"q": text_q(query)}
     if query.words:
-        params.update({"defType": "edismax", "qf": "title^2 text", "q.op": "AND"})
+        params.update({"defType": "lucene", "q.op": "OR"})
     fq = []
     if query.types:
         fq.append(f"{{!terms f=type tag=type}}{','.join(query.types)}")

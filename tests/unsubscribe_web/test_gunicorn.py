@@ -71,3 +71,15 @@ def test_documented_gunicorn_command_serves(database_url, engine, make_subscript
     assert token not in stderr  # tokens are secrets: not even in the access log
     with engine.connect() as connection:
         assert connection.execute(select(db.unsubscribe_event.c.via)).scalars().all() == ["one_click"]
+
+
+def test_a_bad_setting_stops_gunicorn_in_one_line(short_tmp):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANYARD_")}
+    env.update(LANYARD_ENV="production", LANYARD_SECRET_KEYS="short", LANYARD_DATA_DIR=str(short_tmp),
+               LANYARD_UNSUBSCRIBE_BIND=f"127.0.0.1:{free_port()}")
+    for args in (["-c", "python:unsubscribe_web.gunicorn_conf"], ["--bind", f"127.0.0.1:{free_port()}"]):
+        result = subprocess.run([GUNICORN, *args, "unsubscribe_web.app:create_app()"], env=env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        lines = [line for line in result.stderr.splitlines() if line.startswith("lanyard unsubscribe:")]
+        assert result.returncode != 0 and "Traceback" not in result.stderr, (args, result.stderr)
+        assert len(lines) == 1 and "configuration: LANYARD_SECRET_KEYS" in lines[0], (args, result.stderr)

@@ -23,7 +23,8 @@ from .. import stores
 from ..ops.services import flag_active, request_snapshot
 from . import conditional
 from .problems import as_problem, problem_response
-from .tokens import api_token_find, api_token_touch
+from .selectors import api_token_find
+from .services import api_token_touch
 
 log = logging.getLogger("lanyard.api")
 

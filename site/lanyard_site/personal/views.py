@@ -22,7 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from digest.tokens import FeedRef, TokenError, TokenSigner
 
-from ..api.tokens import TokenRefused, api_token_create, api_token_revoke, api_tokens_of
+from ..api.selectors import api_tokens_of
+from ..api.services import TokenRefused, api_token_create, api_token_revoke
 from ..events.models import Event, Person
 from ..ops.services import flag_active
 from . import ical, mail, selectors, services

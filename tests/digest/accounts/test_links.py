@@ -51,3 +51,11 @@ def test_unlinking_removes_the_follows_it_made_both_ways_and_keeps_manual_ones(e
     assert follows(engine, ids["bob"]) == {(ids["ada"], "manual")}
     assert graph.follows(ids["ada"]) == set()
     assert graph.follows(ids["bob"]) == {ids["ada"]}  # still followed on lanyard
+
+
+def test_a_new_account_linked_verified(env, engine, github, people):
+    ids = people("ada")
+    github.add_user("ada")
+    linked = link(env, ids["ada"], "github:ada", VerifiedVia.OAUTH)
+    stored = account(engine, linked.account_id)
+    assert (stored["verified"], stored["verified_via"], stored["verified_at"] is not None) == (True, "oauth", True)

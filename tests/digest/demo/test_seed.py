@@ -76,3 +76,29 @@ def test_ids_continue_after_seeding(engine):
     with engine.connect() as c:
         assert new_id == c.execute(select(func.max(db.topic.c.id))).scalar_one()
         assert c.execute(select(func.count()).select_from(db.topic)).scalar_one() > 1
+
+
+def test_demo_people_have_accounts_and_some_follows_are_imported(engine):
+    import datetime as dtm
+
+    from digest.accounts.follows import pairs_sync
+    from digest.vocabulary import FollowSource
+
+    stats = seed(engine, people=400, events=20, subscribers=10, seed=3, today=TODAY)
+    found = counts(engine)
+    assert found["account"] == stats.accounts > 0 and stats.imported_follows > 0
+    with engine.connect() as c:
+        providers = dict(c.execute(select(db.account.c.provider, func.count()).group_by(db.account.c.provider)).all())
+        sources = dict(c.execute(select(db.follow.c.source, func.count()).group_by(db.follow.c.source)).all())
+        imported = select(db.follow.c.follower_id).where(db.follow.c.source != "manual").distinct()
+        followers = sorted(c.execute(imported).scalars())[:25]
+    assert set(providers) == {"github", "mastodon", "bluesky"}
+    assert set(sources) == {"manual", "github", "mastodon", "bluesky"}
+    assert sum(n for s, n in sources.items() if s != "manual") == stats.imported_follows
+    # The imported follows are exactly what the stored lists make: matching them again changes nothing.
+    with engine.connect() as c:
+        for follower in followers:
+            for source in (FollowSource.GITHUB, FollowSource.MASTODON, FollowSource.BLUESKY):
+                change = pairs_sync(c, source=source, now=dtm.datetime.now(dtm.UTC), follower_id=follower)
+                assert (change.added, change.removed) == (0, 0)
+        c.rollback()

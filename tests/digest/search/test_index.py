@@ -1,6 +1,21 @@
-"""The search contract: what every engine (tantivy here, Solr given a URL) must answer.
+"""The search contract: what every engine answers, run on tantivy, a standalone Solr and a
+two-node SolrCloud (tests/digest/search/conftest.py). Documents are built directly, so these
+tests pin the engines, not the database.
 
-Documents are built directly, so these tests pin the engines, not the database.
+Where the engines could differ, and what the suite holds them to:
+
+* **Analysis: must be equal.** lanyard folds text itself (digest/search/folding.py) before
+  indexing and querying, and both engines split at anything not a letter or digit and stem
+  with English Snowball (tantivy's en_stem; Solr's text_en in the configset), so the same
+  words match the same documents: every assertion on *which* documents match is exact.
+* **Ranking: may differ, except where lanyard's bonuses decide it.** Both engines sum BM25
+  over the same fields with the same boosts plus the same constant bonuses (index.py), but
+  BM25's statistics differ per engine and, on SolrCloud, per shard. So the tests assert
+  order only where the bonuses or field boosts settle it, and sort ties by id.
+* **Highlighting: equal by construction.** Neither engine highlights: hits carry their stored
+  text and digest/search/snippets.py marks the words (test_snippets_are_the_same_everywhere).
+* **Facet order: equal.** Each engine returns counts in its own order (Solr by count then
+  index order, tantivy by term); index.ranked_counts sorts them most first, then by value.
 """
 
 from __future__ import annotations
@@ -254,3 +269,63 @@ def test_pks_limit_the_search_to_those_rows_and_hits_carry_their_text(search_ind
     assert page.hits[0].body == "Compilers and Rust"
     assert ids(search_index.search(TextQuery("ada", types=("person",), pks=(11,), today=TODAY))) == set()
     assert ids(search_index.search(TextQuery("ada", types=("person",), pks=(10, 11), today=TODAY))) == {"person:10"}
+
+
+# -- what a visitor types (issue 20): folded accents, the last word as a prefix, the shared
+# ranking. Matching must be equal on every engine (the same folded words, the same stemmer,
+# the same clauses); scores are not (BM25 statistics differ per engine, and per shard on
+# SolrCloud), so ranking is asserted only where the shared bonuses decide it.
+
+def _world():
+    zurich = [event(100 + n, 5 + n, name=f"Swiss meetup {n}", city="Zürich", topics=("Rust",)) for n in range(3)]
+    # An event tagged Python whose name says nothing of it, and many people whose bios say Python.
+    tagged = event(200, 12, name="Berlin Data Night", topics=("Python",), city="Berlin")
+    people = [person(300 + n, f"Person {n}", "Python programmer, Python trainer, Python everything")
+              for n in range(33)]
+    past = event(201, -40, name="Berlin Data Night 2025", topics=("Python",), city="Berlin")
+    return TODAY, [*zurich, tagged, *people, past, person(400, "Zoë Ünal", "Дмитрий's colleague")]
+
+
+def _ids(index, text, today, **options):
+    return [hit.id for hit in index.search(TextQuery(text, today=today, limit=50, **options)).hits]
+
+
+def test_accents_fold_the_same_at_index_and_query_time(search_index):
+    today, documents = _world()
+    search_index.upsert(documents)
+    spellings = ["zurich", "Zürich", "ZÜRICH", "Zurich"]
+    found = [set(_ids(search_index, spelling, today)) for spelling in spellings]
+    assert found[0] == {"event:100", "event:101", "event:102"} and all(f == found[0] for f in found)
+    assert _ids(search_index, "zoe unal", today) == _ids(search_index, "Zoë Ünal", today) == ["person:400"]
+    assert _ids(search_index, "дмитрий", today) == _ids(search_index, "dmitriy", today) == ["person:400"]
+
+
+def test_the_last_word_matches_as_a_prefix(search_index):
+    today, documents = _world()
+    search_index.upsert(documents)
+    assert set(_ids(search_index, "pyth", today)) == set(_ids(search_index, "python", today))
+    assert "event:200" in _ids(search_index, "berlin pyth", today)
+    assert _ids(search_index, "zür", today) and _ids(search_index, "py", today) == []  # two letters: no prefix
+
+
+def test_an_event_tagged_with_the_word_ranks_above_people(search_index):
+    today, documents = _world()
+    search_index.upsert(documents)
+    ranked = _ids(search_index, "python", today)
+    assert ranked[0] == "event:200"  # upcoming, tagged Python, above 33 people who write "Python" thrice
+    assert ranked.index("event:201") < ranked.index("person:300")  # events before people, even past ones
+    assert ranked.index("event:200") < ranked.index("event:201")  # upcoming before past, the text alike
+
+
+def test_snippets_and_facets_are_the_same_everywhere(search_index, tantivy_index):
+    """Marked words and facet counts come out identical from every engine (see the docstring)."""
+    from digest.search.snippets import snippet
+
+    for index in (search_index, tantivy_index):
+        index.upsert(CATALOGUE)
+    query = TextQuery("python", today=TODAY)
+    here, reference = search_index.search(query), tantivy_index.search(query)
+    assert here.facets == reference.facets
+    marked = {hit.id: snippet(hit.body or hit.title, query.words) for hit in here.hits}
+    assert marked == {hit.id: snippet(hit.body or hit.title, query.words) for hit in reference.hits}
+    assert any(part == ("Python", True) for parts in marked.values() for part in parts)

@@ -30,10 +30,14 @@ def test_text_query_with_every_filter():
     query = TextQuery("Python, (Berlin)!", types=("event", "session"), topic="Open Source", city="São Paulo",
                       when="upcoming", today=TODAY, offset=20, limit=10)
     assert text_params(query) == {
-        "q": "python berlin",
-        "defType": "edismax",
-        "qf": "title^2 text",
-        "q.op": "AND",
+        # Every word required in one of the folded fields, the last also as a prefix; then the
+        # shared bonuses as optional constant scores (tantivy's query, clause for clause).
+        "q": "+(title_folded:python^2 text:python tags:python^3) "
+             "+(title_folded:berlin^2 text:berlin tags:berlin^3 title_folded:berlin* text:berlin*) "
+             "type:event^=3 type:session^=1.5 type:person^=1 type:coverage^=0.5 "
+             "end_date:[2026-11-28T00:00:00Z TO *]^=2",
+        "defType": "lucene",
+        "q.op": "OR",
         "fq": [
             "{!terms f=type tag=type}event,session",
             "{!term f=topics tag=topic}Open Source",
@@ -58,7 +62,7 @@ def test_text_query_with_every_filter():
 def test_empty_text_matches_everything_without_edismax():
     params = text_params(TextQuery("  --  ", when="past", today=TODAY))
     assert params["q"] == "*:*"
-    assert "defType" not in params and "qf" not in params
+    assert "defType" not in params
     assert params["fq"] == ["{!tag=when}end_date:[* TO 2026-11-28T00:00:00Z}"]
     assert "fq" not in text_params(TextQuery("", today=TODAY))
 
@@ -124,14 +128,15 @@ def test_documents_as_solr_fields():
                            attendee_ids=(1, 2), speaker_ids=(3,))
     assert solr_document(event, 99) == {
         "id": "event:7", "type": "event", "pk": 7, "title": "PyCon", "body": "talks", "fingerprint": event.fingerprint,
-        "generation": 99, "city": "Lisbon", "country": "Portugal", "topics": ["Django", "Python"],
+        "generation": 99, "title_folded": "pycon", "text": ["pycon", "talks", "django", "python", "lisbon", "portugal"],
+        "tags": ["django", "python"], "city": "Lisbon", "country": "Portugal", "topics": ["Django", "Python"],
         "attendee_ids": [1, 2], "speaker_ids": [3], "people_ids": [1, 2, 3],  # people_ids: events only
         "start_date": "2026-12-01T00:00:00Z", "end_date": "2026-12-03T00:00:00Z",
     }
     person = SearchDocument(type="person", pk=1, title="Ada", handle="ada")
     assert solr_document(person) == {
         "id": "person:1", "type": "person", "pk": 1, "title": "Ada", "body": "", "fingerprint": person.fingerprint,
-        "generation": 0, "handle": "ada",
+        "generation": 0, "title_folded": "ada", "text": ["ada", "ada"], "handle": "ada",
     }
 
 
@@ -190,3 +195,10 @@ def test_solrconfig_reads_the_schema_and_allows_2048_clauses():
 def test_pks_filter_with_the_terms_parser():
     params = text_params(TextQuery("ada", types=("person",), pks=(3, 1, 2), today=TODAY))
     assert params["fq"] == ["{!terms f=type tag=type}person", "{!terms f=pk}3,1,2"]
+
+
+def test_only_folded_words_reach_the_query():
+    q = text_params(TextQuery('Zürich") OR *:* py', today=TODAY))["q"]
+    assert q.startswith("+(title_folded:zurich^2 text:zurich tags:zurich^3) +(title_folded:or^2 ")
+    assert "+(title_folded:py^2 text:py tags:py^3) type:event" in q  # two letters: no prefix
+    assert '"' not in q and "*:*" not in q

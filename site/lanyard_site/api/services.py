@@ -1,5 +1,5 @@
-"""Personal API tokens: made and revoked by their person (on the profile page), looked up by
-their SHA-256. A token is ``lanyard_`` and 43 URL-safe characters (256 random bits)."""
+"""Writes of personal API tokens: made and revoked by their person (on the profile page).
+A token is ``lanyard_`` and 43 URL-safe characters (256 random bits); only its SHA-256 is kept."""
 
 from __future__ import annotations
 
@@ -53,16 +53,3 @@ def api_token_touch(*, token: ApiToken) -> None:
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-
-
-def api_token_find(token: str) -> ApiToken | None:
-    """The live token row of a presented token, with its person; None for anything else."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    return (
-        ApiToken.objects.select_related("person").filter(digest=token_digest(token), revoked_at__isnull=True).first()
-    )
-
-
-def api_tokens_of(person: Person) -> list[ApiToken]:
-    return list(ApiToken.objects.filter(person=person, revoked_at__isnull=True).order_by("-created_at", "-pk"))
