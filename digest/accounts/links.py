@@ -80,8 +80,10 @@ def account_unlink(env: AccountsEnv, *, account_id: int, now: dt.datetime) -> Pa
         row = connection.execute(select(a.c.person_id, a.c.provider).where(a.c.id == account_id)).first()
         if row is None:
             raise AccountError(f"no account with id {account_id}")
-        for table in _owned_by_account():  # its list, and any table the site keys on it (tokens)
+        for table in _owned_by_account():  # its list, and any mirrored table with a foreign key to it
             connection.execute(delete(table).where(table.c.account_id == account_id))
+        # The site's sealed token of the account (it revokes it first when it can).
+        connection.execute(delete(db.account_token).where(db.account_token.c.account_id == account_id))
         connection.execute(delete(a).where(a.c.id == account_id))
         source = PROVIDER_SOURCE[Provider(row.provider)]
         total = PairsChange()
