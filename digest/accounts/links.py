@@ -81,6 +81,8 @@ def account_unlink(env: AccountsEnv, *, account_id: int, now: dt.datetime) -> Pa
         if row is None:
             raise AccountError(f"no account with id {account_id}")
         connection.execute(delete(listed).where(listed.c.account_id == account_id))
+        # The site's sealed token of the account (it revokes it first when it can).
+        connection.execute(delete(db.account_token).where(db.account_token.c.account_id == account_id))
         connection.execute(delete(a).where(a.c.id == account_id))
         source = PROVIDER_SOURCE[Provider(row.provider)]
         total = PairsChange()
