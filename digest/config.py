@@ -39,8 +39,10 @@ LOG_FORMATS = ("console", "json")
 URL_VARIABLES = (
     "LANYARD_DATABASE_URL", "LANYARD_DATABASE_REPLICA_URL", "LANYARD_REDIS_URL", "LANYARD_SEARCH_URL",
     "LANYARD_MAIL_URL", "LANYARD_BASE_URL", "LANYARD_UNSUBSCRIBE_URL", "LANYARD_BROKER_URL", "SENTRY_DSN",
+    "LANYARD_GITHUB_URL",
     "LANYARD_GITHUB_API_URL", "LANYARD_BLUESKY_APPVIEW_URL",
 )
+GITHUB_URL = "https://github.com"  # where GitHub's OAuth pages are (GitHub Enterprise: its own origin)
 MIN_SECRET_LENGTH = 50  # and 5 different characters: what Django's `check --deploy` asks of SECRET_KEY
 # A relative LANYARD_DATA_DIR (and the default, var) is taken from the checkout's root, not
 # from the folder a command runs in: `python site/manage.py` run inside site/ must find the
@@ -133,6 +135,11 @@ class Settings:
     http_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     http_proxy: str = ""
     http_deadline: float = 20.0
+    # Sign in with GitHub (the site's allauth app): the OAuth app's id and secret (both
+    # empty: no GitHub button), and the web origin its OAuth pages live on.
+    github_client_id: str = ""
+    github_client_secret: str = field(default="", repr=False)
+    github_url: str = GITHUB_URL
     # Where the follow lists come from (digest/accounts/): GitHub's REST API and the
     # Bluesky AppView. A Mastodon account's server is the origin of its profile URL.
     github_api_url: str = "https://api.github.com"
@@ -228,6 +235,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     http_allow_networks = parse_networks(get("LANYARD_HTTP_ALLOW_NETWORKS"))
     http_proxy = parse_proxy_url(get("LANYARD_HTTP_PROXY"))
     http_deadline = parse_seconds("LANYARD_HTTP_DEADLINE", get("LANYARD_HTTP_DEADLINE", "20"))
+    github_client_id, github_client_secret = get("LANYARD_GITHUB_CLIENT_ID"), get("LANYARD_GITHUB_CLIENT_SECRET")
+    if bool(github_client_id) != bool(github_client_secret):
+        raise ConfigError("LANYARD_GITHUB_CLIENT_ID", "and LANYARD_GITHUB_CLIENT_SECRET are set together or not at all")
+    github_url = parse_http_url("LANYARD_GITHUB_URL", get("LANYARD_GITHUB_URL", GITHUB_URL)).rstrip("/")
     github_api_url = parse_http_url("LANYARD_GITHUB_API_URL", get("LANYARD_GITHUB_API_URL", "https://api.github.com"))
     bluesky_appview_url = parse_http_url(
         "LANYARD_BLUESKY_APPVIEW_URL", get("LANYARD_BLUESKY_APPVIEW_URL", "https://public.api.bsky.app")
@@ -260,6 +271,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_allow_networks=http_allow_networks,
         http_proxy=http_proxy,
         http_deadline=http_deadline,
+        github_client_id=github_client_id,
+        github_client_secret=github_client_secret,
+        github_url=github_url,
         github_api_url=github_api_url,
         bluesky_appview_url=bluesky_appview_url,
         trusted_proxies=trusted_proxies,

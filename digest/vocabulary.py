@@ -206,6 +206,8 @@ class TaskName(StrEnum):
     SEARCH_INDEX_PENDING = "lanyard.search.index_pending"
     COVERAGE_FETCH = "lanyard.coverage.fetch"
     COVERAGE_REVALIDATE = "lanyard.coverage.revalidate"
+    FOLLOWS_IMPORT = "lanyard.follows.import"
+    FOLLOWS_REFRESH_DUE = "lanyard.follows.refresh_due"
 
 
 class Store(StrEnum):

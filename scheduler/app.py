@@ -23,7 +23,7 @@ from digest.stores.redis_store import redis_url
 from digest.vocabulary import TaskName
 
 # Importing the task modules registers their shared tasks with every app made here.
-from . import coverage_tasks, search_tasks, tasks  # noqa: F401
+from . import coverage_tasks, follows_tasks, search_tasks, tasks  # noqa: F401
 from .context import LanyardCelery
 
 PLANNING_QUEUE = "planning"
@@ -45,6 +45,8 @@ ROUTES = {
     "lanyard.search.*": {"queue": PLANNING_QUEUE},
     TaskName.COVERAGE_FETCH: {"queue": FETCHING_QUEUE},
     TaskName.COVERAGE_REVALIDATE: {"queue": PLANNING_QUEUE},
+    TaskName.FOLLOWS_IMPORT: {"queue": FETCHING_QUEUE},  # pages of another network's API: outgoing HTTP
+    TaskName.FOLLOWS_REFRESH_DUE: {"queue": PLANNING_QUEUE},
 }
 
 
@@ -100,6 +102,12 @@ def create_app(settings: Settings) -> LanyardCelery:
                 "schedule": SEARCH_FLUSH_SECONDS,
                 "options": {"expires": SEARCH_FLUSH_SECONDS * 2},
             },
+            # Follow lists older than the live setting follows_refresh_hours, a share each time.
+            "follows-refresh": {
+                "task": TaskName.FOLLOWS_REFRESH_DUE,
+                "schedule": follows_tasks.REFRESH_INTERVAL_SECONDS,
+                "options": {"expires": follows_tasks.REFRESH_INTERVAL_SECONDS},
+            },
             "coverage-revalidate": {
                 "task": TaskName.COVERAGE_REVALIDATE,
                 "schedule": COVERAGE_REVALIDATE_SECONDS,
@@ -108,7 +116,10 @@ def create_app(settings: Settings) -> LanyardCelery:
         },
     )
     # observe: the workers' logging, Sentry and the task profiles (signal handlers).
-    app.conf.include = ["scheduler.tasks", "scheduler.search_tasks", "scheduler.coverage_tasks", "scheduler.observe"]
+    app.conf.include = [
+        "scheduler.tasks", "scheduler.search_tasks", "scheduler.coverage_tasks", "scheduler.follows_tasks",
+        "scheduler.observe",
+    ]
     return app
 
 

@@ -51,3 +51,7 @@ class Enqueue:
 
     def coverage_fetch(self, coverage_id: int, *, retry: bool = True) -> None:
         self.app.send_task(TaskName.COVERAGE_FETCH, kwargs={"coverage_id": int(coverage_id)}, retry=retry)
+
+    def follows_import(self, account_id: int, *, countdown: float = 0, retry: bool = True) -> None:
+        self.app.send_task(TaskName.FOLLOWS_IMPORT, kwargs={"account_id": int(account_id)},
+                           countdown=countdown or None, retry=retry)

@@ -17,12 +17,23 @@ from html import escape
 
 from digest.vocabulary import RESUBSCRIBE_PATH, UNSUBSCRIBE_PATH
 
+# lanyard's look (site/lanyard_site/static/lanyard/site.css: its colours, type, header and
+# buttons) in a few lines, inline: the endpoint runs on its own and loads nothing.
 STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;color:#222;background:#f6f6f4;margin:0}"
-    "main{max-width:34em;margin:3em auto;padding:1.5em 2em;background:#fff;border-radius:8px}"
-    "h1{font-size:1.4em;margin-top:0}"
-    "button{font:inherit;padding:.5em 1.2em;border:0;border-radius:6px;background:#1f5f8b;color:#fff;cursor:pointer}"
-    "form{margin:1.2em 0}.small{font-size:.9em;color:#555}"
+    "*{box-sizing:border-box}"
+    "body{font:16px/1.55 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',Arial,sans-serif;color:#18202e;"
+    "background:#f5f6f9;margin:0;overflow-wrap:anywhere}"
+    "header{background:#fff;border-bottom:1px solid #e3e6ec;padding:.75rem 1.25rem}"
+    ".brand{font-weight:800;font-size:1.25rem;letter-spacing:-.02em;color:#18202e}.brand span{color:#2b55d6}"
+    "main{max-width:36rem;margin:2rem auto;padding:1.25rem 1.5rem;background:#fff;border:1px solid #e3e6ec;"
+    "border-radius:10px;box-shadow:0 1px 2px rgba(24,32,46,.06),0 2px 8px rgba(24,32,46,.04)}"
+    "@media (max-width:40rem){main{margin:1rem .75rem}}"
+    "h1{font-size:1.5rem;line-height:1.25;margin:.25rem 0 .75rem}"
+    "a{color:#2b55d6;text-decoration:underline;text-underline-offset:.15em}"
+    "button{font:inherit;font-weight:600;padding:.45rem .9rem;border:1px solid #2b55d6;border-radius:8px;"
+    "background:#2b55d6;color:#fff;cursor:pointer}button:hover{background:#1d3fa8}"
+    "button:focus-visible{outline:2px solid #2b55d6;outline-offset:1px}"
+    "form{margin:1.2em 0}.small{font-size:.9em;color:#5b6576}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 
@@ -62,7 +73,8 @@ def _page(status: str, title: str, body: str, *extra_headers: tuple[str, str]) -
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="robots" content="noindex, nofollow">'
         f"<title>{escape(title)} · lanyard</title><style>{STYLE}</style></head>"
-        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
+        '<body><header><span class="brand"><span aria-hidden="true">◆</span> lanyard</span></header>'
+        f"<main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
     return Response(status, html.encode("utf-8"), extra_headers)
 

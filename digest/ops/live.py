@@ -119,6 +119,14 @@ OPS_SETTINGS = (
         low=1, high=1000,
     ),
     LiveSetting("soft_bounce_days", Kind.INT, 14, "days within which soft bounces count", low=1, high=3650),
+    # Each provider's requests per second across every worker (scheduler/budget.py):
+    # Bluesky's AppView and GitHub limit by address and by app, not by lanyard user.
+    LiveSetting("follows_rate_github", Kind.FLOAT, 1.0, "GitHub API requests per second, all workers", low=0.01,
+                high=100),
+    LiveSetting("follows_rate_mastodon", Kind.FLOAT, 2.0, "Mastodon API requests per second, all workers",
+                low=0.01, high=100),
+    LiveSetting("follows_rate_bluesky", Kind.FLOAT, 5.0, "Bluesky AppView requests per second, all workers",
+                low=0.01, high=100),
     # Imported follow lists (digest/accounts/): the most accounts kept of one list, and
     # how old a list may get before `lanyard follows refresh --due` fetches it again.
     LiveSetting(

@@ -51,10 +51,13 @@ def requirements_missing() -> str | None:
 
 
 def build(*, timeout: float = 900) -> None:
-    """Compile the runner and copy its jars when not done yet (Maven, once)."""
-    if (PROJECT / "target" / "classes" / "lanyard" / "solr" / "Runner.class").is_file() and (
-        PROJECT / "target" / "lib"
-    ).is_dir():
+    """Compile the runner and copy its jars when not done yet, or when a source or the pom
+    changed since (Maven; a no-op otherwise)."""
+    built = PROJECT / "target" / "classes" / "lanyard" / "solr" / "Runner.class"
+    sources = [PROJECT / "pom.xml", *(PROJECT / "src").rglob("*.*")]
+    if built.is_file() and (PROJECT / "target" / "lib").is_dir() and all(
+        source.stat().st_mtime <= built.stat().st_mtime for source in sources
+    ):
         return
     problem = requirements_missing()
     if problem:

@@ -101,6 +101,31 @@ account_following = Table(
     Column("external_id", String(300), nullable=False),
 )
 
+# Owned by the site (lanyard_site.social): a Mastodon user's access token, sealed
+# (digest/sealed.py); the import task reads it, digest/accounts/ deletes it with its account.
+account_token = Table(
+    "account_token",
+    metadata,
+    _id(),
+    Column("account_id", BigInteger, nullable=False, unique=True),
+    Column("token_sealed", Text, nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("server_id", BigInteger, ForeignKey("mastodon_server.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+mastodon_server = Table(
+    "mastodon_server",
+    metadata,
+    _id(),
+    Column("origin", String(300), nullable=False, unique=True),
+    Column("client_id", String(300), nullable=False),
+    Column("client_secret_sealed", Text, nullable=False),
+    Column("redirect_uri", String(500), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 topic = Table(
     "topic",
     metadata,

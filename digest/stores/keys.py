@@ -135,6 +135,15 @@ class RedisKeys:
     def send_rate_bucket(self) -> str:
         return f"{self.prefix}scheduler:send_bucket"
 
+    # Imported follows (scheduler/follows_tasks.py): an account whose import is queued or
+    # running (the time it was queued; expires by itself so no page waits forever), and
+    # each provider's request budget, one token bucket shared by every worker.
+    def follows_importing(self, account_id: int) -> str:
+        return f"{self.prefix}follows:importing:{account_id}"
+
+    def follows_budget(self, provider: str) -> str:
+        return f"{self.prefix}follows:budget:{provider}"
+
     # Celery's broker keys (queues, unacked messages) when the broker is this Redis:
     # kombu puts this in front of every key it writes.
     @property

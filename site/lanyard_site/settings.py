@@ -7,7 +7,7 @@ workers and the unsubscribe endpoint can never disagree about where the data is.
 
 from urllib.parse import urlsplit
 
-from digest.config import load_settings
+from digest.config import GITHUB_URL, load_settings
 from digest.ops.logs import init_sentry, logging_config
 
 LANYARD = load_settings()
@@ -77,6 +77,12 @@ INSTALLED_APPS = [
     "lanyard_site.personal",
     "lanyard_site.accounts",
     "lanyard_site.api",
+    # Sign in with GitHub (allauth) and Mastodon, connecting accounts, the follows page.
+    "lanyard_site.social",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
 ]
 
 MIDDLEWARE = [
@@ -100,7 +106,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "lanyard_site.personal.signin.SignedInMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "lanyard_site.events.not_found.SiteNotFoundMiddleware",  # development only: the site's 404, not Django's
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lanyard_site.routers.ReplicaMiddleware",
     # /api/: tokens, rate limits, read-only writes, conditional GETs, problem details for
@@ -210,9 +218,38 @@ CORS_ALLOW_HEADERS = ["accept", "if-none-match", "if-modified-since"]
 CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Link", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
                        "RateLimit-Reset"]
 CORS_PREFLIGHT_MAX_AGE = 86400
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the site's own sign-in form
+    "allauth.account.auth_backends.AuthenticationBackend",  # sign in with GitHub
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calendar"
 LOGOUT_REDIRECT_URL = "home"
+
+# Sign in with GitHub through allauth (lanyard_site.social). Smallest scope: none at all
+# (the public profile and public follow list); no e-mail scope; the token is used once,
+# to read the profile, and never stored (the follow list is public). Without an OAuth app
+# configured the button is not shown. allauth's own account pages are not used: the site
+# keeps its sign-in form; a GitHub sign-in makes the lanyard person (social/adapter.py).
+SOCIALACCOUNT_ADAPTER = "lanyard_site.social.adapter.SocialAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the button posts (CSRF-protected); a GET shows a confirm page
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email"]
+ACCOUNT_ADAPTER = "lanyard_site.social.adapter.AccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {
+        "SCOPE": [],
+        "APP": {"client_id": LANYARD.github_client_id, "secret": LANYARD.github_client_secret, "key": ""},
+        # allauth reads GitHub's API from GITHUB_URL + /api/v3 when set (GitHub Enterprise's layout).
+        **({"GITHUB_URL": LANYARD.github_url} if LANYARD.github_url != GITHUB_URL else {}),
+    },
+}
 
 # Behind the TLS-terminating proxy: it says https in X-Forwarded-Proto (it must overwrite
 # any such header a client sends), believed only from LANYARD_TRUSTED_PROXIES

@@ -8,6 +8,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from digest.config import DatabaseURL
 from digest.graph.store import Graph
+from digest.http import HttpClient, http_config
 from digest.search import open_search
 from digest.stores.db import make_engine
 from digest.stores.redis_store import connect
@@ -62,3 +63,8 @@ def scheduler_enqueue():
     from scheduler.enqueue import Enqueue  # noqa: PLC0415 -- with the app, above
 
     return Enqueue(app_for(settings.LANYARD))
+
+
+def http_client() -> HttpClient:
+    """A guarded HTTP client for one flow of a request (a sign-in's few calls); close it after."""
+    return HttpClient(http_config(settings.LANYARD))

@@ -15,6 +15,7 @@ converters.register()
 urlpatterns = [
     path("api/", include("lanyard_site.api.urls")),  # the JSON API (lanyard_site.api)
     path("", include("lanyard_site.personal.urls")),  # the signed-in pages; first, so /calendar/ is theirs
+    path("", include("lanyard_site.social.urls")),  # sign in with GitHub or Mastodon, connected accounts
     path("", events.home, name="home"),
     path("events/", events.events, name="events"),
     path("events/<lslug:slug>/", events.event, name="event"),

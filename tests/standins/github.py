@@ -40,6 +40,7 @@ class User:
     id: int
     blog: str = ""
     following: Sequence[int] = field(default_factory=list)  # ids; a range for long lists
+    email: str | None = None  # public e-mail (GitHub answers null when it is private)
 
 
 class GitHubStandIn(StandIn):
@@ -54,6 +55,7 @@ class GitHubStandIn(StandIn):
             (r"/users/(?P<login>[^/]+)", self._user_by_login), (r"/user/(?P<user_id>\d+)", self._user_by_id),
             (r"/user", self._me), (r"/users/(?P<login>[^/]+)/following", self._following),
             (r"/user/following", self._my_following), (r"/login/oauth/authorize", self._authorize),
+            (r"/api/v3/user", self._me),  # GitHub Enterprise's path, where allauth reads /user under GITHUB_URL
         ):
             self.route("GET", pattern, handler)
         self.route("POST", r"/login/oauth/access_token", self._access_token)
@@ -72,7 +74,8 @@ class GitHubStandIn(StandIn):
     def _user_json(self, request: Request, user: User) -> dict:
         return {"login": user.login, "id": user.id, "node_id": f"U_{user.id}", "type": "User",
                 "html_url": f"https://github.com/{user.login}", "url": f"{request.base}/users/{user.login}",
-                "blog": user.blog, "following": len(user.following), "followers": 0, "site_admin": False}
+                "blog": user.blog, "following": len(user.following), "followers": 0, "site_admin": False,
+                "name": user.login.title(), "email": user.email}
 
     def _headers(self) -> dict[str, str]:
         self.rate_remaining = max(self.rate_remaining - 1, 0)

@@ -19,6 +19,7 @@ from itertools import groupby
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, prefetch_related_objects
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from digest.search import SearchError, SearchIndex, TextQuery
@@ -195,7 +196,7 @@ def filter_choices() -> FilterChoices:
     choices = cache.get("events:filter-choices")
     if choices is None:
         choices = FilterChoices(
-            topics=list(Topic.objects.order_by("name")),
+            topics=list(Topic.objects.order_by(Lower("name"), "pk")),
             cities=list(Event.objects.exclude(city="").order_by("city").values_list("city", flat=True).distinct()),
             countries=list(
                 Event.objects.exclude(country="").order_by("country").values_list("country", flat=True).distinct()
@@ -497,7 +498,7 @@ def topics_overview() -> list[Topic]:
     topics = cache.get(key)
     if topics is None:
         counted = Topic.objects.annotate(upcoming=Count("events", filter=Q(events__end_date__gte=now)))
-        topics = list(counted.order_by("name"))
+        topics = list(counted.order_by(Lower("name"), "pk"))
         cache.set(key, topics, CACHE_SECONDS)
     return topics
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from digest.graph.store import GraphMissing
@@ -26,7 +27,7 @@ from digest.values import FriendEvents, Window
 from digest.vocabulary import GRAPH_ROLES
 
 from .. import stores
-from ..events.models import Attendance, Event, Follow, Person, Topic
+from ..events.models import Attendance, Event, Follow, Person, Session, Topic
 from ..ops.degraded import graph_away
 
 FOLLOWED_SHOWN = 50  # followed people listed first on an event or talk page
@@ -108,6 +109,36 @@ def _by_name(ids: frozenset[int], limit: int) -> list[Person]:
     return list(Person.objects.filter(pk__in=ids).order_by("name", "pk")[:limit])
 
 
+# -- your part in an event ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventPart:
+    """The signed-in person's attendance of an event, and whether "I'm speaking" may be said."""
+
+    role: str | None  # attending | speaking | tracking | None
+    may_speak: bool
+    why_not_speaking: str  # when not may_speak, for the page and the refusal
+
+
+def event_part(person_id: int | None, event: Event, today: dt.date) -> EventPart:
+    """One query: the role, and whether a talk of the event is by the person. Speaking is a
+    claim others read in their calendars and digests, so it needs grounds: an event not
+    over, and a talk of yours in its schedule or its call for speakers still open (you may
+    have submitted one)."""
+    if person_id is None:
+        return EventPart(role=None, may_speak=False, why_not_speaking="")
+    role, has_talk = Event.objects.filter(pk=event.pk).values_list(
+        Subquery(Attendance.objects.filter(person_id=person_id, event=OuterRef("pk")).values("role")[:1]),
+        Exists(Session.objects.filter(event=OuterRef("pk"), speakers=person_id)),
+    ).first() or (None, False)
+    if event.end_date < today:
+        return EventPart(role, False, "The event is over.")
+    if role == "speaking" or has_talk or (event.cfp_deadline is not None and event.cfp_deadline >= today):
+        return EventPart(role, True, "")
+    return EventPart(role, False, "Speaking needs a talk of yours in its schedule or an open call for speakers.")
+
+
 # -- the calendar ------------------------------------------------------------------------
 
 
@@ -149,6 +180,21 @@ class Calendar:
         ]
 
 
+def _with_own_events(found: FriendEvents, person_id: int, window: Window) -> FriendEvents:
+    """The friends' events plus the person's own (going or speaking): a calendar that left out
+    where you yourself go would be wrong about your days. One query; the digest is unchanged
+    (it tells you about others)."""
+    own = Attendance.objects.filter(
+        person_id=person_id, role__in=GRAPH_ROLES, event__end_date__gte=window.start, event__start_date__lte=window.end,
+    ).values_list("event_id", "role")
+    if not own:
+        return found
+    merged = {event_id: dict(people) for event_id, people in found.items()}
+    for event_id, role in own:
+        merged.setdefault(event_id, {})[person_id] = role
+    return merged
+
+
 def calendar_filters(params: Mapping[str, str]) -> tuple[CalendarFilters, list[str]]:
     """The calendar's filters from a query string, and notes on those not applied."""
     notes = []
@@ -179,6 +225,7 @@ def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, wi
     except (redis.RedisError, GraphMissing) as error:
         graph_away(error)
         found = friend_events_from_database(person_id, window)
+    found = _with_own_events(found, person_id, window)
     ids = speaking_events(found) if filters.speaking_only else found.keys()
     if not ids:
         return Calendar(event_ids=[], found=found)
@@ -212,7 +259,7 @@ def friend_events_from_database(person_id: int, window: Window) -> FriendEvents:
 
 def calendar_topics() -> list[Topic]:
     """Topics to filter the calendar by: every topic (bounded: topics are a curated list)."""
-    return list(Topic.objects.order_by("name")[:200])
+    return list(Topic.objects.order_by(Lower("name"), "pk")[:200])
 
 
 def person_feed(person_id: int) -> Person | None:

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -97,6 +98,11 @@ def attendance(request: HttpRequest, person: Person, slug: str) -> HttpResponse:
     if role not in ROLE_ACTIONS:
         messages.error(request, "Choose attending, speaking or tracking; nothing was changed.")
         return redirect(back)
+    if role == "speaking":
+        part = selectors.event_part(person.pk, event, timezone.localdate())
+        if not part.may_speak:
+            messages.error(request, f"You cannot say you are speaking at {event.name}: {part.why_not_speaking}")
+            return redirect(back)
     changed = services.attendance_set(person=person, event=event, role=role)
     messages.success(
         request, f"{ROLE_ACTIONS[role]}: {event.name}." if changed else f"Already so: {event.name}; nothing changed."

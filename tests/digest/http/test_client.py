@@ -380,3 +380,36 @@ def test_a_client_made_before_a_fork_still_resolves_in_the_child(server, client)
         os._exit(code)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_request_headers_go_out_and_response_headers_come_back(server, client):
+    url = server.route("/api", page("[]", "application/json", headers={"Link": '<https://x/?page=2>; rel="next"'}))
+    fetched = client.get(url, accept="application/json", headers={"Authorization": "Bearer t0ken"})
+    assert server.requests[0][1]["authorization"] == "Bearer t0ken"
+    assert fetched.headers["link"] == '<https://x/?page=2>; rel="next"'
+
+
+def test_a_redirect_to_another_origin_drops_the_authorization_header(server, client):
+    other = WebServer()
+    try:
+        target = other.route("/elsewhere", page("ok"))
+        same = server.route("/same", page("ok"))
+        client.get(server.route("/hop", redirect(same)), headers={"Authorization": "Bearer t0ken"})
+        assert server.requests[-1][1]["authorization"] == "Bearer t0ken"  # same origin: kept
+        client.get(server.route("/away", redirect(target)), headers={"Authorization": "Bearer t0ken"})
+        assert "authorization" not in other.requests[0][1]
+    finally:
+        other.stop()
+
+
+def test_post_sends_a_form_by_the_same_rules(client):
+    from tests.standins.github import GitHubStandIn
+
+    with GitHubStandIn() as github:
+        github.add_user("ada")
+        github.codes["c0de"] = "ada"
+        answer = client.post(f"{github.base_url}/login/oauth/access_token", form={"code": "c0de", "client_id": "x"})
+        assert answer.status == 200 and b'"token_type": "bearer"' in answer.body
+        assert github.requests[-1].method == "POST" and github.requests[-1].form["code"] == "c0de"
+    with pytest.raises(Refused, match="address not allowed"):
+        client.post("http://127.0.0.1:9/token", form={"a": "b"})

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
 from lanyard_site import stores
-from lanyard_site.events.models import Attendance, Follow
+from lanyard_site.events.models import Attendance, Follow, Session
 
-from .conftest import account, make_event, make_person, sign_in
+from .conftest import account, days, make_event, make_person, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
 
@@ -39,7 +41,7 @@ def test_following_yourself_is_refused(client, alias):
 
 
 def test_attend_speak_track_and_leave(client, alias):
-    me, conf = sign_in(client, make_person("me")), make_event("conf", 5)
+    me, conf = sign_in(client, make_person("me")), make_event("conf", 5, cfp_deadline=days(1))
     graph = stores.graph()
     assert "You are going: Conf." in messages_of(
         client.post("/events/conf/attendance/", {"role": "attending"}, follow=True)
@@ -60,6 +62,33 @@ def test_attend_speak_track_and_leave(client, alias):
     bad = client.post("/events/conf/attendance/", {"role": "owner"}, follow=True)
     assert "Choose attending, speaking or tracking; nothing was changed." in messages_of(bad)
     assert not Attendance.objects.exists()
+
+
+def test_speaking_needs_an_upcoming_event_and_a_talk_or_an_open_call(client, alias):
+    me = sign_in(client, make_person("me"))
+    past, closed, mine = make_event("past", -3, cfp_deadline=days(-20)), make_event("closed", 9), make_event("mine", 9)
+    Session.objects.create(event=mine, title="My talk").speakers.add(me)
+    for event, reason in ((past, "The event is over."), (closed, "Speaking needs a talk of yours")):
+        response = client.post(f"/events/{event.slug}/attendance/", {"role": "speaking"}, follow=True)
+        assert any(f"You cannot say you are speaking at {event.name}: {reason}" in m for m in messages_of(response))
+    assert not Attendance.objects.exists()
+    client.post("/events/mine/attendance/", {"role": "speaking"})
+    assert Attendance.objects.get().role == "speaking"
+    # The page shows the part and offers "I'm speaking" only where it may be said.
+    page = client.get("/events/mine/").content.decode()
+    assert "You are speaking." in page and 'value="speaking" aria-pressed="true"' in page
+    assert 'value="speaking"' not in client.get("/events/closed/").content.decode()
+
+
+def test_my_own_events_are_in_my_calendar_and_feed(client, alias):
+    me = sign_in(client, make_person("me"))
+    going = make_event("going", 4)
+    Attendance.objects.create(person=me, event=going, role="attending")
+    page = client.get("/calendar/").content.decode()
+    assert "Going" in page and "<strong>you</strong>" in page
+    feed_url = re.search(r'<code class="feed-url">([^<]+)</code>', page).group(1)
+    feed = client.get(feed_url[feed_url.index("/calendar/"):]).content.decode()
+    assert "SUMMARY:Going" in feed
 
 
 def test_unknown_things_are_404_and_write_nothing(client, alias):

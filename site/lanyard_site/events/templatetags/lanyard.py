@@ -29,6 +29,12 @@ def initials(name: str) -> str:
 
 
 @register.filter
+def by_name(rows) -> list:
+    """Rows (topics) by name, whatever the case: "django" beside "Django", not after "Zig"."""
+    return sorted(rows, key=lambda row: (row.name.casefold(), row.pk))
+
+
+@register.filter
 def hue(value) -> str:
     """A stable colour class for an avatar fallback, from the person's handle."""
     return f"hue-{zlib.crc32(str(value).encode()) % AVATAR_HUES}"

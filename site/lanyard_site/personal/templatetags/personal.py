@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import redis
 from django import template
+from django.utils import timezone
 
 from digest.graph.store import GraphMissing
 
@@ -62,6 +63,12 @@ def going_counts(context, *lists: Iterable) -> dict[int, int]:
         return {}
     ids = [getattr(e, "pk", e) for events in lists if events for e in events]
     return _graph_read(lambda: selectors.followed_going_counts(me, ids), {})
+
+
+@register.simple_tag(takes_context=True)
+def my_part(context, event) -> selectors.EventPart:
+    """``{% my_part event as part %}``: my role at the event and whether I may say I speak (database reads)."""
+    return selectors.event_part(_me(context), event, timezone.localdate())
 
 
 @register.filter
