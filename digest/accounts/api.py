@@ -55,8 +55,9 @@ class JsonApi:
     """One provider's API on one client; ``sleep`` and ``clock`` are the waiting's."""
 
     def __init__(self, http: HttpClient, *, name: str, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, before: Callable[[], None] = lambda: None):
         self.http, self.name, self.sleep, self.clock = http, name, sleep, clock
+        self.before = before  # called before every request: a budget shared by all workers may wait or refuse
         self.wait_until = 0.0  # the reset of a spent budget, in clock seconds
 
     def get(self, url: str, *, token: str = "", etag: str = "", what: str = "") -> Answer:
@@ -65,6 +66,7 @@ class JsonApi:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         for attempt in range(RETRIES + 1):
             self._wait(where)
+            self.before()
             try:
                 fetched = self.http.get(url, etag=etag, accept="application/json", headers=headers)
             except HttpError as error:

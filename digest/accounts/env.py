@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
@@ -25,6 +26,10 @@ Client = GitHub | Mastodon | Bluesky
 EDITS_PER_CALL = 2000  # one Lua call each: Redis stays responsive while a big list lands
 
 
+def no_throttle(provider: Provider) -> None:
+    """The default budget: none beyond each provider's own rate-limit headers."""
+
+
 def https_origin(handle: str) -> str:
     """Where a Bluesky handle's domain serves ``/.well-known/atproto-did`` and its home page."""
     return f"https://{handle}"
@@ -40,6 +45,9 @@ class AccountsEnv:
     bluesky_appview_url: str = "https://public.api.bsky.app"
     sleep: Callable[[float], None] = field(default=time.sleep)  # waiting out rate limits
     handle_origin: Callable[[str], str] = field(default=https_origin)
+    # Called before every request to a provider: the site's budget across all workers (the
+    # AppView limits per address) may wait, or raise a ProviderUnavailable to stop the import.
+    throttle: Callable[[Provider], None] = field(default=no_throttle)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, engine: Engine, http: HttpClient, graph: Graph) -> AccountsEnv:
@@ -49,10 +57,10 @@ class AccountsEnv:
     def client(self, provider: Provider, server: str = "") -> Client:
         """The provider's client; a Mastodon client speaks to one server (an origin)."""
         if provider is Provider.GITHUB:
-            return GitHub(self._api(self.github_api_url), self.github_api_url)
+            return GitHub(self._api(self.github_api_url, provider), self.github_api_url)
         if provider is Provider.BLUESKY:
-            return Bluesky(self._api(self.bluesky_appview_url), self.bluesky_appview_url)
-        return Mastodon(self._api(server))
+            return Bluesky(self._api(self.bluesky_appview_url, provider), self.bluesky_appview_url)
+        return Mastodon(self._api(server, provider))
 
     def person_url(self, handle: str) -> str:
         return f"{self.base_url}/people/{handle}/"
@@ -67,5 +75,6 @@ class AccountsEnv:
         except Exception:  # never fail a committed change over the denormalised copy
             log.exception("could not update the Redis graph; run `lanyard graph check`")
 
-    def _api(self, url: str) -> JsonApi:
-        return JsonApi(self.http, name=urlsplit(url).netloc or url, sleep=self.sleep)
+    def _api(self, url: str, provider: Provider) -> JsonApi:
+        return JsonApi(self.http, name=urlsplit(url).netloc or url, sleep=self.sleep,
+                       before=partial(self.throttle, provider))

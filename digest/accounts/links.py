@@ -75,12 +75,13 @@ def account_link(env: AccountsEnv, *, person_id: int, identity: Identity, verifi
 
 def account_unlink(env: AccountsEnv, *, account_id: int, now: dt.datetime) -> PairsChange:
     """Unlink an account: its stored list and the follows it made go; manual follows stay."""
-    a, listed = db.account, db.account_following
+    a = db.account
     with env.engine.begin() as connection:
         row = connection.execute(select(a.c.person_id, a.c.provider).where(a.c.id == account_id)).first()
         if row is None:
             raise AccountError(f"no account with id {account_id}")
-        connection.execute(delete(listed).where(listed.c.account_id == account_id))
+        for table in _owned_by_account():  # its list, and any mirrored table with a foreign key to it
+            connection.execute(delete(table).where(table.c.account_id == account_id))
         # The site's sealed token of the account (it revokes it first when it can).
         connection.execute(delete(db.account_token).where(db.account_token.c.account_id == account_id))
         connection.execute(delete(a).where(a.c.id == account_id))
@@ -92,6 +93,12 @@ def account_unlink(env: AccountsEnv, *, account_id: int, now: dt.datetime) -> Pa
             total.edits.extend(change.edits)
     env.graph_apply(total.edits)
     return total
+
+
+def _owned_by_account() -> list:
+    """Every mirrored table with an ``account_id`` foreign key to ``account``."""
+    return [table for table in db.metadata.sorted_tables
+            if any(fk.column.table is db.account and fk.parent.name == "account_id" for fk in table.foreign_keys)]
 
 
 def _person_handle(connection: Connection, person_id: int) -> str:

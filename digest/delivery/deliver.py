@@ -200,10 +200,19 @@ class Delivery:
         """Is the claim still ours? (Its lease renewed when it is.) Now and then durably,
         so a database server's crash forgets little of the lease."""
         durable = time.monotonic() - claimed.durable_at > self.claim_timeout.total_seconds() * DURABLE_EVERY
-        fence = functools.partial(
-            ledger.delivery_fence, connection, subscription_id=item.subscription_id, digest_date=digest_date,
-            generation=claimed.claims[item.subscription_id].generation, now=utcnow(), durable=durable,
-        )
+        trusted_for = self.claim_timeout.total_seconds() / 2
+
+        def fence() -> bool:
+            # An answer that took longer than half the lease (a host cut off mid-statement,
+            # its reply arriving when the network came back) is not trusted: the claim may
+            # have been taken over meanwhile. Left alone, it goes stale and is resent.
+            asked = time.monotonic()
+            ours = ledger.delivery_fence(
+                connection, subscription_id=item.subscription_id, digest_date=digest_date,
+                generation=claimed.claims[item.subscription_id].generation, now=utcnow(), durable=durable,
+            )
+            return ours and time.monotonic() - asked < trusted_for
+
         ours = bool(self._patiently(connection, fence, claimed=claimed, done=done))
         if durable:
             claimed.durable_at = time.monotonic()

@@ -19,6 +19,7 @@ import os
 import smtplib
 import socket
 import ssl
+import struct
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -231,6 +232,7 @@ class SmtpTransport:
             raise DeliveryError(f"TLS with SMTP server {self._where} failed: {error}") from None
         except (OSError, smtplib.SMTPException) as error:
             raise TemporaryDeliveryError(f"cannot connect to SMTP server {self._where}: {error}") from None
+        _reset_on_close(connection)
         self._connection = connection
         return connection
 
@@ -244,6 +246,16 @@ class SmtpTransport:
         if connection is not None:
             with contextlib.suppress(OSError):
                 connection.close()
+
+
+def _reset_on_close(connection: smtplib.SMTP) -> None:
+    """Closing resets the connection (SO_LINGER 0): a message still in the send buffer
+    when a send gave up (the network went away mid-DATA; smtplib closes on a timeout) is
+    dropped here, not delivered when the network comes back after a retry sent it again.
+    A connection that ends normally has had all its data acknowledged."""
+    with contextlib.suppress(OSError):
+        if connection.sock is not None:
+            connection.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def make_transport(settings: Settings, **options: Any) -> MaildirTransport | SmtpTransport:

@@ -34,13 +34,15 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, also: str | None = None):
+        """``also``: a second address to listen on (a network-namespace test's)."""
         self.directory = directory
         self.port = free_port()
+        self.also = also
         self.process: subprocess.Popen | None = None
 
-    def url(self, db: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
+    def url(self, db: int = 0, *, host: str = "127.0.0.1") -> str:
+        return f"redis://{host}:{self.port}/{db}"
 
     def start(self, *, keep_data: bool = True) -> None:
         if not keep_data:
@@ -48,7 +50,8 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         log = open(self.directory.parent / f"redis-{self.port}.log", "ab")  # noqa: SIM115 -- the server writes it
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", *([self.also] if self.also else []),
+             "--protected-mode", "no", "--dir", str(self.directory),
              "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -82,7 +85,9 @@ class RedisServer:
 
 
 class PostgresCluster:
-    def __init__(self):
+    def __init__(self, *, also: str | None = None):
+        """``also``: a second address to listen on and trust (a network-namespace test's)."""
+        self.also = also
         # Under /tmp itself: pytest's own folders are closed to other users.
         self.root = Path(tempfile.mkdtemp(prefix="lanyard-pg-"))
         self.root.chmod(0o755)
@@ -93,8 +98,8 @@ class PostgresCluster:
             entry = pwd.getpwnam(self._user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", *, host: str = "127.0.0.1") -> str:
+        return f"postgresql://postgres@{host}:{self.port}/{database}"
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         result = subprocess.run([str(PG_BIN / args[0]), *args[1:]], user=self._user, capture_output=True, text=True,
@@ -104,10 +109,14 @@ class PostgresCluster:
 
     def init(self) -> None:
         self._run("initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync")
+        if self.also:
+            with open(self.data / "pg_hba.conf", "a") as hba:
+                hba.write("host all all 198.18.0.0/15 trust\n")  # the namespace hosts (tests/faults/netns.py)
 
     def start(self) -> None:
         options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
+            f"-p {self.port} -c listen_addresses=127.0.0.1{',' + self.also if self.also else ''} "
+            f"-c unix_socket_directories={self.root} "
             "-c max_connections=100"
         )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w",
@@ -117,8 +126,9 @@ class PostgresCluster:
         """``pg_ctl stop -m immediate``: every server process quits at once; the next start recovers."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+    def stop(self, *, mode: str = "fast") -> None:
+        """``pg_ctl stop -m fast`` (backends quit, a shutdown checkpoint) or ``-m immediate``."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def create_database(self, name: str, *, template: str | None = None) -> str:
         with psycopg.connect(self.url(), autocommit=True) as connection:

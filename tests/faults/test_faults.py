@@ -20,6 +20,7 @@ from sqlalchemy import select
 from digest.runs import RunRequest
 from digest.stores import db
 from scheduler.runs import run_start
+from scheduler.runtime import schedule_set
 from tests.faults.conftest import active_subscriptions, wait_for
 from tests.scheduler.conftest import DAY, ledger, run_row
 
@@ -29,11 +30,9 @@ pytestmark = pytest.mark.slow
 # is taken over after chunk_timeout (10 s) at the next beat (every 30 s), failed
 # deliveries go round again with backoff; the rest is the machine being slow.
 FINISH_BOUND = 240.0
-# README: on PostgreSQL the per-message "sent" mark commits asynchronously, so a crash of
-# the database server can forget the marks of the last moment before it (the WAL writer
-# flushes every 200 ms); those messages are sent again. Only messages first accepted
-# within this many seconds before the crash may arrive twice.
-DATABASE_CRASH_WINDOW = 2.0
+# The PostgreSQL outages' chunk_timeout: 5 s down plus a restart on a loaded machine is
+# well inside half of it, the window README's "Faults" states for "nothing twice".
+DATABASE_CHUNK_TIMEOUT = 30
 
 
 def start_run(stack) -> int:
@@ -120,22 +119,25 @@ def test_redis_killed_and_restarted_with_its_append_only_file(stack, redis_serve
     assert all(("friends strategy" in n or "Redis unavailable" in n or "queued again" in n) for n in notes), shown
 
 
-def test_postgresql_crashed_and_started_again(stack, pg_cluster, smtp_server):
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_postgresql_stopped_for_5s_sends_nothing_twice(stack, pg_cluster, smtp_server, mode):
+    """`pg_ctl stop -m fast` (backends told to quit, a shutdown checkpoint) and `-m
+    immediate` (a crash: what the WAL writer had not flushed is gone, asynchronously
+    committed "sent" marks included), down 5 s: shorter than half of chunk_timeout (the
+    README's window), so nothing arrives twice and nothing is missing."""
+    schedule_set(stack.engine, chunk_timeout=DATABASE_CHUNK_TIMEOUT)
     run_id = start_run(stack)
     wait_mid_run(stack, smtp_server)
-    crashing = stack.fault_at = time.time()
-    pg_cluster.crash()  # pg_ctl stop -m immediate
-    crashed = time.time()  # every server process is gone
-    time.sleep(3)
+    stack.fault_at = time.time()
+    pg_cluster.stop(mode=mode)
+    time.sleep(5)  # the outage itself, not a wait for a condition
     pg_cluster.start()
     wait_finished(stack, run_id)
-    repeats = check_each_once(
-        stack, smtp_server, run_id,
-        may_repeat=lambda recipient, first_at: crashing - DATABASE_CRASH_WINDOW <= first_at <= crashed,
-    )
+    repeats = check_each_once(stack, smtp_server, run_id)
     shown = runs_show(stack, run_id)
     assert "database" in shown, shown
-    print(f"repeated after the crash (within {DATABASE_CRASH_WINDOW}s before it): {sum(repeats.values())}")
+    print(f"-m {mode}, down 5 s: finished {time.time() - stack.fault_at:.0f}s after the stop; "
+          f"repeated {sum(repeats.values())}")
 
 
 def test_mail_server_stopped_and_started_again(stack, smtp_server):

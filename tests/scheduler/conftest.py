@@ -81,12 +81,15 @@ class Workers:
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, concurrency: int = 2) -> subprocess.Popen:
+    def start(self, concurrency: int = 2, *, on=None, env=None) -> subprocess.Popen:
+        """``on``: a function wrapping the command (to run it on another "host");
+        ``env``: variables that differ for this worker."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         name = f"w{len(self.processes)}-{secrets.token_hex(3)}@%h"
+        wrap = on or (lambda argv: argv)
         with open(self.log_dir / f"worker{len(self.processes)}.log", "ab") as log:
             process = subprocess.Popen(
-                [
+                wrap([
                     sys.executable,
                     "-c",
                     WORKER_COMMAND,
@@ -97,8 +100,8 @@ class Workers:
                     "INFO",
                     "--hostname",
                     name,
-                ],
-                env=self.env,
+                ]),
+                env={**self.env, **(env or {})},
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,

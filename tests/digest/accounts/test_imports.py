@@ -174,3 +174,24 @@ def test_refresh_due_takes_never_fetched_and_old_lists_first(env, engine, people
                                                           updated_by="test"))
     assert follows_refresh_due(env, now=NOW) == [never, old]
     assert new not in follows_refresh_due(env, now=NOW)
+
+
+def test_every_request_passes_the_throttle_first(engine, http, graph, github, bluesky, ada_on_github):
+    from digest.accounts.env import AccountsEnv
+    from digest.accounts.errors import ProviderUnavailable as Stop
+
+    ids, account_id = ada_on_github
+    asked: list[str] = []
+
+    def budget(provider):
+        asked.append(provider)
+        if len(asked) > 1:
+            raise Stop(f"the {provider} budget is spent for this hour")
+
+    env = AccountsEnv(engine=engine, http=http, graph=graph, base_url="https://lanyard.example",
+                      github_api_url=github.base_url, throttle=budget)
+    sent = len(github.requests)
+    with pytest.raises(Stop, match="the github budget is spent"):
+        follows_import(env, account_id=account_id, now=NOW)
+    assert asked == ["github"] * 2 and len(github.requests) - sent == 1  # the list page was never asked for
+    assert follows(engine, ids["ada"]) == set()

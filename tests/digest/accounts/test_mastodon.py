@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.accounts.errors import AccountNotFound, AccountUnusable, TokenRefused
+from digest.accounts.errors import AccountNotFound, AccountUnusable, RateLimited, TokenRefused
 from digest.accounts.imports import follows_import, follows_import_source
 from digest.accounts.links import account_link, identity_find
 from digest.accounts.sources import source_parse
@@ -94,3 +94,15 @@ def test_verify_credentials_with_a_token_and_a_revoked_token(env, engine, mastod
     mastodon.tokens.clear()
     with pytest.raises(TokenRefused, match="refused the token"):
         follows_import(env, account_id=linked.account_id, now=NOW, token=token)
+
+
+def test_a_spent_rate_limit_budget_stops_before_the_wall(env, engine, mastodon, people, waits):
+    ids = people("ada", "bob")
+    mastodon.add_account("bob")
+    mastodon.add_account("ada", following=[mastodon.uri("bob"), *[mastodon.uri(f"x{n}") for n in range(200)]])
+    link(env, ids["bob"], f"{mastodon.base_url}/@bob")
+    account_id = link(env, ids["ada"], f"{mastodon.base_url}/@ada").account_id
+    mastodon.rate_remaining = 3  # lookup, page 1, then "X-RateLimit-Remaining: 0" until an ISO time 5 minutes on
+    with pytest.raises(RateLimited, match=r"is rate limited until \d{4}-\d\d-\d\d \d\d:\d\d UTC; try again later"):
+        follows_import(env, account_id=account_id, now=NOW)
+    assert waits == [] and follows(engine, ids["ada"]) == set()
