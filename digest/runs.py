@@ -255,11 +255,16 @@ def run_record(engine: Engine, *, run_id: int, record: ChunkRecord) -> None:
     r = db.digest_run
     with engine.begin() as connection:
         # The increment takes the row's write lock first, so the read-modify-write of
-        # the timings and notes below cannot interleave with another chunk's.
+        # the timings and notes below cannot interleave with another chunk's. A finished
+        # run's counters are the ledger's totals (run_finish): a worker that comes back
+        # after a takeover and records late must not add its sends to them again.
+        running = r.c.finished_at.is_(None)
         connection.execute(
             update(r).where(r.c.id == run_id).values(
-                sent=r.c.sent + record.sent, skipped=r.c.skipped + record.skipped,
-                failed=r.c.failed + record.failed, bounced=r.c.bounced + record.bounced,
+                sent=case((running, r.c.sent + record.sent), else_=r.c.sent),
+                skipped=case((running, r.c.skipped + record.skipped), else_=r.c.skipped),
+                failed=case((running, r.c.failed + record.failed), else_=r.c.failed),
+                bounced=case((running, r.c.bounced + record.bounced), else_=r.c.bounced),
             )
         )
         found = connection.execute(select(r.c.timings, r.c.notes).where(r.c.id == run_id)).first()

@@ -26,6 +26,7 @@ from digest.nightly.batch import Verdict, work_here
 from digest.nightly.pipeline import Pipeline
 from digest.runs import (
     TRANSITIONS,
+    ChunkRecord,
     FinishPolicy,
     RunRequest,
     RunStateError,
@@ -34,6 +35,7 @@ from digest.runs import (
     run_get,
     run_pause,
     run_plan,
+    run_record,
     run_reopen,
     run_resume,
 )
@@ -165,6 +167,22 @@ def test_a_run_finishes_only_when_nothing_is_in_flight_or_retriable(engine, worl
     # The taken-over delivery had been sent: the ledger had it sent before the test
     # faked a worker holding it, which is the repeat a stale claim costs.
     assert received.count(late_email) == 2 and len(received) == 4
+
+
+def test_a_record_arriving_after_the_finish_does_not_count_again(engine, world, redis_client):
+    """A worker host cut off mid-chunk comes back after its chunk was taken over and the
+    run finished: its late record must not add its sends to the ledger's totals."""
+    plan = run_plan(engine, RunRequest(digest_date=DAY))
+    pipeline = Pipeline(world["settings"], engine=engine, redis=redis_client)
+    try:
+        work_all(pipeline, plan)
+    finally:
+        pipeline.close()
+    policy = FinishPolicy(stale_after=TIMEOUT, max_attempts=2)
+    assert run_finish(engine, run_id=plan.run_id, policy=policy).summary.sent == 3
+    run_record(engine, run_id=plan.run_id, record=ChunkRecord(sent=2, notes=["late"]))
+    run = run_get(engine, run_id=plan.run_id)
+    assert (run["sent"], run["failed"]) == (3, 0)
 
 
 def test_a_run_that_gives_up_says_how_many_and_why(engine, world, redis_client, smtp_server):
