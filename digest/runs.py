@@ -279,6 +279,30 @@ def run_record(engine: Engine, *, run_id: int, record: ChunkRecord) -> None:
         connection.execute(update(r).where(r.c.id == run_id).values(timings=merged, notes=notes))
 
 
+def run_retotal(engine: Engine, *, run_id: int, note: str) -> None:
+    """An ended run's ledger changed (a bounce report turned a sent delivery bounced):
+    its counters become the ledger's totals again, and its notes say why, once."""
+    r = db.digest_run
+    with engine.begin() as connection:
+        run = connection.execute(
+            select(r.c.notes, r.c.finished_at, r.c.dry_run).where(r.c.id == run_id).with_for_update()
+        ).first()
+        if run is None or run.finished_at is None or run.dry_run:
+            return
+        connection.execute(update(r).where(r.c.id == run_id).values(
+            notes=_with_note(run.notes, note, once=True), **_ledger_counters(connection, run_id=run_id),
+        ))
+
+
+def _ledger_counters(connection: Connection, *, run_id: int) -> dict[str, int]:
+    totals = ledger.delivery_totals(connection, run_id=run_id)
+    return {
+        "sent": totals.get(DeliveryStatus.SENT, 0), "skipped": totals.get(DeliveryStatus.SKIPPED, 0),
+        "bounced": totals.get(DeliveryStatus.BOUNCED, 0),
+        "failed": totals.get(DeliveryStatus.FAILED, 0) + totals.get(DeliveryStatus.CLAIMED, 0),
+    }
+
+
 def run_note(engine: Engine, *, run_id: int, note: str) -> None:
     """Append a line to the run's record of what happened (a repeat is counted, not repeated)."""
     r = db.digest_run
@@ -385,12 +409,7 @@ def run_finish(engine: Engine, *, run_id: int, policy: FinishPolicy) -> Finishin
         end = RunStatus.FAILED if failed_chunks else RunStatus.FINISHED
         values: dict[str, object] = {"finished_at": utcnow(), "started_at": run["started_at"] or run["created_at"]}
         if not run["dry_run"]:
-            totals = ledger.delivery_totals(connection, run_id=run_id)
-            values.update(
-                sent=totals.get(DeliveryStatus.SENT, 0), skipped=totals.get(DeliveryStatus.SKIPPED, 0),
-                bounced=totals.get(DeliveryStatus.BOUNCED, 0),
-                failed=totals.get(DeliveryStatus.FAILED, 0) + totals.get(DeliveryStatus.CLAIMED, 0),
-            )
+            values.update(_ledger_counters(connection, run_id=run_id))
             gave_up = ledger.delivery_failure_reasons(connection, run_id=run_id)
             if gave_up and status != RunStatus.CANCELLED:
                 reasons = "; ".join(f"{reason} ({count})" for reason, count in gave_up.most_common(3))

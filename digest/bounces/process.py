@@ -36,7 +36,7 @@ from digest.bounces.verp import ReturnPath
 from digest.clock import utcnow
 from digest.config import Settings
 from digest.ops.live import OPS_DEFAULTS, stored_values
-from digest.runs import ChunkRecord, run_get, run_record
+from digest.runs import run_get, run_retotal
 from digest.stores import db
 from digest.subscriptions import subscription_suppress, subscription_unsubscribe_in
 from digest.tokens import DeliveryRef, ReturnPathSigner, TokenError
@@ -248,9 +248,7 @@ class FeedbackProcessor:
         """
         if run_get(self.engine, run_id=run_id)["status"] in ACTIVE_RUN_STATUSES:
             return
-        run_record(self.engine, run_id=run_id, record=ChunkRecord(
-            sent=-1, bounced=1, notes=["bounce reports came back after the run: lanyard runs show"],
-        ))
+        run_retotal(self.engine, run_id=run_id, note="bounce reports came back after the run: lanyard runs show")
 
     def _suppress(self, subscription_id: int) -> None:
         try:

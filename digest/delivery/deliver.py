@@ -317,6 +317,7 @@ class Delivery:
         """
         deadline = time.monotonic() + self.claim_timeout.total_seconds()
         pause = 0.1
+        waited = False  # a caller's replay (a release after a Redis error) is no database outage
         while True:
             try:
                 if not replay:
@@ -331,11 +332,14 @@ class Delivery:
                 connection.commit()
                 claimed.unflushed.clear()
                 claimed.durable_at = time.monotonic()
-                done.notes.append("the database went away mid-send: the worker waited for it to record what was sent")
+                if waited:
+                    done.notes.append(
+                        "the database went away mid-send: the worker waited for it to record what was sent"
+                    )
                 return result
             except DATABASE_ERRORS:
                 _drop(connection)
-                replay = True
+                replay = waited = True
                 if time.monotonic() + pause > deadline:
                     raise
                 time.sleep(pause)
