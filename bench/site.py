@@ -70,10 +70,10 @@ def main() -> None:
     from django.core.wsgi import get_wsgi_application
 
     settings.DEBUG = False  # as in production: no query log kept per request
-    from lanyard_site.events import selectors
+    from lanyard_site.events.selectors import shared  # every events page reads its day from shared.today()
 
     today = bench_digest.TODAY
-    selectors.today = lambda: today  # browse as of the data's day
+    shared.today = lambda: today  # browse as of the data's day
     wsgi = get_wsgi_application()
     urls = page_urls(app, random.Random(SEED), args.requests)
     print(f"data: {data_dir} ({args.people} people, {args.events} events), browsed as of {today}; "
