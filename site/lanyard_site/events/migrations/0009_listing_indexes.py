@@ -1,0 +1,20 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    """Indexes for the listings (issue 22): the speakers directory and newest coverage."""
+
+    dependencies = [
+        ("events", "0008_follow_source"),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="attendance",
+            index=models.Index(fields=["role", "person"], name="attendance_role_person"),
+        ),
+        migrations.AddIndex(
+            model_name="coverage",
+            index=models.Index(fields=["created_at", "id"], name="coverage_created"),
+        ),
+    ]
