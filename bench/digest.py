@@ -47,7 +47,8 @@ from digest.nightly.message import make_list_id, make_message_id, sender_domain 
 from digest.nightly.parallel import process_chunks  # noqa: E402
 from digest.nightly.pipeline import Pipeline  # noqa: E402
 from digest.nightly.render import Renderer, premail  # noqa: E402
-from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
+from digest.runs.finishing import FinishPolicy, run_finish  # noqa: E402
+from digest.runs.planning import RunRequest, run_plan  # noqa: E402
 from digest.stores import db  # noqa: E402
 from digest.tokens import SubscriptionRef, TokenSigner  # noqa: E402
 from digest.values import PersonCard  # noqa: E402
