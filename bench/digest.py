@@ -239,11 +239,11 @@ def run_naive(app, subscription_ids: list[int]) -> tuple[float, int]:
                        e.c.start_date >= window.start, e.c.start_date <= window.end)
             ).all()
             friends: dict[int, dict[int, str]] = defaultdict(dict)
-            events, people = {}, {sub[3]: PersonCard(sub[3], sub[4], sub[5], sub[6])}
+            events, people = {}, {sub[3]: PersonCard(sub[3], sub[4], sub[5], sub[6], links.person(sub[5]))}
             for eid, name, slug, start, end, city, country, role, pid, pname, handle, avatar in rows:
                 friends[eid][pid] = role
                 events[eid] = _event_card(eid, name, slug, start, end, city, country, links)
-                people[pid] = PersonCard(pid, pname, handle, avatar)
+                people[pid] = PersonCard(pid, pname, handle, avatar, links.person(handle))
             starts = {k: v.start_date for k, v in events.items()}
             order = date_order(starts)
             rank = {e: i for i, e in enumerate(order)}

@@ -48,13 +48,16 @@ def event_cards(connection: Connection, ids: Iterable[int], links: Links) -> dic
     return cards
 
 
-def person_cards(connection: Connection, ids: Iterable[int]) -> dict[int, PersonCard]:
+def person_cards(connection: Connection, ids: Iterable[int], links: Links) -> dict[int, PersonCard]:
     p = db.person
     cards: dict[int, PersonCard] = {}
     for batch in batches(ids):
         query = select(p.c.id, p.c.name, p.c.handle, p.c.avatar_url, p.c.feed_version).where(p.c.id.in_(batch))
         for id_, name, handle, avatar, feed_version in connection.execute(query):
-            cards[id_] = PersonCard(id=id_, name=name, handle=handle, avatar_url=avatar, feed_version=feed_version)
+            cards[id_] = PersonCard(
+                id=id_, name=name, handle=handle, avatar_url=avatar, feed_version=feed_version,
+                url=links.person(handle),
+            )
     return cards
 
 

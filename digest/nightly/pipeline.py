@@ -233,7 +233,7 @@ class Pipeline:
             inputs = Inputs(digest_date=digest_date, friends=friends, mentioned=mentioned, events=events)
             selections = select_all(subscriptions, inputs)
             wanted = people_wanted(subscriptions, inputs, selections)
-            people = self._person_cards.get(wanted, lambda ids: person_cards(connection, ids))
+            people = self._person_cards.get(wanted, lambda ids: person_cards(connection, ids, links))
         return Inputs(
             digest_date=digest_date, friends=friends, mentioned=mentioned, events=events, people=people
         ), selections

@@ -54,6 +54,7 @@ class TextQuery:
     today: dt.date = field(default_factory=dt.date.today)
     offset: int = 0
     limit: int = 20
+    facets: bool = True  # False: the counts are not shown (a people directory), so not counted
 
     def __post_init__(self) -> None:
         unknown = set(self.types) - set(KINDS)

@@ -131,6 +131,10 @@ def text_params(query: TextQuery) -> dict:
         "sort": "score desc,id asc",
         "start": query.offset,
         "rows": query.limit,
+    })
+    if not query.facets:
+        return params
+    params.update({
         "facet": "true",
         "facet.mincount": 1,
         "facet.limit": -1,

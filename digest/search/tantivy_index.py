@@ -251,6 +251,8 @@ class TantivyIndex(SearchIndex):
                 stored.get_first("id"), stored.get_first("type"), stored.get_first("pk"), stored.get_first("title"),
                 stored.get_first("body") or "",
             ))
+        if not query.facets:
+            return SearchPage(found.count, tuple(hits), Facets())
 
         def without(name: str) -> tantivy.Query:
             return _all(text, *(q for key, q in filters.items() if key != name))

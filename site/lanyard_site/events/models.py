@@ -233,6 +233,9 @@ class Event(Slugged):
         constraints = [
             models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="event_ends_after_start"),
         ]
+        # The listings' order with the upcoming/past test inside: a page's ids are found
+        # from the index alone (selectors.paginate), its rows read for that page only.
+        indexes = [models.Index(fields=["start_date", "end_date", "name", "id"], name="event_listing")]
 
     def __str__(self):
         return f"{self.name} ({self.start_date:%Y-%m-%d})"
@@ -270,7 +273,11 @@ class Attendance(models.Model):
     class Meta:
         db_table = "attendance"
         constraints = [models.UniqueConstraint(fields=["person", "event"], name="attendance_unique_person_event")]
-        indexes = [models.Index(fields=["event", "role"], name="attendance_event_role")]
+        indexes = [
+            models.Index(fields=["event", "role"], name="attendance_event_role"),
+            # The speakers directory: "has this person spoken?" answered from the index alone.
+            models.Index(fields=["role", "person"], name="attendance_role_person"),
+        ]
 
     def __str__(self):
         return f"{self.person_id} {self.role} {self.event_id}"
@@ -322,7 +329,11 @@ class Coverage(models.Model):
                 condition=Q(event__isnull=False) | Q(session__isnull=False), name="coverage_has_event_or_session"
             ),
         ]
-        indexes = [models.Index(fields=["status", "fetched_at"], name="coverage_status_fetched")]
+        indexes = [
+            models.Index(fields=["status", "fetched_at"], name="coverage_status_fetched"),
+            # Newest first (/coverage/, a topic's, a speaker's): walked in order, never sorted.
+            models.Index(fields=["created_at", "id"], name="coverage_created"),
+        ]
 
     def __str__(self):
         return self.title

@@ -110,7 +110,7 @@ def recipients(smtp_server):
     return sorted(r for m in smtp_server.messages for r in m.rcpt_tos)
 
 
-def test_a_run_sends_what_is_new_and_skips_the_rest(engine, pipeline, world, smtp_server):
+def test_a_run_sends_what_is_new_and_skips_the_rest(mail_settings, engine, pipeline, world, smtp_server):
     plan, _, summary = run_all(engine, pipeline, chunk_size=2)
 
     assert recipients(smtp_server) == ["ada@example.com", "hal@example.com"]
@@ -137,6 +137,11 @@ def test_a_run_sends_what_is_new_and_skips_the_rest(engine, pipeline, world, smt
     text = ada.get_body(("plain",)).get_content()
     assert "PyCon Lisbon" in text and "Redis Meetup" in text and "Old Conf" not in text
     assert "Bob" in text and "Cy" in text
+    # Names link to the people's pages on the configured site, in both parts.
+    site = mail_settings.base_url.rstrip("/")
+    assert f"- Bob <{site}/people/bob/>" in text.splitlines()
+    html = ada.get_body(("html",)).get_content()
+    assert f'<a href="{site}/people/bob/" style="color:#1a5fb4; text-decoration:underline">Bob</a>' in html
 
 
 def test_running_a_batch_twice_sends_each_digest_once(engine, pipeline, world, smtp_server):

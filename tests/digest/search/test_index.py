@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 
 from digest.search import DocKey, SearchDocument, TextQuery
-from digest.search.index import MAX_CLAUSES
+from digest.search.index import MAX_CLAUSES, Facets
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -83,6 +83,14 @@ def test_full_text_finds_every_type_and_counts_them(search_index):
     assert dict(page.facets.city) == {"Lisbon": 1, "Berlin": 1}
     # Upcoming/past is about the dated documents only: events and sessions.
     assert dict(page.facets.when) == {"upcoming": 3}
+
+
+def test_a_query_without_facets_finds_the_same_and_counts_nothing_more(search_index):
+    search_index.upsert(CATALOGUE)
+    counted = search_index.search(TextQuery("python", today=TODAY, limit=2))
+    bare = search_index.search(TextQuery("python", today=TODAY, limit=2, facets=False))
+    assert [h.id for h in bare.hits] == [h.id for h in counted.hits] and bare.total == counted.total == 5
+    assert bare.facets == Facets() != counted.facets
 
 
 def test_every_word_must_match_and_title_matches_rank_first(search_index):
