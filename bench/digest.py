@@ -47,7 +47,8 @@ from digest.nightly.message import make_list_id, make_message_id, sender_domain 
 from digest.nightly.parallel import process_chunks  # noqa: E402
 from digest.nightly.pipeline import Pipeline  # noqa: E402
 from digest.nightly.render import Renderer, premail  # noqa: E402
-from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
+from digest.runs.finishing import FinishPolicy, run_finish  # noqa: E402
+from digest.runs.planning import RunRequest, run_plan  # noqa: E402
 from digest.stores import db  # noqa: E402
 from digest.tokens import SubscriptionRef, TokenSigner  # noqa: E402
 from digest.values import PersonCard  # noqa: E402
@@ -238,11 +239,11 @@ def run_naive(app, subscription_ids: list[int]) -> tuple[float, int]:
                        e.c.start_date >= window.start, e.c.start_date <= window.end)
             ).all()
             friends: dict[int, dict[int, str]] = defaultdict(dict)
-            events, people = {}, {sub[3]: PersonCard(sub[3], sub[4], sub[5], sub[6])}
+            events, people = {}, {sub[3]: PersonCard(sub[3], sub[4], sub[5], sub[6], links.person(sub[5]))}
             for eid, name, slug, start, end, city, country, role, pid, pname, handle, avatar in rows:
                 friends[eid][pid] = role
                 events[eid] = _event_card(eid, name, slug, start, end, city, country, links)
-                people[pid] = PersonCard(pid, pname, handle, avatar)
+                people[pid] = PersonCard(pid, pname, handle, avatar, links.person(handle))
             starts = {k: v.start_date for k, v in events.items()}
             order = date_order(starts)
             rank = {e: i for i, e in enumerate(order)}

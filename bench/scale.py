@@ -44,13 +44,13 @@ from digest.graph.sync import rebuild  # noqa: E402
 from digest.nightly.batch import work_here  # noqa: E402
 from digest.nightly.mentions import forget_mentions  # noqa: E402
 from digest.nightly.pipeline import Pipeline  # noqa: E402
-from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
+from digest.runs.finishing import FinishPolicy, run_finish  # noqa: E402
+from digest.runs.planning import RunRequest, run_plan, run_start  # noqa: E402
+from digest.runs.runtime import schedule_set  # noqa: E402
 from digest.stores import db  # noqa: E402
 from scheduler.app import create_app  # noqa: E402
 from scheduler.enqueue import Enqueue  # noqa: E402
 from scheduler.local import WORKER_COMMAND, workers_answering  # noqa: E402
-from scheduler.runs import run_start  # noqa: E402
-from scheduler.runtime import schedule_set  # noqa: E402
 
 CHUNK_TIMEOUT = dt.timedelta(minutes=10)
 # The bench works its runs alone: nothing is in flight once its chunks are done.

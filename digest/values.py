@@ -70,6 +70,7 @@ class PersonCard:
     name: str
     handle: str
     avatar_url: str
+    url: str  # absolute URL of the person's page on the site; the email links names to it
     feed_version: int = 1  # signs the person's calendar feed link (/calendar/<token>.ics)
 
 

@@ -37,6 +37,9 @@ class Links:
     def event(self, slug: str) -> str:
         return f"{self.base_url}/events/{slug}/"
 
+    def person(self, handle: str) -> str:
+        return f"{self.base_url}/people/{handle}/"
+
     def event_ics(self, slug: str) -> str:
         """The event's iCalendar file on the site: "Add to calendar"."""
         return f"{self.base_url}/events/{slug}/event.ics"

@@ -18,7 +18,7 @@ import datetime as dt
 import importlib.resources
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -36,7 +36,13 @@ TEXT_TEMPLATE = "digest.txt"
 MAX_SUBJECT = 70  # characters: what inboxes show of a subject before cutting it
 MAX_PREHEADER = 140  # characters of the hidden preview text
 MAX_PEOPLE_SHOWN = 8  # per role and event in the HTML part; the rest are counted
-MAX_NAMES_LISTED = 10  # per line in the plain-text part
+# Gmail hides what follows 102 kB of HTML, the unsubscribe link included. Each person shown is
+# a linked name (up to ~300 bytes with a long handle), so an HTML part over this budget is
+# rendered again naming fewer people per role and event, the rest counted, in both parts.
+HTML_BUDGET = 96 * 1024
+FEWER_PEOPLE = (6, 4, 2, 1)
+MAX_NAMES_LISTED = 10  # per role and event in the plain-text part, one a line
+MAX_SOON_NAMED = 3  # people named on an "also coming up" line
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -162,7 +168,9 @@ class Renderer:
             auto_reload=False,
         )
         # Filters, not globals: compiled templates call filters directly, globals through Context.call.
-        self.environment.filters.update(when=when, names=names, people_line=people_line, initials=initials)
+        self.environment.filters.update(
+            when=when, initials=initials, listed=listed, soon_people=soon_people, person_text=person_text
+        )
         self.html_template = self.environment.get_template(HTML_TEMPLATE)
         self.text_template = self.environment.get_template(TEXT_TEMPLATE)
 
@@ -189,6 +197,7 @@ class Renderer:
             "preheader": preheader(digest),
             "base_url": self.base_url,
             "max_people": MAX_PEOPLE_SHOWN,
+            "max_names": MAX_NAMES_LISTED,
         }
 
     @staticmethod
@@ -202,11 +211,14 @@ class Renderer:
             )
         subject = self.subject(digest)
         context = self.context(digest, subject)
-        return RenderedDigest(
-            subject=subject,
-            text=self.text_template.render(context),
-            html=self.html_template.render(context),
-        )
+        html = self.html_template.render(context)
+        for shown in FEWER_PEOPLE:
+            if len(html.encode()) <= HTML_BUDGET:
+                break
+            # The text part names as few, so the two parts still say the same.
+            context = {**context, "max_people": shown, "max_names": shown}
+            html = self.html_template.render(context)
+        return RenderedDigest(subject=subject, text=self.text_template.render(context), html=html)
 
 
 def subject_line(digest: Digest, limit: int = MAX_SUBJECT) -> str:
@@ -297,14 +309,25 @@ def _date_range(start: dt.date, end: dt.date) -> str:
     return f"{start.day}–{end.day} {_MONTHS[end.month - 1]} {end.year}"
 
 
-def names(people: Iterable[PersonCard], limit: int = MAX_NAMES_LISTED) -> str:
-    """``Ada, Alan and Grace``; beyond ``limit`` people, ``… and 5 more``."""
-    listed = [person.name for person in people]
-    if len(listed) > limit:
-        return f"{', '.join(listed[:limit])} and {len(listed) - limit} more"
-    if len(listed) > 1:
-        return f"{', '.join(listed[:-1])} and {listed[-1]}"
-    return listed[0] if listed else ""
+def listed(people: Sequence[PersonCard], limit: int) -> list[tuple[PersonCard, str]]:
+    """The first ``limit`` people, each with the words after it: ``Ada, Alan and 3 more``.
+
+    The templates link each name and write the words after it, so a list of linked names
+    reads as a sentence in both parts.
+    """
+    shown = list(people[:limit])
+    rest = len(people) - len(shown)
+    pairs: list[tuple[PersonCard, str]] = []
+    for index, person in enumerate(shown):
+        left = len(shown) - index - 1
+        if left == 0:
+            after = f" and {rest} more" if rest else ""
+        elif left == 1 and not rest:
+            after = " and "
+        else:
+            after = ", "
+        pairs.append((person, after))
+    return pairs
 
 
 def initials(person: PersonCard) -> str:
@@ -316,8 +339,14 @@ def initials(person: PersonCard) -> str:
     return letters.upper()
 
 
-def people_line(item: DigestItem) -> str:
-    """One line on who is at an "also coming up" event."""
+def soon_people(item: DigestItem) -> tuple[str, list[tuple[PersonCard, str]], str]:
+    """Who is at an "also coming up" event, as words before, listed people, words after:
+    ``Ada is speaking`` or ``with Ada, Alan and 3 more``."""
     if item.speakers and not item.attendees and len(item.speakers) == 1:
-        return f"{item.speakers[0].name} is speaking"
-    return f"with {names(item.speakers + item.attendees, limit=3)}"
+        return "", listed(item.speakers, 1), " is speaking"
+    return "with ", listed(item.speakers + item.attendees, MAX_SOON_NAMED), ""
+
+
+def person_text(person: PersonCard) -> str:
+    """A name in the plain-text part with its page's address, delimited as RFC 3986 (appendix C) suggests."""
+    return f"{person.name} <{person.url}>"

@@ -1,7 +1,8 @@
 """Every page type in Chromium at 390 and 1280 px, signed out and signed in: nothing wider than
 a phone's screen (``document.documentElement.scrollWidth <= 390``) and no serious or critical
-axe-core violation (axe-core as bundled by axe-playwright-python). Also what the buttons,
-forms and the unsubscribe pages show. Screenshots go to ``LANYARD_TEST_SCREENSHOTS`` when set."""
+axe-core violation (axe-core as bundled by axe-playwright-python); contrast computed from
+Chromium's colours where axe does not look (aria-hidden initials, the aria-disabled pager).
+Also what the buttons, forms and the unsubscribe pages show. Screenshots go to ``LANYARD_TEST_SCREENSHOTS`` when set."""
 
 from __future__ import annotations
 
@@ -208,3 +209,111 @@ def test_the_unsubscribe_pages_have_lanyards_look(world, browser):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# The colours a reader sees, composited as Chromium computed them: the text's colour (its
+# alpha and every ancestor's opacity applied) over the nearest opaque background beneath it,
+# any translucent backgrounds between blended in, on a white canvas. Background images are
+# not drawn; lanyard's text never sits on one.
+SEEN_COLOURS = """(selector) => [...document.querySelectorAll(selector)].map(el => {
+  const rgba = s => { const p = s.match(/[\\d.]+/g).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const text = rgba(getComputedStyle(el).color);
+  let opacity = 1;
+  const layers = [];
+  for (let node = el; node; node = node.parentElement) {
+    const style = getComputedStyle(node);
+    opacity *= Number(style.opacity);
+    const background = rgba(style.backgroundColor);
+    if (background[3] > 0) layers.unshift(background);
+    if (background[3] >= 1) break;
+  }
+  let under = [255, 255, 255];
+  for (const [r, g, b, a] of layers) under = [r, g, b].map((c, i) => c * a + under[i] * (1 - a));
+  const alpha = text[3] * opacity;
+  return {
+    what: el.closest('[class]').className + ' ' + JSON.stringify(el.textContent.trim()),
+    text: text.slice(0, 3).map((c, i) => c * alpha + under[i] * (1 - alpha)),
+    background: under,
+  };
+})"""
+
+
+def contrast(first: list[float], second: list[float]) -> float:
+    """WCAG 2's contrast ratio of two sRGB colours (0–255 per channel)."""
+    def luminance(colour: list[float]) -> float:
+        linear = [(c / 255 / 12.92) if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in colour]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def low_contrast(tab, selector: str) -> tuple[int, list[str]]:
+    """How many elements ``selector`` finds, and those under 4.5:1 (WCAG AA for body text)."""
+    seen = tab.evaluate(SEEN_COLOURS, selector)
+    return len(seen), [
+        f"{s['what']}: {contrast(s['text'], s['background']):.2f}:1"
+        for s in seen if contrast(s["text"], s["background"]) < 4.5
+    ]
+
+
+def test_the_contrast_function_agrees_with_wcag():
+    assert round(contrast([0, 0, 0], [255, 255, 255]), 1) == 21.0
+    assert round(contrast([118, 118, 118], [255, 255, 255]), 2) == 4.54  # #767676, the lightest grey passing AA
+
+
+@pytest.fixture
+def crowd(world):
+    """Enough speakers for two pages of /people/, their handles giving every avatar hue."""
+    from lanyard_site.events.templatetags.lanyard import AVATAR_HUES, hue
+
+    handles = [f"crowd-{i}" for i in range(60)]  # the directory pages by 50
+    assert {hue(h) for h in handles} == {f"hue-{n}" for n in range(AVATAR_HUES)}
+    for handle in handles:
+        person = Person.objects.create(name=f"Crowd {handle.title()}", handle=handle)
+        Attendance.objects.create(person=person, event=world["quiet"], role="speaking")
+    with stores.engine().connect() as connection:
+        stores.search().rebuild(stream_documents(connection))
+    return handles
+
+
+def test_initials_and_the_disabled_pager_keep_4_5_to_1(live_server, world, crowd, browser):
+    """Computed in Chromium from the real stylesheet: white initials on every avatar hue, and the
+    pager's greyed-out "Previous"/"Next" on the first and last page."""
+    tab = browser.new_page(base_url=live_server.url)
+    problems: list[str] = []
+    hues: set[str] = set()
+    for url in ("/people/", "/people/?page=2"):
+        for width in (PHONE, 1280):
+            tab.set_viewport_size({"width": width, "height": 900})
+            tab.goto(url)
+            found, low = low_contrast(tab, ".avatar .initials")
+            assert found >= 10, (url, found)
+            problems += [f"{url} at {width}px: {p}" for p in low]
+            found, low = low_contrast(tab, ".pager-link.disabled")
+            assert found == 1, (url, found)  # "← Previous" on page 1, "Next →" on page 2
+            problems += [f"{url} at {width}px: {p}" for p in low]
+            hues |= set(tab.evaluate(
+                "[...document.querySelectorAll('.avatar')]"
+                ".flatMap(a => [...a.classList].filter(c => c.startsWith('hue-')))"
+            ))
+    assert len(hues) == 8, hues
+    # The large avatar on a person's page, too.
+    tab.goto("/people/crowd-0/")
+    found, low = low_contrast(tab, ".avatar.large .initials")
+    assert found == 1 and low == [], low
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_emails_initials_keep_4_5_to_1(browser):
+    """The digest's avatars, with its <style> block applied as a mail client that keeps it would."""
+    from digest.nightly.render import Renderer
+    from tests.digest.nightly import sample_digests
+
+    html = Renderer(base_url=sample_digests.BASE).render(sample_digests.rich_digest()).html
+    tab = browser.new_page()
+    tab.set_content(html)
+    found, low = low_contrast(tab, ".avatar")
+    assert found >= 5 and low == [], low
+    found, low = low_contrast(tab, "a[href*='/people/']")
+    assert found >= 5 and low == [], low

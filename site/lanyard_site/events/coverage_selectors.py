@@ -23,8 +23,10 @@ def coverage_of(target: Session | Event | Person | Topic) -> list[Coverage]:
     elif isinstance(target, Person):
         rows = _base().filter(session__speakers=target).distinct().order_by("-created_at", "-pk")
     elif isinstance(target, Topic):
-        rows = (_base().filter(Q(event__topics=target) | Q(session__event__topics=target))
-                .distinct().order_by("-created_at", "-pk"))
+        # Ids first (as coverage_rows does): no join through event_topic multiplies rows, so
+        # no DISTINCT, and the newest-first index (coverage_created) is walked, not sorted.
+        on_topic = Event.objects.filter(topics=target).values("pk")
+        rows = _base().filter(Q(event__in=on_topic) | Q(session__event__in=on_topic)).order_by("-created_at", "-pk")
     else:
         raise TypeError(f"no coverage for a {type(target).__name__}")
     return list(rows[:SHOWN])

@@ -12,7 +12,10 @@ DIGEST_DATE = dt.date(2026, 3, 2)
 
 def person(pid: int, name: str) -> PersonCard:
     handle = f"person{pid}"
-    return PersonCard(id=pid, name=name, handle=handle, avatar_url=f"https://avatars.example.org/{handle}.png")
+    return PersonCard(
+        id=pid, name=name, handle=handle, avatar_url=f"https://avatars.example.org/{handle}.png",
+        url=f"{BASE}/people/{handle}/",
+    )
 
 
 def event(
@@ -82,7 +85,8 @@ def single_digest() -> Digest:
 def hostile_digest() -> Digest:
     """Names that try to break out of the markup, the headers and the links."""
     evil = PersonCard(id=66, name='<script>alert("x")</script> Mallory & "Eve"', handle="mallory",
-                      avatar_url='https://avatars.example.org/m.png?a=1&b="><script>x</script>')
+                      avatar_url='https://avatars.example.org/m.png?a=1&b="><script>x</script>',
+                      url=f'{BASE}/people/mallory/?a=1&b="><script>x</script>')
     event_card = EventCard(
         id=66, name="<img src=x onerror=alert(1)>Evil\r\nBcc: victim@example.com", slug="evil",
         start_date=DIGEST_DATE, end_date=DIGEST_DATE, city="<b>Nowhere</b>", country="Ünïcode–Land",
@@ -90,5 +94,6 @@ def hostile_digest() -> Digest:
     )
     return make_digest(
         [DigestItem(event_card, speakers=(evil,), attendees=())],
-        recipient=PersonCard(id=101, name="José <Ñoño>\r\nX-Evil: 1", handle="jose", avatar_url=f"{BASE}/a.png"),
+        recipient=PersonCard(id=101, name="José <Ñoño>\r\nX-Evil: 1", handle="jose", avatar_url=f"{BASE}/a.png",
+                              url=f"{BASE}/people/jose/"),
     )

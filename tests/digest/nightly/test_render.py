@@ -104,8 +104,9 @@ def test_content_of_a_rich_digest(renderer):
     assert "And 2 more events" in rendered.html
     # Avatars are initials: no remote image to block or break.
     assert "<img" not in rendered.html
-    # The initials badge is decorative (the name follows it), so screen readers skip it.
-    assert '<span class="avatar" aria-hidden="true">AL</span> Ada Lovelace' in rendered.html
+    # The initials badge is decorative (the linked name follows it), so screen readers skip it.
+    badge = '<span class="avatar" aria-hidden="true">AL</span> <a href="https://lanyard.example.com/people/person1/"'
+    assert badge in rendered.html
     for part in (rendered.text, rendered.html):
         assert "https://lanyard.example.com/events/event-1/event.ics" in part  # "Add to calendar"
         assert "https://lanyard.example.com/calendar/FEEDTOKEN.ics" in part
@@ -114,17 +115,24 @@ def test_content_of_a_rich_digest(renderer):
 
 def test_text_part_reads_on_its_own(renderer):
     text = renderer.render(samples.rich_digest()).text
-    assert "<" not in text and "&amp;" not in text and "{" not in text
+    # No markup: the only angle brackets delimit addresses (RFC 3986, appendix C).
+    assert not re.search(r"<(?!https://)", text) and "&amp;" not in text and "{" not in text
     lines = text.splitlines()
     assert lines[0] == "Hi Barbara Liskov,"
-    block = lines[lines.index("PyCon US"):lines.index("PyCon US") + 5]
+    block = lines[lines.index("PyCon US"):lines.index("PyCon US") + 9]
     assert block == [
         "PyCon US",
         "5–7 Mar 2026 - Pittsburgh, United States",
-        "Speaking: Ada Lovelace",
-        "Attending: Alan Turing and Grace Hopper",
         "https://lanyard.example.com/events/event-1/",
+        "Add to calendar: https://lanyard.example.com/events/event-1/event.ics",
+        "Speaking:",
+        "- Ada Lovelace <https://lanyard.example.com/people/person1/>",
+        "Attending:",
+        "- Alan Turing <https://lanyard.example.com/people/person2/>",
+        "- Grace Hopper <https://lanyard.example.com/people/person3/>",
     ]
+    soon = lines[lines.index("Python Meetup Berlin - Wed 4 Mar 2026, Berlin"):][:3]
+    assert soon[2] == "with Grace Hopper <https://lanyard.example.com/people/person3/>"
     assert "Unsubscribe: https://lanyard.example.com/u/TOKEN123.sig" in lines
     assert "\n\n\n" not in text
 
@@ -207,7 +215,7 @@ def test_every_link_is_absolute_and_there_are_no_scripts(renderer, name):
     assert all(url.startswith(("https://", "http://")) for url in parser.urls), parser.urls
     assert "<script" not in rendered.html.lower() or name == "hostile" and "&lt;script" in rendered.html
     assert 'href="https://lanyard.example.com/u/TOKEN123.sig"' in rendered.html
-    text_urls = re.findall(r"\S+://\S+", rendered.text)
+    text_urls = re.findall(r"[^\s<>]+://[^\s<>]+", rendered.text)
     assert text_urls and all(url.startswith(("https://", "http://")) for url in text_urls)
     assert "Unsubscribe: https://lanyard.example.com/u/TOKEN123.sig" in rendered.text
 
@@ -215,8 +223,49 @@ def test_every_link_is_absolute_and_there_are_no_scripts(renderer, name):
 def test_a_crowd_is_counted_not_listed(renderer):
     rendered = renderer.render(SAMPLES["crowd"]())
     assert rendered.html.count('class="avatar"') == 16  # 8 speakers and 8 attendees shown
-    assert "and 4 more" in rendered.html and "and 22 more" in rendered.html
-    assert "Speaking: Speaker 10, " in rendered.text and " and 2 more" in rendered.text
+    assert rendered.html.count("/people/") == 16
+    assert ">and 4 more</span>" in rendered.html and ">and 22 more</span>" in rendered.html
+    lines = rendered.text.splitlines()
+    speaking = lines[lines.index("Speaking:") + 1:lines.index("Attending:")]
+    assert speaking[0] == "- Speaker 10 <https://lanyard.example.com/people/person10/>"
+    assert len(speaking) == 11 and speaking[-1] == "- and 2 more"  # ten named, one a line
+
+
+class _NamedLinks(HTMLParser):
+    """Every <a> with its href, inline style and text."""
+
+    def __init__(self):
+        super().__init__()
+        self.links: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.links.append({**dict(attrs), "text": ""})
+
+    def handle_data(self, data):
+        if self.links and "end" not in self.links[-1]:
+            self.links[-1]["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self.links[-1]["end"] = True
+
+
+def test_every_name_links_to_the_persons_page_underlined(renderer):
+    digest = samples.rich_digest()
+    rendered = renderer.render(digest)
+    parser = _NamedLinks()
+    parser.feed(rendered.html)
+    by_name = {link["text"]: link for link in parser.links if "/people/" in link["href"]}
+    named = {p.name: p for item in (*digest.new_items, *digest.soon_items) for p in (*item.speakers, *item.attendees)}
+    assert set(by_name) == set(named)
+    for name, link in by_name.items():
+        assert link["href"] == f"https://lanyard.example.com/people/{named[name].handle}/"
+        # Inline, so it holds where <style> is stripped: an underline, not colour alone.
+        assert "text-decoration:underline" in link["style"].replace(" ", ""), link
+    # The hostile names are escaped inside their links too.
+    hostile = renderer.render(samples.hostile_digest()).html
+    assert "&lt;script&gt;" in hostile and '">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Mallory' in hostile
 
 
 def test_an_empty_digest_is_refused(renderer):
