@@ -39,7 +39,7 @@ def _note(ctx: WorkerContext, run_id: int | None, text: str) -> None:
         return
     try:
         run_note(ctx.engine, run_id=run_id, note=text)
-    except Exception as error:  # noqa: BLE001 - the note waits for the next success
+    except Exception as error:  # the note waits for the next success
         log.warning("could not write the note to run %s: %s", run_id, error)
 
 
@@ -88,7 +88,7 @@ def chunk_run_id(ctx: WorkerContext, chunk_id: int) -> int | None:
     """The run a chunk belongs to, for its notes (None when the database cannot say)."""
     try:
         found = runs_of_chunks(ctx.engine, chunk_ids=[chunk_id])
-    except Exception:  # noqa: BLE001 - the database may be the fault being noted
+    except Exception:  # the database may be the fault being noted
         return None
     return found[0] if found else None
 

@@ -33,8 +33,8 @@ from digest.delivery.deliver import CLAIM_TIMEOUT, SUPPRESSION_MAX_AGE, Delivery
 from digest.delivery.transports import Transport, make_transport
 from digest.faults import DATABASE_ERRORS
 from digest.graph.store import Graph, GraphMissing
-from digest.graph.sync import Healing as GraphHealing
 from digest.graph.sync import heal as graph_heal
+from digest.heal import Healing
 from digest.nightly.build import Selection, upcoming_window
 from digest.nightly.compose import Composer, Inputs, Prepared, people_wanted, select_all
 from digest.nightly.friends import RedisFriendEvents, make_friend_strategy
@@ -43,7 +43,6 @@ from digest.nightly.mentions import MentionMemory
 from digest.nightly.render import Renderer
 from digest.runs.state import ChunkRecord, RunPaused, run_get, run_record
 from digest.search.index import SearchError, SearchMissing
-from digest.search.sync import Healing as SearchHealing
 from digest.search.sync import heal as search_heal
 from digest.stores import db
 from digest.stores.db import batches
@@ -266,7 +265,7 @@ class Pipeline:
             try:
                 return self.strategy.friend_events(person_ids, window)
             except GraphMissing:
-                healed: GraphHealing | SearchHealing = graph_heal(
+                healed: Healing = graph_heal(
                     self.graph, self.engine, lock_key=self.keys.graph_heal_lock
                 )
             except SearchMissing:
