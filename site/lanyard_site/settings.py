@@ -209,7 +209,10 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF],
         "connect-src": [SELF],
         "frame-src": list(FRAME_SRC),
-        "form-action": [SELF],
+        # Sign in with GitHub posts to allauth, which redirects to GitHub's authorize page:
+        # browsers check form-action on the redirects after a post too. (Mastodon's servers
+        # can be anywhere: its flow leaves from a page, social/views.mastodon_start.)
+        "form-action": [SELF, *([LANYARD.github_url] if LANYARD.github_client_id else [])],
         "base-uri": [NONE],
         "frame-ancestors": [NONE],
         "object-src": [NONE],
