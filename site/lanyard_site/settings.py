@@ -173,9 +173,16 @@ STORAGES = {
 # Named caches, no single global one. Template fragments (the {% cache %} tag uses
 # "template_fragments") are shared by every process in Redis (the embedded one by
 # default); their keys carry the cache_version of what they show, so an edit makes the
-# old entry unreachable. "default" is per process, for hot small values.
+# old entry unreachable. "default" is per process, for hot small values; "rows" per
+# process too, for event rows in lists (versioned the same way).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site", "TIMEOUT": 60},
+    # Event rows in lists, keyed by the event's cache_version: per process, many small
+    # entries (a row is about 1 KB; 20,000 rows at most).
+    "rows": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-rows",
+        "TIMEOUT": 600, "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
     "template_fragments": {
         "BACKEND": "lanyard_site.personal.caching.LanyardRedisCache",  # RedisCache on LANYARD_REDIS_URL
         "TIMEOUT": 600,
