@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from lanyard_site.accounts.models import Account
-from lanyard_site.events.models import Follow
+from lanyard_site.events.models import Follow, Person
 from lanyard_site.social.mastodon import MastodonRefused, server_origin
 from lanyard_site.social.models import AccountToken, MastodonServer
 from tests.site.personal.conftest import make_person, sign_in
@@ -131,3 +131,16 @@ def test_what_people_type_names_a_server(typed, origin):
 def test_what_names_no_usable_server_is_refused(typed):
     with pytest.raises(MastodonRefused):
         server_origin(typed)
+
+
+def test_a_link_refused_right_after_a_new_sign_in_leaves_no_user_or_person_behind(
+        client, mastodon, lanyard_settings, link_taken_meanwhile):
+    mastodon.add_account("ada")
+    mastodon.signed_in = "ada"
+    grace = make_person("grace")
+    link_taken_meanwhile(grace, "mastodon", mastodon.uri("ada"))
+    page = _approve(client, _start(client, mastodon.base_url), mastodon)
+    assert "belongs to another lanyard profile; nothing was changed" in text(page)
+    assert not User.objects.exists() and list(Person.objects.values_list("handle", flat=True)) == ["grace"]
+    assert not AccountToken.objects.exists() and Account.objects.get().person == grace
+    assert "_auth_user_id" not in client.session  # not signed in as a user that is gone
