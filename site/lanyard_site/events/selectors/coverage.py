@@ -14,10 +14,17 @@ from ..models import Coverage, Event, Person, Session, Topic
 from .shared import FilterChoices, clean_text
 
 SHOWN = 50  # coverage items listed on one page
+TOPIC_SHOWN = 10  # the newest of a topic's (its page links to all of them on /coverage/)
 
 
 def _base() -> QuerySet[Coverage]:
     return Coverage.objects.select_related("session", "event", "session__event")
+
+
+def of_event(event: Event) -> Q:
+    """Coverage of the event or of one of its talks, as two index lookups (event_id, and
+    session_id among its talks' ids): an OR through the talk's join scanned every row."""
+    return Q(event=event) | Q(session__in=Session.objects.filter(event=event).values("pk"))
 
 
 def coverage_of(target: Session | Event | Person | Topic) -> list[Coverage]:
@@ -26,7 +33,7 @@ def coverage_of(target: Session | Event | Person | Topic) -> list[Coverage]:
     if isinstance(target, Session):
         rows = _base().filter(session=target).order_by("kind", "title", "pk")
     elif isinstance(target, Event):
-        rows = _base().filter(Q(event=target) | Q(session__event=target)).order_by("kind", "title", "pk")
+        rows = _base().filter(of_event(target)).order_by("kind", "title", "pk")
     elif isinstance(target, Person):
         rows = _base().filter(session__speakers=target).distinct().order_by("-created_at", "-pk")
     elif isinstance(target, Topic):
@@ -36,7 +43,7 @@ def coverage_of(target: Session | Event | Person | Topic) -> list[Coverage]:
         rows = _base().filter(Q(event__in=on_topic) | Q(session__event__in=on_topic)).order_by("-created_at", "-pk")
     else:
         raise TypeError(f"no coverage for a {type(target).__name__}")
-    return list(rows[:SHOWN])
+    return list(rows[:TOPIC_SHOWN if isinstance(target, Topic) else SHOWN])
 
 
 @dataclass
@@ -78,7 +85,7 @@ def coverage_rows(filters: CoverageFilters) -> QuerySet[Coverage]:
     if filters.person is not None:
         rows = rows.filter(session__speakers=filters.person)
     if filters.event is not None:
-        rows = rows.filter(Q(event=filters.event) | Q(session__event=filters.event))
+        rows = rows.filter(of_event(filters.event))
     if filters.topic is not None:
         # Coverage of an event on the topic, or of a talk at one: ids first, so the two
         # joins through event_topic never multiply rows.
