@@ -207,7 +207,7 @@ def race(strategies: dict, people: list[int], window, rounds: int) -> tuple[dict
 
 
 def ensure_data(app, args) -> list[int]:
-    from lanyard_cli.seed import run_seed
+    from digest.demo.world import seed_with_graph
 
     app.migrate()
     with app.engine.connect() as c:
@@ -219,8 +219,9 @@ def ensure_data(app, args) -> list[int]:
             "(once; reused later)...",
             flush=True,
         )
-        run_seed(
-            app,
+        seed_with_graph(
+            app.engine,
+            app.graph,
             people=args.people,
             events=args.events,
             subscribers=args.subscribers,

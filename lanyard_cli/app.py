@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
+
+import click
 
 from digest.config import Settings, load_settings
 
@@ -34,6 +38,20 @@ class App:
 
         return Graph(self.redis, self.settings.redis_prefix)
 
+    @cached_property
+    def celery(self):
+        """The Celery app on these settings (loaded only by commands that send or run tasks)."""
+        from scheduler.app import app_for
+
+        return app_for(self.settings)
+
+    @cached_property
+    def enqueue(self):
+        """Sends tasks to the workers: the run services' RunQueue."""
+        from scheduler.enqueue import Enqueue
+
+        return Enqueue(self.celery)
+
     def setup_django(self) -> None:
         """Start Django (for migrations and the site) on the same settings."""
         _ = self.settings  # fail on bad configuration before Django does, with our message
@@ -55,3 +73,19 @@ def who_is_changing() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no user name for this uid (a container)
         return "cli"
+
+
+@contextmanager
+def one_line_errors(also: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """Turns a refusal (a run control's, a schedule value's, a bad value) into one line for the operator."""
+    from digest.runs.runtime import ScheduleError
+    from digest.runs.state import RunControlError
+
+    try:
+        yield
+    except click.ClickException:
+        raise
+    except (RunControlError, ScheduleError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    except also as error:
+        raise click.ClickException(str(error)) from None
