@@ -77,9 +77,9 @@ def main() -> None:
     os.environ.update({"LANYARD_DATA_DIR": str(data_dir), "LANYARD_MAIL_URL": f"maildir://{data_dir / 'outbox'}"})
     for name in ("LANYARD_DATABASE_URL", "LANYARD_REDIS_URL", "LANYARD_REDIS_PREFIX", "LANYARD_FRIENDS_STRATEGY"):
         os.environ.pop(name, None)
-    from lanyard_cli.app import App
+    from digest.handles import Handles
 
-    app = App()
+    app = Handles()
     settings = app.settings
     ids = ensure_data(app, people=args.people, events=args.events, subscribers=args.subscribers)
     engine, redis = app.engine, app.redis
@@ -176,7 +176,9 @@ def ensure_data(app, *, people: int, events: int, subscribers: int) -> list[int]
     from digest.demo.world import seed_with_graph
 
     engine = app.engine
-    app.migrate()
+    from lanyard_site.boot import migrate
+
+    migrate()
     with engine.connect() as c:
         have = c.execute(select(func.count()).select_from(db.subscription)).scalar_one()
         have_people = c.execute(select(func.count()).select_from(db.person)).scalar_one()

@@ -184,11 +184,13 @@ def ensure_data(args) -> None:
     from sqlalchemy import func, select
 
     from digest.demo.world import seed_with_graph
+    from digest.handles import Handles
     from digest.stores import db
-    from lanyard_cli.app import App
 
-    app = App()
-    app.migrate()
+    app = Handles()
+    from lanyard_site.boot import migrate
+
+    migrate()
     with app.engine.connect() as c:
         people = c.execute(select(func.count()).select_from(db.person)).scalar_one()
     if people != args.people:

@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import getpass
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 
 import click
 
-from digest.config import Settings, load_settings
+from digest.handles import Handles
 
 
-class App:
-    """Lazily built handles on lanyard's stores, for one command invocation."""
-
-    @cached_property
-    def settings(self) -> Settings:
-        return load_settings()
-
-    @cached_property
-    def engine(self):
-        from digest.stores.db import make_engine
-
-        return make_engine(self.settings.database)
-
-    @cached_property
-    def redis(self):
-        from digest.stores.redis_store import connect
-
-        return connect(self.settings)
-
-    @cached_property
-    def graph(self):
-        from digest.graph.store import Graph
-
-        return Graph(self.redis, self.settings.redis_prefix)
+class App(Handles):
+    """Lazily built handles on lanyard's stores, for one command invocation, and the Celery
+    app and Django on the same settings."""
 
     @cached_property
     def celery(self):
@@ -55,16 +33,15 @@ class App:
     def setup_django(self) -> None:
         """Start Django (for migrations and the site) on the same settings."""
         _ = self.settings  # fail on bad configuration before Django does, with our message
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lanyard_site.settings")
-        import django
+        from lanyard_site.boot import django_setup
 
-        django.setup()
+        django_setup()
 
     def migrate(self, verbosity: int = 0) -> None:
-        self.setup_django()
-        from django.core.management import call_command
+        _ = self.settings
+        from lanyard_site.boot import migrate
 
-        call_command("migrate", interactive=False, verbosity=verbosity)
+        migrate(verbosity)
 
 
 def who_is_changing() -> str:
