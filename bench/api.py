@@ -89,10 +89,10 @@ def main() -> None:
     from django.core.wsgi import get_wsgi_application
 
     settings.DEBUG = False
-    from lanyard_site.events import selectors
+    from lanyard_site.events.selectors import shared  # every events page reads its day from shared.today()
 
     today = bench_digest.TODAY
-    selectors.today = lambda: today
+    shared.today = lambda: today
     wsgi = get_wsgi_application()
     pages = bench_site.page_urls(app, random.Random(SEED), args.requests)
     print(f"data: {data_dir} ({args.people} people, {args.events} events), as of {today}; "
