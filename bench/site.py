@@ -65,9 +65,9 @@ def main() -> None:
         ensure_postgres_database(args.database_url)
         os.environ["LANYARD_DATABASE_URL"] = args.database_url
     bench_digest = _digest_bench()
-    from lanyard_cli.app import App
+    from digest.handles import Handles
 
-    app = App()
+    app = Handles()
     bench_digest.ensure_data(app, people=args.people, events=args.events, subscribers=args.subscribers)
     ensure_index(app)
 
