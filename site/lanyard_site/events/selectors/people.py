@@ -18,6 +18,7 @@ from .paging import SEARCH_MAX_PAGES, at_page, page_number, paginate, search_pag
 
 DIRECTORY_PAGE = 50  # people per page of a directory
 PAST_SHOWN = 50  # past events listed on a person page
+SPEAKER_IDS_KEY = "people:speakers:ids"  # the speakers directory's order, per process (the default cache)
 
 
 @dataclass(frozen=True)
@@ -121,17 +122,22 @@ def speakers_by_name() -> QuerySet[Person]:
 
 def speakers_directory(*, query: str, raw_page: str | None, index: SearchIndex) -> PeoplePage:
     """Everyone who has spoken at an event, by name; a query searches everyone by name.
-    The name index is walked, each person checked in the attendance index, and
-    their number is cached for ten minutes: counting them reads every speaking row."""
+
+    The directory's order (every speaker's id, by name) is kept per process for ten
+    minutes, as its count was: a deep page walked the name index and probed attendance for
+    every person before it (measured 22 ms at page 20 on PostgreSQL, 100,000 people). A page
+    is then a slice of ids and one read of its rows; a new speaker is listed within ten
+    minutes, names and photos shown are always the rows' own."""
     if query:
         return people_search(query, raw_page, index)
-    speakers = speakers_by_name()
-    count = cache.get("people:speakers:count")
-    if count is None:
-        count = speakers.count()
-        cache.set("people:speakers:count", count, shared.CACHE_SECONDS)
-    page = paginate(speakers, raw_page, DIRECTORY_PAGE, count=count)
-    return PeoplePage(page=page, people=list(page.object_list), query="", searched=False)
+    ids = cache.get(SPEAKER_IDS_KEY)
+    if ids is None:
+        ids = list(speakers_by_name().values_list("pk", flat=True))
+        cache.set(SPEAKER_IDS_KEY, ids, shared.CACHE_SECONDS)
+    page = paginate(ids, raw_page, DIRECTORY_PAGE)
+    by_pk = Person.objects.in_bulk(page.object_list)
+    return PeoplePage(page=page, people=[by_pk[pk] for pk in page.object_list if pk in by_pk], query="",
+                      searched=False)
 
 
 def person_of(user) -> Person | None:
