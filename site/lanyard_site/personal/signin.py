@@ -35,7 +35,7 @@ def signed_in(request: HttpRequest) -> SignedIn | None:
     return getattr(request, "signed_in", None)
 
 
-def remember(request: HttpRequest, user) -> None:
+def remember(request: HttpRequest, user) -> SignedIn:
     """Have the response set the cookie for ``user`` (at login, or after a profile change)."""
     person = getattr(user, "person", None) if user is not None else None
     superuser = bool(user is not None and user.is_superuser)
@@ -43,13 +43,18 @@ def remember(request: HttpRequest, user) -> None:
         value = SignedIn(person.pk, person.name, person.handle, superuser)
     else:
         value = SignedIn(None, user.get_username(), "", superuser)
-    request.signed_in = value
-    request._signed_in_change = value
+    _mark(request, signed_in=value, _signed_in_change=value)
+    return value
 
 
 def forget(request: HttpRequest) -> None:
-    request.signed_in = None
-    request._signed_in_change = None
+    _mark(request, signed_in=None, _signed_in_change=None)
+
+
+def _mark(request: HttpRequest, **values: SignedIn | None) -> None:
+    """Set this app's attributes of the request (``signed_in``; ``_signed_in_change`` for the
+    middleware's response), which Django's HttpRequest type does not declare."""
+    vars(request).update(values)
 
 
 class SignedInMiddleware:
@@ -57,12 +62,12 @@ class SignedInMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.signed_in = _read(request)
+        _mark(request, signed_in=_read(request))
         response = self.get_response(request)
         change = getattr(request, "_signed_in_change", _UNSET)
         if change is None:
             response.delete_cookie(COOKIE, samesite="Lax")
-        elif change is not _UNSET:
+        elif isinstance(change, SignedIn):  # else _UNSET: the cookie stays as it is
             response.set_signed_cookie(
                 COOKIE,
                 json.dumps(asdict(change), separators=(",", ":")),
@@ -79,6 +84,8 @@ def _read(request: HttpRequest) -> SignedIn | None:
     try:
         raw = request.get_signed_cookie(COOKIE, salt=SALT, max_age=settings.SESSION_COOKIE_AGE)
     except (KeyError, BadSignature):
+        return None
+    if raw is None:  # only with a default, which is not given: the stubs allow it
         return None
     try:
         data = json.loads(raw)

@@ -18,6 +18,7 @@ from digest.ops.live import OPS_DEFAULTS
 
 from ..events.models import Person
 from ..ops.services import request_snapshot
+from ..request_types import AuthenticatedRequest
 from . import flows, selectors, services
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def refresh(request: HttpRequest, person: Person, account_id: int) -> HttpRespon
 
 @require_POST
 @_signed_in_person
-def disconnect(request: HttpRequest, person: Person, account_id: int) -> HttpResponse:
+def disconnect(request: AuthenticatedRequest, person: Person, account_id: int) -> HttpResponse:
     try:
         account = services.account_disconnect(person=person, user=request.user, account_id=account_id)
     except services.ConnectRefused as refused:

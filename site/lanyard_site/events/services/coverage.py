@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from django.db import transaction
 
@@ -30,7 +31,7 @@ def coverage_refetch(*, coverage_ids: list[int]) -> int:
     count = Coverage.objects.filter(pk__in=coverage_ids).update(
         status=CoverageStatus.FETCHING, failure="", etag="", last_modified="")
     for coverage_id in coverage_ids:
-        transaction.on_commit(lambda coverage_id=coverage_id: _send_fetch(coverage_id))
+        transaction.on_commit(partial(_send_fetch, coverage_id))
     return count
 
 

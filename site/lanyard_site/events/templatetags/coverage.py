@@ -16,7 +16,7 @@ from digest.vocabulary import CoverageStatus
 
 from ...ops.services import flag_active
 from ...personal.views import current_person_id
-from ..models import Coverage, Event, Session
+from ..models import Coverage, Event, Person, Session, Topic
 from ..selectors.coverage import coverage_of
 
 register = template.Library()
@@ -32,7 +32,9 @@ class CoverageItem:
 
 
 @register.inclusion_tag("events/_coverage_list.html", takes_context=True)
-def coverage_for(context: template.Context, target: object, heading: str = "Coverage") -> dict:
+def coverage_for(
+    context: template.Context, target: Session | Event | Person | Topic, heading: str = "Coverage"
+) -> dict:
     request = context.get("request")
     person_id = current_person_id(request) if request is not None else None
     embeds = isinstance(target, Session)
