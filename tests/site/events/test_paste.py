@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from digest.vocabulary import CoverageStatus
 from lanyard_site.events.models import Coverage, Event, Person, Session, Topic
-from tests.site.test_pages import OneDatabase
+from tests.site.pages import OneDatabase
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
 YOUTUBE_ID = "dQw4w9WgXcQ"
