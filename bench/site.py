@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT), str(ROOT / "site")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 SEED = 11
-GOAL_MS = 30.0
+GOAL_MS = 25.0  # issue 22: every page p95 < 25 ms on the 100,000 / 10,000 data
 MAX_QUERIES = 12
 
 
@@ -90,9 +90,9 @@ def main() -> None:
         worst_p95, worst_queries = max(worst_p95, p95), max(worst_queries, max(counts))
         print(f"{name:>20}: p50 {p50:6.2f} ms, p95 {p95:6.2f} ms ({p95 / base_p95:5.1f}x baseline), "
               f"queries {min(counts)}..{max(counts)}, {result.bad} not 200")
-    print(f"goal p95 < {GOAL_MS:.0f} ms on every page: {'met' if worst_p95 < GOAL_MS else 'MISSED'} "
+    print(f"goal p95 < {GOAL_MS:.0f} ms on every page: {'MET' if worst_p95 < GOAL_MS else 'MISSED'} "
           f"(worst {worst_p95:.1f} ms); <= {MAX_QUERIES} queries per page: "
-          f"{'met' if worst_queries <= MAX_QUERIES else 'MISSED'} (most {worst_queries}); "
+          f"{'MET' if worst_queries <= MAX_QUERIES else 'MISSED'} (most {worst_queries}); "
           f"load average {os.getloadavg()[0]:.1f}")
 
 
