@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 from digest.vocabulary import CoverageKind
 
 from ..ops.services import flag_active
-from . import coverage_services
 from .models import Coverage, Event, Person, Session
+from .services import coverage as coverage_services
 
 
 class PasteLinkForm(forms.Form):

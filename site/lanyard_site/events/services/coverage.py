@@ -8,8 +8,8 @@ from django.db import transaction
 
 from digest.vocabulary import CoverageStatus
 
-from ..stores import scheduler_enqueue
-from .models import Coverage, Event, Person, Session
+from ...stores import scheduler_enqueue
+from ..models import Coverage, Event, Person, Session
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,94 @@
+"""/coverage/ (every link, filtered) and the coverage blocks of the talk, event, person and
+topic pages (bounded, newest first)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from digest.slugs import is_slug
+
+from ..models import Coverage, Event, Person, Session, Topic
+from .shared import FilterChoices, clean_text
+
+SHOWN = 50  # coverage items listed on one page
+TOPIC_SHOWN = 10  # the newest of a topic's (its page links to all of them on /coverage/)
+
+
+def _base() -> QuerySet[Coverage]:
+    return Coverage.objects.select_related("session", "event", "session__event")
+
+
+def of_event(event: Event) -> Q:
+    """Coverage of the event or of one of its talks, as two index lookups (event_id, and
+    session_id among its talks' ids): an OR through the talk's join scanned every row."""
+    return Q(event=event) | Q(session__in=Session.objects.filter(event=event).values("pk"))
+
+
+def coverage_of(target: Session | Event | Person | Topic) -> list[Coverage]:
+    """The coverage a page shows: a talk's own; an event's and its talks'; a speaker's talks';
+    a topic's events' and their talks'."""
+    if isinstance(target, Session):
+        rows = _base().filter(session=target).order_by("kind", "title", "pk")
+    elif isinstance(target, Event):
+        rows = _base().filter(of_event(target)).order_by("kind", "title", "pk")
+    elif isinstance(target, Person):
+        rows = _base().filter(session__speakers=target).distinct().order_by("-created_at", "-pk")
+    elif isinstance(target, Topic):
+        # Ids first (as coverage_rows does): no join through event_topic multiplies rows, so
+        # no DISTINCT, and the newest-first index (coverage_created) is walked, not sorted.
+        on_topic = Event.objects.filter(topics=target).values("pk")
+        rows = _base().filter(Q(event__in=on_topic) | Q(session__event__in=on_topic)).order_by("-created_at", "-pk")
+    else:
+        raise TypeError(f"no coverage for a {type(target).__name__}")
+    return list(rows[:TOPIC_SHOWN if isinstance(target, Topic) else SHOWN])
+
+
+@dataclass
+class CoverageFilters:
+    kind: str = ""
+    person: Person | None = None
+    topic: Topic | None = None
+    event: Event | None = None
+    ignored: list[str] = field(default_factory=list)
+
+
+def coverage_filters(params: Mapping[str, str], choices: FilterChoices) -> CoverageFilters:
+    filters = CoverageFilters()
+    kind = clean_text(params.get("kind"), 40)
+    if kind:
+        if kind in Coverage.Kind.values:
+            filters.kind = kind
+        else:
+            filters.ignored.append(f"kind: {kind}")
+    topic = clean_text(params.get("topic"), 100)
+    if topic:
+        filters.topic = next((t for t in choices.topics if t.slug == topic), None)
+        if filters.topic is None:
+            filters.ignored.append(f"topic: {topic}")
+    for name, model, field_name in (("person", Person, "handle"), ("event", Event, "slug")):
+        value = clean_text(params.get(name), 200)
+        if value:
+            found = model.objects.filter(**{field_name: value}).first() if is_slug(value) else None
+            setattr(filters, name, found)
+            if found is None:
+                filters.ignored.append(f"{name}: {value}")
+    return filters
+
+
+def coverage_rows(filters: CoverageFilters) -> QuerySet[Coverage]:
+    rows = Coverage.objects.select_related("event", "session__event")
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.person is not None:
+        rows = rows.filter(session__speakers=filters.person)
+    if filters.event is not None:
+        rows = rows.filter(of_event(filters.event))
+    if filters.topic is not None:
+        # Coverage of an event on the topic, or of a talk at one: ids first, so the two
+        # joins through event_topic never multiply rows.
+        on_topic = Event.objects.filter(topics=filters.topic).values("pk")
+        rows = rows.filter(Q(event__in=on_topic) | Q(session__event__in=on_topic))
+    return rows.order_by("-created_at", "-pk")
