@@ -75,9 +75,9 @@ def main() -> None:
     for name in ("LANYARD_DATABASE_URL", "LANYARD_REDIS_URL", "LANYARD_REDIS_PREFIX", "LANYARD_SEARCH_URL"):
         os.environ.pop(name, None)
     bench_digest, bench_site = _bench("digest"), _bench("site")
-    from lanyard_cli.app import App
+    from digest.handles import Handles
 
-    app = App()
+    app = Handles()
     bench_digest.ensure_data(app, people=args.people, events=args.events, subscribers=args.subscribers)
     bench_site.ensure_index(app)
 

@@ -71,9 +71,9 @@ def main() -> None:
     os.environ.update({"LANYARD_DATA_DIR": str(data_dir), "LANYARD_MAIL_URL": f"maildir://{data_dir / 'outbox'}"})
     for name in ("LANYARD_DATABASE_URL", "LANYARD_REDIS_URL", "LANYARD_REDIS_PREFIX", "LANYARD_FRIENDS_STRATEGY"):
         os.environ.pop(name, None)
-    from lanyard_cli.app import App
+    from digest.handles import Handles
 
-    app = App()
+    app = Handles()
     settings = app.settings
     ids = ensure_data(app, people=args.people, events=args.events, subscribers=args.subscribers)
     engine, redis = app.engine, app.redis
@@ -183,10 +183,12 @@ def bare_jinja_seconds(renderer: Renderer, digests) -> float:
 
 
 def ensure_data(app, *, people: int, events: int, subscribers: int) -> list[int]:
-    from lanyard_cli.seed import run_seed
+    from digest.demo.world import seed_with_graph
 
     engine = app.engine
-    app.migrate()
+    from lanyard_site.boot import migrate
+
+    migrate()
     with engine.connect() as c:
         have = c.execute(select(func.count()).select_from(db.subscription)).scalar_one()
         have_people = c.execute(select(func.count()).select_from(db.person)).scalar_one()
@@ -194,7 +196,10 @@ def ensure_data(app, *, people: int, events: int, subscribers: int) -> list[int]
         print(
             f"seeding {people} people, {events} events, {subscribers} subscribers (once; reused later)...", flush=True
         )
-        run_seed(app, people=people, events=events, subscribers=subscribers, seed=SEED, today=TODAY, reset=True)
+        seed_with_graph(
+            app.engine, app.graph, people=people, events=events, subscribers=subscribers, seed=SEED, today=TODAY,
+            reset=True,
+        )
     elif app.graph.live_generation() is None:
         from digest.graph.sync import rebuild
 

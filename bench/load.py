@@ -96,9 +96,9 @@ def main() -> None:
         env.pop(name, None)
     os.environ.update({k: v for k, v in env.items() if k.startswith("LANYARD_")})
     bench_site = _bench_module("site")
-    from lanyard_cli.app import App
+    from digest.handles import Handles
 
-    app = App()
+    app = Handles()
     bench_site._digest_bench().ensure_data(app, people=args.people, events=args.events, subscribers=args.subscribers)
     bench_site.ensure_index(app)
     username = _member(app)
