@@ -27,7 +27,7 @@ def fetch(ctx, url, talk_id, event_slug):
     """
     from digest.coverage.metadata import fetch_metadata
     from digest.http import HttpClient, HttpError, Refused, http_config
-    from digest.ops.profile import profile_http
+    from digest.stores.profile import profile_http
 
     if talk_id is not None and event_slug:
         raise click.UsageError("give --talk or --event, not both")
