@@ -30,6 +30,7 @@ urlpatterns = [
     path("search/", events.search, name="search"),
     path("talks/<int:talk_id>/coverage/", paste.paste_talk, name="paste_talk"),
     path("events/<lslug:slug>/coverage/", paste.paste_event, name="paste_event"),
+    path("coverage/<int:coverage_id>/remove/", paste.remove_link, name="remove_link"),
     path("subscriptions/", mailing.subscriptions, name="subscriptions"),
     path(
         "subscriptions/<int:subscription_id>/<str:action>/", mailing.subscription_change,

@@ -1,30 +1,55 @@
-"""Reads of coverage for the talk, event, person and topic pages (bounded, newest first)."""
+"""Reads of coverage for the talk, event, person and topic pages (bounded, newest first).
+
+A ``refused`` link (the guarded client would not fetch it: a private address, a port) is
+shown to its author only, with the reason; every public read leaves it out (``public``).
+"""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+
+from digest.vocabulary import CoverageStatus
 
 from .models import Coverage, Event, Person, Session, Topic
 
 SHOWN = 50  # coverage items listed on one page
 
 
-def _base() -> QuerySet[Coverage]:
-    return Coverage.objects.select_related("session", "event", "session__event")
+def public(rows: QuerySet[Coverage], *, author_id: int | None = None) -> QuerySet[Coverage]:
+    """``rows`` anyone may see, and the refused ones of ``author_id`` (the person looking)."""
+    hidden = Q(status=CoverageStatus.REFUSED)
+    if author_id is not None:
+        hidden &= ~Q(added_by_id=author_id)
+    return rows.exclude(hidden)
 
 
-def coverage_of(target: Session | Event | Person | Topic) -> list[Coverage]:
+def _base(author_id: int | None) -> QuerySet[Coverage]:
+    return public(Coverage.objects.select_related("session", "event", "session__event"), author_id=author_id)
+
+
+def coverage_of(target: Session | Event | Person | Topic, *, viewer_id: int | None = None) -> list[Coverage]:
     """The coverage a page shows: a talk's own; an event's and its talks'; a speaker's talks';
-    a topic's events' and their talks'."""
+    a topic's events' and their talks'. ``viewer_id``, the person looking, also sees the
+    links of theirs that were refused."""
     if isinstance(target, Session):
-        rows = _base().filter(session=target).order_by("kind", "title", "pk")
+        rows = _base(viewer_id).filter(session=target).order_by("kind", "title", "pk")
     elif isinstance(target, Event):
-        rows = _base().filter(Q(event=target) | Q(session__event=target)).order_by("kind", "title", "pk")
+        rows = _base(viewer_id).filter(Q(event=target) | Q(session__event=target)).order_by("kind", "title", "pk")
     elif isinstance(target, Person):
-        rows = _base().filter(session__speakers=target).distinct().order_by("-created_at", "-pk")
+        rows = _base(viewer_id).filter(session__speakers=target).distinct().order_by("-created_at", "-pk")
     elif isinstance(target, Topic):
-        rows = (_base().filter(Q(event__topics=target) | Q(session__event__topics=target))
+        rows = (_base(viewer_id).filter(Q(event__topics=target) | Q(session__event__topics=target))
                 .distinct().order_by("-created_at", "-pk"))
     else:
         raise TypeError(f"no coverage for a {type(target).__name__}")
     return list(rows[:SHOWN])
+
+
+def coverage_removable(coverage_id: int, *, person_id: int | None, staff: bool) -> Coverage | None:
+    """The link ``person_id`` may remove (their own; staff: any), or None."""
+    rows = Coverage.objects.select_related("session", "event", "session__event", "added_by")
+    if not staff:
+        if person_id is None:
+            return None
+        rows = rows.filter(added_by_id=person_id)
+    return rows.filter(pk=coverage_id).first()

@@ -29,6 +29,7 @@ from digest.search.snippets import snippet
 from digest.slugs import is_slug, slug_words
 
 from ..ops.degraded import search_away
+from .coverage_selectors import public
 from .models import Attendance, Coverage, Event, Person, Session, SlugHistory, SlugKind, Topic
 
 UPCOMING_DAYS = 30  # the home page's horizon
@@ -563,7 +564,7 @@ def coverage_filters(params: Mapping[str, str], choices: FilterChoices) -> Cover
 
 
 def coverage_rows(filters: CoverageFilters) -> QuerySet[Coverage]:
-    rows = Coverage.objects.select_related("event", "session__event")
+    rows = public(Coverage.objects.select_related("event", "session__event"))
     if filters.kind:
         rows = rows.filter(kind=filters.kind)
     if filters.person is not None:
@@ -690,7 +691,7 @@ def _hydrate(hits, words: list[str]) -> list[Result]:
         "event": Event.objects.all(),
         "session": Session.objects.select_related("event"),
         "person": Person.objects.all(),
-        "coverage": Coverage.objects.select_related("event", "session__event"),
+        "coverage": public(Coverage.objects.select_related("event", "session__event")),
     }
     rows = {kind: loaders[kind].in_bulk(pks) for kind, pks in by_type.items() if kind in loaders}
     results = []
