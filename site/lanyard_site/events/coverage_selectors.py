@@ -38,8 +38,11 @@ def coverage_of(target: Session | Event | Person | Topic, *, viewer_id: int | No
     elif isinstance(target, Person):
         rows = _base(viewer_id).filter(session__speakers=target).distinct().order_by("-created_at", "-pk")
     elif isinstance(target, Topic):
-        rows = (_base(viewer_id).filter(Q(event__topics=target) | Q(session__event__topics=target))
-                .distinct().order_by("-created_at", "-pk"))
+        # Ids first (as coverage_rows does): no join through event_topic multiplies rows, so
+        # no DISTINCT, and the newest-first index (coverage_created) is walked, not sorted.
+        on_topic = Event.objects.filter(topics=target).values("pk")
+        rows = (_base(viewer_id).filter(Q(event__in=on_topic) | Q(session__event__in=on_topic))
+                .order_by("-created_at", "-pk"))
     else:
         raise TypeError(f"no coverage for a {type(target).__name__}")
     return list(rows[:SHOWN])
