@@ -61,7 +61,7 @@ def test_attach_to_a_talk_or_an_event(env, engine, web_server, talk_id):
                                          db.coverage.c.status, db.coverage.c.title).order_by(db.coverage.c.id)).all()
         event_id = connection.execute(select(db.event_.c.id).where(db.event_.c.slug == "pycon")).scalar_one()
     assert [tuple(r[1:]) for r in rows] == [(talk_id, None, "ok", "The video"), (None, event_id, "refused", "http://10.1.2.3/")]
-    assert f"coverage {rows[0][0]} attached" in result.stdout and f"(coverage {rows[1][0]} kept" in failed.stderr
+    assert f"coverage {rows[0][0]} attached" in result.stdout and f"; coverage {rows[1][0]} kept" in failed.stderr
     assert_one_clear_line(run(["coverage", "fetch", url, "--talk", "999"], env), 2, "no talk with id 999")
     assert_one_clear_line(run(["coverage", "fetch", url, "--event", "nope"], env), 2, "no event with slug 'nope'")
     assert_one_clear_line(run(["coverage", "fetch", url, "--event", "pycon", "--talk", "1"], env), 2, "not both")
