@@ -36,21 +36,22 @@ ROOT = Path(__file__).resolve().parent.parent
 # This file is named like the package it measures: take bench/ off the path.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from sqlalchemy import delete, func, select, update  # noqa: E402
+from sqlalchemy import delete, func, select, update
 
-from digest.delivery.transports import MaildirTransport  # noqa: E402
-from digest.links import manage_link, unsubscribe_link  # noqa: E402
-from digest.nightly.batch import work_here  # noqa: E402
-from digest.nightly.build import Links, build_digest, date_order, select_events, upcoming_window  # noqa: E402
-from digest.nightly.mentions import forget_mentions  # noqa: E402
-from digest.nightly.message import make_list_id, make_message_id, sender_domain  # noqa: E402
-from digest.nightly.parallel import process_chunks  # noqa: E402
-from digest.nightly.pipeline import Pipeline  # noqa: E402
-from digest.nightly.render import Renderer, premail  # noqa: E402
-from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
-from digest.stores import db  # noqa: E402
-from digest.tokens import SubscriptionRef, TokenSigner  # noqa: E402
-from digest.values import PersonCard  # noqa: E402
+from digest.delivery.transports import MaildirTransport
+from digest.links import manage_link, unsubscribe_link
+from digest.nightly.batch import work_here
+from digest.nightly.build import Links, build_digest, date_order, select_events, upcoming_window
+from digest.nightly.mentions import forget_mentions
+from digest.nightly.message import make_list_id, make_message_id, sender_domain
+from digest.nightly.parallel import process_chunks
+from digest.nightly.pipeline import Pipeline
+from digest.nightly.render import Renderer, premail
+from digest.runs.finishing import FinishPolicy, run_finish
+from digest.runs.planning import RunRequest, run_plan
+from digest.stores import db
+from digest.tokens import SubscriptionRef, TokenSigner
+from digest.values import PersonCard
 
 CHUNK_TIMEOUT = dt.timedelta(minutes=10)
 # The bench works its runs alone: nothing is in flight once its chunks are done.

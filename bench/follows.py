@@ -38,16 +38,16 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # bench/digest.py must not shadow the digest package
 
-from digest.accounts.env import AccountsEnv  # noqa: E402
-from digest.accounts.imports import _stage, follows_import, staging  # noqa: E402
-from digest.accounts.values import Identity, ImportResult  # noqa: E402
-from digest.config import load_settings  # noqa: E402
-from digest.graph.store import Graph  # noqa: E402
-from digest.http import HttpClient, HttpConfig  # noqa: E402
-from digest.stores import db  # noqa: E402
-from digest.stores.keys import RedisKeys  # noqa: E402
-from digest.vocabulary import Provider  # noqa: E402
-from tests.standins.github import GitHubStandIn  # noqa: E402
+from digest.accounts.env import AccountsEnv
+from digest.accounts.imports import _stage, follows_import, staging
+from digest.accounts.values import Identity, ImportResult
+from digest.config import load_settings
+from digest.graph.store import Graph
+from digest.http import HttpClient, HttpConfig
+from digest.stores import db
+from digest.stores.keys import RedisKeys
+from digest.vocabulary import Provider
+from tests.standins.github import GitHubStandIn
 
 POSTGRES_URL = os.environ.get("LANYARD_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LANYARD_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT), str(ROOT / "site")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from digest.ops.flags import DEFAULT_RULES, FlagSet, Visitor, parse_rule, rule_admits  # noqa: E402
+from digest.ops.flags import DEFAULT_RULES, FlagSet, Visitor, parse_rule, rule_admits
 
 
 def bench_flags(checks: int) -> None:

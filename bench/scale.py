@@ -33,24 +33,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-import psycopg  # noqa: E402
-import redis  # noqa: E402
-from sqlalchemy import delete, func, select, update  # noqa: E402
+import psycopg
+import redis
+from sqlalchemy import delete, func, select, update
 
-from digest.config import load_settings  # noqa: E402
-from digest.demo.seed import seed  # noqa: E402
-from digest.graph.store import Graph  # noqa: E402
-from digest.graph.sync import rebuild  # noqa: E402
-from digest.nightly.batch import work_here  # noqa: E402
-from digest.nightly.mentions import forget_mentions  # noqa: E402
-from digest.nightly.pipeline import Pipeline  # noqa: E402
-from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan  # noqa: E402
-from digest.stores import db  # noqa: E402
-from scheduler.app import create_app  # noqa: E402
-from scheduler.enqueue import Enqueue  # noqa: E402
-from scheduler.local import WORKER_COMMAND, workers_answering  # noqa: E402
-from scheduler.runs import run_start  # noqa: E402
-from scheduler.runtime import schedule_set  # noqa: E402
+from digest.config import load_settings
+from digest.demo.seed import seed
+from digest.graph.store import Graph
+from digest.graph.sync import rebuild
+from digest.nightly.batch import work_here
+from digest.nightly.mentions import forget_mentions
+from digest.nightly.pipeline import Pipeline
+from digest.runs.finishing import FinishPolicy, run_finish
+from digest.runs.planning import RunRequest, run_plan, run_start
+from digest.runs.runtime import schedule_set
+from digest.stores import db
+from scheduler.app import create_app
+from scheduler.enqueue import Enqueue
+from scheduler.local import WORKER_COMMAND, workers_answering
 
 CHUNK_TIMEOUT = dt.timedelta(minutes=10)
 # The bench works its runs alone: nothing is in flight once its chunks are done.

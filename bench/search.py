@@ -37,18 +37,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-import datetime as dt  # noqa: E402
+import datetime as dt
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from digest.graph.sync import rebuild as rebuild_graph  # noqa: E402
-from digest.nightly.build import upcoming_window  # noqa: E402
-from digest.nightly.friends import RedisFriendEvents  # noqa: E402
-from digest.search import MAX_CLAUSES, SearchIndex, open_search  # noqa: E402
-from digest.search.friends import PlannedFriendEvents, SearchFriendEvents  # noqa: E402
-from digest.search.sync import rebuild as rebuild_search  # noqa: E402
-from digest.stores import db  # noqa: E402
-from digest.stores.keys import RedisKeys  # noqa: E402
+from digest.graph.sync import rebuild as rebuild_graph
+from digest.nightly.build import upcoming_window
+from digest.nightly.friends import RedisFriendEvents
+from digest.search import MAX_CLAUSES, SearchIndex, open_search
+from digest.search.friends import PlannedFriendEvents, SearchFriendEvents
+from digest.search.sync import rebuild as rebuild_search
+from digest.stores import db
+from digest.stores.keys import RedisKeys
 
 TODAY = dt.date(2026, 6, 1)
 SEED = 7

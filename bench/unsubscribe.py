@@ -46,10 +46,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # shadow the digest package: the project root goes there instead.
 sys.path[0] = str(ROOT)
 
-from digest.config import load_settings  # noqa: E402
-from digest.stores import db  # noqa: E402
-from digest.stores.keys import RedisKeys  # noqa: E402
-from digest.tokens import SubscriptionRef, TokenSigner, _CompactJSON  # noqa: E402
+from digest.config import load_settings
+from digest.stores import db
+from digest.stores.keys import RedisKeys
+from digest.tokens import SubscriptionRef, TokenSigner, _CompactJSON
 
 POSTGRES_URL = os.environ.get("LANYARD_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LANYARD_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -58,3 +58,19 @@ def rebuild_once(
             raise StillMissing(f"still missing after waiting {wait:.0f}s for another worker's rebuild")
         time.sleep(POLL_SECONDS)
     return Rebuilt(stats=None, waited=time.monotonic() - started)
+
+
+@dataclass(frozen=True)
+class Healing:
+    """What healing a missing copy did (the graph's or the search index's ``heal``);
+    :attr:`note` is the line the run's notes get."""
+
+    copy: str  # what was missing: "the Redis graph", "the search index"
+    rebuilt: str | None  # how the rebuild went; None: another worker rebuilt it while this one waited
+    waited: float
+
+    @property
+    def note(self) -> str:
+        if self.rebuilt is not None:
+            return f"{self.copy} was missing: rebuilt from the database ({self.rebuilt})"
+        return f"{self.copy} was missing: waited {self.waited:.1f}s for another worker's rebuild"

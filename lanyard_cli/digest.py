@@ -17,7 +17,7 @@ from .progress import StepProgress
 
 if TYPE_CHECKING:
     from digest.nightly.batch import ChunkOutcome
-    from digest.runs import RunSummary
+    from digest.runs.progress import RunSummary
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 LISTS = click.Choice([m.value for m in DigestList])
@@ -41,8 +41,9 @@ def run_batch(app, *, request, processes: int = 1) -> BatchOutcome:
     scheduler does: temporary failures go round again, up to the schedule's max_attempts."""
     from digest.nightly.batch import Verdict, finish_here, work_here
     from digest.nightly.parallel import process_chunks
-    from digest.runs import FinishPolicy, run_plan
-    from scheduler.runtime import schedule_get
+    from digest.runs.finishing import FinishPolicy
+    from digest.runs.planning import run_plan
+    from digest.runs.runtime import schedule_get
 
     schedule = schedule_get(app.engine)
     timeout = dt.timedelta(seconds=schedule.chunk_timeout)
@@ -121,7 +122,7 @@ def digest():
 @click.pass_obj
 def run(app, digest_date, list_name, dry_run, limit, chunk_size, processes):
     """Send the digests due for a date, on this machine, then print a summary."""
-    from digest.runs import RunRequest
+    from digest.runs.planning import RunRequest
 
     digest_date = digest_date.date() if digest_date else dt.date.today()
     request = RunRequest(

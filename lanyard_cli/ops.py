@@ -13,8 +13,8 @@ from digest.ops.audit import OpsChange, ops_change_log, ops_changes_latest
 from digest.ops.flags import FLAGS, FlagError, flag_set, flags_read
 from digest.ops.live import OpsSettingGroup, Registry, SettingError
 from digest.ops.readonly import read_only_read, read_only_set
+from digest.runs.runtime import ScheduleSettingGroup
 from digest.stores.redis_store import stop_embedded_redis
-from scheduler.runtime import ScheduleSettingGroup
 
 from .app import who_is_changing
 from .scheduler import _enqueue

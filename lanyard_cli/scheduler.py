@@ -30,8 +30,8 @@ class _Controls:
         return self
 
     def __exit__(self, kind, error, traceback):
-        from scheduler.runs import RunControlError
-        from scheduler.runtime import ScheduleError
+        from digest.runs.runtime import ScheduleError
+        from digest.runs.state import RunControlError
 
         if isinstance(error, (RunControlError, ScheduleError, ValueError)) and not isinstance(
             error, click.ClickException
@@ -115,7 +115,7 @@ def schedule():
 @click.pass_obj
 def schedule_show(app):
     """Print the schedule."""
-    from scheduler.runtime import schedule_get
+    from digest.runs.runtime import schedule_get
 
     _print_schedule(schedule_get(app.engine))
 
@@ -130,7 +130,7 @@ def schedule_set_command(app, assignments):
     weekly_day (0-6 or monday…), rate_limit (messages/s, 0 = unlimited), chunk_size,
     chunk_timeout (seconds), max_attempts.
     """
-    from scheduler.runtime import schedule_get
+    from digest.runs.runtime import schedule_get
 
     changes = {}
     for assignment in assignments:
@@ -138,7 +138,7 @@ def schedule_set_command(app, assignments):
         if not sep or not name.strip():
             raise click.BadParameter(f"{assignment!r} is not NAME=VALUE", param_hint="NAME=VALUE")
         changes[name.strip().replace("-", "_")] = value
-    from scheduler.runtime import ScheduleSettingGroup
+    from digest.runs.runtime import ScheduleSettingGroup
 
     from .app import who_is_changing
 
@@ -180,7 +180,7 @@ def runs():
 @click.pass_obj
 def runs_list_command(app, limit, status):
     """The latest runs, newest first."""
-    from scheduler.runs import runs_list
+    from digest.runs.progress import runs_list
 
     found = runs_list(app.engine, limit=limit, status=status)
     if not found:
@@ -192,7 +192,7 @@ def runs_list_command(app, limit, status):
     )
     for p in found:
         click.echo(
-            f"{p.id:>5}  {p.list:<6}  {p.digest_date:%Y-%m-%d}  {p.status:<9}  {p.planned:>7}  "
+            f"{p.run_id:>5}  {p.list:<6}  {p.digest_date:%Y-%m-%d}  {p.status:<9}  {p.planned:>7}  "
             f"{p.sent:>7}  {p.skipped:>7}  "
             f"{p.failed + p.bounced:>6}  {p.chunks_done}/{p.chunks_total}{'  (dry run)' if p.dry_run else ''}"
         )
@@ -207,8 +207,8 @@ def runs_list_command(app, limit, status):
 @click.pass_obj
 def runs_show(app, run_id, watch, interval):
     """Planned, sent, skipped, failed, rate and ETA of one run."""
+    from digest.runs.progress import run_progress
     from scheduler.local import wait_for_run
-    from scheduler.runs import run_progress
 
     with _Controls():
         progress = run_progress(app.engine, run_id=run_id)
@@ -251,9 +251,9 @@ def start_and_wait(
     When no worker answers, one is started for the run and stopped cleanly after it
     (this is how README's first command runs the digest on the embedded Redis).
     """
-    from digest.runs import RunRequest
+    from digest.runs.planning import RunRequest, run_start
+    from digest.runs.progress import run_progress
     from scheduler.local import start_worker, stop_worker, wait_for_run, workers_answering
-    from scheduler.runs import run_progress, run_start
 
     with _Controls():
         request = RunRequest(list_name=list_name, digest_date=digest_date, dry_run=dry_run, limit=limit, chunk_size=0)
@@ -288,7 +288,7 @@ def start_and_wait(
 @click.pass_obj
 def runs_pause(app, run_id):
     """Stop sending; chunks wait where they are."""
-    from scheduler.runs import run_pause
+    from digest.runs.controls import run_pause
 
     with _Controls():
         run_pause(app.engine, run_id=run_id)
@@ -300,7 +300,7 @@ def runs_pause(app, run_id):
 @click.pass_obj
 def runs_resume(app, run_id):
     """Go on with a paused run."""
-    from scheduler.runs import run_resume
+    from digest.runs.controls import run_resume
 
     with _Controls():
         run_resume(app.engine, _enqueue(app), run_id=run_id)
@@ -312,7 +312,7 @@ def runs_resume(app, run_id):
 @click.pass_obj
 def runs_cancel(app, run_id):
     """Stop a run for good (what was sent stays sent)."""
-    from scheduler.runs import run_cancel
+    from digest.runs.controls import run_cancel
 
     with _Controls():
         run_cancel(app.engine, _enqueue(app), run_id=run_id)
@@ -324,7 +324,7 @@ def runs_cancel(app, run_id):
 @click.pass_obj
 def runs_retry_failed(app, run_id):
     """Send the run's temporarily failed deliveries again."""
-    from scheduler.runs import run_retry_failed
+    from digest.runs.controls import run_retry_failed
 
     with _Controls():
         count = run_retry_failed(app.engine, _enqueue(app), run_id=run_id)
@@ -337,7 +337,7 @@ def runs_retry_failed(app, run_id):
 
 
 class ProgressBar:
-    """A tqdm bar fed with RunProgress snapshots (silent when stderr is not a terminal)."""
+    """A tqdm bar fed with RunSummary snapshots (silent when stderr is not a terminal)."""
 
     def __enter__(self):
         self.bar = None
@@ -347,7 +347,9 @@ class ProgressBar:
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=progress.planned, desc=f"run {progress.id}", unit="digests", disable=None, leave=True)
+            self.bar = tqdm(
+                total=progress.planned, desc=f"run {progress.run_id}", unit="digests", disable=None, leave=True
+            )
         self.bar.total = progress.planned
         self.bar.n = progress.processed
         eta = "?" if progress.eta is None else f"{progress.eta:.0f}s"
@@ -366,7 +368,7 @@ class ProgressBar:
 def print_progress(p) -> None:
     eta = "-" if p.eta is None else ("done" if p.eta == 0 and p.status not in ACTIVE_RUN_STATUSES else f"{p.eta:.0f} s")
     click.echo(
-        f"run {p.id}: {p.list} digest for {p.digest_date:%Y-%m-%d}, {p.status}{' (dry run)' if p.dry_run else ''}"
+        f"run {p.run_id}: {p.list} digest for {p.digest_date:%Y-%m-%d}, {p.status}{' (dry run)' if p.dry_run else ''}"
     )
     click.echo(
         f"  planned {p.planned}, sent {p.sent}, skipped {p.skipped}, failed {p.failed}, bounced {p.bounced}, "

@@ -20,13 +20,13 @@ from digest.config import Settings
 from digest.http import HttpClient, http_config
 from digest.nightly.pipeline import Pipeline
 from digest.ops.profile import profile_http
+from digest.runs.runtime import schedule_get
 from digest.search import SearchIndex, open_search
 from digest.stores.db import make_engine
 from digest.stores.keys import RedisKeys
 from digest.stores.redis_store import connect
 
 from .enqueue import Enqueue
-from .runtime import schedule_get
 from .throttle import SendThrottle
 
 

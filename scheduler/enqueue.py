@@ -1,7 +1,8 @@
 """How the rest of lanyard hands work to the Celery workers: task names in, messages out.
 
-It imports nothing of the scheduler, so services (``scheduler.runs``), the tasks, the
-CLI and the Django admin can all send without importing the app module, and the app
+It imports nothing of the scheduler, so the run's services (``digest/runs/``, which take
+any :class:`~digest.runs.state.RunQueue`), the tasks, the CLI and the Django admin can all
+send without importing the app module, and the app
 module can import the tasks without a circle. The names are
 :class:`digest.vocabulary.TaskName`; the queues they go to are routed in
 ``scheduler/app.py``.
@@ -19,7 +20,8 @@ from digest.vocabulary import TaskName
 
 
 class Enqueue:
-    """Sends the scheduler's tasks through an app; what services are handed."""
+    """Sends the scheduler's tasks through an app; the :class:`~digest.runs.state.RunQueue`
+    services are handed."""
 
     def __init__(self, app: Celery):
         self.app = app

@@ -19,8 +19,10 @@ from pathlib import Path
 from celery import Celery
 from sqlalchemy import Engine
 
+from digest.runs.progress import RunSummary, run_progress
+from digest.vocabulary import ACTIVE_RUN_STATUSES
+
 from .app import QUEUES
-from .runs import ACTIVE, RunProgress, run_progress
 
 WORKER_COMMAND = "from lanyard_cli.main import main; main()"
 
@@ -29,7 +31,7 @@ def workers_answering(app: Celery, timeout: float = 1.0) -> int:
     """How many workers answer a ping on this broker."""
     try:
         return len(app.control.ping(timeout=timeout) or [])
-    except Exception:  # noqa: BLE001 - no answer is the answer
+    except Exception:  # no answer is the answer
         return 0
 
 
@@ -61,9 +63,9 @@ def stop_worker(process: subprocess.Popen, *, timeout: float = 60.0) -> int:
 
 
 def wait_for_run(
-    engine: Engine, run_id: int, *, on_progress: Callable[[RunProgress], None] | None = None,
+    engine: Engine, run_id: int, *, on_progress: Callable[[RunSummary], None] | None = None,
     poll: float = 0.5, alive: Callable[[], bool] | None = None,
-) -> RunProgress:
+) -> RunSummary:
     """Poll the run until it is no longer planned, running or paused.
 
     ``alive`` (e.g. "our worker process still runs") is checked each poll; when it
@@ -73,6 +75,6 @@ def wait_for_run(
         progress = run_progress(engine, run_id=run_id)
         if on_progress:
             on_progress(progress)
-        if progress.status not in ACTIVE or (alive is not None and not alive()):
+        if progress.status not in ACTIVE_RUN_STATUSES or (alive is not None and not alive()):
             return progress
         time.sleep(poll)

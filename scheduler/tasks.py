@@ -1,7 +1,7 @@
 """The Celery tasks: primitive ids in, a call into ``digest`` (or a scheduler service) out.
 
 Every task is idempotent: a chunk is claimed in the database before it is worked on
-and counted once (``digest/runs.py``, worked through ``digest/nightly/batch.py``), each
+and counted once (``digest/runs/``, worked through ``digest/nightly/batch.py``), each
 delivery is claimed in the ledger before it is sent (``digest/delivery/ledger.py``), and
 finishing totals the ledger. So a message
 delivered twice, or a task re-run after its worker was killed, changes nothing twice.
@@ -17,18 +17,18 @@ import os
 
 from celery import shared_task
 
-from digest import runs
 from digest.delivery import ledger
 from digest.faults import backoff, temporary
 from digest.nightly.batch import Verdict, retry_delay, work_chunk
-from digest.runs import RunRequest, run_note
+from digest.runs.chunks import chunk_claim, chunk_release, chunks_mark_queued, chunks_to_requeue, runs_of_chunks
+from digest.runs.finishing import FinishPolicy, run_finish, runs_unfinished_with_all_chunks_done
+from digest.runs.planning import RunRequest, plan_due, run_start
+from digest.runs.runtime import schedule_claim_tick, schedule_get
+from digest.runs.state import run_note
 from digest.subscriptions import unsubscribe_replay
 from digest.vocabulary import TaskName
 
 from .context import WorkerContext, context
-from .planning import plan_due
-from .runs import run_start
-from .runtime import schedule_claim_tick, schedule_get
 
 log = logging.getLogger("lanyard.scheduler")
 
@@ -39,7 +39,7 @@ def _note(ctx: WorkerContext, run_id: int | None, text: str) -> None:
         return
     try:
         run_note(ctx.engine, run_id=run_id, note=text)
-    except Exception as error:  # noqa: BLE001 - the note waits for the next success
+    except Exception as error:  # the note waits for the next success
         log.warning("could not write the note to run %s: %s", run_id, error)
 
 
@@ -56,12 +56,12 @@ def process_chunk(self, chunk_id: int, fault: str = ""):
         schedule = schedule_get(ctx.engine)
         if schedule.paused:
             # The global pause: the chunk waits; unpausing queues it again.
-            chunk = runs.chunk_claim(
+            chunk = chunk_claim(
                 ctx.engine, chunk_id=chunk_id, claim=claim, timeout=dt.timedelta(seconds=schedule.chunk_timeout)
             )
             if chunk is None:
                 return "done or taken"
-            runs.chunk_release(ctx.engine, chunk_id=chunk_id, claim=claim, error="schedule paused")
+            chunk_release(ctx.engine, chunk_id=chunk_id, claim=claim, error="schedule paused")
             return "paused"
         outcome = work_chunk(
             ctx.pipeline, chunk_id=chunk_id, claim=claim, timeout=dt.timedelta(seconds=schedule.chunk_timeout)
@@ -87,8 +87,8 @@ def process_chunk(self, chunk_id: int, fault: str = ""):
 def chunk_run_id(ctx: WorkerContext, chunk_id: int) -> int | None:
     """The run a chunk belongs to, for its notes (None when the database cannot say)."""
     try:
-        found = runs.runs_of_chunks(ctx.engine, chunk_ids=[chunk_id])
-    except Exception:  # noqa: BLE001 - the database may be the fault being noted
+        found = runs_of_chunks(ctx.engine, chunk_ids=[chunk_id])
+    except Exception:  # the database may be the fault being noted
         return None
     return found[0] if found else None
 
@@ -105,15 +105,15 @@ def finish_run(self, run_id: int):
     ctx = context(self)
     try:
         schedule = schedule_get(ctx.engine)
-        policy = runs.FinishPolicy(
+        policy = FinishPolicy(
             stale_after=dt.timedelta(seconds=schedule.chunk_timeout), max_attempts=schedule.max_attempts,
             chunk_size=schedule.chunk_size,
         )
-        finishing = runs.run_finish(ctx.engine, run_id=run_id, policy=policy)
+        finishing = run_finish(ctx.engine, run_id=run_id, policy=policy)
         if finishing.retry_chunk_ids:
             delay = retry_delay(finishing.attempts)
             due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
-            runs.chunks_mark_queued(ctx.engine, chunk_ids=finishing.retry_chunk_ids, not_before=due)
+            chunks_mark_queued(ctx.engine, chunk_ids=finishing.retry_chunk_ids, not_before=due)
             ctx.enqueue.chunks(finishing.retry_chunk_ids, countdown=delay)
             _note(ctx, run_id, f"{finishing.retrying} deliveries failed temporarily (try {finishing.attempts}); "
                                f"retrying them in {delay:.0f}s")
@@ -187,13 +187,13 @@ def sweep_now(ctx: WorkerContext, schedule) -> str:
     timeout = dt.timedelta(seconds=schedule.chunk_timeout)
     with ctx.engine.begin() as connection:
         recovered = ledger.delivery_recover_stale(connection, older_than=timeout)
-    lost = runs.chunks_to_requeue(ctx.engine, timeout=timeout, include_paused=not schedule.paused)
+    lost = chunks_to_requeue(ctx.engine, timeout=timeout, include_paused=not schedule.paused)
     if lost:
-        runs.chunks_mark_queued(ctx.engine, chunk_ids=lost)
+        chunks_mark_queued(ctx.engine, chunk_ids=lost)
         ctx.enqueue.chunks(lost)
-        for run_id in runs.runs_of_chunks(ctx.engine, chunk_ids=lost):
+        for run_id in runs_of_chunks(ctx.engine, chunk_ids=lost):
             _note(ctx, run_id, "chunks lost (a worker stopped, or the broker lost messages): queued again")
-    unfinished = runs.runs_unfinished_with_all_chunks_done(ctx.engine)
+    unfinished = runs_unfinished_with_all_chunks_done(ctx.engine)
     for run_id in unfinished:
         ctx.enqueue.finish(run_id)
     replayed = _replay_unsubscribes(ctx)

@@ -217,7 +217,7 @@ def web_server():
 
 
 def _solr(mode: str, tmp_path_factory):
-    from digest.search.solr_runner import start_solr  # noqa: PLC0415 -- only sessions using Solr load it
+    from digest.search.solr_runner import start_solr  # only sessions using Solr load it
 
     runner = start_solr(mode, tmp_path_factory.mktemp(f"solr-{mode}"))
     try:

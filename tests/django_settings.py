@@ -13,9 +13,9 @@ os.environ.setdefault("LANYARD_DATA_DIR", tempfile.mkdtemp(prefix="lanyard-djang
 os.environ.setdefault("LANYARD_REDIS_URL", REDIS_URL)
 os.environ.setdefault("LANYARD_SECRET_KEYS", TEST_SECRET)
 
-from digest.config import parse_database_url  # noqa: E402
-from lanyard_site.settings import *  # noqa: E402,F401,F403
-from lanyard_site.settings import database_settings  # noqa: E402
+from digest.config import parse_database_url
+from lanyard_site.settings import *  # noqa: F403
+from lanyard_site.settings import database_settings
 
 DATABASES["postgresql"] = database_settings(parse_database_url(POSTGRES_URL))  # noqa: F405 -- from lanyard_site.settings
 # One test database per test process, so parallel runs never share one.

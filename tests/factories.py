@@ -63,3 +63,18 @@ def make_subscription(connection, person_id: int, **values) -> int:
         "list": "daily", "status": "active", "email": f"subscriber{n}@example.com", "send_hour": 7,
         "last_sent_date": None, "created_at": NOW, "updated_at": NOW, "person_id": person_id, **values,
     })
+
+
+class QueuedWork:
+    """A :class:`digest.runs.state.RunQueue` that keeps what it is handed, for tests of the
+    run's services without a broker (the Celery one is ``scheduler.enqueue.Enqueue``)."""
+
+    def __init__(self) -> None:
+        self.chunk_ids: list[int] = []
+        self.finished: list[int] = []
+
+    def chunks(self, chunk_ids, *, countdown: float = 0) -> None:
+        self.chunk_ids.extend(chunk_ids)
+
+    def finish(self, run_id: int, *, countdown: float = 0) -> None:
+        self.finished.append(run_id)

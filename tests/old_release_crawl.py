@@ -19,9 +19,9 @@ SKIP = ("/admin/", "/static/", "/accounts/", "/api/")
 def main(limit: int) -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "lanyard_site.settings"
     django.setup()
-    from django.test import Client  # noqa: PLC0415 -- only after setup
+    from django.test import Client  # only after setup
 
-    import lanyard_site  # noqa: PLC0415
+    import lanyard_site
 
     print(f"site from {os.path.dirname(lanyard_site.__file__)}")
     client = Client(raise_request_exception=True)

@@ -36,7 +36,8 @@ from digest.bounces.verp import ReturnPath
 from digest.clock import utcnow
 from digest.config import Settings
 from digest.ops.live import OPS_DEFAULTS, stored_values
-from digest.runs import run_get, run_retotal
+from digest.runs.finishing import run_retotal
+from digest.runs.state import run_get
 from digest.stores import db
 from digest.subscriptions import subscription_suppress, subscription_unsubscribe_in
 from digest.tokens import DeliveryRef, ReturnPathSigner, TokenError

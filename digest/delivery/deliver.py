@@ -34,11 +34,11 @@ from typing import Protocol
 from redis import Redis
 from sqlalchemy import Connection, Engine, update
 
-from digest import runs
 from digest.clock import Timings, timed, utcnow
 from digest.delivery import ledger
 from digest.delivery.transports import PermanentDeliveryError, TemporaryDeliveryError, Transport
 from digest.faults import DATABASE_ERRORS
+from digest.runs.state import RunPaused, run_status
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from digest.values import Outgoing
@@ -116,7 +116,7 @@ class Delivery:
     ) -> bool:
         """Send what is sendable of ``outgoing`` and settle every claim, counting into
         ``tally``; False when the run was cancelled midway (the rest were not claimed).
-        Raises :class:`~digest.runs.RunPaused` when the run is paused between groups."""
+        Raises :class:`~digest.runs.state.RunPaused` when the run is paused between groups."""
         done = tally
         with self.engine.connect() as connection:
             for start in range(0, len(outgoing), self.claim_group):
@@ -142,11 +142,11 @@ class Delivery:
         self, connection: Connection, *, run_id: int, digest_date: dt.date, group: Sequence[Outgoing]
     ) -> _Group | None:
         """The group's claims, or None when the run was cancelled."""
-        status = runs.run_status(connection, run_id=run_id)
+        status = run_status(connection, run_id=run_id)
         if status == RunStatus.CANCELLED:
             return None
         if status == RunStatus.PAUSED:
-            raise runs.RunPaused(f"run {run_id} is paused")
+            raise RunPaused(f"run {run_id} is paused")
         claimed_at = utcnow()
         claims = ledger.delivery_claim(
             connection, run_id=run_id, digest_date=digest_date, subscription_ids=[o.subscription_id for o in group],

@@ -22,7 +22,7 @@ import redis
 from sqlalchemy import Connection, Engine, select
 
 from digest.graph.store import OLD_GENERATION_TTL, Graph, GraphMissing, day_number
-from digest.heal import StillMissing, rebuild_once
+from digest.heal import Healing, StillMissing, rebuild_once
 from digest.stores import db
 from digest.stores.keys import GraphKeys
 from digest.vocabulary import GRAPH_ROLES, Role
@@ -111,22 +111,6 @@ def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -
     return stats
 
 
-@dataclass(frozen=True)
-class Healing:
-    rebuilt: RebuildStats | None  # None: another worker rebuilt it while this one waited
-    waited: float
-
-    @property
-    def note(self) -> str:
-        if self.rebuilt is not None:
-            return (
-                f"the Redis graph was missing: rebuilt from the database (generation {self.rebuilt.generation}, "
-                f"{self.rebuilt.follows} follows, {self.rebuilt.attendances} attendances "
-                f"in {self.rebuilt.seconds:.1f}s)"
-            )
-        return f"the Redis graph was missing: waited {self.waited:.1f}s for another worker's rebuild"
-
-
 def heal(graph: Graph, engine: Engine, *, lock_key: str) -> Healing:
     """Make a missing graph whole again from the database, once however many workers
     notice (``digest/heal.py``); :class:`GraphMissing` when nobody managed to in time."""
@@ -137,7 +121,12 @@ def heal(graph: Graph, engine: Engine, *, lock_key: str) -> Healing:
         )
     except StillMissing as error:
         raise GraphMissing(f"the Redis graph is {error}") from None
-    return Healing(rebuilt=done.stats, waited=done.waited)
+    stats = done.stats
+    rebuilt = None if stats is None else (
+        f"generation {stats.generation}, {stats.follows} follows, {stats.attendances} attendances "
+        f"in {stats.seconds:.1f}s"
+    )
+    return Healing("the Redis graph", rebuilt, done.waited)
 
 
 @dataclass

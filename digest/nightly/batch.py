@@ -1,6 +1,6 @@
 """Working a run's chunks: the one way ``lanyard digest run`` and the Celery tasks do it.
 
-A chunk is claimed in ``digest_chunk`` (``digest/runs.py``), processed by the
+A chunk is claimed in ``digest_chunk`` (``digest/runs/chunks.py``), processed by the
 :class:`~digest.nightly.pipeline.Pipeline`, and completed; a chunk that raises something a
 retry would not cure is failed (its deliveries marked failed with the reason) instead
 of leaving the run "running". A temporary fault (a store or the mail server away) is
@@ -21,10 +21,11 @@ from enum import StrEnum
 
 from sqlalchemy import Engine
 
-from digest import runs
 from digest.faults import backoff, temporary
 from digest.nightly.pipeline import ChunkResult, Pipeline
-from digest.runs import RunPaused
+from digest.runs.chunks import Completion, chunk_claim, chunk_complete, chunk_fail, chunk_release
+from digest.runs.finishing import Finishing, FinishPolicy, run_finish
+from digest.runs.state import RunPaused, run_note
 from digest.vocabulary import ChunkStatus
 
 log = logging.getLogger("lanyard.digest")
@@ -45,7 +46,7 @@ class ChunkOutcome:
     run_id: int | None = None
     size: int = 0
     result: ChunkResult | None = None
-    completion: runs.Completion | None = None
+    completion: Completion | None = None
 
     @property
     def last(self) -> bool:
@@ -59,14 +60,14 @@ def work_chunk(pipeline: Pipeline, *, chunk_id: int, claim: str, timeout: dt.tim
     Temporary faults are raised with the chunk still claimed by ``claim``, so the same
     claim may take it again at once; anyone else after ``timeout``.
     """
-    chunk = runs.chunk_claim(pipeline.engine, chunk_id=chunk_id, claim=claim, timeout=timeout)
+    chunk = chunk_claim(pipeline.engine, chunk_id=chunk_id, claim=claim, timeout=timeout)
     if chunk is None:
         return ChunkOutcome(Verdict.TAKEN)
     pipeline.claim_timeout = timeout
     try:
         result = pipeline.process_chunk(run_id=chunk.run_id, subscription_ids=chunk.subscription_ids)
     except RunPaused:
-        runs.chunk_release(
+        chunk_release(
             pipeline.engine, chunk_id=chunk_id, claim=claim, status=ChunkStatus.PAUSED, error="run paused"
         )
         return ChunkOutcome(Verdict.PAUSED, chunk.run_id, len(chunk.subscription_ids))
@@ -74,9 +75,9 @@ def work_chunk(pipeline: Pipeline, *, chunk_id: int, claim: str, timeout: dt.tim
         if temporary(error) is not None:
             raise
         log.exception("chunk %s of run %s failed", chunk_id, chunk.run_id)
-        completion = runs.chunk_fail(pipeline.engine, chunk_id=chunk_id, error=f"{type(error).__name__}: {error}")
+        completion = chunk_fail(pipeline.engine, chunk_id=chunk_id, error=f"{type(error).__name__}: {error}")
         return ChunkOutcome(Verdict.FAILED, chunk.run_id, len(chunk.subscription_ids), completion=completion)
-    completion = runs.chunk_complete(pipeline.engine, chunk_id=chunk_id, record=result)
+    completion = chunk_complete(pipeline.engine, chunk_id=chunk_id, record=result)
     return ChunkOutcome(Verdict.DONE, chunk.run_id, len(chunk.subscription_ids), result, completion)
 
 
@@ -101,16 +102,16 @@ def retry_delay(attempts: int) -> float:
     return backoff(max(attempts - 1, 0), base=4.0, cap=300.0)
 
 
-def finish_here(engine: Engine, *, run_id: int, policy: runs.FinishPolicy,
-                work: Callable[[Sequence[int]], None]) -> runs.Finishing:
+def finish_here(engine: Engine, *, run_id: int, policy: FinishPolicy,
+                work: Callable[[Sequence[int]], None]) -> Finishing:
     """Finish a run worked on this machine: retry its temporary failures (``work`` gets
     the new chunks, after a pause) until it ends or waits on something else."""
     while True:
-        finishing = runs.run_finish(engine, run_id=run_id, policy=policy)
+        finishing = run_finish(engine, run_id=run_id, policy=policy)
         if not finishing.retry_chunk_ids:
             return finishing
         delay = retry_delay(finishing.attempts)
-        runs.run_note(engine, run_id=run_id, note=f"{finishing.retrying} deliveries failed temporarily "
+        run_note(engine, run_id=run_id, note=f"{finishing.retrying} deliveries failed temporarily "
                                                   f"(try {finishing.attempts}); retrying them in {delay:.0f}s")
         time.sleep(delay)
         work(finishing.retry_chunk_ids)

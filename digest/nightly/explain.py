@@ -19,8 +19,8 @@ from sqlalchemy import Engine, select
 
 from digest.nightly.build import MAX_ITEMS, SOON_DAYS, date_order, select_events, upcoming_window
 from digest.nightly.friends import FriendEventsStrategy
-from digest.nightly.hydrate import batches
 from digest.stores import db
+from digest.stores.db import batches
 from digest.stores.keys import RedisKeys
 from digest.vocabulary import FINAL_DELIVERY_STATUSES, GRAPH_ROLES, DigestList, SubscriptionStatus
 

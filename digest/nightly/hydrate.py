@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
 from digest.nightly.build import Links
 from digest.stores import db
+from digest.stores.db import batches
 from digest.values import EventCard, PersonCard
-
-# Ids per IN list: well under SQLite's and PostgreSQL's limits on bound parameters.
-IN_BATCH = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +21,6 @@ class SubscriptionRow:
     list_name: str
     status: str
     email: str
-
-
-def batches(ids: Iterable[int], size: int = IN_BATCH) -> Iterator[list[int]]:
-    ids = sorted(set(ids))
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
 
 
 def subscriptions_by_id(connection: Connection, ids: Sequence[int]) -> list[SubscriptionRow]:

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, select
 
 from digest.delivery import ledger
 from digest.graph.store import day_number
-from digest.nightly.hydrate import batches
 from digest.stores import db
+from digest.stores.db import batches
 from digest.stores.keys import RedisKeys
 from digest.stores.scripts import lua
 from digest.values import Outgoing, Window

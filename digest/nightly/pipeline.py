@@ -9,7 +9,7 @@
    sign, render, MIME: no I/O);
 3. deliver (``digest/delivery/deliver.py``: claim in the ledger, suppression, send, mark).
 
-The run itself (its status, counters, finishing) belongs to ``digest/runs.py``;
+The run itself (its status, counters, finishing) belongs to ``digest/runs/``;
 ``digest/nightly/batch.py`` is how ``lanyard digest run`` and the Celery tasks drive
 chunks through it.
 """
@@ -27,26 +27,25 @@ from typing import Any
 from redis import Redis
 from sqlalchemy import Connection, Engine, select
 
-from digest import runs
 from digest.clock import Timings, timed
 from digest.config import Settings
 from digest.delivery.deliver import CLAIM_TIMEOUT, SUPPRESSION_MAX_AGE, Delivery
 from digest.delivery.transports import Transport, make_transport
 from digest.faults import DATABASE_ERRORS
 from digest.graph.store import Graph, GraphMissing
-from digest.graph.sync import Healing as GraphHealing
 from digest.graph.sync import heal as graph_heal
+from digest.heal import Healing
 from digest.nightly.build import Selection, upcoming_window
 from digest.nightly.compose import Composer, Inputs, Prepared, people_wanted, select_all
 from digest.nightly.friends import RedisFriendEvents, make_friend_strategy
-from digest.nightly.hydrate import SubscriptionRow, batches, event_cards, person_cards, subscriptions_by_id
+from digest.nightly.hydrate import SubscriptionRow, event_cards, person_cards, subscriptions_by_id
 from digest.nightly.mentions import MentionMemory
 from digest.nightly.render import Renderer
-from digest.runs import ChunkRecord, RunPaused
+from digest.runs.state import ChunkRecord, RunPaused, run_get, run_record
 from digest.search.index import SearchError, SearchMissing
-from digest.search.sync import Healing as SearchHealing
 from digest.search.sync import heal as search_heal
 from digest.stores import db
+from digest.stores.db import batches
 from digest.stores.keys import RedisKeys
 from digest.stores.redis_store import connect
 from digest.values import FriendEvents, FriendEventsStrategy, Outgoing, Window
@@ -60,7 +59,7 @@ CARD_CACHE_SECONDS = 30.0  # how long hydrated event and person cards are reused
 
 @dataclass
 class ChunkResult(ChunkRecord):
-    """What processing a chunk did (a :class:`~digest.runs.ChunkRecord` for its run)."""
+    """What processing a chunk did (a :class:`~digest.runs.state.ChunkRecord` for its run)."""
 
     cancelled: bool = False
 
@@ -150,7 +149,7 @@ class Pipeline:
     def process_chunk(self, *, run_id: int, subscription_ids: Sequence[int]) -> ChunkResult:
         result = ChunkResult()
         timings: Timings = defaultdict(float)
-        run = runs.run_get(self.engine, run_id=run_id)
+        run = run_get(self.engine, run_id=run_id)
         if run["status"] == RunStatus.PAUSED:
             raise RunPaused(f"run {run_id} is paused")
         if run_id != self._run_id:
@@ -190,7 +189,7 @@ class Pipeline:
             # Counters, timings and notes go in even when the chunk stops half-way
             # (paused, cancelled, a store failing), unless the database is what failed.
             try:
-                runs.run_record(self.engine, run_id=run_id, record=result)
+                run_record(self.engine, run_id=run_id, record=result)
             except DATABASE_ERRORS as failure:
                 log.warning("run %s: could not record a chunk's counters (%s); the ledger has them", run_id, failure)
         return result
@@ -266,7 +265,7 @@ class Pipeline:
             try:
                 return self.strategy.friend_events(person_ids, window)
             except GraphMissing:
-                healed: GraphHealing | SearchHealing = graph_heal(
+                healed: Healing = graph_heal(
                     self.graph, self.engine, lock_key=self.keys.graph_heal_lock
                 )
             except SearchMissing:

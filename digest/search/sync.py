@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import redis as redis_lib
 from sqlalchemy import Engine
 
-from digest.heal import StillMissing, rebuild_once
+from digest.heal import Healing, StillMissing, rebuild_once
 from digest.search.documents import DocKey, SearchDocument, load_documents, stream_documents
 from digest.search.index import SearchIndex, SearchMissing
 from digest.stores.keys import RedisKeys
@@ -130,21 +130,6 @@ def rebuild(
     return stats
 
 
-@dataclass(frozen=True)
-class Healing:
-    rebuilt: RebuildStats | None  # None: another worker rebuilt it while this one waited
-    waited: float
-
-    @property
-    def note(self) -> str:
-        if self.rebuilt is not None:
-            return (
-                f"the search index was missing: rebuilt from the database ({self.rebuilt.documents} documents "
-                f"in {self.rebuilt.seconds:.1f}s)"
-            )
-        return f"the search index was missing: waited {self.waited:.1f}s for another worker's rebuild"
-
-
 def heal(index: SearchIndex, engine: Engine, client: redis_lib.Redis, keys: RedisKeys) -> Healing:
     """Rebuild a missing (empty) index from the database, once however many workers
     notice (``digest/heal.py``). A database without documents leaves it empty, and
@@ -156,7 +141,9 @@ def heal(index: SearchIndex, engine: Engine, client: redis_lib.Redis, keys: Redi
         )
     except StillMissing as error:
         raise SearchMissing(f"the search index is {error}") from None
-    return Healing(rebuilt=done.stats, waited=done.waited)
+    stats = done.stats
+    rebuilt = None if stats is None else f"{stats.documents} documents in {stats.seconds:.1f}s"
+    return Healing("the search index", rebuilt, done.waited)
 
 
 def _requeue_dirty(client: redis_lib.Redis, keys: RedisKeys) -> int:

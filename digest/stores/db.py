@@ -9,7 +9,7 @@ disagrees with the migrated schema.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -313,7 +313,7 @@ delivery_feedback = Table(
 
 
 # The scheduler's tables: chunks of a run (units of work for Celery tasks) and the
-# runtime schedule (one row; see scheduler/runtime.py).
+# runtime schedule (one row; see digest/runs/runtime.py).
 digest_chunk = Table(
     "digest_chunk",
     metadata,
@@ -395,6 +395,17 @@ def make_engine(database: DatabaseURL, **options: Any) -> Engine:
         return engine
     options.setdefault("pool_pre_ping", True)
     return create_engine(database.sqlalchemy_url(), **options)
+
+
+# Ids per IN list: well under SQLite's and PostgreSQL's limits on bound parameters.
+IN_BATCH = 10_000
+
+
+def batches(ids: Iterable[int], size: int = IN_BATCH) -> Iterator[list[int]]:
+    """Distinct ids, sorted, in lists short enough for one IN clause each."""
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def bulk_insert(

@@ -20,11 +20,11 @@ from digest.config import load_settings
 from digest.demo.seed import seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
+from digest.runs.runtime import schedule_set
 from digest.stores import db
 from scheduler.app import create_app
 from scheduler.enqueue import Enqueue
 from scheduler.local import WORKER_COMMAND
-from scheduler.runtime import schedule_set
 from tests.conftest import ROOT, TEST_SECRET, django_migrate
 from tests.faults.servers import PostgresCluster, RedisServer
 from tests.scheduler.conftest import DAY, Workers

@@ -17,10 +17,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from digest.runs import RunRequest
+from digest.runs.planning import RunRequest, run_start
+from digest.runs.runtime import schedule_set
 from digest.stores import db
-from scheduler.runs import run_start
-from scheduler.runtime import schedule_set
 from tests.faults.conftest import active_subscriptions, wait_for
 from tests.scheduler.conftest import DAY, ledger, run_row
 

@@ -23,9 +23,8 @@ import pytest
 from digest.demo.seed import seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
-from digest.runs import RunRequest
-from scheduler.runs import run_start
-from scheduler.runtime import schedule_set
+from digest.runs.planning import RunRequest, run_start
+from digest.runs.runtime import schedule_set
 from tests.conftest import TEST_SECRET, django_migrate
 from tests.faults.conftest import TEMPLATE, Stack, redis_lib_client, wait_for
 from tests.faults.netns import Hosts, NetnsRefused

@@ -80,7 +80,7 @@ def test_bad_arguments_are_one_line(args, tmp_path):
 
 def test_ops_commands_say_when_they_could_not_read_the_state(database_url, tmp_path):
     """A Redis that does not answer (nothing listens on the port) is never reported as "off" or "everyone"."""
-    from tests.faults.servers import free_port  # noqa: PLC0415 -- the one helper for a port nobody listens on
+    from tests.faults.servers import free_port  # the one helper for a port nobody listens on
 
     env = {"LANYARD_DATABASE_URL": database_url, "LANYARD_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
            "LANYARD_DATA_DIR": str(tmp_path)}

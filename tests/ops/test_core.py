@@ -36,9 +36,9 @@ from digest.ops.readonly import (
     writes_refused,
 )
 from digest.ops.state import ops_snapshot
+from digest.runs.runtime import ScheduleSettingGroup, schedule_get
 from digest.stores import db
 from digest.stores.keys import RedisKeys
-from scheduler.runtime import ScheduleSettingGroup, schedule_get
 
 PREFIX = "t12:"
 

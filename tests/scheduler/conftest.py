@@ -201,7 +201,7 @@ def assert_each_sent_exactly_once(engine, smtp_server, run_id):
 
 
 def set_schedule(engine, **values):
-    from scheduler.runtime import schedule_set
+    from digest.runs.runtime import schedule_set
 
     return schedule_set(engine, **values)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
-from digest.runs import RunRequest
+from digest.runs.controls import run_cancel, run_pause, run_resume, run_retry_failed
+from digest.runs.planning import RunRequest, run_start
+from digest.runs.progress import run_progress
 from digest.stores import db
-from scheduler.runs import run_cancel, run_pause, run_progress, run_resume, run_retry_failed, run_start
 from tests.scheduler.conftest import (
     DAY,
     assert_each_sent_exactly_once,

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
+from digest.runs.runtime import Schedule, ScheduleError, schedule_claim_tick, schedule_get, schedule_set
 from digest.stores import db
 from digest.stores.keys import RedisKeys
-from scheduler.runtime import Schedule, ScheduleError, schedule_claim_tick, schedule_get, schedule_set
 from scheduler.throttle import TAKE_TOKEN, SendThrottle
 
 UTC = dt.UTC

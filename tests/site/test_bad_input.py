@@ -56,7 +56,7 @@ def refused(response, says: str) -> bool:
     return response.status_code == 400 and says in response.content.decode()
 
 
-def test_a_nul_byte_in_any_parameter_or_field_is_a_400(client, world):  # noqa: F811 -- the fixture
+def test_a_nul_byte_in_any_parameter_or_field_is_a_400(client, world):
     me = me_signed_in(client)
     follows = Follow.objects.count()
     gets: dict[str, set[str]] = {}
@@ -89,7 +89,7 @@ def test_a_nul_byte_in_any_parameter_or_field_is_a_400(client, world):  # noqa: 
     assert Follow.objects.count() == follows  # nothing was written
 
 
-def test_a_form_not_in_utf8_is_a_400_and_nothing_is_stored(client, world):  # noqa: F811 -- the fixture
+def test_a_form_not_in_utf8_is_a_400_and_nothing_is_stored(client, world):
     me = me_signed_in(client)
     name = me.name
     form = "application/x-www-form-urlencoded"

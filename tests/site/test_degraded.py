@@ -66,7 +66,7 @@ def own_redis(tmp_path):
 
 
 @pytest.fixture
-def world(alias, own_redis, tmp_path):  # noqa: F811 -- the fixture imported above
+def world(alias, own_redis, tmp_path):
     """Seeded data, its graph on the test's own Redis and its search index, and one person
     with an account who follows someone and has a subscription."""
     with site_stores(redis_url=own_redis.url(), redis_prefix="degraded:",

@@ -15,7 +15,7 @@ from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.links import unsubscribe_link
 from digest.nightly.pipeline import Pipeline
-from digest.runs import RunRequest, run_plan
+from digest.runs.planning import RunRequest, run_plan
 from digest.stores import db
 from digest.tokens import SubscriptionRef, TokenSigner
 from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription

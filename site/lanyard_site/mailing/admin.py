@@ -5,8 +5,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from digest.ops.audit import OpsChange, ops_change_log
+from digest.runs import controls
+from digest.runs.runtime import EDITABLE, SCHEDULE_ID, ScheduleError, ScheduleSettingGroup, parse_value
+from digest.runs.state import RunControlError
 from digest.stores.keys import RedisKeys
-from scheduler.runtime import SCHEDULE_ID, ScheduleSettingGroup
 
 from .. import stores
 from ..ops.services import ops_engine
@@ -118,19 +120,18 @@ class DeliveryFeedbackAdmin(admin.ModelAdmin):
 
 
 def _run_action(label: str, service: str, *, needs_enqueue: bool = True):
-    """An admin action calling a run control of scheduler/runs.py on each selected run."""
+    """An admin action calling a run control of digest/runs/controls.py on each selected run."""
 
     def action(modeladmin, request, queryset):
-        from scheduler import runs  # noqa: PLC0415 -- the scheduler loads when an operator acts, not per request
-
-        from ..stores import engine, scheduler_enqueue  # noqa: PLC0415 -- with the scheduler, above
+        # The scheduler (Celery) loads when an operator acts, not per request.
+        from ..stores import engine, scheduler_enqueue  # noqa: PLC0415 -- see above
 
         done = []
         for run_id in queryset.values_list("pk", flat=True):
             args = (engine(), scheduler_enqueue()) if needs_enqueue else (engine(),)
             try:
-                getattr(runs, service)(*args, run_id=run_id)
-            except runs.RunControlError as error:
+                getattr(controls, service)(*args, run_id=run_id)
+            except RunControlError as error:
                 modeladmin.message_user(request, str(error), messages.WARNING)
             else:
                 done.append(str(run_id))
@@ -268,9 +269,7 @@ class ScheduleForm(forms.ModelForm):
         fields = "__all__"
 
     def clean(self):
-        # The same checks as `lanyard schedule set` (scheduler/runtime.py).
-        from scheduler.runtime import EDITABLE, ScheduleError, parse_value  # noqa: PLC0415 -- as in action()
-
+        # The same checks as `lanyard schedule set` (digest/runs/runtime.py).
         cleaned = super().clean()
         for name in EDITABLE:
             if name in cleaned and cleaned[name] is not None:

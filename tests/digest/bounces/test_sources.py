@@ -22,11 +22,12 @@ from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.nightly.batch import work_here
 from digest.nightly.pipeline import Pipeline
-from digest.runs import FinishPolicy, RunRequest, run_finish, run_plan
+from digest.runs.finishing import FinishPolicy, run_finish
+from digest.runs.planning import RunRequest, run_plan
+from digest.runs.progress import run_progress
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from lanyard_cli.main import cli
-from scheduler.runs import run_progress
 from tests.conftest import REDIS_URL, TEST_SECRET
 from tests.digest.bounces import corpus
 from tests.digest.bounces.conftest import DAY, DOMAIN, PREFIX, message_id

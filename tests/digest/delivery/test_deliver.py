@@ -12,11 +12,13 @@ from sqlalchemy import select, text
 from digest.delivery import ledger as ledger_module
 from digest.delivery.deliver import Delivery
 from digest.delivery.transports import DeliveryError, MaildirTransport
-from digest.runs import RunPaused, RunRequest, run_cancel, run_pause, run_plan
+from digest.runs.controls import run_cancel, run_pause
+from digest.runs.planning import RunRequest, run_plan
+from digest.runs.state import RunPaused
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from digest.values import Outgoing
-from tests.factories import make_person, make_subscription
+from tests.factories import QueuedWork, make_person, make_subscription
 
 DAY = dt.date(2026, 12, 1)
 PREFIX = "dl:"
@@ -114,7 +116,7 @@ def test_a_failure_releases_the_group_as_failed_and_is_raised(engine, delivery, 
 
 
 def test_a_cancelled_run_claims_nothing(engine, delivery, run_id, subscriptions):
-    run_cancel(engine, run_id=run_id)
+    run_cancel(engine, QueuedWork(), run_id=run_id)
     finished = delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada"),
                                 tally=Tally(), timings=defaultdict(float))
     assert not finished and ledger(engine) == {}

@@ -329,7 +329,7 @@ def test_through_an_egress_proxy_the_proxy_checks_addresses_and_the_client_the_r
     forwarded = []
 
     class Proxy(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the stdlib's name
+        def do_GET(self):  # the stdlib's name
             forwarded.append(self.path)  # an absolute URL: this is a forward proxy
             answer = httpx.get(self.path)
             self.send_response(answer.status_code)
@@ -375,7 +375,7 @@ def test_a_client_made_before_a_fork_still_resolves_in_the_child(server, client)
             code = 1
         except Refused as refused:
             code = 0 if "(localhost resolves to it)" in refused.reason else 2
-        except BaseException:  # noqa: BLE001 - a stale lookup pool would end in TimedOut here
+        except BaseException:  # a stale lookup pool would end in TimedOut here
             code = 3
         os._exit(code)
     _, status = os.waitpid(child, 0)

@@ -20,20 +20,15 @@ from digest.graph.store import Graph, attendance_set
 from digest.graph.sync import rebuild
 from digest.nightly.batch import work_here
 from digest.nightly.pipeline import Pipeline
-from digest.runs import (
-    ChunkRecord,
-    FinishPolicy,
-    RunPaused,
-    RunRequest,
-    chunk_complete,
-    run_cancel,
-    run_finish,
-    run_plan,
-)
+from digest.runs.chunks import chunk_complete
+from digest.runs.controls import run_cancel
+from digest.runs.finishing import FinishPolicy, run_finish
+from digest.runs.planning import RunRequest, run_plan
+from digest.runs.state import ChunkRecord, RunPaused
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from tests.conftest import ROOT, create_postgres_database, django_migrate, drop_postgres_database
-from tests.factories import make_attendance, make_event, make_follow, make_person, make_subscription
+from tests.factories import QueuedWork, make_attendance, make_event, make_follow, make_person, make_subscription
 
 DAY = dt.date(2026, 12, 1)
 PREFIX = "pl:"
@@ -393,7 +388,7 @@ def test_plan_run_restricts_and_limits(engine, world):
     with engine.connect() as c:
         active = c.execute(select(db.digest_run.c.id)).scalars().all()
     for run_id in active:
-        run_cancel(engine, run_id=run_id)
+        run_cancel(engine, QueuedWork(), run_id=run_id)
     assert plan_run(engine, digest_date=DAY, limit=3).planned == 3
     assert plan_run(engine, digest_date=DAY, list_name="weekly").planned == 0
     with pytest.raises(ValueError, match="unknown list"):

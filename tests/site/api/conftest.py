@@ -11,7 +11,7 @@ from tests.site.personal.conftest import alias, go, make_event, make_person  # n
 
 
 @pytest.fixture
-def catalogue(alias):  # noqa: F811
+def catalogue(alias):
     """Two people, a topic, three events (one past), a talk with coverage, a follow."""
     ada, bob = make_person("ada", bio="Writes compilers."), make_person("bob")
     python = Topic.objects.create(name="Python", slug="python")

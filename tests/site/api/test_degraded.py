@@ -16,7 +16,7 @@ from tests.site.test_pages import alias  # noqa: F401 -- the fixture: SQLite and
 pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])]
 
 
-def test_redis_away_the_api_answers_from_the_database(alias, own_redis, tmp_path):  # noqa: F811
+def test_redis_away_the_api_answers_from_the_database(alias, own_redis, tmp_path):
     with site_stores(redis_url=own_redis.url(), redis_prefix="api-away:", search_url=f"tantivy://{tmp_path / 's'}"):
         ada, bob = make_person("ada"), make_person("bob")
         go(ada, make_event("pycon", 5), "speaking")

@@ -16,7 +16,7 @@ pytestmark = [
 ]
 
 
-def test_the_docs_render_under_the_csp_from_local_assets(browser, live_server):  # noqa: F811
+def test_the_docs_render_under_the_csp_from_local_assets(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
     tab = context.new_page()
     tab.set_default_timeout(60_000)  # a loaded machine; every wait is for a condition

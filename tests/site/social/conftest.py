@@ -16,7 +16,7 @@ from tests.standins.mastodon import MastodonStandIn
 
 
 @pytest.fixture
-def lanyard_settings(alias):  # noqa: F811
+def lanyard_settings(alias):
     changed = replace(settings.LANYARD, base_url="http://testserver",
                       http_allow_networks=(ipaddress.ip_network("127.0.0.2/32"),), http_deadline=5.0,
                       broker_url="redis://127.0.0.1:9/0")  # no broker: the import is queued by the tests' workers only

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -57,7 +58,7 @@ def schedule_get(engine: Engine) -> Schedule:
     return Schedule(**values)
 
 
-def schedule_set(engine: Engine, **changes) -> Schedule:
+def schedule_set(engine: Engine, **changes: Any) -> Schedule:
     """Validate and store changes (values may be strings, as typed on a command line)."""
     current = schedule_get(engine)
     unknown = set(changes) - set(EDITABLE)
@@ -77,7 +78,7 @@ def schedule_set(engine: Engine, **changes) -> Schedule:
 def schedule_claim_tick(engine: Engine, *, now: dt.datetime, tick_seconds: int) -> bool:
     """True for the one tick per period that should plan; however many beats fire.
 
-    Beat fires often (see scheduler.app.HEARTBEAT_SECONDS); the period itself is the
+    Beat fires often (``HEARTBEAT_SECONDS`` in scheduler/app.py); the period itself is the
     runtime ``tick_seconds``, so changing it needs no restart. The conditional UPDATE
     makes two beats (or a retried tick) plan once.
     """
@@ -99,7 +100,7 @@ def schedule_claim_tick(engine: Engine, *, now: dt.datetime, tick_seconds: int) 
         return result.rowcount == 1
 
 
-def parse_value(name: str, value):
+def parse_value(name: str, value: Any) -> Any:
     """One setting from a Python value or its text form, range-checked."""
     if name == "paused":
         if isinstance(value, bool):
@@ -158,7 +159,7 @@ _DESCRIPTIONS = {
 }
 
 
-def _text(name: str, value):
+def _text(name: str, value: Any) -> Any:
     return ",".join(value) if name == "lists" else value
 
 
@@ -180,7 +181,7 @@ class ScheduleSettingGroup:
     def current(self, engine: Engine) -> dict:
         return {name: _text(name, value) for name, value in asdict(schedule_get(engine)).items()}
 
-    def apply(self, engine: Engine, changes, *, changed_by: str, via: str) -> dict:
+    def apply(self, engine: Engine, changes: Mapping[str, Any], *, changed_by: str, via: str) -> dict:
         before = self.current(engine)
         schedule_set(engine, **changes)
         after = self.current(engine)
