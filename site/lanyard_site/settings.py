@@ -173,9 +173,16 @@ STORAGES = {
 # Named caches, no single global one. Template fragments (the {% cache %} tag uses
 # "template_fragments") are shared by every process in Redis (the embedded one by
 # default); their keys carry the cache_version of what they show, so an edit makes the
-# old entry unreachable. "default" is per process, for hot small values.
+# old entry unreachable. "default" is per process, for hot small values; "rows" per
+# process too, for event rows in lists (versioned the same way).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site", "TIMEOUT": 60},
+    # Event rows in lists, keyed by the event's cache_version: per process, many small
+    # entries (a row is about 1 KB; 20,000 rows at most).
+    "rows": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-rows",
+        "TIMEOUT": 600, "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
     "template_fragments": {
         "BACKEND": "lanyard_site.personal.caching.LanyardRedisCache",  # RedisCache on LANYARD_REDIS_URL
         "TIMEOUT": 600,
@@ -202,7 +209,10 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF],
         "connect-src": [SELF],
         "frame-src": list(FRAME_SRC),
-        "form-action": [SELF],
+        # Sign in with GitHub posts to allauth, which redirects to GitHub's authorize page:
+        # browsers check form-action on the redirects after a post too. (Mastodon's servers
+        # can be anywhere: its flow leaves from a page, social/views.mastodon_start.)
+        "form-action": [SELF, *([LANYARD.github_url] if LANYARD.github_client_id else [])],
         "base-uri": [NONE],
         "frame-ancestors": [NONE],
         "object-src": [NONE],

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -217,3 +218,50 @@ def settle(engine, run_id, *, quiet: float = 1.5):
             return now
         time.sleep(0.2)
 
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def site(worker_env, tmp_path):
+    """`lanyard serve site` on a free port with the workers' settings; yields its base URL."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANYARD_")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(worker_env, LANYARD_BASE_URL=f"http://127.0.0.1:{port}")
+    with open(tmp_path / "site.log", "ab") as log:
+        process = subprocess.Popen([sys.executable, "-c", "from lanyard_cli.main import main; main()", "serve", "site"],
+                                   env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def answering() -> bool:
+        assert process.poll() is None, (tmp_path / "site.log").read_text()[-3000:]
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+
+    wait_until(answering, timeout=90, message="the site to listen")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright  # imported here: only the browser tests need it
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
 
 from digest.stores import db
-from tests.conftest import ROOT
 from tests.scheduler.conftest import wait_until
 from tests.web_server import page
 
@@ -70,53 +66,6 @@ def world(engine):
         ).returning(db.session.c.id)).scalar_one()
         connection.execute(insert(db.session_speaker).values(session_id=talk_id, person_id=person_id))
     return {"talk": talk_id}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def site(worker_env, tmp_path):
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LANYARD_")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env.update(worker_env, LANYARD_BASE_URL=f"http://127.0.0.1:{port}")
-    with open(tmp_path / "site.log", "ab") as log:
-        process = subprocess.Popen([sys.executable, "-c", "from lanyard_cli.main import main; main()", "serve", "site"],
-                                   env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def answering() -> bool:
-        assert process.poll() is None, (tmp_path / "site.log").read_text()[-3000:]
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
-
-    wait_until(answering, timeout=90, message="the site to listen")
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright  # the one test module that drives a browser
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("migrated_database_url", ["postgresql"], indirect=True)

@@ -13,6 +13,7 @@ from digest.vocabulary import CoverageStatus
 from .models import Coverage, Event, Person, Session, Topic
 
 SHOWN = 50  # coverage items listed on one page
+TOPIC_SHOWN = 10  # the newest of a topic's (its page links to all of them on /coverage/)
 
 
 def public(rows: QuerySet[Coverage], *, author_id: int | None = None) -> QuerySet[Coverage]:
@@ -27,6 +28,12 @@ def _base(author_id: int | None) -> QuerySet[Coverage]:
     return public(Coverage.objects.select_related("session", "event", "session__event"), author_id=author_id)
 
 
+def of_event(event: Event) -> Q:
+    """Coverage of the event or of one of its talks, as two index lookups (event_id, and
+    session_id among its talks' ids): an OR through the talk's join scanned every row."""
+    return Q(event=event) | Q(session__in=Session.objects.filter(event=event).values("pk"))
+
+
 def coverage_of(target: Session | Event | Person | Topic, *, viewer_id: int | None = None) -> list[Coverage]:
     """The coverage a page shows: a talk's own; an event's and its talks'; a speaker's talks';
     a topic's events' and their talks'. ``viewer_id``, the person looking, also sees the
@@ -34,7 +41,7 @@ def coverage_of(target: Session | Event | Person | Topic, *, viewer_id: int | No
     if isinstance(target, Session):
         rows = _base(viewer_id).filter(session=target).order_by("kind", "title", "pk")
     elif isinstance(target, Event):
-        rows = _base(viewer_id).filter(Q(event=target) | Q(session__event=target)).order_by("kind", "title", "pk")
+        rows = _base(viewer_id).filter(of_event(target)).order_by("kind", "title", "pk")
     elif isinstance(target, Person):
         rows = _base(viewer_id).filter(session__speakers=target).distinct().order_by("-created_at", "-pk")
     elif isinstance(target, Topic):
@@ -45,7 +52,7 @@ def coverage_of(target: Session | Event | Person | Topic, *, viewer_id: int | No
                 .order_by("-created_at", "-pk"))
     else:
         raise TypeError(f"no coverage for a {type(target).__name__}")
-    return list(rows[:SHOWN])
+    return list(rows[:TOPIC_SHOWN if isinstance(target, Topic) else SHOWN])
 
 
 def coverage_removable(coverage_id: int, *, person_id: int | None, staff: bool) -> Coverage | None:

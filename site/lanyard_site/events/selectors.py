@@ -29,7 +29,7 @@ from digest.search.snippets import snippet
 from digest.slugs import is_slug, slug_words
 
 from ..ops.degraded import search_away
-from .coverage_selectors import public
+from .coverage_selectors import of_event, public
 from .models import Attendance, Coverage, Event, Person, Session, SlugHistory, SlugKind, Topic
 
 UPCOMING_DAYS = 30  # the home page's horizon
@@ -590,7 +590,7 @@ def coverage_rows(filters: CoverageFilters) -> QuerySet[Coverage]:
     if filters.person is not None:
         rows = rows.filter(session__speakers=filters.person)
     if filters.event is not None:
-        rows = rows.filter(Q(event=filters.event) | Q(session__event=filters.event))
+        rows = rows.filter(of_event(filters.event))
     if filters.topic is not None:
         # Coverage of an event on the topic, or of a talk at one: ids first, so the two
         # joins through event_topic never multiply rows.

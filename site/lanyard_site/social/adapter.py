@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from digest.vocabulary import Provider
 
@@ -54,14 +55,19 @@ class SocialAdapter(DefaultSocialAccountAdapter):
         return user
 
     def save_user(self, request, sociallogin, form=None):
+        since = timezone.now()
         user = super().save_user(request, sociallogin, form)
         extra = sociallogin.account.extra_data
+        claim = selectors.account_owner(provider=Provider.GITHUB, external_id=str(sociallogin.account.uid))
         services.person_for_new_user(
-            user=user, name=str(extra.get("name") or extra.get("login") or user.get_username()),
-            claim=selectors.account_owner(provider=Provider.GITHUB, external_id=str(sociallogin.account.uid)),
+            user=user, name=str(extra.get("name") or extra.get("login") or user.get_username()), claim=claim,
         )
         # A new user's sign-in sends neither social_account_added nor a user_logged_in naming it.
-        services.github_account_connect(request=request, user=user, account=sociallogin.account)
+        try:
+            services.github_account_connect(request=request, user=user, account=sociallogin.account)
+        except services.ConnectRefused as refused:  # the link lost a race: undo the sign-up, say so
+            services.sign_up_undo(request=request, user=user, claim=claim, since=since)
+            self._refuse(request, str(refused))
         return user
 
     def get_connect_redirect_url(self, request, socialaccount) -> str:

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
 from digest.accounts.errors import AccountError
 from digest.accounts.links import identity_find
@@ -98,6 +99,7 @@ def _mastodon_signed_in(request: HttpRequest, *, server: MastodonServer, account
                         token: str) -> str:
     owner = services.account_owner_checked(provider=Provider.MASTODON, external_id=account.uri,
                                            user=request.user if request.user.is_authenticated else None)
+    new_user = None
     if request.user.is_authenticated:
         person = Person.objects.filter(user=request.user).first() or services.person_for_new_user(
             user=request.user, name=request.user.get_username())
@@ -108,12 +110,18 @@ def _mastodon_signed_in(request: HttpRequest, *, server: MastodonServer, account
         person = Person.objects.get(pk=owner.person_id)
         done = f"Signed in with Mastodon as {account.acct}."
     else:
-        user = services.user_for_signin(username=account.acct.partition("@")[0])
-        person = services.person_for_new_user(user=user, name=account.acct.partition("@")[0], claim=owner)
-        login(request, user, backend=BACKEND)
+        since = timezone.now()
+        new_user = services.user_for_signin(username=account.acct.partition("@")[0])
+        person = services.person_for_new_user(user=new_user, name=account.acct.partition("@")[0], claim=owner)
+        login(request, new_user, backend=BACKEND)
         done = f"Welcome, {person.name}: signed in with Mastodon as {account.acct}."
     identity = Identity(Provider.MASTODON, account.uri, account.acct, account.url, api_id=account.api_id)
-    account_id = services.account_connect(person=person, identity=identity, verified_via=VerifiedVia.OAUTH)
+    try:
+        account_id = services.account_connect(person=person, identity=identity, verified_via=VerifiedVia.OAUTH)
+    except services.ConnectRefused:
+        if new_user is not None:  # the link lost a race: the message says nothing was changed
+            services.sign_up_undo(request=request, user=new_user, claim=owner, since=since)
+        raise
     account_id = account_id or Account.objects.get(provider=Provider.MASTODON, external_id=account.uri).pk
     services.token_keep(account_id=account_id, server=server, token=token)
     return done

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.models import User
 from django.db import router, transaction
 
@@ -90,8 +91,8 @@ def account_connect(*, person: Person, identity: Identity, verified_via: Verifie
     it was linked to this person already and verified (nothing to do)."""
     existing = Account.objects.filter(provider=identity.provider, external_id=identity.external_id).first()
     if existing is not None and existing.person_id != person.pk:
-        raise ConnectRefused(f"This {identity.provider.name.title()} account belongs to another lanyard profile; "
-                             "nothing was changed.")
+        raise ConnectRefused(f"This {Account.Provider(identity.provider).label} account belongs to another lanyard "
+                             "profile; nothing was changed.")
     if existing is not None and (existing.verified or verified_via is None):
         return None
     try:
@@ -185,13 +186,32 @@ def account_owner_checked(*, provider: Provider, external_id: str, user: User | 
     owner = selectors.account_owner(provider=provider, external_id=external_id)
     if owner is None:
         return None
-    name = Provider(provider).name.title()
+    name = Account.Provider(provider).label
     if user is not None and owner.user_id not in (None, user.pk):
         raise ConnectRefused(f"This {name} account belongs to another lanyard profile; nothing was changed.")
     if user is None and owner.user_id is not None and not owner.verified:
         raise ConnectRefused(f"This {name} account is listed on @{owner.handle}'s profile; sign in to it and "
                              f"connect {name} from there.")
     return owner
+
+
+def sign_up_undo(*, request, user: User, claim, since: dt.datetime) -> None:
+    """Undo a brand-new user's sign-in whose account link was refused, so that "nothing was
+    changed" is true: sign out, delete the user (and allauth's rows of it) and the person made
+    for them; a person an organiser had made, which the sign-in claimed (``claim``), goes back
+    to unclaimed without the subscriptions made ``since`` the sign-in began. The link is written
+    by ``digest/accounts/`` on its own connection, so one transaction cannot hold both."""
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        logout(request)
+    claimed = claim.person_id if claim is not None and claim.user_id is None else None
+    with transaction.atomic(using=router.db_for_write(User)):
+        for person in Person.objects.filter(user=user):
+            if person.pk == claimed:
+                Subscription.objects.filter(person=person, created_at__gte=since).delete()
+                Person.objects.filter(pk=person.pk).update(user=None)
+            else:
+                person.delete()
+        user.delete()
 
 
 def user_for_signin(*, username: str) -> User:

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from digest.ops.live import OPS_DEFAULTS
@@ -85,13 +86,19 @@ def disconnect(request: HttpRequest, person: Person, account_id: int) -> HttpRes
 
 
 @require_POST
+@never_cache
 def mastodon_start(request: HttpRequest) -> HttpResponse:
-    """Sign in (signed out) or connect (signed in) with an account on any Mastodon server."""
+    """Sign in (signed out) or connect (signed in) with an account on any Mastodon server.
+
+    Not a redirect: the site's forms may lead only to the site (CSP ``form-action 'self'``),
+    which browsers apply to the redirects after a post too, and a Mastodon server can be
+    anywhere; a page of ours sends the browser on instead (a refresh, and a link)."""
     try:
-        return redirect(flows.mastodon_authorize(request, typed=request.POST.get("server", "")[:300]))
+        url = flows.mastodon_authorize(request, typed=request.POST.get("server", "")[:300])
     except services.ConnectRefused as refused:
         messages.error(request, str(refused))
         return redirect("connections" if request.user.is_authenticated else "login")
+    return render(request, "social/mastodon_continue.html", {"url": url, "origin": url.split("/oauth/", 1)[0]})
 
 
 @require_http_methods(["GET"])

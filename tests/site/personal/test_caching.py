@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from digest.stores.keys import RedisKeys
 from lanyard_site import stores
-from lanyard_site.events.models import Event, Session, Topic
+from lanyard_site.events.coverage_selectors import TOPIC_SHOWN
+from lanyard_site.events.models import Coverage, Event, Session, Topic
 
 from .conftest import go, make_event, make_person
 
@@ -73,6 +74,33 @@ def test_a_person_rename_touches_what_lists_them(client, alias):
         ada.bio = "Notes on the engine."
         ada.save()
     assert sum(q["sql"].lstrip().upper().startswith("UPDATE") for q in captured.captured_queries) == 1
+
+
+def test_event_rows_are_kept_per_process_and_an_edit_shows_at_once(client, alias):
+    conf = make_event("conf", 5)
+    python = Topic.objects.create(name="Python", slug="python")
+    conf.topics.add(python)
+    assert ">Conf</a>" in page(client, "/events/")
+    rows = caches["rows"]
+    assert any(key for key in rows._cache if "event_row" in key)  # the row is kept
+    conf.name = "Confluence"
+    conf.save()
+    python.name = "Snakes"
+    python.save()
+    row = page(client, "/events/").split('<ul class="event-list">')[1].split("</ul>")[0]
+    assert ">Confluence</a>" in row and ">Snakes</a>" in row and "Python" not in row
+
+
+def test_a_topic_page_lists_its_newest_coverage_and_links_to_all(client, alias):
+    conf = make_event("conf", 5)
+    python = Topic.objects.create(name="Python", slug="python")
+    conf.topics.add(python)
+    for n in range(TOPIC_SHOWN + 3):
+        Coverage.objects.create(event=conf, title=f"Slides number {n:02d}", url=f"https://example.org/{n}")
+    html = page(client, "/topics/python/")
+    shown = [n for n in range(TOPIC_SHOWN + 3) if f"Slides number {n:02d}" in html]
+    assert shown == list(range(3, TOPIC_SHOWN + 3))  # the newest ten
+    assert "/coverage/?topic=python" in html
 
 
 def test_topics_added_and_removed_touch_the_event(alias):

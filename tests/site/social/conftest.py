@@ -28,3 +28,27 @@ def lanyard_settings(alias):
 def mastodon():
     with MastodonStandIn() as server:
         yield server
+
+
+@pytest.fixture
+def link_taken_meanwhile():
+    """link_taken_meanwhile(person, provider, external_id): the moment a sign-in makes its new
+    person, that account is linked to ``person`` (someone else's link committing between the
+    sign-in's check and its own link)."""
+    from django.db.models.signals import post_save
+
+    from lanyard_site.accounts.models import Account
+    from lanyard_site.events.models import Person
+
+    taken = {}
+
+    def link(sender, instance, created, **kwargs):
+        if created and instance.user_id is not None and taken:
+            Account.objects.create(person=taken.pop("person"), handle="taken", added_by="organiser", **taken.pop("key"))
+
+    def arrange(person, provider: str, external_id: str) -> None:
+        taken.update(person=person, key={"provider": provider, "external_id": external_id})
+
+    post_save.connect(link, sender=Person, dispatch_uid="link_taken_meanwhile")
+    yield arrange
+    post_save.disconnect(sender=Person, dispatch_uid="link_taken_meanwhile")

@@ -7,9 +7,10 @@ import html
 
 import httpx
 import pytest
-from allauth.socialaccount.models import SocialApp, SocialToken
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from allauth.socialaccount.providers.github.views import GitHubOAuth2Adapter
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.test import override_settings
 
 from lanyard_site.accounts.models import Account
@@ -59,3 +60,16 @@ def test_a_github_callback_with_a_wrong_state_is_refused(client, github):
     page = _sign_in(client, github, state="forged")
     assert "nothing was changed" in html.unescape(page.content.decode())
     assert not Account.objects.exists() and not Person.objects.exists()
+
+
+def test_a_link_refused_right_after_a_new_sign_in_leaves_no_user_or_person_behind(
+        client, github, link_taken_meanwhile):
+    github.add_user("octo", user_id=583231, email="octo@example.com")
+    github.signed_in = "octo"
+    grace = Person.objects.create(name="Grace", handle="grace")
+    link_taken_meanwhile(grace, "github", "583231")
+    page = _sign_in(client, github)
+    assert page.status_code == 200 and "nothing was changed" in html.unescape(page.content.decode())
+    assert not User.objects.exists() and list(Person.objects.values_list("handle", flat=True)) == ["grace"]
+    assert not SocialAccount.objects.exists() and Account.objects.get().person == grace
+    assert "_auth_user_id" not in client.session

@@ -5,13 +5,14 @@ one clear line with nothing changed. Against the Mastodon stand-in on loopback."
 from __future__ import annotations
 
 import html
+import re
 
 import httpx
 import pytest
 from django.contrib.auth.models import User
 
 from lanyard_site.accounts.models import Account
-from lanyard_site.events.models import Follow
+from lanyard_site.events.models import Follow, Person
 from lanyard_site.social.mastodon import MastodonRefused, server_origin
 from lanyard_site.social.models import AccountToken, MastodonServer
 from tests.site.personal.conftest import make_person, sign_in
@@ -27,10 +28,20 @@ def _start(client, server_field: str):
     return client.post("/accounts/mastodon/", {"server": server_field})
 
 
+def authorize_url(response) -> str:
+    """Where the start page sends the browser on: its refresh and its link say the same."""
+    assert response.status_code == 200 and response["Cache-Control"].startswith("max-age=0"), response
+    page = text(response)
+    link = re.search(r'<a class="button" id="continue" href="([^"]+)"', page)
+    assert link is not None and f'content="0;url={link[1]}"' in page
+    return link[1]
+
+
 def _approve(client, response, mastodon, *, state: str | None = None):
     """The browser at the server's authorize page; the stand-in approves and sends it back."""
-    assert response.status_code == 302 and response["Location"].startswith(mastodon.base_url + "/oauth/authorize?")
-    back = httpx.get(response["Location"]).headers["location"]
+    url = authorize_url(response)
+    assert url.startswith(mastodon.base_url + "/oauth/authorize?")
+    back = httpx.get(url).headers["location"]
     path = back.removeprefix("http://testserver")
     if state is not None:
         path = path.split("&state=")[0] + f"&state={state}"
@@ -120,3 +131,16 @@ def test_what_people_type_names_a_server(typed, origin):
 def test_what_names_no_usable_server_is_refused(typed):
     with pytest.raises(MastodonRefused):
         server_origin(typed)
+
+
+def test_a_link_refused_right_after_a_new_sign_in_leaves_no_user_or_person_behind(
+        client, mastodon, lanyard_settings, link_taken_meanwhile):
+    mastodon.add_account("ada")
+    mastodon.signed_in = "ada"
+    grace = make_person("grace")
+    link_taken_meanwhile(grace, "mastodon", mastodon.uri("ada"))
+    page = _approve(client, _start(client, mastodon.base_url), mastodon)
+    assert "belongs to another lanyard profile; nothing was changed" in text(page)
+    assert not User.objects.exists() and list(Person.objects.values_list("handle", flat=True)) == ["grace"]
+    assert not AccountToken.objects.exists() and Account.objects.get().person == grace
+    assert "_auth_user_id" not in client.session  # not signed in as a user that is gone
