@@ -75,9 +75,9 @@ def main() -> None:
     for name in ("LANYARD_DATABASE_URL", "LANYARD_REDIS_URL", "LANYARD_REDIS_PREFIX", "LANYARD_SEARCH_URL"):
         os.environ.pop(name, None)
     bench_digest, bench_site = _bench("digest"), _bench("site")
-    from lanyard_cli.app import App
+    from digest.handles import Handles
 
-    app = App()
+    app = Handles()
     bench_digest.ensure_data(app, people=args.people, events=args.events, subscribers=args.subscribers)
     bench_site.ensure_index(app)
 
@@ -89,10 +89,10 @@ def main() -> None:
     from django.core.wsgi import get_wsgi_application
 
     settings.DEBUG = False
-    from lanyard_site.events import selectors
+    from lanyard_site.events.selectors import shared  # every events page reads its day from shared.today()
 
     today = bench_digest.TODAY
-    selectors.today = lambda: today
+    shared.today = lambda: today
     wsgi = get_wsgi_application()
     pages = bench_site.page_urls(app, random.Random(SEED), args.requests)
     print(f"data: {data_dir} ({args.people} people, {args.events} events), as of {today}; "

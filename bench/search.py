@@ -80,9 +80,9 @@ def main() -> None:
     os.environ["LANYARD_DATA_DIR"] = str(data_dir)
     for name in ("LANYARD_DATABASE_URL", "LANYARD_REDIS_URL", "LANYARD_REDIS_PREFIX", "LANYARD_SEARCH_URL"):
         os.environ.pop(name, None)
-    from lanyard_cli.app import App
+    from digest.handles import Handles
 
-    app = App()
+    app = Handles()
     subscribers = ensure_data(app, args)
     window = upcoming_window(TODAY)
     print(f"data: {data_dir} ({args.people} people, {args.events} events, {len(subscribers)} subscribers; "
@@ -207,9 +207,11 @@ def race(strategies: dict, people: list[int], window, rounds: int) -> tuple[dict
 
 
 def ensure_data(app, args) -> list[int]:
-    from lanyard_cli.seed import run_seed
+    from digest.demo.world import seed_with_graph
+    from lanyard_site.boot import migrate
 
-    app.migrate()
+
+    migrate()
     with app.engine.connect() as c:
         people = c.execute(select(func.count()).select_from(db.person)).scalar_one()
         subscribers = c.execute(select(func.count()).select_from(db.subscription)).scalar_one()
@@ -219,8 +221,9 @@ def ensure_data(app, args) -> list[int]:
             "(once; reused later)...",
             flush=True,
         )
-        run_seed(
-            app,
+        seed_with_graph(
+            app.engine,
+            app.graph,
             people=args.people,
             events=args.events,
             subscribers=args.subscribers,

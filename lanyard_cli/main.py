@@ -123,27 +123,29 @@ def cli(ctx):
 
 
 def _register() -> None:
-    from . import (
+    from .commands import (
         accounts,
         bounces,
         coverage,
         database,
         demo,
-        digest,
+        digests,
         graph,
         ops,
-        scheduler,
+        runs,
+        schedule,
         search,
         seed,
         serve,
         solr,
         unsubscribe,
         up,
+        workers,
     )
 
     modules = (
-        database, seed, graph, demo, digest, serve, unsubscribe, bounces, scheduler, search, solr, coverage, ops, up,
-        accounts,
+        database, seed, graph, demo, digests, serve, unsubscribe, bounces, workers, schedule, runs, search, solr,
+        coverage, ops, up, accounts,
     )
     for module in modules:
         for command in module.COMMANDS:

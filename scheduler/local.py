@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from celery import Celery
@@ -78,3 +79,37 @@ def wait_for_run(
         if progress.status not in ACTIVE_RUN_STATUSES or (alive is not None and not alive()):
             return progress
         time.sleep(poll)
+
+
+class WorkerStopped(RuntimeError):
+    """The worker started for a run stopped before the run ended; one line."""
+
+
+@dataclass(frozen=True)
+class OwnWorker:
+    """The worker started for a run when none answers: where it logs, and its processes."""
+
+    data_dir: Path
+    concurrency: int | None = None
+
+
+def wait_with_a_worker(
+    engine: Engine, app: Celery, *, run_id: int, own: OwnWorker,
+    on_progress: Callable[[RunSummary], None] | None = None, say: Callable[[str], None] = print,
+) -> RunSummary:
+    """Watch a started run to its end; when no worker answers, start one for it and stop it
+    cleanly after (README's first command runs the digest so on the embedded Redis)."""
+    process = None
+    if not workers_answering(app):
+        say(f"no worker is running: starting one for this run (log: {own.data_dir / 'worker.log'})")
+        process = start_worker(own.data_dir, concurrency=own.concurrency)
+    try:
+        progress = wait_for_run(
+            engine, run_id, on_progress=on_progress, alive=(lambda: process.poll() is None) if process else None,
+        )
+    finally:
+        if process is not None:
+            say(f"worker stopped (exit {stop_worker(process)})")
+    if process is not None and progress.status in ACTIVE_RUN_STATUSES and process.returncode not in (0, None):
+        raise WorkerStopped(f"the worker stopped before run {run_id} ended; see {own.data_dir / 'worker.log'}")
+    return progress

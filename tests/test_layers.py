@@ -173,3 +173,22 @@ def test_every_inline_import_says_why():
         if bare.search(line)
     ]
     assert missing == []
+
+
+def test_command_modules_import_no_other_command_module():
+    """Steps several commands share live in lanyard_cli's helpers (app, display, progress, steps)."""
+    commands = [name for name in MODULES if name.startswith("lanyard_cli.commands.")]
+    assert commands  # the commands were found
+    assert [f"{name} imports {target}" for name in commands for target in sorted(GRAPH[name])
+            if target.startswith("lanyard_cli.commands.")] == []
+
+
+def test_the_benchmarks_do_not_import_the_command_line():
+    """A bench builds on the core (digest.handles, digest.nightly.run_here, …), not on `lanyard`'s commands."""
+    wrong = []
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.name} imports {n}" for n in names if n.split(".")[0] == "lanyard_cli"]
+    assert wrong == []

@@ -1,5 +1,5 @@
 """The catalogue's endpoints: events, talks, people, topics, coverage. Each reads through the
-selectors of the page it is the twin of (``events/selectors.py``), so the two never disagree."""
+selectors of the page it is the twin of (``events/selectors/``), so the two never disagree."""
 
 from __future__ import annotations
 
@@ -12,9 +12,23 @@ from digest.slugs import SLUG_PATTERN, is_slug
 
 from .. import stores
 from ..accounts.selectors import verified_accounts
-from ..events import selectors
-from ..events.coverage_selectors import coverage_of
 from ..events.models import Session, SlugKind
+from ..events.selectors.coverage import coverage_filters, coverage_of, coverage_rows
+from ..events.selectors.event import event_by_slug, event_detail, event_people, event_schedule
+from ..events.selectors.listing import event_filters, events_browse
+from ..events.selectors.old_slugs import current_slug
+from ..events.selectors.people import (
+    CoSpeakers,
+    co_speakers,
+    person_detail,
+    person_events,
+    person_talks,
+    speakers_by_name,
+    speakers_directory,
+)
+from ..events.selectors.shared import clean_text, filter_choices
+from ..events.selectors.talk import talk_detail
+from ..events.selectors.topics import topic_detail, topic_page, topics_overview
 from ..ops.services import flag_active
 from . import cursors, schemas
 from .params import CoverageQuery, EventQuery, PageQuery, PeopleQuery, TalkQuery, cleaned
@@ -28,7 +42,7 @@ TALK_ID = Path(..., ge=1, le=2**63 - 1)
 
 def _moved(kind: SlugKind, slug: str, name: str) -> HttpResponsePermanentRedirect:
     """An old slug: 301 to the row's current address; else 404."""
-    current = selectors.current_slug(kind, slug)
+    current = current_slug(kind, slug)
     if current is None or current == slug:
         raise ApiProblem(404, f"There is no {kind.value} {slug!r}.")
     return HttpResponsePermanentRedirect(reverse(f"{API}:{name}", args=[current]))
@@ -38,8 +52,8 @@ def _moved(kind: SlugKind, slug: str, name: str) -> HttpResponsePermanentRedirec
 def events(request: HttpRequest, query: Query[EventQuery]):
     """The events of /events/: upcoming (or past, or in a month), by topic, city or country.
     Filter values that name nothing are not applied, and listed in ``ignored``."""
-    filters = selectors.event_filters(cleaned(query), selectors.filter_choices())
-    page = cursors.keyset_page(selectors.events_browse(filters), cursor=query.cursor, limit=query.limit,
+    filters = event_filters(cleaned(query), filter_choices())
+    page = cursors.keyset_page(events_browse(filters), cursor=query.cursor, limit=query.limit,
                                scope="events")
     show = Represent(request)
     return {"items": [show.event(e) for e in page.items], "next": page.next, "ignored": filters.ignored}
@@ -48,12 +62,12 @@ def events(request: HttpRequest, query: Query[EventQuery]):
 @router.get("/events/{slug}", response=schemas.EventDetail, url_name="event", summary="One event")
 def event(request: HttpRequest, slug: str = SLUG):
     """An event with its talks, the first attendees and speakers, its coverage and counts."""
-    found = selectors.event_detail(slug)
+    found = event_detail(slug)
     if found is None:
         return _moved(SlugKind.EVENT, slug, "event")
     show = Represent(request)
-    talks = [talk for day in selectors.event_schedule(found) for talk in day.talks]
-    people = selectors.event_people(found)
+    talks = [talk for day in event_schedule(found) for talk in day.talks]
+    people = event_people(found)
     coverage = coverage_of(found)
     role = {name: {"count": found_role.count, "first": [show.person_ref(p) for p in found_role.people]}
             for name, found_role in people.items()}
@@ -73,9 +87,9 @@ def talks(request: HttpRequest, query: Query[TalkQuery]):
     rows = Session.objects.prefetch_related("speakers").order_by("pk")
     ignored = []
     if query.event:
-        event = selectors.event_by_slug(query.event) if is_slug(query.event) else None
+        event = event_by_slug(query.event) if is_slug(query.event) else None
         if event is None:
-            ignored.append(f"event: {selectors.clean_text(query.event, 200)}")
+            ignored.append(f"event: {clean_text(query.event, 200)}")
         else:
             rows = rows.filter(event=event)
     page = cursors.keyset_page(rows, cursor=query.cursor, limit=query.limit, scope="talks")
@@ -85,7 +99,7 @@ def talks(request: HttpRequest, query: Query[TalkQuery]):
 
 @router.get("/talks/{talk_id}", response=schemas.TalkDetail, url_name="talk", summary="One talk")
 def talk(request: HttpRequest, talk_id: int = TALK_ID):
-    found = selectors.talk_detail(talk_id)
+    found = talk_detail(talk_id)
     if found is None:
         raise ApiProblem(404, f"There is no talk {talk_id}.")
     show = Represent(request)
@@ -98,14 +112,14 @@ def talk(request: HttpRequest, talk_id: int = TALK_ID):
 def people(request: HttpRequest, query: Query[PeopleQuery]):
     """The /people/ directory: everyone who has spoken, by name; with ``q``, anyone whose name
     matches (from the search engine, 50 a page; ignored while search is switched off)."""
-    text = selectors.clean_text(query.q) if flag_active(request, "search") else ""
+    text = clean_text(query.q) if flag_active(request, "search") else ""
     show = Represent(request)
     if not text:
-        page = cursors.keyset_page(selectors.speakers_by_name(), cursor=query.cursor, limit=query.limit,
+        page = cursors.keyset_page(speakers_by_name(), cursor=query.cursor, limit=query.limit,
                                    scope="people")
         return {"items": [show.person(p) for p in page.items], "next": page.next, "ignored": []}
     number = cursors.page_number(query.cursor, "people-search")
-    listing = selectors.speakers_directory(query=text, raw_page=str(number), index=stores.search())
+    listing = speakers_directory(query=text, raw_page=str(number), index=stores.search())
     if listing.error:
         raise ApiProblem(503, f"Search is unavailable: {listing.error}", headers={"Retry-After": "60"})
     more = listing.page.has_next() and listing.page.number == number
@@ -116,14 +130,14 @@ def people(request: HttpRequest, query: Query[PeopleQuery]):
 @router.get("/people/{handle}", response=schemas.PersonDetail, url_name="person", summary="One person")
 def person(request: HttpRequest, handle: str = SLUG):
     """A person with their events (upcoming and past, by role), talks and co-speakers."""
-    found = selectors.person_detail(handle)
+    found = person_detail(handle)
     if found is None:
         return _moved(SlugKind.PERSON, handle, "person")
     show = Represent(request)
-    events = selectors.person_events(found)
-    talks = selectors.person_talks(found)
-    co = (selectors.co_speakers(found, stores.search()) if flag_active(request, "search")
-          else selectors.CoSpeakers(people=[], error="search is switched off"))
+    events = person_events(found)
+    talks = person_talks(found)
+    co = (co_speakers(found, stores.search()) if flag_active(request, "search")
+          else CoSpeakers(people=[], error="search is switched off"))
     _prefetch_events([a.event for a in (*events.speaking, *events.attending, *events.spoke, *events.attended)]
                      + [t.event for t in talks])
     _prefetch_speakers(talks)
@@ -145,7 +159,7 @@ def person(request: HttpRequest, handle: str = SLUG):
 @router.get("/topics", response=schemas.TopicPage, url_name="topics", summary="Topics")
 def topics(request: HttpRequest, query: Query[PageQuery]):
     """Every topic, by name, with its number of events not yet over (as /topics/)."""
-    page = cursors.position_page(selectors.topics_overview(), cursor=query.cursor, limit=query.limit, scope="topics")
+    page = cursors.position_page(topics_overview(), cursor=query.cursor, limit=query.limit, scope="topics")
     show = Represent(request)
     return {"items": [show.topic(t) for t in page.items], "next": page.next, "ignored": []}
 
@@ -153,10 +167,10 @@ def topics(request: HttpRequest, query: Query[PageQuery]):
 @router.get("/topics/{slug}", response=schemas.TopicDetail, url_name="topic", summary="One topic")
 def topic(request: HttpRequest, slug: str = SLUG):
     """A topic's upcoming events, open calls for speakers and recent events (as its page)."""
-    found = selectors.topic_detail(slug)
+    found = topic_detail(slug)
     if found is None:
         return _moved(SlugKind.TOPIC, slug, "topic")
-    sections = selectors.topic_page(found)
+    sections = topic_page(found)
     _prefetch_events([*sections.upcoming, *sections.open_calls, *sections.recent])
     show = Represent(request)
     found.upcoming = sections.upcoming_count
@@ -171,8 +185,8 @@ def topic(request: HttpRequest, slug: str = SLUG):
 @router.get("/coverage", response=schemas.CoveragePage, url_name="coverage", summary="Coverage: slides, videos…")
 def coverage(request: HttpRequest, query: Query[CoverageQuery]):
     """The /coverage/ list, newest first: by kind, speaker (``person``), ``topic`` or ``event``."""
-    filters = selectors.coverage_filters(cleaned(query), selectors.filter_choices())
-    page = cursors.keyset_page(selectors.coverage_rows(filters), cursor=query.cursor, limit=query.limit,
+    filters = coverage_filters(cleaned(query), filter_choices())
+    page = cursors.keyset_page(coverage_rows(filters), cursor=query.cursor, limit=query.limit,
                                scope="coverage")
     return {"items": [Represent.coverage(c) for c in page.items], "next": page.next, "ignored": filters.ignored}
 

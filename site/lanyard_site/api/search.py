@@ -7,7 +7,8 @@ from django.urls import reverse
 from ninja import Query, Router
 
 from .. import stores
-from ..events import selectors
+from ..events.selectors.search import Result, run_search, search_request
+from ..events.selectors.shared import filter_choices
 from ..ops.services import flag_active
 from . import cursors, schemas
 from .params import SearchQuery, cleaned
@@ -31,7 +32,7 @@ def search(request: HttpRequest, query: Query[SearchQuery]):
         raise ApiProblem(503, "Search is switched off for a while.", headers={"Retry-After": "300"})
     number = cursors.page_number(query.cursor, "search")
     params = {**cleaned(query), "page": str(number)}
-    found = selectors.run_search(selectors.search_request(params, selectors.filter_choices()), stores.search())
+    found = run_search(search_request(params, filter_choices()), stores.search())
     if found.error:
         raise ApiProblem(503, f"Search is unavailable: {found.error}", headers={"Retry-After": "60"})
     more = found.page is not None and found.page.has_next() and found.page.number == number
@@ -45,7 +46,7 @@ def search(request: HttpRequest, query: Query[SearchQuery]):
     }
 
 
-def _hit(request: HttpRequest, result: selectors.Result) -> dict:
+def _hit(request: HttpRequest, result: Result) -> dict:
     if result.type in _LINKS:
         page, arg, twin, twin_arg = _LINKS[result.type](result.obj)
         url = request.build_absolute_uri(reverse(page, args=[arg]))

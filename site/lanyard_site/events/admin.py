@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.db import models
 
-from .coverage_services import coverage_refetch
 from .models import Attendance, Coverage, Event, Follow, Person, Session, Topic
+from .services.coverage import coverage_refetch
 
 
 @admin.register(Person)

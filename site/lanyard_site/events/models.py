@@ -234,7 +234,7 @@ class Event(Slugged):
             models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="event_ends_after_start"),
         ]
         # The listings' order with the upcoming/past test inside: a page's ids are found
-        # from the index alone (selectors.paginate), its rows read for that page only.
+        # from the index alone (selectors/paging.py: paginate), its rows read for that page only.
         indexes = [models.Index(fields=["start_date", "end_date", "name", "id"], name="event_listing")]
 
     def __str__(self):

@@ -2,7 +2,7 @@
 CSRF-checked.
 
 The form (``events/_paste_link.html``) posts here; the link is stored at once and shown
-as "fetching…" to its author, and a Celery task fetches it (``coverage_services``). Its
+as "fetching…" to its author, and a Celery task fetches it (``services/coverage.py``). Its
 author (or staff) removes it from a confirmation page (``events/remove_link.html``).
 """
 
@@ -20,9 +20,9 @@ from digest.coverage.failures import failure_words
 from digest.vocabulary import CoverageKind
 
 from ..ops.services import flag_active
-from . import coverage_services
-from .coverage_selectors import coverage_removable
 from .models import Coverage, Event, Person, Session
+from .selectors.coverage import coverage_removable
+from .services import coverage as coverage_services
 
 
 class PasteLinkForm(forms.Form):

@@ -12,9 +12,19 @@ from django.views.decorators.http import require_safe
 
 from .. import stores
 from ..ops.services import flag_active
-from . import selectors
 from .models import Coverage, SlugKind
-from .selectors import Directory
+from .selectors import home as home_reads
+from .selectors import shared
+from .selectors.coverage import coverage_filters, coverage_rows
+from .selectors.event import Directory, event_by_slug, event_detail, event_people, event_schedule
+from .selectors.event import event_directory as directory_page
+from .selectors.listing import event_filters, events_browse
+from .selectors.old_slugs import current_slug
+from .selectors.paging import paginate
+from .selectors.people import CoSpeakers, co_speakers, person_detail, person_events, person_talks, speakers_directory
+from .selectors.search import run_search, search_request
+from .selectors.talk import talk_detail
+from .selectors.topics import topic_detail, topic_page, topics_overview
 
 _VIEW_OF = {SlugKind.EVENT: "event", SlugKind.PERSON: "person", SlugKind.TOPIC: "topic"}
 
@@ -22,7 +32,7 @@ _VIEW_OF = {SlugKind.EVENT: "event", SlugKind.PERSON: "person", SlugKind.TOPIC: 
 def moved(request, kind: str, slug: str, rest: str = ""):
     """An old slug (or one not in slug form): 301 to the row's page as it is named now."""
     kind = SlugKind(kind)
-    current = selectors.current_slug(kind, slug)
+    current = current_slug(kind, slug)
     if current is None or current == slug:
         raise Http404("no such page")
     location = reverse(_VIEW_OF[kind], args=[current]) + quote(rest)
@@ -33,37 +43,37 @@ def moved(request, kind: str, slug: str, rest: str = ""):
 
 @require_safe
 def home(request):
-    return render(request, "events/home.html", {"home": selectors.home(), "days": selectors.UPCOMING_DAYS})
+    return render(request, "events/home.html", {"home": home_reads.home(), "days": home_reads.UPCOMING_DAYS})
 
 
 @require_safe
 def events(request):
-    choices = selectors.filter_choices()
-    filters = selectors.event_filters(request.GET, choices)
-    page = selectors.paginate(selectors.events_browse(filters), request.GET.get("page"))
+    choices = shared.filter_choices()
+    filters = event_filters(request.GET, choices)
+    page = paginate(events_browse(filters), request.GET.get("page"))
     return render(request, "events/events.html", {"page": page, "filters": filters, "choices": choices})
 
 
 @require_safe
 def event(request, slug: str):
-    event = selectors.event_detail(slug)
+    event = event_detail(slug)
     if event is None:
         return moved(request, SlugKind.EVENT, slug)
     return render(request, "events/event.html", {
         "event": event,
-        "today": selectors.today(),
-        "schedule": selectors.event_schedule(event),
-        "people": selectors.event_people(event),
+        "today": shared.today(),
+        "schedule": event_schedule(event),
+        "people": event_people(event),
     })
 
 
 @require_safe
 def event_directory(request, slug: str, directory: str):
-    event = selectors.event_by_slug(slug)
+    event = event_by_slug(slug)
     if event is None:
         return moved(request, SlugKind.EVENT, slug, f"{directory}/")
     directory = Directory(directory)
-    listing = selectors.event_directory(
+    listing = directory_page(
         event, directory, query=_search_text(request), raw_page=request.GET.get("page"), index=stores.search(),
     )
     return render(request, "events/directory.html", {"event": event, "directory": directory, "listing": listing})
@@ -71,7 +81,7 @@ def event_directory(request, slug: str, directory: str):
 
 @require_safe
 def talk(request, talk_id: int):
-    talk = selectors.talk_detail(talk_id)
+    talk = talk_detail(talk_id)
     if talk is None:
         raise Http404("no such talk")
     return render(request, "events/talk.html", {"talk": talk})
@@ -79,21 +89,21 @@ def talk(request, talk_id: int):
 
 @require_safe
 def person(request, handle: str):
-    person = selectors.person_detail(handle)
+    person = person_detail(handle)
     if person is None:
         return moved(request, SlugKind.PERSON, handle)
     return render(request, "events/person.html", {
         "person": person,
-        "events": selectors.person_events(person),
-        "talks": selectors.person_talks(person),
-        "co_speakers": selectors.co_speakers(person, stores.search()) if flag_active(request, "search")
-        else selectors.CoSpeakers(people=[], error="search is switched off"),
+        "events": person_events(person),
+        "talks": person_talks(person),
+        "co_speakers": co_speakers(person, stores.search()) if flag_active(request, "search")
+        else CoSpeakers(people=[], error="search is switched off"),
     })
 
 
 @require_safe
 def people(request):
-    listing = selectors.speakers_directory(
+    listing = speakers_directory(
         query=_search_text(request), raw_page=request.GET.get("page"), index=stores.search(),
     )
     return render(request, "events/people.html", {"listing": listing})
@@ -101,22 +111,22 @@ def people(request):
 
 @require_safe
 def topics(request):
-    return render(request, "events/topics.html", {"topics": selectors.topics_overview()})
+    return render(request, "events/topics.html", {"topics": topics_overview()})
 
 
 @require_safe
 def topic(request, slug: str):
-    topic = selectors.topic_detail(slug)
+    topic = topic_detail(slug)
     if topic is None:
         return moved(request, SlugKind.TOPIC, slug)
-    return render(request, "events/topic.html", {"topic": topic, "sections": selectors.topic_page(topic)})
+    return render(request, "events/topic.html", {"topic": topic, "sections": topic_page(topic)})
 
 
 @require_safe
 def coverage(request):
-    choices = selectors.filter_choices()
-    filters = selectors.coverage_filters(request.GET, choices)
-    page = selectors.paginate(selectors.coverage_rows(filters), request.GET.get("page"))
+    choices = shared.filter_choices()
+    filters = coverage_filters(request.GET, choices)
+    page = paginate(coverage_rows(filters), request.GET.get("page"))
     return render(request, "events/coverage.html", {
         "page": page, "filters": filters, "choices": choices, "kinds": Coverage.Kind.choices,
     })
@@ -124,14 +134,14 @@ def coverage(request):
 
 def _search_text(request) -> str:
     """A directory's name filter (answered by the search engine); ignored while the ``search`` flag is off."""
-    return selectors.clean_text(request.GET.get("q")) if flag_active(request, "search") else ""
+    return shared.clean_text(request.GET.get("q")) if flag_active(request, "search") else ""
 
 
 @require_safe
 def search(request):
     if not flag_active(request, "search"):  # e.g. while the search cluster is upgraded
         return render(request, "ops/feature_off.html", {"feature": "Search"}, status=503)
-    found = selectors.run_search(selectors.search_request(request.GET, selectors.filter_choices()), stores.search())
+    found = run_search(search_request(request.GET, shared.filter_choices()), stores.search())
     return render(request, "events/search.html", {"found": found}, status=503 if found.error else 200)
 
 

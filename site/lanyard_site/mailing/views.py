@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..events.selectors import person_of
+from ..events.selectors.people import person_of
 from .models import Subscription
 from .selectors import subscription_of, subscriptions_of
 from .services import ChangeRefused, subscription_resubscribe_on_site, subscription_unsubscribe_on_site

@@ -18,8 +18,8 @@ from digest.vocabulary import CoverageStatus
 
 from ...ops.services import flag_active
 from ...personal.views import current_person_id
-from ..coverage_selectors import coverage_of
 from ..models import Coverage, Event, Session
+from ..selectors.coverage import coverage_of
 
 register = template.Library()
 

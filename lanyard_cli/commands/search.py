@@ -1,6 +1,7 @@
 import click
 
-from .progress import StepProgress
+from ..progress import StepProgress
+from ..steps import rebuild_search
 
 
 @click.group()
@@ -24,23 +25,6 @@ def _failed(error) -> click.ClickException:
 def rebuild(app):
     """Stream the database into a fresh index and swap it in atomically."""
     rebuild_search(app)
-
-
-def rebuild_search(app) -> None:
-    """Rebuild the search index and say how it went (`lanyard search rebuild`, `lanyard demo`)."""
-    from digest.search import SearchError
-    from digest.search.sync import rebuild as rebuild_index
-
-    index, keys = _handles(app)
-    try:
-        with StepProgress(unit="docs") as progress, index:
-            stats = rebuild_index(index, app.engine, app.redis, keys, progress=progress)
-    except SearchError as error:
-        raise _failed(error) from error
-    click.echo(
-        f"search index rebuilt ({index.backend}): {stats.documents} documents in {stats.seconds:.1f}s; "
-        f"{stats.caught_up.indexed + stats.caught_up.deleted} updates made meanwhile applied"
-    )
 
 
 @search.command()

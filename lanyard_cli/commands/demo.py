@@ -5,8 +5,7 @@ from sqlalchemy import func, select
 
 from digest.vocabulary import DigestList
 
-from .search import rebuild_search
-from .seed import run_seed
+from ..steps import rebuild_search, run_seed
 
 
 @click.command()
@@ -96,9 +95,10 @@ def _nightly_digest(app) -> None:
     import datetime as dt
 
     from digest.nightly.mentions import forget_mentions
+    from digest.runs.planning import RunRequest, run_start
 
-    from .digest import first_with_news, write_preview
-    from .scheduler import print_progress, start_and_wait
+    from ..display import print_progress, watch_with_a_worker
+    from ..steps import first_with_news, write_preview
 
     settings = app.settings
     today = dt.date.today()
@@ -116,7 +116,9 @@ def _nightly_digest(app) -> None:
     # Through a real Celery worker on the embedded Redis (one is started for the run
     # when none is running, and stopped cleanly after it), as in production.
     click.echo(f"running the nightly digest for {today} through Celery")
-    print_progress(start_and_wait(app, digest_date=today))
+    run_id = run_start(app.engine, app.enqueue, request=RunRequest(digest_date=today, chunk_size=0))
+    click.echo(f"run {run_id} started: daily digest for {today:%Y-%m-%d}")
+    print_progress(watch_with_a_worker(app, run_id=run_id))
     mail = settings.mail
     if mail.scheme == "maildir":
         delivered = sorted((mail.path / "new").glob("*"), key=lambda path: path.stat().st_mtime)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import click
 
-from .serve import _address
+from ..steps import listen_address
 
 STOP_GRACE_SECONDS = 30  # a worker's warm shutdown finishes the task in hand
 PR_SET_PDEATHSIG = 1
@@ -54,7 +54,7 @@ def _raise_stop(signum, frame):
 @click.pass_obj
 def up(app, host, port, concurrency):
     """Run the site, the unsubscribe links, a worker and the beat together until Ctrl-C."""
-    host, port = _address(app.settings.base_url, host, port)
+    host, port = listen_address(app.settings.base_url, host, port)
     app.migrate()
     app.redis.ping()  # starts the embedded Redis once, before the parts race to
     if app.graph.live_generation() is None:

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from digest.vocabulary import CoverageStatus
 
-from ..ops.models import OpsChange
-from ..stores import scheduler_enqueue
-from .models import Coverage, Event, Person, Session
+from ...ops.models import OpsChange
+from ...stores import scheduler_enqueue
+from ..models import Coverage, Event, Person, Session
 
 log = logging.getLogger(__name__)
 

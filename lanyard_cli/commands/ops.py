@@ -16,8 +16,7 @@ from digest.ops.readonly import read_only_read, read_only_set
 from digest.runs.runtime import ScheduleSettingGroup
 from digest.stores.redis_store import stop_embedded_redis
 
-from .app import who_is_changing
-from .scheduler import _enqueue
+from ..app import who_is_changing
 
 T = TypeVar("T")
 
@@ -125,7 +124,7 @@ def settings_set(app, assignments):
     except SettingError as error:
         raise click.UsageError(str(error)) from None
     if "paused" in done and not done["paused"][1]:
-        _enqueue(app).sweep()  # chunks that waited out the pause go again now
+        app.enqueue.sweep()  # chunks that waited out the pause go again now
     for name, (old, new) in done.items():
         click.echo(f"{name}: {json.dumps(old)} -> {json.dumps(new)}")
     if not done:

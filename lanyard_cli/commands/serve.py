@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from ..steps import listen_address
+
 DEFAULT_BIND = "127.0.0.1:8001"  # = unsubscribe_web.gunicorn_conf's default
 
 
@@ -45,7 +47,7 @@ def unsubscribe(app, host, port):
 @click.pass_obj
 def site(app, host, port):
     """Serve the site (pages, admin, and the emails' /u/ and /r/ links) with Django's development server."""
-    host, port = _address(app.settings.base_url, host, port)
+    host, port = listen_address(app.settings.base_url, host, port)
     run_site(app, host, port)
 
 
@@ -69,21 +71,13 @@ def run_site(app, host: str, port: int) -> None:
     call_command(SiteWithEndpoint(), f"{host}:{port}", use_reloader=False)
 
 
-def _address(url: str, host: str | None, port: int | None) -> tuple[str, int]:
-    """``--host``/``--port``, each defaulting to the URL's."""
-    public = urlsplit(url)
-    if port is None:
-        port = public.port or (443 if public.scheme == "https" else 80)
-    return host or public.hostname or "localhost", port
-
-
 def _endpoint_address(settings, host: str | None, port: int | None) -> tuple[str, int]:
     """Where the endpoint alone listens: the unsubscribe URL's address when it has one of its
     own; when it is the site's (the default), the site already serves the links, so the
     endpoint takes ``LANYARD_UNSUBSCRIBE_BIND`` (127.0.0.1:8001) instead of the site's port."""
     same = urlsplit(settings.unsubscribe_url).netloc == urlsplit(settings.base_url).netloc
     if not same:
-        return _address(settings.unsubscribe_url, host, port)
+        return listen_address(settings.unsubscribe_url, host, port)
     bind = os.environ.get("LANYARD_UNSUBSCRIBE_BIND", DEFAULT_BIND)
     bind_host, _, bind_port = bind.rpartition(":")
     if not bind_port.isdigit() or int(bind_port) > 65535:

@@ -1,4 +1,5 @@
-"""Reads of coverage for the talk, event, person and topic pages (bounded, newest first).
+"""/coverage/ (every link, filtered) and the coverage blocks of the talk, event, person and
+topic pages (bounded, newest first).
 
 A ``refused`` link (the guarded client would not fetch it: a private address, a port) is
 shown to its author only, with the reason; every public read leaves it out (``public``).
@@ -6,11 +7,16 @@ shown to its author only, with the reason; every public read leaves it out (``pu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 from django.db.models import Q, QuerySet
 
+from digest.slugs import is_slug
 from digest.vocabulary import CoverageStatus
 
-from .models import Coverage, Event, Person, Session, Topic
+from ..models import Coverage, Event, Person, Session, Topic
+from .shared import FilterChoices, clean_text
 
 SHOWN = 50  # coverage items listed on one page
 TOPIC_SHOWN = 10  # the newest of a topic's (its page links to all of them on /coverage/)
@@ -63,3 +69,51 @@ def coverage_removable(coverage_id: int, *, person_id: int | None, staff: bool) 
             return None
         rows = rows.filter(added_by_id=person_id)
     return rows.filter(pk=coverage_id).first()
+
+
+@dataclass
+class CoverageFilters:
+    kind: str = ""
+    person: Person | None = None
+    topic: Topic | None = None
+    event: Event | None = None
+    ignored: list[str] = field(default_factory=list)
+
+
+def coverage_filters(params: Mapping[str, str], choices: FilterChoices) -> CoverageFilters:
+    filters = CoverageFilters()
+    kind = clean_text(params.get("kind"), 40)
+    if kind:
+        if kind in Coverage.Kind.values:
+            filters.kind = kind
+        else:
+            filters.ignored.append(f"kind: {kind}")
+    topic = clean_text(params.get("topic"), 100)
+    if topic:
+        filters.topic = next((t for t in choices.topics if t.slug == topic), None)
+        if filters.topic is None:
+            filters.ignored.append(f"topic: {topic}")
+    for name, model, field_name in (("person", Person, "handle"), ("event", Event, "slug")):
+        value = clean_text(params.get(name), 200)
+        if value:
+            found = model.objects.filter(**{field_name: value}).first() if is_slug(value) else None
+            setattr(filters, name, found)
+            if found is None:
+                filters.ignored.append(f"{name}: {value}")
+    return filters
+
+
+def coverage_rows(filters: CoverageFilters) -> QuerySet[Coverage]:
+    rows = public(Coverage.objects.select_related("event", "session__event"))
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.person is not None:
+        rows = rows.filter(session__speakers=filters.person)
+    if filters.event is not None:
+        rows = rows.filter(of_event(filters.event))
+    if filters.topic is not None:
+        # Coverage of an event on the topic, or of a talk at one: ids first, so the two
+        # joins through event_topic never multiply rows.
+        on_topic = Event.objects.filter(topics=filters.topic).values("pk")
+        rows = rows.filter(Q(event__in=on_topic) | Q(session__event__in=on_topic))
+    return rows.order_by("-created_at", "-pk")

@@ -1,0 +1,1 @@
+"""Writes of the events app from the site, one module per thing written."""
