@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from digest.stores.keys import RedisKeys
 from lanyard_site import stores
-from lanyard_site.events.coverage_selectors import TOPIC_SHOWN
 from lanyard_site.events.models import Coverage, Event, Session, Topic
+from lanyard_site.events.selectors.coverage import TOPIC_SHOWN
 
 from .conftest import go, make_event, make_person
 

@@ -1,13 +1,17 @@
-"""Writes of coverage from the site: a pasted link, stored at once and fetched after commit."""
+"""Writes of coverage from the site: a pasted link, stored at once and fetched after commit;
+a link removed by its author (or staff), audited."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from digest.vocabulary import CoverageStatus
 
+from ...ops.models import OpsChange
 from ...stores import scheduler_enqueue
 from ..models import Coverage, Event, Person, Session
 
@@ -32,6 +36,20 @@ def coverage_refetch(*, coverage_ids: list[int]) -> int:
     for coverage_id in coverage_ids:
         transaction.on_commit(lambda coverage_id=coverage_id: _send_fetch(coverage_id))
     return count
+
+
+def coverage_remove(*, coverage: Coverage, removed_by: str) -> None:
+    """Delete the link and record who removed what in the audit trail (``ops_change``, via
+    ``site``), in one transaction. The search signals drop its document after commit."""
+    on = f"talk {coverage.session_id}" if coverage.session_id else f"event {coverage.event.slug}"
+    removed = {"url": coverage.url, "title": coverage.title, "on": on, "status": coverage.status,
+               "added_by": coverage.added_by.handle if coverage.added_by else None}
+    with transaction.atomic():
+        OpsChange.objects.create(
+            name=f"coverage:{coverage.pk}"[:64], old_value=json.dumps(removed), new_value=json.dumps(None),
+            changed_by=removed_by[:150], via=OpsChange.Via.SITE, changed_at=timezone.now(),
+        )
+        coverage.delete()
 
 
 def _send_fetch(coverage_id: int) -> None:
