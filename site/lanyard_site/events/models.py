@@ -314,6 +314,7 @@ class Coverage(models.Model):
         FETCHING = "fetching", "fetching…"
         OK = "ok"
         FAILED = "failed"
+        REFUSED = "refused", "refused (its author sees it, nobody else)"
 
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="coverage")
     session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.CASCADE, related_name="coverage")
@@ -323,6 +324,7 @@ class Coverage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Database defaults, so rows written without them (the seed, older code) stay valid.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK, db_default=Status.OK)
+    # A digest.vocabulary.LinkFailure; digest/coverage/failures.py says it in words.
     failure = models.CharField("why the fetch failed", max_length=200, blank=True, default="", db_default="")
     provider = models.CharField(max_length=32, blank=True, default="", db_default="")  # a digest/embeds.py name
     embed_id = models.CharField(max_length=100, blank=True, default="", db_default="")

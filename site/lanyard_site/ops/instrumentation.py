@@ -1,7 +1,7 @@
 """What the profiler sees of Django: SQL, template rendering, cache gets and sets.
 
 The digest core already times SQLAlchemy statements and Redis commands
-(``digest/ops/profile.py``). Django has no hook for template rendering or cache calls
+(``digest/stores/profile.py``). Django has no hook for template rendering or cache calls
 outside its test runner, so their methods are wrapped once at start-up; each wrapper
 costs one context-variable read when nothing is being recorded.
 """
@@ -16,8 +16,8 @@ from django.db.backends.signals import connection_created
 from django.template.base import Template
 from django.utils.module_loading import import_string
 
-from digest.ops.profile import Kind, current, install_sqlalchemy_hooks
 from digest.ops.readonly import guard_statement, install_sqlalchemy_guard
+from digest.stores.profile import Kind, current, install_sqlalchemy_hooks
 
 _MISSING = object()
 

@@ -5,6 +5,7 @@ flows of Mastodon and Bluesky; GitHub's are allauth's (``adapter.py``). Thin: re
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -99,7 +100,7 @@ def mastodon_start(request: HttpRequest) -> HttpResponse:
     except services.ConnectRefused as refused:
         messages.error(request, str(refused))
         return redirect("connections" if request.user.is_authenticated else "login")
-    return render(request, "social/mastodon_continue.html", {"url": url, "origin": url.split("/oauth/", 1)[0]})
+    return render(request, "social/mastodon_continue.html", {"url": url, "server": urlsplit(url).netloc})
 
 
 @require_http_methods(["GET"])

@@ -1,8 +1,9 @@
 """``{% coverage_for talk %}``: the coverage block of a talk, event, person or topic page.
 
 One line in each page's template: the list (with lanyard's own iframe for allowed embeds
-on a talk page), "fetching…" and the failure reason for the person who pasted a link, and
-on talk and event pages the paste form for signed-in people.
+on a talk page), "fetching…", why it failed or was refused (in words) and a "Remove" link
+for the person who pasted a link (refused links are shown to them alone; staff may remove
+any), and on talk and event pages the paste form for signed-in people.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from django import template
 
+from digest.coverage.failures import failure_words
 from digest.embeds import PROVIDERS
 from digest.vocabulary import CoverageStatus
 
@@ -29,6 +31,8 @@ class CoverageItem:
     embed_aspect: str
     provider_label: str
     mine: bool  # the person looking pasted it: show its fetch status
+    removable: bool  # theirs, or the person looking is staff
+    failure: str  # why it failed or was refused, in words (shown to its author only)
 
 
 @register.inclusion_tag("events/_coverage_list.html", takes_context=True)
@@ -39,12 +43,15 @@ def coverage_for(
     person_id = current_person_id(request) if request is not None else None
     embeds = isinstance(target, Session)
     items = []
-    for coverage in coverage_of(target):
+    staff = request is not None and request.user.is_authenticated and request.user.is_staff
+    for coverage in coverage_of(target, viewer_id=person_id):
         provider = PROVIDERS.get(coverage.provider)
         src = provider.src(coverage.embed_id) if provider and embeds and coverage.status == CoverageStatus.OK else None
         mine = person_id is not None and coverage.added_by_id == person_id
-        items.append(CoverageItem(coverage, src or "", provider.aspect if provider else "",
-                                  provider.label if provider else "", mine))
+        items.append(CoverageItem(
+            coverage, src or "", provider.aspect if provider else "", provider.label if provider else "", mine,
+            removable=mine or staff, failure=failure_words(coverage.failure) if mine and coverage.failure else "",
+        ))
     return {
         "items": items, "heading": heading, "request": request, "csrf_token": context.get("csrf_token"),
         "paste_talk": target if isinstance(target, Session) else None,
