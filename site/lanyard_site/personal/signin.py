@@ -27,8 +27,10 @@ class SignedIn:
     person_id: int | None  # None: a user without a lanyard profile (an admin, say)
     name: str
     handle: str
-    # A hint for the profiler (lanyard_site.ops): only these requests check request.user.
+    # Hints, so that only these requests check request.user: superuser for the profiler
+    # (lanyard_site.ops), staff for the coverage block's "Remove" on others' links.
     superuser: bool = False
+    staff: bool = False
 
 
 def signed_in(request: HttpRequest) -> SignedIn | None:
@@ -39,10 +41,11 @@ def remember(request: HttpRequest, user) -> SignedIn:
     """Have the response set the cookie for ``user`` (at login, or after a profile change)."""
     person = getattr(user, "person", None) if user is not None else None
     superuser = bool(user is not None and user.is_superuser)
+    staff = bool(user is not None and user.is_staff)
     if person is not None:
-        value = SignedIn(person.pk, person.name, person.handle, superuser)
+        value = SignedIn(person.pk, person.name, person.handle, superuser, staff)
     else:
-        value = SignedIn(None, user.get_username(), "", superuser)
+        value = SignedIn(None, user.get_username(), "", superuser, staff)
     _mark(request, signed_in=value, _signed_in_change=value)
     return value
 
@@ -92,7 +95,8 @@ def _read(request: HttpRequest) -> SignedIn | None:
         person_id = data["person_id"]
         if person_id is not None and (not isinstance(person_id, int) or isinstance(person_id, bool)):
             return None
-        return SignedIn(person_id, str(data["name"]), str(data["handle"]), data.get("superuser") is True)
+        return SignedIn(person_id, str(data["name"]), str(data["handle"]), data.get("superuser") is True,
+                        data.get("staff") is True)
     except (ValueError, KeyError, TypeError):
         return None  # signed by us but of an older shape: as if signed out until the next login
 
