@@ -50,7 +50,7 @@ from digest.runs.runtime import schedule_set
 from digest.stores import db
 from scheduler.app import create_app
 from scheduler.enqueue import Enqueue
-from scheduler.local import WORKER_COMMAND, workers_answering
+from scheduler.local import workers_answering
 
 CHUNK_TIMEOUT = dt.timedelta(minutes=10)
 # The bench works its runs alone: nothing is in flight once its chunks are done.
@@ -162,7 +162,7 @@ def timed_celery(settings, engine, env, processes: int) -> tuple[int, float]:
     app = create_app(settings)
     log = open(settings.data_dir / f"worker-{processes}.log", "ab")  # noqa: SIM115 -- the worker process writes it
     worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER_COMMAND, "worker", "--concurrency", str(processes), "--loglevel", "WARNING"],
+        [sys.executable, "-m", "lanyard_cli", "worker", "--concurrency", str(processes), "--loglevel", "WARNING"],
         env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
     )
     try:

@@ -10,8 +10,7 @@ import psycopg
 import redis
 import sqlalchemy.exc
 
-from digest.graph.store import GraphMissing
-from digest.stores.redis_store import RedisUnavailable
+from digest.errors import GraphMissing, RedisUnavailable
 
 # A database away (down, restarting, locked), seen through SQLAlchemy or straight from
 # the driver (the per-message "sent" mark talks to the driver directly).

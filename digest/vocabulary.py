@@ -151,7 +151,31 @@ class CoverageStatus(StrEnum):
 
     FETCHING = "fetching"  # stored; the fetch task has not finished with it yet
     OK = "ok"
-    FAILED = "failed"  # kept, titled by its URL, the reason in ``failure``
+    FAILED = "failed"  # kept, titled by its URL, the reason (a LinkFailure) in ``failure``
+    REFUSED = "refused"  # the guarded client would not fetch it: shown to its author only
+
+
+class LinkFailure(StrEnum):
+    """``Coverage.failure``: why a pasted link could not be read, one reason each; the
+    words a person is shown are ``digest/coverage/failures.py``'s."""
+
+    NOT_FOUND = "not found"  # the host name does not resolve
+    TIMED_OUT = "timed out"
+    CONNECTION_REFUSED = "connection refused"
+    CONNECTION_FAILED = "connection failed"  # reset, unreachable, closed early
+    TLS = "tls"  # the certificate or the handshake failed
+    TOO_LARGE = "too large"
+    TOO_MANY_REDIRECTS = "too many redirects"
+    MALFORMED = "malformed"  # not a valid HTTP answer, or a body that does not decode
+    PAGE_MISSING = "page missing"  # HTTP 404, 410
+    FORBIDDEN = "forbidden"  # HTTP 401, 403, 451
+    SITE_ERROR = "site error"  # HTTP 5xx
+    BUSY = "busy"  # HTTP 429
+    HTTP_ERROR = "http error"  # any other HTTP status that is not an answer
+    # Refused before any request: the link's status is then ``refused``.
+    PRIVATE_ADDRESS = "private address"  # loopback, private, link-local, reserved
+    PORT = "port"  # a port other than 80 and 443
+    NOT_A_WEB_ADDRESS = "not a web address"  # no http(s), no host, credentials, a bad redirect
 
 
 class Provider(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -10,6 +11,9 @@ from functools import cached_property
 import click
 
 from digest.handles import Handles
+
+# How to start this command in a child process (a worker for `lanyard runs start --wait`).
+LANYARD = (sys.executable, "-m", "lanyard_cli")
 
 
 class App(Handles):

@@ -6,7 +6,7 @@ import click
 
 from digest.vocabulary import ACTIVE_RUN_STATUSES, DeliveryFeedback
 
-from .app import one_line_errors
+from .app import LANYARD, one_line_errors
 
 
 class ProgressBar:
@@ -64,7 +64,7 @@ def watch_with_a_worker(app, *, run_id: int, concurrency: int | None = None):
     """Watch a started run to its end with a progress bar, starting a worker for it when none runs."""
     from scheduler.local import OwnWorker, WorkerStopped, wait_with_a_worker
 
-    own = OwnWorker(app.settings.data_dir, concurrency)
+    own = OwnWorker(app.settings.data_dir, LANYARD, concurrency)
     with ProgressBar() as bar, one_line_errors((WorkerStopped,)):
         return wait_with_a_worker(app.engine, app.celery, run_id=run_id, own=own, on_progress=bar.update,
                                   say=click.echo)

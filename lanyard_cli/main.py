@@ -31,7 +31,7 @@ def explain(error: BaseException) -> UserFacingError | None:
 
     import sqlalchemy.exc
 
-    from digest.stores.redis_store import RedisUnavailable
+    from digest.errors import RedisUnavailable
 
     if isinstance(error, ConfigError):
         return UserFacingError(f"configuration: {error}", exit_code=2)

@@ -19,11 +19,11 @@ from celery.signals import worker_process_shutdown
 from digest.config import Settings
 from digest.http import HttpClient, http_config
 from digest.nightly.pipeline import Pipeline
-from digest.ops.profile import profile_http
 from digest.runs.runtime import schedule_get
 from digest.search import SearchIndex, open_search
 from digest.stores.db import make_engine
 from digest.stores.keys import RedisKeys
+from digest.stores.profile import profile_http
 from digest.stores.redis_store import connect
 
 from .enqueue import Enqueue

@@ -45,7 +45,8 @@ def fetch(self, coverage_id: int):
         # The row changed behind Django's signals: note its search document for the indexer.
         record_pending(ctx.redis, RedisKeys(ctx.settings.redis_prefix), {DocKey("coverage", int(coverage_id))})
         ctx.enqueue.search_index_pending()
-    return f"coverage {coverage_id}: {result.outcome}{f' ({result.reason})' if result.reason else ''}"
+    why = f" ({result.reason}: {result.detail})" if result.reason else ""
+    return f"coverage {coverage_id}: {result.outcome}{why}"
 
 
 @shared_task(bind=True, name=TaskName.COVERAGE_REVALIDATE, acks_late=True, ignore_result=True)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +24,6 @@ from digest.vocabulary import ACTIVE_RUN_STATUSES
 
 from .app import QUEUES
 
-WORKER_COMMAND = "from lanyard_cli.main import main; main()"
-
 
 def workers_answering(app: Celery, timeout: float = 1.0) -> int:
     """How many workers answer a ping on this broker."""
@@ -36,11 +33,16 @@ def workers_answering(app: Celery, timeout: float = 1.0) -> int:
         return 0
 
 
-def start_worker(data_dir: Path, *, concurrency: int | None = None, env: dict | None = None) -> subprocess.Popen:
-    """Start `lanyard worker` as a child process, its log under the data directory."""
+def start_worker(
+    data_dir: Path, *, lanyard: Sequence[str], concurrency: int | None = None, env: dict | None = None
+) -> subprocess.Popen:
+    """Start `lanyard worker` as a child process, its log under the data directory.
+
+    ``lanyard`` is the command line that starts `lanyard` (the caller's to say: the
+    scheduler knows nothing of the command line above it)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log = open(data_dir / "worker.log", "ab")  # noqa: SIM115 -- closed below, once the child holds it
-    command = [sys.executable, "-c", WORKER_COMMAND, "worker", "--queues", ",".join(QUEUES), "--loglevel", "WARNING"]
+    command = [*lanyard, "worker", "--queues", ",".join(QUEUES), "--loglevel", "WARNING"]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     try:
@@ -87,9 +89,11 @@ class WorkerStopped(RuntimeError):
 
 @dataclass(frozen=True)
 class OwnWorker:
-    """The worker started for a run when none answers: where it logs, and its processes."""
+    """The worker started for a run when none answers: where it logs, the command line that
+    starts `lanyard`, and the worker's processes."""
 
     data_dir: Path
+    lanyard: Sequence[str]
     concurrency: int | None = None
 
 
@@ -102,7 +106,7 @@ def wait_with_a_worker(
     process = None
     if not workers_answering(app):
         say(f"no worker is running: starting one for this run (log: {own.data_dir / 'worker.log'})")
-        process = start_worker(own.data_dir, concurrency=own.concurrency)
+        process = start_worker(own.data_dir, lanyard=own.lanyard, concurrency=own.concurrency)
     try:
         progress = wait_for_run(
             engine, run_id, on_progress=on_progress, alive=(lambda: process.poll() is None) if process else None,

@@ -17,15 +17,15 @@ from celery.signals import setup_logging, task_postrun, task_prerun
 
 from digest.config import Settings
 from digest.ops.logs import configure_logging, init_sentry
-from digest.ops.profile import (
+from digest.ops.state import ops_snapshot
+from digest.stores.keys import RedisKeys
+from digest.stores.profile import (
     PROFILE_SECONDS,
     Recorder,
     install_sqlalchemy_hooks,
     profile_save,
     recording,
 )
-from digest.ops.state import ops_snapshot
-from digest.stores.keys import RedisKeys
 from digest.vocabulary import TaskName
 
 from .context import context

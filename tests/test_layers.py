@@ -34,6 +34,30 @@ FORBIDDEN = {
 }
 BOTTOM = "digest.vocabulary"  # imports nothing of lanyard
 
+# The layers inside digest/, bottom first: a module imports from its own layer or below,
+# never above. A module belongs to the longest name listed that it starts with; each is
+# drawn in docs/architecture.md. Callables are handed down where a lower layer needs
+# something above it (a worker's command line to scheduler/local.py, probes to ops/health.py).
+DIGEST_LAYERS: list[tuple[str, ...]] = [
+    ("digest.vocabulary",),
+    # values, names and errors: nothing of lanyard's stores or services
+    ("digest.errors", "digest.clock", "digest.values", "digest.stores.keys", "digest.config", "digest.tokens",
+     "digest.slugs", "digest.weburls", "digest.embeds", "digest.sealed", "digest.links", "digest.heal",
+     "digest.faults"),
+    # the stores and the guarded outgoing HTTP client
+    ("digest.stores", "digest.http"),
+    # state kept in the stores, each with its one owner (a run's rows read by delivery, owned above)
+    ("digest.graph", "digest.ops", "digest.coverage", "digest.subscriptions", "digest.delivery",
+     "digest.handles", "digest.demo"),
+    ("digest.search", "digest.accounts"),
+    ("digest.runs",),
+    ("digest.bounces",),
+    ("digest.nightly",),
+    ("digest",),
+]
+# The site reaches the scheduler (to send tasks) only here.
+SITE_TO_SCHEDULER = {"lanyard_site.stores"}
+
 
 def _modules() -> dict[str, Path]:
     found = {}
@@ -192,3 +216,84 @@ def test_the_benchmarks_do_not_import_the_command_line():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             wrong += [f"{path.name} imports {n}" for n in names if n.split(".")[0] == "lanyard_cli"]
     assert wrong == []
+
+
+def _layer_of(module: str, layers: list[tuple[str, ...]]) -> int | None:
+    """The index of the layer whose longest listed name ``module`` is or starts with."""
+    best: tuple[int, int] | None = None
+    for index, names in enumerate(layers):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and (best is None or len(name) > best[0]):
+                best = (len(name), index)
+    return None if best is None else best[1]
+
+
+def _against_layers(graph: dict[str, set[str]], layers: list[tuple[str, ...]]) -> list[str]:
+    wrong = []
+    for name in sorted(graph):
+        if not name.startswith("digest"):
+            continue
+        own = _layer_of(name, layers)
+        if own is None:
+            wrong.append(f"{name} is in no layer")
+            continue
+        for target in sorted(graph[name]):
+            theirs = _layer_of(target, layers) if target.startswith("digest") else None
+            if theirs is not None and theirs > own:
+                wrong.append(f"{name} (layer {own}) imports {target} (layer {theirs}, above)")
+    return wrong
+
+
+def test_digest_imports_only_its_own_layer_or_below():
+    digest = {name: GRAPH[name] for name in MODULES if name.startswith("digest")}
+    assert _against_layers(digest, DIGEST_LAYERS) == []
+
+
+def test_the_layer_check_can_fail():
+    graph = {"digest.stores.db": {"digest.runs.state"}, "digest.runs.state": {"digest.stores.db"},
+             "digest.unplaced": set()}
+    layers = [("digest.stores",), ("digest.runs",)]
+    assert _against_layers(graph, layers) == [
+        "digest.stores.db (layer 0) imports digest.runs.state (layer 1, above)",
+        "digest.unplaced is in no layer",
+    ]
+    assert _layer_of("digest.stores.keys", DIGEST_LAYERS) < _layer_of("digest.stores.db", DIGEST_LAYERS)
+
+
+def test_the_site_reaches_the_scheduler_through_its_stores_only():
+    reaching = {name for name in MODULES if name.startswith("lanyard_site")
+                and any(t.split(".")[0] == "scheduler" for t in GRAPH[name])}
+    assert reaching == SITE_TO_SCHEDULER
+
+
+LAUNCH = re.compile(r"\b(lanyard_cli|lanyard_site|scheduler|unsubscribe_web)(\.\w+)*\b")
+
+
+def _launches_by_string(package: str, tree: ast.AST) -> list[str]:
+    """String constants naming a package a layer must not import (code run by ``-c``/``-m``,
+    or an import by name), which the import graph cannot see."""
+    prose = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}  # docstrings
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose:
+            for match in LAUNCH.finditer(node.value):
+                if match.group(1) in FORBIDDEN.get(package, set()) and (
+                    "import" in node.value or node.value == match.group(0)
+                ):
+                    found.append(node.value)
+    return found
+
+
+def test_no_layer_starts_one_above_it_by_name():
+    wrong = [
+        f"{name}: {text!r}"
+        for name, path in MODULES.items()
+        for text in _launches_by_string(name.split(".")[0], ast.parse(path.read_text(), filename=str(path)))
+    ]
+    assert wrong == []
+
+
+def test_the_launch_check_can_fail():
+    assert _launches_by_string("scheduler", ast.parse('CMD = "from lanyard_cli.main import main; main()"'))
+    assert _launches_by_string("digest", ast.parse('name = "scheduler.tasks"'))
+    assert not _launches_by_string("lanyard_cli", ast.parse('CMD = "from lanyard_cli.main import main; main()"'))

@@ -3,8 +3,10 @@
 The site stores a pasted link (``status=fetching``, titled by its URL) and sends the fetch
 task; the task calls :func:`coverage_fetch`. A temporary failure (timed out, connection
 failed, HTTP 5xx) leaves the row fetching for the task's retry; the last attempt, or a
-permanent failure, marks it failed with the reason and keeps the link. A row fetched
-before (``ok``) is refetched with its validators, and a failure then keeps what it had.
+permanent failure, marks it failed with the reason (a ``LinkFailure``) and keeps the link.
+A link the guarded client refuses (a private address, a port, not a web address) is
+``refused``: shown to its author only. A row fetched before (``ok``) is refetched with its
+validators, and a failure then keeps what it had, unless the link is now refused.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import datetime as dt
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
+from digest.coverage.failures import failure_of
 from digest.coverage.metadata import TITLE_LENGTH, fetch_metadata
 from digest.coverage.values import FetchOutcome, FetchResult
-from digest.http import HttpClient, HttpError
+from digest.http import HttpClient, HttpError, Refused
 from digest.stores import db
 from digest.vocabulary import CoverageStatus
 
@@ -42,18 +45,23 @@ def coverage_fetch(engine: Engine, client: HttpClient, *, coverage_id: int, last
         found = fetch_metadata(client, row["url"], etag=row["etag"] if revalidating else "",
                                last_modified=row["last_modified"] if revalidating else "")
     except HttpError as error:
-        reason = error.reason[:200]
-        if error.temporary and not last_attempt:
-            values = {"failure": reason, "fetched_at": now}
+        failure = failure_of(error)
+        refused = isinstance(error, Refused)
+        if refused:
+            # Even a link shown before: its name now leads somewhere lanyard never goes.
+            values = {"status": CoverageStatus.REFUSED, "failure": failure, "fetched_at": now}
+            outcome = FetchOutcome.FAILED
+        elif error.temporary and not last_attempt:
+            values = {"failure": failure, "fetched_at": now}
             outcome = FetchOutcome.RETRY
         elif revalidating:
             values = {"fetched_at": now}  # what it showed is still the best we know
             outcome = FetchOutcome.FAILED
         else:
-            values = {"status": CoverageStatus.FAILED, "failure": reason, "fetched_at": now}
+            values = {"status": CoverageStatus.FAILED, "failure": failure, "fetched_at": now}
             outcome = FetchOutcome.FAILED
         _update(engine, coverage_id, values)
-        return FetchResult(outcome, reason, refused=error.outcome == "refused")
+        return FetchResult(outcome, failure, refused=refused, detail=error.reason[:200])
     if found.not_modified:
         _update(engine, coverage_id, {"fetched_at": now, "status": CoverageStatus.OK, "failure": ""})
         return FetchResult(FetchOutcome.NOT_MODIFIED)

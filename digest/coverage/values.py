@@ -19,8 +19,9 @@ class FetchOutcome(StrEnum):
 @dataclass(frozen=True)
 class FetchResult:
     outcome: FetchOutcome
-    reason: str = ""  # why it failed, as the author is shown it
+    reason: str = ""  # why it failed: a LinkFailure (failures.WORDS says it in words)
     refused: bool = False  # the link breaks a rule (address, scheme, port), as opposed to failing
+    detail: str = ""  # the client's own words, for the task's log line
 
 
 @dataclass(frozen=True)

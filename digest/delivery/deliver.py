@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from redis import Redis
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine, select, update
 
 from digest.clock import Timings, timed, utcnow
 from digest.delivery import ledger
 from digest.delivery.transports import PermanentDeliveryError, TemporaryDeliveryError, Transport
+from digest.errors import RunPaused
 from digest.faults import DATABASE_ERRORS
-from digest.runs.state import RunPaused, run_status
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from digest.values import Outgoing
@@ -116,7 +116,7 @@ class Delivery:
     ) -> bool:
         """Send what is sendable of ``outgoing`` and settle every claim, counting into
         ``tally``; False when the run was cancelled midway (the rest were not claimed).
-        Raises :class:`~digest.runs.state.RunPaused` when the run is paused between groups."""
+        Raises :class:`~digest.errors.RunPaused` when the run is paused between groups."""
         done = tally
         with self.engine.connect() as connection:
             for start in range(0, len(outgoing), self.claim_group):
@@ -142,7 +142,7 @@ class Delivery:
         self, connection: Connection, *, run_id: int, digest_date: dt.date, group: Sequence[Outgoing]
     ) -> _Group | None:
         """The group's claims, or None when the run was cancelled."""
-        status = run_status(connection, run_id=run_id)
+        status = _run_status(connection, run_id=run_id)
         if status == RunStatus.CANCELLED:
             return None
         if status == RunStatus.PAUSED:
@@ -370,3 +370,10 @@ def _drop(connection: Connection) -> None:
     connection.invalidate()
     with contextlib.suppress(*DATABASE_ERRORS):
         connection.rollback()
+
+
+def _run_status(connection: Connection, *, run_id: int) -> str | None:
+    """The run's status, read in the claim's connection before each group (a pause or a
+    cancel takes effect between groups). Delivery only reads the run's row: its owner,
+    ``digest/runs/``, sits above delivery and reads the ledger's totals."""
+    return connection.execute(select(db.digest_run.c.status).where(db.digest_run.c.id == run_id)).scalar()

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import redis
 
+from digest.errors import GraphMissing
 from digest.stores.keys import GraphKeys, GraphSuffix, RedisKeys, graph_base_parts
 from digest.stores.scripts import lua
 from digest.vocabulary import GRAPH_ROLES, Role
@@ -205,6 +206,3 @@ class FollowedAt:
     going: frozenset[int]  # attending or speaking
     speaking: frozenset[int]
 
-
-class GraphMissing(RuntimeError):
-    """No generation of the graph is live yet."""

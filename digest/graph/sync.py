@@ -21,7 +21,8 @@ from operator import itemgetter
 import redis
 from sqlalchemy import Connection, Engine, select
 
-from digest.graph.store import OLD_GENERATION_TTL, Graph, GraphMissing, day_number
+from digest.errors import GraphMissing
+from digest.graph.store import OLD_GENERATION_TTL, Graph, day_number
 from digest.heal import Healing, StillMissing, rebuild_once
 from digest.stores import db
 from digest.stores.keys import GraphKeys

@@ -21,11 +21,12 @@ from enum import StrEnum
 
 from sqlalchemy import Engine
 
+from digest.errors import RunPaused
 from digest.faults import backoff, temporary
 from digest.nightly.pipeline import ChunkResult, Pipeline
 from digest.runs.chunks import Completion, chunk_claim, chunk_complete, chunk_fail, chunk_release
 from digest.runs.finishing import Finishing, FinishPolicy, run_finish
-from digest.runs.state import RunPaused, run_note
+from digest.runs.state import run_note
 from digest.vocabulary import ChunkStatus
 
 log = logging.getLogger("lanyard.digest")

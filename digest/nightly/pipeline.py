@@ -31,8 +31,9 @@ from digest.clock import Timings, timed
 from digest.config import Settings
 from digest.delivery.deliver import CLAIM_TIMEOUT, SUPPRESSION_MAX_AGE, Delivery
 from digest.delivery.transports import Transport, make_transport
+from digest.errors import GraphMissing, RunPaused, SearchMissing
 from digest.faults import DATABASE_ERRORS
-from digest.graph.store import Graph, GraphMissing
+from digest.graph.store import Graph
 from digest.graph.sync import heal as graph_heal
 from digest.heal import Healing
 from digest.nightly.build import Selection, upcoming_window
@@ -41,8 +42,8 @@ from digest.nightly.friends import RedisFriendEvents, make_friend_strategy
 from digest.nightly.hydrate import SubscriptionRow, event_cards, person_cards, subscriptions_by_id
 from digest.nightly.mentions import MentionMemory
 from digest.nightly.render import Renderer
-from digest.runs.state import ChunkRecord, RunPaused, run_get, run_record
-from digest.search.index import SearchError, SearchMissing
+from digest.runs.state import ChunkRecord, run_get, run_record
+from digest.search.index import SearchError
 from digest.search.sync import heal as search_heal
 from digest.stores import db
 from digest.stores.db import batches

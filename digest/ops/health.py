@@ -9,8 +9,6 @@ from dataclasses import dataclass
 import redis as redis_lib
 from sqlalchemy import Engine, text
 
-from digest.search import SearchIndex, TextQuery
-
 
 @dataclass(frozen=True)
 class Check:
@@ -44,15 +42,6 @@ def database_probe(engine: Engine) -> Callable[[], object]:
 
 def redis_probe(redis: redis_lib.Redis) -> Callable[[], object]:
     return redis.ping
-
-
-def search_probe(open_index: Callable[[], SearchIndex]) -> Callable[[], object]:
-    """``open_index`` returns the search index; one tiny query proves it answers."""
-
-    def probe() -> object:
-        return open_index().search(TextQuery(limit=1))
-
-    return probe
 
 
 def readiness(checks: list[Check]) -> tuple[int, dict]:

@@ -8,6 +8,7 @@ the snapshot holds the declared defaults and says so; nothing raises.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ class OpsSnapshot:
     settings: dict[str, Any]
     reachable: bool = True
 
-    def flags(self, visitor: Visitor) -> FlagSet:
+    def flags(self, visitor: Visitor | Callable[[], Visitor]) -> FlagSet:
         return FlagSet(self.rules, visitor)
 
 

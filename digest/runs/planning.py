@@ -1,7 +1,7 @@
 """Planning runs: what is due at a beat tick, and a run recorded with its chunks and
 started in one transaction.
 
-Which subscriptions are due is the pure :func:`digest.nightly.schedule.due_by_date`; this
+Which subscriptions are due is the pure :func:`digest.runs.due.due_by_date`; this
 module feeds it rows from the database: active subscriptions on the enabled lists with
 their person's timezone, the ledger entries for the dates any timezone can be on, and the
 subscriptions already waiting in an active run.
@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Engine, select
 
 from digest.clock import utcnow
-from digest.nightly.schedule import Candidate, candidate_dates, due_by_date
 from digest.runs.chunks import busy_in, busy_subscription_ids, chunks_add
+from digest.runs.due import Candidate, candidate_dates, due_by_date
 from digest.runs.runtime import Schedule, schedule_get
 from digest.runs.state import RunQueue, transition
 from digest.stores import db

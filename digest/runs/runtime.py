@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from digest.nightly.schedule import WEEKDAYS
 from digest.ops.audit import OpsChange, ops_change_log
 from digest.ops.live import Kind, LiveSetting
+from digest.runs.due import WEEKDAYS
 from digest.stores import db
 from digest.vocabulary import DigestList
 

@@ -27,9 +27,6 @@ TRANSITIONS: Mapping[RunStatus, frozenset[RunStatus]] = {
 NOTES_KEPT = 200  # lines of a run's notes kept (a fault repeating says so with a count)
 
 
-class RunPaused(RuntimeError):
-    """The run is paused; process the chunk again after it resumes."""
-
 
 class RunControlError(ValueError):
     """The run does not exist or is not in a state for that action; one line for the operator."""
@@ -91,11 +88,6 @@ def run_get(engine: Engine | Connection, *, run_id: int) -> Mapping:
     if run is None:
         raise RunNotFound(f"no run {run_id}; `lanyard runs list` shows the runs")
     return run
-
-
-def run_status(connection: Connection, *, run_id: int) -> RunStatus | None:
-    status = connection.execute(select(db.digest_run.c.status).where(db.digest_run.c.id == run_id)).scalar()
-    return RunStatus(status) if status is not None else None
 
 
 @dataclass

@@ -8,6 +8,8 @@ the database; ``friends`` answers the digest's friend-events question from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from digest.config import Settings
 from digest.search.documents import DocKey, SearchDocument
 from digest.search.index import (
@@ -33,7 +35,16 @@ def open_search(settings: Settings) -> SearchIndex:
     return SolrIndex(settings.search_url)
 
 
+def search_probe(open_index: Callable[[], SearchIndex]) -> Callable[[], object]:
+    """``open_index`` returns the search index; one tiny query proves it answers."""
+
+    def probe() -> object:
+        return open_index().search(TextQuery(limit=1))
+
+    return probe
+
+
 __all__ = [
     "MAX_CLAUSES", "DocKey", "EventHit", "EventPage", "Facets", "Hit", "SearchDocument", "SearchError",
-    "SearchIndex", "SearchPage", "TextQuery", "open_search",
+    "SearchIndex", "SearchPage", "TextQuery", "open_search", "search_probe",
 ]

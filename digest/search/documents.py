@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select
 
 from digest.search.folding import fold
 from digest.stores import db
-from digest.vocabulary import GRAPH_ROLES, Role
+from digest.vocabulary import GRAPH_ROLES, CoverageStatus, Role
 
 KINDS = ("event", "session", "person", "coverage")
 LOAD_BATCH = 1_000
@@ -212,7 +212,9 @@ def _people(connection: Connection, ids: Sequence[int]) -> Iterator[SearchDocume
 
 def _coverage(connection: Connection, ids: Sequence[int]) -> Iterator[SearchDocument]:
     c = db.coverage
-    rows = connection.execute(select(c.c.id, c.c.event_id, c.c.session_id, c.c.kind, c.c.title).where(c.c.id.in_(ids)))
+    # A refused link is its author's alone: never in the index (its document is deleted).
+    rows = connection.execute(select(c.c.id, c.c.event_id, c.c.session_id, c.c.kind, c.c.title)
+                              .where(c.c.id.in_(ids), c.c.status != CoverageStatus.REFUSED))
     for row in rows:
         yield SearchDocument(
             type="coverage", pk=row.id, title=row.title, kind=row.kind,

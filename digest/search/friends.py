@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from digest.config import Settings
+from digest.errors import SearchMissing
 from digest.graph.store import Graph
 from digest.search import open_search
-from digest.search.index import SearchIndex, SearchMissing
+from digest.search.index import SearchIndex
 from digest.stores.keys import GraphKeys
 from digest.stores.scripts import lua
 from digest.values import FriendEvents, FriendEventsFromFollows, Window

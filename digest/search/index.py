@@ -14,10 +14,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Self
 
-from digest.ops.profile import Kind as ProfileKind
-from digest.ops.profile import profiled
 from digest.search.documents import KINDS, DocKey, SearchDocument
 from digest.search.folding import folded_words
+from digest.stores.profile import Kind as ProfileKind
+from digest.stores.profile import profiled
 
 MAX_CLAUSES = 2_048  # person ids in one OR query on tantivy (Lanyrd's Solr limit); Solr takes any number
 CO_SPEAKERS = 8
@@ -31,9 +31,6 @@ TYPE_BONUS = {"event": 3.0, "session": 1.5, "person": 1.0, "coverage": 0.5}
 UPCOMING_BONUS = 2.0
 PREFIX_MIN = 3  # the last word also matches as a prefix ("pyth" finds Python) from this length
 
-
-class SearchMissing(RuntimeError):
-    """The index holds no documents at all (deleted, a fresh core) although it should."""
 
 
 class SearchError(RuntimeError):

@@ -19,8 +19,6 @@ from typing import Any
 
 import pysolr
 
-from digest.ops.profile import Kind as ProfileKind
-from digest.ops.profile import profiled
 from digest.search.documents import DocKey, SearchDocument
 from digest.search.index import (
     FIELD_BOOSTS,
@@ -37,6 +35,8 @@ from digest.search.index import (
     ranked_counts,
 )
 from digest.search.solr_admin import SolrAdmin
+from digest.stores.profile import Kind as ProfileKind
+from digest.stores.profile import profiled
 
 # pysolr logs every request at INFO (URL and body); lanyard's profiler already times them.
 logging.getLogger("pysolr").setLevel(logging.WARNING)

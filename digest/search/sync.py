@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import redis as redis_lib
 from sqlalchemy import Engine
 
+from digest.errors import SearchMissing
 from digest.heal import Healing, StillMissing, rebuild_once
 from digest.search.documents import DocKey, SearchDocument, load_documents, stream_documents
-from digest.search.index import SearchIndex, SearchMissing
+from digest.search.index import SearchIndex
 from digest.stores.keys import RedisKeys
 from digest.stores.scripts import lua
 

@@ -29,8 +29,6 @@ from typing import Any
 
 import tantivy
 
-from digest.ops.profile import Kind as ProfileKind
-from digest.ops.profile import profiled
 from digest.search.documents import PK_MASK, DocKey, SearchDocument, from_sort_key
 from digest.search.index import (
     FIELD_BOOSTS,
@@ -46,6 +44,8 @@ from digest.search.index import (
     TextQuery,
     ranked_counts,
 )
+from digest.stores.profile import Kind as ProfileKind
+from digest.stores.profile import profiled
 
 Must, Should = tantivy.Occur.Must, tantivy.Occur.Should
 

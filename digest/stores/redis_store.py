@@ -21,11 +21,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from digest.config import Settings
-from digest.ops.profile import ProfiledRedis
-
-
-class RedisUnavailable(RuntimeError):
-    """Redis could not be reached or started; the message says what to check."""
+from digest.errors import RedisUnavailable
+from digest.stores.profile import ProfiledRedis
 
 
 def redis_url(settings: Settings) -> str:

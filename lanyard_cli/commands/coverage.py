@@ -27,7 +27,7 @@ def fetch(ctx, url, talk_id, event_slug):
     """
     from digest.coverage.metadata import fetch_metadata
     from digest.http import HttpClient, HttpError, Refused, http_config
-    from digest.ops.profile import profile_http
+    from digest.stores.profile import profile_http
 
     if talk_id is not None and event_slug:
         raise click.UsageError("give --talk or --event, not both")
@@ -68,6 +68,7 @@ def _attach(app, url: str, talk_id: int | None, event_slug: str | None) -> int:
 def _fetch_attached(ctx, app, client, coverage_id: int) -> None:
     from sqlalchemy import select
 
+    from digest.coverage.failures import failure_words
     from digest.coverage.store import coverage_fetch
     from digest.coverage.values import FetchOutcome
     from digest.search.documents import DocKey
@@ -85,7 +86,8 @@ def _fetch_attached(ctx, app, client, coverage_id: int) -> None:
         row = connection.execute(select(c).where(c.c.id == coverage_id)).mappings().one()
     if result.outcome is FetchOutcome.FAILED:
         prefix = "refused" if result.refused else "failed"
-        click.echo(f"{prefix}: {result.reason} (coverage {coverage_id} kept, titled by its URL)", err=True)
+        click.echo(f"{prefix}: {failure_words(result.reason)} ({result.detail}; coverage {coverage_id} kept, "
+                   "titled by its URL)", err=True)
         ctx.exit(1)
     click.echo(f"coverage {coverage_id} attached")
     _show(row)

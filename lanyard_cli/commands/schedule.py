@@ -52,7 +52,7 @@ def schedule_set_command(app, assignments):
 
 
 def _print_schedule(current) -> None:
-    from digest.nightly.schedule import WEEKDAYS
+    from digest.runs.due import WEEKDAYS
 
     click.echo(f"paused:            {'yes' if current.paused else 'no'}")
     click.echo(f"tick_seconds:      {current.tick_seconds}")

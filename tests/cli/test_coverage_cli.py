@@ -54,13 +54,14 @@ def test_attach_to_a_talk_or_an_event(env, engine, web_server, talk_id):
     assert result.returncode == 0, result.stderr
     assert "title:     The video" in result.stdout
     failed = run(["coverage", "fetch", "http://10.1.2.3/", "--event", "pycon"], env)
-    assert_one_clear_line(failed, 1, "refused: address not allowed: 10.1.2.3 is a private address (coverage ")
+    assert_one_clear_line(failed, 1, "refused: it points at a private or local network address, which lanyard never "
+                          "fetches (address not allowed: 10.1.2.3 is a private address; coverage ")
     with engine.connect() as connection:
         rows = connection.execute(select(db.coverage.c.id, db.coverage.c.session_id, db.coverage.c.event_id,
                                          db.coverage.c.status, db.coverage.c.title).order_by(db.coverage.c.id)).all()
         event_id = connection.execute(select(db.event_.c.id).where(db.event_.c.slug == "pycon")).scalar_one()
-    assert [tuple(r[1:]) for r in rows] == [(talk_id, None, "ok", "The video"), (None, event_id, "failed", "http://10.1.2.3/")]
-    assert f"coverage {rows[0][0]} attached" in result.stdout and f"(coverage {rows[1][0]} kept" in failed.stderr
+    assert [tuple(r[1:]) for r in rows] == [(talk_id, None, "ok", "The video"), (None, event_id, "refused", "http://10.1.2.3/")]
+    assert f"coverage {rows[0][0]} attached" in result.stdout and f"; coverage {rows[1][0]} kept" in failed.stderr
     assert_one_clear_line(run(["coverage", "fetch", url, "--talk", "999"], env), 2, "no talk with id 999")
     assert_one_clear_line(run(["coverage", "fetch", url, "--event", "nope"], env), 2, "no event with slug 'nope'")
     assert_one_clear_line(run(["coverage", "fetch", url, "--event", "pycon", "--talk", "1"], env), 2, "not both")

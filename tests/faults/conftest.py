@@ -7,7 +7,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.runs.runtime import schedule_set
 from digest.stores import db
+from lanyard_cli.app import LANYARD
 from scheduler.app import create_app
 from scheduler.enqueue import Enqueue
-from scheduler.local import WORKER_COMMAND
 from tests.conftest import ROOT, TEST_SECRET, django_migrate
 from tests.faults.servers import PostgresCluster, RedisServer
 from tests.scheduler.conftest import DAY, Workers
@@ -88,7 +87,7 @@ class Stack:
         env.pop("DJANGO_SETTINGS_MODULE", None)
         with open(self.log_dir / "beat.log", "ab") as log:
             self.beat = subprocess.Popen(
-                [sys.executable, "-c", WORKER_COMMAND, "beat", "--loglevel", "INFO"],
+                [*LANYARD, "beat", "--loglevel", "INFO"],
                 env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
@@ -96,7 +95,7 @@ class Stack:
         """Run the `lanyard` command against these stores; its output."""
         env = {**os.environ, **self.env}
         env.pop("DJANGO_SETTINGS_MODULE", None)
-        result = subprocess.run([sys.executable, "-c", WORKER_COMMAND, *args], env=env, cwd=ROOT,
+        result = subprocess.run([*LANYARD, *args], env=env, cwd=ROOT,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout

@@ -18,16 +18,6 @@ from digest.ops.flags import (
     parse_rule,
 )
 from digest.ops.live import OpsSettingGroup, Registry, SettingError
-from digest.ops.profile import (
-    Kind,
-    ProfiledRedis,
-    Recorder,
-    install_sqlalchemy_hooks,
-    profile_load,
-    profile_save,
-    recording,
-    span,
-)
 from digest.ops.readonly import (
     ReadOnlyError,
     install_sqlalchemy_guard,
@@ -39,6 +29,16 @@ from digest.ops.state import ops_snapshot
 from digest.runs.runtime import ScheduleSettingGroup, schedule_get
 from digest.stores import db
 from digest.stores.keys import RedisKeys
+from digest.stores.profile import (
+    Kind,
+    ProfiledRedis,
+    Recorder,
+    install_sqlalchemy_hooks,
+    profile_load,
+    profile_save,
+    recording,
+    span,
+)
 
 PREFIX = "t12:"
 

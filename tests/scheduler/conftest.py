@@ -23,9 +23,10 @@ from digest.demo.seed import seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.stores import db
+from lanyard_cli.app import LANYARD
 from scheduler.app import create_app
 from scheduler.enqueue import Enqueue
-from scheduler.local import WORKER_COMMAND, workers_answering
+from scheduler.local import workers_answering
 from tests.conftest import REDIS_URL, ROOT, TEST_SECRET
 
 BROKER_URL = os.environ.get("LANYARD_TEST_BROKER_URL", REDIS_URL.rsplit("/", 1)[0] + "/14")
@@ -91,9 +92,7 @@ class Workers:
         with open(self.log_dir / f"worker{len(self.processes)}.log", "ab") as log:
             process = subprocess.Popen(
                 wrap([
-                    sys.executable,
-                    "-c",
-                    WORKER_COMMAND,
+                    *LANYARD,
                     "worker",
                     "--concurrency",
                     str(concurrency),

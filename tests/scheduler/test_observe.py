@@ -8,10 +8,10 @@ import redis
 from sqlalchemy import select
 
 from digest.ops.live import OpsSettingGroup, Registry
-from digest.ops.profile import profile_load
 from digest.runs.planning import RunRequest, run_start
 from digest.stores import db
 from digest.stores.keys import RedisKeys
+from digest.stores.profile import profile_load
 from tests.conftest import REDIS_URL
 from tests.scheduler.conftest import DAY, run_row, set_schedule, wait_until
 

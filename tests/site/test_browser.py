@@ -11,7 +11,7 @@ import pytest
 from digest.search.documents import stream_documents
 from lanyard_site import stores
 from lanyard_site.events.models import Attendance, Event, Person, Topic
-from tests.site.test_pages import days
+from tests.site.pages import days
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [

@@ -66,12 +66,16 @@ def world(redis_client):
     Attendance.objects.create(person=me, event=quiet, role="attending")
     Coverage.objects.create(session=talk, url="https://slides.example/talk", title="The slides", kind="slides",
                             status="ok", added_by=speakers[1])
+    # Marie's link that lanyard refused: on the talk page for her alone, and its removal page.
+    refused = Coverage.objects.create(session=talk, url="http://127.0.0.1:8000/internal/" + "x" * 60,
+                                      title="http://127.0.0.1:8000/internal/", status="refused",
+                                      failure="private address", added_by=me)
     with stores.engine().connect() as connection:
         stores.search().rebuild(stream_documents(connection))
     from digest.graph.sync import rebuild
 
     rebuild(stores.graph(), stores.engine())
-    return {"conf": conf, "past": past, "quiet": quiet, "talk": talk, "me": me}
+    return {"conf": conf, "past": past, "quiet": quiet, "talk": talk, "me": me, "refused": refused}
 
 
 @pytest.fixture
@@ -162,7 +166,7 @@ def test_every_page_fits_a_phone_and_passes_axe_signed_out_and_in(live_server, w
     for url in pages(world):
         problems += check_page(tab, url, shots, "out-" + slug(url))
     sign_in(tab, live_server.url)
-    for url in [*pages(world), *SIGNED_IN_PAGES]:
+    for url in [*pages(world), *SIGNED_IN_PAGES, f"/coverage/{world['refused'].pk}/remove/"]:
         problems += check_page(tab, url, shots, "in-" + slug(url))
     context.close()
     assert problems == [], "\n".join(problems)

@@ -24,7 +24,7 @@ from digest.search.documents import stream_documents
 from lanyard_site import stores
 from lanyard_site.events.models import Event, Person, Session, Topic
 from tests.conftest import REDIS_URL, TEST_SECRET
-from tests.site.test_pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
+from tests.site.pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 from unsubscribe_web.app import create_app
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "postgresql"]), pytest.mark.slow]

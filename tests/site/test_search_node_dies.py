@@ -13,8 +13,8 @@ from digest.demo.seed import seed
 from digest.search.documents import stream_documents
 from lanyard_site import stores
 from lanyard_site.events.models import Event
-from tests.site.test_degraded import site_stores
-from tests.site.test_pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
+from tests.site.ops.test_degraded import site_stores
+from tests.site.pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 from tests.solr_nodes import node_dies
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "postgresql"]), pytest.mark.slow]

@@ -14,7 +14,7 @@ from django.db import DatabaseError
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from digest.graph.store import GraphMissing
+from digest.errors import GraphMissing
 from digest.ops.readonly import ReadOnlyError
 from digest.search import SearchError
 

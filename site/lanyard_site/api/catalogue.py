@@ -173,9 +173,8 @@ def topic(request: HttpRequest, slug: str = SLUG):
     sections = topic_page(found)
     _prefetch_events([*sections.upcoming, *sections.open_calls, *sections.recent])
     show = Represent(request)
-    found.upcoming = sections.upcoming_count
     return {
-        **show.topic(found),
+        **show.topic(found, upcoming=sections.upcoming_count),
         "upcoming": [show.event(e) for e in sections.upcoming],
         "open_calls": [show.event(e) for e in sections.open_calls],
         "recent": [show.event(e) for e in sections.recent],

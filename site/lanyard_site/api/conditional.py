@@ -38,7 +38,8 @@ def respond(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     modified = _first_served(f"{personal or 'public'} {request.get_full_path()}", etag)
     if modified is not None:
         response["Last-Modified"] = http_date(modified)
-    return get_conditional_response(request, etag=etag, last_modified=modified, response=response)
+    answer = get_conditional_response(request, etag=etag, last_modified=modified, response=response)
+    return answer if answer is not None else response  # given a response, it never answers None
 
 
 def _first_served(resource: str, etag: str) -> int | None:

@@ -88,7 +88,8 @@ def _position(cursor: str, scope: str) -> int:
 
 def _after(order: list[str], values: list[Any]) -> Q:
     """Rows after ``values`` in ``order``: (a > x) or (a = x and b > y) or …"""
-    clauses, equal = [], {}
+    clauses: list[Q] = []
+    equal: dict[str, Any] = {}
     for name, value in zip(order, values, strict=True):
         field = name.lstrip("-")
         clauses.append(Q(**equal, **{f"{field}__{'lt' if name.startswith('-') else 'gt'}": value}))

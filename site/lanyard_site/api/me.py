@@ -41,12 +41,13 @@ HANDLE = Path(..., pattern=f"^{SLUG_PATTERN}$", max_length=64)
 
 def _me(request: HttpRequest) -> Person:
     """The person asking; 403 for a user without a lanyard profile."""
-    found = request.auth
+    found = getattr(request, "auth", None)  # set by ninja's authentication before the endpoint runs
     if not isinstance(found, Person):
         found = Person.objects.filter(user=found).first()
         if found is None:
             raise ApiProblem(403, "Your account has no lanyard profile.")
-    request.api_person_id = found.pk  # conditional.py: the answer is this person's (private, Vary)
+    # conditional.py: the answer is this person's (private, Vary). Not an attribute HttpRequest declares.
+    vars(request)["api_person_id"] = found.pk
     return found
 
 

@@ -22,6 +22,7 @@ from digest.ops.ratelimit import RateLimit, Verdict, rate_take
 from .. import stores
 from ..ops.services import flag_active, request_snapshot
 from . import conditional
+from .models import ApiToken
 from .problems import as_problem, problem_response
 from .selectors import api_token_find
 from .services import api_token_touch
@@ -43,11 +44,17 @@ def _limits() -> tuple[RateLimit, RateLimit]:
             getattr(settings, "LANYARD_API_RATE_PER_ADDRESS", per_address))
 
 
+class ApiRequest(HttpRequest):
+    """A request under /api/ as this middleware leaves it (for annotations)."""
+
+    api_token: ApiToken | None  # the live token the request carries
+
+
 class ApiMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: ApiRequest) -> HttpResponse:
         if not request.path_info.startswith(PREFIX):
             return self.get_response(request)
         head = request.method == "HEAD"
@@ -59,7 +66,7 @@ class ApiMiddleware:
             response.content = b""
         return response
 
-    def _answer(self, request: HttpRequest) -> HttpResponse:
+    def _answer(self, request: ApiRequest) -> HttpResponse:
         refusal = self._token(request)
         if refusal is not None:
             return refusal
@@ -83,7 +90,7 @@ class ApiMiddleware:
         return conditional.respond(request, response)
 
     @staticmethod
-    def _token(request: HttpRequest) -> HttpResponse | None:
+    def _token(request: ApiRequest) -> HttpResponse | None:
         """``request.api_token``: the live token the request carries, or None without one."""
         request.api_token = None
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
@@ -99,7 +106,7 @@ class ApiMiddleware:
         return None
 
     @staticmethod
-    def _rate(request: HttpRequest) -> Verdict | None:
+    def _rate(request: ApiRequest) -> Verdict | None:
         per_token, per_address = _limits()
         token = request.api_token
         client, limit = (f"token:{token.pk}", per_token) if token else (f"ip:{_address(request)}", per_address)

@@ -25,8 +25,10 @@ class Represent:
         return {"slug": topic.slug, "name": topic.name, "url": self._link("topic", topic.slug),
                 "api_url": self._link(f"{API}:topic", topic.slug)}
 
-    def topic(self, topic: Topic) -> dict:
-        return {**self.topic_ref(topic), "upcoming_events": getattr(topic, "upcoming", 0)}
+    def topic(self, topic: Topic, *, upcoming: int | None = None) -> dict:
+        """``upcoming``: its events not yet over, when not annotated on the row (as the overview does)."""
+        count = upcoming if upcoming is not None else getattr(topic, "upcoming", 0)
+        return {**self.topic_ref(topic), "upcoming_events": count}
 
     def event(self, event: Event) -> dict:
         """An event; its topics must be prefetched."""
@@ -55,7 +57,7 @@ class Represent:
     @staticmethod
     def coverage(item: Coverage) -> dict:
         """A coverage item; its event and its talk's event must be selected."""
-        event = item.event or (item.session.event if item.session_id else None)
+        event = item.event or (item.session.event if item.session is not None else None)
         return {
             "id": item.pk, "kind": item.kind, "title": item.title, "link": item.url, "status": item.status,
             "provider": item.provider, "created_at": item.created_at,

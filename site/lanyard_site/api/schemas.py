@@ -4,6 +4,7 @@ check that every answer is what the document says."""
 from __future__ import annotations
 
 import datetime as dt
+from types import GenericAlias
 
 from ninja import Schema
 from pydantic import Field
@@ -203,7 +204,7 @@ class Me(PersonSummary):
 def page_of(item: type[Schema], name: str) -> type[Schema]:
     """A page of ``item``: the items, the next page's cursor, and the filters not applied."""
     return type(name, (Schema,), {
-        "__annotations__": {"items": list[item], "next": str | None, "ignored": list[str]},
+        "__annotations__": {"items": GenericAlias(list, (item,)), "next": str | None, "ignored": list[str]},
         "__module__": __name__,
     })
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Query, Router
 
 from .. import stores
+from ..events.models import Coverage
 from ..events.selectors.search import Result, run_search, search_request
 from ..events.selectors.shared import filter_choices
 from ..ops.services import flag_active
@@ -52,6 +55,6 @@ def _hit(request: HttpRequest, result: Result) -> dict:
         url = request.build_absolute_uri(reverse(page, args=[arg]))
         api_url = request.build_absolute_uri(reverse(twin, args=[twin_arg]))
     else:
-        url, api_url = result.obj.url, None
+        url, api_url = cast(Coverage, result.obj).url, None  # the one type without a page: it links out
     return {"type": result.type, "title": "".join(part for part, _ in result.title),
             "snippet": "".join(part for part, _ in result.snippet), "url": url, "api_url": api_url}

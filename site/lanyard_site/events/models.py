@@ -5,6 +5,7 @@ lives in plain functions. Table names are explicit because the Django-free diges
 mirrors them with SQLAlchemy (``digest/stores/db.py``); a test fails when the two drift.
 """
 
+import datetime as dt
 import uuid
 from enum import StrEnum
 
@@ -90,6 +91,14 @@ class SlugHistory(models.Model):
         return f"{self.kind} {self.slug} → {self.target_id}"
 
 
+def slug_length(model: type[models.Model], field_name: str) -> int:
+    """The longest slug a model's slug field holds."""
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, models.CharField) or field.max_length is None:
+        raise TypeError(f"{model.__name__}.{field_name} is not a slug field with a length")
+    return field.max_length
+
+
 class Slugged(CacheVersioned):
     """A row with a slug made by ``digest.slugs``: a blank slug is made from the name and
     the id, a hand-written one is brought into slug form, and a changed slug leaves the
@@ -97,6 +106,7 @@ class Slugged(CacheVersioned):
 
     SLUG_FIELD = "slug"
     SLUG_KIND: SlugKind
+    name: str  # each slugged model's own name field
 
     class Meta:
         abstract = True
@@ -106,24 +116,23 @@ class Slugged(CacheVersioned):
         return make_slug(self.name, self.pk, max_length=max_length)
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._loaded_slug = instance.__dict__.get(cls.SLUG_FIELD)
         return instance
 
     def save(self, *args, **kwargs):
-        field = self._meta.get_field(self.SLUG_FIELD)
         value = getattr(self, self.SLUG_FIELD) or ""
         made_later = not value
         if made_later:  # a unique placeholder until the id is known
             value = f"new-{uuid.uuid4().hex}"
         elif not is_slug(value):
-            value = slug_words(value, max_length=field.max_length)
+            value = slug_words(value, max_length=slug_length(type(self), self.SLUG_FIELD))
         setattr(self, self.SLUG_FIELD, value)
         super().save(*args, **kwargs)
         using = kwargs.get("using") or self._state.db
         if made_later:
-            final = self.made_slug(max_length=field.max_length)
+            final = self.made_slug(max_length=slug_length(type(self), self.SLUG_FIELD))
             type(self).objects.using(using).filter(pk=self.pk).update(**{self.SLUG_FIELD: final})
             setattr(self, self.SLUG_FIELD, final)
         old = getattr(self, "_loaded_slug", None)
@@ -146,6 +155,7 @@ class Person(Slugged):
     timezone = models.CharField(max_length=64, default="UTC")
     # Part of the signed calendar feed token: bumping it revokes every older feed link.
     feed_version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    shared: int  # not a column: set on co-speakers (events spoken at together, from search)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )
@@ -226,6 +236,7 @@ class Event(Slugged):
     topics = models.ManyToManyField(Topic, blank=True, related_name="events", db_table="event_topic")
     cfp_deadline = models.DateField("call-for-speakers deadline", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    going: int  # not a column: set by the home page (people attending or speaking)
 
     class Meta:
         db_table = "event"
@@ -250,6 +261,7 @@ class Session(CacheVersioned):
     starts_at = models.DateTimeField(null=True, blank=True)
     room = models.CharField(max_length=100, blank=True, default="", db_default="")
     speakers = models.ManyToManyField(Person, blank=True, related_name="sessions", db_table="session_speaker")
+    local_start: dt.datetime | None  # not a column: set by the selectors (in the event's timezone)
 
     class Meta:
         db_table = "session"
@@ -302,6 +314,7 @@ class Coverage(models.Model):
         FETCHING = "fetching", "fetching…"
         OK = "ok"
         FAILED = "failed"
+        REFUSED = "refused", "refused (its author sees it, nobody else)"
 
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="coverage")
     session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.CASCADE, related_name="coverage")
@@ -311,6 +324,7 @@ class Coverage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Database defaults, so rows written without them (the seed, older code) stay valid.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK, db_default=Status.OK)
+    # A digest.vocabulary.LinkFailure; digest/coverage/failures.py says it in words.
     failure = models.CharField("why the fetch failed", max_length=200, blank=True, default="", db_default="")
     provider = models.CharField(max_length=32, blank=True, default="", db_default="")  # a digest/embeds.py name
     embed_id = models.CharField(max_length=100, blank=True, default="", db_default="")

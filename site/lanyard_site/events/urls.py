@@ -20,6 +20,7 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("talks/<int:talk_id>/coverage/", paste.paste_talk, name="paste_talk"),
     path("events/<lslug:slug>/coverage/", paste.paste_event, name="paste_event"),
+    path("coverage/<int:coverage_id>/remove/", paste.remove_link, name="remove_link"),
     path("robots.txt", views.robots, name="robots"),
     path("favicon.ico", views.favicon, name="favicon"),
     # Anything else in a slug's place (an old accented slug from an email already sent, a

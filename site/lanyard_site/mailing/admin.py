@@ -17,8 +17,7 @@ from .models import Delivery, DeliveryFeedback, DigestChunk, DigestRun, Schedule
 
 class UnsubscribeEventInline(admin.TabularInline):
     model = UnsubscribeEvent
-    fields = ["action", "via", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("action", "via", "created_at")
     extra = 0
     can_delete = False
 
@@ -27,8 +26,7 @@ class FeedbackInline(admin.TabularInline):
     """Bounce and complaint reports and the decision taken on each (digest/bounces/)."""
 
     model = DeliveryFeedback
-    fields = ["received_at", "kind", "status_code", "decision", "detail", "matched_by", "source"]
-    readonly_fields = fields
+    fields = readonly_fields = ("received_at", "kind", "status_code", "decision", "detail", "matched_by", "source")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -157,7 +155,7 @@ def chunk_profile_links(chunk_ids) -> dict[int, str]:
 
 class DigestChunkInline(admin.TabularInline):
     model = DigestChunk
-    fields = [
+    fields = readonly_fields = (
         "number",
         "size",
         "status",
@@ -169,8 +167,7 @@ class DigestChunkInline(admin.TabularInline):
         "last_error",
         "finished_at",
         "profile",
-    ]
-    readonly_fields = fields
+    )
     extra = 0
     can_delete = False
     show_change_link = True
@@ -270,7 +267,8 @@ class ScheduleForm(forms.ModelForm):
 
     def clean(self):
         # The same checks as `lanyard schedule set` (digest/runs/runtime.py).
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for name in EDITABLE:
             if name in cleaned and cleaned[name] is not None:
                 try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 
-from digest.graph.store import GraphMissing
+from digest.errors import GraphMissing
 from digest.vocabulary import Store
 
 log = logging.getLogger("lanyard.site")

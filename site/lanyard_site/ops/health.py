@@ -16,10 +16,10 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from digest.graph.store import GraphMissing
+from digest.errors import GraphMissing
 from digest.graph.sync import heal
-from digest.ops.health import Check, check, database_probe, readiness, redis_probe, search_probe
-from digest.search import open_search
+from digest.ops.health import Check, check, database_probe, readiness, redis_probe
+from digest.search import open_search, search_probe
 from digest.stores.keys import RedisKeys
 
 from .. import stores

@@ -1,7 +1,7 @@
 """What the profiler sees of Django: SQL, template rendering, cache gets and sets.
 
 The digest core already times SQLAlchemy statements and Redis commands
-(``digest/ops/profile.py``). Django has no hook for template rendering or cache calls
+(``digest/stores/profile.py``). Django has no hook for template rendering or cache calls
 outside its test runner, so their methods are wrapped once at start-up; each wrapper
 costs one context-variable read when nothing is being recorded.
 """
@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.core.cache.backends.base import BaseCache
 from django.db.backends.signals import connection_created
 from django.template.base import Template
 from django.utils.module_loading import import_string
 
-from digest.ops.profile import Kind, current, install_sqlalchemy_hooks
 from digest.ops.readonly import guard_statement, install_sqlalchemy_guard
+from digest.stores.profile import Kind, current, install_sqlalchemy_hooks
 
 _MISSING = object()
 
@@ -27,7 +28,7 @@ def install() -> None:
     connection_created.connect(_add_execute_wrapper, dispatch_uid="lanyard-ops-sql")
     _wrap_template_render()
     for alias in settings.CACHES:
-        _wrap_cache_backend(import_string(settings.CACHES[alias]["BACKEND"]))
+        _wrap_cache_backend(import_string(str(settings.CACHES[alias]["BACKEND"])))
 
 
 def ops_execute(execute, sql, params, many, context):
@@ -71,12 +72,12 @@ def _wrap_template_render() -> None:
         finally:
             recorder.add(Kind.TEMPLATE, self.name or "(inline template)", start=start, end=time.perf_counter())
 
-    render.lanyard_wrapped = True
-    render.__wrapped__ = original  # bench/ops.py measures the page without the wrappers too
+    # bench/ops.py measures the page without the wrappers too (__wrapped__)
+    vars(render).update(lanyard_wrapped=True, __wrapped__=original)
     Template.render = render
 
 
-def _wrap_cache_backend(backend: type) -> None:
+def _wrap_cache_backend(backend: type[BaseCache]) -> None:
     if getattr(backend.get, "lanyard_wrapped", False):
         return
     original_get, original_set = backend.get, backend.set
@@ -92,16 +93,17 @@ def _wrap_cache_backend(backend: type) -> None:
         return value if hit else default
 
     def set(self, key, value, timeout=_MISSING, version=None):
-        args = (key, value) if timeout is _MISSING else (key, value, timeout)
+        # The backend's own default timeout unless one is given.
+        timing = {} if timeout is _MISSING else {"timeout": timeout}
         recorder = current()
         if recorder is None:
-            return original_set(self, *args, version=version)
+            return original_set(self, key, value, version=version, **timing)
         start = time.perf_counter()
         try:
-            return original_set(self, *args, version=version)
+            return original_set(self, key, value, version=version, **timing)
         finally:
             recorder.add(Kind.CACHE, f"set {key}", start=start, end=time.perf_counter())
 
-    get.lanyard_wrapped = True
-    get.__wrapped__, set.__wrapped__ = original_get, original_set
+    vars(get).update(lanyard_wrapped=True, __wrapped__=original_get)
+    vars(set).update(__wrapped__=original_set)
     backend.get, backend.set = get, set

@@ -21,8 +21,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.debug import technical_500_response
 
-from digest.ops.profile import Recorder, profile_save, recording
 from digest.ops.readonly import ReadOnlyError, writes_refused
+from digest.stores.profile import Recorder, profile_save, recording
 
 from .. import stores
 from . import health

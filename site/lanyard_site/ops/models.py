@@ -25,6 +25,7 @@ class OpsChange(models.Model):
     class Via(models.TextChoices):
         CLI = "cli"
         ADMIN = "admin"
+        SITE = "site"  # a member's own change on the site (removing a link they pasted)
 
     name = models.CharField(max_length=64, help_text="A setting's name, flag:<name> or read_only.")
     old_value = models.TextField(help_text="JSON")

@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from digest.ops.audit import OpsChange, ops_change_log, ops_changes_latest
 from digest.ops.flags import FLAGS, FlagError, flag_set, flags_read
 from digest.ops.live import SettingError
-from digest.ops.profile import profile_load
 from digest.ops.readonly import read_only_read, read_only_set
+from digest.stores.profile import profile_load
 from digest.vocabulary import Store
 
 from .. import stores

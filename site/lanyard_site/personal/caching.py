@@ -13,8 +13,9 @@ import redis
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
 
+from digest.errors import RedisUnavailable
 from digest.stores.keys import RedisKeys
-from digest.stores.redis_store import RedisUnavailable, redis_url
+from digest.stores.redis_store import redis_url
 from digest.vocabulary import Store
 
 from ..ops.degraded import is_away, store_away

@@ -94,7 +94,8 @@ class ProfileForm(forms.Form):
         return value
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         current = self.person.subscriptions.order_by("pk").first()
         wanted = data.get("list_name")
         if (
@@ -176,7 +177,7 @@ class SignupForm(UserCreationForm):
 class PasswordResetForm(DjangoPasswordResetForm):
     """Django's, with links under LANYARD_BASE_URL (not the Host header a request happened to carry)."""
 
-    def save(self, **kwargs) -> None:
+    def save(self, *args, **kwargs) -> None:
         base = urlsplit(settings.LANYARD.base_url)
         kwargs.update(domain_override=base.netloc, use_https=base.scheme == "https")
-        super().save(**kwargs)
+        super().save(*args, **kwargs)

@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from digest.graph.store import GraphMissing
+from digest.errors import GraphMissing
 from digest.nightly.build import upcoming_window
 from digest.nightly.friends import FriendEventsStrategy, make_friend_strategy, speaking_events
 from digest.slugs import is_slug

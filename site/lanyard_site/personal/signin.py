@@ -27,29 +27,37 @@ class SignedIn:
     person_id: int | None  # None: a user without a lanyard profile (an admin, say)
     name: str
     handle: str
-    # A hint for the profiler (lanyard_site.ops): only these requests check request.user.
+    # Hints, so that only these requests check request.user: superuser for the profiler
+    # (lanyard_site.ops), staff for the coverage block's "Remove" on others' links.
     superuser: bool = False
+    staff: bool = False
 
 
 def signed_in(request: HttpRequest) -> SignedIn | None:
     return getattr(request, "signed_in", None)
 
 
-def remember(request: HttpRequest, user) -> None:
+def remember(request: HttpRequest, user) -> SignedIn:
     """Have the response set the cookie for ``user`` (at login, or after a profile change)."""
     person = getattr(user, "person", None) if user is not None else None
     superuser = bool(user is not None and user.is_superuser)
+    staff = bool(user is not None and user.is_staff)
     if person is not None:
-        value = SignedIn(person.pk, person.name, person.handle, superuser)
+        value = SignedIn(person.pk, person.name, person.handle, superuser, staff)
     else:
-        value = SignedIn(None, user.get_username(), "", superuser)
-    request.signed_in = value
-    request._signed_in_change = value
+        value = SignedIn(None, user.get_username(), "", superuser, staff)
+    _mark(request, signed_in=value, _signed_in_change=value)
+    return value
 
 
 def forget(request: HttpRequest) -> None:
-    request.signed_in = None
-    request._signed_in_change = None
+    _mark(request, signed_in=None, _signed_in_change=None)
+
+
+def _mark(request: HttpRequest, **values: SignedIn | None) -> None:
+    """Set this app's attributes of the request (``signed_in``; ``_signed_in_change`` for the
+    middleware's response), which Django's HttpRequest type does not declare."""
+    vars(request).update(values)
 
 
 class SignedInMiddleware:
@@ -57,12 +65,12 @@ class SignedInMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.signed_in = _read(request)
+        _mark(request, signed_in=_read(request))
         response = self.get_response(request)
         change = getattr(request, "_signed_in_change", _UNSET)
         if change is None:
             response.delete_cookie(COOKIE, samesite="Lax")
-        elif change is not _UNSET:
+        elif isinstance(change, SignedIn):  # else _UNSET: the cookie stays as it is
             response.set_signed_cookie(
                 COOKIE,
                 json.dumps(asdict(change), separators=(",", ":")),
@@ -80,12 +88,15 @@ def _read(request: HttpRequest) -> SignedIn | None:
         raw = request.get_signed_cookie(COOKIE, salt=SALT, max_age=settings.SESSION_COOKIE_AGE)
     except (KeyError, BadSignature):
         return None
+    if raw is None:  # only with a default, which is not given: the stubs allow it
+        return None
     try:
         data = json.loads(raw)
         person_id = data["person_id"]
         if person_id is not None and (not isinstance(person_id, int) or isinstance(person_id, bool)):
             return None
-        return SignedIn(person_id, str(data["name"]), str(data["handle"]), data.get("superuser") is True)
+        return SignedIn(person_id, str(data["name"]), str(data["handle"]), data.get("superuser") is True,
+                        data.get("staff") is True)
     except (ValueError, KeyError, TypeError):
         return None  # signed by us but of an older shape: as if signed out until the next login
 

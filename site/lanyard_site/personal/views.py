@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from functools import wraps
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,6 +28,7 @@ from ..api.selectors import api_tokens_of
 from ..api.services import TokenRefused, api_token_create, api_token_revoke
 from ..events.models import Event, Person
 from ..ops.services import flag_active
+from ..request_types import AuthenticatedRequest
 from . import ical, mail, selectors, services
 from .forms import ProfileCreateForm, ProfileForm, SignupForm
 from .signin import forget, remember, signed_in
@@ -47,8 +49,7 @@ def current_person_id(request: HttpRequest) -> int | None:
     if who is not None:
         return who.person_id
     if request.user.is_authenticated:
-        remember(request, request.user)
-        return signed_in(request).person_id
+        return remember(request, request.user).person_id
     return None
 
 
@@ -221,7 +222,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     person = Person.objects.filter(user=request.user).first()
     if person is None:
-        return _profile_create(request)
+        return _profile_create(cast(AuthenticatedRequest, request))  # signed in: checked above
     if request.method == "POST":
         form = ProfileForm(request.POST, person=person)
         if form.is_valid():
@@ -266,7 +267,7 @@ def token_revoke(request: HttpRequest, person: Person, token_id: int) -> HttpRes
     return redirect("profile")
 
 
-def _profile_create(request: HttpRequest) -> HttpResponse:
+def _profile_create(request: AuthenticatedRequest) -> HttpResponse:
     """An account without a profile (a staff account, or one whose profile a demo reset
     replaced) makes one here, rather than meeting a dead end on every action."""
     form = ProfileCreateForm(request.POST if request.method == "POST" else None,

@@ -140,6 +140,6 @@ def bluesky_connect(*, person: Person, typed: str) -> str:
             except NotVerified as unproven:
                 via, how = None, f"unverified ({unproven})"
     except AccountError as error:
-        raise services.ConnectRefused(f"{error}; nothing was changed.") from None
+        raise services.refused(error) from None
     services.account_connect(person=person, identity=identity, verified_via=via)
     return f"Connected Bluesky {identity.handle}, {how}. Importing whom it follows…"

@@ -107,7 +107,7 @@ def whoami(http: HttpClient, *, origin: str, token: str) -> MastodonAccount:
     data = _json(_call(http, "GET", f"{origin}/api/v1/accounts/verify_credentials", token=token),
                  "reading your account")
     url, uri, acct = data.get("url"), data.get("uri") or data.get("url"), data.get("acct")
-    if not all(isinstance(v, str) and v for v in (url, uri, acct)):
+    if not (isinstance(url, str) and url and isinstance(uri, str) and uri and isinstance(acct, str) and acct):
         raise MastodonRefused(f"{_host(origin)} answered without an account; nothing was changed.")
     if "@" not in acct:  # a local account's acct is its bare username
         acct = f"{acct}@{urlsplit(url).hostname}"

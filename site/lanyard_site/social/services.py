@@ -39,6 +39,12 @@ class ConnectRefused(ValueError):
     """A connect or disconnect that cannot be done; the message is for the person."""
 
 
+def refused(error: Exception) -> ConnectRefused:
+    """The accounts core's one line (it starts in lower case, for the CLI's "error: …") as a sentence."""
+    line = str(error)
+    return ConnectRefused(f"{line[:1].upper()}{line[1:]}; nothing was changed.")
+
+
 @contextmanager
 def accounts_env():
     """The accounts services' handles on the site's stores, with a guarded client for this flow."""
@@ -102,7 +108,7 @@ def account_connect(*, person: Person, identity: Identity, verified_via: Verifie
     except AccountTaken as conflict:
         raise ConnectRefused(str(conflict)) from None
     except AccountError as error:
-        raise ConnectRefused(f"{error}; nothing was changed.") from None
+        raise refused(error) from None
     account_import_queue(account_id=linked.account_id)
     return linked.account_id
 

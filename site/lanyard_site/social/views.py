@@ -5,6 +5,7 @@ flows of Mastodon and Bluesky; GitHub's are allauth's (``adapter.py``). Thin: re
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,6 +19,7 @@ from digest.ops.live import OPS_DEFAULTS
 
 from ..events.models import Person
 from ..ops.services import request_snapshot
+from ..request_types import AuthenticatedRequest
 from . import flows, selectors, services
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ def refresh(request: HttpRequest, person: Person, account_id: int) -> HttpRespon
 
 @require_POST
 @_signed_in_person
-def disconnect(request: HttpRequest, person: Person, account_id: int) -> HttpResponse:
+def disconnect(request: AuthenticatedRequest, person: Person, account_id: int) -> HttpResponse:
     try:
         account = services.account_disconnect(person=person, user=request.user, account_id=account_id)
     except services.ConnectRefused as refused:
@@ -98,7 +100,7 @@ def mastodon_start(request: HttpRequest) -> HttpResponse:
     except services.ConnectRefused as refused:
         messages.error(request, str(refused))
         return redirect("connections" if request.user.is_authenticated else "login")
-    return render(request, "social/mastodon_continue.html", {"url": url, "origin": url.split("/oauth/", 1)[0]})
+    return render(request, "social/mastodon_continue.html", {"url": url, "server": urlsplit(url).netloc})
 
 
 @require_http_methods(["GET"])

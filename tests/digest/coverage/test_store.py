@@ -8,11 +8,13 @@ import ipaddress
 import pytest
 from sqlalchemy import insert, select
 
+from digest.coverage.failures import failure_words
 from digest.coverage.store import coverage_add, coverage_due, coverage_fetch
 from digest.coverage.values import FetchOutcome
 from digest.http import HttpClient, HttpConfig
 from digest.stores import db
-from tests.web_server import page, tar_pit
+from digest.vocabulary import LinkFailure
+from tests.web_server import page, redirect, tar_pit
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -51,13 +53,29 @@ def test_a_temporary_failure_waits_for_a_retry_and_the_last_attempt_keeps_the_li
     assert last.outcome is FetchOutcome.FAILED
     found = row(engine, coverage_id)
     assert (found["status"], found["failure"], found["title"], found["url"]) == ("failed", "timed out", url, url)
+    assert failure_words(found["failure"]) == "the site took too long to answer"
 
 
-def test_a_refused_link_fails_at_once_with_the_reason(engine, client, talk_id):
+def test_a_refused_link_is_refused_at_once_with_the_reason(engine, client, talk_id):
     coverage_id = coverage_add(engine, url="http://10.0.0.7/slides", session_id=talk_id, now=NOW)
     result = coverage_fetch(engine, client, coverage_id=coverage_id, last_attempt=False, now=NOW)
-    assert (result.outcome, result.refused) == (FetchOutcome.FAILED, True)
-    assert row(engine, coverage_id)["failure"] == "address not allowed: 10.0.0.7 is a private address"
+    assert (result.outcome, result.refused, result.reason) == (FetchOutcome.FAILED, True, LinkFailure.PRIVATE_ADDRESS)
+    assert result.detail == "address not allowed: 10.0.0.7 is a private address"
+    assert (row(engine, coverage_id)["status"], row(engine, coverage_id)["failure"]) == ("refused", "private address")
+
+
+def test_a_link_shown_before_that_now_leads_to_a_private_address_is_refused(engine, web_server, client, talk_id):
+    """Revalidation keeps what a link showed through a failure, but not through a refusal: a
+    redirect to loopback now (a name rebound, a page replaced) hides the link."""
+    url = web_server.route("/deck", page("<title>Slides</title>"))
+    coverage_id = coverage_add(engine, url=url, session_id=talk_id, now=NOW)
+    first = coverage_fetch(engine, client, coverage_id=coverage_id, last_attempt=True, now=NOW)
+    assert first.outcome is FetchOutcome.OK
+    web_server.route("/deck", redirect(f"http://127.0.0.1:{web_server.port}/admin"))
+    result = coverage_fetch(engine, client, coverage_id=coverage_id, last_attempt=False, now=NOW)
+    assert (result.outcome, result.reason) == (FetchOutcome.FAILED, LinkFailure.PRIVATE_ADDRESS)
+    found = row(engine, coverage_id)
+    assert (found["status"], found["failure"], found["title"]) == ("refused", "private address", "Slides")
 
 
 def test_revalidation_uses_the_validators_and_keeps_the_row_on_304(engine, web_server, client, talk_id):

@@ -12,9 +12,9 @@ from sqlalchemy import select, text
 from digest.delivery import ledger as ledger_module
 from digest.delivery.deliver import Delivery
 from digest.delivery.transports import DeliveryError, MaildirTransport
+from digest.errors import RunPaused
 from digest.runs.controls import run_cancel, run_pause
 from digest.runs.planning import RunRequest, run_plan
-from digest.runs.state import RunPaused
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from digest.values import Outgoing

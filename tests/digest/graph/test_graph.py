@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 
+from digest.errors import GraphMissing
 from digest.graph import store as g
-from digest.graph.store import Graph, GraphMissing
+from digest.graph.store import Graph
 from digest.graph.sync import check, rebuild
 from digest.stores.keys import RedisKeys
 from tests.factories import make_attendance, make_event, make_follow, make_person

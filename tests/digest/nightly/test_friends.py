@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from digest.config import ConfigError
 from digest.demo.seed import seed
-from digest.graph.store import Graph, GraphMissing, attendance_set, follow_added
+from digest.errors import GraphMissing
+from digest.graph.store import Graph, attendance_set, follow_added
 from digest.graph.sync import rebuild
 from digest.nightly import friends
 from digest.nightly.friends import RedisFriendEvents, make_friend_strategy

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select, update
 
 from digest.delivery import ledger
+from digest.errors import RunPaused
 from digest.graph.store import Graph, attendance_set
 from digest.graph.sync import rebuild
 from digest.nightly.batch import work_here
@@ -24,7 +25,7 @@ from digest.runs.chunks import chunk_complete
 from digest.runs.controls import run_cancel
 from digest.runs.finishing import FinishPolicy, run_finish
 from digest.runs.planning import RunRequest, run_plan
-from digest.runs.state import ChunkRecord, RunPaused
+from digest.runs.state import ChunkRecord
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from tests.conftest import ROOT, create_postgres_database, django_migrate, drop_postgres_database

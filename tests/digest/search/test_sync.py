@@ -134,3 +134,25 @@ def test_writes_indexed_during_a_rebuild_survive_the_swap(engine, redis_client, 
     assert f"person:{written['id']}" in titles(tantivy_index, "meanwhile")
     assert check(tantivy_index, engine).clean
     assert not redis_client.exists(KEYS.search_rebuilding, KEYS.search_dirty)
+
+
+def test_a_refused_link_leaves_the_index_and_a_rebuild_never_adds_it(engine, redis_client, tantivy_index):
+    from digest.coverage.store import coverage_add
+
+    with engine.begin() as c:
+        conf = make_event(c, DAY, name="Search Conf")
+    shown = coverage_add(engine, url="https://slides.example/deck", event_id=conf)
+    hidden = coverage_add(engine, url="http://127.0.0.1/admin", event_id=conf)
+    record_pending(redis_client, KEYS, [DocKey("coverage", shown), DocKey("coverage", hidden)])
+    index_pending(tantivy_index, engine, redis_client, KEYS)
+    assert {f"coverage:{shown}", f"coverage:{hidden}"} <= set(titles(tantivy_index))
+    with engine.begin() as c:  # what the fetch task writes when the guarded client refuses it
+        c.execute(update(db.coverage).where(db.coverage.c.id == hidden).values(status="refused",
+                                                                               failure="private address"))
+    record_pending(redis_client, KEYS, [DocKey("coverage", hidden)])
+    assert index_pending(tantivy_index, engine, redis_client, KEYS).deleted == 1
+    assert f"coverage:{hidden}" not in titles(tantivy_index)
+    rebuild(tantivy_index, engine, redis_client, KEYS)
+    found = titles(tantivy_index)
+    assert f"coverage:{shown}" in found and f"coverage:{hidden}" not in found
+    assert check(tantivy_index, engine).clean

@@ -9,9 +9,9 @@ from django.test import Client
 
 from lanyard_site.events.models import Follow, Person
 from tests.site.api.test_me import bearer, make_token
+from tests.site.ops.test_degraded import own_redis, site_stores  # noqa: F401 -- the fixture
+from tests.site.pages import alias  # noqa: F401 -- the fixture: SQLite and PostgreSQL
 from tests.site.personal.conftest import go, make_event, make_person
-from tests.site.test_degraded import own_redis, site_stores  # noqa: F401 -- the fixture
-from tests.site.test_pages import alias  # noqa: F401 -- the fixture: SQLite and PostgreSQL
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])]
 

@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 
 from lanyard_site.accounts.models import Account
-from lanyard_site.events.models import Person
+from lanyard_site.events.models import Follow, Person
+from tests.site.personal.conftest import make_person, sign_in
 from tests.standins.github import GitHubStandIn
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgresql"], transaction=True)
@@ -73,3 +74,41 @@ def test_a_link_refused_right_after_a_new_sign_in_leaves_no_user_or_person_behin
     assert not User.objects.exists() and list(Person.objects.values_list("handle", flat=True)) == ["grace"]
     assert not SocialAccount.objects.exists() and Account.objects.get().person == grace
     assert "_auth_user_id" not in client.session
+
+
+def _connect(client, github):
+    start = client.post("/auth/github/login/", {"process": "connect", "next": "/accounts/connected/"})
+    assert start.status_code == 302 and start["Location"].startswith(github.base_url), start
+    back = httpx.get(start["Location"]).headers["location"].removeprefix("http://testserver")
+    return client.get(back, follow=True)
+
+
+def test_a_signed_in_person_connects_github_then_disconnects_it_keeping_manual_follows(client, github):
+    ada = sign_in(client, make_person("ada"))
+    bob, grace = make_person("bob"), make_person("grace")
+    Account.objects.create(person=bob, provider="github", external_id="77", handle="bob")
+    Follow.objects.create(follower=ada, followee=grace)  # by hand
+    github.add_user("ada-gh", user_id=583231)
+    github.signed_in = "ada-gh"
+    page = _connect(client, github)
+    assert page.redirect_chain[-1][0] == "/accounts/connected/"
+    account = Account.objects.get(person=ada)
+    assert (account.external_id, account.handle, account.verified_via) == ("583231", "ada-gh", "oauth")
+    assert SocialAccount.objects.get().user == ada.user and User.objects.count() == 1
+    Follow.objects.create(follower=ada, followee=bob, source="github")  # as an import of the list makes it
+
+    page = client.post(f"/accounts/connected/{account.pk}/disconnect/", follow=True)
+    assert "Disconnected GitHub account ada-gh" in html.unescape(page.content.decode())
+    assert not Account.objects.filter(person=ada).exists() and not SocialAccount.objects.exists()
+    assert list(Follow.objects.values_list("followee__handle", "source")) == [("grace", "manual")]
+
+
+def test_the_only_way_to_sign_in_is_not_disconnected(client, github):
+    github.add_user("octo", user_id=583231)
+    github.signed_in = "octo"
+    _sign_in(client, github)
+    account = Account.objects.get(provider="github")
+    page = client.post(f"/accounts/connected/{account.pk}/disconnect/", follow=True)
+    assert ("You sign in with this account and have no password: set one first"
+            in html.unescape(page.content.decode()))
+    assert Account.objects.filter(pk=account.pk).exists() and SocialAccount.objects.exists()

@@ -1,5 +1,9 @@
 """/coverage/ (every link, filtered) and the coverage blocks of the talk, event, person and
-topic pages (bounded, newest first)."""
+topic pages (bounded, newest first).
+
+A ``refused`` link (the guarded client would not fetch it: a private address, a port) is
+shown to its author only, with the reason; every public read leaves it out (``public``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 
 from digest.slugs import is_slug
+from digest.vocabulary import CoverageStatus
 
 from ..models import Coverage, Event, Person, Session, Topic
 from .shared import FilterChoices, clean_text
@@ -17,8 +22,16 @@ SHOWN = 50  # coverage items listed on one page
 TOPIC_SHOWN = 10  # the newest of a topic's (its page links to all of them on /coverage/)
 
 
-def _base() -> QuerySet[Coverage]:
-    return Coverage.objects.select_related("session", "event", "session__event")
+def public(rows: QuerySet[Coverage], *, author_id: int | None = None) -> QuerySet[Coverage]:
+    """``rows`` anyone may see, and the refused ones of ``author_id`` (the person looking)."""
+    hidden = Q(status=CoverageStatus.REFUSED)
+    if author_id is not None:
+        hidden &= ~Q(added_by_id=author_id)
+    return rows.exclude(hidden)
+
+
+def _base(author_id: int | None) -> QuerySet[Coverage]:
+    return public(Coverage.objects.select_related("session", "event", "session__event"), author_id=author_id)
 
 
 def of_event(event: Event) -> Q:
@@ -27,23 +40,35 @@ def of_event(event: Event) -> Q:
     return Q(event=event) | Q(session__in=Session.objects.filter(event=event).values("pk"))
 
 
-def coverage_of(target: Session | Event | Person | Topic) -> list[Coverage]:
+def coverage_of(target: Session | Event | Person | Topic, *, viewer_id: int | None = None) -> list[Coverage]:
     """The coverage a page shows: a talk's own; an event's and its talks'; a speaker's talks';
-    a topic's events' and their talks'."""
+    a topic's events' and their talks'. ``viewer_id``, the person looking, also sees the
+    links of theirs that were refused."""
     if isinstance(target, Session):
-        rows = _base().filter(session=target).order_by("kind", "title", "pk")
+        rows = _base(viewer_id).filter(session=target).order_by("kind", "title", "pk")
     elif isinstance(target, Event):
-        rows = _base().filter(of_event(target)).order_by("kind", "title", "pk")
+        rows = _base(viewer_id).filter(of_event(target)).order_by("kind", "title", "pk")
     elif isinstance(target, Person):
-        rows = _base().filter(session__speakers=target).distinct().order_by("-created_at", "-pk")
+        rows = _base(viewer_id).filter(session__speakers=target).distinct().order_by("-created_at", "-pk")
     elif isinstance(target, Topic):
         # Ids first (as coverage_rows does): no join through event_topic multiplies rows, so
         # no DISTINCT, and the newest-first index (coverage_created) is walked, not sorted.
         on_topic = Event.objects.filter(topics=target).values("pk")
-        rows = _base().filter(Q(event__in=on_topic) | Q(session__event__in=on_topic)).order_by("-created_at", "-pk")
+        rows = (_base(viewer_id).filter(Q(event__in=on_topic) | Q(session__event__in=on_topic))
+                .order_by("-created_at", "-pk"))
     else:
         raise TypeError(f"no coverage for a {type(target).__name__}")
     return list(rows[:TOPIC_SHOWN if isinstance(target, Topic) else SHOWN])
+
+
+def coverage_removable(coverage_id: int, *, person_id: int | None, staff: bool) -> Coverage | None:
+    """The link ``person_id`` may remove (their own; staff: any), or None."""
+    rows = Coverage.objects.select_related("session", "event", "session__event", "added_by")
+    if not staff:
+        if person_id is None:
+            return None
+        rows = rows.filter(added_by_id=person_id)
+    return rows.filter(pk=coverage_id).first()
 
 
 @dataclass
@@ -79,7 +104,7 @@ def coverage_filters(params: Mapping[str, str], choices: FilterChoices) -> Cover
 
 
 def coverage_rows(filters: CoverageFilters) -> QuerySet[Coverage]:
-    rows = Coverage.objects.select_related("event", "session__event")
+    rows = public(Coverage.objects.select_related("event", "session__event"))
     if filters.kind:
         rows = rows.filter(kind=filters.kind)
     if filters.person is not None:

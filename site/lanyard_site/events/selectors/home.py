@@ -51,9 +51,9 @@ def _biggest_upcoming(now: dt.date) -> list[Event]:
     if ranked is None:
         ranked = list(
             Event.objects.filter(end_date__gte=now)
-            .annotate(going=Count("attendances", filter=Q(attendances__role__in=shared.GOING)))
-            .order_by("-going", "start_date", "pk")
-            .values_list("pk", "going")[:BIGGEST]
+            .annotate(people_going=Count("attendances", filter=Q(attendances__role__in=shared.GOING)))
+            .order_by("-people_going", "start_date", "pk")
+            .values_list("pk", "people_going")[:BIGGEST]
         )
         cache.set(key, ranked, shared.CACHE_SECONDS)
     going = dict(ranked)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from digest.slugs import is_slug, slug_words
 
-from ..models import Event, Person, SlugHistory, SlugKind, Topic
+from ..models import Event, Person, SlugHistory, SlugKind, Topic, slug_length
 
 _SLUGGED = {SlugKind.EVENT: (Event, "slug"), SlugKind.PERSON: (Person, "handle"), SlugKind.TOPIC: (Topic, "slug")}
 
@@ -20,5 +20,5 @@ def current_slug(kind: SlugKind, slug: str) -> str | None:
         return model.objects.filter(pk=target).values_list(field_name, flat=True).first()
     if is_slug(slug):
         return None  # in slug form already: it names nothing
-    words = slug_words(slug, max_length=model._meta.get_field(field_name).max_length)
+    words = slug_words(slug, max_length=slug_length(model, field_name))
     return model.objects.filter(**{field_name: words}).values_list(field_name, flat=True).first()

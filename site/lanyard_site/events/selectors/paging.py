@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -31,6 +32,8 @@ class _IdsFirst(Paginator):
     whole. A deep page of /events/ read every skipped row before (measured: 6 ms → 0.3 ms
     on SQLite at page 19 of 10,000 events)."""
 
+    object_list: QuerySet[Any]  # paginate() uses this paginator for QuerySets only
+
     def page(self, number) -> Page:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
@@ -38,7 +41,7 @@ class _IdsFirst(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         ids = self.object_list.values("pk")[bottom:top]
-        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
+        return Page(self.object_list.filter(pk__in=ids), number, self)
 
 
 def paginate(rows, raw_page: str | None, per_page: int = PAGE_SIZE, *, count: int | None = None) -> Page:

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.core.paginator import Page
 from django.db.models import Exists, OuterRef, QuerySet
 
-from digest.search import SearchError, SearchIndex, TextQuery
+from digest.search import Hit, SearchError, SearchIndex, TextQuery
 
 from ...ops.degraded import search_away
 from ..models import Attendance, Person, Session
@@ -34,6 +34,7 @@ class PeoplePage:
 
 def people_search(query: str, raw_page: str | None, index: SearchIndex, *, pks: tuple[int, ...] = ()) -> PeoplePage:
     number = min(page_number(raw_page), SEARCH_MAX_PAGES)
+    hits: tuple[Hit, ...]
     text = TextQuery(query, types=("person",), pks=pks, today=shared.today(), facets=False)
     try:
         if not text.words:

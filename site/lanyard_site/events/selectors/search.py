@@ -15,6 +15,7 @@ from digest.search.snippets import snippet
 from ...ops.degraded import search_away
 from ..models import Coverage, Event, Person, Session
 from . import shared
+from .coverage import public
 from .paging import SEARCH_MAX_PAGES, at_page, page_number, search_page
 from .shared import MAX_QUERY, FilterChoices, clean_text
 
@@ -130,7 +131,7 @@ def _hydrate(hits, words: list[str]) -> list[Result]:
         "event": Event.objects.all(),
         "session": Session.objects.select_related("event"),
         "person": Person.objects.all(),
-        "coverage": Coverage.objects.select_related("event", "session__event"),
+        "coverage": public(Coverage.objects.select_related("event", "session__event")),
     }
     rows = {kind: loaders[kind].in_bulk(pks) for kind, pks in by_type.items() if kind in loaders}
     results = []

@@ -1,13 +1,19 @@
-"""Writes of coverage from the site: a pasted link, stored at once and fetched after commit."""
+"""Writes of coverage from the site: a pasted link, stored at once and fetched after commit;
+a link removed by its author (or staff), audited."""
 
 from __future__ import annotations
 
+import json
 import logging
+from functools import partial
+from typing import cast
 
 from django.db import transaction
+from django.utils import timezone
 
 from digest.vocabulary import CoverageStatus
 
+from ...ops.models import OpsChange
 from ...stores import scheduler_enqueue
 from ..models import Coverage, Event, Person, Session
 
@@ -30,8 +36,23 @@ def coverage_refetch(*, coverage_ids: list[int]) -> int:
     count = Coverage.objects.filter(pk__in=coverage_ids).update(
         status=CoverageStatus.FETCHING, failure="", etag="", last_modified="")
     for coverage_id in coverage_ids:
-        transaction.on_commit(lambda coverage_id=coverage_id: _send_fetch(coverage_id))
+        transaction.on_commit(partial(_send_fetch, coverage_id))
     return count
+
+
+def coverage_remove(*, coverage: Coverage, removed_by: str) -> None:
+    """Delete the link and record who removed what in the audit trail (``ops_change``, via
+    ``site``), in one transaction. The search signals drop its document after commit."""
+    # Without a talk it has an event (the coverage_has_event_or_session constraint).
+    on = f"talk {coverage.session_id}" if coverage.session_id else f"event {cast(Event, coverage.event).slug}"
+    removed = {"url": coverage.url, "title": coverage.title, "on": on, "status": coverage.status,
+               "added_by": coverage.added_by.handle if coverage.added_by else None}
+    with transaction.atomic():
+        OpsChange.objects.create(
+            name=f"coverage:{coverage.pk}"[:64], old_value=json.dumps(removed), new_value=json.dumps(None),
+            changed_by=removed_by[:150], via=OpsChange.Via.SITE, changed_at=timezone.now(),
+        )
+        coverage.delete()
 
 
 def _send_fetch(coverage_id: int) -> None:

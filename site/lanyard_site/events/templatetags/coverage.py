@@ -1,8 +1,9 @@
 """``{% coverage_for talk %}``: the coverage block of a talk, event, person or topic page.
 
 One line in each page's template: the list (with lanyard's own iframe for allowed embeds
-on a talk page), "fetching…" and the failure reason for the person who pasted a link, and
-on talk and event pages the paste form for signed-in people.
+on a talk page), "fetching…", why it failed or was refused (in words) and a "Remove" link
+for the person who pasted a link (refused links are shown to them alone; staff may remove
+any), and on talk and event pages the paste form for signed-in people.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from dataclasses import dataclass
 
 from django import template
 
+from digest.coverage.failures import failure_words
 from digest.embeds import PROVIDERS
 from digest.vocabulary import CoverageStatus
 
 from ...ops.services import flag_active
+from ...personal.signin import signed_in
 from ...personal.views import current_person_id
-from ..models import Coverage, Event, Session
+from ..models import Coverage, Event, Person, Session, Topic
 from ..selectors.coverage import coverage_of
 
 register = template.Library()
@@ -29,20 +32,36 @@ class CoverageItem:
     embed_aspect: str
     provider_label: str
     mine: bool  # the person looking pasted it: show its fetch status
+    removable: bool  # theirs, or the person looking is staff
+    failure: str  # why it failed or was refused, in words (shown to its author only)
+
+
+def _is_staff(request) -> bool:
+    """Staff may remove anyone's link. The signed-in cookie's hint spares every other page a
+    session and user query; the removal itself checks the real session (events.paste)."""
+    hint = signed_in(request) if request is not None else None
+    if hint is None or not hint.staff:
+        return False
+    return bool(request.user.is_authenticated and request.user.is_staff)
 
 
 @register.inclusion_tag("events/_coverage_list.html", takes_context=True)
-def coverage_for(context: template.Context, target: object, heading: str = "Coverage") -> dict:
+def coverage_for(
+    context: template.Context, target: Session | Event | Person | Topic, heading: str = "Coverage"
+) -> dict:
     request = context.get("request")
     person_id = current_person_id(request) if request is not None else None
     embeds = isinstance(target, Session)
     items = []
-    for coverage in coverage_of(target):
+    staff = _is_staff(request)
+    for coverage in coverage_of(target, viewer_id=person_id):
         provider = PROVIDERS.get(coverage.provider)
         src = provider.src(coverage.embed_id) if provider and embeds and coverage.status == CoverageStatus.OK else None
         mine = person_id is not None and coverage.added_by_id == person_id
-        items.append(CoverageItem(coverage, src or "", provider.aspect if provider else "",
-                                  provider.label if provider else "", mine))
+        items.append(CoverageItem(
+            coverage, src or "", provider.aspect if provider else "", provider.label if provider else "", mine,
+            removable=mine or staff, failure=failure_words(coverage.failure) if mine and coverage.failure else "",
+        ))
     return {
         "items": items, "heading": heading, "request": request, "csrf_token": context.get("csrf_token"),
         "paste_talk": target if isinstance(target, Session) else None,

@@ -16,7 +16,7 @@ import redis
 from django import template
 from django.utils import timezone
 
-from digest.graph.store import GraphMissing
+from digest.errors import GraphMissing
 
 from ...ops.degraded import graph_away
 from .. import selectors

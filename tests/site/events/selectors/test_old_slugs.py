@@ -1,4 +1,5 @@
-"""Slugs on the site: made by digest.slugs, re-made by the data migration, old ones 301."""
+"""Where an old or misspelt slug lives now (events/selectors/old_slugs.py): the 301s after
+the reslug migration, and 404 for slugs that name nothing."""
 
 import datetime as dt
 import importlib
@@ -9,43 +10,14 @@ from django.apps import apps
 from django.db import connections
 
 from lanyard_site.events.models import Event, Person, SlugHistory, Topic
-from tests.site.test_pages import alias  # noqa: F401  (the fixture: each test on SQLite and PostgreSQL)
+from tests.site.pages import alias  # noqa: F401  (the fixture: each test on SQLite and PostgreSQL)
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
-reslug = importlib.import_module("lanyard_site.events.migrations.0003_reslug").reslug
+
 DAY = dt.date(2027, 3, 1)
 
 
-def make_event(name, slug=""):
-    return Event.objects.create(name=name, slug=slug, start_date=DAY, end_date=DAY)
-
-
-def test_a_blank_slug_is_made_from_the_name_and_the_id(alias):
-    event = make_event("PostgreSQL Forum São Paulo 2027")
-    assert event.slug == f"postgresql-forum-sao-paulo-2027-{event.pk}"
-    assert Event.objects.get(pk=event.pk).slug == event.slug
-    person = Person.objects.create(name="Дмитрий Иванов")
-    assert person.handle == f"dmitriy-ivanov-{person.pk}"
-    assert Topic.objects.create(name="C++").slug == "c-plus-plus"
-
-
-def test_a_hand_written_slug_is_brought_into_slug_form(alias):
-    assert make_event("x", slug="São_Paulo Conf").slug == "sao-paulo-conf"
-
-
-def test_changing_a_slug_keeps_the_old_one_and_answers_301(alias, client):
-    event = make_event("Conf", slug="old-conf")
-    event.slug = "new-conf"
-    event.save()
-    assert SlugHistory.objects.filter(kind="event", slug="old-conf", target_id=event.pk).exists()
-    response = client.get("/events/old-conf/?x=1")
-    assert response.status_code == 301 and response["Location"] == "/events/new-conf/?x=1"
-    assert client.get("/events/new-conf/").status_code == 200
-    # Taking the old slug back removes it from the history: it is current again.
-    event.slug = "old-conf"
-    event.save()
-    assert not SlugHistory.objects.filter(kind="event", slug="old-conf").exists()
-    assert client.get("/events/new-conf/")["Location"] == "/events/old-conf/"
+reslug = importlib.import_module("lanyard_site.events.migrations.0003_reslug").reslug
 
 
 def test_the_migration_reslugs_and_old_email_links_redirect(alias, client):

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from digest.nightly.schedule import Candidate, candidate_dates, due_by_date, due_date
+from digest.runs.due import Candidate, candidate_dates, due_by_date, due_date
 
 UTC = dt.UTC
 

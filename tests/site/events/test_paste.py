@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from digest.vocabulary import CoverageStatus
+from digest.vocabulary import CoverageStatus, LinkFailure
 from lanyard_site.events.models import Coverage, Event, Person, Session, Topic
-from tests.site.test_pages import OneDatabase
+from lanyard_site.ops.models import OpsChange
+from tests.site.pages import OneDatabase
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
 YOUTUBE_ID = "dQw4w9WgXcQ"
@@ -109,13 +111,101 @@ def test_unknown_talks_and_kinds(world):
     assert not Coverage.objects.exists()
 
 
-def test_a_failed_fetch_shows_its_reason_to_its_author_only(world):
-    Coverage.objects.create(session=world["talk"], url="http://10.0.0.1/x", title="http://10.0.0.1/x", status="failed",
-                            failure="address not allowed: 10.0.0.1 is a private address", added_by=world["ada"])
+def test_a_failed_fetch_shows_its_reason_in_words_to_its_author_only(world):
+    Coverage.objects.create(session=world["talk"], url="https://no-such-host.invalid/x", title="https://no-such-host.invalid/x",
+                            status="failed", failure=LinkFailure.NOT_FOUND, added_by=world["ada"])
     mine = signed_in(world["ada"]).get(f"/talks/{world['talk'].pk}/").content.decode()
-    assert "could not fetch it: address not allowed: 10.0.0.1 is a private address" in mine
+    assert "could not fetch it: the address could not be found (no such site)" in mine
     theirs = Client().get(f"/talks/{world['talk'].pk}/").content.decode()
-    assert "http://10.0.0.1/x" in theirs and "could not fetch it" not in theirs
+    assert "https://no-such-host.invalid/x" in theirs and "could not fetch it" not in theirs
+
+
+def test_a_reason_stored_raw_before_is_not_shown_raw(world):
+    Coverage.objects.create(session=world["talk"], url="https://a.example/x", title="A", status="failed",
+                            failure="connection failed: [Errno 113] No route to host", added_by=world["ada"])
+    mine = signed_in(world["ada"]).get(f"/talks/{world['talk'].pk}/").content.decode()
+    assert "could not fetch it: the link could not be read" in mine and "Errno" not in mine
+
+
+REFUSED_URL = "http://127.0.0.1:8000/admin/"
+
+
+@pytest.fixture
+def refused(world):
+    """Ada's link that the guarded client refused, on the talk and on the event."""
+    on_talk = Coverage.objects.create(session=world["talk"], url=REFUSED_URL, title=REFUSED_URL, status="refused",
+                                      failure=LinkFailure.PRIVATE_ADDRESS, added_by=world["ada"])
+    on_event = Coverage.objects.create(event=world["event"], url="http://10.1.2.3/", title="http://10.1.2.3/",
+                                       status="refused", failure=LinkFailure.PRIVATE_ADDRESS, added_by=world["ada"])
+    return {"talk": on_talk, "event": on_event}
+
+
+def test_a_refused_link_is_shown_to_its_author_alone_with_the_reason(world, refused):
+    talk = world["talk"]
+    mine = signed_in(world["ada"]).get(f"/talks/{talk.pk}/").content.decode()
+    assert REFUSED_URL in mine
+    assert ("Only you see this link: lanyard will not fetch it, as it points at a private or local network "
+            "address, which lanyard never fetches.") in mine
+    assert f'href="{REFUSED_URL}"' not in mine  # named, not linked
+    pages = [f"/talks/{talk.pk}/", "/events/pycon/", "/people/ada/", "/topics/python/", "/coverage/",
+             "/coverage/?kind=writeup", f"/api/v1/talks/{talk.pk}", "/api/v1/events/pycon", "/api/v1/coverage"]
+    for client in (Client(), signed_in(world["bob"])):
+        for path in pages:
+            response = client.get(path)
+            assert response.status_code == 200, path
+            body = response.content.decode()
+            assert "127.0.0.1" not in body and "10.1.2.3" not in body and "Only you see" not in body, path
+
+
+def test_the_author_removes_a_link_after_confirming(world, refused):
+    ada = signed_in(world["ada"])
+    talk_page = ada.get(f"/talks/{world['talk'].pk}/").content.decode()
+    remove = f"/coverage/{refused['talk'].pk}/remove/"
+    assert f'href="{remove}"' in talk_page
+    confirm = ada.get(remove)
+    assert confirm.status_code == 200
+    body = confirm.content.decode()
+    assert "Remove this link?" in body and REFUSED_URL in body and "Compilers for fun" in body
+    assert "it points at a private or local network address" in body and 'name="csrfmiddlewaretoken"' in body
+    assert Coverage.objects.filter(pk=refused["talk"].pk).exists()  # a GET removes nothing
+    response = ada.post(remove)
+    assert response.status_code == 302 and response["Location"] == f"/talks/{world['talk'].pk}/#coverage"
+    assert not Coverage.objects.filter(pk=refused["talk"].pk).exists()
+    assert Coverage.objects.filter(pk=refused["event"].pk).exists()
+    page = ada.get(f"/talks/{world['talk'].pk}/").content.decode()
+    assert f"Link removed: {REFUSED_URL}" in page and remove not in page
+    audit = OpsChange.objects.get()
+    assert (audit.name, audit.changed_by, audit.via, json.loads(audit.new_value)) == (
+        f"coverage:{refused['talk'].pk}", "ada", "site", None)
+    assert json.loads(audit.old_value) == {"url": REFUSED_URL, "title": REFUSED_URL, "on": f"talk {world['talk'].pk}",
+                                           "status": "refused", "added_by": "ada"}
+    # The event's link goes back to the event page.
+    response = ada.post(f"/coverage/{refused['event'].pk}/remove/")
+    assert response["Location"] == "/events/pycon/#coverage"
+
+
+def test_only_the_author_or_staff_can_remove_and_only_by_a_post_with_csrf(world, refused):
+    remove = f"/coverage/{refused['talk'].pk}/remove/"
+    bob = signed_in(world["bob"])
+    assert bob.get(remove).status_code == 404 and bob.post(remove).status_code == 404
+    assert "/remove/" not in bob.get(f"/talks/{world['talk'].pk}/").content.decode()
+    anonymous = Client().post(remove)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    assert signed_in(world["ada"]).get("/coverage/999999/remove/").status_code == 404
+    assert signed_in(world["ada"]).put(remove).status_code == 405
+    no_csrf = signed_in(world["ada"], enforce_csrf_checks=True).post(remove)
+    assert no_csrf.status_code == 403
+    assert Coverage.objects.filter(pk=refused["talk"].pk).exists() and not OpsChange.objects.exists()
+    staff = User.objects.create_user("mod", password="pw", is_staff=True)
+    moderator = Client()
+    moderator.force_login(staff)
+    page = moderator.get(f"/talks/{world['talk'].pk}/").content.decode()
+    assert "127.0.0.1" not in page  # staff remove links; only the author sees a refused one on the page
+    assert moderator.post(f"/coverage/{refused['event'].pk}/remove/").status_code == 302
+    assert OpsChange.objects.get().changed_by == "mod"
+    ok = Coverage.objects.create(session=world["talk"], url="https://slides.example/s", title="Slides",
+                                 added_by=world["bob"])
+    assert f"/coverage/{ok.pk}/remove/" in moderator.get(f"/talks/{world['talk'].pk}/").content.decode()
 
 
 def test_embeds_are_lanyards_own_iframe_for_allowed_providers_only(world):

@@ -30,8 +30,8 @@ from lanyard_site.ops import health
 from lanyard_site.ops.models import OpsChange
 from lanyard_site.personal import selectors as personal_selectors
 from tests.faults.servers import RedisServer, free_port
+from tests.site.pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 from tests.site.personal.conftest import sign_in
-from tests.site.test_pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "postgresql"]), pytest.mark.slow]
 

@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from lanyard_site.events.models import Follow
-from tests.site.test_degraded import me_signed_in, own_redis, page_urls, world  # noqa: F401  (fixtures)
-from tests.site.test_pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
+from tests.site.ops.test_degraded import me_signed_in, own_redis, page_urls, world  # noqa: F401  (fixtures)
+from tests.site.pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "postgresql"]), pytest.mark.slow]
 

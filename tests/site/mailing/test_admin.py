@@ -1,4 +1,5 @@
-"""Bounce and complaint decisions are visible in the admin, read-only."""
+"""The digest admin (mailing/admin.py): bounce and complaint decisions visible, read-only; the
+runtime schedule's form checks values like `lanyard schedule set` does."""
 
 import datetime as dt
 
@@ -6,6 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from lanyard_site.events.models import Person
+from lanyard_site.mailing.admin import ScheduleForm
 from lanyard_site.mailing.models import Delivery, DeliveryFeedback, DigestRun, Subscription
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgresql"])
@@ -59,3 +61,27 @@ def test_a_recorded_report_cannot_be_edited(admin, feedback):
     assert response.status_code == 403
     feedback.refresh_from_db()
     assert feedback.decision == "bouncing"
+
+
+def form(**overrides):
+    data = {
+        "paused": False, "tick_seconds": 300, "default_send_hour": 7, "lists": "daily,weekly", "weekly_day": 0,
+        "rate_limit": 0, "chunk_size": 500, "chunk_timeout": 600, "max_attempts": 5,
+    }
+    data.update(overrides)
+    return ScheduleForm(data=data)
+
+
+def test_a_good_schedule_is_accepted_and_normalised():
+    f = form(lists=" daily , daily ")
+    assert f.is_valid(), f.errors
+    assert f.cleaned_data["lists"] == "daily"
+
+
+@pytest.mark.parametrize(
+    "field, value", [("lists", "daily,monthly"), ("default_send_hour", 24), ("weekly_day", 7), ("tick_seconds", 1)]
+)
+def test_bad_values_are_refused(field, value):
+    f = form(**{field: value})
+    assert not f.is_valid()
+    assert field in f.errors

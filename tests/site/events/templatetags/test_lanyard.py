@@ -1,0 +1,24 @@
+"""The site's template filters (events/templatetags/lanyard.py): only web URLs become links."""
+
+from __future__ import annotations
+
+import pytest
+
+from lanyard_site.events.models import Coverage, Event, Person
+from tests.site.pages import alias, data, days, event, go, person, text  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
+
+
+
+def test_stored_javascript_urls_are_never_links(client, data):
+    # Writes that bypass validation, as a bulk load or an old row would.
+    Event.objects.filter(pk=data["pycon"].pk).update(url="javascript:alert(1)")
+    Coverage.objects.filter(title="Parser slides").update(url="JaVaScRiPt:alert(2)")
+    Coverage.objects.filter(title="Pycon videos").update(url="data:text/html,<script>alert(3)</script>")
+    Person.objects.filter(pk=data["ada"].pk).update(avatar_url="javascript:alert(4)")
+    data["pycon"].touch()
+    for url in ["/events/pycon/", f"/talks/{data['talk'].pk}/", "/people/ada/", "/coverage/"]:
+        page = text(client.get(url)).lower()
+        assert "javascript:" not in page and "data:text" not in page, url
+    assert "link withheld" in text(client.get("/coverage/"))
