@@ -50,6 +50,11 @@ WARMUP_PROBES = 1
 # A class probed on few subscribers (a lone pair of heavy followers in a chunk of light
 # ones) is probed again when it shows up this many times more numerous in one batch.
 GROUP_GROWTH = 4
+# Search takes a class only when probed this much cheaper: a class moved out of the Redis
+# call takes with it the followees it shared with the rest of the batch, whose events
+# the Redis strategy then fetches for fewer subscribers (a probe cannot see that), and
+# the batch pays two calls' fixed costs. A near tie stays with Redis.
+SEARCH_MARGIN = 0.85
 RECENT_FIGURES = 3  # figures per (strategy, class) that choices take the best of
 CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
@@ -168,19 +173,23 @@ class CostModel:
         return self.batches[cls] - self.probed_at[cls] < PROBE_EVERY
 
     def cheaper(self, cls: int, group: int = 0) -> str | None:
-        """The strategy probed cheaper for the class (for ``group`` subscribers of it),
-        None until the class is settled."""
-        if not self.settled(cls, group):
-            return None
-        return min(STRATEGY_NAMES, key=lambda name: self.cost(name, cls) or 0.0)
+        """The strategy probed cheaper for the class (for ``group`` subscribers of it;
+        search by SEARCH_MARGIN), None until the class is settled."""
+        return self._choice(cls) if self.settled(cls, group) else None
 
     def nearest(self, cls: int) -> str | None:
         """The choice of the class or, failing it, of a neighbour (costs grow smoothly with
         the follow-set size): what a lone subscriber of an unprobed class goes by."""
         for near in (cls, cls - 1, cls + 1):
             if self.probes[near] > WARMUP_PROBES:
-                return min(STRATEGY_NAMES, key=lambda name: self.cost(name, near) or 0.0)
+                return self._choice(near)
         return None
+
+    def _choice(self, cls: int) -> str:
+        redis, search = self.cost("redis", cls), self.cost("search", cls)
+        if redis is None or search is None:
+            return "redis"
+        return "search" if search < SEARCH_MARGIN * redis else "redis"
 
     def record(self, cls: int, count: int, seconds: Mapping[str, float]) -> None:
         """A probe: ``count`` subscribers of the class took ``seconds`` per strategy."""
@@ -255,8 +264,11 @@ class PlannedFriendEvents:
         return dict(zip(subscriber_ids, map(int, sizes), strict=False))
 
     def plan(self, sizes: Mapping[int, int]) -> list[Call]:
-        """The calls that answer a batch (subscriber → follow-set size): probes (one class
-        each) first, then one merged call per strategy."""
+        """The calls that answer a batch (subscriber → follow-set size): one merged call
+        per strategy, then the probes (one class each), biggest follow sets first. So a
+        probe's Redis figure is the class's cost on top of what the batch fetched before
+        it (subscribers share followees, whose events the Redis strategy keeps), which is
+        what the class adds to a merged Redis call once settled."""
         by_class: dict[int, list[int]] = defaultdict(list)
         for person, size in sizes.items():
             by_class[size_class(size)].append(person)
@@ -277,7 +289,7 @@ class PlannedFriendEvents:
         if lone:  # into the biggest merged call (Redis when there is none)
             host = max(STRATEGY_NAMES, key=lambda name: (len(merged[name]), name == "redis"))
             merged[host].extend(lone)
-        return probes + [Call(name, merged[name]) for name in STRATEGY_NAMES if merged[name]]
+        return [Call(name, merged[name]) for name in STRATEGY_NAMES if merged[name]] + probes[::-1]
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))

@@ -17,6 +17,7 @@ from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make
 from digest.search.friends import (
     GROUP_GROWTH,
     PROBE_EVERY,
+    SEARCH_MARGIN,
     STRATEGY_NAMES,
     WARMUP_PROBES,
     CostModel,
@@ -211,3 +212,12 @@ def test_a_class_probed_on_few_subscribers_is_probed_again_for_many():
     # replacing the small group's.
     costs.record(7, 2 * GROUP_GROWTH, {"redis": 2 * GROUP_GROWTH * 0.01, "search": 2 * GROUP_GROWTH * 0.02})
     assert costs.cheaper(7, 2 * GROUP_GROWTH) == "redis" and costs.cost("search", 7) == pytest.approx(0.02)
+
+
+def test_a_near_tie_stays_with_redis():
+    """Moving a class to search costs the Redis call what it shared with the rest of the
+    batch, which a probe does not see: search takes it only when clearly cheaper."""
+    costs = CostModel()
+    settle(costs, 5, 4, redis=0.010, search=0.010 * (SEARCH_MARGIN + 0.05))
+    settle(costs, 6, 4, redis=0.010, search=0.010 * (SEARCH_MARGIN - 0.05))
+    assert (costs.cheaper(5), costs.cheaper(6)) == ("redis", "search")
