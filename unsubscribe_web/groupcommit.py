@@ -85,14 +85,18 @@ class GroupCommitter(Generic[Item, Result]):
             raise CommitTimeout(f"no commit within {timeout:g} s") from None
 
     def _start(self) -> None:
-        # A forked worker inherits the object but not the thread: start one per process.
-        if self._thread is not None and self._pid == os.getpid():
+        # A forked worker inherits the object but not the thread: start one per process
+        # (and again should it ever have died).
+        if self._running():
             return
         with self._condition:
-            if self._thread is None or self._pid != os.getpid():
+            if not self._running():
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._run, name="lanyard-group-commit", daemon=True)
                 self._thread.start()
+
+    def _running(self) -> bool:
+        return self._thread is not None and self._pid == os.getpid() and self._thread.is_alive()
 
     def _run(self) -> None:
         while True:
