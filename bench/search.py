@@ -18,7 +18,9 @@ Then, for every engine side by side:
   strategy, the search strategy on each engine and the planner over Redis and each engine,
   side by side, each checked to give the same answer; once for the seeded subscribers and
   once for the people who follow the most (2,048+ followees: where one query per subscriber
-  should win).
+  should win). Each round is a run: the strategies forget their caches at its start (the
+  planners keep their figures, as a worker's do); the best round counts, and the planner's
+  first round (its probing included) is printed beside it.
 """
 
 from __future__ import annotations
