@@ -12,7 +12,7 @@ a follow set of their size, by what it measured itself in this process (a fixed
 threshold calibrated on one machine sent heavy followers the wrong way on another).
 Sizes fall into classes (powers of 4). The choice per class comes from probes: a class's
 subscribers in a batch answered by both strategies in turn, timed on the same people,
-twice (the first only warms up), then fixed until the class is probed again after
+three times (the first only warms up), then fixed until the class is probed again after
 PROBE_EVERY batches of it. Measuring each strategy on a different half of a class, and
 moving the figures with every call, cost more than it saved (the planner reached 0.32x
 to 0.92x of the best single strategy): the halves differ, a Redis call on half a class
@@ -47,6 +47,9 @@ PROBE_EVERY = 200
 # cold caches (the Redis strategy fetches every followee's events and keeps them for a
 # while, search opens its readers), so the next probe's figures replace the warm-up's.
 WARMUP_PROBES = 1
+# Probes after the warm-up before a class's choice is trusted: the best of two figures
+# per strategy, as one alone can catch a load spike on either side.
+MEASURED_PROBES = 2
 # A class probed on few subscribers (a lone pair of heavy followers in a chunk of light
 # ones) is probed again when it shows up this many times more numerous in one batch.
 GROUP_GROWTH = 4
@@ -164,9 +167,9 @@ class CostModel:
         return min(figures) if figures else None
 
     def settled(self, cls: int, group: int = 0) -> bool:
-        """Probed past its warm-up, not PROBE_EVERY batches ago, and on at least
-        1/GROUP_GROWTH of ``group`` subscribers."""
-        if self.probes[cls] <= WARMUP_PROBES:
+        """Probed MEASURED_PROBES times past its warm-up, not PROBE_EVERY batches ago, and
+        on at least 1/GROUP_GROWTH of ``group`` subscribers."""
+        if self.probes[cls] < WARMUP_PROBES + MEASURED_PROBES:
             return False
         if group >= GROUP_GROWTH * self.group[cls]:
             return False
@@ -181,7 +184,7 @@ class CostModel:
         """The choice of the class or, failing it, of a neighbour (costs grow smoothly with
         the follow-set size): what a lone subscriber of an unprobed class goes by."""
         for near in (cls, cls - 1, cls + 1):
-            if self.probes[near] > WARMUP_PROBES:
+            if self.probes[near] >= WARMUP_PROBES + MEASURED_PROBES:
                 return self._choice(near)
         return None
 
@@ -230,8 +233,8 @@ class PlannedFriendEvents:
     :class:`CostModel`) is probed: answered by both strategies, timed. A lone subscriber
     of an unsettled class goes by its class's or a neighbour's last figures, else joins
     the batch's biggest call: alone, it would cost a call of its own. Everything else goes,
-    merged per strategy, to the cheaper one. A class settles after WARMUP_PROBES + 1
-    probes, so on a steady workload the probing is a few batches at the start of a
+    merged per strategy, to the cheaper one. A class settles after WARMUP_PROBES +
+    MEASURED_PROBES probes, so on a steady workload the probing is a few batches at the start of a
     process's first run and then one batch per class in PROBE_EVERY.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or

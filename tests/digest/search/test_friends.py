@@ -16,6 +16,7 @@ from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
 from digest.search.friends import (
     GROUP_GROWTH,
+    MEASURED_PROBES,
     PROBE_EVERY,
     SEARCH_MARGIN,
     STRATEGY_NAMES,
@@ -87,7 +88,7 @@ def test_search_and_planner_agree_with_redis(seeded, friends_index):
     assert all(planner.costs.probes[cls] == 0 for cls in counts.keys() - probed)
     # Once every class is probed past its warm-up, each batch goes, per class, to what
     # probed cheaper, in one call per strategy and no probe, with the same answer.
-    for _ in range(WARMUP_PROBES):
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES - 1):
         assert planner.friend_events(subscribers, window) == expected
     assert all(planner.costs.settled(cls, counts[cls]) for cls in probed)
     calls = planner.plan(planner.follow_set_sizes(subscribers))
@@ -103,7 +104,7 @@ def test_search_and_planner_agree_with_redis(seeded, friends_index):
 
 def settle(costs: CostModel, cls: int, count: int, redis: float, search: float) -> None:
     """Probes of ``count`` subscribers of the class with these seconds per subscriber, past the warm-up."""
-    for _ in range(WARMUP_PROBES + 1):
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES):
         costs.record(cls, count, {"redis": redis * count, "search": search * count})
 
 
@@ -147,18 +148,19 @@ def test_clear_cut_choices(seeded, friends_index):
 
 def test_probing_stops_once_settled(seeded, friends_index):
     """Probing is bounded: batch after batch of the same workload, a class is probed
-    WARMUP_PROBES + 1 times, then answered by one strategy until PROBE_EVERY batches pass."""
+    WARMUP_PROBES + MEASURED_PROBES times, then answered by one strategy until PROBE_EVERY
+    batches pass."""
     graph, subscribers = seeded
     planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph))
     window = Window(TODAY, TODAY + dt.timedelta(days=30))
     light = [p for p in subscribers if p not in BIG_FOLLOWERS]
-    for _ in range(WARMUP_PROBES + 4):
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES + 3):
         planner.friend_events(light, window)
     counts = Counter(size_class(len(graph.follows(p))) for p in light)
     assert {cls: planner.costs.probes[cls] for cls, n in counts.items() if n > 1} == {
-        cls: WARMUP_PROBES + 1 for cls, n in counts.items() if n > 1
+        cls: WARMUP_PROBES + MEASURED_PROBES for cls, n in counts.items() if n > 1
     }
-    assert sum(planner.usage.values()) == len(light) * (WARMUP_PROBES + 4)  # a probe answers once
+    assert sum(planner.usage.values()) == len(light) * (WARMUP_PROBES + MEASURED_PROBES + 3)  # a probe answers once
 
 
 def test_a_lone_subscriber_is_not_probed(seeded, friends_index):
