@@ -54,10 +54,9 @@ MEASURED_PROBES = 2
 # ones) is probed again when it shows up this many times more numerous in one batch.
 GROUP_GROWTH = 4
 # Search takes a class only when probed this much cheaper: a class moved out of the Redis
-# call takes with it the followees it shared with the rest of the batch, whose events
-# the Redis strategy then fetches for fewer subscribers (a probe cannot see that), and
-# the batch pays two calls' fixed costs. A near tie stays with Redis.
-SEARCH_MARGIN = 0.85
+# call takes with it the followees it shared with bigger classes, and the batch pays two
+# calls' fixed costs, which its probe does not see. A near tie stays with Redis.
+SEARCH_MARGIN = 0.95
 RECENT_FIGURES = 3  # figures per (strategy, class) that choices take the best of
 CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
@@ -268,10 +267,11 @@ class PlannedFriendEvents:
 
     def plan(self, sizes: Mapping[int, int]) -> list[Call]:
         """The calls that answer a batch (subscriber → follow-set size): one merged call
-        per strategy, then the probes (one class each), biggest follow sets first. So a
+        per strategy, then the probes (one class each), smallest follow sets first. So a
         probe's Redis figure is the class's cost on top of what the batch fetched before
-        it (subscribers share followees, whose events the Redis strategy keeps), which is
-        what the class adds to a merged Redis call once settled."""
+        it for smaller follow sets (subscribers share followees, whose events the Redis
+        strategy keeps): what it adds to a Redis call holding the classes below it, which
+        is where it lands when search takes the classes above (costs grow with the size)."""
         by_class: dict[int, list[int]] = defaultdict(list)
         for person, size in sizes.items():
             by_class[size_class(size)].append(person)
@@ -292,7 +292,7 @@ class PlannedFriendEvents:
         if lone:  # into the biggest merged call (Redis when there is none)
             host = max(STRATEGY_NAMES, key=lambda name: (len(merged[name]), name == "redis"))
             merged[host].extend(lone)
-        return [Call(name, merged[name]) for name in STRATEGY_NAMES if merged[name]] + probes[::-1]
+        return [Call(name, merged[name]) for name in STRATEGY_NAMES if merged[name]] + probes
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
