@@ -207,6 +207,7 @@ def race(strategies: dict, people: list[int], window, rounds: int) -> tuple[dict
 
 
 def ensure_data(app, args) -> list[int]:
+    from digest.demo.seed import SeedPlan
     from digest.demo.world import seed_with_graph
     from lanyard_site.boot import migrate
 
@@ -221,16 +222,9 @@ def ensure_data(app, args) -> list[int]:
             "(once; reused later)...",
             flush=True,
         )
-        seed_with_graph(
-            app.engine,
-            app.graph,
-            people=args.people,
-            events=args.events,
-            subscribers=args.subscribers,
-            seed=SEED,
-            today=TODAY,
-            reset=True,
-        )
+        seed_with_graph(app.engine, app.graph, SeedPlan(
+            people=args.people, events=args.events, subscribers=args.subscribers, seed=SEED, today=TODAY, reset=True,
+        ))
     with app.engine.connect() as c:
         return list(
             c.execute(

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
@@ -38,7 +38,7 @@ BIG_FOLLOWERS = (1, 2)  # made to follow more than MAX_CLAUSES people
 
 @pytest.fixture
 def seeded(engine, redis_client, friends_index):
-    seed(engine, people=2_600, events=150, subscribers=40, seed=5, today=TODAY)
+    seed(engine, SeedPlan(people=2_600, events=150, subscribers=40, seed=5, today=TODAY))
     with engine.begin() as connection:
         f = db.follow
         connection.execute(f.delete().where(f.c.follower_id.in_(BIG_FOLLOWERS)))
