@@ -282,6 +282,23 @@ def test_an_unexpected_error_is_a_plain_500(settings, engine, redis_client, sign
     assert "internal detail" in caplog.text  # logged for the operators
 
 
+def test_an_unexpected_error_in_a_group_write_is_a_500_never_a_done(
+    settings, engine, redis_client, signer, make_subscription, caplog
+):
+    class Faulty(UnsubscribeApp):
+        def _unsubscribe_group(self, asks):
+            raise RuntimeError("internal detail of the group write")
+
+    ref = make_subscription()
+    with running(Faulty(settings, engine=engine, redis=redis_client)) as url:
+        response = httpx.post(f"{url}/u/{signer.sign('unsubscribe', ref)}", data=ONE_CLICK)
+    assert response.status_code == 500
+    assert "unsubscribed" not in response.text.lower() and "internal detail" not in response.text
+    assert "internal detail of the group write" in caplog.text
+    assert status_of(engine, ref) == "active" and audit_rows(engine) == []
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+
+
 def dead_port() -> int:
     import socket
 
