@@ -57,6 +57,10 @@ GROUP_GROWTH = 4
 # call takes with it the followees it shared with bigger classes, and the batch pays two
 # calls' fixed costs, which its probe does not see. A near tie stays with Redis.
 SEARCH_MARGIN = 0.95
+# Subscribers of a class one probe takes at most (the rest of the class in the batch goes
+# by the class's last figures or a neighbour's, else Redis): the work done twice stays
+# small, and beyond a few dozen subscribers the cost per subscriber hardly moves.
+PROBE_CAP = 32
 RECENT_FIGURES = 3  # figures per (strategy, class) that choices take the best of
 CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
@@ -170,7 +174,7 @@ class CostModel:
         on at least 1/GROUP_GROWTH of ``group`` subscribers."""
         if self.probes[cls] < WARMUP_PROBES + MEASURED_PROBES:
             return False
-        if group >= GROUP_GROWTH * self.group[cls]:
+        if min(group, PROBE_CAP) >= GROUP_GROWTH * self.group[cls]:
             return False
         return self.batches[cls] - self.probed_at[cls] < PROBE_EVERY
 
@@ -229,12 +233,13 @@ class PlannedFriendEvents:
     """Per subscriber, the strategy probed cheaper for their follow-set size.
 
     A size class of two or more subscribers in a batch that is not settled (see
-    :class:`CostModel`) is probed: answered by both strategies, timed. A lone subscriber
-    of an unsettled class goes by its class's or a neighbour's last figures, else joins
-    the batch's biggest call: alone, it would cost a call of its own. Everything else goes,
-    merged per strategy, to the cheaper one. A class settles after WARMUP_PROBES +
-    MEASURED_PROBES probes, so on a steady workload the probing is a few batches at the start of a
-    process's first run and then one batch per class in PROBE_EVERY.
+    :class:`CostModel`) is probed: up to PROBE_CAP of them answered by both strategies,
+    timed. A lone subscriber of an unsettled class goes by its class's or a neighbour's
+    last figures, else joins the batch's biggest call: alone, it would cost a call of its
+    own. Everything else goes, merged per strategy, to the cheaper one. A class settles
+    after WARMUP_PROBES + MEASURED_PROBES probes, so on a steady workload the probing is a
+    few batches at the start of a process's first run, then one batch per class in
+    PROBE_EVERY.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
@@ -286,7 +291,8 @@ class PlannedFriendEvents:
                     lone.append(people[0])
                     continue
             if choice is None:
-                probes.append(Call("redis+search", people, probe=True, cls=cls))
+                probes.append(Call("redis+search", people[:PROBE_CAP], probe=True, cls=cls))
+                merged[self.costs.nearest(cls) or "redis"].extend(people[PROBE_CAP:])
             else:
                 merged[choice].extend(people)
         if lone:  # into the biggest merged call (Redis when there is none)
