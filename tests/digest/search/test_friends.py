@@ -17,6 +17,7 @@ from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make
 from digest.search.friends import (
     GROUP_GROWTH,
     MEASURED_PROBES,
+    PROBE_CAP,
     PROBE_EVERY,
     SEARCH_MARGIN,
     STRATEGY_NAMES,
@@ -223,3 +224,20 @@ def test_a_near_tie_stays_with_redis():
     settle(costs, 5, 4, redis=0.010, search=0.010 * (SEARCH_MARGIN + 0.05))
     settle(costs, 6, 4, redis=0.010, search=0.010 * (SEARCH_MARGIN - 0.05))
     assert (costs.cheaper(5), costs.cheaper(6)) == ("redis", "search")
+
+
+def test_a_probe_takes_a_bounded_part_of_a_class(redis_client, tantivy_index):
+    """The work done twice stays small: a probe takes PROBE_CAP of a numerous class, the
+    rest goes by a neighbour's figures (or Redis)."""
+    graph = Graph(redis_client, "p:")
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph))
+    many = {person: 5 for person in range(1, 3 * PROBE_CAP + 1)}  # class 2
+    calls = planner.plan(many)
+    assert [(call.strategy, call.probe, len(call.subscriber_ids)) for call in calls] == [
+        ("redis", False, 2 * PROBE_CAP), ("redis+search", True, PROBE_CAP)
+    ]
+    settle(planner.costs, 3, PROBE_CAP, redis=0.010, search=0.001)
+    assert [(call.strategy, call.probe) for call in planner.plan(many)] == [("search", False), ("redis+search", True)]
+    # Probed on PROBE_CAP, the class is settled for any number of its subscribers.
+    settle(planner.costs, 2, PROBE_CAP, redis=0.001, search=0.010)
+    assert [(call.strategy, call.probe) for call in planner.plan(many)] == [("redis", False)]
