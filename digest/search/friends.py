@@ -283,6 +283,7 @@ class PlannedFriendEvents:
         probes: list[Call] = []
         merged: dict[str, list[int]] = {name: [] for name in STRATEGY_NAMES}
         lone: list[int] = []
+        search_above = False
         for cls, people in sorted(by_class.items()):
             choice = self.costs.cheaper(cls, len(people))
             if choice is None and len(people) == 1:
@@ -294,7 +295,11 @@ class PlannedFriendEvents:
                 probes.append(Call("redis+search", people[:PROBE_CAP], probe=True, cls=cls))
                 merged[self.costs.nearest(cls) or "redis"].extend(people[PROBE_CAP:])
             else:
-                merged[choice].extend(people)
+                # Search's edge grows with the follow set (a query per 2,048 followees
+                # against a fetch and a union per followee): above a class that goes to
+                # search, a class probed the other way is a near tie read through noise.
+                search_above = search_above or choice == "search"
+                merged["search" if search_above else choice].extend(people)
         if lone:  # into the biggest merged call (Redis when there is none)
             host = max(STRATEGY_NAMES, key=lambda name: (len(merged[name]), name == "redis"))
             merged[host].extend(lone)
