@@ -39,6 +39,9 @@ def database_settings(database):
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(database.path),
             "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            # Kept open between requests, as PostgreSQL's: opening one per request (and its
+            # cold page cache) was ~1.5 ms of every page (profiled on the 100,000-people data).
+            "CONN_MAX_AGE": 60,
         }
     return {
         "ENGINE": "django.db.backends.postgresql",

@@ -31,6 +31,7 @@ from ..events.selectors.talk import talk_detail
 from ..events.selectors.topics import topic_detail, topic_page, topics_overview
 from ..ops.services import flag_active
 from . import cursors, schemas
+from .answer import json_answer
 from .params import CoverageQuery, EventQuery, PageQuery, PeopleQuery, TalkQuery, cleaned
 from .problems import ApiProblem
 from .represent import API, Represent
@@ -55,8 +56,9 @@ def events(request: HttpRequest, query: Query[EventQuery]):
     filters = event_filters(cleaned(query), filter_choices())
     page = cursors.keyset_page(events_browse(filters), cursor=query.cursor, limit=query.limit,
                                scope="events")
+    _prefetch_events(page.items)
     show = Represent(request)
-    return {"items": [show.event(e) for e in page.items], "next": page.next, "ignored": filters.ignored}
+    return json_answer({"items": [show.event(e) for e in page.items], "next": page.next, "ignored": filters.ignored})
 
 
 @router.get("/events/{slug}", response=schemas.EventDetail, url_name="event", summary="One event")
@@ -71,14 +73,14 @@ def event(request: HttpRequest, slug: str = SLUG):
     coverage = coverage_of(found)
     role = {name: {"count": found_role.count, "first": [show.person_ref(p) for p in found_role.people]}
             for name, found_role in people.items()}
-    return {
+    return json_answer({
         **show.event(found), "description": found.description, "event_url": found.url,
         "cfp_deadline": found.cfp_deadline,
         "counts": {"talks": len(talks), "attendees": role["attendees"]["count"],
                    "speakers": role["speakers"]["count"], "coverage": len(coverage)},
         "attendees": role["attendees"], "speakers": role["speakers"],
         "talks": [show.talk(t) for t in talks], "coverage": [show.coverage(c) for c in coverage],
-    }
+    })
 
 
 @router.get("/talks", response=schemas.TalkPage, url_name="talks", summary="Talks")
@@ -94,7 +96,7 @@ def talks(request: HttpRequest, query: Query[TalkQuery]):
             rows = rows.filter(event=event)
     page = cursors.keyset_page(rows, cursor=query.cursor, limit=query.limit, scope="talks")
     show = Represent(request)
-    return {"items": [show.talk(t) for t in page.items], "next": page.next, "ignored": ignored}
+    return json_answer({"items": [show.talk(t) for t in page.items], "next": page.next, "ignored": ignored})
 
 
 @router.get("/talks/{talk_id}", response=schemas.TalkDetail, url_name="talk", summary="One talk")
@@ -104,8 +106,8 @@ def talk(request: HttpRequest, talk_id: int = TALK_ID):
         raise ApiProblem(404, f"There is no talk {talk_id}.")
     show = Represent(request)
     _prefetch_events([found.event])
-    return {**show.talk(found), "abstract": found.abstract, "event": show.event(found.event),
-            "coverage": [show.coverage(c) for c in coverage_of(found)]}
+    return json_answer({**show.talk(found), "abstract": found.abstract, "event": show.event(found.event),
+                        "coverage": [show.coverage(c) for c in coverage_of(found)]})
 
 
 @router.get("/people", response=schemas.PersonPage, url_name="people", summary="Speakers, or anyone by name")
@@ -117,14 +119,15 @@ def people(request: HttpRequest, query: Query[PeopleQuery]):
     if not text:
         page = cursors.keyset_page(speakers_by_name(), cursor=query.cursor, limit=query.limit,
                                    scope="people")
-        return {"items": [show.person(p) for p in page.items], "next": page.next, "ignored": []}
+        return json_answer({"items": [show.person(p) for p in page.items], "next": page.next, "ignored": []})
     number = cursors.page_number(query.cursor, "people-search")
     listing = speakers_directory(query=text, raw_page=str(number), index=stores.search())
     if listing.error:
         raise ApiProblem(503, f"Search is unavailable: {listing.error}", headers={"Retry-After": "60"})
     more = listing.page.has_next() and listing.page.number == number
-    return {"items": [show.person(p) for p in listing.people],
-            "next": cursors.number_cursor(number + 1, "people-search") if more else None, "ignored": []}
+    return json_answer({"items": [show.person(p) for p in listing.people],
+                        "next": cursors.number_cursor(number + 1, "people-search") if more else None,
+                        "ignored": []})
 
 
 @router.get("/people/{handle}", response=schemas.PersonDetail, url_name="person", summary="One person")
@@ -145,7 +148,7 @@ def person(request: HttpRequest, handle: str = SLUG):
     def part(attendances):
         return [{"role": a.role, "event": show.event(a.event)} for a in attendances]
 
-    return {
+    return json_answer({
         **show.person(found),
         "accounts": [{"provider": a.provider, "handle": a.handle, "profile_url": a.profile_url}
                      for a in verified_accounts(found)],
@@ -153,7 +156,7 @@ def person(request: HttpRequest, handle: str = SLUG):
         "talks": [show.talk(t) for t in talks],
         "co_speakers": [{"person": show.person_ref(p), "shared_events": p.shared} for p in co.people],
         "co_speakers_error": co.error,
-    }
+    })
 
 
 @router.get("/topics", response=schemas.TopicPage, url_name="topics", summary="Topics")
@@ -161,7 +164,7 @@ def topics(request: HttpRequest, query: Query[PageQuery]):
     """Every topic, by name, with its number of events not yet over (as /topics/)."""
     page = cursors.position_page(topics_overview(), cursor=query.cursor, limit=query.limit, scope="topics")
     show = Represent(request)
-    return {"items": [show.topic(t) for t in page.items], "next": page.next, "ignored": []}
+    return json_answer({"items": [show.topic(t) for t in page.items], "next": page.next, "ignored": []})
 
 
 @router.get("/topics/{slug}", response=schemas.TopicDetail, url_name="topic", summary="One topic")
@@ -173,12 +176,12 @@ def topic(request: HttpRequest, slug: str = SLUG):
     sections = topic_page(found)
     _prefetch_events([*sections.upcoming, *sections.open_calls, *sections.recent])
     show = Represent(request)
-    return {
+    return json_answer({
         **show.topic(found, upcoming=sections.upcoming_count),
         "upcoming": [show.event(e) for e in sections.upcoming],
         "open_calls": [show.event(e) for e in sections.open_calls],
         "recent": [show.event(e) for e in sections.recent],
-    }
+    })
 
 
 @router.get("/coverage", response=schemas.CoveragePage, url_name="coverage", summary="Coverage: slides, videos…")
@@ -187,7 +190,8 @@ def coverage(request: HttpRequest, query: Query[CoverageQuery]):
     filters = coverage_filters(cleaned(query), filter_choices())
     page = cursors.keyset_page(coverage_rows(filters), cursor=query.cursor, limit=query.limit,
                                scope="coverage")
-    return {"items": [Represent.coverage(c) for c in page.items], "next": page.next, "ignored": filters.ignored}
+    return json_answer({"items": [Represent.coverage(c) for c in page.items], "next": page.next,
+                        "ignored": filters.ignored})
 
 
 def _prefetch_events(events) -> None:

@@ -22,6 +22,7 @@ from .selectors.listing import event_filters, events_browse
 from .selectors.old_slugs import current_slug
 from .selectors.paging import paginate
 from .selectors.people import CoSpeakers, co_speakers, person_detail, person_events, person_talks, speakers_directory
+from .selectors.rows import with_row_topics
 from .selectors.search import run_search, search_request
 from .selectors.talk import talk_detail
 from .selectors.topics import topic_detail, topic_page, topics_overview
@@ -51,6 +52,7 @@ def events(request):
     choices = shared.filter_choices()
     filters = event_filters(request.GET, choices)
     page = paginate(events_browse(filters), request.GET.get("page"))
+    page.object_list = with_row_topics(page.object_list)
     return render(request, "events/events.html", {"page": page, "filters": filters, "choices": choices})
 
 

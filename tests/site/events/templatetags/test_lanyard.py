@@ -22,3 +22,16 @@ def test_stored_javascript_urls_are_never_links(client, data):
         page = text(client.get(url)).lower()
         assert "javascript:" not in page and "data:text" not in page, url
     assert "link withheld" in text(client.get("/coverage/"))
+
+
+def test_filter_options_mark_the_chosen_value_and_escape_every_other(client, data):
+    Event.objects.filter(pk=data["pycon"].pk).update(city='Lyon <"&>')
+    from django.core.cache import cache
+
+    cache.clear()  # the filter choices, read again with the new city
+    page = client.get("/events/", {"topic": "python", "city": 'Lyon <"&>', "when": "upcoming"}).content.decode()
+    assert '<option value="python" selected>Python</option>' in page
+    assert "<option selected>Lyon &lt;&quot;&amp;&gt;</option>" in page
+    assert page.count(" selected>") == 3  # when, topic and city; no country chosen
+    coverage = client.get("/coverage/", {"topic": "python"}).content.decode()
+    assert '<option value="python" selected>Python</option>' in coverage
