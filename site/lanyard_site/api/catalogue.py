@@ -3,7 +3,6 @@ selectors of the page it is the twin of (``events/selectors/``), so the two neve
 
 from __future__ import annotations
 
-from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.urls import reverse
 from ninja import Path, Query, Router
@@ -56,8 +55,8 @@ def events(request: HttpRequest, query: Query[EventQuery]):
     filters = event_filters(cleaned(query), filter_choices())
     page = cursors.keyset_page(events_browse(filters), cursor=query.cursor, limit=query.limit,
                                scope="events")
-    _prefetch_events(page.items)
     show = Represent(request)
+    show.load_topics(page.items)
     return json_answer({"items": [show.event(e) for e in page.items], "next": page.next, "ignored": filters.ignored})
 
 
@@ -86,7 +85,7 @@ def event(request: HttpRequest, slug: str = SLUG):
 @router.get("/talks", response=schemas.TalkPage, url_name="talks", summary="Talks")
 def talks(request: HttpRequest, query: Query[TalkQuery]):
     """Every talk, or an event's (``event``: its slug), oldest added first."""
-    rows = Session.objects.prefetch_related("speakers").order_by("pk")
+    rows = Session.objects.order_by("pk")
     ignored = []
     if query.event:
         event = event_by_slug(query.event) if is_slug(query.event) else None
@@ -96,6 +95,7 @@ def talks(request: HttpRequest, query: Query[TalkQuery]):
             rows = rows.filter(event=event)
     page = cursors.keyset_page(rows, cursor=query.cursor, limit=query.limit, scope="talks")
     show = Represent(request)
+    show.load_speakers(page.items)
     return json_answer({"items": [show.talk(t) for t in page.items], "next": page.next, "ignored": ignored})
 
 
@@ -105,7 +105,7 @@ def talk(request: HttpRequest, talk_id: int = TALK_ID):
     if found is None:
         raise ApiProblem(404, f"There is no talk {talk_id}.")
     show = Represent(request)
-    _prefetch_events([found.event])
+    show.load_topics([found.event])
     return json_answer({**show.talk(found), "abstract": found.abstract, "event": show.event(found.event),
                         "coverage": [show.coverage(c) for c in coverage_of(found)]})
 
@@ -141,9 +141,9 @@ def person(request: HttpRequest, handle: str = SLUG):
     talks = person_talks(found)
     co = (co_speakers(found, stores.search()) if flag_active(request, "search")
           else CoSpeakers(people=[], error="search is switched off"))
-    _prefetch_events([a.event for a in (*events.speaking, *events.attending, *events.spoke, *events.attended)]
+    show.load_topics([a.event for a in (*events.speaking, *events.attending, *events.spoke, *events.attended)]
                      + [t.event for t in talks])
-    _prefetch_speakers(talks)
+    show.load_speakers(talks)
 
     def part(attendances):
         return [{"role": a.role, "event": show.event(a.event)} for a in attendances]
@@ -174,8 +174,8 @@ def topic(request: HttpRequest, slug: str = SLUG):
     if found is None:
         return _moved(SlugKind.TOPIC, slug, "topic")
     sections = topic_page(found)
-    _prefetch_events([*sections.upcoming, *sections.open_calls, *sections.recent])
     show = Represent(request)
+    show.load_topics([*sections.upcoming, *sections.open_calls, *sections.recent])
     return json_answer({
         **show.topic(found, upcoming=sections.upcoming_count),
         "upcoming": [show.event(e) for e in sections.upcoming],
@@ -192,11 +192,3 @@ def coverage(request: HttpRequest, query: Query[CoverageQuery]):
                                scope="coverage")
     return json_answer({"items": [Represent.coverage(c) for c in page.items], "next": page.next,
                         "ignored": filters.ignored})
-
-
-def _prefetch_events(events) -> None:
-    prefetch_related_objects(list(events), "topics")
-
-
-def _prefetch_speakers(talks) -> None:
-    prefetch_related_objects(list(talks), "speakers")

@@ -16,6 +16,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
 from digest.stores.keys import RedisKeys
+from digest.stores.scripts import lua
 
 from .. import stores
 
@@ -43,20 +44,12 @@ def respond(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 
 def _first_served(resource: str, etag: str) -> int | None:
+    """The time ``resource`` first answered with ``etag`` (one round trip: a Lua script)."""
     key = RedisKeys(settings.LANYARD.redis_prefix).api_seen(hashlib.sha256(resource.encode()).hexdigest()[:40])
     redis = stores.redis()
     try:
-        seen = redis.get(key)
-        earlier = 0
-        if seen is not None:
-            stored_etag, _, when = seen.decode().partition(" ")
-            earlier = int(when) if when.isdigit() else 0
-            if stored_etag == etag and earlier:
-                return earlier
-        # A later second than the body before, so If-Modified-Since never matches a changed body.
-        now = max(int(time.time()), earlier + 1)
-        redis.set(key, f"{etag} {now}", ex=SEEN_SECONDS)
-        return now
+        return int(redis.register_script(lua("api_first_served"))(keys=[key], args=[etag, int(time.time()),
+                                                                                   SEEN_SECONDS]))
     except redis_lib.RedisError:
         log.warning("API Last-Modified left out: Redis cannot be reached")
         return None

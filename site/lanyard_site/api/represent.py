@@ -3,6 +3,7 @@ already read (with what they need prefetched), so it makes no query of its own."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils.http import RFC3986_SUBDELIMS
 
 from ..events.models import Coverage, Event, Person, Session, Topic
+from ..events.selectors.rows import SpeakerName, TopicName, event_topics, talk_speakers
 from ..mailing.models import Subscription
 
 API = "api-v1"
@@ -42,14 +44,24 @@ class Represent:
         self.request = request
         self.origin = request.build_absolute_uri("/")[:-1]
         self.prefix = get_script_prefix()
+        self.topics: dict[int, list[TopicName]] = {}
+        self.speakers: dict[int, list[SpeakerName]] = {}
 
     def _link(self, name: str, arg: str | int) -> str:
         path, mark = _link_pattern(self.prefix, name)
         return self.origin + path.replace(mark, quote(str(arg), safe=_SAFE), 1)
 
-    def topic_ref(self, topic: Topic) -> dict:
+    def topic_ref(self, topic: Topic | TopicName) -> dict:
         return {"slug": topic.slug, "name": topic.name, "url": self._link("topic", topic.slug),
                 "api_url": self._link(f"{API}:topic", topic.slug)}
+
+    def load_topics(self, events: Iterable[Event]) -> None:
+        """The topics of events about to be shown, from the per-process cache (rows.py)."""
+        self.topics.update(event_topics(events))
+
+    def load_speakers(self, talks: Iterable[Session]) -> None:
+        """The speakers of talks about to be shown, from the per-process cache (rows.py)."""
+        self.speakers.update(talk_speakers(talks))
 
     def topic(self, topic: Topic, *, upcoming: int | None = None) -> dict:
         """``upcoming``: its events not yet over, when not annotated on the row (as the overview does)."""
@@ -57,15 +69,16 @@ class Represent:
         return {**self.topic_ref(topic), "upcoming_events": count}
 
     def event(self, event: Event) -> dict:
-        """An event; its topics must be prefetched."""
+        """An event; its topics loaded (``load_topics``) or prefetched."""
+        topics = self.topics.get(event.pk)
         return {
             "slug": event.slug, "name": event.name, "start_date": event.start_date, "end_date": event.end_date,
             "timezone": event.timezone, "city": event.city, "country": event.country, "venue": event.venue,
-            "topics": [self.topic_ref(t) for t in event.topics.all()],
+            "topics": [self.topic_ref(t) for t in (event.topics.all() if topics is None else topics)],
             "url": self._link("event", event.slug), "api_url": self._link(f"{API}:event", event.slug),
         }
 
-    def person_ref(self, person: Person) -> dict:
+    def person_ref(self, person: Person | SpeakerName) -> dict:
         return {"handle": person.handle, "name": person.name, "url": self._link("person", person.handle),
                 "api_url": self._link(f"{API}:person", person.handle)}
 
@@ -73,10 +86,11 @@ class Represent:
         return {**self.person_ref(person), "bio": person.bio, "avatar_url": person.avatar_url}
 
     def talk(self, talk: Session) -> dict:
-        """A talk; its speakers must be prefetched."""
+        """A talk; its speakers loaded (``load_speakers``) or prefetched."""
+        speakers = self.speakers.get(talk.pk)
         return {
             "id": talk.pk, "title": talk.title, "starts_at": talk.starts_at, "room": talk.room,
-            "speakers": [self.person_ref(p) for p in talk.speakers.all()],
+            "speakers": [self.person_ref(p) for p in (talk.speakers.all() if speakers is None else speakers)],
             "url": self._link("talk", talk.pk), "api_url": self._link(f"{API}:talk", talk.pk),
         }
 

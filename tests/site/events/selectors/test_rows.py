@@ -1,5 +1,6 @@
 """events/selectors/rows.py: a page of event rows reads topics only for rows the per-process
-"rows" cache lacks, its keys being the template's own (on SQLite and PostgreSQL)."""
+"rows" cache lacks, its keys being the template's own; the API's events and talks keep their
+topics and speakers there until the row changes (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ from django.core.cache import caches
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from lanyard_site.events.models import Event, Topic
-from lanyard_site.events.selectors.rows import ROWS_CACHE, row_key, with_row_topics
+from lanyard_site.events.models import Event, Person, Session, Topic
+from lanyard_site.events.selectors.rows import (
+    ROWS_CACHE,
+    SpeakerName,
+    TopicName,
+    event_topics,
+    row_key,
+    talk_speakers,
+    with_row_topics,
+)
 from tests.site.personal.conftest import alias, make_event  # noqa: F401 -- fixtures and factories
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
@@ -48,3 +57,24 @@ def test_a_changed_event_reads_its_topics_again(client, alias):
     assert len(queries) == 1
     page = client.get("/events/").content.decode()
     assert page.count('href="/topics/rust/"') == 3
+
+
+def test_topics_and_speakers_are_kept_until_their_row_changes(alias):
+    caches[ROWS_CACHE].clear()
+    events = _events(3)
+    ada = Person.objects.create(name="Ada", handle="ada")
+    talks = [Session.objects.create(event=e, title=f"Talk {e.pk}") for e in events]
+    for talk in talks:
+        talk.speakers.add(ada)
+    talks = list(Session.objects.filter(pk__in=[t.pk for t in talks]))  # their versions after the add
+    with CaptureQueriesContext(connections[alias]) as cold:
+        assert event_topics(events)[events[0].pk] == [TopicName("rust", "Rust")]
+        assert talk_speakers(talks)[talks[0].pk] == [SpeakerName("ada", "Ada")]
+    assert len(cold) == 2
+    with CaptureQueriesContext(connections[alias]) as warm:
+        event_topics(events), talk_speakers(talks)
+    assert len(warm) == 0
+    ada.name = "Ada Lovelace"
+    ada.save()  # touches her talks (personal/cascades.py)
+    talks = list(Session.objects.filter(pk__in=[t.pk for t in talks]))
+    assert talk_speakers(talks)[talks[1].pk] == [SpeakerName("ada", "Ada Lovelace")]
