@@ -3,8 +3,9 @@
 Lists read from the database page by keyset: the cursor holds the last row's values of
 the selector's own ordering (which always ends in the primary key), and the next page is
 the rows after them, so a page costs the same at any depth and rows added meanwhile are
-neither skipped nor repeated. Lists that are not querysets (the calendar, the cached topic
-list) and the search engine's offset pages use a position. Cursors are signed and name
+neither skipped nor repeated. A page reads its ids first (a subquery of the same query).
+Lists that are not querysets (the calendar, the cached topic list) and the search
+engine's offset pages use a position. Cursors are signed and name
 the list they belong to: a tampered cursor, or one of another list, is refused (422).
 """
 
@@ -55,7 +56,10 @@ def keyset_page(rows: QuerySet, *, cursor: str | None, limit: int, scope: str) -
         if len(values) != len(order):
             raise ApiProblem(422, "The cursor belongs to another list; start again without it.")
         rows = rows.filter(_after(order, values))
-    found = list(rows[: limit + 1])
+    # Ids first, in the same query (as the pages' paginator): the page's ids from index
+    # entries alone, then only its rows read whole. Reading whole rows in order walked the
+    # table by start date (measured: 15 ms → 3 ms for the first page of upcoming events).
+    found = list(rows.filter(pk__in=rows.values("pk")[: limit + 1]))
     items = found[:limit]
     if len(found) <= limit:
         return CursorPage(items=items, next=None)
