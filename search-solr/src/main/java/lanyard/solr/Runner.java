@@ -40,7 +40,7 @@ import org.apache.solr.embedded.JettySolrRunner;
  * node joining that ZooKeeper, its Solr home in WORK (restarted on the same WORK and port, it
  * finds its cores and rejoins). The collection is then made through the Collections API.
  *
- * <p>--port P: standalone on P, cloud nodes on P and P+1 (default 0: free ports).
+ * <p>--port P: standalone and node on P, cloud nodes on P and P+1 (default 0: free ports).
  *
  * <p>Once ready it prints one line: {@code LANYARD_SOLR {"mode":..,"urls":[..],"zk":..}}, the
  * URLs being NAME on every node. SIGTERM (or, with --control, the end of stdin) stops it.
