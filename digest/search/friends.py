@@ -284,7 +284,8 @@ class PlannedFriendEvents:
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
-    strategy over this planner's life (a probe counts for the answer kept).
+    strategy over this planner's life (a probe counts for the answer kept), ``probed`` the
+    subscribers it answered twice, in probes.
     """
 
     def __init__(self, redis_strategy: FriendEventsFromFollows, search_strategy: SearchFriendEvents, *,
@@ -295,6 +296,7 @@ class PlannedFriendEvents:
         self.store = store
         self._read = False  # the store read once at least
         self.usage: Counter[str] = Counter()
+        self.probed = 0
         self._last: tuple[str, ...] = ()
         self._sizes = search_strategy.graph.redis.register_script(_FOLLOW_SET_SIZES_LUA)
 
@@ -388,6 +390,7 @@ class PlannedFriendEvents:
             used.add(order[0])
             self.usage[order[0]] += len(mine)
             if call.probe:
+                self.probed += len(mine)
                 self.costs.record(call.cls, len(mine), seconds)
                 settled = self.costs.figures(call.cls)
                 if self.store is not None and settled is not None:

@@ -297,6 +297,7 @@ def test_a_new_planner_starts_with_the_figures_an_earlier_one_kept(seeded, frien
     later = make_friend_strategy(settings, graph=graph)
     assert isinstance(later, PlannedFriendEvents) and later.costs.probes == Counter()
     assert later.friend_events(light, window) == expected
+    assert first.probed > 0 and later.probed == 0
     # Settled by the kept figures, not by probes of its own (each would have counted one).
     assert {cls: later.costs.probes[cls] for cls in probed} == dict.fromkeys(probed, WARMUP_PROBES + MEASURED_PROBES)
     assert {cls: later.costs.probed_time[cls] for cls in probed} == {
@@ -329,7 +330,9 @@ def test_a_class_another_planner_probed_lately_is_not_probed_again(seeded, frien
     for cls in probed:
         one.costs.batches[cls] += PROBE_EVERY
     assert all(call.probe for call in one.plan(one.follow_set_sizes(light)))
+    probed_before = one.probed
     one.friend_events(light, window)
+    assert one.probed == probed_before
     assert {cls: one.costs.probes[cls] for cls in probed} == dict.fromkeys(probed, WARMUP_PROBES + MEASURED_PROBES)
     assert {cls: one.costs.probed_time[cls] for cls in probed} == {cls: other.costs.probed_time[cls] for cls in probed}
 
@@ -412,6 +415,7 @@ def test_with_redis_away_the_planner_probes_and_answers(seeded, friends_index, t
         again = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph),
                                     store=CostStore(client, store.key, strategies=STRATEGY_NAMES))
         assert again.friend_events(light, window) == expected
+        assert planner.probed > 0 and again.probed == 0
         assert {cls: again.costs.probes[cls] for cls in probed} == dict.fromkeys(
             probed, WARMUP_PROBES + MEASURED_PROBES
         )
