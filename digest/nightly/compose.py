@@ -104,11 +104,12 @@ class Composer:
         self.dkim = DkimSigner.from_settings(settings)
         self.signer = TokenSigner(settings.secret_keys)
         self.links = Links(
-            settings.base_url, manage_link(settings), sender_name=sender_name(settings.mail_from),
-            postal_address=settings.postal_address,
+            settings.site.base_url, manage_link(settings), sender_name=sender_name(settings.mail.sender),
+            postal_address=settings.mail.postal_address,
         )
-        self.domain = sender_domain(settings.mail_from)
-        self.return_path = ReturnPath(ReturnPathSigner(settings.secret_keys), settings.bounce_domain or self.domain)
+        self.domain = sender_domain(settings.mail.sender)
+        bounce_domain = settings.mail.bounce_domain or self.domain
+        self.return_path = ReturnPath(ReturnPathSigner(settings.secret_keys), bounce_domain)
 
     def compose(
         self, subscription: SubscriptionRow, *, selection: Selection, inputs: Inputs, timings: Timings
@@ -132,7 +133,7 @@ class Composer:
         with timed(timings, "mime"):
             message_id = make_message_id(subscription_id=s.id, digest_date=digest_date, domain=self.domain)
             message = build_message(
-                rendered=rendered, digest=digest, sender=self.settings.mail_from,
+                rendered=rendered, digest=digest, sender=self.settings.mail.sender,
                 list_id=make_list_id(list_name=s.list_name, domain=self.domain),
                 unsubscribe_url=unsubscribe_url,
                 unsubscribe_mailto=unsubscribe_mailto(self.domain, unsubscribe_url),
