@@ -183,6 +183,7 @@ def bare_jinja_seconds(renderer: Renderer, digests) -> float:
 
 
 def ensure_data(app, *, people: int, events: int, subscribers: int) -> list[int]:
+    from digest.demo.seed import SeedPlan
     from digest.demo.world import seed_with_graph
 
     engine = app.engine
@@ -196,10 +197,9 @@ def ensure_data(app, *, people: int, events: int, subscribers: int) -> list[int]
         print(
             f"seeding {people} people, {events} events, {subscribers} subscribers (once; reused later)...", flush=True
         )
-        seed_with_graph(
-            app.engine, app.graph, people=people, events=events, subscribers=subscribers, seed=SEED, today=TODAY,
-            reset=True,
-        )
+        seed_with_graph(app.engine, app.graph, SeedPlan(
+            people=people, events=events, subscribers=subscribers, seed=SEED, today=TODAY, reset=True,
+        ))
     elif app.graph.live_generation() is None:
         from digest.graph.sync import rebuild
 

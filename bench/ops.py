@@ -74,7 +74,7 @@ def setup_site(data_dir: Path) -> str:
     from sqlalchemy import func, select
 
     from digest.config import load_settings
-    from digest.demo.seed import seed
+    from digest.demo.seed import SeedPlan, seed
     from digest.graph.store import Graph
     from digest.graph.sync import rebuild
     from digest.stores import db
@@ -86,7 +86,7 @@ def setup_site(data_dir: Path) -> str:
     with engine.connect() as connection:
         seeded = connection.execute(select(func.count()).select_from(db.event_)).scalar_one()
     if not seeded:
-        seed(engine, people=3_000, events=300, subscribers=100, seed=3)
+        seed(engine, SeedPlan(people=3_000, events=300, subscribers=100, seed=3))
         rebuild(Graph(connect(settings), settings.redis.prefix), engine)
     with engine.connect() as connection:
         slug = connection.execute(

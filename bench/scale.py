@@ -38,7 +38,7 @@ import redis
 from sqlalchemy import delete, func, select, update
 
 from digest.config import load_settings
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.nightly.batch import work_here
@@ -128,8 +128,10 @@ def prepare(settings, engine, client, env, subscribers) -> None:
         have = connection.execute(select(func.count()).select_from(db.subscription)).scalar_one()
     if have != subscribers:
         print(f"seeding {subscribers} subscribers (once)…", flush=True)
-        seed(engine, people=max(2 * subscribers, 1000), events=max(subscribers // 5, 100), subscribers=subscribers,
-             seed=11, today=TODAY, reset=True)
+        seed(engine, SeedPlan(
+            people=max(2 * subscribers, 1000), events=max(subscribers // 5, 100), subscribers=subscribers, seed=11,
+            today=TODAY, reset=True,
+        ))
     graph = Graph(client, PREFIX)
     if graph.live_generation() is None or have != subscribers:
         print("building the Redis graph…", flush=True)

@@ -183,6 +183,7 @@ def ensure_data(args) -> None:
     # Imported here: the CLI's App reads LANYARD_DATA_DIR, set by main() just before.
     from sqlalchemy import func, select
 
+    from digest.demo.seed import SeedPlan
     from digest.demo.world import seed_with_graph
     from digest.handles import Handles
     from digest.stores import db
@@ -195,10 +196,9 @@ def ensure_data(args) -> None:
         people = c.execute(select(func.count()).select_from(db.person)).scalar_one()
     if people != args.people:
         print(f"seeding {args.people} people, {args.events} events (once; reused later)...", flush=True)
-        seed_with_graph(
-            app.engine, app.graph, people=args.people, events=args.events, subscribers=100, seed=SEED,
-            today=dt.date.today(), reset=True,
-        )
+        seed_with_graph(app.engine, app.graph, SeedPlan(
+            people=args.people, events=args.events, subscribers=100, seed=SEED, today=dt.date.today(), reset=True,
+        ))
     elif not app.graph.ready():
         from digest.graph.sync import rebuild  # only when the graph is missing or incomplete
 

@@ -2,7 +2,7 @@
 with its documented settings (unsubscribe_web/gunicorn_conf.py), on PostgreSQL and Redis.
 
     .venv/bin/python bench/unsubscribe.py [--subscriptions 20000] [--requests 20000]
-                                          [--concurrency 16] [--seconds 20]
+                                          [--concurrency 16] [--seconds 20] [--quick]
 
 It makes a throwaway PostgreSQL database (migrated with ``lanyard migrate``) and a
 throwaway Redis key prefix, both removed at the end. Phases, each bounded by a number
@@ -12,8 +12,13 @@ of requests and a time limit:
   and an audit row),
 * one-click POSTs again for the same subscriptions (idempotent: nothing more to write),
 * GETs of the confirmation page (one database read),
-* the baseline: GETs of a path the endpoint answers 404 without touching a store (the
-  ceiling of gunicorn and this client on this machine).
+* the baseline: GETs of ``/healthz``, which touches no store (the ceiling of gunicorn
+  and this client on this machine).
+
+The goal (issue 22): the first one-click POSTs at least half the baseline's requests/s,
+each still committed with its audit row before its answer. It also prints how many
+database transactions the endpoint committed (PostgreSQL's own count, read after
+gunicorn stopped): group commit makes that fewer than the POSTs.
 
 The load generator is a plain asyncio HTTP/1.1 client with keep-alive connections in
 this process; it shares the machine's CPUs with gunicorn, PostgreSQL and Redis, so
@@ -64,7 +69,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000, help="at most this many per phase")
     parser.add_argument("--seconds", type=float, default=20.0, help="at most this long per phase")
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections")
+    parser.add_argument("--quick", action="store_true", help="a tiny run proving the bench works (no figures)")
+    parser.add_argument("--linger-ms", type=float, default=None,
+                        help="the endpoint's group commit linger (default: the app's own)")
     args = parser.parse_args()
+    if args.quick:
+        args.subscriptions, args.requests, args.seconds = 1_000, 500, 3.0
 
     name = f"lanyard_bench_{secrets.token_hex(4)}"
     database_url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -94,6 +104,7 @@ def run(args, env) -> None:
     )
     engine = db.make_engine(settings.database.primary)
     ids = insert_subscriptions(engine, args.subscriptions)
+    engine.dispose()  # its backends exit, so their commits are counted before the endpoint's
     signer = TokenSigner(settings.secret_keys)
     tokens = [signer.sign("unsubscribe", SubscriptionRef(i, "daily")) for i in ids]
 
@@ -101,31 +112,41 @@ def run(args, env) -> None:
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:unsubscribe_web.gunicorn_conf",
          "--bind", f"127.0.0.1:{port}",
-         "unsubscribe_web.app:create_app()"],
+         app_spec(args.linger_ms)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
         wait_for_port(port, server)
         print(f"gunicorn: {describe_gunicorn()}; {args.concurrency} keep-alive connections; "
               f"{len(tokens)} subscriptions on PostgreSQL; loopback port {port}")
+        commits_before = database_commits(database_name(env))
         posts = [request("POST", f"/u/{t}", ONE_CLICK) for t in tokens]
         gets = [request("GET", f"/u/{t}") for t in tokens]
         asyncio.run(load(port, posts[:200], args.concurrency, 200, 10))  # warm the workers' pools
         first = posts[200:]
         result = asyncio.run(load(port, first, args.concurrency, min(args.requests, len(first)), args.seconds))
-        report("one-click POST (first)", result)
+        first_rate = report("one-click POST (first)", result)
         done = posts[:200 + len(result[0])]  # only subscriptions already unsubscribed
-        report("one-click POST (again)", asyncio.run(load(port, done, args.concurrency, args.requests, args.seconds)))
-        report("GET confirmation page", asyncio.run(load(port, gets, args.concurrency, args.requests, args.seconds)))
+        again = asyncio.run(load(port, done, args.concurrency, args.requests, args.seconds))
+        report("one-click POST (again)", again)
+        got = asyncio.run(load(port, gets, args.concurrency, args.requests, args.seconds))
+        report("GET confirmation page", got)
         # The ceiling on this machine: the same server and client, a page needing no store.
-        report("baseline: 404, no stores", asyncio.run(
-            load(port, [request("GET", "/nothing")], args.concurrency, args.requests, args.seconds)))
+        baseline = report("baseline: /healthz", asyncio.run(
+            load(port, [request("GET", "/healthz")], args.concurrency, args.requests, args.seconds)))
     finally:
         server.terminate()
         try:
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
+    posts_sent = 200 + len(result[0]) + len(again[0])
+    commits = database_commits(database_name(env)) - commits_before
+    print(f"database: {commits} transactions committed for {posts_sent} POSTs and {len(got[0])} GETs "
+          f"(a GET is one; a group of concurrent unsubscribes is one)")
+    ratio = first_rate / baseline
+    print(f"goal: one-click POST >= 0.5x the baseline's requests/s: {'MET' if ratio >= 0.5 else 'MISSED'} "
+          f"(ratio {ratio:.2f})")
     with engine.connect() as connection:
         changed = connection.execute(select(func.count()).select_from(db.unsubscribe_event)).scalar_one()
         unsubscribed = connection.execute(
@@ -137,6 +158,7 @@ def run(args, env) -> None:
     )
     engine.dispose()
     verify_ratio(signer, tokens[0])
+    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 def insert_subscriptions(engine, count: int) -> list[int]:
@@ -199,14 +221,35 @@ async def load(port: int, requests: list[bytes], concurrency: int, limit: int, s
     return latencies, statuses, time.perf_counter() - started
 
 
-def report(label: str, result) -> None:
+def app_spec(linger_ms: float | None) -> str:
+    if linger_ms is None:
+        return "unsubscribe_web.app:create_app()"
+    return f"unsubscribe_web.app:create_app(group_linger={linger_ms / 1000!r})"
+
+
+def database_name(env) -> str:
+    return env["LANYARD_DATABASE_URL"].rsplit("/", 1)[1]
+
+
+def database_commits(name: str) -> int:
+    """PostgreSQL's count of committed transactions in the bench's database (a backend
+    reports it when it goes idle or exits: read it after gunicorn stopped)."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        row = connection.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s", [name]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def report(label: str, result) -> float:
+    """Print a phase's figures; returns its requests/s."""
     latencies, statuses, elapsed = result
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
     codes = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
-    print(f"{label:>24}: {len(latencies) / elapsed:8.0f} requests/s, p50 {p50:5.1f} ms, p99 {p99:5.1f} ms "
+    rate = len(latencies) / elapsed
+    print(f"{label:>24}: {rate:8.0f} requests/s, p50 {p50:5.1f} ms, p99 {p99:5.1f} ms "
           f"({len(latencies)} requests in {elapsed:.1f}s; {codes})")
+    return rate
 
 
 def verify_ratio(signer: TokenSigner, token: str, rounds: int = 50_000) -> None:

@@ -18,12 +18,14 @@ import functools
 import json
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis as redis_lib
 import sqlalchemy.exc
 from sqlalchemy import (
+    ClauseElement,
     Connection,
     DateTime,
     Dialect,
@@ -36,6 +38,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 
@@ -152,6 +155,40 @@ def subscription_unsubscribe_in(connection: Connection, *, subscription_id: int,
     return False
 
 
+def subscription_unsubscribe_many(engine: Engine, *, asks: Sequence[tuple[int, str]]) -> dict[int, bool]:
+    """Unsubscribe several subscriptions in one transaction: ``asks`` is ``(subscription_id,
+    via)`` pairs. Returns ``{subscription_id: changed}`` for every id that exists (a missing
+    id is left out); an id asked twice is applied once, with its first ``via``.
+
+    The unsubscribe endpoint's group commit: one transaction (one commit, and on
+    PostgreSQL one statement) for the requests gathered in a worker process. The same
+    conditional UPDATE as :func:`subscription_unsubscribe`, so a subscription already
+    unsubscribed gets no second audit row, and rows are locked in id order so two
+    batches touching the same subscriptions cannot deadlock.
+    """
+    vias = dict(reversed(asks))  # the first via of an id asked twice
+    if unknown := set(vias.values()) - set(VIAS):
+        raise ValueError(f"unknown via {sorted(unknown)[0]!r}; known: {', '.join(VIAS)}")
+    ids = sorted(vias)
+    if not ids:
+        return {}
+    params = {"now": utcnow(), "action": SubscriptionAction.UNSUBSCRIBE, "status": SubscriptionStatus.UNSUBSCRIBED}
+    if engine.dialect.name == "postgresql":
+        rows = _autocommit_rows(engine, _UNSUBSCRIBE_MANY, {**params, "ids": ids, "vias": [vias[i] for i in ids]})
+        return {subscription_id: changed for subscription_id, changed in rows}
+    result: dict[int, bool] = {}
+    with engine.begin() as connection:  # SQLite: several statements, one commit
+        for subscription_id in ids:
+            one = {**params, "subscription_id": subscription_id, "via": vias[subscription_id],
+                   "asked_at": params["now"]}
+            if connection.execute(_change_statements(SubscriptionAction.UNSUBSCRIBE, False).update, one).rowcount:
+                connection.execute(_AUDIT, one)
+                result[subscription_id] = True
+            elif connection.execute(_COUNT, one).scalar_one():
+                result[subscription_id] = False
+    return result
+
+
 def subscription_resubscribe(engine: Engine, *, subscription_id: int, via: str, at: dt.datetime | None = None) -> bool:
     """Undo an unsubscribe (only an unsubscribed subscription becomes active again).
 
@@ -196,8 +233,33 @@ _AUDIT = insert(db.unsubscribe_event).values(
     created_at=bindparam("asked_at"),
 )
 
+# PostgreSQL: the whole group in one statement. ``locked`` takes the row locks in id
+# order; a row another transaction unsubscribed meanwhile is re-checked and left out,
+# so only rows this statement changed get an audit row.
+_UNSUBSCRIBE_MANY = text("""
+WITH asked AS (
+    SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:vias AS varchar[])) AS a(id, via)
+), locked AS (
+    SELECT s.id FROM subscription s JOIN asked ON asked.id = s.id
+    WHERE s.status <> :status ORDER BY s.id FOR UPDATE OF s
+), changed AS (
+    UPDATE subscription s SET status = :status, updated_at = :now
+    FROM locked WHERE s.id = locked.id AND s.status <> :status RETURNING s.id
+), audited AS (
+    INSERT INTO unsubscribe_event (subscription_id, action, via, created_at)
+    SELECT asked.id, :action, asked.via, :now FROM asked JOIN changed ON changed.id = asked.id
+    RETURNING subscription_id
+)
+SELECT s.id, s.id IN (SELECT subscription_id FROM audited) FROM asked JOIN subscription s ON s.id = asked.id
+""")
+
 
 def _autocommit_one(engine: Engine, statement: Select, params: dict) -> tuple | None:
+    rows = _autocommit_rows(engine, statement, params)
+    return rows[0] if rows else None
+
+
+def _autocommit_rows(engine: Engine, statement: ClauseElement, params: dict) -> list[tuple]:
     """PostgreSQL: run one statement outside a transaction and return its first row.
 
     The unsubscribe endpoint's hot path: the statement is compiled once and run on the
@@ -215,7 +277,7 @@ def _autocommit_one(engine: Engine, statement: Select, params: dict) -> tuple | 
             driver: Any = pooled.driver_connection  # psycopg's own connection
             driver.autocommit = True
             try:
-                return driver.execute(sql, values).fetchone()
+                return driver.execute(sql, values).fetchall()
             finally:
                 if not driver.closed:
                     driver.autocommit = False  # as the pool handed it out
@@ -226,7 +288,7 @@ def _autocommit_one(engine: Engine, statement: Select, params: dict) -> tuple | 
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(dialect: Dialect, statement: Select) -> tuple[str, dict]:
+def _compiled(dialect: Dialect, statement: ClauseElement) -> tuple[str, dict]:
     compiled = statement.compile(dialect=dialect)
     return str(compiled), dict(compiled.params)
 
@@ -281,6 +343,12 @@ def _change_statements(action: str, replay: bool) -> _ChangeStatements:
 def subscription_suppress(redis: redis_lib.Redis, *, prefix: str, subscription_id: int) -> None:
     """Tell a running batch at once not to mail this subscription."""
     redis.sadd(RedisKeys(prefix).unsubscribe_suppressed, subscription_id)
+
+
+def subscription_suppress_many(redis: redis_lib.Redis, *, prefix: str, subscription_ids: Sequence[int]) -> None:
+    """:func:`subscription_suppress` for several subscriptions, in one command."""
+    if subscription_ids:
+        redis.sadd(RedisKeys(prefix).unsubscribe_suppressed, *subscription_ids)
 
 
 def subscription_unsuppress(redis: redis_lib.Redis, *, prefix: str, subscription_id: int) -> None:

@@ -21,15 +21,15 @@ def make_pipeline(app, **options):
     return Pipeline(app.settings, engine=app.engine, redis=app.redis, **options)
 
 
-def run_seed(app, **options):
-    """Seed the database and rebuild the graph (``options`` as digest.demo.seed.seed takes them);
+def run_seed(app, plan):
+    """Seed the database as ``plan`` (a digest.demo.seed.SeedPlan) says and rebuild the graph;
     print how long each step took."""
     from digest.demo.seed import SeedError
     from digest.demo.world import seed_with_graph
 
     with StepProgress() as progress:
         try:
-            stats = seed_with_graph(app.engine, app.graph, progress=progress, **options)
+            stats = seed_with_graph(app.engine, app.graph, plan, progress=progress)
         except SeedError as error:
             raise click.ClickException(str(error)) from None
     click.echo(

@@ -89,31 +89,7 @@ def create_app(settings: Settings) -> LanyardCelery:
         task_routes=ROUTES,
         timezone="UTC",
         enable_utc=True,
-        beat_schedule={
-            "tick": {
-                "task": TaskName.TICK,
-                "schedule": HEARTBEAT_SECONDS,
-                "options": {"expires": HEARTBEAT_SECONDS * 2},
-            },
-            # Site writes queue their search documents in Redis and fire this task; the
-            # periodic flush catches up on any whose task was lost (a broker down then).
-            "search-flush": {
-                "task": TaskName.SEARCH_INDEX_PENDING,
-                "schedule": SEARCH_FLUSH_SECONDS,
-                "options": {"expires": SEARCH_FLUSH_SECONDS * 2},
-            },
-            # Follow lists older than the live setting follows_refresh_hours, a share each time.
-            "follows-refresh": {
-                "task": TaskName.FOLLOWS_REFRESH_DUE,
-                "schedule": follows_tasks.REFRESH_INTERVAL_SECONDS,
-                "options": {"expires": follows_tasks.REFRESH_INTERVAL_SECONDS},
-            },
-            "coverage-revalidate": {
-                "task": TaskName.COVERAGE_REVALIDATE,
-                "schedule": COVERAGE_REVALIDATE_SECONDS,
-                "options": {"expires": COVERAGE_REVALIDATE_SECONDS},
-            },
-        },
+        beat_schedule=_beat_schedule(),
     )
     # observe: the workers' logging, Sentry and the task profiles (signal handlers).
     app.conf.include = [
@@ -121,6 +97,35 @@ def create_app(settings: Settings) -> LanyardCelery:
         "scheduler.observe",
     ]
     return app
+
+
+def _beat_schedule() -> dict[str, dict[str, Any]]:
+    """What the beat sends, and how often."""
+    return {
+        "tick": {
+            "task": TaskName.TICK,
+            "schedule": HEARTBEAT_SECONDS,
+            "options": {"expires": HEARTBEAT_SECONDS * 2},
+        },
+        # Site writes queue their search documents in Redis and fire this task; the
+        # periodic flush catches up on any whose task was lost (a broker down then).
+        "search-flush": {
+            "task": TaskName.SEARCH_INDEX_PENDING,
+            "schedule": SEARCH_FLUSH_SECONDS,
+            "options": {"expires": SEARCH_FLUSH_SECONDS * 2},
+        },
+        # Follow lists older than the live setting follows_refresh_hours, a share each time.
+        "follows-refresh": {
+            "task": TaskName.FOLLOWS_REFRESH_DUE,
+            "schedule": follows_tasks.REFRESH_INTERVAL_SECONDS,
+            "options": {"expires": follows_tasks.REFRESH_INTERVAL_SECONDS},
+        },
+        "coverage-revalidate": {
+            "task": TaskName.COVERAGE_REVALIDATE,
+            "schedule": COVERAGE_REVALIDATE_SECONDS,
+            "options": {"expires": COVERAGE_REVALIDATE_SECONDS},
+        },
+    }
 
 
 @lru_cache(maxsize=8)

@@ -17,6 +17,7 @@ from celery import Celery, Task
 from celery.signals import worker_process_shutdown
 
 from digest.config import Settings
+from digest.delivery.deliver import DeliveryLimits
 from digest.http import HttpClient, http_config
 from digest.nightly.pipeline import Pipeline
 from digest.runs.runtime import schedule_get
@@ -51,7 +52,9 @@ class WorkerContext:
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
             # Only chunk tasks need it: its templates and transport load on first use.
-            self._pipeline = Pipeline(self.settings, engine=self.engine, redis=self.redis, throttle=self.throttle)
+            self._pipeline = Pipeline(
+                self.settings, engine=self.engine, redis=self.redis, limits=DeliveryLimits(throttle=self.throttle)
+            )
         return self._pipeline
 
     @property

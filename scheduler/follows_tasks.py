@@ -25,7 +25,7 @@ from digest.accounts.errors import AccountError, ProviderUnavailable
 from digest.accounts.imports import follows_import, follows_refresh_due
 from digest.faults import backoff
 from digest.graph.store import Graph
-from digest.ops.state import ops_snapshot
+from digest.ops.snapshot import ops_snapshot
 from digest.sealed import Sealer, Unsealable
 from digest.stores import db
 from digest.stores.keys import RedisKeys

@@ -17,7 +17,7 @@ from celery.signals import setup_logging, task_postrun, task_prerun
 
 from digest.config import Settings
 from digest.ops.logs import configure_logging, init_sentry
-from digest.ops.state import ops_snapshot
+from digest.ops.snapshot import ops_snapshot
 from digest.stores.keys import RedisKeys
 from digest.stores.profile import (
     PROFILE_SECONDS,

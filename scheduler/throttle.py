@@ -20,7 +20,7 @@ TAKE_TOKEN = lua("send_rate_take")
 
 
 class SendThrottle:
-    """A callable for ``Pipeline(throttle=...)``: blocks until the next send may go.
+    """A callable for ``DeliveryLimits(throttle=...)``: blocks until the next send may go.
 
     ``rate`` returns the current messages per second (0: unlimited); it is asked at
     most every ``refresh`` seconds.

@@ -18,6 +18,7 @@ import datetime as dt
 import enum
 import logging
 import sys
+from collections.abc import Callable
 
 import redis as redis_lib
 import sqlalchemy.exc
@@ -36,8 +37,8 @@ from digest.subscriptions import (
     subscription_change_enqueue,
     subscription_get,
     subscription_resubscribe,
-    subscription_suppress,
-    subscription_unsubscribe,
+    subscription_suppress_many,
+    subscription_unsubscribe_many,
     subscription_unsuppress,
 )
 from digest.tokens import SubscriptionRef, TokenError, TokenSigner
@@ -45,10 +46,14 @@ from digest.vocabulary import URL_PATHS, ChangeVia, SubscriptionAction, Subscrip
 
 from . import pages
 from .forms import BadBody, BodyTooLarge, is_one_click, read_body
+from .groupcommit import CommitTimeout, GroupCommitter
 
 log = logging.getLogger("lanyard.unsubscribe_web")
 
 MAX_URL = 2048  # path and query; a real link is about 60 characters
+# How long a request waits for its group's commit before queueing its change in Redis
+# instead (a replay of a change that did commit meanwhile writes nothing).
+COMMIT_DEADLINE = 10.0
 MAX_SUBSCRIPTION_ID = 2**63 - 1  # a bigint column: a larger id cannot name a subscription
 PURPOSES = {path: purpose for purpose, path in URL_PATHS.items()}
 
@@ -75,7 +80,10 @@ class Outcome(enum.Enum):
 
 
 class UnsubscribeApp:
-    def __init__(self, settings: Settings, *, engine=None, redis: redis_lib.Redis | None = None, pool_size: int = 8):
+    def __init__(
+        self, settings: Settings, *, engine=None, redis: redis_lib.Redis | None = None, pool_size: int = 8,
+        group_linger: float = 0.002,
+    ):
         self.settings = settings
         self.signer = TokenSigner(settings.secret_keys)
         self.prefix = settings.redis.prefix
@@ -85,6 +93,10 @@ class UnsubscribeApp:
         # quickly rather than hang the worker.
         self.redis = redis if redis is not None else connect(
             settings, socket_timeout=2, socket_connect_timeout=2, max_connections=pool_size * 4,
+        )
+        # Unsubscribes of concurrent requests share one transaction (see groupcommit.py).
+        self.commits: GroupCommitter[tuple[int, str], bool] = GroupCommitter(
+            self._unsubscribe_group, linger=group_linger,
         )
 
     def __call__(self, environ, start_response):
@@ -113,25 +125,40 @@ class UnsubscribeApp:
             return pages.not_found()
         if method not in ("GET", "HEAD", "POST"):
             return pages.method_not_allowed()
-        body = b""
+        if method == "POST" and purpose == SubscriptionAction.UNSUBSCRIBE:
+            with self.commits.expect():  # the committer waits for this request's write
+                return self.post(environ, purpose)
         if method == "POST":
-            try:
-                body = read_body(environ)
-            except BodyTooLarge:
-                return pages.body_too_large()
-            except BadBody:
-                return pages.bad_request()
+            return self.post(environ, purpose)
+        return self.get(path, purpose)
+
+    def post(self, environ, purpose: str) -> pages.Response:
+        try:
+            body = read_body(environ)
+        except BodyTooLarge:
+            return pages.body_too_large()
+        except BadBody:
+            return pages.bad_request()
+        ref = self.verify(environ.get("PATH_INFO", ""), purpose)
+        if ref is None:
+            return pages.broken_link(manage_url=self.manage_url)
+        via = ChangeVia.ONE_CLICK if is_one_click(environ.get("CONTENT_TYPE", ""), body) else ChangeVia.LINK
+        return self.change(ref, purpose, via)
+
+    def get(self, path: str, purpose: str) -> pages.Response:
+        ref = self.verify(path, purpose)
+        if ref is None:
+            return pages.broken_link(manage_url=self.manage_url)
+        return self.confirm(ref, purpose)
+
+    def verify(self, path: str, purpose: str) -> SubscriptionRef | None:
+        """The subscription a link names; None for a broken link."""
         try:
             ref = self.signer.verify(purpose, path[3:])
         except TokenError as error:
             log.info("unsubscribe endpoint: refused a %s link: %s", purpose, type(error).__name__)
-            return pages.broken_link(manage_url=self.manage_url)
-        if ref.subscription_id > MAX_SUBSCRIPTION_ID:
-            return pages.broken_link(manage_url=self.manage_url)
-        if method == "POST":
-            via = ChangeVia.ONE_CLICK if is_one_click(environ.get("CONTENT_TYPE", ""), body) else ChangeVia.LINK
-            return self.change(ref, purpose, via)
-        return self.confirm(ref, purpose)
+            return None
+        return ref if ref.subscription_id <= MAX_SUBSCRIPTION_ID else None
 
     def confirm(self, ref: SubscriptionRef, purpose: str) -> pages.Response:
         """The page a GET shows: reads only, never writes."""
@@ -172,16 +199,26 @@ class UnsubscribeApp:
         )
 
     def unsubscribe(self, ref: SubscriptionRef, via: str) -> Outcome:
-        outcome = self._write(ref, SubscriptionAction.UNSUBSCRIBE, via, subscription_unsubscribe)
-        if outcome is Outcome.DONE:
-            try:
-                subscription_suppress(self.redis, prefix=self.prefix, subscription_id=ref.subscription_id)
-            except redis_lib.RedisError as error:
-                # The database has it, so nothing is lost: the next batch's plan skips
-                # it; only a batch running right now might still send one more.
-                log.warning("unsubscribe endpoint: subscription %d unsubscribed, but not added to the "
-                            "suppression set (%s)", ref.subscription_id, _brief(error))
-        return outcome
+        return self._write(ref, SubscriptionAction.UNSUBSCRIBE, via, lambda: self.commits.submit(
+            (ref.subscription_id, via), timeout=COMMIT_DEADLINE,
+        ))
+
+    def _unsubscribe_group(self, asks: list[tuple[int, str]]) -> list[bool | SubscriptionNotFound]:
+        """The committer's write: one read-only check, one transaction, one Redis command
+        for a whole group. An error raised here reaches every request of the group, which
+        then queues its own change."""
+        if read_only_get(self.redis, prefix=self.prefix).on:
+            # Read-only mode (a deploy): the database may be migrating; queue, as when it is down.
+            raise ReadOnlyNow("lanyard is read-only")
+        changed = subscription_unsubscribe_many(self.engine, asks=asks)
+        try:
+            subscription_suppress_many(self.redis, prefix=self.prefix, subscription_ids=sorted(changed))
+        except redis_lib.RedisError as error:
+            # The database has them, so nothing is lost: the next batch's plan skips
+            # them; only a batch running right now might still send one more.
+            log.warning("unsubscribe endpoint: %d subscriptions unsubscribed, but not added to the "
+                        "suppression set (%s)", len(changed), _brief(error))
+        return [changed[i] if i in changed else SubscriptionNotFound(i) for i, _ in asks]
 
     def resubscribe(self, ref: SubscriptionRef, via: str) -> Outcome:
         # Out of the suppression set first: were the database to say active while
@@ -192,17 +229,19 @@ class UnsubscribeApp:
             log.warning("unsubscribe endpoint: cannot resubscribe %d, Redis unavailable (%s)",
                         ref.subscription_id, _brief(error))
             return Outcome.UNAVAILABLE
-        return self._write(ref, SubscriptionAction.RESUBSCRIBE, via, subscription_resubscribe)
+        return self._write(ref, SubscriptionAction.RESUBSCRIBE, via, lambda: self._resubscribe_now(ref, via))
 
-    def _write(self, ref: SubscriptionRef, action: str, via: str, service) -> Outcome:
+    def _resubscribe_now(self, ref: SubscriptionRef, via: str) -> None:
+        if read_only_get(self.redis, prefix=self.prefix).on:
+            raise ReadOnlyNow("lanyard is read-only")
+        subscription_resubscribe(self.engine, subscription_id=ref.subscription_id, via=via)
+
+    def _write(self, ref: SubscriptionRef, action: str, via: str, apply: Callable[[], object]) -> Outcome:
         try:
-            if read_only_get(self.redis, prefix=self.prefix).on:
-                # Read-only mode (a deploy): the database may be migrating; queue, as when it is down.
-                raise ReadOnlyNow("lanyard is read-only")
-            service(self.engine, subscription_id=ref.subscription_id, via=via)
+            apply()
         except SubscriptionNotFound:
             return Outcome.UNKNOWN
-        except (ReadOnlyNow, *DATABASE_UNAVAILABLE) as error:
+        except (ReadOnlyNow, CommitTimeout, *DATABASE_UNAVAILABLE) as error:
             change = SubscriptionChange(ref.subscription_id, action, via, dt.datetime.now(dt.UTC))
             try:
                 subscription_change_enqueue(self.redis, prefix=self.prefix, change=change)

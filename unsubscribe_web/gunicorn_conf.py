@@ -6,9 +6,11 @@ Settings come from the ``LANYARD_*`` environment like every other part of lanyar
 these defaults can be overridden on the command line or with ``GUNICORN_CMD_ARGS``.
 
 Each request is a little CPU (verify a signature, render a small page) and a little
-waiting (one database transaction, one Redis command). Threaded workers keep the CPU
-busy during the waits and speak HTTP keep-alive; one worker process per core plus one
-uses both cores without most requests queueing behind the GIL.
+waiting (an unsubscribe waits for its group's commit: the POSTs a worker's threads
+receive together share one transaction, see groupcommit.py). Threaded workers keep the
+CPU busy during the waits, give the group commit its groups, and speak HTTP keep-alive;
+one worker process per core plus one uses both cores without most requests queueing
+behind the GIL.
 """
 
 import multiprocessing

@@ -24,7 +24,7 @@ from sqlalchemy import Column, Connection, MetaData, String, Table, delete, func
 from digest.accounts.env import AccountsEnv
 from digest.accounts.errors import AccountError
 from digest.accounts.follows import PairsChange, pairs_sync
-from digest.accounts.links import account_link, identity_find
+from digest.accounts.linking import account_link, identity_find
 from digest.accounts.values import Identity, ImportResult, Page, SourceRef
 from digest.ops.live import OPS_DEFAULTS, stored_values
 from digest.stores import db

@@ -85,6 +85,19 @@ class _Group:
         return {sid: self.claims[sid].generation for sid in subscription_ids}
 
 
+@dataclass(frozen=True)
+class DeliveryLimits:
+    """How fast and how long delivery may go: made once per worker process."""
+
+    throttle: Callable[[], None] | None = None  # blocks until the next send may go (the rate limit)
+    claim_timeout: dt.timedelta = CLAIM_TIMEOUT
+    suppression_max_age: float = SUPPRESSION_MAX_AGE
+    claim_group: int = CLAIM_GROUP
+
+
+DEFAULT_LIMITS = DeliveryLimits()
+
+
 class Delivery:
     """Claims, suppression, the transport and the ledger marks, for one worker process."""
 
@@ -96,20 +109,17 @@ class Delivery:
         keys: RedisKeys,
         transport: Callable[[], Transport],
         on_sent: Callable[[Sequence[Outgoing], dt.date], None],
-        throttle: Callable[[], None] | None = None,
-        claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
-        suppression_max_age: float = SUPPRESSION_MAX_AGE,
-        claim_group: int = CLAIM_GROUP,
+        limits: DeliveryLimits = DEFAULT_LIMITS,
     ) -> None:
         """``transport`` returns the open transport (made on first use); ``on_sent`` is told
         each group's sent messages once the ledger committed them (the mention memory)."""
         self.engine, self.redis, self.keys = engine, redis, keys
         self.transport = transport
         self.on_sent = on_sent
-        self.throttle = throttle
-        self.claim_timeout = claim_timeout
-        self.suppression_max_age = suppression_max_age
-        self.claim_group = claim_group
+        self.throttle = limits.throttle
+        self.claim_timeout = limits.claim_timeout
+        self.suppression_max_age = limits.suppression_max_age
+        self.claim_group = limits.claim_group
 
     def deliver(
         self, *, run_id: int, digest_date: dt.date, outgoing: Sequence[Outgoing], tally: Tally, timings: Timings
@@ -201,16 +211,14 @@ class Delivery:
         so a database server's crash forgets little of the lease."""
         durable = time.monotonic() - claimed.durable_at > self.claim_timeout.total_seconds() * DURABLE_EVERY
         trusted_for = self.claim_timeout.total_seconds() / 2
+        claim = ledger.ClaimRef(item.subscription_id, digest_date, claimed.claims[item.subscription_id].generation)
 
         def fence() -> bool:
             # An answer that took longer than half the lease (a host cut off mid-statement,
             # its reply arriving when the network came back) is not trusted: the claim may
             # have been taken over meanwhile. Left alone, it goes stale and is resent.
             asked = time.monotonic()
-            ours = ledger.delivery_fence(
-                connection, subscription_id=item.subscription_id, digest_date=digest_date,
-                generation=claimed.claims[item.subscription_id].generation, now=utcnow(), durable=durable,
-            )
+            ours = ledger.delivery_fence(connection, claim=claim, now=utcnow(), durable=durable)
             return ours and time.monotonic() - asked < trusted_for
 
         ours = bool(self._patiently(connection, fence, claimed=claimed, done=done))
@@ -243,8 +251,8 @@ class Delivery:
                 # moment is waited for rather than leaving the claim to go stale.
                 claimed.accepted.add(sid)
                 mark_sent = functools.partial(
-                    ledger.delivery_mark_sent, connection, subscription_id=sid, digest_date=digest_date,
-                    generation=generation, message_id=item.message_id, mentioned=sorted(item.mentioned),
+                    ledger.delivery_mark_sent, connection, claim=ledger.ClaimRef(sid, digest_date, generation),
+                    message_id=item.message_id, mentioned=sorted(item.mentioned),
                 )
                 if not self._patiently(connection, mark_sent, claimed=claimed, done=done):
                     done.notes.append("a claim was taken over while its message was being sent: it may go twice")

@@ -80,6 +80,15 @@ class Claim:
     generation: int
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimRef:
+    """Which claim a write is made under: it lands only while the claim's generation is this one."""
+
+    subscription_id: int
+    digest_date: dt.date
+    generation: int
+
+
 def delivery_claim(
     connection: Connection,
     *,
@@ -178,21 +187,17 @@ def _driver_write(connection: Connection, sql: Mapping[str, str], values: tuple[
     return changed
 
 
-def delivery_fence(
-    connection: Connection, *, subscription_id: int, digest_date: dt.date, generation: int, now: dt.datetime,
-    durable: bool = False,
-) -> bool:
+def delivery_fence(connection: Connection, *, claim: ClaimRef, now: dt.datetime, durable: bool = False) -> bool:
     """May this claim still send? True (and its lease renewed to ``now``) while nobody
     took it over; False once it was taken over or expired: then do not send."""
-    return _driver_write(connection, _FENCE_SQL, (now, subscription_id, digest_date, generation), durable=durable)
+    values = (now, claim.subscription_id, claim.digest_date, claim.generation)
+    return _driver_write(connection, _FENCE_SQL, values, durable=durable)
 
 
 def delivery_mark_sent(
     connection: Connection,
     *,
-    subscription_id: int,
-    digest_date: dt.date,
-    generation: int,
+    claim: ClaimRef,
     message_id: str,
     mentioned: Sequence[int] = (),
     durable: bool = False,
@@ -208,8 +213,8 @@ def delivery_mark_sent(
     sent unclaimed.
     """
     values = (
-        DeliveryStatus.SENT, utcnow(), message_id, json.dumps(list(mentioned)), subscription_id, digest_date,
-        generation,
+        DeliveryStatus.SENT, utcnow(), message_id, json.dumps(list(mentioned)), claim.subscription_id,
+        claim.digest_date, claim.generation,
     )
     return _driver_write(connection, _MARK_SENT_SQL, values, durable=durable)
 

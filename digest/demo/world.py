@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import Engine
 
-from digest.demo.seed import SeedStats, seed
+from digest.demo.seed import SeedPlan, SeedStats, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 
@@ -16,9 +15,9 @@ from digest.graph.sync import rebuild
 Progress = Callable[..., None]
 
 
-def seed_with_graph(engine: Engine, graph: Graph, *, progress: Progress | None = None, **options: Any) -> SeedStats:
-    """:func:`digest.demo.seed.seed` with ``options``, then the graph rebuilt (its seconds in the timings)."""
-    stats = seed(engine, progress=progress, **options)
+def seed_with_graph(engine: Engine, graph: Graph, plan: SeedPlan, *, progress: Progress | None = None) -> SeedStats:
+    """:func:`digest.demo.seed.seed` of ``plan``, then the graph rebuilt (its seconds in the timings)."""
+    stats = seed(engine, plan, progress=progress)
     built = rebuild(graph, engine, progress=(lambda step, done: progress(f"graph {step}", done)) if progress else None)
     stats.timings["graph"] = built.seconds
     return stats

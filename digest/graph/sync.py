@@ -50,49 +50,11 @@ def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -
     client.set(graph.building_key, generation)
     keys = GraphKeys(graph.prefix, generation)
     stats = RebuildStats(generation=generation)
-    written: set[str] = set()
+    writing = _Writing(client.pipeline(transaction=False), keys, stats, progress)
     try:
         with engine.connect() as connection:
-            pipe = client.pipeline(transaction=False)
-            pending = 0
-            for follower_id, rows in groupby(_follows(connection), key=itemgetter(0)):
-                members = [followee for _, followee in rows]
-                key = keys.follows(follower_id)
-                pipe.sadd(key, *members)
-                written.add(key)
-                stats.follows += len(members)
-                pending += len(members)
-                if pending >= STREAM_BATCH:
-                    pipe.execute()
-                    pending = 0
-                    if progress:
-                        progress("follows", stats.follows)
-            pipe.execute()
-            if progress:
-                progress("follows", stats.follows)
-
-            pending = 0
-            for person_id, event_id, role, start_date in _attendances(connection):
-                key = keys.attendees(event_id)
-                pipe.sadd(key, person_id)
-                written.add(key)
-                if role == Role.SPEAKING:
-                    key = keys.speakers(event_id)
-                    pipe.sadd(key, person_id)
-                    written.add(key)
-                key = keys.events(person_id)
-                pipe.zadd(key, {event_id: day_number(start_date)})
-                written.add(key)
-                stats.attendances += 1
-                pending += 1
-                if pending >= STREAM_BATCH:
-                    pipe.execute()
-                    pending = 0
-                    if progress:
-                        progress("attendances", stats.attendances)
-            pipe.execute()
-            if progress:
-                progress("attendances", stats.attendances)
+            _write_follows(connection, writing)
+            _write_attendances(connection, writing)
     except BaseException:
         # Leave the live generation alone; the half-written one expires.
         client.delete(graph.building_key)
@@ -107,9 +69,62 @@ def rebuild(graph: Graph, engine: Engine, *, progress: Progress | None = None) -
     swap.execute()
     if old is not None and old != generation:
         _expire_generation(client, GraphKeys(graph.prefix, old))
-    stats.keys = len(written)
+    stats.keys = len(writing.written)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+@dataclass
+class _Writing:
+    """A generation being written: its pipeline, keys, counts, and the keys written so far."""
+
+    pipe: redis.client.Pipeline
+    keys: GraphKeys
+    stats: RebuildStats
+    progress: Progress | None
+    written: set[str] = field(default_factory=set)
+    pending: int = 0  # commands queued in the pipeline since it last ran
+
+    def queued(self, commands: int, step: str, done: int) -> None:
+        self.pending += commands
+        if self.pending >= STREAM_BATCH:
+            self.flush(step, done)
+
+    def flush(self, step: str, done: int) -> None:
+        self.pipe.execute()
+        self.pending = 0
+        if self.progress:
+            self.progress(step, done)
+
+
+def _write_follows(connection: Connection, writing: _Writing) -> None:
+    stats, pipe = writing.stats, writing.pipe
+    for follower_id, rows in groupby(_follows(connection), key=itemgetter(0)):
+        members = [followee for _, followee in rows]
+        key = writing.keys.follows(follower_id)
+        pipe.sadd(key, *members)
+        writing.written.add(key)
+        stats.follows += len(members)
+        writing.queued(len(members), "follows", stats.follows)
+    writing.flush("follows", stats.follows)
+
+
+def _write_attendances(connection: Connection, writing: _Writing) -> None:
+    stats, pipe, keys, written = writing.stats, writing.pipe, writing.keys, writing.written
+    for person_id, event_id, role, start_date in _attendances(connection):
+        key = keys.attendees(event_id)
+        pipe.sadd(key, person_id)
+        written.add(key)
+        if role == Role.SPEAKING:
+            key = keys.speakers(event_id)
+            pipe.sadd(key, person_id)
+            written.add(key)
+        key = keys.events(person_id)
+        pipe.zadd(key, {event_id: day_number(start_date)})
+        written.add(key)
+        stats.attendances += 1
+        writing.queued(1, "attendances", stats.attendances)
+    writing.flush("attendances", stats.attendances)
 
 
 def heal(graph: Graph, engine: Engine, *, lock_key: str) -> Healing:

@@ -68,27 +68,40 @@ class Selection:
 
 
 def date_order(starts: Mapping[int, dt.date]) -> list[int]:
-    """Event ids soonest first (ties by id): made once per chunk, shared by its digests."""
+    """Event ids soonest first (ties by id)."""
     return [e for _, e in sorted((start, e) for e, start in starts.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class EventOrder:
+    """Every known event soonest first (``order``), each one's position in it (``rank``)
+    and its start date: made once per chunk, shared by its digests."""
+
+    order: Sequence[int]
+    rank: Mapping[int, int]
+    starts: Mapping[int, dt.date]
+
+    @classmethod
+    def of(cls, starts: Mapping[int, dt.date]) -> EventOrder:
+        order = date_order(starts)
+        return cls(order=order, rank={e: i for i, e in enumerate(order)}, starts=starts)
 
 
 def select_events(
     friends: FriendEvents,
-    order: Sequence[int],
-    rank: Mapping[int, int],
     mentioned: Collection[int],
     *,
-    starts: Mapping[int, dt.date],
+    known_events: EventOrder,
     digest_date: dt.date,
     max_items: int = MAX_ITEMS,
 ) -> Selection:
     """Split friend events into new ones (capped) and already-mentioned ones starting soon.
 
-    ``order`` lists every known event soonest first and ``rank`` is each one's position
-    in it; events missing from them (deleted since the graph was built) are left out.
+    Events missing from ``known_events`` (deleted since the graph was built) are left out.
     Popular people go to a good share of all events, so a digest rarely needs more than
-    the first few dozen entries of ``order`` to find its events.
+    the first few dozen entries of its order to find its events.
     """
+    order, rank, starts = known_events.order, known_events.rank, known_events.starts
     ids = friends.keys()
     known = ids & rank.keys()
     old = known & set(mentioned)
@@ -128,21 +141,37 @@ def people_to_hydrate(friends: FriendEvents, selection: Selection) -> set[int]:
     return wanted
 
 
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Whom one digest goes to: the subscription, the person, and the links signed for them alone."""
+
+    subscription_id: int
+    list_name: str
+    email: str
+    card: PersonCard
+    unsubscribe_url: str
+    feed_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cards:
+    """The hydrated event and person cards a group of digests draws on."""
+
+    events: Mapping[int, EventCard]
+    people: Mapping[int, PersonCard]
+
+
 def build_digest(
     *,
-    subscription_id: int,
-    list_name: str,
-    email: str,
-    recipient: PersonCard,
+    recipient: Recipient,
     digest_date: dt.date,
     friends: FriendEvents,
     selection: Selection,
-    events: Mapping[int, EventCard],
-    people: Mapping[int, PersonCard],
+    cards: Cards,
     links: Links,
-    unsubscribe_url: str,
-    feed_url: str = "",
 ) -> Digest:
+    events, people = cards.events, cards.people
+
     def item(event_id: int) -> DigestItem:
         speakers, attendees = shown_people(friends[event_id])
         return DigestItem(
@@ -152,18 +181,18 @@ def build_digest(
         )
 
     return Digest(
-        subscription_id=subscription_id,
-        list_name=list_name,
-        email=email,
-        recipient=recipient,
+        subscription_id=recipient.subscription_id,
+        list_name=recipient.list_name,
+        email=recipient.email,
+        recipient=recipient.card,
         digest_date=digest_date,
         new_items=tuple(item(e) for e in selection.new),
         more_count=selection.more_count,
         soon_items=tuple(item(e) for e in selection.soon),
         calendar_url=links.calendar,
-        unsubscribe_url=unsubscribe_url,
+        unsubscribe_url=recipient.unsubscribe_url,
         manage_url=links.manage,
-        feed_url=feed_url,
+        feed_url=recipient.feed_url,
         sender_name=links.sender_name,
         postal_address=links.postal_address,
     )

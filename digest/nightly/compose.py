@@ -12,15 +12,33 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from digest.bounces.verp import ReturnPath
 from digest.clock import Timings, timed
 from digest.config import Settings
 from digest.graph.store import day_number
 from digest.links import manage_link, unsubscribe_link
-from digest.nightly.build import Links, Selection, build_digest, date_order, people_to_hydrate, select_events
+from digest.nightly.build import (
+    Cards,
+    EventOrder,
+    Links,
+    Recipient,
+    Selection,
+    build_digest,
+    people_to_hydrate,
+    select_events,
+)
 from digest.nightly.hydrate import SubscriptionRow
-from digest.nightly.message import DkimSigner, build_message, make_list_id, make_message_id, sender_domain, sender_name
+from digest.nightly.message import (
+    DkimSigner,
+    ListHeaders,
+    build_message,
+    make_list_id,
+    make_message_id,
+    sender_domain,
+    sender_name,
+)
 from digest.nightly.render import Renderer
 from digest.tokens import DeliveryRef, FeedRef, ReturnPathSigner, SubscriptionRef, TokenSigner
 from digest.values import Digest, EventCard, FriendEvents, Outgoing, PersonCard
@@ -59,18 +77,20 @@ class Inputs:
     events: Mapping[int, EventCard]
     people: Mapping[int, PersonCard] = field(default_factory=dict)
 
+    @cached_property
+    def cards(self) -> Cards:
+        return Cards(events=self.events, people=self.people)
+
     def friends_of(self, subscription: SubscriptionRow) -> FriendEvents:
         return self.friends.get(subscription.person_id, _NOTHING)
 
 
 def select_all(subscriptions: Sequence[SubscriptionRow], inputs: Inputs) -> dict[int, Selection]:
     """Subscription id → the events its digest lists (the people need not be loaded yet)."""
-    starts = {e: card.start_date for e, card in inputs.events.items()}
-    order = date_order(starts)
-    rank = {e: i for i, e in enumerate(order)}
+    known_events = EventOrder.of({e: card.start_date for e, card in inputs.events.items()})
     return {
         s.id: select_events(
-            inputs.friends_of(s), order, rank, inputs.mentioned.get(s.id, ()), starts=starts,
+            inputs.friends_of(s), inputs.mentioned.get(s.id, ()), known_events=known_events,
             digest_date=inputs.digest_date,
         )
         for s in subscriptions
@@ -123,22 +143,22 @@ class Composer:
             unsubscribe_url = unsubscribe_link(self.settings, self.signer, SubscriptionRef(s.id, s.list_name))
             feed_url = self.links.feed(self.signer.sign_feed(FeedRef(recipient.id, recipient.feed_version)))
         with timed(timings, "build"):
+            to = Recipient(s.id, s.list_name, s.email, recipient, unsubscribe_url=unsubscribe_url, feed_url=feed_url)
             digest = build_digest(
-                subscription_id=s.id, list_name=s.list_name, email=s.email, recipient=recipient,
-                digest_date=digest_date, friends=inputs.friends_of(s), selection=selection, events=inputs.events,
-                people=inputs.people, links=self.links, unsubscribe_url=unsubscribe_url, feed_url=feed_url,
+                recipient=to, digest_date=digest_date, friends=inputs.friends_of(s), selection=selection,
+                cards=inputs.cards, links=self.links,
             )
         with timed(timings, "render"):
             rendered = self.renderer.render(digest)
         with timed(timings, "mime"):
             message_id = make_message_id(subscription_id=s.id, digest_date=digest_date, domain=self.domain)
-            message = build_message(
-                rendered=rendered, digest=digest, sender=self.settings.mail.sender,
-                list_id=make_list_id(list_name=s.list_name, domain=self.domain),
-                unsubscribe_url=unsubscribe_url,
-                unsubscribe_mailto=unsubscribe_mailto(self.domain, unsubscribe_url),
+            headers = ListHeaders(
+                message_id=message_id, list_id=make_list_id(list_name=s.list_name, domain=self.domain),
+                unsubscribe_url=unsubscribe_url, unsubscribe_mailto=unsubscribe_mailto(self.domain, unsubscribe_url),
                 feedback_id=f"{digest_date:%Y%m%d}:{s.list_name}:digest:{self.domain}",
-                message_id=message_id, dkim=self.dkim,
+            )
+            message = build_message(
+                rendered=rendered, digest=digest, sender=self.settings.mail.sender, headers=headers, dkim=self.dkim
             )
         return Prepared(
             subscription=s, digest=digest, message=message, message_id=message_id, html=rendered.html,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from redis import Redis
 from sqlalchemy import Engine, select
 
-from digest.nightly.build import MAX_ITEMS, SOON_DAYS, date_order, select_events, upcoming_window
+from digest.nightly.build import MAX_ITEMS, SOON_DAYS, EventOrder, select_events, upcoming_window
 from digest.nightly.friends import FriendEventsStrategy
 from digest.stores import db
 from digest.stores.db import batches
@@ -129,9 +129,9 @@ def _judge(
     event_id: int,
 ) -> None:
     _reasons(result)
-    order = date_order(starts)
-    rank = {e: i for i, e in enumerate(order)}
-    selection = select_events(found, order, rank, mentioned, starts=starts, digest_date=result.request.digest_date)
+    selection = select_events(
+        found, mentioned, known_events=EventOrder.of(starts), digest_date=result.request.digest_date
+    )
     if event_id in selection.new:
         result.included = True
         result.verdict = f"listed: new event {selection.new.index(event_id) + 1} of {len(selection.new)} in the email"

@@ -18,6 +18,7 @@ import binascii
 import datetime as dt
 import re
 import struct
+from dataclasses import dataclass
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
@@ -61,24 +62,31 @@ class MessageError(ValueError):
     """A message cannot be built from these values (an address or URL that is not usable)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ListHeaders:
+    """One message's id and its mailing-list headers (RFC 2369, 2919, 8058; Gmail's Feedback-ID)."""
+
+    message_id: str  # see make_message_id
+    list_id: str  # a full List-Id value (see make_list_id)
+    unsubscribe_url: str
+    unsubscribe_mailto: str  # a mailto: URL, or ""
+    feedback_id: str
+
+
 def build_message(
     *,
     rendered: RenderedDigest,
     digest: Digest,
     sender: str,
-    list_id: str,
-    unsubscribe_url: str,
-    unsubscribe_mailto: str,
-    feedback_id: str,
-    message_id: str,
+    headers: ListHeaders,
     date: dt.datetime | None = None,
     dkim: DkimSigner | None = None,
 ) -> bytes:
     """The digest email, ready for a transport: headers and both parts, CRLF line ends.
 
-    ``sender`` is ``Name <address>`` (``LANYARD_MAIL_FROM``), ``list_id`` a full List-Id
-    value (see :func:`make_list_id`), ``unsubscribe_mailto`` a ``mailto:`` URL or ``""``.
+    ``sender`` is ``Name <address>`` (``LANYARD_MAIL_FROM``).
     """
+    unsubscribe_url, unsubscribe_mailto = headers.unsubscribe_url, headers.unsubscribe_mailto
     if date is None:
         date = dt.datetime.now(dt.UTC)
     elif date.tzinfo is None:
@@ -90,18 +98,18 @@ def build_message(
         if not _safe_url(unsubscribe_mailto) or not unsubscribe_mailto.startswith("mailto:"):
             raise MessageError(f"unsubscribe address {unsubscribe_mailto!r} is not a mailto: URL")
         unsubscribe += f",\r\n <{unsubscribe_mailto}>"
-    headers = (
+    head = (
         f"Date: {format_datetime(date)}\r\n"
         f"From: {_sender_header(sender)}\r\n"
         f"To: {_mailbox(digest.recipient.name, digest.email, 'To')}\r\n"
         f"Subject: {encode_header(rendered.subject, len('Subject: '))}\r\n"
-        f"Message-ID: {message_id}\r\n"
-        f"List-Id: {_list_id_header(list_id)}\r\n"
+        f"Message-ID: {headers.message_id}\r\n"
+        f"List-Id: {_list_id_header(headers.list_id)}\r\n"
         f"List-Unsubscribe: {unsubscribe}\r\n"
-        f"Feedback-ID: {_one_line(feedback_id)}\r\n"
+        f"Feedback-ID: {_one_line(headers.feedback_id)}\r\n"
     )
     message = b"".join((
-        headers.encode("ascii"),
+        head.encode("ascii"),
         _STATIC_HEADERS,
         _TEXT_PART,
         _quoted_printable(rendered.text),

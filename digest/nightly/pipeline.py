@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, select
 
 from digest.clock import Timings, timed
 from digest.config import Settings
-from digest.delivery.deliver import CLAIM_TIMEOUT, SUPPRESSION_MAX_AGE, Delivery
+from digest.delivery.deliver import DEFAULT_LIMITS, Delivery, DeliveryLimits
 from digest.delivery.transports import Transport, make_transport
 from digest.errors import GraphMissing, RunPaused, SearchMissing
 from digest.faults import DATABASE_ERRORS
@@ -79,10 +79,8 @@ class Pipeline:
         engine: Engine | None = None,
         redis: Redis | None = None,
         transport: Transport | None = None,
-        throttle: Callable[[], None] | None = None,
         strategy: FriendEventsStrategy | None = None,
-        claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
-        suppression_max_age: float = SUPPRESSION_MAX_AGE,
+        limits: DeliveryLimits = DEFAULT_LIMITS,
     ) -> None:
         self.settings = settings
         self._own_engine = engine is None
@@ -104,8 +102,7 @@ class Pipeline:
         self._own_transport = transport is None
         self.delivery = Delivery(
             engine=self.engine, redis=self.redis, keys=self.keys, transport=self._open_transport,
-            on_sent=self._remember, throttle=throttle, claim_timeout=claim_timeout,
-            suppression_max_age=suppression_max_age,
+            on_sent=self._remember, limits=limits,
         )
         # Events and people recur in every chunk of a run; cards are reused for a while.
         self._event_cards = _CardCache(CARD_CACHE_SECONDS)

@@ -74,13 +74,21 @@ def due_date(
     return local.date()
 
 
+@dataclass(frozen=True)
+class DueRule:
+    """The schedule's part of the due rule: which lists go out, when a subscription names
+    no hour of its own, and the weekly list's day (0 = Monday)."""
+
+    default_send_hour: int
+    lists: Iterable[str]
+    weekly_day: int = 0
+
+
 def due_by_date(
     candidates: Iterable[Candidate],
     now: dt.datetime,
     *,
-    default_send_hour: int,
-    lists: Iterable[str],
-    weekly_day: int = 0,
+    rule: DueRule,
     exclude: set[tuple[int, dt.date]] | frozenset = frozenset(),
     busy: set[int] | frozenset = frozenset(),
 ) -> dict[tuple[str, dt.date], list[int]]:
@@ -89,14 +97,15 @@ def due_by_date(
     ``exclude`` holds (subscription id, digest date) pairs already in the ledger;
     ``busy`` the ids a planned or running run is still about to process.
     """
-    enabled = set(lists)
+    enabled = set(rule.lists)
     groups: dict[tuple[str, dt.date], list[int]] = {}
     for candidate in candidates:
         if candidate.list_name not in enabled or candidate.subscription_id in busy:
             continue
-        hour = default_send_hour if candidate.send_hour is None else candidate.send_hour
+        hour = rule.default_send_hour if candidate.send_hour is None else candidate.send_hour
         date = due_date(
-            now, timezone=candidate.timezone, send_hour=hour, list_name=candidate.list_name, weekly_day=weekly_day
+            now, timezone=candidate.timezone, send_hour=hour, list_name=candidate.list_name,
+            weekly_day=rule.weekly_day,
         )
         if date is None or (candidate.subscription_id, date) in exclude:
             continue

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 
 from digest.clock import utcnow
 from digest.runs.chunks import busy_in, busy_subscription_ids, chunks_add
-from digest.runs.due import Candidate, candidate_dates, due_by_date
+from digest.runs.due import Candidate, DueRule, candidate_dates, due_by_date
 from digest.runs.runtime import Schedule, schedule_get
 from digest.runs.state import RunQueue, transition
 from digest.stores import db
@@ -127,8 +127,8 @@ def due_now(engine: Engine, *, now: dt.datetime, schedule: Schedule) -> dict[tup
             )
         }
     return due_by_date(
-        candidates, now, default_send_hour=schedule.default_send_hour, lists=schedule.lists,
-        weekly_day=schedule.weekly_day, exclude=exclude, busy=busy_subscription_ids(engine),
+        candidates, now, exclude=exclude, busy=busy_subscription_ids(engine),
+        rule=DueRule(schedule.default_send_hour, schedule.lists, schedule.weekly_day),
     )
 
 

@@ -8,11 +8,16 @@ Redis graph, like the Redis strategy's. Its answer is identical to
 "attending" and "speaking", filtered on the event's start date.
 
 :class:`PlannedFriendEvents` sends each subscriber to whichever of the two costs less for
-a follow set of their size, by what it measured itself in this process. A fixed
-threshold calibrated on one machine sent heavy followers the wrong way on another
-(0.53x and 0.31x of the best single strategy there). The follow-set sizes are read in
-the one round trip that plans a batch; sizes fall into classes (powers of 4), and per
-class and strategy a :class:`CostModel` keeps the seconds per subscriber observed.
+a follow set of their size, by what it measured itself in this process (a fixed
+threshold calibrated on one machine sent heavy followers the wrong way on another).
+Sizes fall into classes (powers of 4). The choice per class comes from probes: a class's
+subscribers in a batch answered by both strategies in turn, timed on the same people,
+twice (the first only warms up), then fixed until the class is probed again after
+PROBE_EVERY batches of it. Measuring each strategy on a different half of a class, and
+moving the figures with every call, cost more than it saved (the planner reached 0.32x
+to 0.92x of the best single strategy): the halves differ, a Redis call on half a class
+loses the sharing of followees' events, and a figure moved by one slow call flips
+choices back and forth.
 """
 
 from __future__ import annotations
@@ -34,24 +39,22 @@ from digest.values import FriendEvents, FriendEventsFromFollows, Window
 from digest.vocabulary import Role
 
 STRATEGY_NAMES = ("redis", "search")
-# The old fixed threshold (one OR query's worth of followed people): now only which
-# strategy takes the first half of a class being measured.
-SEARCH_THRESHOLD = 2_048
-# A class's measurement of the strategy it does not use is taken again after this many
-# batches with that class, so a cost that fell (warm caches, a quieter machine) is seen.
-REMEASURE_BATCHES = 100
-# Weight of a new observation in a running cost (an exponentially weighted mean).
-SMOOTHING = 0.5
-# Observations of a (strategy, class) that only warm it up: a strategy's first call on
-# some people runs on cold caches (the Redis strategy fetches every followee's events
-# and keeps them for a while, search opens its readers), so it is measured again before
-# its figure is trusted; the next one replaces it.
-WARMUP_CALLS = 1
-# A class's figure taken on few subscribers (a lone heavy follower in a chunk of light
-# ones) is taken again, warm-up and all, when the class shows up this many times more
-# numerous in one batch: subscribers in one call share their followees' events, so the
-# cost per subscriber depends on how many there are.
+# A class is probed again after this many batches with it, so a cost that moved (warm
+# caches, a quieter machine, a grown index) is seen; its work is done twice in one batch
+# of this many at most.
+PROBE_EVERY = 200
+# Probes of a class that only warm it up: a strategy's first call on some people runs on
+# cold caches (the Redis strategy fetches every followee's events and keeps them for a
+# while, search opens its readers), so the next probe's figures replace the warm-up's.
+WARMUP_PROBES = 1
+# A class probed on few subscribers (a lone pair of heavy followers in a chunk of light
+# ones) is probed again when it shows up this many times more numerous in one batch.
 GROUP_GROWTH = 4
+# Search takes a class only when probed this much cheaper: a class moved out of the Redis
+# call takes with it the followees it shared with the rest of the batch, whose events
+# the Redis strategy then fetches for fewer subscribers (a probe cannot see that), and
+# the batch pays two calls' fixed costs. A near tie stays with Redis.
+SEARCH_MARGIN = 0.85
 RECENT_FIGURES = 3  # figures per (strategy, class) that choices take the best of
 CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
@@ -136,110 +139,110 @@ class SearchFriendEvents:
 
 @dataclass
 class CostModel:
-    """Seconds per subscriber, per (strategy, size class), as this process measured them.
+    """Seconds per subscriber, per (strategy, size class), from paired probes.
 
-    A call on one class sets that class's cost (a running mean); a call mixing classes
-    scales every class it held by observed / predicted, so drift in the strategy in use
-    is followed without splitting its calls. Choices go by the best of the last
-    RECENT_FIGURES figures: a load spike or a cold cache only ever makes a figure worse,
-    so the lowest recent one is closest to what a strategy does in steady state.
+    A probe answers one class's subscribers of a batch with both strategies, one after the
+    other, on the same people: the two figures are comparable (same follow sets, same
+    moment of the machine), unlike figures of each strategy on different halves of a
+    class. Between probes the figures stay fixed: calls that answer a batch are not timed,
+    so a choice never flips on one slow call. A class is probed again after
+    PROBE_EVERY of its batches (a bounded share of its work done twice), or when it shows
+    up GROUP_GROWTH times more numerous than when probed (subscribers in one call share
+    their followees' events, so the cost per subscriber depends on how many there are).
+    Choices go by the best of the last RECENT_FIGURES figures: a load spike or a cold
+    cache only ever makes a figure worse.
     """
 
-    costs: dict[tuple[str, int], float] = field(default_factory=dict)
-    measured_at: dict[tuple[str, int], int] = field(default_factory=dict)  # the class's batch count then
+    recent: dict[tuple[str, int], deque[float]] = field(default_factory=dict)  # per-subscriber seconds
+    probes: Counter[int] = field(default_factory=Counter)  # probes per class since its figures were reset
+    probed_at: dict[int, int] = field(default_factory=dict)  # the class's batch count at its last probe
+    group: dict[int, int] = field(default_factory=dict)  # subscribers in the class's last probe
     batches: Counter[int] = field(default_factory=Counter)  # batches seen per class
-    calls: Counter[tuple[str, int]] = field(default_factory=Counter)  # calls measured alone per (strategy, class)
-    group: dict[tuple[str, int], int] = field(default_factory=dict)  # subscribers in the call that set the figure
-    recent: dict[tuple[str, int], deque[float]] = field(default_factory=dict)  # the last figures, per second
 
     def cost(self, strategy: str, cls: int) -> float | None:
-        return self.costs.get((strategy, cls))
+        figures = self.recent.get((strategy, cls))
+        return min(figures) if figures else None
 
-    def stale(self, strategy: str, cls: int, group: int = 0) -> bool:
-        """Not measured past its warm-up yet, not for REMEASURE_BATCHES batches of this
-        class, or measured on GROUP_GROWTH times fewer subscribers than ``group``."""
-        key = (strategy, cls)
-        at = self.measured_at.get(key)
-        if at is None or self.calls[key] <= WARMUP_CALLS:
-            return True
-        if group and group >= GROUP_GROWTH * self.group.get(key, group):
-            return True
-        return self.batches[cls] - at >= REMEASURE_BATCHES
+    def settled(self, cls: int, group: int = 0) -> bool:
+        """Probed past its warm-up, not PROBE_EVERY batches ago, and on at least
+        1/GROUP_GROWTH of ``group`` subscribers."""
+        if self.probes[cls] <= WARMUP_PROBES:
+            return False
+        if group >= GROUP_GROWTH * self.group[cls]:
+            return False
+        return self.batches[cls] - self.probed_at[cls] < PROBE_EVERY
 
     def cheaper(self, cls: int, group: int = 0) -> str | None:
-        """The strategy measured cheaper for the class (for ``group`` subscribers of it),
-        or for a neighbouring class when this one lacks a fresh figure of both (costs grow
-        smoothly with the follow-set size, so a class of a lone heavy follower need not be
-        measured on its own); None when neither it nor a neighbour has both."""
+        """The strategy probed cheaper for the class (for ``group`` subscribers of it;
+        search by SEARCH_MARGIN), None until the class is settled."""
+        return self._choice(cls) if self.settled(cls, group) else None
+
+    def nearest(self, cls: int) -> str | None:
+        """The choice of the class or, failing it, of a neighbour (costs grow smoothly with
+        the follow-set size): what a lone subscriber of an unprobed class goes by."""
         for near in (cls, cls - 1, cls + 1):
-            if not any(self.stale(name, near, group if near == cls else 0) for name in STRATEGY_NAMES):
-                return min(STRATEGY_NAMES, key=lambda name: min(self.recent[(name, near)]))
+            if self.probes[near] > WARMUP_PROBES:
+                return self._choice(near)
         return None
 
-    def restart(self, strategy: str, cls: int) -> None:
-        """Measure the class again from a warm-up, as if it were new."""
-        self.calls[(strategy, cls)] = 0
+    def _choice(self, cls: int) -> str:
+        redis, search = self.cost("redis", cls), self.cost("search", cls)
+        if redis is None or search is None:
+            return "redis"
+        return "search" if search < SEARCH_MARGIN * redis else "redis"
 
-    def record(self, strategy: str, counts: Counter[int], seconds: float) -> None:
-        """A call of ``strategy`` on ``counts`` subscribers per class took ``seconds``."""
-        known = {cls: self.costs.get((strategy, cls)) for cls in counts}
-        if len(counts) == 1:
-            (cls, count), = counts.items()
-            self.calls[(strategy, cls)] += 1
-            if self.calls[(strategy, cls)] <= WARMUP_CALLS + 1:
-                # A warm-up's figure is replaced, not averaged.
-                self.costs.pop((strategy, cls), None)
-                self.recent.pop((strategy, cls), None)
-            self.group[(strategy, cls)] = count
-            self._update(strategy, cls, seconds / count)
-            return
-        measured = {cls: cost for cls, cost in known.items() if cost is not None}
-        if len(measured) < len(known):
-            return  # a mixed call with a class never measured alone says nothing attributable
-        predicted = sum(measured[cls] * count for cls, count in counts.items())
-        ratio = seconds / predicted if predicted > 0 else 1.0
-        for cls in counts:
-            self._update(strategy, cls, measured[cls] * ratio)
-
-    def _update(self, strategy: str, cls: int, per_subscriber: float) -> None:
-        key = (strategy, cls)
-        old = self.costs.get(key)
-        self.costs[key] = per_subscriber if old is None else old + SMOOTHING * (per_subscriber - old)
-        self.recent.setdefault(key, deque(maxlen=RECENT_FIGURES)).append(per_subscriber)
-        self.measured_at[key] = self.batches[cls]
+    def record(self, cls: int, count: int, seconds: Mapping[str, float]) -> None:
+        """A probe: ``count`` subscribers of the class took ``seconds`` per strategy."""
+        regrouped = count >= GROUP_GROWTH * self.group.get(cls, count)
+        if self.probes[cls] <= WARMUP_PROBES or regrouped:
+            # A warm-up's figures (cold caches, readers opening) and figures for a much
+            # smaller group are replaced, not kept among the recent ones.
+            for name in STRATEGY_NAMES:
+                self.recent.pop((name, cls), None)
+        self.probes[cls] += 1
+        for name, spent in seconds.items():
+            self.recent.setdefault((name, cls), deque(maxlen=RECENT_FIGURES)).append(spent / count)
+        self.group[cls] = count
+        self.probed_at[cls] = self.batches[cls]
 
 
 @dataclass(frozen=True)
 class Call:
-    """One strategy call of a planned batch: the subscribers and how many per size class;
-    ``restart``: it measures a class again from its warm-up."""
+    """One part of a planned batch: the subscribers, answered by ``strategy``, or by both
+    in turn (``probe``: the class ``cls`` measured, the first one's answer kept)."""
 
     strategy: str
     subscriber_ids: list[int]
-    counts: Counter[int]
-    restart: bool = False
+    probe: bool = False
+    cls: int = 0
+
+    def order(self, probes: int) -> tuple[str, ...]:
+        """A probe's strategies, taking turns first from probe to probe."""
+        if not self.probe:
+            return (self.strategy,)
+        return STRATEGY_NAMES if probes % 2 == 0 else STRATEGY_NAMES[::-1]
 
 
 class PlannedFriendEvents:
-    """Per subscriber, the strategy measured cheaper for their follow-set size.
+    """Per subscriber, the strategy probed cheaper for their follow-set size.
 
-    A size class without fresh figures of both strategies (here or in a neighbouring
-    class) is split: half its subscribers in the batch go to each strategy, in calls of
-    their own, which measure them (a class of one subscriber is not measured; it joins
-    the batch's biggest call). Everything else goes, merged per strategy, to the cheaper
-    one.
+    A size class of two or more subscribers in a batch that is not settled (see
+    :class:`CostModel`) is probed: answered by both strategies, timed. A lone subscriber
+    of an unsettled class goes by its class's or a neighbour's last figures, else joins
+    the batch's biggest call: alone, it would cost a call of its own. Everything else goes,
+    merged per strategy, to the cheaper one. A class settles after WARMUP_PROBES + 1
+    probes, so on a steady workload the probing is a few batches at the start of a
+    process's first run and then one batch per class in PROBE_EVERY.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
-    strategy over this planner's life.
+    strategy over this planner's life (a probe counts for the answer kept).
     """
 
     def __init__(self, redis_strategy: FriendEventsFromFollows, search_strategy: SearchFriendEvents, *,
-                 threshold: int = SEARCH_THRESHOLD,
                  costs: CostModel | None = None):
         self.search = search_strategy
         self.strategies: dict[str, FriendEventsFromFollows] = {"redis": redis_strategy, "search": search_strategy}
-        self.threshold = threshold
         self.costs = costs if costs is not None else CostModel()
         self.usage: Counter[str] = Counter()
         self._last: tuple[str, ...] = ()
@@ -261,42 +264,32 @@ class PlannedFriendEvents:
         return dict(zip(subscriber_ids, map(int, sizes), strict=False))
 
     def plan(self, sizes: Mapping[int, int]) -> list[Call]:
-        """The calls that answer a batch (subscriber → follow-set size): measuring calls
-        (one class each) first, then one merged call per strategy."""
+        """The calls that answer a batch (subscriber → follow-set size): one merged call
+        per strategy, then the probes (one class each), biggest follow sets first. So a
+        probe's Redis figure is the class's cost on top of what the batch fetched before
+        it (subscribers share followees, whose events the Redis strategy keeps), which is
+        what the class adds to a merged Redis call once settled."""
         by_class: dict[int, list[int]] = defaultdict(list)
         for person, size in sizes.items():
             by_class[size_class(size)].append(person)
-        measuring: list[Call] = []
+        probes: list[Call] = []
         merged: dict[str, list[int]] = {name: [] for name in STRATEGY_NAMES}
-        merged_counts: dict[str, Counter[int]] = {name: Counter() for name in STRATEGY_NAMES}
-        lone: list[tuple[int, int]] = []  # (class, subscriber) alone in a class nothing decides yet
+        lone: list[int] = []
         for cls, people in sorted(by_class.items()):
             choice = self.costs.cheaper(cls, len(people))
-            if choice is not None:
+            if choice is None and len(people) == 1:
+                choice = self.costs.nearest(cls)
+                if choice is None:
+                    lone.append(people[0])
+                    continue
+            if choice is None:
+                probes.append(Call("redis+search", people, probe=True, cls=cls))
+            else:
                 merged[choice].extend(people)
-                merged_counts[choice][cls] += len(people)
-                continue
-            if len(people) == 1:
-                # Never measured alone: a lone heavy follower in a chunk of light ones costs
-                # the Redis strategy little inside its merged call (its followees' events
-                # are fetched once and shared), much more in a call of its own.
-                lone.append((cls, people[0]))
-                continue
-            # Measure: half the class's subscribers to each strategy.
-            stale = [name for name in STRATEGY_NAMES if self.costs.stale(name, cls, len(people))]
-            prior = "search" if 4 ** cls > self.threshold * 2 else "redis"  # the class's middle above the threshold
-            first = prior if prior in stale else stale[0]
-            second = next(name for name in STRATEGY_NAMES if name != first)
-            half = len(people) // 2
-            for name, part in ((first, people[:half]), (second, people[half:])):
-                again = name in stale and self.costs.calls[(name, cls)] > WARMUP_CALLS
-                measuring.append(Call(name, part, Counter({cls: len(part)}), restart=again))
         if lone:  # into the biggest merged call (Redis when there is none)
             host = max(STRATEGY_NAMES, key=lambda name: (len(merged[name]), name == "redis"))
-            for cls, person in lone:
-                merged[host].append(person)
-                merged_counts[host][cls] += 1
-        return measuring + [Call(name, merged[name], merged_counts[name]) for name in STRATEGY_NAMES if merged[name]]
+            merged[host].extend(lone)
+        return [Call(name, merged[name]) for name in STRATEGY_NAMES if merged[name]] + probes[::-1]
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
@@ -309,18 +302,23 @@ class PlannedFriendEvents:
         follows = follow_sets(graph, subscriber_ids, keys)
         calls = self.plan({p: len(members) for p, members in follows.items()})
         found: dict[int, FriendEvents] = {}
+        used: set[str] = set()
         for call in calls:
-            if call.restart:
-                (cls,) = call.counts
-                self.costs.restart(call.strategy, cls)
-            started = time.perf_counter()
             mine = {p: follows[p] for p in call.subscriber_ids}
-            found.update(self.strategies[call.strategy].friend_events_from(mine, window, keys))
-            self.costs.record(call.strategy, call.counts, time.perf_counter() - started)
-        self.costs.batches.update({cls for call in calls for cls in call.counts})
-        used = {call.strategy for call in calls}
+            order = call.order(self.costs.probes[call.cls])
+            seconds: dict[str, float] = {}
+            for name in order:
+                started = time.perf_counter()
+                answer = self.strategies[name].friend_events_from(mine, window, keys)
+                seconds[name] = time.perf_counter() - started
+                if name == order[0]:
+                    found.update(answer)  # a probe's second answer is the same, by contract
+            used.add(order[0])
+            self.usage[order[0]] += len(mine)
+            if call.probe:
+                self.costs.record(call.cls, len(mine), seconds)
+        self.costs.batches.update({size_class(len(members)) for members in follows.values()})
         self._last = tuple(name for name in STRATEGY_NAMES if name in used)
-        self.usage.update({call.strategy: len(call.subscriber_ids) for call in calls})
         return found
 
 
@@ -333,8 +331,8 @@ def search_strategy(
 
 def planned_strategy(
     settings: Settings, *, graph: Graph, redis_strategy: FriendEventsFromFollows, search: SearchIndex | None = None,
-    threshold: int = SEARCH_THRESHOLD, **extra: Any,
+    **extra: Any,
 ) -> PlannedFriendEvents:
-    """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by measured cost for their follow-set size."""
+    """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by probed cost for their follow-set size."""
     search_friends = search_strategy(settings, graph=graph, search=search)
-    return PlannedFriendEvents(redis_strategy, search_friends, threshold=threshold)
+    return PlannedFriendEvents(redis_strategy, search_friends)

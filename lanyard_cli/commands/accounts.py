@@ -142,7 +142,7 @@ def accounts():
 @click.pass_obj
 def link(app, handle, verified, source):
     """Link the account SOURCE names to a person (an organiser's tool); unverified unless --verified proves it."""
-    from digest.accounts.links import account_link, identity_find
+    from digest.accounts.linking import account_link, identity_find
     from digest.accounts.verify import account_verify
 
     ref = _source(source)

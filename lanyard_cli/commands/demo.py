@@ -26,7 +26,9 @@ def demo(app, people, events, subscribers, reset):
     click.echo(f"data directory: {settings.data_dir}")
     app.migrate()
     _replace_earlier_run(app, reset=reset)
-    run_seed(app, people=people, events=events, subscribers=subscribers, seed=1, today=None, reset=True)
+    from digest.demo.seed import SeedPlan
+
+    run_seed(app, SeedPlan(people=people, events=events, subscribers=subscribers, seed=1, today=None, reset=True))
     # The site's search (and the "appears most often with" lists) read the index.
     rebuild_search(app)
 

@@ -20,10 +20,12 @@ def seed(app, people, events, subscribers, seed_value, today, reset):
     if subscribers > people:
         raise click.BadParameter(f"cannot exceed --people ({people})", param_hint="--subscribers")
     app.migrate()
-    run_seed(
-        app, people=people, events=events, subscribers=subscribers, seed=seed_value,
+    from digest.demo.seed import SeedPlan
+
+    run_seed(app, SeedPlan(
+        people=people, events=events, subscribers=subscribers, seed=seed_value,
         today=today.date() if today else dt.date.today(), reset=reset,
-    )
+    ))
 
 
 COMMANDS = [seed]

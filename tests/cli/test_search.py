@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.search import DocKey
 from digest.search.sync import record_pending
 from digest.stores import db
@@ -28,7 +28,7 @@ def env(database_url, tmp_path):
 
 
 def test_rebuild_check_drift_and_sync(env, engine, redis_client):
-    seed(engine, people=60, events=8, subscribers=5, seed=2, today=dt.date(2026, 12, 1))
+    seed(engine, SeedPlan(people=60, events=8, subscribers=5, seed=2, today=dt.date(2026, 12, 1)))
 
     result = run(["search", "check"], env)
     assert result.returncode == 1
@@ -70,7 +70,7 @@ def test_unreachable_solr_is_one_line(env):
 def test_rebuild_and_check_on_solrcloud(env, engine, solr_cloud):
     """On SolrCloud: the rebuild fills a new collection and points the alias at it; check
     reads every document's fingerprint back through the alias on either node."""
-    seed(engine, people=60, events=8, subscribers=5, seed=2, today=dt.date(2026, 12, 1))
+    seed(engine, SeedPlan(people=60, events=8, subscribers=5, seed=2, today=dt.date(2026, 12, 1)))
     solr = {**env, "LANYARD_SEARCH_URL": solr_cloud.url}
     result = run(["search", "rebuild"], solr)
     assert result.returncode == 0, result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -18,9 +19,11 @@ from digest.subscriptions import (
     subscription_get,
     subscription_resubscribe,
     subscription_unsubscribe,
+    subscription_unsubscribe_many,
     unsubscribe_queue_length,
     unsubscribe_replay,
 )
+from tests.factories import make_person, make_subscription
 
 PREFIX = "lanyard:"
 KEYS = RedisKeys(PREFIX)
@@ -176,3 +179,37 @@ def test_one_replay_at_a_time(engine, redis_client, subscription_id):
     assert redis_client.get(KEYS.unsubscribe_replay_lock) == b"someone else"  # not ours to free
     redis_client.delete(KEYS.unsubscribe_replay_lock)
     assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 1
+
+
+def test_groups_overlapping_in_opposite_orders_apply_each_subscription_once(engine):
+    with engine.begin() as connection:
+        ids = [make_subscription(connection, make_person(connection)) for _ in range(12)]
+    groups = [[(i, "one_click") for i in ids], [(i, "link") for i in reversed(ids)],
+              [(i, "one_click") for i in ids[::2]], [(i, "link") for i in ids[1::3]]]
+    start = threading.Barrier(len(groups))
+    results: list[dict[int, bool]] = []
+
+    def write(group):
+        start.wait()
+        results.append(subscription_unsubscribe_many(engine, asks=group))
+
+    threads = [threading.Thread(target=write, args=(group,)) for group in groups]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == len(groups)  # no group failed (no deadlock between them)
+    # Each subscription changed in exactly one group, with exactly one audit row.
+    assert sorted(i for result in results for i, changed in result.items() if changed) == ids
+    assert sorted(row[0] for row in audit(engine)) == ids
+    assert {status(engine, i) for i in ids} == {"unsubscribed"}
+
+
+def test_a_group_names_missing_subscriptions_by_leaving_them_out(engine, subscription_id):
+    assert subscription_unsubscribe_many(engine, asks=[]) == {}
+    assert subscription_unsubscribe_many(engine, asks=[(subscription_id + 1, "link"), (subscription_id, "link")]) == {
+        subscription_id: True
+    }
+    with pytest.raises(ValueError, match="unknown via"):
+        subscription_unsubscribe_many(engine, asks=[(subscription_id, "carrier pigeon")])
+    assert audit(engine) == [(subscription_id, "unsubscribe", "link")]

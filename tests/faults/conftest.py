@@ -16,7 +16,7 @@ import redis
 from sqlalchemy import select
 
 from digest.config import load_settings
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.runs.runtime import schedule_set
@@ -132,7 +132,7 @@ def stack(fault_database, redis_server, smtp_server, tmp_path):
     }
     (tmp_path / "logs").mkdir()
     found = Stack(env, tmp_path / "logs")
-    seed(found.engine, people=600, events=80, subscribers=SUBSCRIBERS, seed=11, today=DAY)
+    seed(found.engine, SeedPlan(people=600, events=80, subscribers=SUBSCRIBERS, seed=11, today=DAY))
     rebuild(Graph(redis_lib_client(redis_server), prefix), found.engine)
     # Slow enough that a fault lands mid-run; lost work is taken over after 10 s; the
     # beat plans nothing of its own (no lists), it only sweeps.

@@ -20,7 +20,7 @@ from collections import Counter
 import psycopg
 import pytest
 
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.runs.planning import RunRequest, run_start
@@ -118,7 +118,7 @@ def net_stack(net, net_pg, tmp_path):
     stack = Stack(env, tmp_path / "logs")
     stack.smtp, stack.net, stack.remote = smtp, net, remote
     try:
-        seed(stack.engine, people=600, events=80, subscribers=240, seed=11, today=DAY)
+        seed(stack.engine, SeedPlan(people=600, events=80, subscribers=240, seed=11, today=DAY))
         rebuild(Graph(redis_lib_client(redis_server), prefix), stack.engine)
         schedule_set(stack.engine, chunk_size=15, rate_limit=30, chunk_timeout=CHUNK_TIMEOUT, max_attempts=8,
                      lists="")

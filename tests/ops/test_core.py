@@ -25,7 +25,7 @@ from digest.ops.readonly import (
     read_only_set,
     writes_refused,
 )
-from digest.ops.state import ops_snapshot
+from digest.ops.snapshot import ops_snapshot
 from digest.runs.runtime import ScheduleSettingGroup, schedule_get
 from digest.stores import db
 from digest.stores.keys import RedisKeys

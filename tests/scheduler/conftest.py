@@ -19,7 +19,7 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import select
 
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.stores import db
@@ -144,7 +144,7 @@ def workers(worker_env, celery_app, tmp_path):
 @pytest.fixture
 def seeded(engine, redis_client, prefix):
     """A small seeded world (60 subscribers) and its graph under the test's prefix."""
-    seed(engine, people=400, events=60, subscribers=60, seed=5, today=DAY)
+    seed(engine, SeedPlan(people=400, events=60, subscribers=60, seed=5, today=DAY))
     rebuild(Graph(redis_client, prefix), engine)
     with engine.connect() as connection:
         return list(connection.execute(select(db.subscription.c.id).order_by(db.subscription.c.id)).scalars())

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from digest.accounts.env import AccountsEnv
-from digest.accounts.links import account_link, identity_find
+from digest.accounts.linking import account_link, identity_find
 from digest.accounts.sources import source_parse
 from digest.graph.store import Graph
 from digest.http import HttpClient, HttpConfig

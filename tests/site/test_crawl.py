@@ -19,7 +19,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.search.documents import stream_documents
 from lanyard_site import stores
 from lanyard_site.events.models import Event, Person, Session, Topic
@@ -42,7 +42,7 @@ def seeded(alias):
     """A small seeded catalogue (names in many scripts) in this test's database, and its
     search index."""
     engine = stores.engine(alias)
-    seed(engine, people=90, events=40, subscribers=40, seed=7, today=timezone.localdate())
+    seed(engine, SeedPlan(people=90, events=40, subscribers=40, seed=7, today=timezone.localdate()))
     with engine.connect() as connection:
         stores.search().rebuild(stream_documents(connection))
     return engine

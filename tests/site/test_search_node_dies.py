@@ -9,7 +9,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.search.documents import stream_documents
 from lanyard_site import stores
 from lanyard_site.events.models import Event
@@ -26,7 +26,7 @@ AWAY = "Search is unavailable right now"
 def on_solrcloud(alias, solr_cloud):
     with site_stores(search={"url": solr_cloud.url}):
         engine = stores.engine(alias)
-        seed(engine, people=30, events=12, subscribers=5, seed=3, today=timezone.localdate())
+        seed(engine, SeedPlan(people=30, events=12, subscribers=5, seed=3, today=timezone.localdate()))
         index = stores.search()
         index.solr.delete(q="*:*", commit=True)
         with engine.connect() as connection:

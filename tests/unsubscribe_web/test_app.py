@@ -9,15 +9,17 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from digest.stores import db
 from digest.stores.keys import RedisKeys
-from digest.subscriptions import unsubscribe_queue_length
+from digest.subscriptions import SubscriptionNotFound, unsubscribe_queue_length, unsubscribe_replay
 from digest.tokens import SubscriptionRef, TokenSigner
+from tests.conftest import TEST_SECRET, django_migrate
+from tests.faults.servers import PostgresCluster
 from unsubscribe_web.app import UnsubscribeApp, create_app
 
-from .conftest import running
+from .conftest import NOW, running
 from .token_corpus import mutated_tokens
 
 KEYS = RedisKeys("lanyard:")
@@ -280,6 +282,23 @@ def test_an_unexpected_error_is_a_plain_500(settings, engine, redis_client, sign
     assert "internal detail" in caplog.text  # logged for the operators
 
 
+def test_an_unexpected_error_in_a_group_write_is_a_500_never_a_done(
+    settings, engine, redis_client, signer, make_subscription, caplog
+):
+    class Faulty(UnsubscribeApp):
+        def _unsubscribe_group(self, asks):
+            raise RuntimeError("internal detail of the group write")
+
+    ref = make_subscription()
+    with running(Faulty(settings, engine=engine, redis=redis_client)) as url:
+        response = httpx.post(f"{url}/u/{signer.sign('unsubscribe', ref)}", data=ONE_CLICK)
+    assert response.status_code == 500
+    assert "unsubscribed" not in response.text.lower() and "internal detail" not in response.text
+    assert "internal detail of the group write" in caplog.text
+    assert status_of(engine, ref) == "active" and audit_rows(engine) == []
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+
+
 def dead_port() -> int:
     import socket
 
@@ -291,8 +310,6 @@ def dead_port() -> int:
 def test_database_down_queues_then_replay_applies(
     make_settings, database_url, engine, redis_client, signer, make_subscription
 ):
-    from digest.subscriptions import unsubscribe_replay
-
     ref, other = make_subscription(), make_subscription()
     down = make_settings(database_url=f"postgresql://postgres@127.0.0.1:{dead_port()}/lanyard")
     with running(create_app(down, redis=redis_client)) as url:
@@ -343,3 +360,122 @@ def test_both_down_is_an_honest_503(make_settings, database_url, engine, redis_c
     assert status_of(engine, ref) == "active"
     assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
     assert suppressed(redis_client) == set()
+
+
+def test_many_concurrent_posts_each_subscription_unsubscribed_once(
+    endpoint, engine, redis_client, signer, make_subscription
+):
+    refs = [make_subscription() for _ in range(8)]
+    urls = [str(endpoint.base_url) + f"/u/{signer.sign('unsubscribe', ref)}" for ref in refs for _ in range(4)]
+    start = threading.Barrier(len(urls))
+    answers: list[tuple[int, bool]] = []
+
+    def post(url):
+        with httpx.Client(timeout=60) as client:
+            start.wait()
+            response = client.post(url, data=ONE_CLICK)
+            answers.append((response.status_code, "You are unsubscribed" in response.text))
+
+    threads = [threading.Thread(target=post, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [(200, True)] * len(urls)  # every answer true: each is committed
+    for ref in refs:
+        assert audit_rows(engine, ref) == [("unsubscribe", "one_click")]
+        assert status_of(engine, ref) == "unsubscribed"
+    assert suppressed(redis_client) == {ref.subscription_id for ref in refs}
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+
+
+def test_a_group_is_one_transaction_and_applies_each_subscription_once(
+    settings, engine, redis_client, make_subscription
+):
+    app = create_app(settings, engine=engine, redis=redis_client)
+    first, second = make_subscription(), make_subscription()
+    already = make_subscription(status="unsubscribed")
+    missing = second.subscription_id + 1000
+    group = [(first.subscription_id, "one_click"), (second.subscription_id, "link"), (first.subscription_id, "link"),
+             (already.subscription_id, "one_click"), (missing, "link")]
+    checkouts: list[object] = []
+    event.listen(engine, "checkout", lambda *args: checkouts.append(args))
+
+    results = app._unsubscribe_group(group)
+    assert results[:4] == [True, True, True, False]
+    assert isinstance(results[4], SubscriptionNotFound) and results[4].subscription_id == missing
+    assert len(checkouts) == 1  # one connection, one transaction (on PostgreSQL one statement) for the group
+    assert audit_rows(engine, first) == [("unsubscribe", "one_click")]  # asked twice, applied once
+    assert audit_rows(engine, second) == [("unsubscribe", "link")]
+    assert audit_rows(engine, already) == []
+    assert suppressed(redis_client) == {first.subscription_id, second.subscription_id, already.subscription_id}
+
+    checkouts.clear()
+    again = app._unsubscribe_group(group)  # a repeat writes nothing
+    assert len(checkouts) == 1
+    assert again[:4] == [False, False, False, False] and isinstance(again[4], SubscriptionNotFound)
+    assert len(audit_rows(engine)) == 2
+
+
+@pytest.fixture
+def own_postgres(tmp_path):
+    """A PostgreSQL server of this test's own (it is stopped mid-test), with lanyard's schema."""
+    cluster = PostgresCluster()
+    cluster.init()
+    cluster.start()
+    try:
+        cluster.create_database("lanyard")
+        django_migrate(cluster.url("lanyard"), tmp_path / "migrate")
+        yield cluster
+    finally:
+        try:
+            cluster.stop(mode="immediate")
+        except AssertionError:  # the test left it stopped
+            pass
+        cluster.remove()
+
+
+def insert_subscription(engine, n: int) -> SubscriptionRef:
+    with engine.begin() as connection:
+        person_id = connection.execute(db.person.insert().values(
+            name=f"Ada {n}", handle=f"ada{n}", bio="", avatar_url="", timezone="UTC", cache_version=1,
+        )).inserted_primary_key[0]
+        subscription_id = connection.execute(db.subscription.insert().values(
+            person_id=person_id, list="daily", status="active", email=f"ada{n}@example.com", send_hour=7,
+            created_at=NOW, updated_at=NOW,
+        )).inserted_primary_key[0]
+    return SubscriptionRef(subscription_id, "daily")
+
+
+def test_a_stopped_database_never_gets_a_false_done(own_postgres, make_settings, redis_client):
+    signer = TokenSigner([TEST_SECRET])
+    settings = make_settings(database_url=own_postgres.url("lanyard"))
+    engine = db.make_engine(settings.database.primary)
+    committed, refused, queued = (insert_subscription(engine, n) for n in (1, 2, 3))
+    # One endpoint whose Redis is away too (nowhere to queue), one with the test Redis.
+    no_redis = create_app(make_settings(database_url=own_postgres.url("lanyard"),
+                                        redis_url=f"redis://127.0.0.1:{dead_port()}/0"))
+    with running(no_redis) as bare, running(create_app(settings, redis=redis_client)) as queueing:
+        response = httpx.post(f"{bare}/u/{signer.sign('unsubscribe', committed)}", data=ONE_CLICK, timeout=30)
+        assert response.status_code == 200 and "You are unsubscribed" in response.text
+        assert httpx.get(f"{queueing}/u/{signer.sign('unsubscribe', queued)}", timeout=30).status_code == 200
+
+        own_postgres.stop(mode="immediate")  # the pools' connections die with it
+        refused_answer = httpx.post(f"{bare}/u/{signer.sign('unsubscribe', refused)}", data=ONE_CLICK, timeout=30)
+        queued_answer = httpx.post(f"{queueing}/u/{signer.sign('unsubscribe', queued)}", data=ONE_CLICK, timeout=30)
+    engine.dispose()
+    assert refused_answer.status_code == 503 and refused_answer.headers["retry-after"]
+    assert "try again" in refused_answer.text.lower() and "unsubscribed" not in refused_answer.text.lower()
+    # Durably queued in Redis: that answer may say so.
+    assert queued_answer.status_code == 200 and "You are unsubscribed" in queued_answer.text
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 1
+
+    own_postgres.start()
+    assert status_of(engine, committed) == "unsubscribed" and audit_rows(engine, committed) == [
+        ("unsubscribe", "one_click")
+    ]
+    assert status_of(engine, refused) == "active" and audit_rows(engine, refused) == []
+    assert unsubscribe_replay(engine, redis_client, prefix="lanyard:") == 1
+    assert status_of(engine, queued) == "unsubscribed" and audit_rows(engine, queued) == [("unsubscribe", "one_click")]
+    engine.dispose()
+    no_redis.engine.dispose()

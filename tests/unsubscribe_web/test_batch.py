@@ -11,6 +11,7 @@ import threading
 import httpx
 from sqlalchemy import select
 
+from digest.delivery.deliver import DeliveryLimits
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild
 from digest.links import unsubscribe_link
@@ -58,7 +59,8 @@ def test_a_one_click_unsubscribe_mid_run_stops_the_next_email(
         if not clicks:
             clicks.append(httpx.post(hal_link, data={"List-Unsubscribe": "One-Click"}, timeout=10))
 
-    pipeline = Pipeline(settings, engine=engine, redis=redis_client, throttle=throttle, suppression_max_age=0)
+    pipeline = Pipeline(settings, engine=engine, redis=redis_client,
+                        limits=DeliveryLimits(throttle=throttle, suppression_max_age=0))
     try:
         result = pipeline.process_chunk(run_id=plan.run_id, subscription_ids=plan.chunks[0])
     finally:

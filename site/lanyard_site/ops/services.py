@@ -7,7 +7,7 @@ from django.db import router
 
 from digest.ops.flags import ANONYMOUS, FlagSet, Visitor
 from digest.ops.live import OpsSettingGroup, Registry
-from digest.ops.state import DEFAULT_SNAPSHOT, OpsSnapshot, ops_snapshot
+from digest.ops.snapshot import DEFAULT_SNAPSHOT, OpsSnapshot, ops_snapshot
 from digest.runs.runtime import ScheduleSettingGroup
 from digest.vocabulary import Store
 

@@ -38,7 +38,7 @@ def _saved(sender, instance, created, using, **kwargs) -> None:
         Session.objects.using(using).filter(speakers=instance).touch()
 
 
-def _topics_changed(sender, instance, action, reverse, model, pk_set, using, **kwargs) -> None:
+def _topics_changed(*, instance, action, reverse, pk_set, using, **kwargs) -> None:
     if action not in CHANGES:
         return
     if reverse:  # topic.events.add(...): the events named by pk_set (all of the topic's, before a clear)
@@ -48,7 +48,7 @@ def _topics_changed(sender, instance, action, reverse, model, pk_set, using, **k
         Event.objects.using(using).filter(pk=instance.pk).touch()
 
 
-def _speakers_changed(sender, instance, action, reverse, model, pk_set, using, **kwargs) -> None:
+def _speakers_changed(*, instance, action, reverse, pk_set, using, **kwargs) -> None:
     if action not in CHANGES:
         return
     if reverse:

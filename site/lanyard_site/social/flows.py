@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from digest.accounts.errors import AccountError
-from digest.accounts.links import identity_find
+from digest.accounts.linking import identity_find
 from digest.accounts.sources import source_parse
 from digest.accounts.values import Identity
 from digest.accounts.verify import NotVerified, account_verify

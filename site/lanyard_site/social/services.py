@@ -17,7 +17,7 @@ from django.db import router, transaction
 
 from digest.accounts.env import AccountsEnv
 from digest.accounts.errors import AccountError, AccountTaken
-from digest.accounts.links import account_link, account_unlink
+from digest.accounts.linking import account_link, account_unlink
 from digest.accounts.values import Identity
 from digest.sealed import Sealer
 from digest.stores.keys import RedisKeys

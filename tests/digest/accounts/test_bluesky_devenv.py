@@ -22,7 +22,7 @@ import pytest
 
 from digest.accounts.env import AccountsEnv
 from digest.accounts.imports import follows_import_source
-from digest.accounts.links import account_link, identity_find
+from digest.accounts.linking import account_link, identity_find
 from digest.accounts.sources import source_parse
 from digest.http import HttpClient, HttpConfig
 from tests.conftest import create_postgres_database, drop_postgres_database

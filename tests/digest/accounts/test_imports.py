@@ -10,7 +10,7 @@ from sqlalchemy import insert
 
 from digest.accounts.errors import AccountNotFound, BadAnswer, ProviderUnavailable, RateLimited, TokenRefused
 from digest.accounts.imports import follows_import, follows_import_source, follows_refresh_due
-from digest.accounts.links import account_link, identity_find
+from digest.accounts.linking import account_link, identity_find
 from digest.accounts.sources import source_parse
 from digest.graph.store import follow_added
 from digest.stores import db

@@ -6,7 +6,7 @@ import pytest
 
 from digest.accounts.errors import AccountNotFound, AccountUnusable, RateLimited, TokenRefused
 from digest.accounts.imports import follows_import, follows_import_source
-from digest.accounts.links import account_link, identity_find
+from digest.accounts.linking import account_link, identity_find
 from digest.accounts.sources import source_parse
 from tests.digest.accounts.conftest import NOW
 from tests.digest.accounts.helpers import account, follows, listed

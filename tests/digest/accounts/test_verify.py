@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.accounts.links import identity_find
+from digest.accounts.linking import identity_find
 from digest.accounts.sources import source_parse
 from digest.accounts.verify import NotVerified, account_verify, same_page
 from digest.vocabulary import VerifiedVia

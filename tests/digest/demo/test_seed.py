@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from digest.demo.seed import SeedError, seed
+from digest.demo.seed import SeedError, SeedPlan, seed
 from digest.stores import db
 
 TODAY = dt.date(2026, 11, 28)
@@ -21,7 +21,7 @@ def follow_counts(engine):
 
 
 def test_seed_fills_every_catalogue_table(engine):
-    stats = seed(engine, people=600, events=80, subscribers=50, seed=3, today=TODAY)
+    stats = seed(engine, SeedPlan(people=600, events=80, subscribers=50, seed=3, today=TODAY))
     found = counts(engine)
     assert found["person"] == stats.people == 600
     assert found["follow"] == stats.follows > 600
@@ -42,16 +42,16 @@ def test_seed_fills_every_catalogue_table(engine):
 
 
 def test_same_seed_same_data_different_seed_different_data(engine, make_settings, migrated_database_url):
-    seed(engine, people=300, events=30, subscribers=10, seed=7, today=TODAY)
+    seed(engine, SeedPlan(people=300, events=30, subscribers=10, seed=7, today=TODAY))
     first = follow_counts(engine)
-    seed(engine, people=300, events=30, subscribers=10, seed=7, today=TODAY, reset=True)
+    seed(engine, SeedPlan(people=300, events=30, subscribers=10, seed=7, today=TODAY, reset=True))
     assert follow_counts(engine) == first
-    seed(engine, people=300, events=30, subscribers=10, seed=8, today=TODAY, reset=True)
+    seed(engine, SeedPlan(people=300, events=30, subscribers=10, seed=8, today=TODAY, reset=True))
     assert follow_counts(engine) != first
 
 
 def test_follow_counts_are_heavy_tailed_past_the_or_query_limit(engine):
-    seed(engine, people=6_000, events=5, subscribers=0, seed=1, today=TODAY)
+    seed(engine, SeedPlan(people=6_000, events=5, subscribers=0, seed=1, today=TODAY))
     per_person = sorted(follow_counts(engine).values())
     median = per_person[len(per_person) // 2]
     assert median < 20
@@ -59,16 +59,16 @@ def test_follow_counts_are_heavy_tailed_past_the_or_query_limit(engine):
 
 
 def test_seed_refuses_to_mix_with_existing_data(engine):
-    seed(engine, people=50, events=5, subscribers=5, seed=1, today=TODAY)
+    seed(engine, SeedPlan(people=50, events=5, subscribers=5, seed=1, today=TODAY))
     with pytest.raises(SeedError, match="--reset"):
-        seed(engine, people=50, events=5, subscribers=5, seed=1, today=TODAY)
+        seed(engine, SeedPlan(people=50, events=5, subscribers=5, seed=1, today=TODAY))
     with pytest.raises(SeedError, match="--subscribers"):
-        seed(engine, people=50, events=5, subscribers=51, seed=1, today=TODAY, reset=True)
+        seed(engine, SeedPlan(people=50, events=5, subscribers=51, seed=1, today=TODAY, reset=True))
 
 
 def test_ids_continue_after_seeding(engine):
     """Rows inserted later (by the site) must not collide with the seeded explicit ids."""
-    seed(engine, people=20, events=2, subscribers=2, seed=1, today=TODAY)
+    seed(engine, SeedPlan(people=20, events=2, subscribers=2, seed=1, today=TODAY))
     with engine.begin() as c:
         new_id = c.execute(
             db.topic.insert().values(name="New", slug="new-topic", cache_version=1)
@@ -84,7 +84,7 @@ def test_demo_people_have_accounts_and_some_follows_are_imported(engine):
     from digest.accounts.follows import pairs_sync
     from digest.vocabulary import FollowSource
 
-    stats = seed(engine, people=400, events=20, subscribers=10, seed=3, today=TODAY)
+    stats = seed(engine, SeedPlan(people=400, events=20, subscribers=10, seed=3, today=TODAY))
     found = counts(engine)
     assert found["account"] == stats.accounts > 0 and stats.imported_follows > 0
     with engine.connect() as c:

@@ -14,7 +14,7 @@ from email.parser import BytesParser
 
 import pytest
 
-from digest.nightly.message import build_message, make_list_id, make_message_id
+from digest.nightly.message import ListHeaders, build_message, make_list_id, make_message_id
 from digest.nightly.render import Renderer
 from digest.values import DigestItem, EventCard, PersonCard
 from tests.digest.nightly import sample_digests as samples
@@ -81,13 +81,13 @@ SAMPLES = {
 
 def message(renderer, digest) -> bytes:
     rendered = renderer.render(digest)
-    return build_message(
-        rendered=rendered, digest=digest, sender=f"lanyard <digest@{DOMAIN}>",
+    headers = ListHeaders(
         list_id=make_list_id(list_name=digest.list_name, domain=DOMAIN), unsubscribe_url=digest.unsubscribe_url,
         unsubscribe_mailto=f"mailto:unsubscribe@{DOMAIN}?subject=unsubscribe%20TOKEN123.sig",
         feedback_id=f"{DIGEST_DATE:%Y%m%d}:daily:digest:{DOMAIN}",
         message_id=make_message_id(subscription_id=digest.subscription_id, digest_date=DIGEST_DATE, domain=DOMAIN),
     )
+    return build_message(rendered=rendered, digest=digest, sender=f"lanyard <digest@{DOMAIN}>", headers=headers)
 
 
 def spamassassin_score(raw: bytes) -> tuple[float, str]:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from digest.config import ConfigError
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.errors import GraphMissing
 from digest.graph.store import Graph, attendance_set, follow_added
 from digest.graph.sync import rebuild
@@ -155,7 +155,7 @@ def test_strategy_from_configuration(make_settings, redis_client):
 
 
 def test_agrees_with_sql_joins_on_seeded_data(engine, redis_client):
-    seed(engine, people=400, events=60, subscribers=60, seed=3, today=TODAY)
+    seed(engine, SeedPlan(people=400, events=60, subscribers=60, seed=3, today=TODAY))
     graph = Graph(redis_client, "seeded:")
     rebuild(graph, engine)
     window = Window(TODAY, TODAY + dt.timedelta(days=90))

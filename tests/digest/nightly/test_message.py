@@ -15,6 +15,7 @@ from digest.config import ConfigError
 from digest.delivery.transports import MaildirTransport, SmtpTransport
 from digest.nightly.message import (
     DkimSigner,
+    ListHeaders,
     MessageError,
     build_message,
     encode_header,
@@ -40,10 +41,7 @@ def renderer():
 
 def build(renderer, digest, **overrides):
     rendered = renderer.render(digest)
-    options = dict(
-        rendered=rendered,
-        digest=digest,
-        sender=SENDER,
+    headers = dict(
         list_id=make_list_id(list_name=digest.list_name, domain=DOMAIN),
         unsubscribe_url=digest.unsubscribe_url,
         unsubscribe_mailto=MAILTO,
@@ -51,10 +49,11 @@ def build(renderer, digest, **overrides):
         message_id=make_message_id(
             subscription_id=digest.subscription_id, digest_date=digest.digest_date, domain=DOMAIN
         ),
-        date=DATE,
     )
-    options.update(overrides)
-    return rendered, build_message(**options)
+    options = dict(rendered=rendered, digest=digest, sender=SENDER, date=DATE)
+    for name, value in overrides.items():
+        (headers if name in headers else options)[name] = value
+    return rendered, build_message(headers=ListHeaders(**headers), **options)
 
 
 def parse(data: bytes):
@@ -286,9 +285,10 @@ def test_parts_of_any_length_decode_back(length):
     digest = samples.single_digest()
     html = ("<p>é</p>\n" * length)[:length]
     text = ("ab\n" * length)[:length]
+    headers = ListHeaders(message_id="<m@example.com>", list_id="l <l.example.com>",
+                          unsubscribe_url=digest.unsubscribe_url, unsubscribe_mailto="", feedback_id="f")
     data = build_message(rendered=RenderedDigest(subject="s", text=text, html=html), digest=digest, sender=SENDER,
-                         list_id="l <l.example.com>", unsubscribe_url=digest.unsubscribe_url, unsubscribe_mailto="",
-                         feedback_id="f", message_id="<m@example.com>")
+                         headers=headers)
     assert all(len(line) <= 76 for line in data.split(b"\r\n\r\n", 1)[1].split(b"\r\n"))
     message = parse(data)
     assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == text

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select, update
 
 from digest.delivery import ledger
+from digest.delivery.deliver import DeliveryLimits
 from digest.errors import RunPaused
 from digest.graph.store import Graph, attendance_set
 from digest.graph.sync import rebuild
@@ -282,7 +283,8 @@ def test_unsubscribed_during_the_run_is_skipped(mail_settings, engine, redis_cli
         redis_client.sadd(suppressed, extra["cy"])
 
     # suppression_max_age=0: the set is read before every single send.
-    pipeline = Pipeline(mail_settings, engine=engine, redis=redis_client, throttle=throttle, suppression_max_age=0)
+    pipeline = Pipeline(mail_settings, engine=engine, redis=redis_client,
+                        limits=DeliveryLimits(throttle=throttle, suppression_max_age=0))
     try:
         result = pipeline.process_chunk(run_id=plan.run_id, subscription_ids=plan.chunks[0])
     finally:
@@ -355,7 +357,7 @@ def test_a_pause_during_a_chunk_stops_between_claim_groups(
 ):
     plan = plan_run(engine, digest_date=DAY)
     pipeline = Pipeline(mail_settings, engine=engine, redis=redis_client,
-                        throttle=lambda: set_run_status(engine, plan.run_id, "paused"))
+                        limits=DeliveryLimits(throttle=lambda: set_run_status(engine, plan.run_id, "paused")))
     pipeline.delivery.claim_group = 1
     try:
         with pytest.raises(RunPaused):
@@ -399,9 +401,10 @@ def test_plan_run_restricts_and_limits(engine, world):
 TWO_WORKERS = textwrap.dedent("""
     import sys, time
     from digest.config import load_settings
+    from digest.delivery.deliver import DeliveryLimits
     from digest.nightly.pipeline import Pipeline
     settings = load_settings()
-    pipeline = Pipeline(settings, throttle=lambda: time.sleep(0.01))
+    pipeline = Pipeline(settings, limits=DeliveryLimits(throttle=lambda: time.sleep(0.01)))
     start = float(sys.argv[3])
     while time.time() < start:
         time.sleep(0.005)

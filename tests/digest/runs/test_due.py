@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from digest.runs.due import Candidate, candidate_dates, due_by_date, due_date
+from digest.runs.due import Candidate, DueRule, candidate_dates, due_by_date, due_date
 
 UTC = dt.UTC
 
@@ -18,7 +18,7 @@ def simulate(candidates, start, end, *, step=dt.timedelta(minutes=5), default_se
     ledger: dict[tuple[int, dt.date], dt.datetime] = {}
     now = start
     while now < end:
-        groups = due_by_date(candidates, now, default_send_hour=default_send_hour, lists=["daily"], exclude=set(ledger))
+        groups = due_by_date(candidates, now, rule=DueRule(default_send_hour, ["daily"]), exclude=set(ledger))
         for (_list, date), ids in groups.items():
             for sid in ids:
                 assert (sid, date) not in ledger
@@ -77,7 +77,7 @@ def test_the_repeated_hour_of_a_fall_back_sends_once():
     assert due_date(first, timezone="Europe/London", send_hour=1) == dt.date(2026, 10, 25)
     assert due_date(second, timezone="Europe/London", send_hour=1) == dt.date(2026, 10, 25)
     exclude = {(1, dt.date(2026, 10, 25))}
-    assert due_by_date(candidates, second, default_send_hour=7, lists=["daily"], exclude=exclude) == {}
+    assert due_by_date(candidates, second, rule=DueRule(7, ["daily"]), exclude=exclude) == {}
 
 
 def test_the_skipped_hour_of_a_spring_forward_sends_at_the_jump():
@@ -95,16 +95,16 @@ def test_two_timezones_on_different_dates_plan_separate_runs():
         Candidate(3, "daily", 7, "Europe/Lisbon"), Candidate(4, "weekly", 7, "Europe/Lisbon"),
         Candidate(5, "daily", None, "Pacific/Auckland"),  # 09:30 on the 2nd; default hour 9
     ]
-    groups = due_by_date(candidates, now, default_send_hour=9, lists=["daily", "weekly"], weekly_day=1)
+    groups = due_by_date(candidates, now, rule=DueRule(9, ["daily", "weekly"], weekly_day=1))
     assert groups == {
         ("daily", dt.date(2026, 12, 2)): [1, 5],
         ("daily", dt.date(2026, 12, 1)): [3],
         ("weekly", dt.date(2026, 12, 1)): [4],
     }
-    assert due_by_date(candidates, now, default_send_hour=10, lists=["daily"]) == {
+    assert due_by_date(candidates, now, rule=DueRule(10, ["daily"])) == {
         ("daily", dt.date(2026, 12, 2)): [1], ("daily", dt.date(2026, 12, 1)): [3],
     }
-    assert due_by_date(candidates, now, default_send_hour=9, lists=["daily"], busy={1, 3}) == {
+    assert due_by_date(candidates, now, rule=DueRule(9, ["daily"]), busy={1, 3}) == {
         ("daily", dt.date(2026, 12, 2)): [5]
     }
 

@@ -10,16 +10,16 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
 from digest.search.friends import (
     GROUP_GROWTH,
-    RECENT_FIGURES,
-    REMEASURE_BATCHES,
+    PROBE_EVERY,
+    SEARCH_MARGIN,
     STRATEGY_NAMES,
-    WARMUP_CALLS,
+    WARMUP_PROBES,
     CostModel,
     PlannedFriendEvents,
     SearchFriendEvents,
@@ -38,7 +38,7 @@ BIG_FOLLOWERS = (1, 2)  # made to follow more than MAX_CLAUSES people
 
 @pytest.fixture
 def seeded(engine, redis_client, friends_index):
-    seed(engine, people=2_600, events=150, subscribers=40, seed=5, today=TODAY)
+    seed(engine, SeedPlan(people=2_600, events=150, subscribers=40, seed=5, today=TODAY))
     with engine.begin() as connection:
         f = db.follow
         connection.execute(f.delete().where(f.c.follower_id.in_(BIG_FOLLOWERS)))
@@ -79,103 +79,106 @@ def test_search_and_planner_agree_with_redis(seeded, friends_index):
     assert {"speaking", "attending"} <= {
         role for events in expected.values() for people in events.values() for role in people.values()
     }
-    # Nothing measured yet: every size class of the batch was split between the two to
-    # measure both, and the run's note says both ran.
-    assert planner.usage["search"] > 0 and planner.usage["redis"] > 0
-    assert planner.name == "auto:redis+search"
-    classes = {size_class(len(graph.follows(p))) for p in subscribers}
-    assert all(planner.costs.cost(name, cls) is not None for name in STRATEGY_NAMES for cls in classes)
-    # Once every class is measured past its warm-up (a few batches: a class of one
-    # subscriber measures one strategy per batch), each batch goes, per class, to what
-    # measured cheaper, in one call per strategy, with the same answer.
-    for _ in range(2 * (WARMUP_CALLS + 1)):
+    # Nothing probed yet: every size class of two or more subscribers was answered by both
+    # strategies (the answer above is still Redis's exactly); a lone one was not probed.
+    counts = Counter(size_class(len(graph.follows(p))) for p in subscribers)
+    probed = {cls for cls, n in counts.items() if n > 1}
+    assert probed and all(planner.costs.cost(name, cls) is not None for name in STRATEGY_NAMES for cls in probed)
+    assert all(planner.costs.probes[cls] == 0 for cls in counts.keys() - probed)
+    # Once every class is probed past its warm-up, each batch goes, per class, to what
+    # probed cheaper, in one call per strategy and no probe, with the same answer.
+    for _ in range(WARMUP_PROBES):
         assert planner.friend_events(subscribers, window) == expected
+    assert all(planner.costs.settled(cls, counts[cls]) for cls in probed)
     calls = planner.plan(planner.follow_set_sizes(subscribers))
+    assert not any(call.probe for call in calls)
     assert len(calls) == len({call.strategy for call in calls})
     for call in calls:
         assert all(
-            planner.costs.cheaper(size_class(len(graph.follows(p)))) == call.strategy for p in call.subscriber_ids
+            planner.costs.cheaper(size_class(len(graph.follows(p)))) == call.strategy
+            for p in call.subscriber_ids if counts[size_class(len(graph.follows(p)))] > 1
         )
+    assert planner.friend_events(subscribers, window) == expected
 
 
-def test_planner_follows_measured_costs(seeded, friends_index):
+def settle(costs: CostModel, cls: int, count: int, redis: float, search: float) -> None:
+    """Probes of ``count`` subscribers of the class with these seconds per subscriber, past the warm-up."""
+    for _ in range(WARMUP_PROBES + 1):
+        costs.record(cls, count, {"redis": redis * count, "search": search * count})
+
+
+def test_clear_cut_choices(seeded, friends_index):
+    """A small follow set goes to Redis (a set union of a few cached sets beats a query);
+    a huge one, on an engine probed much cheaper for it, goes to search."""
     graph, subscribers = seeded
     big_class = size_class(len(graph.follows(BIG_FOLLOWERS[0])))
     costs = CostModel()
     planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph), costs=costs)
-    classes = {size_class(len(graph.follows(p))) for p in subscribers}
-    # Measured: search cheap for the big class only.
-    for _ in range(WARMUP_CALLS + 1):  # the first call of each only warms it up
-        for cls in classes:
-            costs.record("redis", Counter({cls: 10}), 0.010 if cls != big_class else 1.0)
-            costs.record("search", Counter({cls: 10}), 0.100 if cls != big_class else 0.1)
-    assert costs.cost("redis", big_class) == pytest.approx(0.1)  # the warm-up's figure replaced, not averaged
-    by_strategy = {
-        call.strategy: set(call.subscriber_ids) for call in planner.plan(planner.follow_set_sizes(subscribers))
-    }
-    assert by_strategy["search"] == set(BIG_FOLLOWERS)
-    assert by_strategy["redis"] == set(subscribers) - set(BIG_FOLLOWERS)
+    sizes = planner.follow_set_sizes(subscribers)
+    counts = Counter(size_class(n) for n in sizes.values())
+    for cls, n in counts.items():
+        if cls == big_class:
+            settle(costs, cls, n, redis=0.050, search=0.005)
+        else:
+            settle(costs, cls, n, redis=0.00001, search=0.001)
+    assert costs.cost("redis", big_class) == pytest.approx(0.050)  # the warm-up's figures replaced
+    by_strategy = {call.strategy: set(call.subscriber_ids) for call in planner.plan(sizes)}
+    assert by_strategy == {"search": set(BIG_FOLLOWERS), "redis": set(subscribers) - set(BIG_FOLLOWERS)}
 
     window = Window(TODAY, TODAY + dt.timedelta(days=30))
     planner.friend_events([p for p in subscribers if p not in BIG_FOLLOWERS], window)
     assert planner.name == "auto:redis"
     planner.friend_events(list(BIG_FOLLOWERS), window)
     assert planner.name == "auto:search"
+    assert planner.usage == Counter({"redis": len(subscribers) - 2, "search": 2})
 
-    # The machine changes: search turns slow for the big class. A call on one class moves
-    # the running mean halfway; choices go by the best recent figure, so one slow call
-    # (a load spike) changes nothing and RECENT_FIGURES of them change the choice.
-    old = costs.cost("search", big_class)
-    costs.record("search", Counter({big_class: 2}), 2 * 5.0)
-    assert costs.cost("search", big_class) == pytest.approx(old + 0.5 * (5.0 - old))
-    big = planner.follow_set_sizes(list(BIG_FOLLOWERS))
-    assert {call.strategy for call in planner.plan(big)} == {"search"}
-    for _ in range(RECENT_FIGURES - 1):
-        costs.record("search", Counter({big_class: 2}), 2 * 5.0)
-    assert {call.strategy for call in planner.plan(big)} == {"redis"}
-    before = {cls: costs.cost("redis", cls) for cls in classes}
-    counts = Counter(size_class(len(graph.follows(p))) for p in subscribers)
-    predicted = sum(before[cls] * n for cls, n in counts.items())
-    costs.record("redis", counts, predicted * 3)
-    for cls in classes:
-        assert costs.cost("redis", cls) == pytest.approx(before[cls] * 2)  # halfway to 3x
-
-    # A measurement goes stale after REMEASURE_BATCHES batches of its class: the class is
-    # split again so the unused strategy is measured again.
-    for cls in classes:
-        costs.batches[cls] += REMEASURE_BATCHES
-    calls = planner.plan(planner.follow_set_sizes(list(BIG_FOLLOWERS)))
-    assert sorted((call.strategy, len(call.subscriber_ids)) for call in calls) == [("redis", 1), ("search", 1)]
+    # Search turns slow for the big class at its next probe: one slow figure among the
+    # recent ones changes nothing (a load spike only makes a figure worse), a steady
+    # change does.
+    costs.batches[big_class] += PROBE_EVERY
+    assert [call.probe for call in planner.plan(planner.follow_set_sizes(list(BIG_FOLLOWERS)))] == [True]
+    costs.record(big_class, 2, {"redis": 2 * 0.050, "search": 2 * 5.0})
+    assert costs.cheaper(big_class, 2) == "search"
+    while costs.cheaper(big_class, 2) == "search":
+        costs.batches[big_class] += PROBE_EVERY
+        costs.record(big_class, 2, {"redis": 2 * 0.050, "search": 2 * 5.0})
+    assert costs.cheaper(big_class, 2) == "redis"
 
 
-def test_planner_borrows_a_neighbouring_class(seeded, friends_index):
-    graph, _ = seeded
-    big_class = size_class(len(graph.follows(BIG_FOLLOWERS[0])))
-    costs = CostModel()
-    for _ in range(WARMUP_CALLS + 1):
-        costs.record("redis", Counter({big_class - 1: 4}), 4.0)
-        costs.record("search", Counter({big_class - 1: 4}), 0.4)
-    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph), costs=costs)
-    # Nothing measured for the big class itself: the class below it decides, no split.
-    assert [
-        (call.strategy, sorted(call.subscriber_ids))
-        for call in planner.plan(planner.follow_set_sizes(list(BIG_FOLLOWERS)))
-    ] == [("search", sorted(BIG_FOLLOWERS))]
-    assert costs.cheaper(big_class + 2) is None
-
-
-def test_planner_measures_what_a_lone_subscriber_left_unmeasured(seeded, friends_index):
-    graph, _ = seeded
-    big_class = size_class(len(graph.follows(BIG_FOLLOWERS[0])))
+def test_probing_stops_once_settled(seeded, friends_index):
+    """Probing is bounded: batch after batch of the same workload, a class is probed
+    WARMUP_PROBES + 1 times, then answered by one strategy until PROBE_EVERY batches pass."""
+    graph, subscribers = seeded
     planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph))
     window = Window(TODAY, TODAY + dt.timedelta(days=30))
-    planner.friend_events(BIG_FOLLOWERS[:1], window)  # alone in its class: one strategy measured
-    measured = [name for name in STRATEGY_NAMES if planner.costs.cost(name, big_class) is not None]
-    assert len(measured) == 1
+    light = [p for p in subscribers if p not in BIG_FOLLOWERS]
+    for _ in range(WARMUP_PROBES + 4):
+        planner.friend_events(light, window)
+    counts = Counter(size_class(len(graph.follows(p))) for p in light)
+    assert {cls: planner.costs.probes[cls] for cls, n in counts.items() if n > 1} == {
+        cls: WARMUP_PROBES + 1 for cls, n in counts.items() if n > 1
+    }
+    assert sum(planner.usage.values()) == len(light) * (WARMUP_PROBES + 4)  # a probe answers once
+
+
+def test_a_lone_subscriber_is_not_probed(seeded, friends_index):
+    """Alone in its class, a subscriber follows a neighbouring class's choice, or joins the
+    batch's biggest call: a call (and a probe) of its own would cost more than it tells."""
+    graph, subscribers = seeded
+    big_class = size_class(len(graph.follows(BIG_FOLLOWERS[0])))
+    costs = CostModel()
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph), costs=costs)
+    light = [p for p in subscribers if p not in BIG_FOLLOWERS]
+    for cls, n in Counter(size_class(len(graph.follows(p))) for p in light).items():
+        settle(costs, cls, n, redis=0.00001, search=0.001)
+    sizes = planner.follow_set_sizes([*light, BIG_FOLLOWERS[0]])
+    assert [(call.strategy, call.probe) for call in planner.plan(sizes)] == [("redis", False)]
+    settle(costs, big_class - 1, 3, redis=0.050, search=0.005)
+    by_strategy = {call.strategy: call.subscriber_ids for call in planner.plan(sizes)}
+    assert by_strategy["search"] == [BIG_FOLLOWERS[0]]
+    # Two of the class are probed (both strategies, on the same two people).
     calls = planner.plan(planner.follow_set_sizes(list(BIG_FOLLOWERS)))
-    assert sorted((call.strategy, len(call.subscriber_ids)) for call in calls) == [("redis", 1), ("search", 1)]
-    planner.friend_events(list(BIG_FOLLOWERS), window)
-    assert all(planner.costs.cost(name, big_class) is not None for name in STRATEGY_NAMES)
+    assert [(call.probe, sorted(call.subscriber_ids)) for call in calls] == [(True, sorted(BIG_FOLLOWERS))]
 
 
 def test_size_classes():
@@ -193,24 +196,28 @@ def test_subscribers_following_nobody_and_empty_batches(redis_client, tantivy_in
 
 def test_strategies_by_configuration(make_settings, redis_client, tmp_path):
     graph = Graph(redis_client, "c:")
-    settings = make_settings(search_url=f"tantivy://{tmp_path / 'index'}")
     for name, kind in (("search", SearchFriendEvents), ("auto", PlannedFriendEvents)):
         strategy = make_friend_strategy(
             make_settings(friends_strategy=name, search_url=f"tantivy://{tmp_path / 'index'}"), graph=graph
         )
         assert isinstance(strategy, kind) and isinstance(strategy, FriendEventsStrategy)
-    assert make_friend_strategy(settings, graph=graph, name="auto", threshold=5).threshold == 5
 
 
-def test_a_figure_from_few_subscribers_is_taken_again_for_many():
+def test_a_class_probed_on_few_subscribers_is_probed_again_for_many():
     costs = CostModel()
-    for _ in range(WARMUP_CALLS + 1):
-        costs.record("redis", Counter({7: 1}), 0.05)
-        costs.record("search", Counter({7: 1}), 0.02)
-    assert costs.cheaper(7, 1) == "search" and costs.cheaper(7, GROUP_GROWTH - 1) == "search"
-    assert costs.cheaper(7, GROUP_GROWTH) is None and costs.stale("redis", 7, GROUP_GROWTH)
-    costs.restart("redis", 7)  # measured again from a warm-up: the next call alone is not trusted
-    costs.record("redis", Counter({7: GROUP_GROWTH}), GROUP_GROWTH * 0.01)
-    assert costs.stale("redis", 7)
-    costs.record("redis", Counter({7: GROUP_GROWTH}), GROUP_GROWTH * 0.01)
-    assert not costs.stale("redis", 7, GROUP_GROWTH) and costs.cost("redis", 7) == pytest.approx(0.01)
+    settle(costs, 7, 2, redis=0.05, search=0.02)
+    assert costs.cheaper(7, 2) == "search" and costs.cheaper(7, 2 * GROUP_GROWTH - 1) == "search"
+    assert costs.cheaper(7, 2 * GROUP_GROWTH) is None
+    # One probe on the bigger group settles it again (no second warm-up), its figures
+    # replacing the small group's.
+    costs.record(7, 2 * GROUP_GROWTH, {"redis": 2 * GROUP_GROWTH * 0.01, "search": 2 * GROUP_GROWTH * 0.02})
+    assert costs.cheaper(7, 2 * GROUP_GROWTH) == "redis" and costs.cost("search", 7) == pytest.approx(0.02)
+
+
+def test_a_near_tie_stays_with_redis():
+    """Moving a class to search costs the Redis call what it shared with the rest of the
+    batch, which a probe does not see: search takes it only when clearly cheaper."""
+    costs = CostModel()
+    settle(costs, 5, 4, redis=0.010, search=0.010 * (SEARCH_MARGIN + 0.05))
+    settle(costs, 6, 4, redis=0.010, search=0.010 * (SEARCH_MARGIN - 0.05))
+    assert (costs.cheaper(5), costs.cheaper(6)) == ("redis", "search")

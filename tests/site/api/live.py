@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from digest.config import load_settings
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.graph import sync
 from digest.graph.store import Graph
 from digest.search import open_search
@@ -36,7 +36,7 @@ def live_api(database_url: str, data_dir: Path, **extra: str):
     settings = load_settings(env)
     engine = db.make_engine(settings.database.primary)
     try:
-        seed(engine, people=60, events=30, subscribers=20, seed=11, today=dt.date.today())
+        seed(engine, SeedPlan(people=60, events=30, subscribers=20, seed=11, today=dt.date.today()))
         sync.rebuild(Graph(connect(settings), settings.redis.prefix), engine)
         with engine.connect() as connection:
             open_search(settings).rebuild(stream_documents(connection))

@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.graph.sync import rebuild
 from digest.search.documents import stream_documents
 from digest.tokens import FeedRef, TokenSigner
@@ -72,7 +72,7 @@ def world(alias, own_redis, tmp_path):
     with site_stores(redis={"url": own_redis.url(), "prefix": "degraded:"},
                      search={"url": f"tantivy://{tmp_path / 'search'}"}):
         engine = stores.engine(alias)
-        seed(engine, people=30, events=12, subscribers=10, seed=3, today=timezone.localdate())
+        seed(engine, SeedPlan(people=30, events=12, subscribers=10, seed=3, today=timezone.localdate()))
         rebuild(stores.graph(), engine)
         with engine.connect() as connection:
             stores.search().rebuild(stream_documents(connection))

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from digest.demo.seed import seed
+from digest.demo.seed import SeedPlan, seed
 from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.build import upcoming_window
 from digest.nightly.friends import RedisFriendEvents
@@ -41,7 +41,7 @@ def calendar_pages(client, query: str = "") -> dict[int, dict[int, str]]:
 def test_calendar_equals_the_digests_friend_events_for_every_subscriber(client, alias, monkeypatch):
     monkeypatch.setattr(views, "PAGE_SIZE", 5)  # more pages from a small seed
     engine = stores.engine(alias)
-    seed(engine, people=400, events=80, subscribers=25, seed=3, today=timezone.localdate())
+    seed(engine, SeedPlan(people=400, events=80, subscribers=25, seed=3, today=timezone.localdate()))
     rebuild_graph(stores.graph(), engine)
     window = upcoming_window(timezone.localdate())
     subscribers = list(Person.objects.filter(subscriptions__isnull=False).distinct())

@@ -6,7 +6,7 @@ import pytest
 
 from digest.accounts.errors import AccountTaken
 from digest.accounts.imports import follows_import
-from digest.accounts.links import account_link, account_unlink, identity_find
+from digest.accounts.linking import account_link, account_unlink, identity_find
 from digest.accounts.sources import source_parse
 from digest.vocabulary import VerifiedVia
 from tests import factories

@@ -1,0 +1,119 @@
+"""The group committer on its own: requests waiting together are written as one group,
+a lone request is not held back, and every caller gets its own result or error."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from unsubscribe_web.groupcommit import CommitTimeout, GroupCommitter
+
+DEADLINE = 30.0
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+class Recorder:
+    """A write that records its groups and, while ``hold`` is clear, blocks."""
+
+    def __init__(self):
+        self.groups: list[list[int]] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.entered = threading.Event()
+
+    def __call__(self, items: list[int]) -> list[object]:
+        self.groups.append(list(items))
+        self.entered.set()
+        assert self.hold.wait(DEADLINE)
+        return [ValueError(f"bad {item}") if item < 0 else item * 10 for item in items]
+
+
+def submit_in_thread(committer, item, results: dict) -> threading.Thread:
+    def run():
+        try:
+            results[item] = committer.submit(item, timeout=DEADLINE)
+        except Exception as error:  # the test inspects it
+            results[item] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_requests_waiting_during_a_commit_are_written_as_one_group():
+    write = Recorder()
+    committer = GroupCommitter(write, linger=0)
+    write.hold.clear()
+    results: dict = {}
+    threads = [submit_in_thread(committer, 1, results)]
+    assert write.entered.wait(DEADLINE)  # the first group ([1]) is being written
+    threads += [submit_in_thread(committer, item, results) for item in (2, 3, 4, 5, -6)]
+    wait_for(lambda: len(committer._waiting) == 5, "five waiting requests")
+    write.hold.set()
+    for thread in threads:
+        thread.join(DEADLINE)
+    assert write.groups[0] == [1] and sorted(write.groups[1]) == [-6, 2, 3, 4, 5] and len(write.groups) == 2
+    assert committer.groups == 2
+    # Each caller gets its own result; the one failed item's caller alone gets its error.
+    assert {k: v for k, v in results.items() if k > 0} == {1: 10, 2: 20, 3: 30, 4: 40, 5: 50}
+    assert isinstance(results[-6], ValueError) and str(results[-6]) == "bad -6"
+
+
+def test_a_group_that_fails_fails_every_caller_in_it():
+    def write(items):
+        raise ConnectionError("database gone")
+
+    committer = GroupCommitter(write)
+    for item in (1, 2):
+        with pytest.raises(ConnectionError, match="database gone"):
+            committer.submit(item, timeout=DEADLINE)
+
+
+def test_a_lone_request_is_not_held_for_the_linger():
+    write = Recorder()
+    committer = GroupCommitter(write, linger=3600)  # nobody else is coming: no lingering at all
+    assert committer.submit(7, timeout=DEADLINE) == 70
+    assert write.groups == [[7]]
+
+
+def test_the_committer_waits_for_an_expected_request():
+    write = Recorder()
+    committer = GroupCommitter(write, linger=3600)
+    results: dict = {}
+    with committer.expect():  # this request is on its way: the committer holds the group for it
+        other = submit_in_thread(committer, 1, results)
+        wait_for(lambda: len(committer._waiting) == 1, "the other request")
+        assert write.groups == []
+        assert committer.submit(2, timeout=DEADLINE) == 20
+    other.join(DEADLINE)
+    assert results == {1: 10} and [sorted(group) for group in write.groups] == [[1, 2]]
+
+
+def test_an_expected_request_that_never_submits_releases_the_group():
+    write = Recorder()
+    committer = GroupCommitter(write, linger=3600)
+    results: dict = {}
+    with committer.expect():  # e.g. a broken link: it leaves without writing
+        other = submit_in_thread(committer, 3, results)
+        wait_for(lambda: len(committer._waiting) == 1, "the other request")
+    other.join(DEADLINE)
+    assert results == {3: 30}
+
+
+def test_no_answer_within_the_deadline_is_a_commit_timeout():
+    write = Recorder()
+    write.hold.clear()
+    committer = GroupCommitter(write)
+    try:
+        with pytest.raises(CommitTimeout):
+            committer.submit(1, timeout=0.05)
+    finally:
+        write.hold.set()
