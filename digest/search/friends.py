@@ -12,7 +12,7 @@ a follow set of their size, by what it measured itself in this process (a fixed
 threshold calibrated on one machine sent heavy followers the wrong way on another).
 Sizes fall into classes (powers of 4). The choice per class comes from probes: a class's
 subscribers in a batch answered by both strategies in turn, timed on the same people,
-twice (the first only warms up), then fixed until the class is probed again after
+three times (the first only warms up), then fixed until the class is probed again after
 PROBE_EVERY batches of it. Measuring each strategy on a different half of a class, and
 moving the figures with every call, cost more than it saved (the planner reached 0.32x
 to 0.92x of the best single strategy): the halves differ, a Redis call on half a class
@@ -47,14 +47,20 @@ PROBE_EVERY = 200
 # cold caches (the Redis strategy fetches every followee's events and keeps them for a
 # while, search opens its readers), so the next probe's figures replace the warm-up's.
 WARMUP_PROBES = 1
+# Probes after the warm-up before a class's choice is trusted: the best of two figures
+# per strategy, as one alone can catch a load spike on either side.
+MEASURED_PROBES = 2
 # A class probed on few subscribers (a lone pair of heavy followers in a chunk of light
 # ones) is probed again when it shows up this many times more numerous in one batch.
 GROUP_GROWTH = 4
 # Search takes a class only when probed this much cheaper: a class moved out of the Redis
-# call takes with it the followees it shared with the rest of the batch, whose events
-# the Redis strategy then fetches for fewer subscribers (a probe cannot see that), and
-# the batch pays two calls' fixed costs. A near tie stays with Redis.
-SEARCH_MARGIN = 0.85
+# call takes with it the followees it shared with bigger classes, and the batch pays two
+# calls' fixed costs, which its probe does not see. A near tie stays with Redis.
+SEARCH_MARGIN = 0.95
+# Subscribers of a class one probe takes at most (the rest of the class in the batch goes
+# by the class's last figures or a neighbour's, else Redis): the work done twice stays
+# small, and beyond a few dozen subscribers the cost per subscriber hardly moves.
+PROBE_CAP = 32
 RECENT_FIGURES = 3  # figures per (strategy, class) that choices take the best of
 CHECK_SECONDS = 60.0  # how long the search strategy trusts that the index is there
 
@@ -68,11 +74,18 @@ def size_class(follow_set_size: int) -> int:
 
 def follow_sets(graph: Graph, person_ids: Sequence[int], keys: GraphKeys | None = None) -> dict[int, set[int]]:
     """Each person's follow set from the live graph generation (or ``keys``'), in one round trip."""
+    return {p: {int(m) for m in members} for p, members in raw_follow_sets(graph, person_ids, keys).items()}
+
+
+def raw_follow_sets(graph: Graph, person_ids: Sequence[int], keys: GraphKeys | None = None) -> dict[int, set[bytes]]:
+    """The follow sets as Redis returns them: the Redis strategy reads its ids from these
+    itself, and turning every member into an int first cost the planner a fifth of a
+    typical batch."""
     keys = keys or graph.keys()
     pipe = graph.redis.pipeline(transaction=False)
     for person_id in person_ids:
         pipe.smembers(keys.follows(person_id))
-    return {p: {int(m) for m in members} for p, members in zip(person_ids, pipe.execute(), strict=False)}
+    return dict(zip(person_ids, pipe.execute(), strict=False))
 
 
 class SearchFriendEvents:
@@ -164,11 +177,11 @@ class CostModel:
         return min(figures) if figures else None
 
     def settled(self, cls: int, group: int = 0) -> bool:
-        """Probed past its warm-up, not PROBE_EVERY batches ago, and on at least
-        1/GROUP_GROWTH of ``group`` subscribers."""
-        if self.probes[cls] <= WARMUP_PROBES:
+        """Probed MEASURED_PROBES times past its warm-up, not PROBE_EVERY batches ago, and
+        on at least 1/GROUP_GROWTH of ``group`` subscribers."""
+        if self.probes[cls] < WARMUP_PROBES + MEASURED_PROBES:
             return False
-        if group >= GROUP_GROWTH * self.group[cls]:
+        if min(group, PROBE_CAP) >= GROUP_GROWTH * self.group[cls]:
             return False
         return self.batches[cls] - self.probed_at[cls] < PROBE_EVERY
 
@@ -181,7 +194,7 @@ class CostModel:
         """The choice of the class or, failing it, of a neighbour (costs grow smoothly with
         the follow-set size): what a lone subscriber of an unprobed class goes by."""
         for near in (cls, cls - 1, cls + 1):
-            if self.probes[near] > WARMUP_PROBES:
+            if self.probes[near] >= WARMUP_PROBES + MEASURED_PROBES:
                 return self._choice(near)
         return None
 
@@ -227,12 +240,13 @@ class PlannedFriendEvents:
     """Per subscriber, the strategy probed cheaper for their follow-set size.
 
     A size class of two or more subscribers in a batch that is not settled (see
-    :class:`CostModel`) is probed: answered by both strategies, timed. A lone subscriber
-    of an unsettled class goes by its class's or a neighbour's last figures, else joins
-    the batch's biggest call: alone, it would cost a call of its own. Everything else goes,
-    merged per strategy, to the cheaper one. A class settles after WARMUP_PROBES + 1
-    probes, so on a steady workload the probing is a few batches at the start of a
-    process's first run and then one batch per class in PROBE_EVERY.
+    :class:`CostModel`) is probed: up to PROBE_CAP of them answered by both strategies,
+    timed. A lone subscriber of an unsettled class goes by its class's or a neighbour's
+    last figures, else joins the batch's biggest call: alone, it would cost a call of its
+    own. Everything else goes, merged per strategy, to the cheaper one. A class settles
+    after WARMUP_PROBES + MEASURED_PROBES probes, so on a steady workload the probing is a
+    few batches at the start of a process's first run, then one batch per class in
+    PROBE_EVERY.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
@@ -265,16 +279,18 @@ class PlannedFriendEvents:
 
     def plan(self, sizes: Mapping[int, int]) -> list[Call]:
         """The calls that answer a batch (subscriber → follow-set size): one merged call
-        per strategy, then the probes (one class each), biggest follow sets first. So a
+        per strategy, then the probes (one class each), smallest follow sets first. So a
         probe's Redis figure is the class's cost on top of what the batch fetched before
-        it (subscribers share followees, whose events the Redis strategy keeps), which is
-        what the class adds to a merged Redis call once settled."""
+        it for smaller follow sets (subscribers share followees, whose events the Redis
+        strategy keeps): what it adds to a Redis call holding the classes below it, which
+        is where it lands when search takes the classes above (costs grow with the size)."""
         by_class: dict[int, list[int]] = defaultdict(list)
         for person, size in sizes.items():
             by_class[size_class(size)].append(person)
         probes: list[Call] = []
         merged: dict[str, list[int]] = {name: [] for name in STRATEGY_NAMES}
         lone: list[int] = []
+        search_above = False
         for cls, people in sorted(by_class.items()):
             choice = self.costs.cheaper(cls, len(people))
             if choice is None and len(people) == 1:
@@ -283,13 +299,18 @@ class PlannedFriendEvents:
                     lone.append(people[0])
                     continue
             if choice is None:
-                probes.append(Call("redis+search", people, probe=True, cls=cls))
+                probes.append(Call("redis+search", people[:PROBE_CAP], probe=True, cls=cls))
+                merged[self.costs.nearest(cls) or "redis"].extend(people[PROBE_CAP:])
             else:
-                merged[choice].extend(people)
+                # Search's edge grows with the follow set (a query per 2,048 followees
+                # against a fetch and a union per followee): above a class that goes to
+                # search, a class probed the other way is a near tie read through noise.
+                search_above = search_above or choice == "search"
+                merged["search" if search_above else choice].extend(people)
         if lone:  # into the biggest merged call (Redis when there is none)
             host = max(STRATEGY_NAMES, key=lambda name: (len(merged[name]), name == "redis"))
             merged[host].extend(lone)
-        return [Call(name, merged[name]) for name in STRATEGY_NAMES if merged[name]] + probes[::-1]
+        return [Call(name, merged[name]) for name in STRATEGY_NAMES if merged[name]] + probes
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
@@ -299,7 +320,7 @@ class PlannedFriendEvents:
         # adds no round trip to what the strategy it picks makes anyway.
         graph = self.search.graph
         keys = graph.keys()
-        follows = follow_sets(graph, subscriber_ids, keys)
+        follows = raw_follow_sets(graph, subscriber_ids, keys)
         calls = self.plan({p: len(members) for p, members in follows.items()})
         found: dict[int, FriendEvents] = {}
         used: set[str] = set()
@@ -309,7 +330,11 @@ class PlannedFriendEvents:
             seconds: dict[str, float] = {}
             for name in order:
                 started = time.perf_counter()
-                answer = self.strategies[name].friend_events_from(mine, window, keys)
+                # Ids as bytes for Redis (it reads them itself), as ints for search.
+                given: Mapping[int, Collection[Any]] = (
+                    mine if name == "redis" else {p: {int(m) for m in members} for p, members in mine.items()}
+                )
+                answer = self.strategies[name].friend_events_from(given, window, keys)
                 seconds[name] = time.perf_counter() - started
                 if name == order[0]:
                     found.update(answer)  # a probe's second answer is the same, by contract

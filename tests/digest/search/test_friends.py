@@ -16,6 +16,8 @@ from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
 from digest.search.friends import (
     GROUP_GROWTH,
+    MEASURED_PROBES,
+    PROBE_CAP,
     PROBE_EVERY,
     SEARCH_MARGIN,
     STRATEGY_NAMES,
@@ -87,23 +89,25 @@ def test_search_and_planner_agree_with_redis(seeded, friends_index):
     assert all(planner.costs.probes[cls] == 0 for cls in counts.keys() - probed)
     # Once every class is probed past its warm-up, each batch goes, per class, to what
     # probed cheaper, in one call per strategy and no probe, with the same answer.
-    for _ in range(WARMUP_PROBES):
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES - 1):
         assert planner.friend_events(subscribers, window) == expected
     assert all(planner.costs.settled(cls, counts[cls]) for cls in probed)
     calls = planner.plan(planner.follow_set_sizes(subscribers))
     assert not any(call.probe for call in calls)
     assert len(calls) == len({call.strategy for call in calls})
+    # Each class to its cheaper strategy, or to search above a class that goes there.
+    first_search = min((cls for cls in probed if planner.costs.cheaper(cls) == "search"), default=99)
     for call in calls:
         assert all(
-            planner.costs.cheaper(size_class(len(graph.follows(p)))) == call.strategy
-            for p in call.subscriber_ids if counts[size_class(len(graph.follows(p)))] > 1
+            ("search" if cls >= first_search else planner.costs.cheaper(cls)) == call.strategy
+            for cls in (size_class(len(graph.follows(p))) for p in call.subscriber_ids) if counts[cls] > 1
         )
     assert planner.friend_events(subscribers, window) == expected
 
 
 def settle(costs: CostModel, cls: int, count: int, redis: float, search: float) -> None:
     """Probes of ``count`` subscribers of the class with these seconds per subscriber, past the warm-up."""
-    for _ in range(WARMUP_PROBES + 1):
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES):
         costs.record(cls, count, {"redis": redis * count, "search": search * count})
 
 
@@ -147,18 +151,19 @@ def test_clear_cut_choices(seeded, friends_index):
 
 def test_probing_stops_once_settled(seeded, friends_index):
     """Probing is bounded: batch after batch of the same workload, a class is probed
-    WARMUP_PROBES + 1 times, then answered by one strategy until PROBE_EVERY batches pass."""
+    WARMUP_PROBES + MEASURED_PROBES times, then answered by one strategy until PROBE_EVERY
+    batches pass."""
     graph, subscribers = seeded
     planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph))
     window = Window(TODAY, TODAY + dt.timedelta(days=30))
     light = [p for p in subscribers if p not in BIG_FOLLOWERS]
-    for _ in range(WARMUP_PROBES + 4):
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES + 3):
         planner.friend_events(light, window)
     counts = Counter(size_class(len(graph.follows(p))) for p in light)
     assert {cls: planner.costs.probes[cls] for cls, n in counts.items() if n > 1} == {
-        cls: WARMUP_PROBES + 1 for cls, n in counts.items() if n > 1
+        cls: WARMUP_PROBES + MEASURED_PROBES for cls, n in counts.items() if n > 1
     }
-    assert sum(planner.usage.values()) == len(light) * (WARMUP_PROBES + 4)  # a probe answers once
+    assert sum(planner.usage.values()) == len(light) * (WARMUP_PROBES + MEASURED_PROBES + 3)  # a probe answers once
 
 
 def test_a_lone_subscriber_is_not_probed(seeded, friends_index):
@@ -221,3 +226,34 @@ def test_a_near_tie_stays_with_redis():
     settle(costs, 5, 4, redis=0.010, search=0.010 * (SEARCH_MARGIN + 0.05))
     settle(costs, 6, 4, redis=0.010, search=0.010 * (SEARCH_MARGIN - 0.05))
     assert (costs.cheaper(5), costs.cheaper(6)) == ("redis", "search")
+
+
+def test_a_probe_takes_a_bounded_part_of_a_class(redis_client, tantivy_index):
+    """The work done twice stays small: a probe takes PROBE_CAP of a numerous class, the
+    rest goes by a neighbour's figures (or Redis)."""
+    graph = Graph(redis_client, "p:")
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph))
+    many = {person: 5 for person in range(1, 3 * PROBE_CAP + 1)}  # class 2
+    calls = planner.plan(many)
+    assert [(call.strategy, call.probe, len(call.subscriber_ids)) for call in calls] == [
+        ("redis", False, 2 * PROBE_CAP), ("redis+search", True, PROBE_CAP)
+    ]
+    settle(planner.costs, 3, PROBE_CAP, redis=0.010, search=0.001)
+    assert [(call.strategy, call.probe) for call in planner.plan(many)] == [("search", False), ("redis+search", True)]
+    # Probed on PROBE_CAP, the class is settled for any number of its subscribers.
+    settle(planner.costs, 2, PROBE_CAP, redis=0.001, search=0.010)
+    assert [(call.strategy, call.probe) for call in planner.plan(many)] == [("redis", False)]
+
+
+def test_above_a_class_that_goes_to_search_the_bigger_ones_go_too(redis_client, tantivy_index):
+    """Search's edge grows with the follow set: a bigger class probed a little the other
+    way (a near tie read through noise) does not split the batch."""
+    graph = Graph(redis_client, "m:")
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(tantivy_index, graph))
+    settle(planner.costs, 2, 8, redis=0.001, search=0.010)
+    settle(planner.costs, 6, 8, redis=0.030, search=0.020)
+    settle(planner.costs, 7, 8, redis=0.060, search=0.065)
+    sizes = {1: 5, 2: 5, 3: 3_000, 4: 3_000, 5: 6_000, 6: 6_000}
+    assert {call.strategy: sorted(call.subscriber_ids) for call in planner.plan(sizes)} == {
+        "redis": [1, 2], "search": [3, 4, 5, 6]
+    }
