@@ -186,6 +186,12 @@ class Delivery:
             if item.message is None:
                 claimed.skipped["nothing new"].append(sid)
                 continue
+            if self.throttle is not None:
+                # Before the fence, never between it and the send: a throttle held up (its
+                # store cut off, a long wait for a slot) would age the fenced lease until
+                # another worker took the claim over while this one still sent it.
+                with timed(timings, "send"):
+                    self.throttle()
             with timed(timings, "claim"):
                 # An unsubscribe made while this run goes lands in this set first.
                 if suppression.contains(sid, upcoming=sendable):
@@ -234,8 +240,6 @@ class Delivery:
         sid, message = item.subscription_id, item.message
         assert message is not None, "only a digest with news is sent"
         with timed(timings, "send"):
-            if self.throttle is not None:
-                self.throttle()
             try:
                 self.transport().send(sender=item.envelope_sender, recipient=item.email, message=message)
             except TemporaryDeliveryError as error:

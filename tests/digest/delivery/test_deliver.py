@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from digest.delivery import ledger as ledger_module
-from digest.delivery.deliver import Delivery
+from digest.delivery.deliver import Delivery, DeliveryLimits
 from digest.delivery.ledger import ClaimRef
 from digest.delivery.transports import DeliveryError, MaildirTransport
 from digest.errors import RunPaused
@@ -175,6 +175,29 @@ def test_a_claim_taken_over_mid_group_is_neither_sent_nor_overwritten(
     assert tuple(bob) == ("claimed", 2)  # the new holder's claim, untouched
     assert tally.sent == 2 and any("taken over" in note for note in tally.notes)
     assert told == [[subscriptions["ada"], subscriptions["cy"]]]
+
+
+def test_a_claim_taken_over_while_the_throttle_held_the_worker_is_not_sent(
+    engine, redis_client, run_id, subscriptions, outbox
+):
+    """The throttle can block for long (its Redis cut off, then TCP's retransmission
+    backoff): the fence comes after it, so a claim taken over meanwhile is not sent."""
+    calls = []
+
+    def throttle():
+        calls.append(1)
+        if len(calls) == 2:  # held up before bob's send, long enough for bob's claim to be taken over
+            _take_over(engine, subscriptions["bob"])
+
+    meddling = _Meddling(outbox, lambda recipient: None)
+    delivery = Delivery(engine=engine, redis=redis_client, keys=RedisKeys(PREFIX), transport=lambda: meddling,
+                        on_sent=lambda sent, day: None, limits=DeliveryLimits(throttle=throttle))
+    tally = Tally()
+    delivery.deliver(run_id=run_id, digest_date=DAY, outgoing=outgoing(subscriptions, "ada", "bob", "cy"),
+                     tally=tally, timings=defaultdict(float))
+    assert meddling.sends == ["ada@example.com", "cy@example.com"]
+    assert len(calls) == 3 and tally.sent == 2
+    assert not any("may go twice" in note for note in tally.notes), tally.notes
 
 
 def test_a_stale_generation_can_neither_mark_nor_fence(engine, run_id, subscriptions):
