@@ -122,7 +122,7 @@ def open_engine(name: str, app, data_dir: Path, stack: ExitStack) -> SearchIndex
 
 
 def bench_rebuild(app, indexes: dict[str, SearchIndex]) -> None:
-    keys = RedisKeys(app.settings.redis_prefix)
+    keys = RedisKeys(app.settings.redis.prefix)
     graph_seconds = rebuild_graph(app.graph, app.engine).seconds
     for name, index in indexes.items():
         stats = rebuild_search(index, app.engine, app.redis, keys)

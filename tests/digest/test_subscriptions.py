@@ -122,7 +122,7 @@ def test_replay_against_a_dead_database_keeps_the_entry(make_settings, engine, r
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    dead = db.make_engine(make_settings(database_url=f"postgresql://postgres@127.0.0.1:{port}/x").database,
+    dead = db.make_engine(make_settings(database_url=f"postgresql://postgres@127.0.0.1:{port}/x").database.primary,
                           connect_args={"connect_timeout": 2})
     subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id))
     with pytest.raises(OperationalError):

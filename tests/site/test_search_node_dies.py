@@ -26,7 +26,7 @@ AWAY = "Search is unavailable right now"
 
 
 def _seeded_and_indexed(alias, search_url):
-    with site_stores(search_url=search_url):
+    with site_stores(search={"url": search_url}):
         engine = stores.engine(alias)
         seed(engine, SeedPlan(people=30, events=12, subscribers=5, seed=3, today=timezone.localdate()))
         index = stores.search()
