@@ -105,7 +105,7 @@ def run(args, env) -> None:
     subprocess.run(
         [str(Path(sys.executable).with_name("lanyard")), "migrate"], env=env, check=True, capture_output=True
     )
-    engine = db.make_engine(settings.database)
+    engine = db.make_engine(settings.database.primary)
     ids = insert_subscriptions(engine, args.subscriptions)
     engine.dispose()  # its backends exit, so their commits are counted before the endpoint's
     signer = TokenSigner(settings.secret_keys)
@@ -155,7 +155,7 @@ def run(args, env) -> None:
         unsubscribed = connection.execute(
             select(func.count()).select_from(db.subscription).where(db.subscription.c.status == "unsubscribed")
         ).scalar_one()
-    suppressed = redis.Redis.from_url(REDIS_URL).scard(RedisKeys(settings.redis_prefix).unsubscribe_suppressed)
+    suppressed = redis.Redis.from_url(REDIS_URL).scard(RedisKeys(settings.redis.prefix).unsubscribe_suppressed)
     print(
         f"check: {unsubscribed} subscriptions unsubscribed, {changed} audit rows, {suppressed} in the suppression set"
     )

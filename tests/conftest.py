@@ -85,7 +85,8 @@ def database_url(migrated_database_url):
     """A migrated database, emptied after the test."""
     yield migrated_database_url
     engine = db.make_engine(
-        load_settings({"LANYARD_DATABASE_URL": migrated_database_url, "LANYARD_SECRET_KEYS": TEST_SECRET}).database
+        load_settings({"LANYARD_DATABASE_URL": migrated_database_url, "LANYARD_SECRET_KEYS": TEST_SECRET})
+        .database.primary
     )
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -165,7 +166,7 @@ def settings(make_settings, database_url):
 
 @pytest.fixture
 def engine(settings):
-    engine = db.make_engine(settings.database)
+    engine = db.make_engine(settings.database.primary)
     yield engine
     engine.dispose()
 

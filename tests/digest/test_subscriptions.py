@@ -122,7 +122,7 @@ def test_replay_against_a_dead_database_keeps_the_entry(make_settings, engine, r
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    dead = db.make_engine(make_settings(database_url=f"postgresql://postgres@127.0.0.1:{port}/x").database,
+    dead = db.make_engine(make_settings(database_url=f"postgresql://postgres@127.0.0.1:{port}/x").database.primary,
                           connect_args={"connect_timeout": 2})
     subscription_change_enqueue(redis_client, prefix=PREFIX, change=change(subscription_id))
     with pytest.raises(OperationalError):
@@ -220,7 +220,7 @@ def test_a_group_on_an_autocommit_engine_is_committed_and_connections_come_back_
     settings, engine, subscription_id
 ):
     # The endpoint's engine is in autocommit on PostgreSQL: its one statement is used as it is.
-    autocommit = db.make_engine(settings.database, isolation_level="AUTOCOMMIT")
+    autocommit = db.make_engine(settings.database.primary, isolation_level="AUTOCOMMIT")
     try:
         assert subscription_unsubscribe_many(autocommit, asks=[(subscription_id, "one_click")]) == {
             subscription_id: True

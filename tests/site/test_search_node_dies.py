@@ -24,7 +24,7 @@ AWAY = "Search is unavailable right now"
 
 @pytest.fixture
 def on_solrcloud(alias, solr_cloud):
-    with site_stores(search_url=solr_cloud.url):
+    with site_stores(search={"url": solr_cloud.url}):
         engine = stores.engine(alias)
         seed(engine, SeedPlan(people=30, events=12, subscribers=5, seed=3, today=timezone.localdate()))
         index = stores.search()

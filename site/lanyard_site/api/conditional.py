@@ -43,7 +43,7 @@ def respond(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 
 def _first_served(resource: str, etag: str) -> int | None:
-    key = RedisKeys(settings.LANYARD.redis_prefix).api_seen(hashlib.sha256(resource.encode()).hexdigest()[:40])
+    key = RedisKeys(settings.LANYARD.redis.prefix).api_seen(hashlib.sha256(resource.encode()).hexdigest()[:40])
     redis = stores.redis()
     try:
         seen = redis.get(key)
