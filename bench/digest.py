@@ -91,7 +91,7 @@ def main() -> None:
     product_seconds = time.perf_counter() - started
     pipeline.close()
     product_rate = summary.planned / product_seconds
-    outbox = len(list((settings.mail.path / "new").iterdir()))
+    outbox = len(list((settings.mail.transport.path / "new").iterdir()))
     # After the product, so the ceiling runs with caches as warm as the product left them
     # (the conservative order: the ratio is not flattered by the product warming them).
     ceiling_rate = ceiling_run(settings, engine, redis, ids, args.chunk_size)
@@ -218,8 +218,8 @@ def reset_run_state(engine, redis, settings) -> None:
                 c.execute(delete(db.metadata.tables[table]))
         c.execute(delete(db.digest_run))
         c.execute(update(db.subscription).values(status="active", last_sent_date=None))
-    forget_mentions(redis, settings.redis_prefix)
-    shutil.rmtree(settings.mail.path, ignore_errors=True)
+    forget_mentions(redis, settings.redis.prefix)
+    shutil.rmtree(settings.mail.transport.path, ignore_errors=True)
     # Write the deletions out now, so the disk's work on them is not billed to the run.
     os.sync()
 

@@ -164,7 +164,7 @@ def _account(account_id: int, person_id: int, external_id: str, handle: str) -> 
 
 def _run(backend: str, url: str, github_url: str, args) -> float:
     settings = load_settings({"LANYARD_DATABASE_URL": url, "LANYARD_SECRET_KEYS": SECRET})
-    engine = db.make_engine(settings.database)
+    engine = db.make_engine(settings.database.primary)
     client = redis.Redis.from_url(REDIS_URL)
     prefix = f"bench-follows-{os.getpid()}:"
     keys = RedisKeys(prefix)

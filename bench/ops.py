@@ -82,12 +82,12 @@ def setup_site(data_dir: Path) -> str:
 
     settings = load_settings()
     call_command("migrate", interactive=False, verbosity=0)
-    engine = db.make_engine(settings.database)
+    engine = db.make_engine(settings.database.primary)
     with engine.connect() as connection:
         seeded = connection.execute(select(func.count()).select_from(db.event_)).scalar_one()
     if not seeded:
         seed(engine, SeedPlan(people=3_000, events=300, subscribers=100, seed=3))
-        rebuild(Graph(connect(settings), settings.redis_prefix), engine)
+        rebuild(Graph(connect(settings), settings.redis.prefix), engine)
     with engine.connect() as connection:
         slug = connection.execute(
             select(db.event_.c.slug)
@@ -143,7 +143,7 @@ def bench_profiling(url: str, requests: int, rounds: int) -> None:
     without = [m for m in settings.MIDDLEWARE if not m.endswith("ProfileMiddleware")]
     registry = live_registry()
 
-    copy = RedisKeys(settings.LANYARD.redis_prefix).ops_settings
+    copy = RedisKeys(settings.LANYARD.redis.prefix).ops_settings
     registry.set(ops_engine(), {"profile_sample_rate": "0"}, changed_by="bench", via="cli")  # loads the Redis copy
 
     def run(mode: str) -> float:
@@ -177,7 +177,7 @@ def bench_profiling(url: str, requests: int, rounds: int) -> None:
             f"{over_median:+.1f}%) (target <= {target}%)"
         )
     profile_keys = sum(
-        1 for _ in stores.redis().scan_iter(match=f"{settings.LANYARD.redis_prefix}profile:*", count=1000)
+        1 for _ in stores.redis().scan_iter(match=f"{settings.LANYARD.redis.prefix}profile:*", count=1000)
     )
     print(f"  profiles kept in Redis now: {profile_keys} (each expires after 5 minutes)")
 

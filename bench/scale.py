@@ -78,7 +78,7 @@ def main() -> None:
         "LANYARD_SECRET_KEYS": "bench-secret-key-that-is-long-enough-0123456789",
     }
     settings = load_settings(env)
-    engine = db.make_engine(settings.database)
+    engine = db.make_engine(settings.database.primary)
     client = redis.Redis.from_url(args.redis_url)
     prepare(settings, engine, client, env, args.subscribers)
     schedule_set(engine, chunk_size=CHUNK, rate_limit=0, paused=False)
@@ -111,9 +111,9 @@ def main() -> None:
 
 def prepare(settings, engine, client, env, subscribers) -> None:
     """Create, migrate and seed the database once; rebuild the graph when missing."""
-    url = settings.database.url
+    url = settings.database.primary.url
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    name = settings.database.name
+    name = settings.database.primary.name
     with psycopg.connect(admin_url, autocommit=True) as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
@@ -145,7 +145,7 @@ def reset(settings, engine, client) -> None:
             connection.execute(delete(table))
         connection.execute(update(db.subscription).values(last_sent_date=None))
     forget_mentions(client, PREFIX)
-    shutil.rmtree(settings.mail.path, ignore_errors=True)
+    shutil.rmtree(settings.mail.transport.path, ignore_errors=True)
 
 
 def timed_in_process(settings, engine, client) -> tuple[int, float]:

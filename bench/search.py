@@ -20,8 +20,11 @@ Then, for every engine side by side:
   once for the people who follow the most (2,048+ followees: where one query per subscriber
   should win). Each round is a run: the strategies forget their caches at its start (the
   planners keep their figures, as a worker's do). The first ``--settle-rounds`` are a
-  worker's first runs, where the planners probe: the first one's ratio is printed, and the
-  best of the ``--rounds`` after them counts (a worker's steady state).
+  worker's first runs, where the planners probe (their engines' figures kept in Redis are
+  dropped at the start: the first run ever): the first one's ratio is printed, and the
+  best of the ``--rounds`` after them counts (a worker's steady state). Then new planners
+  (a new worker, or one after a restart) run once, starting from the figures the first
+  ones kept in Redis: their ratio is printed beside.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.build import upcoming_window
 from digest.nightly.friends import RedisFriendEvents
 from digest.search import MAX_CLAUSES, SearchIndex, open_search
-from digest.search.friends import PlannedFriendEvents, SearchFriendEvents
+from digest.search.cost_store import CostStore
+from digest.search.friends import STRATEGY_NAMES, PlannedFriendEvents, SearchFriendEvents
 from digest.search.sync import rebuild as rebuild_search
 from digest.stores import db
 from digest.stores.keys import RedisKeys
@@ -118,7 +122,7 @@ def open_engine(name: str, app, data_dir: Path, stack: ExitStack) -> SearchIndex
 
 
 def bench_rebuild(app, indexes: dict[str, SearchIndex]) -> None:
-    keys = RedisKeys(app.settings.redis_prefix)
+    keys = RedisKeys(app.settings.redis.prefix)
     graph_seconds = rebuild_graph(app.graph, app.engine).seconds
     for name, index in indexes.items():
         stats = rebuild_search(index, app.engine, app.redis, keys)
@@ -170,14 +174,18 @@ def bench_friends(app, args, indexes: dict[str, SearchIndex], subscribers: list[
     strategies: dict = {"redis": RedisFriendEvents(graph)}
     for name, index in indexes.items():
         strategies[f"search:{name}"] = SearchFriendEvents(index, graph)
-        strategies[f"planner:{name}"] = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(index, graph))
+        strategies[f"planner:{name}"] = new_planner(graph, index)
+        strategies[f"planner:{name}"].store.forget()  # the first run ever on this engine
     heavy = heaviest_followers(app.engine, args.heavy)
     for label, people in (("subscribers", subscribers), (f"{len(heavy)} heaviest followers", heavy)):
         sizes = [app.redis.scard(graph.keys().follows(p)) for p in people]
         first, _, settled = race(strategies, people, window, 1)  # a new worker's first run
         _, _, settled_more = race(strategies, people, window, max(0, args.settle_rounds - 1))
         rates, _, same = race(strategies, people, window, args.rounds)
-        same = same and settled and settled_more
+        # New workers' first run: new planners, starting from the figures kept in Redis.
+        restarted = {**strategies, **{f"planner:{name}": new_planner(graph, index) for name, index in indexes.items()}}
+        _, after_restart, same_after = race(restarted, people, window, 1)
+        same = same and settled and settled_more and same_after
         print(f"friends ({label}: follow sets median {statistics.median(sizes):.0f}, max {max(sizes)}): "
               + ", ".join(f"{name} {rate:,.0f} subscribers/s" for name, rate in rates.items())
               + f"; answers identical: {'yes' if same else 'NO'}; load average {os.getloadavg()[0]:.1f}")
@@ -194,6 +202,17 @@ def bench_friends(app, args, indexes: dict[str, SearchIndex], subscribers: list[
                   f"(target >= 0.95x: {'MET' if ratio >= 0.95 else 'MISSED'}; its first run, probing included, "
                   f"{start:.2f}x; its choices now: {chosen['redis']} to redis, {chosen['search']} to search, "
                   f"{chosen['probe']} probed)")
+            fresh = after_restart[f"planner:{name}"] / max(after_restart["redis"], after_restart[f"search:{name}"])
+            print(f"friends ({label}): a new planner over redis and {name}, starting from the figures kept in Redis: "
+                  f"its first run / best single {fresh:.2f}x (it probed {restarted[f'planner:{name}'].probed} "
+                  f"subscribers; the first planner's first run, probing included: {start:.2f}x)")
+
+
+def new_planner(graph, index: SearchIndex) -> PlannedFriendEvents:
+    """A planner as LANYARD_FRIENDS_STRATEGY=auto makes one: its own strategies, its figures
+    kept in Redis for the engine."""
+    store = CostStore.for_engine(graph.redis, graph.prefix, index, strategies=STRATEGY_NAMES)
+    return PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(index, graph), store=store)
 
 
 def race(strategies: dict, people: list[int], window, rounds: int) -> tuple[dict[str, float], dict[str, float], bool]:

@@ -85,7 +85,7 @@ def main() -> None:
     shared.today = lambda: today  # browse as of the data's day
     wsgi = get_wsgi_application()
     urls = page_urls(app, random.Random(SEED), args.requests)
-    print(f"data: {app.settings.database.backend} {data_dir} ({args.people} people, {args.events} events), "
+    print(f"data: {app.settings.database.primary.backend} {data_dir} ({args.people} people, {args.events} events), "
           f"browsed as of {today}; "
           f"{args.requests} requests per page type; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
@@ -129,7 +129,7 @@ def ensure_index(app) -> None:
         built = False
     if not built:
         print("building the search index over the bench data (once; reused later)...", flush=True)
-        stats = rebuild(index, app.engine, app.redis, RedisKeys(app.settings.redis_prefix))
+        stats = rebuild(index, app.engine, app.redis, RedisKeys(app.settings.redis.prefix))
         print(f"search index: {stats.documents} documents in {stats.seconds:.1f}s")
 
 

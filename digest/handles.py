@@ -31,7 +31,7 @@ class Handles:
         # Imported on first use, so a command that needs no database starts without SQLAlchemy.
         from digest.stores.db import make_engine  # noqa: PLC0415 -- see above
 
-        return make_engine(self.settings.database)
+        return make_engine(self.settings.database.primary)
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -43,4 +43,4 @@ class Handles:
     def graph(self) -> Graph:
         from digest.graph.store import Graph  # noqa: PLC0415 -- as the engine's
 
-        return Graph(self.redis, self.settings.redis_prefix)
+        return Graph(self.redis, self.settings.redis.prefix)

@@ -10,8 +10,8 @@ from digest.vocabulary import MANAGE_PATH, UNSUBSCRIBE_PATH, SubscriptionAction
 
 def unsubscribe_link(settings: Settings, signer: TokenSigner, ref: SubscriptionRef) -> str:
     """The one-click link (also the ``List-Unsubscribe`` header's URL)."""
-    return settings.unsubscribe_url + UNSUBSCRIBE_PATH + signer.sign(SubscriptionAction.UNSUBSCRIBE, ref)
+    return settings.site.unsubscribe_url + UNSUBSCRIBE_PATH + signer.sign(SubscriptionAction.UNSUBSCRIBE, ref)
 
 
 def manage_link(settings: Settings) -> str:
-    return settings.base_url + MANAGE_PATH
+    return settings.site.base_url + MANAGE_PATH

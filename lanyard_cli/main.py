@@ -82,7 +82,7 @@ def _embedded_redis_dir():
         settings = load_settings()
     except ConfigError:
         return None  # the command itself will say what is wrong
-    return settings.data_dir if settings.redis_url is None and settings.broker_url is None else None
+    return settings.data_dir if settings.redis.url is None and settings.redis.broker_url is None else None
 
 
 def _stop_if_unused(data_dir) -> None:

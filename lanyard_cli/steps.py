@@ -61,7 +61,7 @@ def _search_handles(app):
     from digest.search import open_search
     from digest.stores.keys import RedisKeys
 
-    return open_search(app.settings), RedisKeys(app.settings.redis_prefix)
+    return open_search(app.settings), RedisKeys(app.settings.redis.prefix)
 
 
 @dataclass

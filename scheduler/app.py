@@ -52,7 +52,7 @@ ROUTES = {
 
 def broker_url(settings: Settings) -> str:
     """The broker URL in kombu's spelling (a Unix socket is ``redis+socket://``)."""
-    url = settings.broker_url or redis_url(settings)
+    url = settings.redis.broker_url or redis_url(settings)
     if url.startswith("unix://"):
         return "redis+socket://" + url[len("unix://"):]
     return url
@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> LanyardCelery:
     }
     if url.startswith(("redis", "rediss")):
         # Several lanyards (and test runs) can share one Redis: every broker key is prefixed.
-        transport_options["global_keyprefix"] = RedisKeys(settings.redis_prefix).broker_prefix
+        transport_options["global_keyprefix"] = RedisKeys(settings.redis.prefix).broker_prefix
     app.conf.update(
         broker_url=url,
         broker_transport_options=transport_options,

@@ -38,11 +38,11 @@ class WorkerContext:
     def __init__(self, settings: Settings, app: Celery):
         self.settings = settings
         self.pid = os.getpid()
-        self.engine = make_engine(settings.database)
+        self.engine = make_engine(settings.database.primary)
         self.redis = connect(settings)
         self.enqueue = Enqueue(app)
         self.throttle = SendThrottle(
-            self.redis, RedisKeys(settings.redis_prefix), lambda: schedule_get(self.engine).rate_limit
+            self.redis, RedisKeys(settings.redis.prefix), lambda: schedule_get(self.engine).rate_limit
         )
         self._pipeline: Pipeline | None = None
         self._search: SearchIndex | None = None

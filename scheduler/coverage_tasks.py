@@ -43,7 +43,7 @@ def fetch(self, coverage_id: int):
         raise self.retry(countdown=backoff(self.request.retries, base=5.0, cap=300.0)) from None
     if result.outcome in (FetchOutcome.OK, FetchOutcome.FAILED):
         # The row changed behind Django's signals: note its search document for the indexer.
-        record_pending(ctx.redis, RedisKeys(ctx.settings.redis_prefix), {DocKey("coverage", int(coverage_id))})
+        record_pending(ctx.redis, RedisKeys(ctx.settings.redis.prefix), {DocKey("coverage", int(coverage_id))})
         ctx.enqueue.search_index_pending()
     why = f" ({result.reason}: {result.detail})" if result.reason else ""
     return f"coverage {coverage_id}: {result.outcome}{why}"

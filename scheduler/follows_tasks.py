@@ -42,7 +42,7 @@ CATCH_UP = 2  # a tick may send this many times its even share, so a backlog dra
 
 
 def _live(ctx: WorkerContext) -> dict:
-    return ops_snapshot(ctx.redis, ctx.engine, prefix=ctx.settings.redis_prefix).settings
+    return ops_snapshot(ctx.redis, ctx.engine, prefix=ctx.settings.redis.prefix).settings
 
 
 def _account(ctx: WorkerContext, account_id: int) -> tuple[str, str | None] | None:
@@ -67,7 +67,7 @@ def _account(ctx: WorkerContext, account_id: int) -> tuple[str, str | None] | No
 def _env(ctx: WorkerContext, budget: ProviderBudget, provider: str) -> AccountsEnv:
     http = BudgetedHttp(ctx.http, lambda: budget.take(provider))
     return AccountsEnv.from_settings(ctx.settings, engine=ctx.engine, http=http,
-                                     graph=Graph(ctx.redis, ctx.settings.redis_prefix))
+                                     graph=Graph(ctx.redis, ctx.settings.redis.prefix))
 
 
 # The client's deadline bounds each page; the limit is a last resort against a list that never ends.
@@ -76,7 +76,7 @@ def _env(ctx: WorkerContext, budget: ProviderBudget, provider: str) -> AccountsE
 def import_follows(self, account_id: int):
     """Fetch one account's follow list and replace that source's follows of its person."""
     ctx = context(self)
-    keys = RedisKeys(ctx.settings.redis_prefix)
+    keys = RedisKeys(ctx.settings.redis.prefix)
     budget = ProviderBudget(ctx.redis, keys, lambda: _live(ctx))
     retrying = False
     try:
@@ -110,7 +110,7 @@ def refresh_due(self):
     total = _accounts_total(ctx)
     share = max(1, math.ceil(total * REFRESH_INTERVAL_SECONDS / (hours * 3600))) * CATCH_UP
     env = AccountsEnv.from_settings(ctx.settings, engine=ctx.engine, http=ctx.http,
-                                    graph=Graph(ctx.redis, ctx.settings.redis_prefix))
+                                    graph=Graph(ctx.redis, ctx.settings.redis.prefix))
     chosen = follows_refresh_due(env, now=dt.datetime.now(dt.UTC), limit=share)
     if not chosen:
         return "no follow lists due"

@@ -44,7 +44,7 @@ def worker_observability(settings: Settings, *, service: str) -> None:
         configure_logging(settings, service=service)
 
     configure_logging(settings, service=service)
-    if settings.sentry_dsn:
+    if settings.log.sentry_dsn:
         from sentry_sdk.integrations.celery import CeleryIntegration  # noqa: PLC0415 -- loaded only with a DSN
 
         init_sentry(settings, service=service, integrations=[CeleryIntegration()])
@@ -56,7 +56,7 @@ def _start_profile(task_id=None, task=None, kwargs=None, **_):
     if task is None or not task.name.startswith("lanyard."):
         return
     ctx = context(task)
-    rate = ops_snapshot(ctx.redis, ctx.engine, prefix=ctx.settings.redis_prefix).settings.get(
+    rate = ops_snapshot(ctx.redis, ctx.engine, prefix=ctx.settings.redis.prefix).settings.get(
         "profile_task_sample_rate", 0
     )
     if not rate or random.random() >= rate:
@@ -76,10 +76,10 @@ def _store_profile(task_id=None, task=None, kwargs=None, state=None, **_):
     manager.__exit__(None, None, None)
     ctx = context(task)
     try:
-        profile_save(ctx.redis, prefix=ctx.settings.redis_prefix, profile=recorder.finish(state=state))
+        profile_save(ctx.redis, prefix=ctx.settings.redis.prefix, profile=recorder.finish(state=state))
         if task.name == TaskName.PROCESS_CHUNK:  # linked from the run's chunks in the admin
             ctx.redis.set(
-                RedisKeys(ctx.settings.redis_prefix).chunk_profile(int(kwargs["chunk_id"])),
+                RedisKeys(ctx.settings.redis.prefix).chunk_profile(int(kwargs["chunk_id"])),
                 recorder.id,
                 ex=PROFILE_SECONDS,
             )

@@ -27,7 +27,7 @@ def index_pending(self):
     """Index the documents written since the last run (see digest/search/sync.py)."""
     ctx = context(self)
     try:
-        stats = drain(ctx.search, ctx.engine, ctx.redis, RedisKeys(ctx.settings.redis_prefix))
+        stats = drain(ctx.search, ctx.engine, ctx.redis, RedisKeys(ctx.settings.redis.prefix))
     except SearchError as error:  # the index's writer is busy, or Solr is away: the ids wait in the set
         raise self.retry(countdown=backoff(self.request.retries), exc=error) from None
     except Exception as error:

@@ -204,4 +204,4 @@ def sweep_now(ctx: WorkerContext, schedule) -> str:
 
 
 def _replay_unsubscribes(ctx: WorkerContext) -> int:
-    return unsubscribe_replay(ctx.engine, ctx.redis, prefix=ctx.settings.redis_prefix)
+    return unsubscribe_replay(ctx.engine, ctx.redis, prefix=ctx.settings.redis.prefix)

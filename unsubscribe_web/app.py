@@ -86,7 +86,7 @@ class UnsubscribeApp:
     ):
         self.settings = settings
         self.signer = TokenSigner(settings.secret_keys)
-        self.prefix = settings.redis_prefix
+        self.prefix = settings.redis.prefix
         self.manage_url = manage_link(settings)
         self.engine = engine if engine is not None else _make_engine(settings, pool_size)
         # Short timeouts: a person is waiting, and a dead Redis must turn into a 503
@@ -273,7 +273,7 @@ def create_app(settings: Settings | None = None, **options) -> UnsubscribeApp:
         except ConfigError as error:  # one line, and gunicorn stops ("worker failed to boot") rather than retrying
             print(f"lanyard unsubscribe: configuration: {error}", file=sys.stderr)
             raise SystemExit(3) from None
-    if settings.sentry_dsn:
+    if settings.log.sentry_dsn:
         # Errors are logged with log.exception; sentry-sdk's logging integration sends them.
         init_sentry(settings, service="unsubscribe")
     return UnsubscribeApp(settings, **options)
@@ -281,12 +281,13 @@ def create_app(settings: Settings | None = None, **options) -> UnsubscribeApp:
 
 def _make_engine(settings: Settings, pool_size: int):
     options: dict[str, object] = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": 5}
-    if settings.database.backend == "postgresql":
+    if settings.database.primary.backend == "postgresql":
         # A down database must become a queued unsubscribe in seconds, not minutes.
         # No pre-ping: a connection that died with the server fails its one request,
-        # which is queued, and the pool reconnects.
-        options.update(connect_args={"connect_timeout": 3}, pool_pre_ping=False)
-    return make_engine(settings.database, **options)
+        # which is queued, and the pool reconnects. Every statement the endpoint runs on
+        # PostgreSQL is one atomic statement: connections stay in autocommit.
+        options.update(connect_args={"connect_timeout": 3}, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+    return make_engine(settings.database.primary, **options)
 
 
 def _brief(error: BaseException) -> str:

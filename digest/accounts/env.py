@@ -51,8 +51,9 @@ class AccountsEnv:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, engine: Engine, http: HttpClient, graph: Graph) -> AccountsEnv:
-        return cls(engine=engine, http=http, graph=graph, base_url=settings.base_url,
-                   github_api_url=settings.github_api_url, bluesky_appview_url=settings.bluesky_appview_url)
+        accounts = settings.accounts
+        return cls(engine=engine, http=http, graph=graph, base_url=settings.site.base_url,
+                   github_api_url=accounts.github_api_url, bluesky_appview_url=accounts.bluesky_appview_url)
 
     def client(self, provider: Provider, server: str = "") -> Client:
         """The provider's client; a Mastodon client speaks to one server (an origin)."""

@@ -105,8 +105,8 @@ class FeedbackProcessor:
     @classmethod
     def from_settings(cls, settings: Settings, *, engine: Engine, redis: Redis) -> FeedbackProcessor:
         return cls(
-            engine=engine, redis=redis, prefix=settings.redis_prefix,
-            return_path=ReturnPath(ReturnPathSigner(settings.secret_keys), settings.bounce_domain),
+            engine=engine, redis=redis, prefix=settings.redis.prefix,
+            return_path=ReturnPath(ReturnPathSigner(settings.secret_keys), settings.mail.bounce_domain),
             policy=None,  # the live settings, read for each soft bounce
         )
 

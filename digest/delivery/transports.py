@@ -259,8 +259,8 @@ def _reset_on_close(connection: smtplib.SMTP) -> None:
 
 
 def make_transport(settings: Settings, **options: Any) -> MaildirTransport | SmtpTransport:
-    """The transport ``settings.mail`` (``LANYARD_MAIL_URL``) names."""
-    mail = settings.mail
+    """The transport ``settings.mail.transport`` (``LANYARD_MAIL_URL``) names."""
+    mail = settings.mail.transport
     if mail.scheme == "maildir":
         assert mail.path is not None  # a maildir URL always names its folder
         return MaildirTransport(mail.path)

@@ -18,5 +18,5 @@ if TYPE_CHECKING:
 
 def http_config(settings: Settings) -> HttpConfig:
     """The client's configuration from lanyard's settings."""
-    return HttpConfig(allow_networks=settings.http_allow_networks, proxy=settings.http_proxy,
-                      deadline=settings.http_deadline)
+    return HttpConfig(allow_networks=settings.http.allow_networks, proxy=settings.http.proxy,
+                      deadline=settings.http.deadline)

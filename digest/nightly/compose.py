@@ -124,11 +124,12 @@ class Composer:
         self.dkim = DkimSigner.from_settings(settings)
         self.signer = TokenSigner(settings.secret_keys)
         self.links = Links(
-            settings.base_url, manage_link(settings), sender_name=sender_name(settings.mail_from),
-            postal_address=settings.postal_address,
+            settings.site.base_url, manage_link(settings), sender_name=sender_name(settings.mail.sender),
+            postal_address=settings.mail.postal_address,
         )
-        self.domain = sender_domain(settings.mail_from)
-        self.return_path = ReturnPath(ReturnPathSigner(settings.secret_keys), settings.bounce_domain or self.domain)
+        self.domain = sender_domain(settings.mail.sender)
+        bounce_domain = settings.mail.bounce_domain or self.domain
+        self.return_path = ReturnPath(ReturnPathSigner(settings.secret_keys), bounce_domain)
 
     def compose(
         self, subscription: SubscriptionRow, *, selection: Selection, inputs: Inputs, timings: Timings
@@ -157,7 +158,7 @@ class Composer:
                 feedback_id=f"{digest_date:%Y%m%d}:{s.list_name}:digest:{self.domain}",
             )
             message = build_message(
-                rendered=rendered, digest=digest, sender=self.settings.mail_from, headers=headers, dkim=self.dkim
+                rendered=rendered, digest=digest, sender=self.settings.mail.sender, headers=headers, dkim=self.dkim
             )
         return Prepared(
             subscription=s, digest=digest, message=message, message_id=message_id, html=rendered.html,

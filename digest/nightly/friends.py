@@ -236,7 +236,7 @@ def make_friend_strategy(
     settings: Settings, *, graph: Graph, name: str | None = None, **extra: Any
 ) -> FriendEventsStrategy:
     """The strategy named by ``name`` or ``LANYARD_FRIENDS_STRATEGY`` (default "redis")."""
-    name = name or settings.friends_strategy
+    name = name or settings.nightly.friends_strategy
     try:
         factory = STRATEGIES[name]
     except KeyError:

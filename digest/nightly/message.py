@@ -335,8 +335,8 @@ class DkimSigner:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DkimSigner | None:
-        """The signer for ``settings.dkim``, or None when DKIM is not configured."""
-        key = settings.dkim
+        """The signer for ``settings.mail.dkim``, or None when DKIM is not configured."""
+        key = settings.mail.dkim
         if key is None:
             return None
         return cls(selector=key.selector, domain=key.domain, private_key_pem=key.private_key_pem)

@@ -84,16 +84,16 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self._own_engine = engine is None
-        self.engine = engine if engine is not None else db.make_engine(settings.database)
+        self.engine = engine if engine is not None else db.make_engine(settings.database.primary)
         # The bulk reads of the catalogue (events and people to hydrate) go to the read replica
         # when there is one; the ledger, claims and run rows stay on the primary.
-        self._own_read_engine = settings.database_replica is not None
+        self._own_read_engine = settings.database.replica is not None
         self.read_engine = (
-            db.make_engine(settings.database_replica) if settings.database_replica is not None else self.engine
+            db.make_engine(settings.database.replica) if settings.database.replica is not None else self.engine
         )
         self.redis = redis if redis is not None else connect(settings)
-        self.keys = RedisKeys(settings.redis_prefix)
-        self.graph = Graph(self.redis, settings.redis_prefix)
+        self.keys = RedisKeys(settings.redis.prefix)
+        self.graph = Graph(self.redis, settings.redis.prefix)
         self.strategy = strategy or make_friend_strategy(settings, graph=self.graph)
         self._redis_fallback: FriendEventsStrategy | None = None  # made when search is away
         self.composer = Composer(settings)

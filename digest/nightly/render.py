@@ -176,7 +176,7 @@ class Renderer:
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> Renderer:
-        return cls(base_url=settings.base_url, **options)
+        return cls(base_url=settings.site.base_url, **options)
 
     def context(self, digest: Digest, subject: str) -> dict:
         """What the text and HTML templates see."""

@@ -20,7 +20,7 @@ JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d %(thre
 
 def logging_config(settings: Settings, *, service: str) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` dictionary (Django's LOGGING is this too)."""
-    if settings.log_format == "json":
+    if settings.log.format == "json":
         formatter = {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": JSON_FIELDS,
@@ -49,13 +49,13 @@ def configure_logging(settings: Settings, *, service: str) -> None:
 
 def init_sentry(settings: Settings, *, service: str, integrations: Sequence[Any] = ()) -> bool:
     """Start sentry-sdk when ``SENTRY_DSN`` is set; True when it was started."""
-    if not settings.sentry_dsn:
+    if not settings.log.sentry_dsn:
         return False
     # Only imported when configured: a process without a DSN never loads the SDK.
     import sentry_sdk  # noqa: PLC0415 -- a process without a DSN never loads the SDK
 
     sentry_sdk.init(
-        dsn=settings.sentry_dsn,
+        dsn=settings.log.sentry_dsn,
         environment=settings.environment,
         server_name=service,
         integrations=list(integrations),

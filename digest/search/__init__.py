@@ -26,13 +26,13 @@ from digest.search.index import (
 
 
 def open_search(settings: Settings) -> SearchIndex:
-    if settings.search_backend == "tantivy":
+    if settings.search.backend == "tantivy":
         from digest.search.tantivy_index import TantivyIndex  # noqa: PLC0415 -- each engine's library loads when chosen
 
-        return TantivyIndex(settings.search_path)
+        return TantivyIndex(settings.search.path)
     from digest.search.solr_index import SolrIndex  # noqa: PLC0415 -- each engine's library loads when chosen
 
-    return SolrIndex(settings.search_url)
+    return SolrIndex(settings.search.url)
 
 
 def search_probe(open_index: Callable[[], SearchIndex]) -> Callable[[], object]:

@@ -17,14 +17,15 @@ PROBE_EVERY batches of it. Measuring each strategy on a different half of a clas
 moving the figures with every call, cost more than it saved (the planner reached 0.32x
 to 0.92x of the best single strategy): the halves differ, a Redis call on half a class
 loses the sharing of followees' events, and a figure moved by one slow call flips
-choices back and forth.
+choices back and forth. Settled figures are kept in Redis per engine
+(:mod:`digest.search.cost_store`), so a new worker starts settled.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from digest.config import Settings
 from digest.errors import SearchMissing
 from digest.graph.store import Graph
 from digest.search import open_search
+from digest.search.cost_store import FIGURES_MAX_AGE, ClassFigures, CostStore
 from digest.search.index import SearchIndex
 from digest.stores.keys import GraphKeys
 from digest.stores.scripts import lua
@@ -159,9 +161,10 @@ class CostModel:
     moment of the machine), unlike figures of each strategy on different halves of a
     class. Between probes the figures stay fixed: calls that answer a batch are not timed,
     so a choice never flips on one slow call. A class is probed again after
-    PROBE_EVERY of its batches (a bounded share of its work done twice), or when it shows
-    up GROUP_GROWTH times more numerous than when probed (subscribers in one call share
-    their followees' events, so the cost per subscriber depends on how many there are).
+    PROBE_EVERY of its batches or FIGURES_MAX_AGE after its last probe (a bounded share of
+    its work done twice), or when it shows up GROUP_GROWTH times more numerous than when
+    probed (subscribers in one call share their followees' events, so the cost per
+    subscriber depends on how many there are).
     Choices go by the best of the last RECENT_FIGURES figures: a load spike or a cold
     cache only ever makes a figure worse.
     """
@@ -169,19 +172,23 @@ class CostModel:
     recent: dict[tuple[str, int], deque[float]] = field(default_factory=dict)  # per-subscriber seconds
     probes: Counter[int] = field(default_factory=Counter)  # probes per class since its figures were reset
     probed_at: dict[int, int] = field(default_factory=dict)  # the class's batch count at its last probe
+    probed_time: dict[int, float] = field(default_factory=dict)  # when (time.time()) of its last probe
     group: dict[int, int] = field(default_factory=dict)  # subscribers in the class's last probe
     batches: Counter[int] = field(default_factory=Counter)  # batches seen per class
+    clock: Callable[[], float] = time.time  # probe times, compared with other processes' (kept figures)
 
     def cost(self, strategy: str, cls: int) -> float | None:
         figures = self.recent.get((strategy, cls))
         return min(figures) if figures else None
 
     def settled(self, cls: int, group: int = 0) -> bool:
-        """Probed MEASURED_PROBES times past its warm-up, not PROBE_EVERY batches ago, and
-        on at least 1/GROUP_GROWTH of ``group`` subscribers."""
+        """Probed MEASURED_PROBES times past its warm-up, not PROBE_EVERY batches nor
+        FIGURES_MAX_AGE ago, and on at least 1/GROUP_GROWTH of ``group`` subscribers."""
         if self.probes[cls] < WARMUP_PROBES + MEASURED_PROBES:
             return False
         if min(group, PROBE_CAP) >= GROUP_GROWTH * self.group[cls]:
+            return False
+        if self.clock() - self.probed_time[cls] >= FIGURES_MAX_AGE:
             return False
         return self.batches[cls] - self.probed_at[cls] < PROBE_EVERY
 
@@ -217,6 +224,30 @@ class CostModel:
             self.recent.setdefault((name, cls), deque(maxlen=RECENT_FIGURES)).append(spent / count)
         self.group[cls] = count
         self.probed_at[cls] = self.batches[cls]
+        self.probed_time[cls] = self.clock()
+
+    def figures(self, cls: int) -> ClassFigures | None:
+        """The class's figures to keep for other planners, once settled (None before)."""
+        if self.probes[cls] < WARMUP_PROBES + MEASURED_PROBES:
+            return None
+        seconds = {name: list(self.recent.get((name, cls), ())) for name in STRATEGY_NAMES}
+        if not all(seconds.values()):
+            return None
+        return ClassFigures(seconds=seconds, group=self.group[cls], at=self.probed_time[cls])
+
+    def adopt(self, cls: int, figures: ClassFigures) -> bool:
+        """Take a class's figures kept by a planner (this worker's before a restart, or
+        another's) when probed later than this model's own: the class counts as settled,
+        and as probed when they were (its PROBE_EVERY batches start now)."""
+        if figures.at <= self.probed_time.get(cls, float("-inf")):
+            return False
+        for name in STRATEGY_NAMES:
+            self.recent[(name, cls)] = deque(figures.seconds[name], maxlen=RECENT_FIGURES)
+        self.probes[cls] = max(self.probes[cls], WARMUP_PROBES + MEASURED_PROBES)
+        self.group[cls] = figures.group
+        self.probed_at[cls] = self.batches[cls]
+        self.probed_time[cls] = figures.at
+        return True
 
 
 @dataclass(frozen=True)
@@ -246,19 +277,26 @@ class PlannedFriendEvents:
     own. Everything else goes, merged per strategy, to the cheaper one. A class settles
     after WARMUP_PROBES + MEASURED_PROBES probes, so on a steady workload the probing is a
     few batches at the start of a process's first run, then one batch per class in
-    PROBE_EVERY.
+    PROBE_EVERY. With a ``store``, a class's figures are written there when it settles or
+    is re-probed, and read on the first batch and before any batch that would probe: a
+    new worker starts with the figures an earlier one settled, and a class another worker
+    re-probed lately is not probed again.
 
     ``name`` says which strategies the last batch used ("auto:redis", "auto:search" or
     "auto:redis+search"), which the digest run records; ``usage`` counts subscribers per
-    strategy over this planner's life (a probe counts for the answer kept).
+    strategy over this planner's life (a probe counts for the answer kept), ``probed`` the
+    subscribers it answered twice, in probes.
     """
 
     def __init__(self, redis_strategy: FriendEventsFromFollows, search_strategy: SearchFriendEvents, *,
-                 costs: CostModel | None = None):
+                 costs: CostModel | None = None, store: CostStore | None = None):
         self.search = search_strategy
         self.strategies: dict[str, FriendEventsFromFollows] = {"redis": redis_strategy, "search": search_strategy}
         self.costs = costs if costs is not None else CostModel()
+        self.store = store
+        self._read = False  # the store read once at least
         self.usage: Counter[str] = Counter()
+        self.probed = 0
         self._last: tuple[str, ...] = ()
         self._sizes = search_strategy.graph.redis.register_script(_FOLLOW_SET_SIZES_LUA)
 
@@ -312,6 +350,17 @@ class PlannedFriendEvents:
             merged[host].extend(lone)
         return [Call(name, merged[name]) for name in STRATEGY_NAMES if merged[name]] + probes
 
+    def _planned(self, sizes: Mapping[int, int]) -> list[Call]:
+        """:meth:`plan`, after reading the store on the first batch, or when the plan
+        would probe (one round trip, on the rare batches that cost two strategies' work)."""
+        calls = self.plan(sizes)
+        if self.store is not None and (not self._read or any(call.probe for call in calls)):
+            self._read = True
+            for cls, figures in self.store.read().items():
+                self.costs.adopt(cls, figures)
+            calls = self.plan(sizes)
+        return calls
+
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
         if not subscriber_ids:
@@ -321,7 +370,7 @@ class PlannedFriendEvents:
         graph = self.search.graph
         keys = graph.keys()
         follows = raw_follow_sets(graph, subscriber_ids, keys)
-        calls = self.plan({p: len(members) for p, members in follows.items()})
+        calls = self._planned({p: len(members) for p, members in follows.items()})
         found: dict[int, FriendEvents] = {}
         used: set[str] = set()
         for call in calls:
@@ -341,7 +390,11 @@ class PlannedFriendEvents:
             used.add(order[0])
             self.usage[order[0]] += len(mine)
             if call.probe:
+                self.probed += len(mine)
                 self.costs.record(call.cls, len(mine), seconds)
+                settled = self.costs.figures(call.cls)
+                if self.store is not None and settled is not None:
+                    self.store.write(call.cls, settled)
         self.costs.batches.update({size_class(len(members)) for members in follows.values()})
         self._last = tuple(name for name in STRATEGY_NAMES if name in used)
         return found
@@ -358,6 +411,8 @@ def planned_strategy(
     settings: Settings, *, graph: Graph, redis_strategy: FriendEventsFromFollows, search: SearchIndex | None = None,
     **extra: Any,
 ) -> PlannedFriendEvents:
-    """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by probed cost for their follow-set size."""
+    """LANYARD_FRIENDS_STRATEGY=auto: Redis or search per subscriber, by probed cost for their
+    follow-set size, the figures kept in the graph's Redis for the engine."""
     search_friends = search_strategy(settings, graph=graph, search=search)
-    return PlannedFriendEvents(redis_strategy, search_friends)
+    store = CostStore.for_engine(graph.redis, graph.prefix, search_friends.index, strategies=STRATEGY_NAMES)
+    return PlannedFriendEvents(redis_strategy, search_friends, store=store)

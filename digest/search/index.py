@@ -183,6 +183,12 @@ class SearchIndex:
     def close(self) -> None:
         pass
 
+    @property
+    def address(self) -> str:
+        """Which engine this is, the same in every process that uses it: figures measured
+        against it (the friends planner's costs) are kept in Redis under it."""
+        raise NotImplementedError
+
     # -- shared logic --------------------------------------------------------------------
 
     @profiled(ProfileKind.SEARCH, "events with people")

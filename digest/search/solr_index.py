@@ -214,6 +214,10 @@ class SolrIndex(SearchIndex):
         self._current = 0
 
     @property
+    def address(self) -> str:
+        return self.url
+
+    @property
     def solr(self) -> pysolr.Solr:
         """The client of the node that last answered."""
         return self.clients[self._current]

@@ -21,6 +21,7 @@ import fcntl
 import os
 import re
 import shutil
+import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,6 +69,11 @@ class TantivyIndex(SearchIndex):
         self.path = Path(path)
         self._opened: tuple | None = None  # (generation dir, meta.json stamp)
         self._index: Any = None  # a tantivy.Index once opened
+
+    @property
+    def address(self) -> str:
+        # The directory is local to its host: the same path elsewhere is another index.
+        return f"tantivy://{socket.gethostname()}{self.path.absolute()}"
 
     # -- generations -----------------------------------------------------------------
 

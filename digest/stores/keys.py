@@ -181,6 +181,13 @@ class RedisKeys:
     def search_indexer_lock(self) -> str:
         return f"{self.prefix}search:indexer"
 
+    # The friends planner's settled figures for one search engine (digest/search/
+    # cost_store.py): a hash, size class -> JSON (seconds per subscriber per strategy, the
+    # group probed, when), so a new worker starts settled. ``engine``: the engine's kind
+    # and a digest of its address (no URL, which may hold credentials, in a key name).
+    def friends_costs(self, engine: str) -> str:
+        return f"{self.prefix}friends:costs:{engine}"
+
     # Operations (digest/ops/): the read-only switch (a hash: on, message, since, by), the
     # feature flags (a hash: flag name -> condition), a copy of the live settings (a hash:
     # name -> JSON value, plus a marker once loaded from the database, their owner).

@@ -27,8 +27,8 @@ from digest.stores.profile import ProfiledRedis
 
 def redis_url(settings: Settings) -> str:
     """The URL of the Redis to use, starting the embedded server if that is the one."""
-    if settings.redis_url:
-        return settings.redis_url
+    if settings.redis.url:
+        return settings.redis.url
     return ensure_embedded_redis(settings.data_dir)
 
 

@@ -62,7 +62,7 @@ def serve_command(app, host, port):
         raise click.ClickException(f"cannot listen on {host}:{port} ({error}); pick another --port") from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"taking reports for {app.settings.bounce_domain} on smtp://{host}:{port} (Ctrl-C stops it)")
+    click.echo(f"taking reports for {app.settings.mail.bounce_domain} on smtp://{host}:{port} (Ctrl-C stops it)")
     try:
         stop.wait()
     except KeyboardInterrupt:

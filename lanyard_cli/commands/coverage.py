@@ -78,7 +78,7 @@ def _fetch_attached(ctx, app, client, coverage_id: int) -> None:
 
     result = coverage_fetch(app.engine, client, coverage_id=coverage_id, last_attempt=True)
     try:
-        record_pending(app.redis, RedisKeys(app.settings.redis_prefix), {DocKey("coverage", coverage_id)})
+        record_pending(app.redis, RedisKeys(app.settings.redis.prefix), {DocKey("coverage", coverage_id)})
     except Exception as error:  # the row is stored; the search copy catches up on `search rebuild`
         click.echo(f"note: the search index was not told ({error}); run `lanyard search sync` later", err=True)
     c = db.coverage

@@ -50,7 +50,7 @@ def demo(app, people, events, subscribers, reset):
     for name, count in counts.items():
         click.echo(f"  {name:>14}: {count}")
     click.echo(f"  {'graph follows':>14}: {redis_follows} in Redis generation {keys.generation}")
-    click.echo(f"database: {settings.database.url}")
+    click.echo(f"database: {settings.database.primary.url}")
     _nightly_digest(app)
 
 
@@ -87,8 +87,8 @@ def _replace_earlier_run(app, *, reset: bool) -> None:
 def _outbox_files(settings) -> list:
     """The earlier run's emails (a maildir outbox) and previews."""
     folders = [settings.data_dir / "previews"]
-    if settings.mail.scheme == "maildir":
-        folders += [settings.mail.path / part for part in ("new", "cur", "tmp")]
+    if settings.mail.transport.scheme == "maildir":
+        folders += [settings.mail.transport.path / part for part in ("new", "cur", "tmp")]
     return [path for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_file()]
 
 
@@ -105,7 +105,7 @@ def _nightly_digest(app) -> None:
     settings = app.settings
     today = dt.date.today()
     # Fresh data reuses subscription ids: what earlier digests mentioned no longer applies.
-    forget_mentions(app.redis, settings.redis_prefix)
+    forget_mentions(app.redis, settings.redis.prefix)
     # The preview comes first: once sent, the same events are no longer new.
     handle = first_with_news(app, digest_date=today)
     files = (
@@ -121,7 +121,7 @@ def _nightly_digest(app) -> None:
     run_id = run_start(app.engine, app.enqueue, request=RunRequest(digest_date=today, chunk_size=0))
     click.echo(f"run {run_id} started: daily digest for {today:%Y-%m-%d}")
     print_progress(watch_with_a_worker(app, run_id=run_id))
-    mail = settings.mail
+    mail = settings.mail.transport
     if mail.scheme == "maildir":
         delivered = sorted((mail.path / "new").glob("*"), key=lambda path: path.stat().st_mtime)
         click.echo(f"outbox (a maildir; every file is one email, open it with a mail client): {mail.path}")
@@ -136,7 +136,7 @@ def _nightly_digest(app) -> None:
     if files:
         click.echo(f"preview of @{handle}'s email: {files.eml}")
         click.echo(f"  open in a browser: {files.html}")
-    click.echo("browse the same data: `lanyard up`, then open " + settings.base_url + "/")
+    click.echo("browse the same data: `lanyard up`, then open " + settings.site.base_url + "/")
 
 
 def _unsubscribe_link(path) -> str | None:

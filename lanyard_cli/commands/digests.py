@@ -67,7 +67,7 @@ def run(app, digest_date, list_name, dry_run, limit, chunk_size, processes):
     except RunStoppedHere as error:
         raise click.ClickException(str(error)) from None
     echo_summary(outcome, list_name=list_name, digest_date=digest_date)
-    mail = app.settings.mail
+    mail = app.settings.mail.transport
     if mail.scheme == "maildir" and not dry_run:
         click.echo(f"outbox: {mail.path}")
 
@@ -106,7 +106,7 @@ def explain(app, handle, slug, digest_date, list_name):
     pipeline = make_pipeline(app)
     try:
         result = explain_event(
-            app.engine, app.redis, prefix=app.settings.redis_prefix, strategy=pipeline.strategy,
+            app.engine, app.redis, prefix=app.settings.redis.prefix, strategy=pipeline.strategy,
             request=ExplainRequest(handle=handle, event_slug=slug, digest_date=digest_date, list_name=list_name),
         )
     except ExplainError as error:

@@ -32,7 +32,7 @@ def read_state(what: str, read: Callable[[], T]) -> T:
 
 
 def registry(app) -> Registry:
-    return Registry([OpsSettingGroup(app.redis, prefix=app.settings.redis_prefix), ScheduleSettingGroup()])
+    return Registry([OpsSettingGroup(app.redis, prefix=app.settings.redis.prefix), ScheduleSettingGroup()])
 
 
 @click.group()
@@ -46,7 +46,7 @@ def ops():
 @click.pass_obj
 def read_only(app, state, message):
     """Switch read-only mode on or off (applies to the next request), or show it."""
-    prefix = app.settings.redis_prefix
+    prefix = app.settings.redis.prefix
     before = read_state("the read-only state", lambda: read_only_read(app.redis, prefix=prefix))
     if state != "status":
         after = read_only_set(app.redis, prefix=prefix, on=state == "on", message=message, by=who_is_changing())
@@ -62,7 +62,7 @@ def read_only(app, state, message):
 @click.pass_obj
 def flags_list(app):
     """Every feature flag and its condition."""
-    rules = read_state("the feature flags", lambda: flags_read(app.redis, prefix=app.settings.redis_prefix))
+    rules = read_state("the feature flags", lambda: flags_read(app.redis, prefix=app.settings.redis.prefix))
     width = max(len(name) for name in FLAGS)
     for name, flag in FLAGS.items():
         click.echo(f"{name:<{width}}  {str(rules[name]):<24}  {flag.description} (default: {flag.default})")
@@ -75,7 +75,7 @@ def flags_list(app):
 def flag_command(app, name, condition):
     """Set a feature flag's condition; the next request sees it."""
     try:
-        old, new = flag_set(app.redis, prefix=app.settings.redis_prefix, name=name, condition=condition)
+        old, new = flag_set(app.redis, prefix=app.settings.redis.prefix, name=name, condition=condition)
     except FlagError as error:
         raise click.UsageError(str(error)) from None
     ops_change_log(app.engine, change=OpsChange(f"flag:{name}", str(old), str(new), who_is_changing(), "cli"))
@@ -136,7 +136,7 @@ def settings_set(app, assignments):
 def stop(app):
     """Stop the embedded Redis of the data directory (it starts again when a command needs it)."""
     settings = app.settings
-    if settings.redis_url:
+    if settings.redis.url:
         click.echo("nothing to stop: LANYARD_REDIS_URL points at an external Redis")
         return
     if stop_embedded_redis(settings.data_dir):

@@ -13,7 +13,7 @@ def _handles(app):
     from digest.search import open_search
     from digest.stores.keys import RedisKeys
 
-    return open_search(app.settings), RedisKeys(app.settings.redis_prefix)
+    return open_search(app.settings), RedisKeys(app.settings.redis.prefix)
 
 
 def _failed(error) -> click.ClickException:

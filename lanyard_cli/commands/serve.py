@@ -47,7 +47,7 @@ def unsubscribe(app, host, port):
 @click.pass_obj
 def site(app, host, port):
     """Serve the site (pages, admin, and the emails' /u/ and /r/ links) with Django's development server."""
-    host, port = listen_address(app.settings.base_url, host, port)
+    host, port = listen_address(app.settings.site.base_url, host, port)
     run_site(app, host, port)
 
 
@@ -75,14 +75,14 @@ def _endpoint_address(settings, host: str | None, port: int | None) -> tuple[str
     """Where the endpoint alone listens: the unsubscribe URL's address when it has one of its
     own; when it is the site's (the default), the site already serves the links, so the
     endpoint takes ``LANYARD_UNSUBSCRIBE_BIND`` (127.0.0.1:8001) instead of the site's port."""
-    same = urlsplit(settings.unsubscribe_url).netloc == urlsplit(settings.base_url).netloc
+    same = urlsplit(settings.site.unsubscribe_url).netloc == urlsplit(settings.site.base_url).netloc
     if not same:
-        return listen_address(settings.unsubscribe_url, host, port)
+        return listen_address(settings.site.unsubscribe_url, host, port)
     bind = os.environ.get("LANYARD_UNSUBSCRIBE_BIND", DEFAULT_BIND)
     bind_host, _, bind_port = bind.rpartition(":")
     if not bind_port.isdigit() or int(bind_port) > 65535:
         raise click.ClickException(f"LANYARD_UNSUBSCRIBE_BIND={bind!r} is not HOST:PORT; or pass --host and --port")
-    click.echo(f"the site ({settings.base_url}) serves /u/ and /r/ itself; this endpoint runs on its own port")
+    click.echo(f"the site ({settings.site.base_url}) serves /u/ and /r/ itself; this endpoint runs on its own port")
     return host or bind_host or "127.0.0.1", port if port is not None else int(bind_port)
 
 

@@ -16,7 +16,7 @@ def replay(app, limit):
     from digest.subscriptions import unsubscribe_queue_length, unsubscribe_replay
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    prefix = app.settings.redis_prefix
+    prefix = app.settings.redis.prefix
     applied = unsubscribe_replay(app.engine, app.redis, prefix=prefix, limit=limit)
     left = unsubscribe_queue_length(app.redis, prefix=prefix)
     click.echo(f"replayed {applied} queued change(s); {left} still queued")

@@ -54,7 +54,7 @@ def _raise_stop(signum, frame):
 @click.pass_obj
 def up(app, host, port, concurrency):
     """Run the site, the unsubscribe links, a worker and the beat together until Ctrl-C."""
-    host, port = listen_address(app.settings.base_url, host, port)
+    host, port = listen_address(app.settings.site.base_url, host, port)
     app.migrate()
     app.redis.ping()  # starts the embedded Redis once, before the parts race to
     if app.graph.live_generation() is None:

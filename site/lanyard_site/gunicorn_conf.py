@@ -26,7 +26,7 @@ try:
 except ConfigError as error:
     print(f"lanyard site: configuration: {error}", file=sys.stderr)
     raise SystemExit(2) from None
-if (_problem := database_answers(make_engine(_settings.database))) is not None:
+if (_problem := database_answers(make_engine(_settings.database.primary))) is not None:
     print(f"lanyard site: cannot use the database ({_problem}); check LANYARD_DATABASE_URL", file=sys.stderr)
     raise SystemExit(1)
 
@@ -36,6 +36,6 @@ workers = multiprocessing.cpu_count() + 1
 threads = 4
 timeout = 30
 graceful_timeout = 20
-forwarded_allow_ips = ",".join(str(network) for network in _settings.trusted_proxies)
+forwarded_allow_ips = ",".join(str(network) for network in _settings.site.trusted_proxies)
 control_socket_disable = True  # the unsubscribe endpoint's gunicorn may run on the same machine
 logconfig_dict = logging_config(_settings, service="site")

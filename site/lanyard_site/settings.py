@@ -12,7 +12,7 @@ from digest.ops.logs import init_sentry, logging_config
 
 LANYARD = load_settings()
 PRODUCTION = LANYARD.production
-BASE = urlsplit(LANYARD.base_url)
+BASE = urlsplit(LANYARD.site.base_url)
 
 from pathlib import Path  # noqa: E402
 
@@ -56,11 +56,11 @@ def database_settings(database):
     }
 
 
-DATABASES = {"default": database_settings(LANYARD.database)}
+DATABASES = {"default": database_settings(LANYARD.database.primary)}
 DATABASE_ROUTERS = []
-if LANYARD.database_replica is not None:
+if LANYARD.database.replica is not None:
     # Site pages read from the replica; writes, and reads right after a write, use the primary.
-    DATABASES["replica"] = database_settings(LANYARD.database_replica)
+    DATABASES["replica"] = database_settings(LANYARD.database.replica)
     DATABASE_ROUTERS = ["lanyard_site.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -194,9 +194,9 @@ CACHES = {
 
 # The site's own emails (sign-up, password reset) go the digests' way (LANYARD_MAIL_URL).
 EMAIL_BACKEND = "lanyard_site.personal.mail.TransportEmailBackend"
-DEFAULT_FROM_EMAIL = LANYARD.mail_from
+DEFAULT_FROM_EMAIL = LANYARD.mail.sender
 CSRF_FAILURE_VIEW = "lanyard_site.personal.views.csrf_failure"
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANYARD.production and LANYARD.base_url.startswith("https://")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANYARD.production and LANYARD.site.base_url.startswith("https://")
 
 # A strict policy on every page: nothing inline, nothing from elsewhere but https images
 # (avatars) and the embedded players of the allow-listed providers (digest/embeds.py).
@@ -215,7 +215,7 @@ CONTENT_SECURITY_POLICY = {
         # Sign in with GitHub posts to allauth, which redirects to GitHub's authorize page:
         # browsers check form-action on the redirects after a post too. (Mastodon's servers
         # can be anywhere: its flow leaves from a page, social/views.mastodon_start.)
-        "form-action": [SELF, *([LANYARD.github_url] if LANYARD.github_client_id else [])],
+        "form-action": [SELF, *([LANYARD.accounts.github_url] if LANYARD.accounts.github_client_id else [])],
         "base-uri": [NONE],
         "frame-ancestors": [NONE],
         "object-src": [NONE],
@@ -258,9 +258,11 @@ ACCOUNT_ADAPTER = "lanyard_site.social.adapter.AccountAdapter"
 SOCIALACCOUNT_PROVIDERS = {
     "github": {
         "SCOPE": [],
-        "APP": {"client_id": LANYARD.github_client_id, "secret": LANYARD.github_client_secret, "key": ""},
+        "APP": {
+            "client_id": LANYARD.accounts.github_client_id, "secret": LANYARD.accounts.github_client_secret, "key": "",
+        },
         # allauth reads GitHub's API from GITHUB_URL + /api/v3 when set (GitHub Enterprise's layout).
-        **({"GITHUB_URL": LANYARD.github_url} if LANYARD.github_url != GITHUB_URL else {}),
+        **({"GITHUB_URL": LANYARD.accounts.github_url} if LANYARD.accounts.github_url != GITHUB_URL else {}),
     },
 }
 
@@ -314,5 +316,5 @@ def _sentry_integrations():
     return [DjangoIntegration()]
 
 
-if LANYARD.sentry_dsn:
+if LANYARD.log.sentry_dsn:
     init_sentry(LANYARD, service="site", integrations=_sentry_integrations())

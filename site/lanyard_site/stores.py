@@ -21,7 +21,7 @@ def redis():
 
 @lru_cache(maxsize=1)
 def graph() -> Graph:
-    return Graph(redis(), settings.LANYARD.redis_prefix)
+    return Graph(redis(), settings.LANYARD.redis.prefix)
 
 
 @lru_cache(maxsize=1)

@@ -72,7 +72,7 @@ class Stack:
     def __init__(self, env: dict, log_dir: Path):
         self.env = env
         self.settings = load_settings(env)
-        self.engine = db.make_engine(self.settings.database)
+        self.engine = db.make_engine(self.settings.database.primary)
         self.app = create_app(self.settings)
         self.enqueue = Enqueue(self.app)
         self.log_dir = log_dir

@@ -211,7 +211,7 @@ def test_behind_a_tls_proxy_login_works_and_errors_reach_operators(database_url,
         collected = manage(env, "collectstatic", "--no-input", "-v", "0")  # as the deploy does
         assert collected.returncode == 0, collected.stderr
         log = tmp_path / "gunicorn.log"
-        engine = db.make_engine(load_settings(env).database)
+        engine = db.make_engine(load_settings(env).database.primary)
         with gunicorn(env, log) as url:
             anonymous = Browser(url)
             plain = anonymous.client.get("/accounts/login/", headers={"Host": HOST})  # no proxy header: http
@@ -524,7 +524,7 @@ def email_links(message) -> set[str]:
 
 def test_deployed_behind_nginx_a_person_signs_up_follows_gets_mail_and_unsubscribes(tmp_path, smtp_server):
     with deployed(tmp_path, smtp_server.url) as (env, port, cert, redis_server, processes):
-        engine = db.make_engine(load_settings(env).database)
+        engine = db.make_engine(load_settings(env).database.primary)
         person, anonymous = Visitor(port, cert), Visitor(port, cert)
         assert person.get("/").status_code == 200
         signed = person.submit("/accounts/signup/", "/accounts/signup/", {

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import replace
 
 import pytest
 from django.conf import settings as django_settings
@@ -31,6 +30,7 @@ from lanyard_site.ops import health
 from lanyard_site.ops.models import OpsChange
 from lanyard_site.personal.views import _feed_url
 from lanyard_site.routers import ReplicaRouter
+from tests.changed_settings import changed
 from tests.conftest import REDIS_URL, TEST_SECRET
 from tests.faults.servers import free_port
 from tests.site.personal.conftest import empty_live_graph
@@ -313,7 +313,7 @@ def test_readyz_tells_the_public_only_ready_or_not_per_component(client, probed,
     dropped, and the proxy's client address (not the proxy's own) decides."""
     empty_live_graph(redis_client)
     closed = f"http://127.0.0.1:{free_port()}/solr/lanyard"
-    with override_settings(LANYARD=replace(django_settings.LANYARD, search_url=closed)):
+    with override_settings(LANYARD=changed(django_settings.LANYARD, search={"url": closed})):
         health._search.cache_clear()
         try:
             inside = client.get("/readyz")

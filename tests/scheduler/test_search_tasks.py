@@ -25,7 +25,7 @@ def test_the_worker_drains_the_pending_set_into_the_index(
     celery_app.send_task(TaskName.SEARCH_INDEX_PENDING)
     wait_until(lambda: not redis_client.scard(keys.search_pending), timeout=60, message="the pending set to drain")
 
-    index = TantivyIndex(sched_settings.search_path)  # the worker's index: the same data directory
+    index = TantivyIndex(sched_settings.search.path)  # the worker's index: the same data directory
     found = wait_until(lambda: {h.id: h.title for h in index.search(TextQuery("", today=DAY)).hits} or None,
                        timeout=30, message="the documents")
     assert found == {f"person:{ada}": "Ada Lovelace", f"event:{conf}": "Search Conf"}

@@ -450,7 +450,7 @@ def insert_subscription(engine, n: int) -> SubscriptionRef:
 def test_a_stopped_database_never_gets_a_false_done(own_postgres, make_settings, redis_client):
     signer = TokenSigner([TEST_SECRET])
     settings = make_settings(database_url=own_postgres.url("lanyard"))
-    engine = db.make_engine(settings.database)
+    engine = db.make_engine(settings.database.primary)
     committed, refused, queued = (insert_subscription(engine, n) for n in (1, 2, 3))
     # One endpoint whose Redis is away too (nowhere to queue), one with the test Redis.
     no_redis = create_app(make_settings(database_url=own_postgres.url("lanyard"),

@@ -45,7 +45,7 @@ def respond(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 def _first_served(resource: str, etag: str) -> int | None:
     """The time ``resource`` first answered with ``etag`` (one round trip: a Lua script)."""
-    key = RedisKeys(settings.LANYARD.redis_prefix).api_seen(hashlib.sha256(resource.encode()).hexdigest()[:40])
+    key = RedisKeys(settings.LANYARD.redis.prefix).api_seen(hashlib.sha256(resource.encode()).hexdigest()[:40])
     redis = stores.redis()
     try:
         return int(redis.register_script(lua("api_first_served"))(keys=[key], args=[etag, int(time.time()),

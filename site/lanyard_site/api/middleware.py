@@ -38,8 +38,8 @@ def _limits() -> tuple[RateLimit, RateLimit]:
     """Requests a minute per token and per address (LANYARD_API_TOKEN_RATE, LANYARD_API_RATE).
     A token is a known person's program, so it gets more than an address, which many may share.
     Django settings of the same names override them (tests use short windows)."""
-    per_token = RateLimit(requests=settings.LANYARD.api_token_rate, seconds=60)
-    per_address = RateLimit(requests=settings.LANYARD.api_rate, seconds=60)
+    per_token = RateLimit(requests=settings.LANYARD.site.api_token_rate, seconds=60)
+    per_address = RateLimit(requests=settings.LANYARD.site.api_rate, seconds=60)
     return (getattr(settings, "LANYARD_API_RATE_PER_TOKEN", per_token),
             getattr(settings, "LANYARD_API_RATE_PER_ADDRESS", per_address))
 
@@ -110,7 +110,7 @@ class ApiMiddleware:
         per_token, per_address = _limits()
         token = request.api_token
         client, limit = (f"token:{token.pk}", per_token) if token else (f"ip:{_address(request)}", per_address)
-        verdict = rate_take(stores.redis(), prefix=settings.LANYARD.redis_prefix, client=client, limit=limit,
+        verdict = rate_take(stores.redis(), prefix=settings.LANYARD.redis.prefix, client=client, limit=limit,
                             now=time.time())
         if verdict is None:
             log.warning("API rate limits not counted: Redis cannot be reached")

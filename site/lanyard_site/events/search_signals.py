@@ -39,7 +39,7 @@ class _Batch:
 
     def __call__(self):
         try:
-            record_pending(_redis(settings.LANYARD), RedisKeys(settings.LANYARD.redis_prefix), self.keys)
+            record_pending(_redis(settings.LANYARD), RedisKeys(settings.LANYARD.redis.prefix), self.keys)
         except Exception:  # never fail a committed request over the denormalised copy
             log.exception("could not record %d search updates; run `lanyard search check`", len(self.keys))
             return

@@ -145,7 +145,7 @@ def chunk_profile_links(chunk_ids) -> dict[int, str]:
     ids = list(chunk_ids)
     if not ids:
         return {}
-    keys = RedisKeys(settings.LANYARD.redis_prefix)
+    keys = RedisKeys(settings.LANYARD.redis.prefix)
     try:
         found = stores.redis().mget([keys.chunk_profile(i) for i in ids])
     except Exception:  # Redis away: the admin still shows the run, without profile links

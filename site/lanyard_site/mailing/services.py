@@ -33,7 +33,7 @@ class ChangeRefused(RuntimeError):
 def subscription_unsubscribe_on_site(*, subscription_id: int, alias: str) -> bool:
     changed = subscription_unsubscribe(stores.engine(alias), subscription_id=subscription_id, via=VIA)
     try:
-        subscription_suppress(stores.redis(), prefix=settings.LANYARD.redis_prefix, subscription_id=subscription_id)
+        subscription_suppress(stores.redis(), prefix=settings.LANYARD.redis.prefix, subscription_id=subscription_id)
     except redis.RedisError as error:
         store_away(Store.REDIS, error)
     return changed
@@ -41,7 +41,7 @@ def subscription_unsubscribe_on_site(*, subscription_id: int, alias: str) -> boo
 
 def subscription_resubscribe_on_site(*, subscription_id: int, alias: str) -> bool:
     try:
-        subscription_unsuppress(stores.redis(), prefix=settings.LANYARD.redis_prefix, subscription_id=subscription_id)
+        subscription_unsuppress(stores.redis(), prefix=settings.LANYARD.redis.prefix, subscription_id=subscription_id)
     except redis.RedisError as error:
         store_away(Store.REDIS, error)
         raise ChangeRefused("Resubscribing is not possible for a few minutes; nothing was changed.") from error

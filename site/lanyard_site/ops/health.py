@@ -41,7 +41,7 @@ def graph_heal_soon() -> None:
 
     def run() -> None:
         try:
-            lock = RedisKeys(settings.LANYARD.redis_prefix).graph_heal_lock
+            lock = RedisKeys(settings.LANYARD.redis.prefix).graph_heal_lock
             healed = heal(stores.graph(), stores.engine(DEFAULT_DB_ALIAS), lock_key=lock)
             log.warning("the Redis graph was missing; %s", "rebuilt" if healed.rebuilt else "rebuilt by another")
         except Exception:  # a thread's failure is logged; the next probe tries again

@@ -90,7 +90,7 @@ class ProfileMiddleware:
         try:
             profile_save(
                 stores.redis(),
-                prefix=settings.LANYARD.redis_prefix,
+                prefix=settings.LANYARD.redis.prefix,
                 profile=recorder.finish(status=response.status_code),
             )
         except Exception as error:  # a profile that cannot be stored must never cost the page
@@ -141,7 +141,7 @@ class ErrorMiddleware:
             request.user.get_username(),
             exc_info=exception,
         )
-        if settings.LANYARD.sentry_dsn:
+        if settings.LANYARD.log.sentry_dsn:
             import sentry_sdk  # noqa: PLC0415 -- loaded only when a DSN is configured (see settings.py)
 
             sentry_sdk.capture_exception(exception)

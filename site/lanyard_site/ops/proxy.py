@@ -25,7 +25,7 @@ def address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def trusted(peer: str) -> bool:
     found = address(peer)
-    return found is not None and any(found in network for network in settings.LANYARD.trusted_proxies)
+    return found is not None and any(found in network for network in settings.LANYARD.site.trusted_proxies)
 
 
 class ProxyHeadersMiddleware:

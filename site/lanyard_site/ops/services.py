@@ -22,7 +22,7 @@ def ops_engine():
 
 
 def snapshot_load() -> OpsSnapshot:
-    return ops_snapshot(stores.redis(), ops_engine(), prefix=settings.LANYARD.redis_prefix)
+    return ops_snapshot(stores.redis(), ops_engine(), prefix=settings.LANYARD.redis.prefix)
 
 
 def request_snapshot(request) -> OpsSnapshot:
@@ -65,4 +65,4 @@ def visitor_of(request) -> Visitor:
 
 def live_registry() -> Registry:
     """Every live setting: lanyard's own and the scheduler's runtime schedule."""
-    return Registry([OpsSettingGroup(stores.redis(), prefix=settings.LANYARD.redis_prefix), ScheduleSettingGroup()])
+    return Registry([OpsSettingGroup(stores.redis(), prefix=settings.LANYARD.redis.prefix), ScheduleSettingGroup()])

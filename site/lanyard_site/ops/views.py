@@ -26,7 +26,7 @@ def profile(request, profile_id: str):
     if not (request.user.is_authenticated and request.user.is_superuser):
         raise Http404("no such profile")
     try:
-        found = profile_load(stores.redis(), prefix=settings.LANYARD.redis_prefix, profile_id=str(profile_id))
+        found = profile_load(stores.redis(), prefix=settings.LANYARD.redis.prefix, profile_id=str(profile_id))
     except redis_lib.RedisError as error:
         store_away(Store.REDIS, error)
         raise Http404("profiles are kept in Redis, which is not answering right now") from None
@@ -43,7 +43,7 @@ def admin_ops(request):
     """/admin/ops/: superusers switch read-only, set flags and live settings; every change audited."""
     if not request.user.is_superuser:
         raise Http404("operators only")
-    redis, prefix, engine = stores.redis(), settings.LANYARD.redis_prefix, ops_engine()
+    redis, prefix, engine = stores.redis(), settings.LANYARD.redis.prefix, ops_engine()
     registry = live_registry()
     who = request.user.get_username()
     if request.method == "POST":
@@ -88,7 +88,7 @@ def admin_ops(request):
 
 
 def _read_only_change(request, *, who: str) -> None:
-    redis, prefix = stores.redis(), settings.LANYARD.redis_prefix
+    redis, prefix = stores.redis(), settings.LANYARD.redis.prefix
     before = read_only_read(redis, prefix=prefix)
     on = request.POST.get("on") == "1"
     after = read_only_set(redis, prefix=prefix, on=on, message=request.POST.get("message", "")[:500], by=who)

@@ -51,7 +51,7 @@ class LanyardRedisCache(RedisCache):
     def __init__(self, server, params):
         params = {
             **params,
-            "KEY_PREFIX": params.get("KEY_PREFIX") or RedisKeys(settings.LANYARD.redis_prefix).site_cache_prefix,
+            "KEY_PREFIX": params.get("KEY_PREFIX") or RedisKeys(settings.LANYARD.redis.prefix).site_cache_prefix,
             "OPTIONS": {**TIMEOUTS, **params.get("OPTIONS", {})},
         }
         super().__init__(server or redis_url(settings.LANYARD), params)

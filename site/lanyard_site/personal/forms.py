@@ -178,6 +178,6 @@ class PasswordResetForm(DjangoPasswordResetForm):
     """Django's, with links under LANYARD_BASE_URL (not the Host header a request happened to carry)."""
 
     def save(self, *args, **kwargs) -> None:
-        base = urlsplit(settings.LANYARD.base_url)
+        base = urlsplit(settings.LANYARD.site.base_url)
         kwargs.update(domain_override=base.netloc, use_https=base.scheme == "https")
         super().save(*args, **kwargs)

@@ -27,7 +27,7 @@ def _calendar(name: str) -> Calendar:
 
 
 def _vevent(event: Event, description: str) -> VEvent:
-    base_url = settings.LANYARD.base_url
+    base_url = settings.LANYARD.site.base_url
     vevent = VEvent()
     vevent.add("uid", f"event-{event.pk}@{urlsplit(base_url).hostname}")
     # Stable: the feed's bytes change only when the events do, so clients and caches agree.

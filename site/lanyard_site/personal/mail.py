@@ -38,7 +38,7 @@ class TransportEmailBackend(BaseEmailBackend):
 
 
 def welcome_send(*, person: Person, email: str) -> None:
-    base = settings.LANYARD.base_url
+    base = settings.LANYARD.site.base_url
     send_mail(
         "Welcome to lanyard",
         f"Hello {person.name},\n\nyour lanyard account is ready: {base}{reverse('person', args=[person.handle])}\n"

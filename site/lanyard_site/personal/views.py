@@ -177,7 +177,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 
 def _feed_url(person: Person) -> str:
     token = _signer().sign_feed(FeedRef(person.pk, person.feed_version))
-    return settings.LANYARD.base_url + reverse("calendar_feed", args=[token])
+    return settings.LANYARD.site.base_url + reverse("calendar_feed", args=[token])
 
 
 NOT_FOUND = "Not found\n"

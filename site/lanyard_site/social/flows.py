@@ -32,7 +32,7 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _redirect_uri() -> str:
-    return settings.LANYARD.base_url + reverse("mastodon_callback")
+    return settings.LANYARD.site.base_url + reverse("mastodon_callback")
 
 
 def _refused(error: Exception) -> services.ConnectRefused:
@@ -47,7 +47,7 @@ def server_registration(*, origin: str) -> tuple[MastodonServer, mastodon.Regist
         return server, mastodon.Registration(server.client_id, seal.open(server.client_secret_sealed))
     with stores.http_client() as http:
         registration = mastodon.app_register(http, origin=origin, redirect_uri=_redirect_uri(),
-                                             website=settings.LANYARD.base_url)
+                                             website=settings.LANYARD.site.base_url)
     values = {"client_id": registration.client_id, "client_secret_sealed": seal.seal(registration.client_secret),
               "redirect_uri": _redirect_uri(), "scopes": mastodon.SCOPES}
     try:
@@ -61,7 +61,7 @@ def server_registration(*, origin: str) -> tuple[MastodonServer, mastodon.Regist
 def mastodon_authorize(request: HttpRequest, *, typed: str) -> str:
     """Where to send the browser: the server's authorize page, with a fresh ``state`` kept in the session."""
     try:
-        origin = mastodon.server_origin(typed, allow_networks=settings.LANYARD.http_allow_networks)
+        origin = mastodon.server_origin(typed, allow_networks=settings.LANYARD.http.allow_networks)
         server, _ = server_registration(origin=origin)
     except mastodon.MastodonRefused as error:
         raise _refused(error) from None

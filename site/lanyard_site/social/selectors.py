@@ -98,7 +98,7 @@ def _importing(account_ids: list[int]) -> dict[int, float]:
     shows the last import's outcome)."""
     if not account_ids:
         return {}
-    keys = RedisKeys(settings.LANYARD.redis_prefix)
+    keys = RedisKeys(settings.LANYARD.redis.prefix)
     try:
         values = stores.redis().mget([keys.follows_importing(a) for a in account_ids])
     except Exception:  # Redis away: degrade to what the database says

@@ -119,7 +119,7 @@ def account_import_queue(*, account_id: int) -> None:
 
 
 def _send_import(account_id: int) -> None:
-    keys = RedisKeys(settings.LANYARD.redis_prefix)
+    keys = RedisKeys(settings.LANYARD.redis.prefix)
     try:
         stores.redis().set(keys.follows_importing(account_id), str(time.time()), ex=IMPORT_MARK_SECONDS)
     except Exception as error:  # the page then shows the last import, not "importing…"

@@ -46,7 +46,7 @@ def connections(request: HttpRequest) -> HttpResponse:
         "importing": any(row.importing_since is not None for row in rows),
         "refresh_seconds": REFRESH_SECONDS,
         "cap": request_snapshot(request).settings.get("follows_cap", OPS_DEFAULTS["follows_cap"]),
-        "github": bool(settings.LANYARD.github_client_id),
+        "github": bool(settings.LANYARD.accounts.github_client_id),
     })
 
 

@@ -41,7 +41,7 @@ def bluesky():
 
 @pytest.fixture
 def graph(redis_client, settings):
-    graph = Graph(redis_client, settings.redis_prefix)
+    graph = Graph(redis_client, settings.redis.prefix)
     keys = RedisKeys(graph.prefix)
     redis_client.mset({keys.graph_live: 1, keys.graph(1).built: 1})  # an (empty) live generation
     return graph

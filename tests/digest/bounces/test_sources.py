@@ -181,7 +181,7 @@ def test_a_database_outage_asks_the_sender_to_retry(make_settings, redis_client,
     down = make_settings(
         database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/none", redis_prefix=PREFIX, bounce_domain=DOMAIN
     )
-    engine = db.make_engine(down.database)
+    engine = db.make_engine(down.database.primary)
     processor = FeedbackProcessor.from_settings(down, engine=engine, redis=redis_client)
     controller = make_listener(processor, host="127.0.0.1", port=free_port())
     controller.start()

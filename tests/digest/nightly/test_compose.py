@@ -58,7 +58,7 @@ def test_a_digest_with_news_becomes_a_signed_message(composer):
     prepared = composer.compose(SUB, selection=selection, inputs=given, timings=defaultdict(float))
     message = BytesParser(policy=policy.default).parsebytes(prepared.message)
     assert message["To"] == "Rec Ipient <rec@example.com>" and "PyCon Lisbon" in prepared.html
-    assert message["List-Unsubscribe"].startswith(f"<{composer.settings.unsubscribe_url}/u/")
+    assert message["List-Unsubscribe"].startswith(f"<{composer.settings.site.unsubscribe_url}/u/")
     assert prepared.mentioned == {PYCON.id: day_number(PYCON.start_date), MEETUP.id: day_number(MEETUP.start_date)}
     ref = composer.return_path.verify(prepared.envelope_sender)  # bounces name the delivery they are about
     assert (ref.subscription_id, ref.digest_date) == (SUB.id, DIGEST_DATE)

@@ -239,10 +239,10 @@ def test_dkim_signature_verifies_and_covers_the_list_headers(renderer, dkim_key)
 
 def test_dkim_from_settings(make_settings, dkim_key, tmp_path, renderer):
     key, record = dkim_key
-    assert make_settings().dkim is None
+    assert make_settings().mail.dkim is None
     assert DkimSigner.from_settings(make_settings()) is None
     settings = make_settings(dkim_selector="lanyard2026", dkim_domain=DOMAIN, dkim_key_file=key)
-    assert settings.dkim.selector == "lanyard2026" and settings.dkim.key_file == key
+    assert settings.mail.dkim.selector == "lanyard2026" and settings.mail.dkim.key_file == key
     assert "BEGIN" not in repr(settings)
     signer = DkimSigner.from_settings(settings)
     _, data = build(renderer, samples.single_digest(), dkim=signer)

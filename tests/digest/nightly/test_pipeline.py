@@ -140,7 +140,7 @@ def test_a_run_sends_what_is_new_and_skips_the_rest(mail_settings, engine, pipel
     assert "PyCon Lisbon" in text and "Redis Meetup" in text and "Old Conf" not in text
     assert "Bob" in text and "Cy" in text
     # Names link to the people's pages on the configured site, in both parts.
-    site = mail_settings.base_url.rstrip("/")
+    site = mail_settings.site.base_url.rstrip("/")
     assert f"- Bob <{site}/people/bob/>" in text.splitlines()
     html = ada.get_body(("html",)).get_content()
     assert f'<a href="{site}/people/bob/" style="color:#1a5fb4; text-decoration:underline">Bob</a>' in html
@@ -471,7 +471,7 @@ def test_the_batch_hydrates_from_the_replica_and_keeps_its_ledger_on_the_primary
 ):
     settings = make_settings(database_url=database_url, database_replica_url=replica_url, mail_url=smtp_server.url,
                              redis_prefix=PREFIX)
-    replica = db.make_engine(settings.database_replica)
+    replica = db.make_engine(settings.database.replica)
     with engine.connect() as source, replica.begin() as target:  # "replicate" what the world wrote
         for table in db.metadata.sorted_tables:
             rows = [dict(row) for row in source.execute(select(table)).mappings()]

@@ -33,7 +33,7 @@ KILL_WHILE_PLANNING = textwrap.dedent("""
         if event == "call" and frame.f_code is step:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    engine = db.make_engine(load_settings().database)
+    engine = db.make_engine(load_settings().database.primary)
     sys.settrace(tracer)
     planning.run_plan(engine, planning.RunRequest(digest_date=dt.date(2026, 12, 1), chunk_size=1))
 """)

@@ -5,15 +5,19 @@ people than one OR query takes."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections import Counter
 
 import pytest
+import redis
 from sqlalchemy import select
 
 from digest.demo.seed import SeedPlan, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
+from digest.search.cost_store import FIGURES_MAX_AGE, CostStore
 from digest.search.friends import (
     GROUP_GROWTH,
     MEASURED_PROBES,
@@ -33,6 +37,7 @@ from digest.stores import db
 from digest.stores.keys import GraphKeys, RedisKeys
 from digest.values import Window
 from tests.digest.search.conftest import ENGINES
+from tests.faults.servers import RedisServer
 
 TODAY = dt.date(2026, 12, 1)
 BIG_FOLLOWERS = (1, 2)  # made to follow more than MAX_CLAUSES people
@@ -257,3 +262,163 @@ def test_above_a_class_that_goes_to_search_the_bigger_ones_go_too(redis_client, 
     assert {call.strategy: sorted(call.subscriber_ids) for call in planner.plan(sizes)} == {
         "redis": [1, 2], "search": [3, 4, 5, 6]
     }
+
+
+def probed_classes(graph: Graph, people: list[int]) -> set[int]:
+    """The size classes a planner probes on a batch of ``people``: those with two or more."""
+    counts = Counter(size_class(len(graph.follows(p))) for p in people)
+    return {cls for cls, n in counts.items() if n > 1}
+
+
+def settled_planner(graph: Graph, index, store: CostStore, people: list[int], window: Window) -> PlannedFriendEvents:
+    """A planner that probed ``people``'s classes until settled, keeping its figures in ``store``."""
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(index, graph), store=store)
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES):
+        planner.friend_events(people, window)
+    assert set(store.read()) == probed_classes(graph, people)
+    return planner
+
+
+def test_a_new_planner_starts_with_the_figures_an_earlier_one_kept(seeded, friends_index, make_settings, tmp_path):
+    """LANYARD_FRIENDS_STRATEGY=auto keeps settled figures in Redis per engine: a planner
+    made later (a new worker, or one after a restart) probes nothing on its first batch."""
+    graph, subscribers = seeded
+    window = Window(TODAY, TODAY + dt.timedelta(days=30))
+    light = [p for p in subscribers if p not in BIG_FOLLOWERS]
+    expected = RedisFriendEvents(graph).friend_events(light, window)
+    settings = make_settings(friends_strategy="auto", search_url=f"tantivy://{tmp_path / 'search'}")
+    first = make_friend_strategy(settings, graph=graph)
+    assert isinstance(first, PlannedFriendEvents) and first.store is not None
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES):
+        assert first.friend_events(light, window) == expected
+    probed = probed_classes(graph, light)
+    assert probed and set(first.store.read()) == probed
+
+    later = make_friend_strategy(settings, graph=graph)
+    assert isinstance(later, PlannedFriendEvents) and later.costs.probes == Counter()
+    assert later.friend_events(light, window) == expected
+    assert first.probed > 0 and later.probed == 0
+    # Settled by the kept figures, not by probes of its own (each would have counted one).
+    assert {cls: later.costs.probes[cls] for cls in probed} == dict.fromkeys(probed, WARMUP_PROBES + MEASURED_PROBES)
+    assert {cls: later.costs.probed_time[cls] for cls in probed} == {
+        cls: first.costs.probed_time[cls] for cls in probed
+    }
+    assert {cls: later.costs.cheaper(cls) for cls in probed} == {cls: first.costs.cheaper(cls) for cls in probed}
+    assert not any(call.probe for call in later.plan(later.follow_set_sizes(light)))
+    # Another engine has figures of its own.
+    other = make_friend_strategy(make_settings(friends_strategy="auto", search_url=f"tantivy://{tmp_path / 'other'}"),
+                                 graph=graph)
+    assert isinstance(other, PlannedFriendEvents) and other.store is not None and other.store.read() == {}
+
+
+def test_a_class_another_planner_probed_lately_is_not_probed_again(seeded, friends_index, redis_client):
+    """When a class's PROBE_EVERY batches have passed, a planner first reads the store: a
+    figure another worker wrote since its own probe stands for the probe."""
+    graph, subscribers = seeded
+    window = Window(TODAY, TODAY + dt.timedelta(days=30))
+    light = [p for p in subscribers if p not in BIG_FOLLOWERS]
+    store = CostStore.for_engine(redis_client, "s:", friends_index, strategies=STRATEGY_NAMES)
+    one = settled_planner(graph, friends_index, store, light, window)
+    other = settled_planner(graph, friends_index, store, light, window)  # settled by ``one``'s figures
+    probed = probed_classes(graph, light)
+    for cls in probed:
+        other.costs.batches[cls] += PROBE_EVERY
+    other.friend_events(light, window)  # re-probed: nobody probed since
+    assert {cls: other.costs.probes[cls] for cls in probed} == dict.fromkeys(
+        probed, WARMUP_PROBES + MEASURED_PROBES + 1
+    )
+    for cls in probed:
+        one.costs.batches[cls] += PROBE_EVERY
+    assert all(call.probe for call in one.plan(one.follow_set_sizes(light)))
+    probed_before = one.probed
+    one.friend_events(light, window)
+    assert one.probed == probed_before
+    assert {cls: one.costs.probes[cls] for cls in probed} == dict.fromkeys(probed, WARMUP_PROBES + MEASURED_PROBES)
+    assert {cls: one.costs.probed_time[cls] for cls in probed} == {cls: other.costs.probed_time[cls] for cls in probed}
+
+
+def test_figures_past_their_age_are_probed_again(seeded, friends_index, redis_client, caplog):
+    graph, subscribers = seeded
+    window = Window(TODAY, TODAY + dt.timedelta(days=30))
+    light = [p for p in subscribers if p not in BIG_FOLLOWERS]
+    now = [time.time()]
+    store = CostStore.for_engine(redis_client, "s:", friends_index, strategies=STRATEGY_NAMES)
+    store.clock = lambda: now[0]
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph),
+                                  costs=CostModel(clock=lambda: now[0]), store=store)
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES):
+        planner.friend_events(light, window)
+    probed = probed_classes(graph, light)
+    assert all(planner.costs.settled(cls) for cls in probed)
+
+    now[0] += FIGURES_MAX_AGE + 1
+    # Neither this planner's figures nor the kept ones count: one probe per class, kept again.
+    assert not any(planner.costs.settled(cls) for cls in probed)
+    with caplog.at_level(logging.INFO, logger="lanyard.search"):
+        planner.friend_events(light, window)
+    assert {cls: planner.costs.probes[cls] for cls in probed} == dict.fromkeys(
+        probed, WARMUP_PROBES + MEASURED_PROBES + 1
+    )
+    assert sum("older than" in record.getMessage() for record in caplog.records) == len(probed)
+    assert {cls: figures.at for cls, figures in store.read().items()} == dict.fromkeys(probed, now[0])
+    # A new planner reading figures that old probes from the start.
+    fresh = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph), store=store)
+    store.clock = lambda: now[0] + FIGURES_MAX_AGE + 1
+    fresh.friend_events(light, window)
+    assert {cls: fresh.costs.probes[cls] for cls in probed} == dict.fromkeys(probed, 1)
+
+
+def test_unreadable_figures_are_ignored_then_replaced(seeded, friends_index, redis_client, caplog):
+    graph, subscribers = seeded
+    window = Window(TODAY, TODAY + dt.timedelta(days=30))
+    light = [p for p in subscribers if p not in BIG_FOLLOWERS]
+    expected = RedisFriendEvents(graph).friend_events(light, window)
+    store = CostStore.for_engine(redis_client, "s:", friends_index, strategies=STRATEGY_NAMES)
+    probed = probed_classes(graph, light)
+    redis_client.hset(store.key, mapping={str(cls): '{"v": 1, "seconds": "fast"}' for cls in probed})
+    planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph), store=store)
+    with caplog.at_level(logging.WARNING, logger="lanyard.search"):
+        assert planner.friend_events(light, window) == expected
+    assert {cls: planner.costs.probes[cls] for cls in probed} == dict.fromkeys(probed, 1)
+    assert sum("ignored the figures" in record.getMessage() for record in caplog.records) == len(probed)
+    for _ in range(WARMUP_PROBES + MEASURED_PROBES - 1):
+        assert planner.friend_events(light, window) == expected
+    assert set(store.read()) == probed  # settled, written over
+
+
+def test_with_redis_away_the_planner_probes_and_answers(seeded, friends_index, tmp_path, caplog):
+    """The figures' Redis away: the planner reads nothing, probes, loses its figures with a
+    log line, and every batch is answered; back with its data, a new planner starts settled."""
+    graph, subscribers = seeded
+    window = Window(TODAY, TODAY + dt.timedelta(days=30))
+    light = [p for p in subscribers if p not in BIG_FOLLOWERS]
+    expected = RedisFriendEvents(graph).friend_events(light, window)
+    probed = probed_classes(graph, light)
+    server = RedisServer(tmp_path / "figures")
+    server.start()
+    try:
+        client = redis.Redis.from_url(server.url())
+        store = CostStore.for_engine(client, "s:", friends_index, strategies=STRATEGY_NAMES)
+        settled_planner(graph, friends_index, store, light, window)
+        server.stop()
+        planner = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph),
+                                      store=CostStore(client, store.key, strategies=STRATEGY_NAMES))
+        with caplog.at_level(logging.WARNING, logger="lanyard.search"):
+            for _ in range(WARMUP_PROBES + MEASURED_PROBES):
+                assert planner.friend_events(light, window) == expected
+        assert {cls: planner.costs.probes[cls] for cls in probed} == dict.fromkeys(
+            probed, WARMUP_PROBES + MEASURED_PROBES
+        )
+        messages = [record.getMessage() for record in caplog.records]
+        assert any("could not read" in m for m in messages) and any("could not keep" in m for m in messages)
+        server.start()
+        again = PlannedFriendEvents(RedisFriendEvents(graph), SearchFriendEvents(friends_index, graph),
+                                    store=CostStore(client, store.key, strategies=STRATEGY_NAMES))
+        assert again.friend_events(light, window) == expected
+        assert planner.probed > 0 and again.probed == 0
+        assert {cls: again.costs.probes[cls] for cls in probed} == dict.fromkeys(
+            probed, WARMUP_PROBES + MEASURED_PROBES
+        )
+        client.close()
+    finally:
+        server.stop()

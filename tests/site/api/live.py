@@ -34,10 +34,10 @@ def live_api(database_url: str, data_dir: Path, **extra: str):
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     settings = load_settings(env)
-    engine = db.make_engine(settings.database)
+    engine = db.make_engine(settings.database.primary)
     try:
         seed(engine, SeedPlan(people=60, events=30, subscribers=20, seed=11, today=dt.date.today()))
-        sync.rebuild(Graph(connect(settings), settings.redis_prefix), engine)
+        sync.rebuild(Graph(connect(settings), settings.redis.prefix), engine)
         with engine.connect() as connection:
             open_search(settings).rebuild(stream_documents(connection))
         token = _token(engine)

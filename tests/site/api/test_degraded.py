@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "pos
 
 
 def test_redis_away_the_api_answers_from_the_database(alias, own_redis, tmp_path):
-    with site_stores(redis_url=own_redis.url(), redis_prefix="api-away:", search_url=f"tantivy://{tmp_path / 's'}"):
+    with site_stores(redis={"url": own_redis.url(), "prefix": "api-away:"},
+                     search={"url": f"tantivy://{tmp_path / 's'}"}):
         ada, bob = make_person("ada"), make_person("bob")
         go(ada, make_event("pycon", 5), "speaking")
         Follow.objects.create(follower=bob, followee=ada)

@@ -110,29 +110,29 @@ def test_without_credentials_or_with_a_revoked_token_a_401(api, client, catalogu
 def test_read_only_mode_refuses_writes_with_retry_after(api, catalogue):
     token = make_token(Client(), catalogue["bob"])
     make_person("carol")
-    read_only_set(stores.redis(), prefix=settings.LANYARD.redis_prefix, on=True, message="Upgrading.")
+    read_only_set(stores.redis(), prefix=settings.LANYARD.redis.prefix, on=True, message="Upgrading.")
     try:
         refused = api.put("/api/v1/me/follows/carol", **bearer(token))
         assert problem(refused, 503)["detail"] == "Upgrading." and refused["Retry-After"] == "120"
         assert not Follow.objects.filter(followee__handle="carol").exists()
         assert api.get("/api/v1/me/follows", **bearer(token)).status_code == 200  # reads go on
     finally:
-        read_only_set(stores.redis(), prefix=settings.LANYARD.redis_prefix, on=False)
+        read_only_set(stores.redis(), prefix=settings.LANYARD.redis.prefix, on=False)
 
 
 def test_the_api_flag_switches_the_api_off(api, catalogue):
-    flag_set(stores.redis(), prefix=settings.LANYARD.redis_prefix, name="api", condition="nobody")
+    flag_set(stores.redis(), prefix=settings.LANYARD.redis.prefix, name="api", condition="nobody")
     try:
         off = api.get("/api/v1/events")
         problem(off, 503)
         assert off["Retry-After"]
     finally:
-        flag_set(stores.redis(), prefix=settings.LANYARD.redis_prefix, name="api", condition="everyone")
-    flag_set(stores.redis(), prefix=settings.LANYARD.redis_prefix, name="search", condition="nobody")
+        flag_set(stores.redis(), prefix=settings.LANYARD.redis.prefix, name="api", condition="everyone")
+    flag_set(stores.redis(), prefix=settings.LANYARD.redis.prefix, name="search", condition="nobody")
     try:
         problem(api.get("/api/v1/search", {"q": "python"}), 503)
     finally:
-        flag_set(stores.redis(), prefix=settings.LANYARD.redis_prefix, name="search", condition="everyone")
+        flag_set(stores.redis(), prefix=settings.LANYARD.redis.prefix, name="search", condition="everyone")
 
 
 def test_rate_limits_per_address_and_per_token(api, catalogue):

@@ -4,7 +4,6 @@ is down costs the request nothing."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import time
@@ -24,11 +23,12 @@ from digest.stores.db import make_engine
 from digest.stores.keys import RedisKeys
 from lanyard_site.events import search_signals
 from lanyard_site.events.models import Attendance, Coverage, Event, Person, Session, Topic
+from tests.changed_settings import changed
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
 
 DAY = dt.date(2027, 3, 1)
-KEYS = RedisKeys(settings.LANYARD.redis_prefix)
+KEYS = RedisKeys(settings.LANYARD.redis.prefix)
 
 
 @pytest.fixture(params=["default", "postgresql"])
@@ -176,7 +176,7 @@ def test_one_task_per_transaction_and_a_dead_broker_costs_nothing(alias, redis_c
     assert search_signals.sender.sent == sent + 1
     assert len(pending(redis_client)) == 5
 
-    dead = dataclasses.replace(settings.LANYARD, broker_url="redis://127.0.0.1:9/0")
+    dead = changed(settings.LANYARD, redis={"broker_url": "redis://127.0.0.1:9/0"})
     with override_settings(LANYARD=dead), caplog.at_level(logging.WARNING, logger=search_signals.__name__):
         with transaction.atomic(using=alias):
             carol = Person.objects.using(alias).create(name="Carol", handle="carol")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import uuid
 from contextlib import contextmanager
-from dataclasses import replace
 
 import pytest
 from django.conf import settings
@@ -29,6 +28,7 @@ from lanyard_site.mailing.models import Subscription
 from lanyard_site.ops import health
 from lanyard_site.ops.models import OpsChange
 from lanyard_site.personal import selectors as personal_selectors
+from tests.changed_settings import changed
 from tests.faults.servers import RedisServer, free_port
 from tests.site.pages import alias  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 from tests.site.personal.conftest import sign_in
@@ -45,11 +45,11 @@ def _forget_store_handles() -> None:
 
 
 @contextmanager
-def site_stores(**changes):
+def site_stores(**changes: dict):
     """The site on other stores: settings.LANYARD changed, every per-process handle made again
     (CACHES set anew makes Django build the fragment cache again, on the new Redis)."""
     _forget_store_handles()
-    with override_settings(LANYARD=replace(settings.LANYARD, **changes), CACHES=copy.deepcopy(settings.CACHES)):
+    with override_settings(LANYARD=changed(settings.LANYARD, **changes), CACHES=copy.deepcopy(settings.CACHES)):
         _forget_store_handles()
         try:
             yield
@@ -69,8 +69,8 @@ def own_redis(tmp_path):
 def world(alias, own_redis, tmp_path):
     """Seeded data, its graph on the test's own Redis and its search index, and one person
     with an account who follows someone and has a subscription."""
-    with site_stores(redis_url=own_redis.url(), redis_prefix="degraded:",
-                     search_url=f"tantivy://{tmp_path / 'search'}"):
+    with site_stores(redis={"url": own_redis.url(), "prefix": "degraded:"},
+                     search={"url": f"tantivy://{tmp_path / 'search'}"}):
         engine = stores.engine(alias)
         seed(engine, SeedPlan(people=30, events=12, subscribers=10, seed=3, today=timezone.localdate()))
         rebuild(stores.graph(), engine)
@@ -140,7 +140,7 @@ def test_redis_away_every_page_answers_from_the_database(client, world, own_redi
 
 
 def test_search_away_every_page_answers_and_says_so(client, world):
-    with site_stores(search_url=f"http://127.0.0.1:{free_port()}/solr/lanyard"):
+    with site_stores(search={"url": f"http://127.0.0.1:{free_port()}/solr/lanyard"}):
         me = me_signed_in(client)
         seen = walk(client, me)
         assert not {url: status for url, status in seen.items() if status >= 500

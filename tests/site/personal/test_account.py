@@ -30,7 +30,7 @@ VALID = {
 
 
 def outbox() -> list[email.message.EmailMessage]:
-    folder = Path(settings.LANYARD.mail.path) / "new"
+    folder = Path(settings.LANYARD.mail.transport.path) / "new"
     files = sorted(folder.iterdir(), key=lambda f: f.stat().st_mtime) if folder.exists() else []
     return [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
 
@@ -38,7 +38,7 @@ def outbox() -> list[email.message.EmailMessage]:
 @pytest.fixture
 def empty_outbox():
     """The project's maildir outbox, emptied, as the email backend (the test runner would swap in its own)."""
-    folder = Path(settings.LANYARD.mail.path) / "new"
+    folder = Path(settings.LANYARD.mail.transport.path) / "new"
     for f in folder.glob("*") if folder.exists() else []:
         f.unlink()
     with override_settings(EMAIL_BACKEND="lanyard_site.personal.mail.TransportEmailBackend"):
@@ -109,7 +109,7 @@ def test_sign_up_then_reset_the_password(client, alias, empty_outbox):
     assert "Signed in as" in response.content.decode()
     (welcome,) = outbox()
     assert welcome["To"] == "grace@example.com" and welcome["Subject"] == "Welcome to lanyard"
-    assert f"{settings.LANYARD.base_url}/people/{grace.handle}/" in welcome.get_content()
+    assert f"{settings.LANYARD.site.base_url}/people/{grace.handle}/" in welcome.get_content()
 
     again = client.post(
         "/accounts/signup/",
@@ -124,8 +124,8 @@ def test_sign_up_then_reset_the_password(client, alias, empty_outbox):
     reset = outbox()[-1]
     assert reset["Subject"] == "Your lanyard password" and reset["To"] == "grace@example.com"
     link = re.search(r"https?://\S+/accounts/reset/\S+/", reset.get_content()).group()
-    assert link.startswith(settings.LANYARD.base_url)
-    path = link[len(settings.LANYARD.base_url) :]
+    assert link.startswith(settings.LANYARD.site.base_url)
+    path = link[len(settings.LANYARD.site.base_url) :]
     form = client.get(path, follow=True)
     assert "Choose a new password" in form.content.decode()
     done = client.post(

@@ -30,7 +30,7 @@ def test_named_caches():
     assert settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
     fragments = caches["template_fragments"]
     fragments.set("probe", "x")
-    prefix = RedisKeys(settings.LANYARD.redis_prefix).site_cache_prefix
+    prefix = RedisKeys(settings.LANYARD.redis.prefix).site_cache_prefix
     assert [k.decode() for k in stores.redis().keys(prefix + "*")] == [f"{prefix}:1:probe"]
     assert caches["default"].get("probe") is None  # the per-process cache is another one
 
@@ -40,7 +40,7 @@ def test_a_topic_rename_shows_at_once_on_a_cached_event_page(client, alias):
     python = Topic.objects.create(name="Python", slug="python")
     conf.topics.add(python)
     assert "Python" in page(client, "/events/conf/")
-    prefix = RedisKeys(settings.LANYARD.redis_prefix).site_cache_prefix
+    prefix = RedisKeys(settings.LANYARD.redis.prefix).site_cache_prefix
     assert stores.redis().keys(prefix + "*")  # the fragment is in the shared Redis cache
 
     with CaptureQueriesContext(connections[alias]) as captured:

@@ -53,7 +53,7 @@ def test_feed_is_the_calendar_as_icalendar(client, followed):
     assert first.decoded("dtstart") == conf.start_date
     assert first.decoded("dtend") == conf.end_date + dt.timedelta(days=1)
     assert str(first["location"]) == "Hall 2, Lyon, France"
-    assert str(first["url"]) == f"{settings.LANYARD.base_url}/events/conf/"
+    assert str(first["url"]) == f"{settings.LANYARD.site.base_url}/events/conf/"
     assert str(first["description"]) == "People you follow: Ada (speaking), Bob Émile"
     assert str(first["uid"]).startswith(f"event-{conf.pk}@")
     assert len({str(e["uid"]) for e in events.values()}) == 2

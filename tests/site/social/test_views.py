@@ -8,7 +8,6 @@ import html
 import json
 import re
 import secrets
-from dataclasses import replace
 
 import pytest
 import redis as redis_lib
@@ -21,6 +20,7 @@ from digest.vocabulary import TaskName
 from lanyard_site.accounts.models import Account, AccountFollowing
 from lanyard_site.events.models import Follow
 from scheduler.app import FETCHING_QUEUE
+from tests.changed_settings import changed
 from tests.conftest import REDIS_URL
 from tests.site.personal.conftest import make_person, sign_in
 from tests.standins.bluesky import BlueskyStandIn
@@ -48,11 +48,11 @@ def bluesky():
 def broker(lanyard_settings, bluesky):
     """The site's settings with a real broker (Redis, a prefix of this test's) and the AppView
     stand-in; ``broker()`` lists the imports queued, as (task, account id)."""
-    changed = replace(lanyard_settings, broker_url=BROKER_URL, redis_prefix=f"soc{secrets.token_hex(4)}:",
-                      bluesky_appview_url=bluesky.base_url)
+    lanyard = changed(lanyard_settings, redis={"broker_url": BROKER_URL, "prefix": f"soc{secrets.token_hex(4)}:"},
+                      accounts={"bluesky_appview_url": bluesky.base_url})
     client = redis_lib.Redis.from_url(BROKER_URL)
-    prefix = RedisKeys(changed.redis_prefix).broker_prefix
-    with override_settings(LANYARD=changed):
+    prefix = RedisKeys(lanyard.redis.prefix).broker_prefix
+    with override_settings(LANYARD=lanyard):
         def queued() -> list[tuple[str, int]]:
             messages = [json.loads(m) for m in client.lrange(f"{prefix}{FETCHING_QUEUE}", 0, -1)]
             return [(m["headers"]["task"], json.loads(_body(m))[1]["account_id"]) for m in reversed(messages)]
@@ -73,7 +73,7 @@ def _body(message: dict) -> str:
 def importing(account_id: int) -> bool:
     from lanyard_site import stores
 
-    return bool(stores.redis().exists(RedisKeys(settings.LANYARD.redis_prefix).follows_importing(account_id)))
+    return bool(stores.redis().exists(RedisKeys(settings.LANYARD.redis.prefix).follows_importing(account_id)))
 
 
 def test_a_bluesky_handle_connects_unverified_and_its_import_is_queued(client, broker, bluesky):
@@ -128,7 +128,7 @@ def test_refresh_now_queues_the_import_again_and_only_for_your_own_account(clien
 def test_the_page_shows_the_import_under_way_then_what_came_or_why_not(client, broker, redis_client):
     ada = sign_in(client, make_person("ada"))
     account = Account.objects.create(person=ada, provider="github", external_id="11", handle="ada")
-    mark = RedisKeys(settings.LANYARD.redis_prefix).follows_importing(account.pk)
+    mark = RedisKeys(settings.LANYARD.redis.prefix).follows_importing(account.pk)
     redis_client.set(mark, str(timezone.now().timestamp()))
     page = text(client.get("/accounts/connected/"))
     assert "Importing whom you follow…" in page and "Importing…" in page and 'http-equiv="refresh"' in page
@@ -155,6 +155,6 @@ def test_the_page_shows_the_import_under_way_then_what_came_or_why_not(client, b
 def test_the_page_without_redis_shows_the_last_import(client, broker, lanyard_settings):
     ada = sign_in(client, make_person("ada"))
     Account.objects.create(person=ada, provider="github", external_id="11", handle="ada")
-    with override_settings(LANYARD=replace(settings.LANYARD, redis_url="redis://127.0.0.1:9/0")):
+    with override_settings(LANYARD=changed(settings.LANYARD, redis={"url": "redis://127.0.0.1:9/0"})):
         page = client.get("/accounts/connected/")
     assert page.status_code == 200 and "Not imported yet" in text(page)
