@@ -3,6 +3,7 @@ with its documented settings (unsubscribe_web/gunicorn_conf.py), on PostgreSQL a
 
     .venv/bin/python bench/unsubscribe.py [--subscriptions 20000] [--requests 20000]
                                           [--concurrency 16] [--seconds 20] [--quick]
+                                          [--linger-ms 2] [--workers 3] [--threads 8]
 
 It makes a throwaway PostgreSQL database (migrated with ``lanyard migrate``) and a
 throwaway Redis key prefix, both removed at the end. Phases, each bounded by a number
@@ -72,6 +73,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tiny run proving the bench works (no figures)")
     parser.add_argument("--linger-ms", type=float, default=None,
                         help="the endpoint's group commit linger (default: the app's own)")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn_conf.py's)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: gunicorn_conf.py's)")
     args = parser.parse_args()
     if args.quick:
         args.subscriptions, args.requests, args.seconds = 1_000, 500, 3.0
@@ -111,13 +114,13 @@ def run(args, env) -> None:
     port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:unsubscribe_web.gunicorn_conf",
-         "--bind", f"127.0.0.1:{port}",
+         "--bind", f"127.0.0.1:{port}", *gunicorn_options(args),
          app_spec(args.linger_ms)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
         wait_for_port(port, server)
-        print(f"gunicorn: {describe_gunicorn()}; {args.concurrency} keep-alive connections; "
+        print(f"gunicorn: {describe_gunicorn(args)}; {args.concurrency} keep-alive connections; "
               f"{len(tokens)} subscriptions on PostgreSQL; loopback port {port}")
         commits_before = database_commits(database_name(env))
         posts = [request("POST", f"/u/{t}", ONE_CLICK) for t in tokens]
@@ -272,10 +275,21 @@ def verify_ratio(signer: TokenSigner, token: str, rounds: int = 50_000) -> None:
           f"ratio {ours / baseline:.2f}")
 
 
-def describe_gunicorn() -> str:
+def gunicorn_options(args) -> list[str]:
+    options = []
+    if args.workers is not None:
+        options += ["--workers", str(args.workers)]
+    if args.threads is not None:
+        options += ["--threads", str(args.threads)]
+    return options
+
+
+def describe_gunicorn(args) -> str:
     from unsubscribe_web import gunicorn_conf as conf
 
-    return f"{conf.workers} {conf.worker_class} workers x {conf.threads} threads"
+    workers = conf.workers if args.workers is None else args.workers
+    threads = conf.threads if args.threads is None else args.threads
+    return f"{workers} {conf.worker_class} workers x {threads} threads"
 
 
 def free_port() -> int:

@@ -264,7 +264,9 @@ def _autocommit_rows(engine: Engine, statement: ClauseElement, params: dict) -> 
 
     The unsubscribe endpoint's hot path: the statement is compiled once and run on the
     pooled psycopg connection itself, in autocommit (no BEGIN, no COMMIT round trips),
-    which costs a third of the CPU of a SQLAlchemy ``Connection.execute``. Errors are
+    which costs a third of the CPU of a SQLAlchemy ``Connection.execute``. An engine made
+    with ``isolation_level="AUTOCOMMIT"`` (the endpoint's) hands out connections already
+    in autocommit, which saves switching it on and off around each statement. Errors are
     raised as SQLAlchemy's (``OperationalError`` when the server is down) like any other
     database access.
     """
@@ -275,6 +277,8 @@ def _autocommit_rows(engine: Engine, statement: ClauseElement, params: dict) -> 
         pooled = engine.raw_connection()
         try:
             driver: Any = pooled.driver_connection  # psycopg's own connection
+            if driver.autocommit:
+                return driver.execute(sql, values).fetchall()
             driver.autocommit = True
             try:
                 return driver.execute(sql, values).fetchall()

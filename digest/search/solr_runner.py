@@ -1,5 +1,7 @@
 """Start lanyard's Solr runner (``search-solr/``): a standalone Solr or a two-node SolrCloud
-from Solr's Maven artifacts, for the tests, ``bench/search.py`` and ``lanyard solr serve``.
+from Solr's Maven artifacts, for the tests, ``bench/search.py`` and ``lanyard solr serve``;
+or, one JVM each, a SolrCloud's ZooKeeper ("zk") and its nodes ("node", joining the ZooKeeper
+at ``zk``), so that a test can SIGKILL a node (``tests/solr_processes.py``).
 
 Maven builds it once (``mvn -q -f search-solr/pom.xml -DskipTests package``: the classes
 and every jar under ``search-solr/target``); after that it starts with plain ``java``,
@@ -32,7 +34,7 @@ MAIN = "lanyard.solr.Runner"
 # Lean JVMs: the test machines have two cores shared by much else. Serial GC and C1
 # only start fastest; ``jvm_flags`` takes others (the bench wants the C2 compiler).
 JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k")
-HEAP = {"standalone": "384m", "cloud": "512m"}
+HEAP = {"standalone": "384m", "cloud": "512m", "zk": "192m", "node": "384m"}
 
 
 class RunnerError(RuntimeError):
@@ -72,10 +74,12 @@ def build(*, timeout: float = 900) -> None:
 
 
 def command(mode: str, workdir: Path, *, port: int = 0, jvm_flags: tuple[str, ...] = JVM_FLAGS,
-            control: bool = True) -> list[str]:
+            control: bool = True, zk: str = "") -> list[str]:
     classpath = f"{PROJECT / 'target' / 'classes'}{os.pathsep}{PROJECT / 'target' / 'lib' / '*'}"
     argv = ["java", f"-Xmx{HEAP[mode]}", *jvm_flags, "-cp", classpath, MAIN, mode,
             "--conf", str(CONF), "--dir", str(workdir), "--port", str(port)]
+    if zk:
+        argv += ["--zk", zk]
     return [*argv, "--control"] if control else argv
 
 
@@ -167,16 +171,20 @@ def _log_tail(where: Path | SolrRunner | None) -> str:
 
 
 def start_solr(mode: str, workdir: Path, *, port: int = 0, deadline: float = 240,
-               jvm_flags: tuple[str, ...] = JVM_FLAGS, control: bool = True) -> SolrRunner:
-    """Start the runner in ``mode`` ("standalone" or "cloud") and wait until it is ready."""
+               jvm_flags: tuple[str, ...] = JVM_FLAGS, control: bool = True, zk: str = "") -> SolrRunner:
+    """Start the runner in ``mode`` ("standalone", "cloud", "zk", or "node" joining the
+    ZooKeeper ``zk``) and wait until it is ready. A node restarted on the same ``workdir``
+    and ``port`` finds its cores again (its log is appended to)."""
     if mode not in HEAP:
-        raise ValueError(f"mode must be standalone or cloud, not {mode!r}")
+        raise ValueError(f"mode must be one of {', '.join(HEAP)}, not {mode!r}")
+    if (mode == "node") != bool(zk):
+        raise ValueError("a node, and only a node, takes the ZooKeeper address (zk)")
     build()
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "solr.log"
-    with log.open("w") as stderr:
+    with log.open("a") as stderr:
         process = subprocess.Popen(
-            command(mode, workdir / "solr", port=port, jvm_flags=jvm_flags, control=control),
+            command(mode, workdir / "solr", port=port, jvm_flags=jvm_flags, control=control, zk=zk),
             stdin=subprocess.PIPE if control else subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
             text=True, bufsize=1,
         )

@@ -213,3 +213,31 @@ def test_a_group_names_missing_subscriptions_by_leaving_them_out(engine, subscri
     with pytest.raises(ValueError, match="unknown via"):
         subscription_unsubscribe_many(engine, asks=[(subscription_id, "carrier pigeon")])
     assert audit(engine) == [(subscription_id, "unsubscribe", "link")]
+
+
+
+def test_a_group_on_an_autocommit_engine_is_committed_and_connections_come_back_as_they_went(
+    settings, engine, subscription_id
+):
+    # The endpoint's engine is in autocommit on PostgreSQL: its one statement is used as it is.
+    autocommit = db.make_engine(settings.database.primary, isolation_level="AUTOCOMMIT")
+    try:
+        assert subscription_unsubscribe_many(autocommit, asks=[(subscription_id, "one_click")]) == {
+            subscription_id: True
+        }
+        assert subscription_resubscribe(autocommit, subscription_id=subscription_id, via="link") is True
+        # A transactional engine's connection is switched to autocommit for the statement, and back.
+        assert subscription_unsubscribe_many(engine, asks=[(subscription_id, "link")]) == {subscription_id: True}
+        if engine.dialect.name == "postgresql":
+            for pool, expected in ((autocommit, True), (engine, False)):
+                pooled = pool.raw_connection()
+                try:
+                    assert pooled.driver_connection.autocommit is expected
+                finally:
+                    pooled.close()
+    finally:
+        autocommit.dispose()
+    assert status(engine, subscription_id) == "unsubscribed"  # seen from another engine: committed
+    assert [row[1:] for row in audit(engine)] == [
+        ("unsubscribe", "one_click"), ("resubscribe", "link"), ("unsubscribe", "link"),
+    ]

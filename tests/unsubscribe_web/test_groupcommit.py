@@ -117,3 +117,36 @@ def test_no_answer_within_the_deadline_is_a_commit_timeout():
             committer.submit(1, timeout=0.05)
     finally:
         write.hold.set()
+
+
+def test_after_a_group_of_three_the_next_group_waits_for_three():
+    write = Recorder()
+    committer = GroupCommitter(write, linger=3600)
+    write.hold.clear()
+    results: dict = {}
+    first = [submit_in_thread(committer, 1, results)]
+    assert write.entered.wait(DEADLINE)
+    first += [submit_in_thread(committer, item, results) for item in (2, 3, 4)]
+    wait_for(lambda: len(committer._waiting) == 3, "three waiting requests")
+    write.hold.set()
+    for thread in first:
+        thread.join(DEADLINE)
+    assert [sorted(group) for group in write.groups] == [[1], [2, 3, 4]] and committer.last_size == 3
+    # The requests answered together come back together: the committer holds the next
+    # group (up to its linger) until as many are waiting as it wrote last time.
+    second = [submit_in_thread(committer, item, results) for item in (5, 6)]
+    wait_for(lambda: len(committer._waiting) == 2, "two waiting requests")
+    assert len(write.groups) == 2
+    second.append(submit_in_thread(committer, 7, results))
+    for thread in second:
+        thread.join(DEADLINE)
+    assert sorted(write.groups[2]) == [5, 6, 7] and len(write.groups) == 3
+    assert results == {1: 10, 2: 20, 3: 30, 4: 40, 5: 50, 6: 60, 7: 70}
+
+
+def test_the_first_request_after_a_large_group_waits_at_most_the_linger():
+    write = Recorder()
+    committer = GroupCommitter(write, linger=0.05)
+    committer.last_size = 5  # as after a group of five
+    assert committer.submit(8, timeout=DEADLINE) == 80  # nobody else comes: written after the linger
+    assert write.groups == [[8]] and committer.last_size == 1

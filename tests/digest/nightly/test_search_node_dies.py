@@ -1,7 +1,8 @@
-"""A digest run on the search strategy while a SolrCloud node dies, and while all of Solr is
-away: every due subscriber is sent once either way. Replicas on the other node answer
-(SolrIndex moves to the next node's URL); with no Solr at all the chunk's friends come
-from the Redis graph and the run's notes say so."""
+"""A digest run on the search strategy while a SolrCloud node dies (a graceful stop, and a
+SIGKILL of the node's own JVM that leaves it listed live in ZooKeeper), and while all of
+Solr is away: every due subscriber is sent once either way. Replicas on the other node
+answer (SolrIndex moves to the next node's URL, the other node to the next replica); with
+no Solr at all the chunk's friends come from the Redis graph and the run's notes say so."""
 
 from __future__ import annotations
 
@@ -64,6 +65,40 @@ def test_a_solrcloud_node_dies_mid_run(make_settings, database_url, smtp_server,
     assert "friends strategy: search" in summary.notes
     # The replicas on the live node answered: no chunk needed the Redis graph.
     assert "search away" not in summary.notes
+
+
+def test_a_solrcloud_node_killed_mid_run_then_rejoining(make_settings, database_url, smtp_server, engine,
+                                                        redis_client, world, solr_processes):
+    cloud = solr_processes
+    index_database(engine, cloud.url)
+    settings = make_settings(database_url=database_url, mail_url=smtp_server.url, redis_prefix=PREFIX,
+                             friends_strategy="search", search_url=cloud.url)
+    pipeline = Pipeline(settings, engine=engine, redis=redis_client)
+    try:
+        plan = plan_run(engine, digest_date=DAY, chunk_size=1)
+        assert len(plan.chunk_ids) == 4
+        # Chunks: ada, eve (follows nobody: no search), fay, hal. Node 0, the one the index
+        # asks first, dies under ada's search.
+        with cloud.killed_mid_request(0) as caught:
+            work(pipeline, plan, 0)
+        assert caught.is_set()  # a search was in flight to it
+        # Killed, not stopped: ZooKeeper still lists it until its session expires, so the
+        # other node still routes shard requests to it.
+        assert cloud.node_name(0) in cloud.live_nodes()
+        work(pipeline, plan, 1)
+        work(pipeline, plan, 2)
+        cloud.restart(0)  # back on its port: it finds its cores, rejoins, every replica active
+        assert cloud.node_name(0) in cloud.live_nodes()
+        work(pipeline, plan, 3)
+        summary = finish_run(engine, run_id=plan.run_id)
+    finally:
+        pipeline.close()
+    sent, statuses = sent_once(engine, smtp_server)
+    assert sent == ["ada@example.com", "hal@example.com"]  # each once
+    assert sorted(statuses.values()) == ["sent", "sent", "skipped", "skipped"]
+    assert (summary.status, summary.sent, summary.failed) == ("finished", 2, 0)
+    assert "friends strategy: search" in summary.notes
+    assert "search away" not in summary.notes  # the live replicas answered every chunk
 
 
 def test_all_of_solr_away_the_run_uses_the_redis_graph(make_settings, database_url, smtp_server, engine,

@@ -24,6 +24,8 @@ import org.apache.solr.embedded.JettySolrRunner;
  * <pre>
  *   Runner standalone --conf DIR --dir WORK [--port P] [--name lanyard] [--control]
  *   Runner cloud      --conf DIR --dir WORK [--port P] [--name lanyard] [--control]
+ *   Runner zk         --conf DIR --dir WORK [--name lanyard] [--control]
+ *   Runner node       --zk HOST:PORT/solr --dir WORK [--port P] [--name lanyard] [--control]
  * </pre>
  *
  * standalone: one Jetty, a core NAME made from configset DIR (copied to WORK/configsets/NAME,
@@ -31,7 +33,14 @@ import org.apache.solr.embedded.JettySolrRunner;
  * cloud: an embedded ZooKeeper and two nodes, the configset uploaded as NAME, a collection
  * NAME_1 of 2 shards x 2 replicas with each shard on both nodes, and the alias NAME for it.
  *
- * <p>--port P: standalone on P, cloud nodes on P and P+1 (default 0: free ports).
+ * zk and node: the same SolrCloud in separate processes, so that a test can kill one node's
+ * JVM outright (SIGKILL: nothing deregisters it from ZooKeeper until its session expires).
+ * zk: only the embedded ZooKeeper (a MiniSolrCloudCluster of no nodes: solr.xml in ZooKeeper)
+ * with the configset uploaded as NAME; its line gives the ZooKeeper address. node: one Solr
+ * node joining that ZooKeeper, its Solr home in WORK (restarted on the same WORK and port, it
+ * finds its cores and rejoins). The collection is then made through the Collections API.
+ *
+ * <p>--port P: standalone and node on P, cloud nodes on P and P+1 (default 0: free ports).
  *
  * <p>Once ready it prints one line: {@code LANYARD_SOLR {"mode":..,"urls":[..],"zk":..}}, the
  * URLs being NAME on every node. SIGTERM (or, with --control, the end of stdin) stops it.
@@ -59,8 +68,9 @@ public final class Runner {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length < 1 || !(args[0].equals("standalone") || args[0].equals("cloud"))) {
-      System.err.println("usage: Runner standalone|cloud --conf DIR --dir WORK [--port P] [--name N] [--control]");
+    if (args.length < 1 || !List.of("standalone", "cloud", "zk", "node").contains(args[0])) {
+      System.err.println("usage: Runner standalone|cloud|zk|node --conf DIR --dir WORK [--port P] [--name N]"
+          + " [--zk ADDRESS] [--control]");
       System.exit(2);
     }
     Map<String, String> opts = new java.util.HashMap<>();
@@ -73,8 +83,12 @@ public final class Runner {
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.SEVERE);
     Runner runner = new Runner(opts);
     Runtime.getRuntime().addShutdownHook(new Thread(runner::stop, "lanyard-solr-stop"));
-    if (args[0].equals("standalone")) runner.standalone();
-    else runner.cloud();
+    switch (args[0]) {
+      case "standalone" -> runner.standalone();
+      case "cloud" -> runner.cloud();
+      case "zk" -> runner.zookeeper();
+      default -> runner.node();
+    }
     runner.announce(args[0]);
     if (opts.containsKey("--control")) {
       runner.control();
@@ -137,6 +151,23 @@ public final class Runner {
     nodes.addAll(cluster.getJettySolrRunners());
   }
 
+  private void zookeeper() throws Exception {
+    cluster = new MiniSolrCloudCluster(0, Path.of(opts.get("--dir")).toAbsolutePath(), CLOUD_SOLR_XML, jettyConfig());
+    zk = cluster.getZkServer().getZkAddress();
+    cluster.uploadConfigSet(Path.of(opts.get("--conf")), name);
+  }
+
+  private void node() throws Exception {
+    zk = opts.get("--zk");
+    Path home = Path.of(opts.get("--dir")).toAbsolutePath();
+    Files.createDirectories(home);
+    java.util.Properties props = new java.util.Properties();
+    props.setProperty("zkHost", zk); // solr.xml comes from ZooKeeper, as on the cluster's own nodes
+    JettySolrRunner jetty = new JettySolrRunner(home.toString(), props, jettyConfig());
+    jetty.start();
+    nodes.add(jetty);
+  }
+
   /** Either node may die: refuse to announce a cluster where one holds both replicas of a shard. */
   private void checkEveryShardOnEveryNode(DocCollection state) {
     for (Slice slice : state.getSlices()) {
@@ -163,6 +194,7 @@ public final class Runner {
     for (String line; (line = in.readLine()) != null; ) {
       String[] words = line.trim().split("\\s+");
       try {
+        if (words.length < 2) throw new IllegalArgumentException("which node?");
         JettySolrRunner node = nodes.get(Integer.parseInt(words[1]));
         if (words[0].equals("stop")) {
           node.stop();
