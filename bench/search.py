@@ -49,7 +49,7 @@ from sqlalchemy import func, select
 
 from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.build import upcoming_window
-from digest.nightly.friends import RedisFriendEvents
+from digest.nightly.friend_events import RedisFriendEvents
 from digest.search import MAX_CLAUSES, SearchIndex, open_search
 from digest.search.cost_store import CostStore
 from digest.search.friends import STRATEGY_NAMES, PlannedFriendEvents, SearchFriendEvents

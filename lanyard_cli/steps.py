@@ -12,7 +12,7 @@ import click
 
 from digest.vocabulary import DigestList, SubscriptionStatus
 
-from .progress import StepProgress
+from .progress_bars import StepProgress
 
 
 def make_pipeline(app, **options):

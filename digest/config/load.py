@@ -144,7 +144,7 @@ def _sender(get: Get, base_url: str) -> str:
 
 
 def _nightly(get: Get) -> NightlySettings:
-    # Which names exist is known to digest/nightly/friends.py, which refuses unknown ones.
+    # Which names exist is known to digest/nightly/friend_events.py, which refuses unknown ones.
     friends_strategy = get("LANYARD_FRIENDS_STRATEGY", "redis").lower()
     if not friends_strategy.isidentifier():
         raise ConfigError("LANYARD_FRIENDS_STRATEGY", f"{friends_strategy!r} is not a strategy name (e.g. redis)")

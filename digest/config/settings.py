@@ -147,7 +147,7 @@ class LogSettings:
 
 @dataclass(frozen=True)
 class NightlySettings:
-    friends_strategy: str = "redis"  # see digest/nightly/friends.py make_friend_strategy
+    friends_strategy: str = "redis"  # see digest/nightly/friend_events.py make_friend_strategy
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from redis import Redis
 from sqlalchemy import Engine, select
 
 from digest.nightly.build import MAX_ITEMS, SOON_DAYS, EventOrder, select_events, upcoming_window
-from digest.nightly.friends import FriendEventsStrategy
+from digest.nightly.friend_events import FriendEventsStrategy
 from digest.stores import db
 from digest.stores.db import batches
 from digest.stores.keys import RedisKeys

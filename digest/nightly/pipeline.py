@@ -3,7 +3,7 @@
 :class:`Pipeline` (one per worker process) processes a chunk in three steps:
 
 1. fetch, up front: the chunk's unsettled subscriptions, their friend events (a strategy
-   from ``digest/nightly/friends.py``; a missing graph is rebuilt first), the mention
+   from ``digest/nightly/friend_events.py``; a missing graph is rebuilt first), the mention
    memory (``digest/nightly/mentions.py``), and event and person cards in bulk;
 2. compose each digest from those values (``digest/nightly/compose.py``: select, build,
    sign, render, MIME: no I/O);
@@ -38,7 +38,7 @@ from digest.graph.sync import heal as graph_heal
 from digest.heal import Healing
 from digest.nightly.build import Selection, upcoming_window
 from digest.nightly.compose import Composer, Inputs, Prepared, people_wanted, select_all
-from digest.nightly.friends import RedisFriendEvents, make_friend_strategy
+from digest.nightly.friend_events import RedisFriendEvents, make_friend_strategy
 from digest.nightly.hydrate import SubscriptionRow, event_cards, person_cards, subscriptions_by_id
 from digest.nightly.mentions import MentionMemory
 from digest.nightly.render import Renderer

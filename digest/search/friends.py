@@ -4,7 +4,7 @@
 "events starting in the window whose attendees or speakers include any of the people I
 follow" (split into parts of 2,048 ids above that, merged). The follow set comes from the
 Redis graph, like the Redis strategy's. Its answer is identical to
-:class:`digest.nightly.friends.RedisFriendEvents`'s: both read attendance with the roles
+:class:`digest.nightly.friend_events.RedisFriendEvents`'s: both read attendance with the roles
 "attending" and "speaking", filtered on the event's start date.
 
 :class:`PlannedFriendEvents` sends each subscriber to whichever of the two costs less for

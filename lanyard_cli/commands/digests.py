@@ -10,7 +10,7 @@ import click
 
 from digest.vocabulary import DigestList
 
-from ..progress import StepProgress
+from ..progress_bars import StepProgress
 
 if TYPE_CHECKING:
     from digest.nightly.run_here import BatchOutcome

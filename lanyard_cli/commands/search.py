@@ -1,6 +1,6 @@
 import click
 
-from ..progress import StepProgress
+from ..progress_bars import StepProgress
 from ..steps import rebuild_search
 
 

@@ -2,7 +2,7 @@
 
 "People you follow" comes from set intersections on the Redis graph (``SINTER
 follows:<me> attendees:<event>``), never an SQL join; the calendar asks the very
-friend-events strategy the nightly digest uses (``digest/nightly/friends.py``), so the page, the
+friend-events strategy the nightly digest uses (``digest/nightly/friend_events.py``), so the page, the
 feed and the email agree.
 """
 
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from digest.errors import GraphMissing
 from digest.nightly.build import upcoming_window
-from digest.nightly.friends import FriendEventsStrategy, make_friend_strategy, speaking_events
+from digest.nightly.friend_events import FriendEventsStrategy, make_friend_strategy, speaking_events
 from digest.slugs import is_slug
 from digest.values import FriendEvents, Window
 from digest.vocabulary import GRAPH_ROLES

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from digest.demo.seed import SeedPlan, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild as rebuild_graph
-from digest.nightly.friends import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
+from digest.nightly.friend_events import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
 from digest.search.cost_store import FIGURES_MAX_AGE, CostStore
 from digest.search.friends import (
     GROUP_GROWTH,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from digest.demo.seed import SeedPlan, seed
 from digest.graph.sync import rebuild as rebuild_graph
 from digest.nightly.build import upcoming_window
-from digest.nightly.friends import RedisFriendEvents
+from digest.nightly.friend_events import RedisFriendEvents
 from digest.nightly.hydrate import subscriptions_by_id
 from digest.nightly.pipeline import Pipeline
 from digest.tokens import FeedRef, TokenSigner

@@ -15,8 +15,8 @@ from digest.demo.seed import SeedPlan, seed
 from digest.errors import GraphMissing
 from digest.graph.store import Graph, attendance_set, follow_added
 from digest.graph.sync import rebuild
-from digest.nightly import friends
-from digest.nightly.friends import RedisFriendEvents, make_friend_strategy
+from digest.nightly import friend_events
+from digest.nightly.friend_events import RedisFriendEvents, make_friend_strategy
 from digest.stores import db
 from digest.stores.keys import GraphKeys
 from digest.values import Window
@@ -103,7 +103,7 @@ def test_following_thousands(graph):
 
 
 def test_many_subscribers_over_several_round_trips(graph, monkeypatch):
-    monkeypatch.setattr(friends, "FETCH_BATCH", 3)
+    monkeypatch.setattr(friend_events, "FETCH_BATCH", 3)
     for subscriber in range(1, 8):
         follow(graph, subscriber, 100 + subscriber, 200)
         attend(graph, 100 + subscriber, 1000 + subscriber, days(subscriber))
