@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -136,28 +137,31 @@ class CloudProcesses:
         process.wait(timeout=60)
 
     @contextmanager
-    def killed_mid_request(self, index: int, deadline: float = 60) -> Iterator[threading.Event]:
+    def killed_mid_request(self, index: int, deadline: float = 60) -> Iterator[Kill]:
         """Kill the node while a request to it is in flight: freeze its JVM (SIGSTOP), let the
         block send requests, and SIGKILL it as soon as one waits unread in its socket (or
-        at the deadline); the event yielded says a request was caught. The kernel then
-        resets that connection under the client."""
-        caught = threading.Event()
+        at the deadline). The kernel then resets that connection under the client. The
+        :class:`Kill` yielded says whether a request was caught and whether ZooKeeper
+        still listed the node right after the kill (read at once: on a loaded machine the
+        block may outlast the node's ZooKeeper session)."""
+        kill = Kill(caught=threading.Event())
         port = urlsplit(self.urls[index]).port
         os.kill(self.nodes[index].process.pid, signal.SIGSTOP)
 
         def kill_when_asked() -> None:
             end = time.monotonic() + deadline
-            while not caught.is_set() and time.monotonic() < end:
+            while not kill.caught.is_set() and time.monotonic() < end:
                 if unread_requests(port):
-                    caught.set()
+                    kill.caught.set()
                 else:
                     time.sleep(0.01)
             self.kill(index)
+            kill.still_listed = self.node_name(index) in self.live_nodes()
 
         killer = threading.Thread(target=kill_when_asked, name="solr-node-killer")
         killer.start()
         try:
-            yield caught
+            yield kill
         finally:
             killer.join()
 
@@ -172,6 +176,15 @@ class CloudProcesses:
     def close(self) -> None:
         for runner in [*self.nodes, *([self.zk] if self.zk else [])]:
             runner.close()
+
+
+@dataclass
+class Kill:
+    """What :meth:`CloudProcesses.killed_mid_request` saw: a request caught in flight, and
+    the node still listed live in ZooKeeper right after its SIGKILL (not deregistered)."""
+
+    caught: threading.Event
+    still_listed: bool = False
 
 
 def unread_requests(port: int | None) -> int:
