@@ -1,7 +1,7 @@
 """Start lanyard's Solr runner (``search-solr/``): a standalone Solr or a two-node SolrCloud
 from Solr's Maven artifacts, for the tests, ``bench/search.py`` and ``lanyard solr serve``;
 or, one JVM each, a SolrCloud's ZooKeeper ("zk") and its nodes ("node", joining the ZooKeeper
-at ``zk``), so that a test can SIGKILL a node (``tests/solr_processes.py``).
+at ``zk``), so that a test can SIGKILL a node (``tests/solr_nodes.py``).
 
 Maven builds it once (``mvn -q -f search-solr/pom.xml -DskipTests package``: the classes
 and every jar under ``search-solr/target``); after that it starts with plain ``java``,
@@ -34,6 +34,8 @@ MAIN = "lanyard.solr.Runner"
 # Lean JVMs: the test machines have two cores shared by much else. Serial GC and C1
 # only start fastest; ``jvm_flags`` takes others (the bench wants the C2 compiler).
 JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k")
+# How long a runner may take to answer: Maven's first build and a JVM start on a loaded 2-core machine.
+READY_DEADLINE = 240.0  # seconds
 HEAP = {"standalone": "384m", "cloud": "512m", "zk": "192m", "node": "384m"}
 
 
@@ -170,11 +172,12 @@ def _log_tail(where: Path | SolrRunner | None) -> str:
     return (": " + " / ".join(tail)) if tail else ""
 
 
-def start_solr(mode: str, workdir: Path, *, port: int = 0, deadline: float = 240,
-               jvm_flags: tuple[str, ...] = JVM_FLAGS, control: bool = True, zk: str = "") -> SolrRunner:
+def start_solr(mode: str, workdir: Path, *, port: int = 0, jvm_flags: tuple[str, ...] = JVM_FLAGS,
+               control: bool = True, zk: str = "") -> SolrRunner:
     """Start the runner in ``mode`` ("standalone", "cloud", "zk", or "node" joining the
-    ZooKeeper ``zk``) and wait until it is ready. A node restarted on the same ``workdir``
-    and ``port`` finds its cores again (its log is appended to)."""
+    ZooKeeper ``zk``) and wait until it is ready (at most ``READY_DEADLINE``). A node
+    restarted on the same ``workdir`` and ``port`` finds its cores again (its log is
+    appended to)."""
     if mode not in HEAP:
         raise ValueError(f"mode must be one of {', '.join(HEAP)}, not {mode!r}")
     if (mode == "node") != bool(zk):
@@ -191,7 +194,7 @@ def start_solr(mode: str, workdir: Path, *, port: int = 0, deadline: float = 240
     lines: queue.Queue = queue.Queue()
     assert process.stdout is not None
     threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True, name="solr-runner-out").start()
-    end = time.monotonic() + deadline
+    end = time.monotonic() + READY_DEADLINE
     try:
         while True:
             line = _next_line(lines, max(0.0, end - time.monotonic()), log=log)
