@@ -108,8 +108,9 @@ _EMPTY: frozenset = frozenset()
 
 def speaking_events(found: FriendEvents) -> frozenset:
     """The events of a strategy's answer for one subscriber where a followed person speaks."""
-    if isinstance(found, FriendEventsView):
-        return found.speaking_events()
+    lazy = getattr(found, "speaking_events", None)  # the strategies' views answer it without
+    if lazy is not None:  # working out who is at every event
+        return lazy()
     return frozenset(e for e, people in found.items() if "speaking" in people.values())
 
 

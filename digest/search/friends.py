@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,27 +129,59 @@ class SearchFriendEvents:
         self, follows: Mapping[int, Collection[int]], window: Window, keys: GraphKeys | None = None
     ) -> dict[int, FriendEvents]:
         """The answer for subscribers whose follow sets were read already."""
-        subscriber_ids = list(follows)
         if any(follows.values()):
             self._check()
-        events = {s: self.index.event_ids_with_people(follows[s], window.start, window.end) for s in subscriber_ids}
-        followed = set().union(*follows.values())
-        at: dict[int, list[tuple[int, str]]] = {}  # person → [(event, role)], for followed people
-        for event_id, (attendees, speakers) in self.index.people_at(set().union(*events.values())).items():
-            for person in followed.intersection(attendees):
-                at.setdefault(person, []).append((event_id, Role.ATTENDING))
-            for person in followed.intersection(speakers):
-                at.setdefault(person, []).append((event_id, Role.SPEAKING))
-        result: dict[int, FriendEvents] = {}
-        for s in subscriber_ids:
-            mine = events[s]
-            found: dict[int, dict[int, str]] = {}
-            for person in follows[s]:
-                for event_id, role in at.get(person, ()):
-                    if event_id in mine:
-                        found.setdefault(event_id, {})[person] = role
-            result[s] = found
-        return result
+        start, end = window.start, window.end
+        events = {s: self.index.event_ids_with_people(follows[s], start, end) for s in follows}
+        at = self.index.people_at(set().union(*events.values()))
+        return {s: PeopleAtEvents(frozenset(events[s]), follows[s], at) for s in follows}
+
+
+_NOBODY: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+
+
+class PeopleAtEvents(Mapping):
+    """One subscriber's answer from the index: the events its query found, and who of the
+    people they follow is at one of them, worked out when asked (two set intersections in
+    C) from who is at each event, read once for the batch. A digest asks about the 20-odd
+    events it shows; working out all of a heavy follower's hundreds of events up front in
+    Python was a quarter of the strategy's time (the Redis strategy's view is lazy too)."""
+
+    __slots__ = ("_ids", "_follows", "_at", "_people")
+
+    def __init__(self, ids: frozenset[int], follows: Collection[int],
+                 at: Mapping[int, tuple[frozenset[int], frozenset[int]]]):
+        self._ids = ids
+        self._follows = follows if isinstance(follows, (set, frozenset)) else frozenset(follows)
+        self._at = at
+        self._people: dict[int, dict[int, str]] = {}
+
+    def __getitem__(self, event_id: int) -> dict[int, str]:
+        people = self._people.get(event_id)
+        if people is None:
+            if event_id not in self._ids:
+                raise KeyError(event_id)
+            attendees, speakers = self._at.get(event_id, _NOBODY)
+            people = dict.fromkeys(self._follows.intersection(attendees), Role.ATTENDING)
+            people.update(dict.fromkeys(self._follows.intersection(speakers), Role.SPEAKING))
+            self._people[event_id] = people
+        return people
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def keys(self) -> frozenset[int]:  # type: ignore[override]  # a set, not a view
+        return self._ids
+
+    def speaking_events(self) -> frozenset[int]:
+        """The events where someone followed speaks, without working out who is at each."""
+        return frozenset(e for e in self._ids if not self._follows.isdisjoint(self._at.get(e, _NOBODY)[1]))
 
 
 @dataclass

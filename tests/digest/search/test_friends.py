@@ -16,7 +16,7 @@ from sqlalchemy import select
 from digest.demo.seed import SeedPlan, seed
 from digest.graph.store import Graph
 from digest.graph.sync import rebuild as rebuild_graph
-from digest.nightly.friend_events import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy
+from digest.nightly.friend_events import FriendEventsStrategy, RedisFriendEvents, make_friend_strategy, speaking_events
 from digest.search.cost_store import FIGURES_MAX_AGE, CostStore
 from digest.search.friends import (
     GROUP_GROWTH,
@@ -81,6 +81,10 @@ def test_search_and_planner_agree_with_redis(seeded, friends_index):
 
     assert by_search == expected
     assert planned == expected
+    # The views answer "where does someone I follow speak" without working out who is where.
+    speaking = {p: speaking_events(events) for p, events in expected.items()}
+    assert {p: speaking_events(events) for p, events in by_search.items()} == speaking
+    assert any(speaking.values())
     assert all(expected[p] for p in BIG_FOLLOWERS)
     assert sum(len(events) for events in expected.values()) > 100  # the data exercises something
     assert {"speaking", "attending"} <= {
