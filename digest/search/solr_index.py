@@ -153,7 +153,10 @@ def people_params(person_ids: Sequence[int], start: dt.date, end: dt.date, offse
         "q": "*:*",
         "fq": [
             "type:event",
-            "{!terms f=people_ids}" + ",".join(str(int(p)) for p in person_ids),
+            # Not cached: every follow set is a different filter, and caching each one built
+            # a bitset over the index and pushed the reused ones (type, the window) out of the
+            # filter cache (p50 27 ms cached against 14 ms not, standalone, on the bench data).
+            "{!terms f=people_ids cache=false}" + ",".join(str(int(p)) for p in person_ids),
             f"start_date:[{solr_date(start)} TO {solr_date(end)}]",
         ],
         "sort": "start_date asc,pk asc",
@@ -167,7 +170,7 @@ def people_at_params(event_ids: Sequence[int]) -> dict:
     """Who is at these events (attendees and speakers), by event id."""
     return {
         "q": "*:*",
-        "fq": ["type:event", "{!terms f=pk}" + ",".join(str(int(e)) for e in event_ids)],
+        "fq": ["type:event", "{!terms f=pk cache=false}" + ",".join(str(int(e)) for e in event_ids)],
         "rows": len(event_ids),
         "fl": "pk,attendee_ids,speaker_ids",
     }
@@ -242,7 +245,9 @@ class SolrIndex(SearchIndex):
         raise SearchError(f"Solr at {', '.join(failures)} failed: {reasons}")
 
     def _select(self, params: dict) -> pysolr.Results:
-        params = dict(params)
+        # On SolrCloud a query's shards are asked on the node it reached when a replica of
+        # theirs lives there (a hop saved; another replica answers when that one is down).
+        params = {"shards.preference": "replica.location:local", **params}
         q = params.pop("q")
         return self._call(lambda solr: solr.search(q, **params))
 
