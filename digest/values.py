@@ -9,7 +9,7 @@ text and HTML. Nothing here touches a store.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -18,6 +18,38 @@ from digest.stores.keys import GraphKeys
 # What a friend-events strategy (Redis sets or a search OR query) returns for one
 # subscriber: event id → {followed person id → "speaking" | "attending"}.
 FriendEvents = Mapping[int, Mapping[int, str]]
+
+
+class LazyFriendEvents(Mapping):
+    """A strategy's answer for one subscriber whose events are a set known up front and
+    whose people at an event are worked out when asked: a digest asks about the 20-odd
+    events it shows, not the hundreds a heavy follower's friends go to. Subclasses give
+    ``__getitem__`` and ``speaking_events``."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, ids: frozenset[int]):
+        self._ids = ids
+
+    def __getitem__(self, event_id: int) -> Mapping[int, str]:
+        raise NotImplementedError
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def keys(self) -> frozenset[int]:  # type: ignore[override]  # a set, not a view
+        # A real set, so callers can intersect it with others at C speed.
+        return self._ids
+
+    def speaking_events(self) -> frozenset[int]:
+        """The events where someone followed speaks, without working out who is at each."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ can sit beside it. :func:`make_friend_strategy` picks one from the configuration
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -21,7 +21,7 @@ from digest.config import ConfigError, Settings
 from digest.graph.store import Graph, day_number
 from digest.stores.keys import GraphKeys
 from digest.stores.scripts import lua
-from digest.values import FriendEvents, FriendEventsStrategy, Window
+from digest.values import FriendEvents, FriendEventsStrategy, LazyFriendEvents, Window
 from digest.vocabulary import Role
 
 # How long fetched graph pieces (a person's upcoming events, an event's speakers) are
@@ -36,7 +36,7 @@ _EVENTS_IN_WINDOW_LUA = lua("friends_events_in_window")
 _MEMBERS_LUA = lua("friends_members")
 
 
-class FriendEventsView(Mapping):
+class FriendEventsView(LazyFriendEvents):
     """One subscriber's friend events, computed on demand from the people they follow.
 
     Which events there are is a set union made up front (in C); who is at a given event
@@ -44,7 +44,7 @@ class FriendEventsView(Mapping):
     not for the thousand-odd events that popular people go to.
     """
 
-    __slots__ = ("_followees", "_events_of", "_speakers", "_ids", "_people", "_going")
+    __slots__ = ("_followees", "_events_of", "_speakers", "_people", "_going")
 
     def __init__(
         self,
@@ -56,7 +56,7 @@ class FriendEventsView(Mapping):
         self._followees = followees
         self._events_of = events_of
         self._speakers = speakers
-        self._ids = ids
+        super().__init__(ids)
         self._people: dict[int, dict[int, str]] = {}
         self._going: dict[int, list[int]] | None = None  # event → followees going, for many followees
 
@@ -84,21 +84,7 @@ class FriendEventsView(Mapping):
                     self._going.setdefault(event, []).append(person)
         return self._going.get(event_id, ())
 
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self._ids
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def keys(self) -> frozenset:  # type: ignore[override]  # a set, not a view
-        # A real set, so callers can intersect it with others at C speed.
-        return self._ids
-
     def speaking_events(self) -> frozenset:
-        """The events where someone followed speaks, without working out who is at each."""
         followees = set(self._followees)
         return frozenset(e for e in self._ids if not followees.isdisjoint(self._speakers.get(e, _EMPTY)))
 
@@ -108,9 +94,8 @@ _EMPTY: frozenset = frozenset()
 
 def speaking_events(found: FriendEvents) -> frozenset:
     """The events of a strategy's answer for one subscriber where a followed person speaks."""
-    lazy = getattr(found, "speaking_events", None)  # the strategies' views answer it without
-    if lazy is not None:  # working out who is at every event
-        return lazy()
+    if isinstance(found, LazyFriendEvents):
+        return found.speaking_events()
     return frozenset(e for e, people in found.items() if "speaking" in people.values())
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ from digest.search.cost_store import FIGURES_MAX_AGE, ClassFigures, CostStore
 from digest.search.index import SearchIndex
 from digest.stores.keys import GraphKeys
 from digest.stores.scripts import lua
-from digest.values import FriendEvents, FriendEventsFromFollows, Window
+from digest.values import FriendEvents, FriendEventsFromFollows, LazyFriendEvents, Window
 from digest.vocabulary import Role
 
 STRATEGY_NAMES = ("redis", "search")
@@ -140,18 +140,17 @@ class SearchFriendEvents:
 _NOBODY: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
 
 
-class PeopleAtEvents(Mapping):
+class PeopleAtEvents(LazyFriendEvents):
     """One subscriber's answer from the index: the events its query found, and who of the
     people they follow is at one of them, worked out when asked (two set intersections in
-    C) from who is at each event, read once for the batch. A digest asks about the 20-odd
-    events it shows; working out all of a heavy follower's hundreds of events up front in
-    Python was a quarter of the strategy's time (the Redis strategy's view is lazy too)."""
+    C) from who is at each event, read once for the batch. Working out all of a heavy
+    follower's hundreds of events up front, in Python, was a quarter of the strategy's time."""
 
-    __slots__ = ("_ids", "_follows", "_at", "_people")
+    __slots__ = ("_follows", "_at", "_people")
 
     def __init__(self, ids: frozenset[int], follows: Collection[int],
                  at: Mapping[int, tuple[frozenset[int], frozenset[int]]]):
-        self._ids = ids
+        super().__init__(ids)
         self._follows = follows if isinstance(follows, (set, frozenset)) else frozenset(follows)
         self._at = at
         self._people: dict[int, dict[int, str]] = {}
@@ -167,20 +166,7 @@ class PeopleAtEvents(Mapping):
             self._people[event_id] = people
         return people
 
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self._ids
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def keys(self) -> frozenset[int]:  # type: ignore[override]  # a set, not a view
-        return self._ids
-
     def speaking_events(self) -> frozenset[int]:
-        """The events where someone followed speaks, without working out who is at each."""
         return frozenset(e for e in self._ids if not self._follows.isdisjoint(self._at.get(e, _NOBODY)[1]))
 
 
