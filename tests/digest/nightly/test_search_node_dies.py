@@ -40,12 +40,28 @@ def sent_once(engine, smtp_server):
     return recipients(smtp_server), statuses
 
 
+def search_pipeline(make_settings, database_url, smtp_server, engine, redis_client, url: str) -> Pipeline:
+    """A pipeline on the search strategy over the Solr at ``url``, indexed from the database."""
+    index_database(engine, url)
+    settings = make_settings(database_url=database_url, mail_url=smtp_server.url, redis_prefix=PREFIX,
+                             friends_strategy="search", search_url=url)
+    return Pipeline(settings, engine=engine, redis=redis_client)
+
+
+def assert_sent_once_by_search(engine, smtp_server, summary) -> None:
+    """Ada and Hal sent once each, the two others skipped, every chunk answered by Solr (the
+    replicas on the live node: no chunk needed the Redis graph)."""
+    sent, statuses = sent_once(engine, smtp_server)
+    assert sent == ["ada@example.com", "hal@example.com"]  # each once
+    assert sorted(statuses.values()) == ["sent", "sent", "skipped", "skipped"]
+    assert (summary.status, summary.sent, summary.failed) == ("finished", 2, 0)
+    assert "friends strategy: search" in summary.notes
+    assert "search away" not in summary.notes
+
+
 def test_a_solrcloud_node_dies_mid_run(make_settings, database_url, smtp_server, engine, redis_client, world,
                                        solr_cloud):
-    index_database(engine, solr_cloud.url)
-    settings = make_settings(database_url=database_url, mail_url=smtp_server.url, redis_prefix=PREFIX,
-                             friends_strategy="search", search_url=solr_cloud.url)
-    pipeline = Pipeline(settings, engine=engine, redis=redis_client)
+    pipeline = search_pipeline(make_settings, database_url, smtp_server, engine, redis_client, solr_cloud.url)
     try:
         plan = plan_run(engine, digest_date=DAY, chunk_size=1)
         assert len(plan.chunk_ids) == 4
@@ -58,22 +74,13 @@ def test_a_solrcloud_node_dies_mid_run(make_settings, database_url, smtp_server,
         summary = finish_run(engine, run_id=plan.run_id)
     finally:
         pipeline.close()
-    sent, statuses = sent_once(engine, smtp_server)
-    assert sent == ["ada@example.com", "hal@example.com"]  # each once
-    assert sorted(statuses.values()) == ["sent", "sent", "skipped", "skipped"]
-    assert (summary.status, summary.sent, summary.failed) == ("finished", 2, 0)
-    assert "friends strategy: search" in summary.notes
-    # The replicas on the live node answered: no chunk needed the Redis graph.
-    assert "search away" not in summary.notes
+    assert_sent_once_by_search(engine, smtp_server, summary)
 
 
 def test_a_solrcloud_node_killed_mid_run_then_rejoining(make_settings, database_url, smtp_server, engine,
                                                         redis_client, world, solr_processes):
     cloud = solr_processes
-    index_database(engine, cloud.url)
-    settings = make_settings(database_url=database_url, mail_url=smtp_server.url, redis_prefix=PREFIX,
-                             friends_strategy="search", search_url=cloud.url)
-    pipeline = Pipeline(settings, engine=engine, redis=redis_client)
+    pipeline = search_pipeline(make_settings, database_url, smtp_server, engine, redis_client, cloud.url)
     try:
         plan = plan_run(engine, digest_date=DAY, chunk_size=1)
         assert len(plan.chunk_ids) == 4
@@ -93,12 +100,7 @@ def test_a_solrcloud_node_killed_mid_run_then_rejoining(make_settings, database_
         summary = finish_run(engine, run_id=plan.run_id)
     finally:
         pipeline.close()
-    sent, statuses = sent_once(engine, smtp_server)
-    assert sent == ["ada@example.com", "hal@example.com"]  # each once
-    assert sorted(statuses.values()) == ["sent", "sent", "skipped", "skipped"]
-    assert (summary.status, summary.sent, summary.failed) == ("finished", 2, 0)
-    assert "friends strategy: search" in summary.notes
-    assert "search away" not in summary.notes  # the live replicas answered every chunk
+    assert_sent_once_by_search(engine, smtp_server, summary)
 
 
 def test_all_of_solr_away_the_run_uses_the_redis_graph(make_settings, database_url, smtp_server, engine,
