@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import itertools
 import socket
+import sys
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -69,8 +70,8 @@ def running_asgi(endpoint: AsgiEndpoint):
     loop = asyncio.new_event_loop()
     listener = socket.create_server(("127.0.0.1", 0))
     worker = SimpleNamespace(
-        cfg=Config(), log=Logger(Config()), asgi=endpoint, loop=loop, nr_conns=0, nr=0, max_requests=0,
-        alive=True, state={},
+        cfg=Config(), log=Logger(Config()), asgi=endpoint, loop=loop, nr_conns=0, nr=0, alive=True, state={},
+        max_requests=sys.maxsize,  # as a worker without max_requests: no restart, keep-alive kept
     )
     served = asyncio.run_coroutine_threadsafe(
         loop.create_server(lambda: ASGIProtocol(worker), sock=listener), loop,
