@@ -1,9 +1,10 @@
 """Benchmark: the unsubscribe endpoint over real HTTP on loopback, served by gunicorn
-with its documented settings (unsubscribe_web/gunicorn_conf.py), on PostgreSQL and Redis.
+the way README.md deploys it (unsubscribe_web/gunicorn_conf.py: the ``asgi`` worker), on
+PostgreSQL and Redis.
 
     .venv/bin/python bench/unsubscribe.py [--subscriptions 20000] [--requests 20000]
                                           [--concurrency 16] [--seconds 20] [--quick]
-                                          [--linger-ms 2] [--workers 3] [--threads 8]
+                                          [--workers 2] [--worker-class asgi]
 
 It makes a throwaway PostgreSQL database (migrated with ``lanyard migrate``) and a
 throwaway Redis key prefix, both removed at the end. Phases, each bounded by a number
@@ -71,10 +72,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="at most this long per phase")
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections")
     parser.add_argument("--quick", action="store_true", help="a tiny run proving the bench works (no figures)")
-    parser.add_argument("--linger-ms", type=float, default=None,
-                        help="the endpoint's group commit linger (default: the app's own)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn_conf.py's)")
-    parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: gunicorn_conf.py's)")
+    parser.add_argument("--worker-class", choices=["asgi", "gthread"], default=None,
+                        help="gthread: the WSGI app on 8 threads a worker, as deployed before the asgi worker "
+                             "(default: gunicorn_conf.py's)")
     args = parser.parse_args()
     if args.quick:
         args.subscriptions, args.requests, args.seconds = 1_000, 500, 3.0
@@ -115,7 +116,7 @@ def run(args, env) -> None:
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:unsubscribe_web.gunicorn_conf",
          "--bind", f"127.0.0.1:{port}", *gunicorn_options(args),
-         app_spec(args.linger_ms)],
+         app_spec(args.worker_class)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
@@ -224,10 +225,11 @@ async def load(port: int, requests: list[bytes], concurrency: int, limit: int, s
     return latencies, statuses, time.perf_counter() - started
 
 
-def app_spec(linger_ms: float | None) -> str:
-    if linger_ms is None:
+def app_spec(worker_class: str | None) -> str:
+    """The application as README.md deploys it (ASGI), or the WSGI one for gthread."""
+    if worker_class == "gthread":
         return "unsubscribe_web.app:create_app()"
-    return f"unsubscribe_web.app:create_app(group_linger={linger_ms / 1000!r})"
+    return "unsubscribe_web.asgi:create_asgi_app()"
 
 
 def database_name(env) -> str:
@@ -279,8 +281,10 @@ def gunicorn_options(args) -> list[str]:
     options = []
     if args.workers is not None:
         options += ["--workers", str(args.workers)]
-    if args.threads is not None:
-        options += ["--threads", str(args.threads)]
+    if args.worker_class is not None:
+        options += ["--worker-class", args.worker_class]
+    if args.worker_class == "gthread":
+        options += ["--threads", "8"]
     return options
 
 
@@ -288,8 +292,8 @@ def describe_gunicorn(args) -> str:
     from unsubscribe_web import gunicorn_conf as conf
 
     workers = conf.workers if args.workers is None else args.workers
-    threads = conf.threads if args.threads is None else args.threads
-    return f"{workers} {conf.worker_class} workers x {threads} threads"
+    worker_class = args.worker_class or conf.worker_class
+    return f"{workers} {worker_class} workers" + (" x 8 threads" if worker_class == "gthread" else "")
 
 
 def free_port() -> int:

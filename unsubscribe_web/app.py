@@ -7,9 +7,11 @@ resubscribing. It keeps no state of its own: scale it by running more copies.
 An unsubscribe goes to the database and the Redis suppression set. When the database
 cannot be written, it is queued durably in Redis (``lanyard unsubscribe replay``
 applies it later) and the person is still told it worked; when Redis cannot take it
-either, the answer is an honest 503. Production::
+either, the answer is an honest 503. This WSGI application serves the development
+servers (``lanyard serve unsubscribe``, the site's); production serves the same logic
+as ASGI (asgi.py)::
 
-    gunicorn -c python:unsubscribe_web.gunicorn_conf 'unsubscribe_web.app:create_app()'
+    gunicorn -c python:unsubscribe_web.gunicorn_conf 'unsubscribe_web.asgi:create_asgi_app()'
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ DATABASE_UNAVAILABLE = (
 
 class ReadOnlyNow(RuntimeError):
     """Read-only mode is on: the change is queued for the replay, like a database outage."""
+
+
+# A write that failed this way is queued for the replay instead.
+WRITE_FAILED = (ReadOnlyNow, CommitTimeout, *DATABASE_UNAVAILABLE)
 
 
 class Outcome(enum.Enum):
@@ -184,6 +190,10 @@ class UnsubscribeApp:
             outcome = self.unsubscribe(ref, via)
         else:
             outcome = self.resubscribe(ref, via)
+        return self.answer(ref, purpose, outcome)
+
+    def answer(self, ref: SubscriptionRef, purpose: str, outcome: Outcome) -> pages.Response:
+        """The page for a change's outcome."""
         if outcome is Outcome.UNKNOWN:
             return pages.broken_link(manage_url=self.manage_url)
         if outcome is Outcome.UNAVAILABLE:
@@ -241,31 +251,36 @@ class UnsubscribeApp:
             apply()
         except SubscriptionNotFound:
             return Outcome.UNKNOWN
-        except (ReadOnlyNow, CommitTimeout, *DATABASE_UNAVAILABLE) as error:
-            change = SubscriptionChange(ref.subscription_id, action, via, dt.datetime.now(dt.UTC))
-            try:
-                subscription_change_enqueue(self.redis, prefix=self.prefix, change=change)
-            except redis_lib.RedisError as redis_error:
-                log.error(
-                    "unsubscribe endpoint: %s of subscription %d recorded nowhere: database (%s) and "
-                    "Redis (%s) both unavailable",
-                    action,
-                    ref.subscription_id,
-                    _brief(error),
-                    _brief(redis_error),
-                )
-                return Outcome.UNAVAILABLE
-            log.warning("unsubscribe endpoint: database unavailable (%s); %s of subscription %d queued for replay",
-                        _brief(error), action, ref.subscription_id)
-            return Outcome.QUEUED
+        except WRITE_FAILED as error:
+            return self.queue(ref, action, via, error)
         return Outcome.DONE
+
+    def queue(self, ref: SubscriptionRef, action: str, via: str, error: BaseException) -> Outcome:
+        """A change the database could not take (``error``): queued in Redis for the replay."""
+        change = SubscriptionChange(ref.subscription_id, action, via, dt.datetime.now(dt.UTC))
+        try:
+            subscription_change_enqueue(self.redis, prefix=self.prefix, change=change)
+        except redis_lib.RedisError as redis_error:
+            log.error(
+                "unsubscribe endpoint: %s of subscription %d recorded nowhere: database (%s) and "
+                "Redis (%s) both unavailable",
+                action,
+                ref.subscription_id,
+                _brief(error),
+                _brief(redis_error),
+            )
+            return Outcome.UNAVAILABLE
+        log.warning("unsubscribe endpoint: database unavailable (%s); %s of subscription %d queued for replay",
+                    _brief(error), action, ref.subscription_id)
+        return Outcome.QUEUED
 
 
 def create_app(settings: Settings | None = None, **options) -> UnsubscribeApp:
     """The WSGI application; settings from the ``LANYARD_*`` environment by default.
 
-    This is gunicorn's factory (``'unsubscribe_web.app:create_app()'``): each worker
-    process builds its own app, engine and Redis connections.
+    The development servers' application, and what production's ASGI factory
+    (``unsubscribe_web.asgi:create_asgi_app``) wraps: each gunicorn worker process
+    builds its own app, engine and Redis connections.
     """
     if settings is None:
         try:

@@ -475,7 +475,7 @@ def deployed(tmp_path: Path, smtp_url: str):
         processes.start("site", *gunicorn_, "--chdir", "site", "-c", "python:lanyard_site.gunicorn_conf",
                         "lanyard_site.wsgi:application")
         processes.start("unsubscribe", *gunicorn_, "-c", "python:unsubscribe_web.gunicorn_conf",
-                        "unsubscribe_web.app:create_app()")
+                        "unsubscribe_web.asgi:create_asgi_app()")
         processes.start("nginx", "nginx", "-c", str(nginx_config(web, **ports)), "-p", str(web))
         processes.start("worker", sys.executable, "-m", "lanyard_cli", "worker", "-c", "1")
         processes.start("beat", sys.executable, "-m", "lanyard_cli", "beat")

@@ -3,26 +3,55 @@ test database and Redis, and subscriptions to unsubscribe from."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
+import socket
+import sys
 import threading
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import httpx
 import pytest
+from gunicorn.asgi.protocol import ASGIProtocol
+from gunicorn.config import Config
+from gunicorn.glogging import Logger
 
 from digest.stores import db
 from digest.tokens import SubscriptionRef, TokenSigner
 from unsubscribe_web.app import create_app
+from unsubscribe_web.asgi import AsgiEndpoint
 from unsubscribe_web.devserver import make_dev_server
 
 _numbers = itertools.count(1)
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 
 
+# The servers the endpoint's behaviour is tested under: "wsgi" (the development server,
+# which the site's own development server mounts too) and "asgi" (production's:
+# gunicorn's asyncio protocol, in process). The ``server`` fixture picks one per test.
+SERVERS = ("wsgi", "asgi")
+_serving = {"server": "wsgi"}
+
+
+@pytest.fixture(params=SERVERS)
+def server(request):
+    """Runs the test once per server: :func:`running` serves the app on it."""
+    _serving["server"] = request.param
+    try:
+        yield request.param
+    finally:
+        _serving["server"] = "wsgi"
+
+
 @contextmanager
 def running(app):
-    """Serve ``app`` on a free loopback port; yields its base URL."""
+    """Serve ``app`` on a free loopback port, on the server the test runs under; yields its base URL."""
+    if _serving["server"] == "asgi":
+        with running_asgi(AsgiEndpoint(app)) as url:
+            yield url
+        return
     server = make_dev_server(app, "127.0.0.1", 0, quiet=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -34,8 +63,33 @@ def running(app):
         thread.join(5)
 
 
+@contextmanager
+def running_asgi(endpoint: AsgiEndpoint):
+    """``endpoint`` on gunicorn's own ASGI protocol (what its ``asgi`` worker runs), on an
+    event loop in a thread; yields its base URL."""
+    loop = asyncio.new_event_loop()
+    listener = socket.create_server(("127.0.0.1", 0))
+    worker = SimpleNamespace(
+        cfg=Config(), log=Logger(Config()), asgi=endpoint, loop=loop, nr_conns=0, nr=0, alive=True, state={},
+        max_requests=sys.maxsize,  # as a worker without max_requests: no restart, keep-alive kept
+    )
+    served = asyncio.run_coroutine_threadsafe(
+        loop.create_server(lambda: ASGIProtocol(worker), sock=listener), loop,
+    )
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = served.result(10)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        endpoint.close()
+
+
 @pytest.fixture
-def endpoint(settings, engine, redis_client):
+def endpoint(settings, engine, redis_client, server):
     """The endpoint on the test database and Redis; yields an httpx client on its URL."""
     app = create_app(settings, engine=engine, redis=redis_client)
     with running(app) as url, httpx.Client(base_url=url, timeout=10) as client:

@@ -22,6 +22,9 @@ from unsubscribe_web.app import UnsubscribeApp, create_app
 from .conftest import NOW, running
 from .token_corpus import mutated_tokens
 
+# Every test here runs on the development server (WSGI) and on production's ASGI protocol.
+pytestmark = pytest.mark.usefixtures("server")
+
 KEYS = RedisKeys("lanyard:")
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 SECURITY_HEADERS = {

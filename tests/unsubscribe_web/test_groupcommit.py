@@ -1,14 +1,16 @@
-"""The group committer on its own: requests waiting together are written as one group,
-a lone request is not held back, and every caller gets its own result or error."""
+"""The group committers on their own (the threaded one and the event loop's): requests
+waiting together are written as one group, a lone request is not held back, and every
+caller gets its own result or error."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
 import pytest
 
-from unsubscribe_web.groupcommit import CommitTimeout, GroupCommitter
+from unsubscribe_web.groupcommit import CommitTimeout, GroupCommitter, LoopGroupCommitter
 
 DEADLINE = 30.0
 
@@ -150,3 +152,63 @@ def test_the_first_request_after_a_large_group_waits_at_most_the_linger():
     committer.last_size = 5  # as after a group of five
     assert committer.submit(8, timeout=DEADLINE) == 80  # nobody else comes: written after the linger
     assert write.groups == [[8]] and committer.last_size == 1
+
+
+# The event loop's committer (the asgi worker's): the same promises, with tasks for requests.
+
+async def submit_all(committer: LoopGroupCommitter, items) -> list[object]:
+    """Submit ``items`` as concurrent tasks; each one's result, or its error."""
+    return await asyncio.gather(*(committer.submit(item) for item in items), return_exceptions=True)
+
+
+async def wait_async(condition, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+
+
+def test_on_the_loop_requests_arriving_during_a_write_are_the_next_group():
+    write = Recorder()
+    committer = LoopGroupCommitter(write, deadline=DEADLINE)
+    write.hold.clear()
+
+    async def scenario():
+        first = asyncio.ensure_future(submit_all(committer, [1]))
+        await wait_async(write.entered.is_set, "the first group's write")
+        rest = asyncio.ensure_future(submit_all(committer, [2, 3, -4]))
+        await wait_async(lambda: len(committer._waiting) == 3, "three waiting requests")
+        write.hold.set()
+        return await first, await rest
+
+    first, rest = asyncio.run(scenario())
+    committer.close()
+    assert write.groups == [[1], [2, 3, -4]] and committer.groups == 2
+    assert first == [10] and rest[:2] == [20, 30]
+    assert isinstance(rest[2], ValueError) and str(rest[2]) == "bad -4"  # its own error only
+
+
+def test_on_the_loop_a_group_that_fails_fails_every_caller_in_it():
+    def write(items):
+        raise ConnectionError("database gone")
+
+    committer = LoopGroupCommitter(write, deadline=DEADLINE)
+    answers = asyncio.run(submit_all(committer, [1, 2, 3]))
+    committer.close()
+    assert [type(answer) for answer in answers] == [ConnectionError] * 3
+
+
+def test_on_the_loop_a_group_past_its_deadline_is_a_commit_timeout_and_the_next_group_follows():
+    write = Recorder()
+    committer = LoopGroupCommitter(write, deadline=0.05)
+    write.hold.clear()
+
+    async def scenario():
+        late = await submit_all(committer, [1, 2])  # the write is held: no answer within 0.05 s
+        write.hold.set()
+        return late, await submit_all(committer, [3])
+
+    late, after = asyncio.run(scenario())
+    committer.close()
+    assert [type(answer) for answer in late] == [CommitTimeout, CommitTimeout]
+    assert after == [30] and write.groups == [[1, 2], [3]]  # the held group was still written

@@ -44,7 +44,7 @@ def test_documented_gunicorn_command_serves(database_url, engine, make_subscript
     env.update(LANYARD_DATABASE_URL=database_url, LANYARD_REDIS_URL=REDIS_URL, LANYARD_SECRET_KEYS=TEST_SECRET,
                LANYARD_DATA_DIR=str(short_tmp), LANYARD_UNSUBSCRIBE_BIND=f"127.0.0.1:{port}")
     process = subprocess.Popen(
-        [GUNICORN, "-c", "python:unsubscribe_web.gunicorn_conf", "unsubscribe_web.app:create_app()"],
+        [GUNICORN, "-c", "python:unsubscribe_web.gunicorn_conf", "unsubscribe_web.asgi:create_asgi_app()"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -78,7 +78,7 @@ def test_a_bad_setting_stops_gunicorn_in_one_line(short_tmp):
     env.update(LANYARD_ENV="production", LANYARD_SECRET_KEYS="short", LANYARD_DATA_DIR=str(short_tmp),
                LANYARD_UNSUBSCRIBE_BIND=f"127.0.0.1:{free_port()}")
     for args in (["-c", "python:unsubscribe_web.gunicorn_conf"], ["--bind", f"127.0.0.1:{free_port()}"]):
-        result = subprocess.run([GUNICORN, *args, "unsubscribe_web.app:create_app()"], env=env, cwd=ROOT,
+        result = subprocess.run([GUNICORN, *args, "unsubscribe_web.asgi:create_asgi_app()"], env=env, cwd=ROOT,
                                 capture_output=True, text=True, timeout=120)
         lines = [line for line in result.stderr.splitlines() if line.startswith("lanyard unsubscribe:")]
         assert result.returncode != 0 and "Traceback" not in result.stderr, (args, result.stderr)

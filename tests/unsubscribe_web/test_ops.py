@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 import redis
 from sqlalchemy import select
 
@@ -13,6 +14,9 @@ from digest.subscriptions import unsubscribe_queue_length, unsubscribe_replay
 from unsubscribe_web.app import create_app
 
 from .conftest import running
+
+# Every test here runs on the development server (WSGI) and on production's ASGI protocol.
+pytestmark = pytest.mark.usefixtures("server")
 
 PREFIX = "lanyard:"
 
