@@ -101,7 +101,6 @@ class AsgiEndpoint:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-
     def close(self) -> None:
         """Wait for the group being written and the blocking calls under way."""
         self.commits.close()
