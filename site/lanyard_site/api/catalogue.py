@@ -101,10 +101,11 @@ def talks(request: HttpRequest, query: Query[TalkQuery]):
 
 @router.get("/talks/{talk_id}", response=schemas.TalkDetail, url_name="talk", summary="One talk")
 def talk(request: HttpRequest, talk_id: int = TALK_ID):
-    found = talk_detail(talk_id)
+    found = talk_detail(talk_id, speakers=False)  # kept per process, as a list of talks keeps them
     if found is None:
         raise ApiProblem(404, f"There is no talk {talk_id}.")
     show = Represent(request)
+    show.load_speakers([found])
     show.load_topics([found.event])
     return json_answer({**show.talk(found), "abstract": found.abstract, "event": show.event(found.event),
                         "coverage": [show.coverage(c) for c in coverage_of(found)]})
