@@ -64,24 +64,29 @@ def coverage_of(target: Session | Event | Person | Topic, *, viewer_id: int | No
 
 
 def _topic_coverage(topic: Topic, viewer_id: int | None) -> list[Coverage]:
-    """A topic's newest coverage. For anyone but an author of refused links (so for every
-    visitor signed out) which rows to show is kept per process for ten minutes under the
-    topic's cache_version, the rows read fresh by id (``public`` again: a link refused
-    since is left out): building the query through event_topic was half of a topic page's
-    database work (profiled)."""
+    """A topic's newest coverage. For everyone but the authors of refused links (one index
+    lookup tells), which rows to show is kept per process for ten minutes under the topic's
+    cache_version, the rows read fresh by id (``public`` again: a link refused since is left
+    out): building the query through event_topic was half of a topic page's database work
+    (profiled)."""
+    author_id = viewer_id if viewer_id is not None and _has_refused(viewer_id) else None
     key = f"topic:coverage:{topic.pk}:{topic.cache_version}"
-    ids = cache.get(key) if viewer_id is None else None
+    ids = cache.get(key) if author_id is None else None
     if ids is not None:
         found = _base(None).in_bulk(ids)
         return [found[pk] for pk in ids if pk in found]
     # Ids first (as coverage_rows does): no join through event_topic multiplies rows, so
     # no DISTINCT, and the newest-first index (coverage_created) is walked, not sorted.
     on_topic = Event.objects.filter(topics=topic).values("pk")
-    rows = list(_base(viewer_id).filter(Q(event__in=on_topic) | Q(session__event__in=on_topic))
+    rows = list(_base(author_id).filter(Q(event__in=on_topic) | Q(session__event__in=on_topic))
                 .order_by("-created_at", "-pk")[:TOPIC_SHOWN])
-    if viewer_id is None:
+    if author_id is None:
         cache.set(key, [row.pk for row in rows], CACHE_SECONDS)
     return rows
+
+
+def _has_refused(person_id: int) -> bool:
+    return Coverage.objects.filter(added_by_id=person_id, status=CoverageStatus.REFUSED).exists()
 
 
 def coverage_removable(coverage_id: int, *, person_id: int | None, staff: bool) -> Coverage | None:

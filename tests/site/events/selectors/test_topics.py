@@ -7,7 +7,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from lanyard_site.events.models import Coverage, Event, Topic
-from tests.site.pages import alias, data, days, event, go, person, text  # noqa: F401  (fixtures)
+from tests.site.pages import alias, data, days, event, go, person, signed_in, text  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "postgresql"])
 
@@ -58,3 +58,16 @@ def test_a_link_refused_after_the_topic_page_kept_it_is_not_shown(client, alias,
     Coverage.objects.filter(title="Parser slides").update(status="refused")
     page, queries = _topic_page(client, alias)
     assert "Parser slides" not in page and "Pycon videos" in page and queries == 3
+
+
+def test_the_author_of_a_refused_link_sees_it_on_a_topic_page_others_do_not(client, alias, data):
+    """Signed-in visitors share the kept coverage too, but for the author of a refused link."""
+    Coverage.objects.create(event=data["pycon"], title="Private notes", url="http://10.1.2.3/notes",
+                            status="refused", added_by=data["ada"])
+    signed_in(client, data["bob"])
+    _topic_page(client, alias)
+    page = _topic_page(client, alias)[0]
+    assert "Private notes" not in page and "Parser slides" in page
+    client.logout()
+    signed_in(client, data["ada"])
+    assert "Private notes" in _topic_page(client, alias)[0]
