@@ -13,7 +13,7 @@ from .. import stores
 from ..accounts.selectors import verified_accounts
 from ..events.models import Session, SlugKind
 from ..events.selectors.coverage import coverage_filters, coverage_of, coverage_rows
-from ..events.selectors.event import event_by_slug, event_detail, event_people, event_schedule
+from ..events.selectors.event import event_by_slug, event_people, event_schedule
 from ..events.selectors.listing import event_filters, events_browse
 from ..events.selectors.old_slugs import current_slug
 from ..events.selectors.people import (
@@ -63,10 +63,11 @@ def events(request: HttpRequest, query: Query[EventQuery]):
 @router.get("/events/{slug}", response=schemas.EventDetail, url_name="event", summary="One event")
 def event(request: HttpRequest, slug: str = SLUG):
     """An event with its talks, the first attendees and speakers, its coverage and counts."""
-    found = event_detail(slug)
+    found = event_by_slug(slug)
     if found is None:
         return _moved(SlugKind.EVENT, slug, "event")
     show = Represent(request)
+    show.load_topics([found])
     talks = [talk for day in event_schedule(found) for talk in day.talks]
     people = event_people(found)
     coverage = coverage_of(found)
@@ -101,10 +102,11 @@ def talks(request: HttpRequest, query: Query[TalkQuery]):
 
 @router.get("/talks/{talk_id}", response=schemas.TalkDetail, url_name="talk", summary="One talk")
 def talk(request: HttpRequest, talk_id: int = TALK_ID):
-    found = talk_detail(talk_id)
+    found = talk_detail(talk_id, speakers=False)  # kept per process, as a list of talks keeps them
     if found is None:
         raise ApiProblem(404, f"There is no talk {talk_id}.")
     show = Represent(request)
+    show.load_speakers([found])
     show.load_topics([found.event])
     return json_answer({**show.talk(found), "abstract": found.abstract, "event": show.event(found.event),
                         "coverage": [show.coverage(c) for c in coverage_of(found)]})

@@ -16,7 +16,7 @@ from .models import Coverage, SlugKind
 from .selectors import home as home_reads
 from .selectors import shared
 from .selectors.coverage import coverage_filters, coverage_rows
-from .selectors.event import Directory, event_by_slug, event_detail, event_people, event_schedule
+from .selectors.event import Directory, event_by_slug, event_people, event_schedule
 from .selectors.event import event_directory as directory_page
 from .selectors.listing import event_filters, events_browse
 from .selectors.old_slugs import current_slug
@@ -58,7 +58,7 @@ def events(request):
 
 @require_safe
 def event(request, slug: str):
-    event = event_detail(slug)
+    event = event_by_slug(slug)
     if event is None:
         return moved(request, SlugKind.EVENT, slug)
     return render(request, "events/event.html", {

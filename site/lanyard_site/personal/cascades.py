@@ -4,8 +4,9 @@ A fragment's cache key carries the ``cache_version`` of the row it is about. Wha
 also shows of *other* rows (an event page shows its topics' names, its speakers' names)
 is made fresh by bumping the versions of the rows listing them, each kind in one UPDATE:
 renaming a topic touches its events; renaming a person touches the events they attend or
-speak at and the talks they give. ``QuerySet.update`` writes bypass these signals, as
-they bypass ``save()``; follow them with ``touch()``.
+speak at and the talks they give; an event given or losing a topic touches both (a topic's
+page keeps which events it lists). ``QuerySet.update`` writes bypass these signals, as they
+bypass ``save()``; follow them with ``touch()``.
 """
 
 from __future__ import annotations
@@ -39,13 +40,17 @@ def _saved(sender, instance, created, using, **kwargs) -> None:
 
 
 def _topics_changed(*, instance, action, reverse, pk_set, using, **kwargs) -> None:
+    """The events shown with their topics, and the topics whose pages list their events
+    (events/selectors/topics.py keeps which ones under the topic's cache_version)."""
     if action not in CHANGES:
         return
+    events, topics = Event.objects.using(using), Topic.objects.using(using)
     if reverse:  # topic.events.add(...): the events named by pk_set (all of the topic's, before a clear)
-        events = Event.objects.using(using)
         (events.filter(pk__in=pk_set) if pk_set else events.filter(topics=instance)).touch()
+        topics.filter(pk=instance.pk).touch()
     else:
-        Event.objects.using(using).filter(pk=instance.pk).touch()
+        events.filter(pk=instance.pk).touch()
+        (topics.filter(pk__in=pk_set) if pk_set else topics.filter(events=instance)).touch()
 
 
 def _speakers_changed(*, instance, action, reverse, pk_set, using, **kwargs) -> None:

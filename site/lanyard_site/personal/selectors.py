@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import redis
@@ -24,7 +24,7 @@ from digest.nightly.build import upcoming_window
 from digest.nightly.friend_events import FriendEventsStrategy, make_friend_strategy, speaking_events
 from digest.slugs import is_slug
 from digest.values import FriendEvents, Window
-from digest.vocabulary import GRAPH_ROLES
+from digest.vocabulary import GRAPH_ROLES, Role
 
 from .. import stores
 from ..events.models import Attendance, Event, Follow, Person, Session, Topic
@@ -180,19 +180,39 @@ class Calendar:
         ]
 
 
-def _with_own_events(found: FriendEvents, person_id: int, window: Window) -> FriendEvents:
+class _WithOwnEvents(Mapping[int, Mapping[int, str]]):
     """The friends' events plus the person's own (going or speaking): a calendar that left out
-    where you yourself go would be wrong about your days. One query; the digest is unchanged
-    (it tells you about others)."""
-    own = Attendance.objects.filter(
+    where you yourself go would be wrong about your days (the digest is unchanged: it tells
+    you about others). Laid over the strategy's answer, not copied from it: the answer works
+    out who goes only to the events asked about (a page's 50), and copying it worked that out
+    for all of them (~1,500 events of a person following 6,000: most of the page's time,
+    profiled)."""
+
+    def __init__(self, found: FriendEvents, person_id: int, own: dict[int, str]):
+        self._found, self._person_id, self._own = found, person_id, own
+        self._ids = frozenset(found.keys()) | frozenset(own)
+
+    def __getitem__(self, event_id: int) -> Mapping[int, str]:
+        role = self._own.get(event_id)
+        if role is None:
+            return self._found[event_id]
+        return {**self._found.get(event_id, {}), self._person_id: role}
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def keys(self) -> frozenset:  # type: ignore[override]  # a set, as the strategy's answer's
+        return self._ids
+
+
+def _own_events(person_id: int, window: Window) -> dict[int, str]:
+    """Event → the person's own role, for the events they go to or speak at in the window. One query."""
+    return dict(Attendance.objects.filter(
         person_id=person_id, role__in=GRAPH_ROLES, event__end_date__gte=window.start, event__start_date__lte=window.end,
-    ).values_list("event_id", "role")
-    if not own:
-        return found
-    merged = {event_id: dict(people) for event_id, people in found.items()}
-    for event_id, role in own:
-        merged.setdefault(event_id, {})[person_id] = role
-    return merged
+    ).values_list("event_id", "role"))
 
 
 def calendar_filters(params: Mapping[str, str]) -> tuple[CalendarFilters, list[str]]:
@@ -225,8 +245,12 @@ def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, wi
     except (redis.RedisError, GraphMissing) as error:
         graph_away(error)
         found = friend_events_from_database(person_id, window)
-    found = _with_own_events(found, person_id, window)
-    ids = speaking_events(found) if filters.speaking_only else found.keys()
+    own = _own_events(person_id, window)
+    if filters.speaking_only:
+        ids = speaking_events(found) | {event_id for event_id, role in own.items() if role == Role.SPEAKING}
+    else:
+        ids = frozenset(found.keys()) | frozenset(own)
+    found = _WithOwnEvents(found, person_id, own) if own else found
     if not ids:
         return Calendar(event_ids=[], found=found)
     events = Event.objects.filter(pk__in=list(ids))

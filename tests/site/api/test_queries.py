@@ -67,3 +67,18 @@ def test_detail_query_counts_do_not_grow_with_the_rows_shown(many, alias):
         with CaptureQueriesContext(connections[alias]) as queries:
             assert client.get(url).status_code == 200
         assert len(queries) <= 14, (url, [q["sql"][:120] for q in queries.captured_queries])
+
+
+def test_a_talk_seen_before_reads_the_talk_and_its_coverage_alone(many, alias):
+    """The talk's speakers and its event's topics are kept per process under their
+    cache_version (rows.py): a speaker renamed shows at once (the rename touches the talk)."""
+    client = Client(HTTP_ACCEPT="application/json")
+    talk = Session.objects.get(title="Talk 0")
+    assert client.get(f"/api/v1/talks/{talk.pk}").status_code == 200
+    with CaptureQueriesContext(connections[alias]) as queries:
+        body = client.get(f"/api/v1/talks/{talk.pk}").json()
+    assert len(queries) == 2 and [p["handle"] for p in body["speakers"]] == ["speaker-00"]
+    speaker = talk.speakers.get()
+    speaker.name = "Grace Renamed"
+    speaker.save()
+    assert [p["name"] for p in client.get(f"/api/v1/talks/{talk.pk}").json()["speakers"]] == ["Grace Renamed"]

@@ -92,6 +92,19 @@ def test_filters_speaking_topic_month(client, alias):
     assert {entry.event.pk for entry in response.context["entries"]} == {soon.pk, later.pk}
 
 
+def test_your_own_talks_are_in_the_speaking_only_calendar(client, alias):
+    me = sign_in(client, make_person("me"))
+    ada = make_person("ada")
+    Follow.objects.create(follower=me, followee=ada)
+    mine, theirs = make_event("mine", 4), make_event("theirs", 6)
+    go(me, mine, "speaking")
+    go(ada, mine)
+    go(ada, theirs)
+    assert calendar_pages(client) == {mine.pk: {me.pk: "speaking", ada.pk: "attending"},
+                                      theirs.pk: {ada.pk: "attending"}}
+    assert calendar_pages(client, "speaking=1") == {mine.pk: {me.pk: "speaking"}}
+
+
 def test_an_attend_click_is_in_the_next_digest_and_the_calendar(client, alias):
     me, ada = make_person("me"), make_person("ada")
     subscription = Subscription.objects.create(person=me, email="me@example.com", list="daily")
