@@ -44,6 +44,7 @@ from digest.errors import RunPaused
 from digest.faults import DATABASE_ERRORS
 from digest.stores import db
 from digest.stores.keys import RedisKeys
+from digest.stores.turns import write_turn
 from digest.values import Outgoing
 from digest.vocabulary import DeliveryStatus, RunStatus, SubscriptionStatus
 
@@ -164,11 +165,12 @@ class Delivery:
         if status == RunStatus.PAUSED:
             raise RunPaused(f"run {run_id} is paused")
         claimed_at = utcnow()
-        claims = ledger.delivery_claim(
-            connection, run_id=run_id, digest_date=digest_date, subscription_ids=[o.subscription_id for o in group],
-            claimed_at=claimed_at, stale_before=claimed_at - self.claim_timeout,
-        )
-        connection.commit()  # durable: no message is ever sent unclaimed
+        with write_turn(connection):
+            claims = ledger.delivery_claim(
+                connection, run_id=run_id, digest_date=digest_date, subscription_ids=[o.subscription_id for o in group],
+                claimed_at=claimed_at, stale_before=claimed_at - self.claim_timeout,
+            )
+            connection.commit()  # durable: no message is ever sent unclaimed
         return _Group(claims=claims, durable_at=time.monotonic())
 
     def _send_group(
@@ -371,18 +373,8 @@ class Delivery:
         waited = False  # a caller's replay (a release after a Redis error) is no database outage
         while True:
             try:
-                if not replay:
-                    result = write()
-                    connection.commit()
-                    return result
-                if not connection.in_transaction():
-                    connection.begin()
-                for mark in claimed.unflushed:
-                    mark()
-                result = write()
-                connection.commit()
-                claimed.unflushed.clear()
-                claimed.durable_at = time.monotonic()
+                with write_turn(connection):
+                    result = self._write(connection, write, claimed=claimed, replay=replay)
                 if waited:
                     done.notes.append(
                         "the database went away mid-send: the worker waited for it to record what was sent"
@@ -395,6 +387,22 @@ class Delivery:
                     raise
                 time.sleep(pause)
                 pause = min(pause * 2, MAX_PAUSE)
+
+    @staticmethod
+    def _write(connection: Connection, write: Callable[[], _T], *, claimed: _Group, replay: bool) -> _T:
+        """One try of :meth:`_patiently`: the write (after the marks not known durable, when
+        ``replay``), committed."""
+        if replay:
+            if not connection.in_transaction():
+                connection.begin()
+            for mark in claimed.unflushed:
+                mark()
+        result = write()
+        connection.commit()
+        if replay:
+            claimed.unflushed.clear()
+            claimed.durable_at = time.monotonic()
+        return result
 
 
 class _Suppression:
