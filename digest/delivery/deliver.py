@@ -11,9 +11,9 @@ it over while this one was cut off or stalled). After the send the ledger record
 outcome under the same fence: a "sent" mark goes in one transaction with the next
 message's fence (one commit per message), or with the group's settling, and alone before
 anything that may block (the throttle, a read of the suppression set), so a worker
-killed loses at most the one mark it had in hand. Whatever a group still holds when something fails is
-released as failed (what the SMTP server accepted is never released: its mark waits), so
-a retry need not wait for the claims to go stale.
+killed loses at most the one mark it had in hand. Whatever a group still holds when
+something fails is released as failed (what the SMTP server accepted is never released:
+its mark waits), so a retry need not wait for the claims to go stale.
 
 On PostgreSQL the per-message writes commit asynchronously; the group keeps the marks
 not yet covered by a durable commit and, after any database error, writes them again
