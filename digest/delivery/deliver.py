@@ -8,9 +8,12 @@ consulted (read for many ids at once, never older than ``suppression_max_age``),
 the claim is *fenced*: one statement renews its lease if the claim is still ours (same
 generation, still ``claimed``), and nothing is sent when it is not (another worker took
 it over while this one was cut off or stalled). After the send the ledger records the
-outcome under the same fence. Whatever a group still holds when something fails is
-released as failed (what the SMTP server accepted is never released: its mark waits), so
-a retry need not wait for the claims to go stale.
+outcome under the same fence: a "sent" mark goes in one transaction with the next
+message's fence (one commit per message), or with the group's settling, and alone before
+anything that may block (the throttle, a read of the suppression set), so a worker
+killed loses at most the one mark it had in hand. Whatever a group still holds when
+something fails is released as failed (what the SMTP server accepted is never released:
+its mark waits), so a retry need not wait for the claims to go stale.
 
 On PostgreSQL the per-message writes commit asynchronously; the group keeps the marks
 not yet covered by a durable commit and, after any database error, writes them again
@@ -29,7 +32,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from redis import Redis
 from sqlalchemy import Connection, Engine, select, update
@@ -41,6 +44,7 @@ from digest.errors import RunPaused
 from digest.faults import DATABASE_ERRORS
 from digest.stores import db
 from digest.stores.keys import RedisKeys
+from digest.stores.turns import write_turn
 from digest.values import Outgoing
 from digest.vocabulary import DeliveryStatus, RunStatus, SubscriptionStatus
 
@@ -55,6 +59,8 @@ CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a claim older than this belongs to a
 # the database server then forgets at most this much of a lease's renewals.
 DURABLE_EVERY = 1 / 8
 MAX_PAUSE = 1.0  # seconds between tries while the database is away
+
+_T = TypeVar("_T")
 
 
 class Tally(Protocol):
@@ -77,6 +83,7 @@ class _Group:
     skipped: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # reason → ids
     sent: list[Outgoing] = field(default_factory=list)
     accepted: set[int] = field(default_factory=set)  # the SMTP server has them: never released
+    pending: ledger.SentMark | None = None  # accepted, its mark not written yet: goes with the next fence
     taken: list[int] = field(default_factory=list)  # claims another worker took over: not sent here
     # Marks committed asynchronously since the last durable commit, to write again after an outage.
     unflushed: list[Callable[[], object]] = field(default_factory=list)
@@ -158,11 +165,12 @@ class Delivery:
         if status == RunStatus.PAUSED:
             raise RunPaused(f"run {run_id} is paused")
         claimed_at = utcnow()
-        claims = ledger.delivery_claim(
-            connection, run_id=run_id, digest_date=digest_date, subscription_ids=[o.subscription_id for o in group],
-            claimed_at=claimed_at, stale_before=claimed_at - self.claim_timeout,
-        )
-        connection.commit()  # durable: no message is ever sent unclaimed
+        with write_turn(connection):
+            claims = ledger.delivery_claim(
+                connection, run_id=run_id, digest_date=digest_date, subscription_ids=[o.subscription_id for o in group],
+                claimed_at=claimed_at, stale_before=claimed_at - self.claim_timeout,
+            )
+            connection.commit()  # durable: no message is ever sent unclaimed
         return _Group(claims=claims, durable_at=time.monotonic())
 
     def _send_group(
@@ -189,10 +197,15 @@ class Delivery:
             if self.throttle is not None:
                 # Before the fence, never between it and the send: a throttle held up (its
                 # store cut off, a long wait for a slot) would age the fenced lease until
-                # another worker took the claim over while this one still sent it.
+                # another worker took the claim over while this one still sent it. Nor
+                # with a mark in hand: its lease would age the same way.
+                with timed(timings, "claim"):
+                    self._write_pending(connection, claimed=claimed, done=done)
                 with timed(timings, "send"):
                     self.throttle()
             with timed(timings, "claim"):
+                if not suppression.fresh(sid):  # a Redis read: it may block (Redis cut off)
+                    self._write_pending(connection, claimed=claimed, done=done)
                 # An unsubscribe made while this run goes lands in this set first.
                 if suppression.contains(sid, upcoming=sendable):
                     claimed.skipped["unsubscribed during the run"].append(sid)
@@ -213,21 +226,29 @@ class Delivery:
     def _fence(
         self, connection: Connection, *, item: Outgoing, digest_date: dt.date, claimed: _Group, done: Tally
     ) -> bool:
-        """Is the claim still ours? (Its lease renewed when it is.) Now and then durably,
-        so a database server's crash forgets little of the lease."""
+        """Is the claim still ours? (Its lease renewed when it is.) The previous message's
+        "sent" mark goes in the same transaction. Now and then durably, so a database
+        server's crash forgets little of the lease."""
         durable = time.monotonic() - claimed.durable_at > self.claim_timeout.total_seconds() * DURABLE_EVERY
         trusted_for = self.claim_timeout.total_seconds() / 2
         claim = ledger.ClaimRef(item.subscription_id, digest_date, claimed.claims[item.subscription_id].generation)
+        pending = claimed.pending
 
-        def fence() -> bool:
+        def fence() -> tuple[bool, bool]:
             # An answer that took longer than half the lease (a host cut off mid-statement,
             # its reply arriving when the network came back) is not trusted: the claim may
             # have been taken over meanwhile. Left alone, it goes stale and is resent.
             asked = time.monotonic()
-            ours = ledger.delivery_fence(connection, claim=claim, now=utcnow(), durable=durable)
-            return ours and time.monotonic() - asked < trusted_for
+            if pending is None:
+                marked, ours = True, ledger.delivery_fence(connection, claim=claim, now=utcnow(), durable=durable)
+            else:
+                marked, ours = ledger.delivery_mark_sent_and_fence(
+                    connection, sent=pending, claim=claim, now=utcnow(), durable=durable
+                )
+            return marked, ours and time.monotonic() - asked < trusted_for
 
-        ours = bool(self._patiently(connection, fence, claimed=claimed, done=done))
+        marked, ours = self._patiently(connection, fence, claimed=claimed, done=done)
+        self._pending_written(connection, claimed=claimed, marked=marked, done=done)
         if durable:
             claimed.durable_at = time.monotonic()
             claimed.unflushed.clear()  # a durable commit flushes every earlier one with it
@@ -249,19 +270,14 @@ class Delivery:
             else:
                 outcome, reason = DeliveryStatus.SENT, ""
         generation = claimed.claims[sid].generation
+        if outcome == DeliveryStatus.SENT:
+            # The message is out: its mark goes with the next write (see the module's docstring).
+            claimed.accepted.add(sid)
+            claimed.pending = ledger.SentMark(
+                ledger.ClaimRef(sid, digest_date, generation), item.message_id, sorted(item.mentioned), utcnow()
+            )
+            return outcome
         with timed(timings, "claim"):
-            if outcome == DeliveryStatus.SENT:
-                # The message is out: the mark must follow it, so a database away for a
-                # moment is waited for rather than leaving the claim to go stale.
-                claimed.accepted.add(sid)
-                mark_sent = functools.partial(
-                    ledger.delivery_mark_sent, connection, claim=ledger.ClaimRef(sid, digest_date, generation),
-                    message_id=item.message_id, mentioned=sorted(item.mentioned),
-                )
-                if not self._patiently(connection, mark_sent, claimed=claimed, done=done):
-                    done.notes.append("a claim was taken over while its message was being sent: it may go twice")
-                claimed.unflushed.append(mark_sent)
-                return outcome
             mark = functools.partial(
                 ledger.delivery_mark, connection, claims={sid: generation}, digest_date=digest_date, status=outcome,
                 reason=reason,
@@ -278,19 +294,25 @@ class Delivery:
         return outcome
 
     def _settle(self, connection: Connection, *, digest_date: dt.date, claimed: _Group, done: Tally) -> None:
-        """Mark the skipped ones and date the sent ones' subscriptions, durably (with any
-        marks an outage may have cost), then tell ``on_sent``."""
+        """Mark the last sent one and the skipped ones and date the sent ones' subscriptions,
+        durably (with any marks an outage may have cost), then tell ``on_sent``."""
         sent_ids = [o.subscription_id for o in claimed.sent]
+        pending = claimed.pending
 
-        def settle() -> None:
+        def settle() -> bool:
+            if not connection.in_transaction():
+                connection.begin()  # the driver's mark joins this transaction: durable
+            marked = pending is None or ledger.delivery_mark_sent(connection, sent=pending)
             for reason, ids in claimed.skipped.items():
                 ledger.delivery_mark(connection, claims=claimed.generations(ids), digest_date=digest_date,
                                      status=DeliveryStatus.SKIPPED, reason=reason)
             if sent_ids:
                 s = db.subscription
                 connection.execute(update(s).where(s.c.id.in_(sent_ids)).values(last_sent_date=digest_date))
+            return marked
 
-        self._patiently(connection, settle, claimed=claimed, done=done)
+        marked = self._patiently(connection, settle, claimed=claimed, done=done)
+        self._pending_written(connection, claimed=claimed, marked=marked, done=done)
         claimed.unflushed.clear()
         done.skipped += sum(len(ids) for ids in claimed.skipped.values())
         if claimed.taken:
@@ -306,6 +328,8 @@ class Delivery:
         released (its mark is written again with the release, and at worst goes stale)."""
         held = [sid for sid in claimed.claims if sid not in claimed.accepted and sid not in claimed.taken]
         _drop(connection)
+        if claimed.pending is not None:  # written with the release, as the marks an outage may have cost
+            claimed.unflushed.append(functools.partial(ledger.delivery_mark_sent, connection, sent=claimed.pending))
         release = functools.partial(
             ledger.delivery_mark, connection, claims=claimed.generations(held), digest_date=digest_date,
             status=DeliveryStatus.FAILED, reason=f"not sent: {error}",
@@ -316,10 +340,27 @@ class Delivery:
             # The claims go stale and are taken over later; the caller raises the first error.
             log.warning("run %s: could not release %d claims (%s); they go stale", run_id, len(held), failure)
 
+    def _write_pending(self, connection: Connection, *, claimed: _Group, done: Tally) -> None:
+        """Write the "sent" mark in hand now, alone (before something that may block)."""
+        if claimed.pending is not None:
+            mark = functools.partial(ledger.delivery_mark_sent, connection, sent=claimed.pending)
+            marked = self._patiently(connection, mark, claimed=claimed, done=done)
+            self._pending_written(connection, claimed=claimed, marked=marked, done=done)
+
+    @staticmethod
+    def _pending_written(connection: Connection, *, claimed: _Group, marked: bool, done: Tally) -> None:
+        """The mark in hand was committed (``marked``: it landed); kept to write again after an outage."""
+        if claimed.pending is None:
+            return
+        if not marked:
+            done.notes.append("a claim was taken over while its message was being sent: it may go twice")
+        claimed.unflushed.append(functools.partial(ledger.delivery_mark_sent, connection, sent=claimed.pending))
+        claimed.pending = None
+
     def _patiently(
-        self, connection: Connection, write: Callable[[], object], *, claimed: _Group, done: Tally,
+        self, connection: Connection, write: Callable[[], _T], *, claimed: _Group, done: Tally,
         replay: bool = False,
-    ) -> object:
+    ) -> _T:
         """Run a ledger write and commit it, waiting out a database that is away; its result.
 
         After a failure (or with ``replay``) the group's marks not yet known durable are
@@ -332,18 +373,8 @@ class Delivery:
         waited = False  # a caller's replay (a release after a Redis error) is no database outage
         while True:
             try:
-                if not replay:
-                    result = write()
-                    connection.commit()
-                    return result
-                if not connection.in_transaction():
-                    connection.begin()
-                for mark in claimed.unflushed:
-                    mark()
-                result = write()
-                connection.commit()
-                claimed.unflushed.clear()
-                claimed.durable_at = time.monotonic()
+                with write_turn(connection):
+                    result = self._write(connection, write, claimed=claimed, replay=replay)
                 if waited:
                     done.notes.append(
                         "the database went away mid-send: the worker waited for it to record what was sent"
@@ -357,6 +388,22 @@ class Delivery:
                 time.sleep(pause)
                 pause = min(pause * 2, MAX_PAUSE)
 
+    @staticmethod
+    def _write(connection: Connection, write: Callable[[], _T], *, claimed: _Group, replay: bool) -> _T:
+        """One try of :meth:`_patiently`: the write (after the marks not known durable, when
+        ``replay``), committed."""
+        if replay:
+            if not connection.in_transaction():
+                connection.begin()
+            for mark in claimed.unflushed:
+                mark()
+        result = write()
+        connection.commit()
+        if replay:
+            claimed.unflushed.clear()
+            claimed.durable_at = time.monotonic()
+        return result
+
 
 class _Suppression:
     """Membership in the unsubscribe suppression set, read for many ids per round trip
@@ -367,8 +414,12 @@ class _Suppression:
         self.known: dict[int, bool] = {}
         self.read_at = float("-inf")
 
+    def fresh(self, subscription_id: int) -> bool:
+        """Is this id's answer known without reading Redis?"""
+        return subscription_id in self.known and time.monotonic() - self.read_at <= self.max_age
+
     def contains(self, subscription_id: int, *, upcoming: Sequence[int]) -> bool:
-        if subscription_id not in self.known or time.monotonic() - self.read_at > self.max_age:
+        if not self.fresh(subscription_id):
             ids = [subscription_id] if self.max_age <= 0 else list(dict.fromkeys([subscription_id, *upcoming]))
             self.read_at = time.monotonic()
             self.known = dict(zip(ids, (bool(m) for m in self.redis.smismember(self.key, ids)), strict=True))

@@ -89,6 +89,16 @@ class ClaimRef:
     generation: int
 
 
+@dataclass(frozen=True, slots=True)
+class SentMark:
+    """A "sent" mark to write: the SMTP server accepted the message at ``sent_at``."""
+
+    claim: ClaimRef
+    message_id: str
+    mentioned: Sequence[int]
+    sent_at: dt.datetime
+
+
 def delivery_claim(
     connection: Connection,
     *,
@@ -150,7 +160,8 @@ _FENCE_SQL = _per_dialect(
     f'UPDATE "{db.delivery.name}" SET claimed_at = {{p}} '
     "WHERE subscription_id = {p} AND digest_date = {p} AND status = 'claimed' AND claim_generation = {p}"
 )
-# The "sent" mark, right after the SMTP server accepted the message. What the digest
+# The "sent" mark, once the SMTP server accepted the message (written in one transaction
+# with the next message's fence: ``digest/delivery/deliver.py``). What the digest
 # mentioned is recorded in the same statement: the memory of what a subscription was told
 # is the ledger's, not Redis's. Parameters: status, sent_at, message_id, mentioned (JSON),
 # subscription_id, digest_date, claim_generation.
@@ -161,25 +172,29 @@ _MARK_SENT_SQL = _per_dialect(
 )
 
 
-def _driver_write(connection: Connection, sql: Mapping[str, str], values: tuple[object, ...], *, durable: bool) -> bool:
-    """Run one single-row UPDATE on the driver; True when it changed the row.
+def _driver_writes(
+    connection: Connection, writes: Sequence[tuple[Mapping[str, str], tuple[object, ...]]], *, durable: bool
+) -> list[bool]:
+    """Run single-row UPDATEs on the driver, in one transaction; for each, did it change its row.
 
-    Outside a transaction of the caller's it is a transaction of its own, committed at
-    once: on PostgreSQL asynchronously unless ``durable`` (the caller then keeps what it
+    Outside a transaction of the caller's they are a transaction of their own, committed
+    at once: on PostgreSQL asynchronously unless ``durable`` (the caller then keeps what it
     wrote until a durable commit, to write it again after a server crash: see
     ``digest/delivery/deliver.py``).
     """
     dialect = connection.dialect.name
     driver: Any = connection.connection.driver_connection  # the DB-API connection under the pool's
-    if dialect == "sqlite":
-        values = tuple(db.sqlite_value(v) for v in values)
     own_transaction = not connection.in_transaction()
     cursor = driver.cursor()
     try:
         if dialect == "postgresql" and own_transaction and not durable:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(sql[dialect], values)
-        changed = cursor.rowcount == 1
+        changed = []
+        for sql, values in writes:
+            if dialect == "sqlite":
+                values = tuple(db.sqlite_value(v) for v in values)
+            cursor.execute(sql[dialect], values)
+            changed.append(cursor.rowcount == 1)
     finally:
         cursor.close()
     if own_transaction:
@@ -187,21 +202,35 @@ def _driver_write(connection: Connection, sql: Mapping[str, str], values: tuple[
     return changed
 
 
+def _fence_write(claim: ClaimRef, now: dt.datetime) -> tuple[Mapping[str, str], tuple[object, ...]]:
+    return _FENCE_SQL, (now, claim.subscription_id, claim.digest_date, claim.generation)
+
+
+def _sent_write(sent: SentMark) -> tuple[Mapping[str, str], tuple[object, ...]]:
+    claim = sent.claim
+    values = (
+        DeliveryStatus.SENT, sent.sent_at, sent.message_id, json.dumps(list(sent.mentioned)), claim.subscription_id,
+        claim.digest_date, claim.generation,
+    )
+    return _MARK_SENT_SQL, values
+
+
 def delivery_fence(connection: Connection, *, claim: ClaimRef, now: dt.datetime, durable: bool = False) -> bool:
     """May this claim still send? True (and its lease renewed to ``now``) while nobody
     took it over; False once it was taken over or expired: then do not send."""
-    values = (now, claim.subscription_id, claim.digest_date, claim.generation)
-    return _driver_write(connection, _FENCE_SQL, values, durable=durable)
+    return _driver_writes(connection, [_fence_write(claim, now)], durable=durable)[0]
 
 
-def delivery_mark_sent(
-    connection: Connection,
-    *,
-    claim: ClaimRef,
-    message_id: str,
-    mentioned: Sequence[int] = (),
-    durable: bool = False,
-) -> bool:
+def delivery_mark_sent_and_fence(
+    connection: Connection, *, sent: SentMark, claim: ClaimRef, now: dt.datetime, durable: bool = False
+) -> tuple[bool, bool]:
+    """The previous message's "sent" mark and the next one's fence, in one transaction:
+    one commit per message. (Was the mark written, may the next claim send.)"""
+    marked, fenced = _driver_writes(connection, [_sent_write(sent), _fence_write(claim, now)], durable=durable)
+    return marked, fenced
+
+
+def delivery_mark_sent(connection: Connection, *, sent: SentMark, durable: bool = False) -> bool:
     """Record one accepted message under its claim; False when the claim is not ours any more.
 
     On PostgreSQL this transaction commits asynchronously unless ``durable``: waiting for
@@ -212,11 +241,7 @@ def delivery_mark_sent(
     (``digest/delivery/deliver.py``). Claims stay synchronous, so no message is ever
     sent unclaimed.
     """
-    values = (
-        DeliveryStatus.SENT, utcnow(), message_id, json.dumps(list(mentioned)), claim.subscription_id,
-        claim.digest_date, claim.generation,
-    )
-    return _driver_write(connection, _MARK_SENT_SQL, values, durable=durable)
+    return _driver_writes(connection, [_sent_write(sent)], durable=durable)[0]
 
 
 def delivery_mark(

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from digest.delivery import ledger as ledger_module
 from digest.delivery.deliver import Delivery, DeliveryLimits
-from digest.delivery.ledger import ClaimRef
+from digest.delivery.ledger import ClaimRef, SentMark
 from digest.delivery.transports import DeliveryError, MaildirTransport
 from digest.errors import RunPaused
 from digest.runs.controls import run_cancel, run_pause
@@ -210,12 +210,10 @@ def test_a_stale_generation_can_neither_mark_nor_fence(engine, run_id, subscript
     assert (first.generation, second.generation) == (1, 2)
     with engine.connect() as c:
         assert not ledger_module.delivery_fence(c, claim=ClaimRef(sid, DAY, 1), now=now)
-        assert not ledger_module.delivery_mark_sent(c, claim=ClaimRef(sid, DAY, 1),
-                                                    message_id="<old@test>")
+        assert not ledger_module.delivery_mark_sent(c, sent=SentMark(ClaimRef(sid, DAY, 1), "<old@test>", (), now))
         assert ledger_module.delivery_mark(c, claims={sid: 1}, digest_date=DAY, status="failed", reason="x") == 0
         assert ledger_module.delivery_fence(c, claim=ClaimRef(sid, DAY, 2), now=now)
-        assert ledger_module.delivery_mark_sent(c, claim=ClaimRef(sid, DAY, 2),
-                                                message_id="<new@test>")
+        assert ledger_module.delivery_mark_sent(c, sent=SentMark(ClaimRef(sid, DAY, 2), "<new@test>", (), now))
         c.commit()
     assert ledger(engine)[sid] == ("sent", "")
 
