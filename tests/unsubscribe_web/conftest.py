@@ -82,10 +82,22 @@ def running_asgi(endpoint: AsgiEndpoint):
     try:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
-        loop.call_soon_threadsafe(server.close)
+        # Connections kept alive still have their tasks waiting for a next request: cancel
+        # and await them before the loop stops (left pending, each logged "Task was
+        # destroyed but it is pending!" when the loop was collected).
+        asyncio.run_coroutine_threadsafe(_shut(server), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+        loop.close()
         endpoint.close()
+
+
+async def _shut(server: asyncio.Server) -> None:
+    server.close()
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @pytest.fixture
