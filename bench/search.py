@@ -231,8 +231,11 @@ def race(strategies: dict, people: list[int], window, rounds: int) -> tuple[list
     makes them do on a new run, while the planners keep their figures, as a worker's does
     from run to run (so a new process's probing falls in its first rounds, which the
     caller runs and prints apart from the counted ones). The strategies take turns on each chunk, so a busy
-    machine slows them alike, and the order rotates from chunk to chunk, so none is
-    always first on cold caches. Each chunk's answers are compared.
+    machine slows them alike, in an order shuffled chunk by chunk (seeded), so none always
+    runs first, nor right after the same one: in a rotating order each one's predecessor
+    was fixed, and the Redis strategy always came right after a planner that had just made
+    the very same Redis calls (the server's CPU caches warm for it), while every planner
+    came right after a search strategy. Each chunk's answers are compared.
 
     Python's cyclic garbage collector is held off within a round and run between rounds,
     untimed: one process holds every strategy's caches here, and a full collection set
@@ -243,17 +246,18 @@ def race(strategies: dict, people: list[int], window, rounds: int) -> tuple[list
     per_round: list[dict[str, float]] = []
     same = True
     names = list(strategies)
-    for round_ in range(rounds):
+    order = random.Random(SEED)
+    for _ in range(rounds):
         for strategy in strategies.values():
             strategy.forget()
         seconds = dict.fromkeys(strategies, 0.0)
         gc.collect()
         gc.disable()
         try:
-            for n, i in enumerate(range(0, len(people), CHUNK), round_):
+            for i in range(0, len(people), CHUNK):
                 chunk, answers = people[i:i + CHUNK], []
-                turn = n % len(names)
-                for name in names[turn:] + names[:turn]:
+                order.shuffle(names)
+                for name in names:
                     started = time.perf_counter()
                     answers.append(strategies[name].friend_events(chunk, window))
                     seconds[name] += time.perf_counter() - started
