@@ -1,12 +1,13 @@
 """The browsing pages. Thin: every read is a selector; these only pick the template."""
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from urllib.parse import quote
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
@@ -64,8 +65,9 @@ def event(request, slug: str):
     return render(request, "events/event.html", {
         "event": event,
         "today": shared.today(),
-        "schedule": event_schedule(event),
-        "people": event_people(event),
+        # Read only when their cached fragments are missing (cascades touch the event).
+        "schedule": SimpleLazyObject(partial(event_schedule, event)),
+        "people": SimpleLazyObject(partial(event_people, event)),
     })
 
 

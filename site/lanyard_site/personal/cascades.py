@@ -5,15 +5,18 @@ also shows of *other* rows (an event page shows its topics' names, its speakers'
 is made fresh by bumping the versions of the rows listing them, each kind in one UPDATE:
 renaming a topic touches its events; renaming a person touches the events they attend or
 speak at and the talks they give; an event given or losing a topic touches both (a topic's
-page keeps which events it lists). ``QuerySet.update`` writes bypass these signals, as they
+page keeps which events it lists). An event's page also keeps its schedule and its people
+lists under its version, so a talk saved or deleted, its speakers changed, and an
+attendance added, changed or removed touch the event. ``QuerySet.update`` writes bypass these signals, as they
 bypass ``save()``; follow them with ``touch()``.
 """
 
 from __future__ import annotations
 
-from django.db.models.signals import m2m_changed, post_init, post_save
+from django.db.models import Q
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 
-from ..events.models import Event, Person, Session, Topic
+from ..events.models import Attendance, Event, Person, Session, Topic
 
 # m2m actions that change what a row shows; a clear is seen before it, while the rows
 # it empties can still be found.
@@ -35,8 +38,13 @@ def _saved(sender, instance, created, using, **kwargs) -> None:
     if sender is Topic:
         Event.objects.using(using).filter(topics=instance).touch()
     else:
-        Event.objects.using(using).filter(attendances__person=instance).touch()
-        Session.objects.using(using).filter(speakers=instance).touch()
+        sessions = Session.objects.using(using).filter(speakers=instance)
+        # Without a join in the UPDATE: its events as a speaker of talks and as an attendee.
+        Event.objects.using(using).filter(
+            Q(pk__in=Attendance.objects.using(using).filter(person=instance).values("event_id"))
+            | Q(pk__in=sessions.values("event_id"))
+        ).touch()
+        sessions.touch()
 
 
 def _topics_changed(*, instance, action, reverse, pk_set, using, **kwargs) -> None:
@@ -54,13 +62,21 @@ def _topics_changed(*, instance, action, reverse, pk_set, using, **kwargs) -> No
 
 
 def _speakers_changed(*, instance, action, reverse, pk_set, using, **kwargs) -> None:
+    """The talks, and the events whose schedules name their speakers."""
     if action not in CHANGES:
         return
-    if reverse:
-        sessions = Session.objects.using(using)
-        (sessions.filter(pk__in=pk_set) if pk_set else sessions.filter(speakers=instance)).touch()
+    sessions = Session.objects.using(using)
+    if reverse:  # person.sessions.add(...)
+        sessions = sessions.filter(pk__in=pk_set) if pk_set else sessions.filter(speakers=instance)
     else:
-        Session.objects.using(using).filter(pk=instance.pk).touch()
+        sessions = sessions.filter(pk=instance.pk)
+    Event.objects.using(using).filter(pk__in=sessions.values("event_id")).touch()
+    sessions.touch()
+
+
+def _event_content_changed(sender, instance, using, **kwargs) -> None:
+    """A talk or an attendance saved or deleted: its event's schedule or people lists."""
+    Event.objects.using(using).filter(pk=instance.event_id).touch()
 
 
 def connect() -> None:
@@ -69,3 +85,6 @@ def connect() -> None:
         post_save.connect(_saved, sender=model, dispatch_uid=f"cascade_saved_{model.__name__}")
     m2m_changed.connect(_topics_changed, sender=Event.topics.through, dispatch_uid="cascade_event_topics")
     m2m_changed.connect(_speakers_changed, sender=Session.speakers.through, dispatch_uid="cascade_session_speakers")
+    for model in (Session, Attendance):
+        for signal, when in ((post_save, "saved"), (post_delete, "deleted")):
+            signal.connect(_event_content_changed, sender=model, dispatch_uid=f"cascade_{model.__name__}_{when}")

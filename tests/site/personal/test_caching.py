@@ -111,3 +111,39 @@ def test_topics_added_and_removed_touch_the_event(alias):
     assert Event.objects.get(pk=conf.pk).cache_version == version + 1
     python.events.clear()
     assert Event.objects.get(pk=conf.pk).cache_version == version + 2
+
+
+def _session_reads(client, alias, url) -> tuple[str, list[str]]:
+    """The page, and its queries that read the talks or the attendances (the coverage list,
+    read live, names talks in a subquery: not one of them)."""
+    with CaptureQueriesContext(connections[alias]) as captured:
+        html = page(client, url)
+    reads = [q["sql"] for q in captured.captured_queries
+             if q["sql"].lstrip().startswith("SELECT") and not q["sql"].lstrip().startswith('SELECT "coverage"')
+             and ('"session"' in q["sql"] or '"attendance"' in q["sql"])]
+    return html, reads
+
+
+def test_an_event_page_keeps_its_schedule_and_people_and_every_change_shows_at_once(client, alias):
+    conf = make_event("conf", 5)
+    ada, bob = make_person("ada", name="Ada"), make_person("bob", name="Bob")
+    go(ada, conf)
+    talk = Session.objects.create(event=conf, title="Parsing")
+    html, reads = _session_reads(client, alias, "/events/conf/")
+    assert "Parsing" in html and ">Ada<" in html and reads  # a miss: read from the database
+    html, reads = _session_reads(client, alias, "/events/conf/")
+    assert "Parsing" in html and ">Ada<" in html and reads == []  # kept: neither is read again
+
+    steps = [
+        (lambda: Session.objects.create(event=conf, title="Lexing"), "Lexing", True),
+        (lambda: talk.speakers.add(bob), ">Bob</a>", True),  # the schedule names its speakers
+        (lambda: setattr(talk, "room", "Hall B") or talk.save(), "Hall B", True),
+        (lambda: go(bob, conf), 'Attendees <span class="count">2</span>', True),
+        (lambda: ada.attendances.get(event=conf).delete(), ">Ada<", False),
+        (lambda: Session.objects.filter(title="Lexing").get().delete(), "Lexing", False),
+        (lambda: talk.speakers.clear(), ">Bob</a>", False),
+    ]
+    for change, shown, present in steps:
+        change()
+        assert (shown in page(client, "/events/conf/")) is present, shown
+        assert _session_reads(client, alias, "/events/conf/")[1] == []  # kept again after the miss
