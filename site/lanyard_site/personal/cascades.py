@@ -85,6 +85,6 @@ def connect() -> None:
         post_save.connect(_saved, sender=model, dispatch_uid=f"cascade_saved_{model.__name__}")
     m2m_changed.connect(_topics_changed, sender=Event.topics.through, dispatch_uid="cascade_event_topics")
     m2m_changed.connect(_speakers_changed, sender=Session.speakers.through, dispatch_uid="cascade_session_speakers")
-    for model in (Session, Attendance):
+    for content in (Session, Attendance):
         for signal, when in ((post_save, "saved"), (post_delete, "deleted")):
-            signal.connect(_event_content_changed, sender=model, dispatch_uid=f"cascade_{model.__name__}_{when}")
+            signal.connect(_event_content_changed, sender=content, dispatch_uid=f"cascade_{content.__name__}_{when}")
