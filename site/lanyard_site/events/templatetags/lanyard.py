@@ -1,4 +1,8 @@
-"""Template filters of the browsing pages: safe links, avatars' fallbacks, facet links."""
+"""Template filters of the browsing pages: safe links, avatars' fallbacks, facet links,
+search results' marked words.
+
+Pieces shown many times on a page are filters or tags, not includes: an include costs a
+template render each time (a search page showed about seventy)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import zlib
 from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 
 from digest.weburls import web_url as checked_web_url
 
@@ -39,6 +44,24 @@ def by_name(rows) -> list:
 def hue(value) -> str:
     """A stable colour class for an avatar fallback, from the person's handle."""
     return f"hue-{zlib.crc32(str(value).encode()) % AVATAR_HUES}"
+
+
+# The search facet "type"'s values as the page names them (digest/search/documents.py KINDS).
+KIND_LABELS = {"event": "Events", "session": "Talks", "person": "People", "coverage": "Coverage"}
+
+
+@register.filter
+def marked(parts) -> str:
+    """Search text as its (text, marked) parts, the words that matched in ``<mark>``."""
+    return mark_safe("".join(f"<mark>{escape(text)}</mark>" if hit else escape(text) for text, hit in parts))
+
+
+@register.filter
+def facet_label(value: str, name: str) -> str:
+    """A facet value as the page shows it: "Talks" for the type "session", "Past" for "past"."""
+    if name == "type":
+        return KIND_LABELS.get(value, value)
+    return capfirst(value) if name == "when" else value
 
 
 @register.simple_tag(takes_context=True)

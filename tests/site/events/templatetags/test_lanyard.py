@@ -1,4 +1,5 @@
-"""The site's template filters (events/templatetags/lanyard.py): only web URLs become links."""
+"""The site's template filters (events/templatetags/lanyard.py): only web URLs become links; search
+results mark what matched (the page itself: tests/site/events/selectors/test_search.py)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,17 @@ def test_filter_options_mark_the_chosen_value_and_escape_every_other(client, dat
     assert page.count(" selected>") == 3  # when, topic and city; no country chosen
     coverage = client.get("/coverage/", {"topic": "python"}).content.decode()
     assert '<option value="python" selected>Python</option>' in coverage
+
+
+def test_search_results_mark_the_words_found_and_escape_the_rest():
+    from lanyard_site.events.templatetags.lanyard import facet_label, marked
+
+    assert marked([("<b>Ada</b> on ", False), ("parsers", True), (" & more", False)]) == (
+        "&lt;b&gt;Ada&lt;/b&gt; on <mark>parsers</mark> &amp; more"
+    )
+    assert marked([("<script>", True)]) == "<mark>&lt;script&gt;</mark>"
+    assert [facet_label(kind, "type") for kind in ("event", "session", "person", "coverage")] == [
+        "Events", "Talks", "People", "Coverage",
+    ]
+    assert (facet_label("past", "when"), facet_label("lyon", "city")) == ("Past", "lyon")
+
