@@ -20,8 +20,9 @@ from ..events.selectors.people import (
     CoSpeakers,
     co_speakers,
     person_detail,
-    person_events,
+    person_past,
     person_talks,
+    person_upcoming,
     speakers_by_name,
     speakers_directory,
 )
@@ -139,11 +140,11 @@ def person(request: HttpRequest, handle: str = SLUG):
     if found is None:
         return _moved(SlugKind.PERSON, handle, "person")
     show = Represent(request)
-    events = person_events(found)
+    upcoming, past = person_upcoming(found), person_past(found)
     talks = person_talks(found)
     co = (co_speakers(found, stores.search()) if flag_active(request, "search")
           else CoSpeakers(people=[], error="search is switched off"))
-    show.load_topics([a.event for a in (*events.speaking, *events.attending, *events.spoke, *events.attended)]
+    show.load_topics([a.event for a in (*upcoming.speaking, *upcoming.other, *past.speaking, *past.other)]
                      + [t.event for t in talks])
     show.load_speakers(talks)
 
@@ -154,7 +155,7 @@ def person(request: HttpRequest, handle: str = SLUG):
         **show.person(found),
         "accounts": [{"provider": a.provider, "handle": a.handle, "profile_url": a.profile_url}
                      for a in verified_accounts(found)],
-        "upcoming": part([*events.speaking, *events.attending]), "past": part([*events.spoke, *events.attended]),
+        "upcoming": part([*upcoming.speaking, *upcoming.other]), "past": part([*past.speaking, *past.other]),
         "talks": [show.talk(t) for t in talks],
         "co_speakers": [{"person": show.person_ref(p), "shared_events": p.shared} for p in co.people],
         "co_speakers_error": co.error,

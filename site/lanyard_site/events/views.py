@@ -22,7 +22,15 @@ from .selectors.event import event_directory as directory_page
 from .selectors.listing import event_filters, events_browse
 from .selectors.old_slugs import current_slug
 from .selectors.paging import paginate
-from .selectors.people import CoSpeakers, co_speakers, person_detail, person_events, person_talks, speakers_directory
+from .selectors.people import (
+    CoSpeakers,
+    co_speakers,
+    person_detail,
+    person_past,
+    person_talks,
+    person_upcoming,
+    speakers_directory,
+)
 from .selectors.rows import with_row_topics
 from .selectors.search import run_search, search_request
 from .selectors.talk import talk_detail
@@ -98,11 +106,19 @@ def person(request, handle: str):
         return moved(request, SlugKind.PERSON, handle)
     return render(request, "events/person.html", {
         "person": person,
-        "events": person_events(person),
-        "talks": person_talks(person),
-        "co_speakers": co_speakers(person, stores.search()) if flag_active(request, "search")
-        else CoSpeakers(people=[], error="search is switched off"),
+        "today": shared.today(),
+        "upcoming": person_upcoming(person),
+        # Read only when their cached fragments are missing (cascades touch the person).
+        "past": SimpleLazyObject(partial(person_past, person)),
+        "talks": SimpleLazyObject(partial(person_talks, person)),
+        "co_speakers": _co_speakers(request, person),
     })
+
+
+def _co_speakers(request, person) -> CoSpeakers:
+    if not flag_active(request, "search"):
+        return CoSpeakers(people=[], error="search is switched off")
+    return co_speakers(person, stores.search())
 
 
 @require_safe

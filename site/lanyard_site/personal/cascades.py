@@ -7,14 +7,17 @@ renaming a topic touches its events; renaming a person touches the events they a
 speak at and the talks they give; an event given or losing a topic touches both (a topic's
 page keeps which events it lists). An event's page also keeps its schedule and its people
 lists under its version, so a talk saved or deleted, its speakers changed, and an
-attendance added, changed or removed touch the event. ``QuerySet.update`` writes bypass these signals, as they
-bypass ``save()``; follow them with ``touch()``.
+attendance added, changed or removed touch the event. A person's page keeps their talks
+and past events under the person's version, so the same changes touch the people
+concerned (the talk's speakers, the attendee), and so does an event's new name, dates
+or place (its speakers and attendees). ``QuerySet.update`` writes bypass these signals,
+as they bypass ``save()``; follow them with ``touch()``.
 """
 
 from __future__ import annotations
 
 from django.db.models import Q
-from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
 
 from ..events.models import Attendance, Event, Person, Session, Topic
 
@@ -22,7 +25,11 @@ from ..events.models import Attendance, Event, Person, Session, Topic
 # it empties can still be found.
 CHANGES = ("post_add", "post_remove", "pre_clear")
 # The fields of each model that other rows' fragments show.
-SHOWN_ELSEWHERE = {Topic: ("name", "slug"), Person: ("name", "handle", "avatar_url")}
+SHOWN_ELSEWHERE = {
+    Topic: ("name", "slug"),
+    Person: ("name", "handle", "avatar_url"),
+    Event: ("name", "slug", "start_date", "end_date", "city", "country"),  # on its people's pages
+}
 
 
 def _remember(sender, instance, **kwargs) -> None:
@@ -37,6 +44,8 @@ def _saved(sender, instance, created, using, **kwargs) -> None:
         return
     if sender is Topic:
         Event.objects.using(using).filter(topics=instance).touch()
+    elif sender is Event:
+        _event_people(using, instance.pk).touch()
     else:
         sessions = Session.objects.using(using).filter(speakers=instance)
         # Without a join in the UPDATE: its events as a speaker of talks and as an attendee.
@@ -72,11 +81,34 @@ def _speakers_changed(*, instance, action, reverse, pk_set, using, **kwargs) -> 
         sessions = sessions.filter(pk=instance.pk)
     Event.objects.using(using).filter(pk__in=sessions.values("event_id")).touch()
     sessions.touch()
+    people = Person.objects.using(using)
+    if reverse:
+        people.filter(pk=instance.pk).touch()
+    else:
+        (people.filter(pk__in=pk_set) if pk_set else people.filter(sessions=instance)).touch()
 
 
 def _event_content_changed(sender, instance, using, **kwargs) -> None:
-    """A talk or an attendance saved or deleted: its event's schedule or people lists."""
+    """A talk or an attendance saved or deleted: its event's schedule or people lists,
+    and the attendee's page (a talk's speakers: see ``_talk_changed``)."""
     Event.objects.using(using).filter(pk=instance.event_id).touch()
+    if sender is Attendance:
+        Person.objects.using(using).filter(pk=instance.person_id).touch()
+
+
+def _talk_changed(sender, instance, using, **kwargs) -> None:
+    """A talk saved (title, time, event) or about to be deleted (its speaker rows go
+    first, without m2m signals): its speakers' pages."""
+    if not kwargs.get("created"):
+        Person.objects.using(using).filter(sessions=instance).touch()
+
+
+def _event_people(using: str, event_id: int):
+    """The people at an event, attending or speaking at one of its talks (subqueries: no
+    join in the UPDATE)."""
+    attendees = Attendance.objects.using(using).filter(event_id=event_id).values("person_id")
+    speakers = Session.speakers.through.objects.using(using).filter(session__event_id=event_id).values("person_id")
+    return Person.objects.using(using).filter(Q(pk__in=attendees) | Q(pk__in=speakers))
 
 
 def connect() -> None:
@@ -88,3 +120,5 @@ def connect() -> None:
     for content in (Session, Attendance):
         for signal, when in ((post_save, "saved"), (post_delete, "deleted")):
             signal.connect(_event_content_changed, sender=content, dispatch_uid=f"cascade_{content.__name__}_{when}")
+    post_save.connect(_talk_changed, sender=Session, dispatch_uid="cascade_talk_speakers_saved")
+    pre_delete.connect(_talk_changed, sender=Session, dispatch_uid="cascade_talk_speakers_deleted")

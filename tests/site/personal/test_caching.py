@@ -147,3 +147,53 @@ def test_an_event_page_keeps_its_schedule_and_people_and_every_change_shows_at_o
         change()
         assert (shown in page(client, "/events/conf/")) is present, shown
         assert _session_reads(client, alias, "/events/conf/")[1] == []  # kept again after the miss
+
+
+def test_a_person_page_keeps_their_talks_and_past_events_and_every_change_shows_at_once(client, alias):
+    old, older = make_event("oldconf", -30), make_event("olderconf", -60)
+    ada, bob = make_person("ada", name="Ada"), make_person("bob", name="Bob")
+    go(ada, old, role="speaking")
+    talk = Session.objects.create(event=old, title="Parsing")
+    talk.speakers.add(ada)
+    html, reads = _person_reads(client, alias, "/people/ada/")
+    assert "Parsing" in html and "Oldconf" in html and reads  # a miss: read from the database
+    html, reads = _person_reads(client, alias, "/people/ada/")
+    assert "Parsing" in html and "Oldconf" in html and reads == []  # kept: neither is read again
+
+    def rename(row, name):
+        row.name = name
+        row.save()
+
+    def move_to_the_past(event):
+        event.start_date = event.end_date = old.start_date
+        event.save()
+
+    soon = make_event("soonconf", 5)
+    go(ada, soon)
+    steps = [
+        (lambda: Session.objects.create(event=older, title="Lexing").speakers.add(ada), "Lexing", True),
+        (lambda: setattr(talk, "title", "Parsing again") or talk.save(), "Parsing again", True),
+        (lambda: rename(old, "Oldconf Renamed"), "Oldconf Renamed", True),  # the history and "at …" of the talk
+        (lambda: go(ada, older), "<h3>Attended</h3>", True),
+        (lambda: ada.attendances.get(event=older).delete(), "<h3>Attended</h3>", False),
+        (lambda: move_to_the_past(soon), "<h3>Attended</h3>", True),  # its end date: from upcoming to history
+        (lambda: Session.objects.get(title="Lexing").delete(), "Lexing", False),
+        (lambda: talk.speakers.clear(), "Parsing again", False),
+        (lambda: bob.sessions.add(talk) or ada.sessions.add(talk), "Parsing again", True),  # the reverse side
+        (lambda: rename(bob, "Robert"), "Parsing again", True),  # a change elsewhere: still kept, still right
+    ]
+    for change, shown, present in steps:
+        change()
+        assert (shown in page(client, "/people/ada/")) is present, shown
+        assert _person_reads(client, alias, "/people/ada/")[1] == []  # kept again after the miss
+
+
+def _person_reads(client, alias, url) -> tuple[str, list[str]]:
+    """The page, and its queries that read talks or past attendances (upcoming ones and
+    the coverage list are read live)."""
+    with CaptureQueriesContext(connections[alias]) as captured:
+        html = page(client, url)
+    reads = [q["sql"] for q in captured.captured_queries
+             if q["sql"].lstrip().startswith('SELECT "') and not q["sql"].lstrip().startswith('SELECT "coverage"')
+             and ('"session"' in q["sql"] or ('"attendance"' in q["sql"] and '"end_date" <' in q["sql"]))]
+    return html, reads

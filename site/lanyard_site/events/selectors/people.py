@@ -18,6 +18,7 @@ from .paging import SEARCH_MAX_PAGES, at_page, page_number, paginate, search_pag
 
 DIRECTORY_PAGE = 50  # people per page of a directory
 PAST_SHOWN = 50  # past events listed on a person page
+CO_SPEAKERS_SECONDS = 600  # a person's co-speaker ranking, per process
 SPEAKER_IDS_KEY = "people:speakers:ids"  # the speakers directory's order, per process (the default cache)
 
 
@@ -66,26 +67,36 @@ def person_detail(handle: str) -> Person | None:
 
 
 @dataclass(frozen=True)
-class PersonEvents:
-    speaking: list[Attendance]  # upcoming, soonest first
-    attending: list[Attendance]
-    spoke: list[Attendance]  # past, latest first
-    attended: list[Attendance]
+class ByRole:
+    """A person's attendances split by role: ``speaking`` and ``other`` (attending)."""
+
+    speaking: list[Attendance]
+    other: list[Attendance]
+
+    def __bool__(self) -> bool:
+        return bool(self.speaking or self.other)
 
 
-def person_events(person: Person) -> PersonEvents:
-    """The events a person attends or speaks at, by role, upcoming and past."""
-    going = person.attendances.filter(role__in=shared.GOING).select_related("event")
-    now = shared.today()
-    upcoming = list(going.filter(event__end_date__gte=now).order_by("event__start_date", "event__name", "pk"))
-    past = list(going.filter(event__end_date__lt=now).order_by("-event__start_date", "event__name", "pk")[:PAST_SHOWN])
+def _by_role(attendances: list[Attendance]) -> ByRole:
     speaking = Attendance.Role.SPEAKING
-    return PersonEvents(
-        speaking=[a for a in upcoming if a.role == speaking],
-        attending=[a for a in upcoming if a.role != speaking],
-        spoke=[a for a in past if a.role == speaking],
-        attended=[a for a in past if a.role != speaking],
-    )
+    return ByRole(speaking=[a for a in attendances if a.role == speaking],
+                  other=[a for a in attendances if a.role != speaking])
+
+
+def _going(person: Person) -> QuerySet[Attendance]:
+    return person.attendances.filter(role__in=shared.GOING).select_related("event")
+
+
+def person_upcoming(person: Person) -> ByRole:
+    """The events a person speaks at or attends from today on, soonest first."""
+    rows = _going(person).filter(event__end_date__gte=shared.today())
+    return _by_role(list(rows.order_by("event__start_date", "event__name", "pk")))
+
+
+def person_past(person: Person) -> ByRole:
+    """The PAST_SHOWN latest events a person spoke at or attended, latest first."""
+    rows = _going(person).filter(event__end_date__lt=shared.today())
+    return _by_role(list(rows.order_by("-event__start_date", "event__name", "pk")[:PAST_SHOWN]))
 
 
 def person_talks(person: Person) -> list[Session]:
@@ -99,11 +110,19 @@ class CoSpeakers:
 
 
 def co_speakers(person: Person, index: SearchIndex) -> CoSpeakers:
-    """The 8 people who speak at the most of the same events, from the search facet."""
-    try:
-        ranked = index.co_speakers(person.pk)
-    except SearchError as error:
-        return CoSpeakers(people=[], error=search_away(error))
+    """The 8 people who speak at the most of the same events, from the search facet.
+
+    The ranking is kept per process for CO_SPEAKERS_SECONDS under the person's
+    cache_version (a talk they give, or their attendance, touches them): the index
+    follows the database within minutes anyway. An error is never kept."""
+    key = f"people:co-speakers:{person.pk}:{person.cache_version}"
+    ranked = cache.get(key)
+    if ranked is None:
+        try:
+            ranked = index.co_speakers(person.pk)
+        except SearchError as error:
+            return CoSpeakers(people=[], error=search_away(error))
+        cache.set(key, ranked, CO_SPEAKERS_SECONDS)
     by_pk = Person.objects.in_bulk([pk for pk, _ in ranked])
     people = []
     for pk, shared_events in ranked:
