@@ -286,7 +286,8 @@ class Attendance(models.Model):
         db_table = "attendance"
         constraints = [models.UniqueConstraint(fields=["person", "event"], name="attendance_unique_person_event")]
         indexes = [
-            models.Index(fields=["event", "role"], name="attendance_event_role"),
+            # An event's people by role, their ids from the index alone (events/selectors/event.py).
+            models.Index(fields=["event", "role", "person"], name="attendance_event_role_person"),
             # The speakers directory: "has this person spoken?" answered from the index alone.
             models.Index(fields=["role", "person"], name="attendance_role_person"),
         ]

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import groupby
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
 from digest.search import SearchIndex
 
 from ..models import Attendance, Event, Person, Session
-from .paging import paginate
+from .paging import page_of
 from .people import DIRECTORY_PAGE, PeoplePage, people_search
 
 NAMES_SHOWN = 12  # people shown per role on an event page (the directories list all)
@@ -92,13 +92,20 @@ def event_directory(
     event: Event, directory: Directory, *, query: str, raw_page: str | None, index: SearchIndex
 ) -> PeoplePage:
     """Everyone with the directory's role at the event, by name; with a query, those whose
-    name matches it, found by the search engine among the event's people."""
-    people = Person.objects.filter(attendances__event=event, attendances__role=directory.role)
-    if not query:
-        # Counted from the (event, role) index alone: the count through the join read every
-        # one of the event's people by id (PostgreSQL, EXPLAIN ANALYZE on the bench data).
-        count = Attendance.objects.filter(event=event, role=directory.role).count()
-        page = paginate(people.order_by("name", "pk"), raw_page, DIRECTORY_PAGE, count=count)
-        return PeoplePage(page=page, people=list(page.object_list), query="", searched=False)
-    ids = tuple(people.values_list("pk", flat=True))
-    return people_search(query, raw_page, index, pks=ids)
+    name matches it, found by the search engine among the event's people.
+
+    Both start from the (event, role, person) index alone. A page by name sorts the event's
+    people, each name read by primary key, then reads the page's rows: joined to person,
+    PostgreSQL walked the whole name index probing attendance per person (an event of 250
+    people, page 3: 25 ms) or hashed all 100,000 people (45 ms); now 1-9 ms, whatever the
+    page (EXPLAIN ANALYZE on the bench data)."""
+    attendances = Attendance.objects.filter(event=event, role=directory.role)
+    if query:
+        return people_search(query, raw_page, index, pks=tuple(attendances.values_list("person_id", flat=True)))
+    by_name = attendances.annotate(
+        person_name=Subquery(Person.objects.filter(pk=OuterRef("person_id")).values("name")[:1])
+    ).order_by("person_name", "person_id").values_list("person_id", flat=True)
+    page = page_of(by_name, raw_page, DIRECTORY_PAGE, count=attendances.count())
+    found = Person.objects.in_bulk(page.object_list)
+    return PeoplePage(page=page, people=[found[pk] for pk in page.object_list if pk in found], query="",
+                      searched=False)

@@ -54,6 +54,14 @@ def paginate(rows, raw_page: str | None, per_page: int = PAGE_SIZE, *, count: in
     return paginator.page(min(page_number(raw_page), paginator.num_pages))
 
 
+def page_of(rows, raw_page: str | None, per_page: int, *, count: int) -> Page:
+    """The page a URL asks for of ``rows`` (anything sliceable: a ``values_list`` query),
+    their ``count`` known: only the page's slice is read, and it is the page's object_list."""
+    paginator = Paginator(range(count), per_page, allow_empty_first_page=True)
+    page = paginator.page(min(page_number(raw_page), paginator.num_pages))
+    return Page(list(rows[page.start_index() - 1:page.end_index()]) if count else [], page.number, paginator)
+
+
 def at_page(text: TextQuery, number: int, per_page: int) -> TextQuery:
     return TextQuery(
         text.text,
