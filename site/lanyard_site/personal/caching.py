@@ -8,6 +8,7 @@ is rendered from the database, and the request notes Redis away (its banner says
 from __future__ import annotations
 
 import functools
+import itertools
 
 import redis
 from django.conf import settings
@@ -65,3 +66,13 @@ class LanyardRedisCache(RedisCache):
     set_many = _forgiving(lambda *args, **kwargs: [])(RedisCache.set_many)
     delete = _forgiving(lambda *args, **kwargs: False)(RedisCache.delete)
     delete_many = _forgiving(lambda *args, **kwargs: None)(RedisCache.delete_many)
+
+    @_forgiving(lambda: False)
+    def clear(self) -> bool:
+        """The fragments only: Django's ``clear()`` is FLUSHDB, which would take the
+        follow graph, the suppression set and everything else in lanyard's Redis with it."""
+        client = self._cache.get_client(None, write=True)
+        keys = client.scan_iter(match=f"{self.key_prefix}:*", count=1_000)
+        while batch := list(itertools.islice(keys, 1_000)):
+            client.unlink(*batch)
+        return True

@@ -35,6 +35,15 @@ def test_named_caches():
     assert caches["default"].get("probe") is None  # the per-process cache is another one
 
 
+def test_clearing_the_fragment_cache_leaves_the_rest_of_redis_alone():
+    fragments, redis = caches["template_fragments"], stores.redis()
+    fragments.set_many({f"probe-{n}": n for n in range(2_500)})
+    redis.set("lanyard-not-a-fragment", "kept")
+    assert fragments.clear() is True
+    prefix = RedisKeys(settings.LANYARD.redis.prefix).site_cache_prefix
+    assert redis.keys(prefix + "*") == [] and redis.get("lanyard-not-a-fragment") == b"kept"
+
+
 def test_a_topic_rename_shows_at_once_on_a_cached_event_page(client, alias):
     conf = make_event("conf", 5)
     python = Topic.objects.create(name="Python", slug="python")
