@@ -10,7 +10,9 @@ lists under its version, so a talk saved or deleted, its speakers changed, and a
 attendance added, changed or removed touch the event. A person's page keeps their talks
 and past events under the person's version, so the same changes touch the people
 concerned (the talk's speakers, the attendee), and so does an event's new name, dates
-or place (its speakers and attendees). ``QuerySet.update`` writes bypass these signals,
+or place (its speakers and attendees). Coverage saved or deleted touches its event (its
+own or its talk's): the page keeps the coverage block for visitors not signed in; the link
+fetcher's writes touch it too (digest/coverage/store.py). ``QuerySet.update`` writes bypass these signals,
 as they bypass ``save()``; follow them with ``touch()``.
 """
 
@@ -19,7 +21,8 @@ from __future__ import annotations
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
 
-from ..events.models import Attendance, Event, Person, Session, Topic
+from ..events.models import Attendance, Coverage, Event, Person, Session, Topic
+from ..events.services.coverage import coverage_touch_events
 
 # m2m actions that change what a row shows; a clear is seen before it, while the rows
 # it empties can still be found.
@@ -96,6 +99,11 @@ def _event_content_changed(sender, instance, using, **kwargs) -> None:
         Person.objects.using(using).filter(pk=instance.person_id).touch()
 
 
+def _coverage_changed(sender, instance, using, **kwargs) -> None:
+    """Coverage saved or deleted: the event page's coverage block (kept for visitors)."""
+    coverage_touch_events(coverages=[instance], using=using)
+
+
 def _talk_changed(sender, instance, using, **kwargs) -> None:
     """A talk saved (title, time, event) or about to be deleted (its speaker rows go
     first, without m2m signals): its speakers' pages."""
@@ -121,4 +129,6 @@ def connect() -> None:
         for signal, when in ((post_save, "saved"), (post_delete, "deleted")):
             signal.connect(_event_content_changed, sender=content, dispatch_uid=f"cascade_{content.__name__}_{when}")
     post_save.connect(_talk_changed, sender=Session, dispatch_uid="cascade_talk_speakers_saved")
+    post_save.connect(_coverage_changed, sender=Coverage, dispatch_uid="cascade_coverage_saved")
+    post_delete.connect(_coverage_changed, sender=Coverage, dispatch_uid="cascade_coverage_deleted")
     pre_delete.connect(_talk_changed, sender=Session, dispatch_uid="cascade_talk_speakers_deleted")

@@ -9,10 +9,13 @@ from django.core.cache import caches
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
+from digest.coverage.store import coverage_add, coverage_fetch
+from digest.http import HttpClient, HttpConfig
 from digest.stores.keys import RedisKeys
 from lanyard_site import stores
 from lanyard_site.events.models import Coverage, Event, Session, Topic
 from lanyard_site.events.selectors.coverage import TOPIC_SHOWN
+from lanyard_site.events.services.coverage import coverage_refetch
 
 from .conftest import go, make_event, make_person
 
@@ -120,6 +123,50 @@ def test_topics_added_and_removed_touch_the_event(alias):
     assert Event.objects.get(pk=conf.pk).cache_version == version + 1
     python.events.clear()
     assert Event.objects.get(pk=conf.pk).cache_version == version + 2
+
+
+def test_an_event_page_keeps_its_coverage_for_visitors_and_every_coverage_write_shows_at_once(client, alias):
+    conf = make_event("conf", -5)
+    talk = Session.objects.create(event=conf, title="Parsing")
+    engine = stores.engine(alias)
+    refusing = HttpClient(HttpConfig(deadline=2.0))  # no network allowed: a private address is refused
+    html, reads = _coverage_reads(client, alias, "/events/conf/")
+    assert reads  # a miss
+    assert _coverage_reads(client, alias, "/events/conf/")[1] == []  # kept: the coverage is not read again
+
+    def fetched(url):
+        coverage_id = Coverage.objects.get(url=url).pk
+        coverage_fetch(engine, refusing, coverage_id=coverage_id, last_attempt=True)
+
+    def retitled_and_refetched(title, new):
+        rows = Coverage.objects.filter(title=title)
+        rows.update(title=new)  # bypasses the signals (a bulk write): the admin's refetch touches the event
+        coverage_refetch(coverage_ids=[Coverage.objects.get(title=new).pk])
+
+    steps = [
+        # the site's writes (signals), then the link fetcher's (SQLAlchemy, digest/coverage/store.py)
+        (lambda: Coverage.objects.create(event=conf, url="https://slides.example/a", title="Deck A",
+                                         status="ok"), "Deck A", True),
+        (lambda: Coverage.objects.create(session=talk, url="https://video.example/b", title="Video B",
+                                         status="ok"), "Video B", True),
+        (lambda: Coverage.objects.filter(title="Deck A").get().delete(), "Deck A", False),
+        (lambda: coverage_add(engine, url="http://10.0.0.7/deck", session_id=talk.pk), "10.0.0.7/deck", True),
+        (lambda: fetched("http://10.0.0.7/deck"), "10.0.0.7/deck", False),  # refused: its author's alone
+        (lambda: retitled_and_refetched("Video B", "Video B, edited"), "Video B, edited", True),
+    ]
+    try:
+        for change, shown, present in steps:
+            change()
+            assert (shown in page(client, "/events/conf/")) is present, shown
+            assert _coverage_reads(client, alias, "/events/conf/")[1] == []  # kept again after the miss
+    finally:
+        refusing.close()
+
+
+def _coverage_reads(client, alias, url) -> tuple[str, list[str]]:
+    with CaptureQueriesContext(connections[alias]) as captured:
+        html = page(client, url)
+    return html, [q["sql"] for q in captured.captured_queries if '"coverage"' in q["sql"]]
 
 
 def _session_reads(client, alias, url) -> tuple[str, list[str]]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from functools import partial
 from typing import cast
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from digest.vocabulary import CoverageStatus
@@ -33,8 +35,9 @@ def coverage_paste(*, url: str, added_by: Person, session: Session | None = None
 
 def coverage_refetch(*, coverage_ids: list[int]) -> int:
     """Fetch these links again from scratch (the admin's action): no validators, status fetching."""
-    count = Coverage.objects.filter(pk__in=coverage_ids).update(
-        status=CoverageStatus.FETCHING, failure="", etag="", last_modified="")
+    rows = Coverage.objects.filter(pk__in=coverage_ids)
+    count = rows.update(status=CoverageStatus.FETCHING, failure="", etag="", last_modified="")
+    coverage_touch_events(coverages=rows.only("event_id", "session_id"))
     for coverage_id in coverage_ids:
         transaction.on_commit(partial(_send_fetch, coverage_id))
     return count
@@ -53,6 +56,18 @@ def coverage_remove(*, coverage: Coverage, removed_by: str) -> None:
             changed_by=removed_by[:150], via=OpsChange.Via.SITE, changed_at=timezone.now(),
         )
         coverage.delete()
+
+
+def coverage_touch_events(*, coverages: Iterable[Coverage], using: str | None = None) -> None:
+    """Touch the events these coverage rows are about (their own, or their talks'): an
+    event page keeps its coverage block under the event's cache_version for visitors.
+    ``using``: the database a signal names (else the router's choice)."""
+    coverages = list(coverages)
+    own = [c.event_id for c in coverages if c.event_id]
+    talks = [c.session_id for c in coverages if c.session_id]
+    Event.objects.db_manager(using).filter(
+        Q(pk__in=own) | Q(pk__in=Session.objects.db_manager(using).filter(pk__in=talks).values("event_id"))
+    ).touch()
 
 
 def _send_fetch(coverage_id: int) -> None:

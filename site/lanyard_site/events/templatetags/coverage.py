@@ -45,6 +45,15 @@ def _is_staff(request) -> bool:
     return bool(request.user.is_authenticated and request.user.is_staff)
 
 
+@register.simple_tag(takes_context=True)
+def coverage_is_shared(context: template.Context) -> bool:
+    """``{% coverage_is_shared as shared %}``: the coverage block looks the same to this
+    viewer as to everyone not signed in (no links of theirs, no "Remove", no paste form),
+    so a page may keep it in its cached fragment."""
+    request = context.get("request")
+    return request is not None and current_person_id(request) is None and not _is_staff(request)
+
+
 @register.inclusion_tag("events/_coverage_list.html", takes_context=True)
 def coverage_for(
     context: template.Context, target: Session | Event | Person | Topic, heading: str = "Coverage"
