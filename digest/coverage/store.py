@@ -77,17 +77,22 @@ def coverage_fetch(engine: Engine, client: HttpClient, *, coverage_id: int, last
 def _update(engine: Engine, coverage_id: int, values: dict) -> None:
     with engine.begin() as connection:
         connection.execute(update(db.coverage).where(db.coverage.c.id == coverage_id).values(**values))
-        _touch_event(connection, coverage_id)
+        _touch_shown(connection, coverage_id)
 
 
-def _touch_event(connection: Connection, coverage_id: int) -> None:
-    """Bump the cache_version of the event the coverage is about (its own, or its talk's):
-    the site keeps an event page's coverage block under it for visitors not signed in
+def _touch_shown(connection: Connection, coverage_id: int) -> None:
+    """Bump the cache_version of the event the coverage is about (its own, or its talk's)
+    and of its talk's speakers: the site keeps event and person pages' coverage blocks
+    under them for visitors not signed in
     (lanyard_site/personal/cascades.py does the same for the site's own writes)."""
     c, s, e = db.coverage, db.session, db.event_
     own = select(c.c.event_id).where(c.c.id == coverage_id, c.c.event_id.is_not(None))
     of_talk = select(s.c.event_id).join(c, c.c.session_id == s.c.id).where(c.c.id == coverage_id)
     connection.execute(update(e).where(e.c.id.in_(own.union(of_talk))).values(cache_version=e.c.cache_version + 1))
+    p, speakers = db.person, db.session_speaker
+    of_speakers = select(speakers.c.person_id).join(c, c.c.session_id == speakers.c.session_id).where(
+        c.c.id == coverage_id)
+    connection.execute(update(p).where(p.c.id.in_(of_speakers)).values(cache_version=p.c.cache_version + 1))
 
 
 def coverage_due(engine: Engine, *, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
@@ -111,5 +116,5 @@ def coverage_add(engine: Engine, *, url: str, session_id: int | None = None, eve
             created_at=now or _now(), status=CoverageStatus.FETCHING, failure="", provider="", embed_id="",
             thumbnail_url="", etag="", last_modified="", fetched_at=None, added_by_id=None,
         ).returning(db.coverage.c.id)).scalar_one()
-        _touch_event(connection, coverage_id)
+        _touch_shown(connection, coverage_id)
         return coverage_id

@@ -163,6 +163,36 @@ def test_an_event_page_keeps_its_coverage_for_visitors_and_every_coverage_write_
         refusing.close()
 
 
+def test_a_person_page_keeps_the_coverage_of_their_talks_for_visitors_and_every_write_shows_at_once(
+    client, alias
+):
+    conf, ada = make_event("conf", -5), make_person("ada", name="Ada")
+    talk = Session.objects.create(event=conf, title="Parsing")
+    talk.speakers.add(ada)
+    engine = stores.engine(alias)
+    refusing = HttpClient(HttpConfig(deadline=2.0))
+    assert _coverage_reads(client, alias, "/people/ada/")[1]  # a miss
+    assert _coverage_reads(client, alias, "/people/ada/")[1] == []  # kept
+
+    def fetched(url):
+        coverage_fetch(engine, refusing, coverage_id=Coverage.objects.get(url=url).pk, last_attempt=True)
+
+    steps = [
+        (lambda: Coverage.objects.create(session=talk, url="https://video.example/b", title="Video B",
+                                         status="ok"), "Video B", True),
+        (lambda: coverage_add(engine, url="http://10.0.0.7/deck", session_id=talk.pk), "10.0.0.7/deck", True),
+        (lambda: fetched("http://10.0.0.7/deck"), "10.0.0.7/deck", False),
+        (lambda: Coverage.objects.get(title="Video B").delete(), "Video B", False),
+    ]
+    try:
+        for change, shown, present in steps:
+            change()
+            assert (shown in page(client, "/people/ada/")) is present, shown
+            assert _coverage_reads(client, alias, "/people/ada/")[1] == []
+    finally:
+        refusing.close()
+
+
 def _coverage_reads(client, alias, url) -> tuple[str, list[str]]:
     with CaptureQueriesContext(connections[alias]) as captured:
         html = page(client, url)

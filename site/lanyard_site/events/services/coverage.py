@@ -59,8 +59,9 @@ def coverage_remove(*, coverage: Coverage, removed_by: str) -> None:
 
 
 def coverage_touch_events(*, coverages: Iterable[Coverage], using: str | None = None) -> None:
-    """Touch the events these coverage rows are about (their own, or their talks'): an
-    event page keeps its coverage block under the event's cache_version for visitors.
+    """Touch the events these coverage rows are about (their own, or their talks') and the
+    talks' speakers: event and person pages keep their coverage block under the row's
+    cache_version for visitors.
     ``using``: the database a signal names (else the router's choice)."""
     coverages = list(coverages)
     own = [c.event_id for c in coverages if c.event_id]
@@ -68,6 +69,9 @@ def coverage_touch_events(*, coverages: Iterable[Coverage], using: str | None = 
     Event.objects.db_manager(using).filter(
         Q(pk__in=own) | Q(pk__in=Session.objects.db_manager(using).filter(pk__in=talks).values("event_id"))
     ).touch()
+    if talks:  # a person page keeps the coverage of their talks the same way
+        speakers = Session.speakers.through.objects.db_manager(using).filter(session_id__in=talks)
+        Person.objects.db_manager(using).filter(pk__in=speakers.values("person_id")).touch()
 
 
 def _send_fetch(coverage_id: int) -> None:
