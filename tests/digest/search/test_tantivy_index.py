@@ -56,3 +56,25 @@ def test_an_index_of_another_schema_version_asks_for_a_rebuild(engine, redis_cli
         reader.search(TextQuery(""))
     rebuild(reader, engine, redis_client, KEYS)
     assert reader.search(TextQuery("")).total == 0
+
+
+def test_a_reader_keeps_its_answers_until_the_index_or_the_day_changes(tmp_path):
+    import datetime as dt
+
+    from digest.search.documents import DocKey, SearchDocument
+    from digest.search.tantivy_index import TantivyIndex
+
+    writer, reader = TantivyIndex(tmp_path / "ix"), TantivyIndex(tmp_path / "ix")
+    writer.upsert([SearchDocument("person", 1, "Ada Lovelace")])
+    query = TextQuery("ada", today=dt.date(2026, 6, 1))
+    first = reader.search(query)
+    assert [hit.title for hit in first.hits] == ["Ada Lovelace"]
+    assert reader.search(TextQuery("ada", today=dt.date(2026, 6, 1))) is first  # kept: the index is as it was
+    assert reader.search(TextQuery("ada", today=dt.date(2026, 6, 2))) is not first  # a new day asks again
+
+    writer.upsert([SearchDocument("person", 2, "Ada Byron")])  # a commit by another handle
+    assert sorted(hit.title for hit in reader.search(query).hits) == ["Ada Byron", "Ada Lovelace"]
+    writer.delete([DocKey("person", 1)])
+    assert [hit.title for hit in reader.search(query).hits] == ["Ada Byron"]
+    writer.upsert([SearchDocument("person", 2, "Ada Byron King")])  # the same size of change, just renamed
+    assert [hit.title for hit in reader.search(query).hits] == ["Ada Byron King"]
