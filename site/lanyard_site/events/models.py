@@ -52,12 +52,18 @@ class CacheVersioned(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        if self.pk is not None:
-            self.cache_version = (self.cache_version or 0) + 1
-            update_fields = kwargs.get("update_fields")
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "cache_version"}
+        if self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        # Counted up in the database, not from this copy: a row touched since it was read
+        # (a cascade's UPDATE) would otherwise be given a version already used, under which
+        # a fragment of its old content may be kept.
+        self.cache_version = F("cache_version") + 1
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "cache_version"}
         super().save(*args, **kwargs)
+        self.refresh_from_db(fields=["cache_version"])
 
     def touch(self) -> None:
         """Bump the version in the database (safe under concurrent touches) and here."""

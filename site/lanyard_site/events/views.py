@@ -107,8 +107,8 @@ def person(request, handle: str):
     return render(request, "events/person.html", {
         "person": person,
         "today": shared.today(),
-        "upcoming": person_upcoming(person),
         # Read only when their cached fragments are missing (cascades touch the person).
+        "upcoming": SimpleLazyObject(partial(person_upcoming, person)),
         "past": SimpleLazyObject(partial(person_past, person)),
         "talks": SimpleLazyObject(partial(person_talks, person)),
         "co_speakers": _co_speakers(request, person),

@@ -56,3 +56,16 @@ def test_the_models_refuse_non_web_urls(data):
     data["pycon"].url = "ftp://files.example/"
     with pytest.raises(ValidationError):
         data["pycon"].full_clean()
+
+
+def test_a_copy_read_before_a_touch_is_saved_with_a_version_never_used_before(alias):
+    event = make_event("Stale Conf")
+    versions = {event.cache_version}
+    Event.objects.filter(pk=event.pk).touch()  # a cascade, while this copy is held
+    versions.add(Event.objects.get(pk=event.pk).cache_version)
+    event.name = "Stale Conf Renamed"
+    event.save()
+    assert event.cache_version not in versions  # else a fragment kept under it would show the old name
+    assert Event.objects.get(pk=event.pk).cache_version == event.cache_version
+    event.save(update_fields=["name"])
+    assert Event.objects.get(pk=event.pk).cache_version == event.cache_version == max(versions) + 2
