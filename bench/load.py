@@ -1,7 +1,7 @@
 """Benchmark: the site under load, served by gunicorn the way README "Deploying" runs it,
 driven by wrk from a second process.
 
-    .venv/bin/python bench/load.py [--seconds 20] [--connections 16] [--data-dir var/bench-digest]
+    .venv/bin/python bench/load.py [--seconds 20] [--warmup 3] [--connections 16] [--data-dir var/bench-digest]
                                    [--people 100000] [--events 10000] [--subscribers 5000]
     .venv/bin/python bench/load.py --tiny     # a quick run on a small data set: proves it works
 
@@ -10,7 +10,9 @@ bench/digest.py's seeded data (SQLite, the embedded Redis, the tantivy index; se
 and reused), it starts `gunicorn -c python:lanyard_site.gunicorn_conf` in production mode
 (LANYARD_ENV=production, its own worker and thread counts) on a free loopback port, signs
 in through the login form as the person who follows the most people, then runs wrk for
-``--seconds`` per page type at ``--connections`` keep-alive connections, each request a
+``--seconds`` per page type at ``--connections`` keep-alive connections (after ``--warmup``
+seconds of the same, not counted: each worker's first requests load templates and fill
+its per-process caches, which is start-up, not serving), each request a
 URL picked in turn from 200 of that type: /healthz (the baseline: no store touched), home,
 an event signed out and signed in, a person, a search, the calendar (signed in).
 
@@ -74,6 +76,8 @@ end
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=20, help="wrk's run per page type")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="seconds of the same load per page type before each measured run, not counted")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=10_000)
@@ -82,7 +86,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="2,000 people, 200 events, 3 s per page")
     args = parser.parse_args()
     if args.tiny:
-        args.people, args.events, args.subscribers, args.seconds = 2_000, 200, 100, 3
+        args.people, args.events, args.subscribers, args.seconds, args.warmup = 2_000, 200, 100, 3, 1
         args.data_dir = ROOT / "var" / "bench-load-tiny"
     if shutil.which("wrk") is None:
         raise SystemExit("bench/load.py: wrk is not installed (apt install wrk)")
@@ -111,7 +115,7 @@ def main() -> None:
         headers = {"Host": f"127.0.0.1:{port}"}
         signed_in = {**headers, "Cookie": _sign_in(base, username)}
         print(f"data: {data_dir} ({args.people} people, {args.events} events); gunicorn {server.describe}; "
-              f"wrk {args.connections} connections, {args.seconds} s per page type; "
+              f"wrk {args.connections} connections, {args.seconds} s per page type after {args.warmup} s not counted; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
         script = Path(work) / "paths.lua"
         script.write_text(WRK_SCRIPT)
@@ -233,10 +237,12 @@ class _gunicorn:
         else:
             raise SystemExit("bench/load.py: gunicorn did not answer /healthz within 120 s")
         config = subprocess.run(
-            [sys.executable, "-c", "import lanyard_site.gunicorn_conf as c; print(c.workers, c.threads)"],
+            [sys.executable, "-c",
+             "import lanyard_site.gunicorn_conf as c; print(c.workers, c.threads, c.worker_connections)"],
             env={**self.env, "PYTHONPATH": f"{ROOT}:{ROOT / 'site'}"}, capture_output=True, text=True,
         ).stdout.split()
-        return _Server(self.process, f"{config[0]} workers x {config[1]} threads" if len(config) == 2 else "?")
+        return _Server(self.process, f"{config[0]} workers x {config[1]} threads, at most {config[2]} connections each"
+                       if len(config) == 3 else "?")
 
     def __exit__(self, *exc) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -273,11 +279,17 @@ def _wrk(base: str, script: Path, work: Path, paths: list[str], headers: dict[st
     listing.write_text("\n".join(paths) + "\n")
     header_file.write_text(json.dumps(headers))
     threads = min(2, args.connections)
-    result = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(args.connections), "-d", f"{args.seconds}s", "--timeout", "10s",
-         "-s", str(script), base, "--", str(listing), str(header_file)],
-        capture_output=True, text=True, timeout=args.seconds + 120,
-    )
+
+    def run(seconds: int) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["wrk", "-t", str(threads), "-c", str(args.connections), "-d", f"{seconds}s", "--timeout", "10s",
+             "-s", str(script), base, "--", str(listing), str(header_file)],
+            capture_output=True, text=True, timeout=seconds + 120,
+        )
+
+    if args.warmup:  # every worker and thread meets the page type before the clock: steady state, not start-up
+        run(args.warmup)
+    result = run(args.seconds)
     line = next((raw for raw in reversed(result.stdout.splitlines()) if raw.startswith("{")), None)
     if result.returncode != 0 or line is None:
         raise SystemExit(f"bench/load.py: wrk failed: {result.stderr.strip() or result.stdout[-500:]}")

@@ -34,8 +34,24 @@ bind = os.environ.get("LANYARD_SITE_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = multiprocessing.cpu_count() + 1
 threads = 4
+# A worker takes at most this many connections: keep-alive connections stay with the worker
+# that accepted them, and a burst of them (nginx's upstream keepalive, a load test's) all
+# taken by the first worker to wake left the others idle, the site on one CPU (bench/load.py
+# measured half the requests/s from run to run). More wait in the listen backlog.
+worker_connections = threads + 2
 timeout = 30
 graceful_timeout = 20
 forwarded_allow_ips = ",".join(str(network) for network in _settings.site.trusted_proxies)
 control_socket_disable = True  # the unsubscribe endpoint's gunicorn may run on the same machine
 logconfig_dict = logging_config(_settings, service="site")
+
+
+def post_worker_init(worker) -> None:
+    """The objects made while loading the site (Django, its apps, the settings) go to the
+    permanent generation, which the cyclic garbage collector never scans: a full
+    collection of a loaded worker paused every thread for up to 99 ms (measured over 2,600
+    requests on the bench data), 29 ms without them; such pauses were the p99s under load."""
+    import gc  # noqa: PLC0415 -- used only here, once per worker
+
+    gc.collect()
+    gc.freeze()
