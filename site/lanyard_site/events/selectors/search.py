@@ -121,19 +121,23 @@ def run_search(request: SearchRequest, index: SearchIndex) -> SearchResults:
     )
 
 
+# Each type's rows, built only for the types a page shows (a queryset with its filters
+# costs more to build than a search's whole engine part once the engine answer is kept).
+_LOADERS = {
+    "event": lambda: Event.objects.all(),
+    "session": lambda: Session.objects.select_related("event"),
+    "person": lambda: Person.objects.all(),
+    "coverage": lambda: public(Coverage.objects.select_related("event", "session__event")),
+}
+
+
 def _hydrate(hits, words: list[str]) -> list[Result]:
     """The rows the hits name, in the hits' order, one query per type; a hit whose row is
     gone (the index lags a delete) is left out."""
     by_type: dict[str, list[int]] = {}
     for hit in hits:
         by_type.setdefault(hit.type, []).append(hit.pk)
-    loaders = {
-        "event": Event.objects.all(),
-        "session": Session.objects.select_related("event"),
-        "person": Person.objects.all(),
-        "coverage": public(Coverage.objects.select_related("event", "session__event")),
-    }
-    rows = {kind: loaders[kind].in_bulk(pks) for kind, pks in by_type.items() if kind in loaders}
+    rows = {kind: _LOADERS[kind]().in_bulk(pks) for kind, pks in by_type.items() if kind in _LOADERS}
     results = []
     for hit in hits:
         obj = rows.get(hit.type, {}).get(hit.pk)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from html import escape as _e  # Django's escape() adds a lazy-string check to each call
+from urllib.parse import urlencode
 
 from django import template
 from django.template.defaultfilters import date as date_filter
@@ -17,10 +18,17 @@ from django.utils.text import capfirst
 
 from digest.weburls import web_url as checked_web_url
 
-from ...links import path_to
+from ...links import path_of, path_to
 
 register = template.Library()
 AVATAR_HUES = 8  # avatar fallback colours in the stylesheet (.hue-0 … .hue-7)
+
+
+@register.simple_tag(name="path")
+def path_tag(name: str, arg: str | int | None = None) -> str:
+    """``{% url name %}`` or ``{% url name arg %}`` for the URL names of links.py, reversed
+    once per process rather than on every use."""
+    return path_of(name) if arg is None else path_to(name, arg)
 
 
 @register.filter
@@ -137,6 +145,29 @@ def facet_url(context, name: str, value: str | None = None) -> str:
     if value is not None:
         params[name] = value
     return "?" + params.urlencode() if params else "?"
+
+
+@register.simple_tag(takes_context=True)
+def facet(context, name: str, title: str, values, current: str, limit: int = 0) -> SafeString:
+    """One search facet's ``<section>``: its first ``limit`` values (all when 0) and the
+    one applied, each a link adding it, the applied one a link removing it. A tag: the
+    four on a search page cost a fifth of it as includes (measured in process)."""
+    if not values and not current:
+        return mark_safe("")
+    without = _e(facet_url(context, name))  # the query string once, not once a value
+    joiner = "&amp;" if len(without) > 1 else ""
+    items = []
+    for number, (value, count) in enumerate(values, start=1):
+        if limit and number > limit and value != current:
+            continue
+        label = f"{_e(facet_label(value, name))} <span class=\"count\">{_e(str(count))}</span>"
+        if value == current:
+            items.append(f'<li><a class="facet-on" aria-current="true" href="{without}">{label} '
+                         '<span class="remove">× remove</span></a></li>')
+        else:
+            href = f"{without}{joiner}{_e(urlencode({name: value}))}"
+            items.append(f'<li><a href="{href}">{label}</a></li>')
+    return mark_safe(f'<section class="facet"><h2>{_e(title)}</h2><ul>{"".join(items)}</ul></section>')
 
 
 @register.simple_tag
