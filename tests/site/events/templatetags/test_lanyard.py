@@ -50,3 +50,22 @@ def test_search_results_mark_the_words_found_and_escape_the_rest():
     ]
     assert (facet_label("past", "when"), facet_label("lyon", "city")) == ("Past", "lyon")
 
+
+
+def test_a_facet_shows_its_first_values_and_the_applied_one_each_escaped():
+    from django.test import RequestFactory
+
+    from lanyard_site.events.templatetags.lanyard import facet
+
+    request = RequestFactory().get("/search/", {"q": "café & co", "city": "C14", "page": "3"})
+    values = [(f"C{n}", 20 - n) for n in range(1, 16)] + [('Lyon <"&>', 1)]
+    html = facet({"request": request}, "city", "City", values, "C14", 12)
+    shown = [value for value, _ in values if f">{value} <span" in html]
+    assert shown == [f"C{n}" for n in range(1, 13)] + ["C14"]  # the first twelve and the applied one
+    assert 'class="facet-on" aria-current="true" href="?q=caf%C3%A9+%26+co"' in html  # removes it, page 1
+    assert 'href="?q=caf%C3%A9+%26+co&amp;city=C2">C2 <span class="count">18</span></a>' in html
+    everything = facet({"request": request}, "city", "City", values, "", 0)
+    assert 'city=Lyon+%3C%22%26%3E">Lyon &lt;&quot;&amp;&gt; <span' in everything
+    assert facet({"request": request}, "topic", "Topic", [], "", 12) == ""
+    only_applied = facet({"request": request}, "topic", "Topic", [], "django", 12)
+    assert only_applied.startswith('<section class="facet"><h2>Topic</h2>')
