@@ -201,18 +201,24 @@ def _coverage_reads(client, alias, url) -> tuple[str, list[str]]:
 
 def _session_reads(client, alias, url) -> tuple[str, list[str]]:
     """The page, and its queries that read the talks or the attendances (the coverage list,
-    read live, names talks in a subquery: not one of them)."""
+    read live, names talks in a subquery, and a member's own part at the event, read live,
+    starts with one: not one of them)."""
     with CaptureQueriesContext(connections[alias]) as captured:
         html = page(client, url)
     reads = [q["sql"] for q in captured.captured_queries
-             if q["sql"].lstrip().startswith("SELECT") and not q["sql"].lstrip().startswith('SELECT "coverage"')
+             if q["sql"].lstrip().startswith('SELECT "') and not q["sql"].lstrip().startswith('SELECT "coverage"')
              and ('"session"' in q["sql"] or '"attendance"' in q["sql"])]
     return html, reads
 
 
-def test_an_event_page_keeps_its_schedule_and_people_and_every_change_shows_at_once(client, alias):
+@pytest.mark.parametrize("viewer", ["visitor", "member"])
+def test_an_event_page_keeps_its_schedule_and_people_and_every_change_shows_at_once(client, alias, viewer):
+    """A visitor's page is one fragment; a member's keeps the head, the schedule and the
+    people lists (their part and the coverage are read live): both show every change at once."""
     conf = make_event("conf", 5)
     ada, bob = make_person("ada", name="Ada"), make_person("bob", name="Bob")
+    if viewer == "member":
+        sign_in(client, make_person("cy", name="Cy"))
     go(ada, conf)
     talk = Session.objects.create(event=conf, title="Parsing")
     html, reads = _session_reads(client, alias, "/events/conf/")
