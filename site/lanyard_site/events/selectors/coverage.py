@@ -93,7 +93,7 @@ def _topic_coverage(topic: Topic, viewer_id: int | None) -> list[Coverage]:
         return [found[pk] for pk in ids if pk in found]
     # Ids first (as coverage_rows does): no join through event_topic multiplies rows, so
     # no DISTINCT, and the newest-first index (coverage_created) is walked, not sorted.
-    on_topic = Event.objects.filter(topics=topic).values("pk")
+    on_topic = Event.topics.through.objects.filter(topic=topic).values("event_id")  # no join to event
     rows = list(_base(author_id).filter(Q(event__in=on_topic) | Q(session__event__in=on_topic))
                 .order_by("-created_at", "-pk")[:TOPIC_SHOWN])
     if author_id is None:

@@ -13,6 +13,7 @@ from . import shared
 from .home import HOME_LIST
 
 TOPIC_LIST = 10  # rows per section of a topic page
+COUNTED = 500  # upcoming events of a topic counted from their ids rather than by a query
 
 
 def topics_overview() -> list[Topic]:
@@ -74,9 +75,12 @@ def _topic_ids(topic: Topic) -> _TopicIds:
     now = shared.today()
     events = topic.events.all()
     upcoming = events.filter(end_date__gte=now).order_by("start_date", "name", "pk")
+    # Up to COUNTED ids at once tell the count too, one query fewer (each of these costs
+    # about a millisecond of planning on PostgreSQL); a bigger topic is counted.
+    first = list(upcoming.values_list("pk", flat=True)[:COUNTED + 1])
     return _TopicIds(
-        upcoming=list(upcoming.values_list("pk", flat=True)[:HOME_LIST]),
-        upcoming_count=upcoming.count(),
+        upcoming=first[:HOME_LIST],
+        upcoming_count=len(first) if len(first) <= COUNTED else upcoming.count(),
         open_calls=list(events.filter(cfp_deadline__gte=now).order_by("cfp_deadline", "name", "pk")
                         .values_list("pk", flat=True)[:TOPIC_LIST]),
         recent=list(events.filter(end_date__lt=now).order_by("-start_date", "name", "pk")

@@ -71,3 +71,25 @@ def test_the_author_of_a_refused_link_sees_it_on_a_topic_page_others_do_not(clie
     client.logout()
     signed_in(client, data["ada"])
     assert "Private notes" in _topic_page(client, alias)[0]
+
+
+@pytest.mark.parametrize("counted", [5, 1])
+def test_a_topic_page_counts_its_upcoming_events_from_their_ids_or_by_a_query(
+    client, alias, data, monkeypatch, counted
+):
+    """Up to COUNTED upcoming events are counted from the ids read anyway (one query
+    fewer); more are counted by a query. Both say how many there are."""
+    from django.core.cache import cache
+
+    from lanyard_site.events.selectors import topics
+
+    monkeypatch.setattr(topics, "HOME_LIST", 1)
+    monkeypatch.setattr(topics, "COUNTED", counted)
+    data["later"].topics.add(data["python"])
+    event("third", 40).topics.add(data["python"])
+    cache.clear()
+    with CaptureQueriesContext(connections[alias]) as captured:
+        page = text(client.get("/topics/python/"))
+    assert "All 3 upcoming Python events" in page
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(*)" in q["sql"]]
+    assert len(counts) == (0 if counted >= 3 else 1)
