@@ -1,4 +1,4 @@
-"""Event rows in lists (events/_event_row.html). The part of a row every visitor sees is
+"""Event rows in lists (the ``{% event_row %}`` tag, events/_event_row.html). The part of a row every visitor sees is
 kept per process in the "rows" cache under the event's cache_version, so a row's topics
 are read only for the rows of a page that cache lacks: on a warm process a page of events
 reads no topics at all (the prefetch was a query and ~2 ms of Django's prefetch machinery
@@ -18,13 +18,13 @@ from ..models import Event, Session
 
 ROWS_CACHE = "rows"
 ROW_FRAGMENT = "event_row"
+ROW_SECONDS = 600  # how long a process keeps a row it rendered (its cache_version keys it anyway)
 M = TypeVar("M", Event, Session)
 T = TypeVar("T")
 
 
 def row_key(event: Event, *, show_topics: bool, note: str = "") -> str:
-    """The key of ``{% cache 600 event_row event.pk event.cache_version show_topics note
-    using="rows" %}`` in events/_event_row.html (a template variable left unset is "")."""
+    """The key under which the ``{% event_row %}`` tag keeps the part of a row every visitor sees."""
     return make_template_fragment_key(ROW_FRAGMENT, [event.pk, event.cache_version, show_topics, note])
 
 

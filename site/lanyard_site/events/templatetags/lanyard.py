@@ -11,7 +11,10 @@ from html import escape as _e  # Django's escape() adds a lazy-string check to e
 from urllib.parse import urlencode
 
 from django import template
+from django.core.cache import caches
+from django.template import Engine
 from django.template.defaultfilters import date as date_filter
+from django.template.loader import get_template
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
@@ -19,6 +22,7 @@ from django.utils.text import capfirst
 from digest.weburls import web_url as checked_web_url
 
 from ...links import path_of, path_to
+from ..selectors.rows import ROW_SECONDS, ROWS_CACHE, row_key
 
 register = template.Library()
 AVATAR_HUES = 8  # avatar fallback colours in the stylesheet (.hue-0 … .hue-7)
@@ -29,6 +33,32 @@ def path_tag(name: str, arg: str | int | None = None) -> str:
     """``{% url name %}`` or ``{% url name arg %}`` for the URL names of links.py, reversed
     once per process rather than on every use."""
     return path_of(name) if arg is None else path_to(name, arg)
+
+
+ROW_TEMPLATE = "events/_event_row.html"  # what every visitor sees of a row, kept per process
+ROW_EXTRA_TEMPLATE = "events/_event_row_extra.html"  # what a signed-in visitor sees besides
+
+
+@register.simple_tag(takes_context=True)
+def event_row(context, event, note: str = "", show_topics: bool = False, calendar_followed=()) -> SafeString:
+    """One event in a list, its ``<li>``. The part every visitor sees is kept per process
+    ("rows" cache) under the event's cache_version, so a list of fifty renders each row
+    once, not on every request; the signed-in visitor's part (who they follow goes, the
+    calendar's people) is rendered when there is one. A tag: as an include with a
+    ``{% cache %}`` inside, a row cost a template render and a key made from resolved
+    template variables, twice per row with the per-visitor include."""
+    rows = caches[ROWS_CACHE]
+    key = row_key(event, show_topics=bool(show_topics), note=note)
+    shown = rows.get(key)
+    if shown is None:
+        shown = get_template(ROW_TEMPLATE).render({"event": event, "show_topics": show_topics, "note": note})
+        rows.set(key, shown, ROW_SECONDS)
+    extra = ""
+    if calendar_followed or context.get("followed_going"):
+        engine = context.template.engine if context.template is not None else Engine.get_default()
+        with context.push(event=event, calendar_followed=calendar_followed):  # as {% include %} renders
+            extra = engine.get_template(ROW_EXTRA_TEMPLATE).render(context)
+    return mark_safe(f'<li class="event-row">{shown}{extra}</div></li>')
 
 
 @register.filter

@@ -3,6 +3,8 @@ results mark what matched (the page itself: tests/site/events/selectors/test_sea
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lanyard_site.events.models import Coverage, Event, Person
@@ -69,3 +71,35 @@ def test_a_facet_shows_its_first_values_and_the_applied_one_each_escaped():
     assert facet({"request": request}, "topic", "Topic", [], "", 12) == ""
     only_applied = facet({"request": request}, "topic", "Topic", [], "django", 12)
     assert only_applied.startswith('<section class="facet"><h2>Topic</h2>')
+
+
+def test_an_event_row_is_rendered_once_per_version_and_its_visitor_part_each_time(alias, data):
+    from django.core.cache import caches
+    from django.db import connections
+    from django.template import Context
+    from django.test.utils import CaptureQueriesContext
+
+    from lanyard_site.events.templatetags.lanyard import event_row
+
+    caches["rows"].clear()
+    pycon = Event.objects.get(slug="pycon")
+    Event.objects.filter(pk=pycon.pk).update(name="Py <Con> & co")
+    pycon.refresh_from_db()
+    with CaptureQueriesContext(connections[alias]) as queries:
+        first = event_row(Context(), pycon, note="speak by 1 Jun", show_topics=True)
+    assert len(queries) == 1  # its topics, read once
+    assert first.startswith('<li class="event-row"><span class="datebox"') and first.endswith("</div></li>")
+    assert ">Py &lt;Con&gt; &amp; co</a>" in first and " · speak by 1 Jun</p>" in first
+    assert '<a class="tag" href="/topics/python/">Python</a>' in first
+    with CaptureQueriesContext(connections[alias]) as queries:
+        assert event_row(Context(), pycon, note="speak by 1 Jun", show_topics=True) == first
+    assert len(queries) == 0  # kept: not rendered again
+    without = event_row(Context(), pycon, note="speak by 1 Jun")
+    assert 'class="tag"' not in without  # shown without topics: a row of its own
+    going = event_row(Context({"followed_going": {pycon.pk: 3}}), pycon, show_topics=True)
+    assert re.search(r"3 people you follow are going</span>\s*</div></li>$", going)  # the visitor's part, in the row
+    assert "you follow" not in event_row(Context({"followed_going": {data["past"].pk: 2}}), pycon, show_topics=True)
+    pycon.touch()  # a new cache_version: the edit shows at once
+    Event.objects.filter(pk=pycon.pk).update(name="PyCon Lyon")
+    pycon.refresh_from_db()
+    assert ">PyCon Lyon</a>" in event_row(Context(), pycon, note="speak by 1 Jun", show_topics=True)
