@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, Q, QuerySet
 
 from ..models import Event
 from . import shared
+from .rows import with_row_topics
 
 UPCOMING_DAYS = 30  # the home page's horizon
 HOME_LIST = 20
@@ -37,9 +38,9 @@ def home() -> Home:
             "start_date", "name"
         )[:HOME_LIST]
     )
-    biggest = _biggest_upcoming(now)
-    prefetch_related_objects([*on_today, *soon, *biggest], "topics")
-    return Home(today=on_today, soon=soon, biggest=biggest)
+    # Topics only for the rows shown with them that this process has not kept (the
+    # biggest are shown without): was a prefetch of every row's topics on every request.
+    return Home(today=with_row_topics(on_today), soon=with_row_topics(soon), biggest=_biggest_upcoming(now))
 
 
 def _biggest_upcoming(now: dt.date) -> list[Event]:

@@ -23,3 +23,18 @@ def test_home_today_soon_and_biggest(client, data):
     assert biggest.index("/events/big-conf/") < biggest.index("/events/pycon/") and "3 going" in biggest
     assert 'action="/search/"' in page and "Python" in page  # the search box; topics on rows
     assert today.slug in page
+
+
+def test_a_home_page_seen_before_reads_no_topics_and_a_new_topic_shows(client, data, alias):
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from lanyard_site.events.models import Event, Topic
+
+    text(client.get("/"))  # this process keeps the rows
+    with CaptureQueriesContext(connections[alias]) as queries:
+        text(client.get("/"))
+    assert not [q["sql"] for q in queries.captured_queries if '"topic"' in q["sql"]]
+    rust = Topic.objects.create(name="Rust", slug="rust")
+    Event.objects.get(slug="pycon").topics.add(rust)  # touches the event: its row is made again
+    assert '<a class="tag" href="/topics/rust/">Rust</a>' in text(client.get("/"))
