@@ -153,9 +153,7 @@ class RedisFriendEvents:
         if missing:
             low, high = day_number(window.start), day_number(window.end)
             fetched = self._script(self._events_in_window, [keys.events(""), low, high], missing)
-            self._events_of.update(
-                (p, frozenset(map(int, events))) for p, events in zip(missing, fetched, strict=False)
-            )
+            self._events_of.update(zip(missing, fetched, strict=True))
 
         events_of = self._events_of
         result: dict[int, FriendEvents] = {}
@@ -169,16 +167,19 @@ class RedisFriendEvents:
         unknown = [e for e in every_event if e not in self._speakers]
         if unknown:
             fetched = self._script(self._members, [keys.speakers("")], unknown)
-            self._speakers.update(
-                (e, frozenset(map(int, members))) for e, members in zip(unknown, fetched, strict=True)
-            )
+            self._speakers.update(zip(unknown, fetched, strict=True))
         return result
 
-    def _script(self, script: Script, head: list, ids: list[int]) -> list:
-        """``script`` on ``head`` + ids, one call per FETCH_BATCH ids."""
-        replies: list = []
+    def _script(self, script: Script, head: list, ids: list[int]) -> list[frozenset[int]]:
+        """``script`` on ``head`` and the ids (one call per FETCH_BATCH of them, packed in
+        one argument), each id's members as a set of ints."""
+        replies: list[frozenset[int]] = []
         for start in range(0, len(ids), FETCH_BATCH):
-            replies.extend(script(keys=[], args=[*head, *ids[start:start + FETCH_BATCH]]))
+            packed = ",".join(map(str, ids[start:start + FETCH_BATCH]))
+            replies.extend(
+                frozenset(map(int, members.split(b","))) if members else _EMPTY
+                for members in script(keys=[], args=[*head, packed])
+            )
         return replies
 
     def _fetch(self, keys: list[str], command: Callable) -> list:
