@@ -31,6 +31,9 @@ from ..events.models import Attendance, Event, Follow, Person, Session, Topic
 from ..ops.degraded import graph_away
 
 FOLLOWED_SHOWN = 50  # followed people listed first on an event or talk page
+# Followed people named on a calendar row: a row naming all 160 people someone following
+# 6,000 had at one event was unreadable, and rendering their links was a third of the page.
+CALENDAR_NAMES_SHOWN = 10
 
 
 _strategies = threading.local()
@@ -153,6 +156,15 @@ class CalendarFilters:
 class CalendarEntry:
     event: Event
     followed: list[tuple[Person, str]]  # speakers first, then by name; role "speaking" | "attending"
+
+    @property
+    def shown(self) -> list[tuple[Person, str]]:
+        """The followed people named on the calendar's row (the event page lists more)."""
+        return self.followed[:CALENDAR_NAMES_SHOWN]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.followed) - CALENDAR_NAMES_SHOWN)
 
 
 @dataclass(frozen=True)

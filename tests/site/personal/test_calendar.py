@@ -149,3 +149,26 @@ def test_the_calendar_answers_from_the_database_when_the_graph_is_away(client, a
     token = TokenSigner(django_settings.LANYARD.secret_keys).sign_feed(FeedRef(me.pk, 1))
     feed = client.get(f"/calendar/{token}.ics")
     assert feed.status_code == 200 and feed.content.decode().count("BEGIN:VEVENT") == 2
+
+
+def test_a_row_names_the_first_followed_people_and_counts_the_rest(client, alias):
+    from lanyard_site.personal.selectors import CALENDAR_NAMES_SHOWN
+
+    me = sign_in(client, make_person("me"))
+    conf, meetup = make_event("conf", 5), make_event("meetup", 9)
+    crowd = [make_person(f"p{n:02d}", name=f"Person {n:02d}") for n in range(CALENDAR_NAMES_SHOWN + 3)]
+    for person in crowd:
+        Follow.objects.create(follower=me, followee=person)
+        go(person, conf, "speaking" if person is crowd[-1] else "attending")
+    go(crowd[0], meetup)
+    page = client.get("/calendar/").content.decode()
+    conf_row = page[page.index('href="/events/conf/"'):page.index('href="/events/meetup/"')]
+    named = sorted((p for p in crowd if f">{p.name}</a>" in conf_row), key=lambda p: conf_row.index(f">{p.name}</a>"))
+    assert named == [crowd[-1], *crowd[:CALENDAR_NAMES_SHOWN - 1]]  # the speaker first, then by name
+    assert '<a class="muted" href="/events/conf/">and 3 more you follow</a>' in conf_row
+    meetup_row = page[page.index('href="/events/meetup/"'):]
+    assert ">Person 00</a>" in meetup_row and "more you follow" not in meetup_row
+    feed = client.get(client.get("/calendar/").context["feed_url"].split("testserver", 1)[-1])
+    assert feed.status_code == 200
+    unfolded = feed.content.decode().replace("\r\n ", "")  # RFC 5545 folds lines at 75 octets
+    assert all(p.name in unfolded for p in crowd)  # the feed still names them all

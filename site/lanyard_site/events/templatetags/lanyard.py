@@ -40,7 +40,9 @@ ROW_EXTRA_TEMPLATE = "events/_event_row_extra.html"  # what a signed-in visitor 
 
 
 @register.simple_tag(takes_context=True)
-def event_row(context, event, note: str = "", show_topics: bool = False, calendar_followed=()) -> SafeString:
+def event_row(
+    context, event, note: str = "", show_topics: bool = False, calendar_followed=(), calendar_more: int = 0
+) -> SafeString:
     """One event in a list, its ``<li>``. The part every visitor sees is kept per process
     ("rows" cache) under the event's cache_version, so a list of fifty renders each row
     once, not on every request; the signed-in visitor's part (who they follow goes, the
@@ -56,7 +58,8 @@ def event_row(context, event, note: str = "", show_topics: bool = False, calenda
     extra = ""
     if calendar_followed or context.get("followed_going"):
         engine = context.template.engine if context.template is not None else Engine.get_default()
-        with context.push(event=event, calendar_followed=calendar_followed):  # as {% include %} renders
+        # As {% include %} renders: the page's context, with the row's values on top.
+        with context.push(event=event, calendar_followed=calendar_followed, calendar_more=calendar_more):
             extra = engine.get_template(ROW_EXTRA_TEMPLATE).render(context)
     return mark_safe(f'<li class="event-row">{shown}{extra}</div></li>')
 
