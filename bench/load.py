@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import logging
 import os
 import random
 import re
@@ -175,7 +176,8 @@ def _django() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "lanyard_site.settings"
     import django
 
-    django.setup()
+    django.setup()  # the site's logging: INFO to the console
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line for each page checked before wrk
 
 
 def _page_urls(app, rng: random.Random) -> dict[str, list[str]]:

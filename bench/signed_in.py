@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import sys
 import time
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT), str(ROOT / "site")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 SEED = 11
+GOAL_MS = 25.0  # issue 22: every page p95 < 25 ms, signed in too (the event page and the calendar)
 PASSWORD = "bench-password-0123456789"
 
 
@@ -108,10 +110,13 @@ def main() -> None:
             timings.append(time.perf_counter() - started)
         return percentile(timings, 50), percentile(timings, 95)
 
+    gc.collect()
+    gc.freeze()  # what loading made, out of the collector's scans, as a gunicorn worker does (gunicorn_conf.py)
     p50, p95, queries = page(f"/events/{event.slug}/")
     print(
         f"event page (signed in): p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, {queries} queries "
-        f"(target p95 < 40 ms: {'met' if p95 < 0.040 else 'MISSED'}; load average {os.getloadavg()[0]:.1f})"
+        f"(goal p95 < {GOAL_MS:.0f} ms: {'MET' if p95 * 1000 < GOAL_MS else 'MISSED'}; "
+        f"load average {os.getloadavg()[0]:.1f})"
     )
     sinter = timed(lambda: selectors.followed_at_event(me.pk, event), args.requests)
     join = timed(lambda: sql_followed_at_event(me, event), args.requests)
@@ -127,7 +132,8 @@ def main() -> None:
     total = len(selectors.calendar(me.pk).event_ids)
     print(
         f"calendar (signed in, {total} events, first page of 50): p50 {p50 * 1000:.1f} ms, "
-        f"p95 {p95 * 1000:.1f} ms, {queries} queries (target p95 < 60 ms: {'met' if p95 < 0.060 else 'MISSED'}; "
+        f"p95 {p95 * 1000:.1f} ms, {queries} queries (goal p95 < {GOAL_MS:.0f} ms: "
+        f"{'MET' if p95 * 1000 < GOAL_MS else 'MISSED'}; "
         f"load average {os.getloadavg()[0]:.1f})"
     )
     ours = timed(lambda: calendar_first_page(me), max(20, args.requests // 4))

@@ -17,6 +17,7 @@ touches no store (robots.txt) through the same handler.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import io
 import os
@@ -85,6 +86,8 @@ def main() -> None:
     shared.today = lambda: today  # browse as of the data's day
     wsgi = get_wsgi_application()
     urls = page_urls(app, random.Random(SEED), args.requests)
+    gc.collect()
+    gc.freeze()  # what loading made, out of the collector's scans, as a gunicorn worker does (gunicorn_conf.py)
     print(f"data: {app.settings.database.primary.backend} {data_dir} ({args.people} people, {args.events} events), "
           f"browsed as of {today}; "
           f"{args.requests} requests per page type; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
