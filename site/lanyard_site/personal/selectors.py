@@ -159,12 +159,15 @@ class CalendarEntry:
 
     @property
     def shown(self) -> list[tuple[Person, str]]:
-        """The followed people named on the calendar's row (the event page lists more)."""
+        """The followed people named on the calendar's row (the event page lists more);
+        all of them when one more would be left ("and 1 more" takes a name's room)."""
+        if len(self.followed) <= CALENDAR_NAMES_SHOWN + 1:
+            return self.followed
         return self.followed[:CALENDAR_NAMES_SHOWN]
 
     @property
     def more(self) -> int:
-        return max(0, len(self.followed) - CALENDAR_NAMES_SHOWN)
+        return len(self.followed) - len(self.shown)
 
 
 @dataclass(frozen=True)
