@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import groupby
 
+from django.core.cache import cache
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from digest.search import SearchIndex
 
 from ..models import Attendance, Event, Person, Session
+from . import shared
 from .paging import page_of
 from .people import DIRECTORY_PAGE, PeoplePage, people_search
 
@@ -72,9 +74,21 @@ class RoleList:
     people: list[Person]
 
 
-def event_people(event: Event, *, limit: int = NAMES_SHOWN) -> dict[str, RoleList]:
-    """Directory name ("attendees", "speakers") → its count and first people by name.
-    Joined: for the first few, PostgreSQL's plans beat ``_ids_by_name``'s (measured)."""
+def event_people(event: Event) -> dict[str, RoleList]:
+    """Directory name ("attendees", "speakers") → its count and first people by name, kept
+    per process under the event's cache_version (its attendances and its speakers' names
+    bump it, as for the cached people lists): a signed-in visitor who follows someone there
+    sees the lists rendered for them, and read them on every request (3 queries)."""
+    key = f"event:people:{event.pk}:{event.cache_version}"
+    people = cache.get(key)
+    if people is None:
+        people = _event_people(event)
+        cache.set(key, people, shared.CACHE_SECONDS)
+    return people
+
+
+def _event_people(event: Event, *, limit: int = NAMES_SHOWN) -> dict[str, RoleList]:
+    """Joined: for the first few, PostgreSQL's plans beat ``_ids_by_name``'s (measured)."""
     counts = dict(event.attendances.values_list("role").annotate(n=Count("pk")).order_by())
     return {
         directory.value: RoleList(

@@ -77,3 +77,26 @@ def test_directories_page_and_search_by_name(client, alias, indexed):
     assert "Zoë Ünal" in found and outsider.name not in found and "1 match" in found
     assert "Дмитрий" in text(client.get("/events/conf/attendees/?q=Дмитрий"))
     assert "Nobody by that name" in text(client.get("/events/conf/attendees/?q=%22%3A%28AND*-"))
+
+
+def test_an_events_people_lists_are_read_once_per_version(alias, data):
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from lanyard_site.events.models import Event
+    from lanyard_site.events.selectors.event import event_people
+
+    pycon = Event.objects.get(slug="pycon")
+    first = event_people(pycon)
+    with CaptureQueriesContext(connections[alias]) as queries:
+        assert event_people(pycon) == first  # kept: signed-in visitors see them rendered for them, not read
+    assert len(queries) == 0
+    cleo = person("cleo")
+    go(cleo, pycon)  # touches the event
+    ada = Person.objects.get(handle="ada")
+    ada.name = "Ada Lovelace"
+    ada.save()  # a name shown in the lists: touches her events
+    pycon.refresh_from_db()
+    now = event_people(pycon)
+    assert cleo in now["attendees"].people and now["attendees"].count == first["attendees"].count + 1
+    assert [p.name for p in now["speakers"].people] == ["Ada Lovelace"]
