@@ -40,9 +40,9 @@ from sqlalchemy import delete, func, select, update
 
 from digest.nightly.batch import work_here
 from digest.nightly.mentions import forget_mentions
-from digest.nightly.parallel import process_chunks
 from digest.nightly.pipeline import Pipeline
 from digest.nightly.render import Renderer
+from digest.nightly.run_here import run_batch
 from digest.runs.finishing import FinishPolicy, run_finish
 from digest.runs.planning import RunRequest, run_plan
 from digest.stores import db
@@ -136,14 +136,13 @@ def measure(app, ids: list[int], args: argparse.Namespace) -> None:
 
 
 def parallel_run(app, ids: list[int], args: argparse.Namespace, *, one_process_rate: float) -> None:
-    """The same run as `lanyard digest run --processes N` makes it on this machine."""
+    """The same run as `lanyard digest run --processes N` makes it (its worker processes
+    started while the run is planned), timed from the start of it to its end."""
     engine, redis, settings = app.engine, app.redis, app.settings
     reset_run_state(engine, redis, settings)
+    request = RunRequest(digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size)
     started = time.perf_counter()
-    plan = run_plan(engine, RunRequest(digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size))
-    for _ in process_chunks(settings, chunk_ids=plan.chunk_ids, processes=args.processes, timeout=CHUNK_TIMEOUT):
-        pass
-    summary = run_finish(engine, run_id=plan.run_id, policy=FINISH).summary
+    summary = run_batch(settings, engine=engine, redis_client=redis, request=request, processes=args.processes).summary
     parallel_seconds = time.perf_counter() - started
     parallel_rate = summary.planned / parallel_seconds
     scaling = parallel_rate / one_process_rate

@@ -21,18 +21,20 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
-from premailer import Premailer
 
 from digest.config import Settings
+from digest.nightly.inlined_cache import inlined
 from digest.values import Digest, DigestItem, EventCard, PersonCard
 
 TEMPLATE_PACKAGE = "templates_email"
 CSS_FILE = "digest.css"
 HTML_TEMPLATE = "digest.html"
 TEXT_TEMPLATE = "digest.txt"
+TEMPLATE_CACHE = "cache"  # under the data directory: the inlined templates (digest/nightly/inlined_cache.py)
 MAX_SUBJECT = 70  # characters: what inboxes show of a subject before cutting it
 MAX_PREHEADER = 140  # characters of the hidden preview text
 MAX_PEOPLE_SHOWN = 8  # per role and event in the HTML part; the rest are counted
@@ -70,6 +72,10 @@ def premail(html: str, css: str) -> str:
     (``@media``); every other class attribute is dropped, to keep emails small (Gmail
     clips messages over 102 kB).
     """
+    # Imported here: a process whose templates were inlined before (inlined_cache.py)
+    # never needs premailer and cssutils, a tenth of a second to import.
+    from premailer import Premailer  # noqa: PLC0415
+
     html = Premailer(
         html,
         css_text=css,
@@ -133,10 +139,11 @@ def inline_template_css(source: str, css: str) -> str:
 class _EmailTemplateLoader(jinja2.BaseLoader):
     """Templates from the ``templates_email`` package; HTML ones get the CSS inlined on load."""
 
-    def __init__(self, *, inline_css: bool):
+    def __init__(self, *, inline_css: bool, cache_dir: Path | None = None):
         self._root = importlib.resources.files(TEMPLATE_PACKAGE)
         self.css = (self._root / CSS_FILE).read_text("utf-8")
         self._inline_css = inline_css
+        self._cache_dir = cache_dir  # where inlined templates are kept for the next process
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Callable[[], bool]]:
         try:
@@ -144,7 +151,7 @@ class _EmailTemplateLoader(jinja2.BaseLoader):
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise jinja2.TemplateNotFound(template) from None
         if self._inline_css and template.endswith(".html"):
-            source = inline_template_css(source, self.css)
+            source = inlined(self._cache_dir, source, self.css, inline_template_css)
         return source, None, lambda: True
 
 
@@ -155,9 +162,9 @@ class Renderer:
     of the benchmark and the equivalence test run premailer on each rendered email instead.
     """
 
-    def __init__(self, *, base_url: str, inline_css: bool = True):
+    def __init__(self, *, base_url: str, inline_css: bool = True, cache_dir: Path | None = None):
         self.base_url = base_url.rstrip("/")
-        loader = _EmailTemplateLoader(inline_css=inline_css)
+        loader = _EmailTemplateLoader(inline_css=inline_css, cache_dir=cache_dir)
         self.css = loader.css
         self.environment = jinja2.Environment(
             loader=loader,
@@ -176,7 +183,7 @@ class Renderer:
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> Renderer:
-        return cls(base_url=settings.site.base_url, **options)
+        return cls(base_url=settings.site.base_url, cache_dir=settings.data_dir / TEMPLATE_CACHE, **options)
 
     def context(self, digest: Digest, subject: str) -> dict:
         """What the text and HTML templates see."""

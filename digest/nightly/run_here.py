@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.nightly.batch import ChunkOutcome, Verdict, finish_here, work_here
-from digest.nightly.parallel import process_chunks
+from digest.nightly.parallel import ChunkPool
 from digest.nightly.pipeline import Pipeline
 from digest.runs.finishing import FinishPolicy
 from digest.runs.planning import RunRequest, run_plan
@@ -47,8 +47,10 @@ def run_batch(
     policy = FinishPolicy(
         stale_after=dt.timedelta(0), max_attempts=schedule.max_attempts, chunk_size=request.chunk_size
     )
-    pipeline = Pipeline(settings, engine=engine, redis=redis_client) if processes == 1 else None
     started = time.perf_counter()
+    # Several processes: started first, so that they get ready while the run is planned.
+    pool = ChunkPool(settings, processes=processes) if processes > 1 else None
+    pipeline = Pipeline(settings, engine=engine, redis=redis_client) if pool is None else None
     try:
         plan = run_plan(engine, request)
         done = 0
@@ -58,10 +60,11 @@ def run_batch(
         def work(chunk_ids: Sequence[int]) -> None:
             nonlocal done
             outcomes: Iterable[ChunkOutcome]
-            if pipeline is not None:
-                outcomes = (work_here(pipeline, chunk_id=chunk_id, timeout=timeout) for chunk_id in chunk_ids)
+            if pool is not None:
+                outcomes = pool.process(chunk_ids, timeout=timeout)
             else:
-                outcomes = process_chunks(settings, chunk_ids=chunk_ids, processes=processes, timeout=timeout)
+                assert pipeline is not None
+                outcomes = (work_here(pipeline, chunk_id=chunk_id, timeout=timeout) for chunk_id in chunk_ids)
             for outcome in outcomes:
                 if outcome.verdict == Verdict.PAUSED:
                     raise RunStoppedHere(
@@ -79,6 +82,8 @@ def run_batch(
     finally:
         if pipeline is not None:
             pipeline.close()
+        if pool is not None:
+            pool.close()
     if finishing.summary is None:
         raise RunStoppedHere(
             f"run {plan.run_id} has work left that another process holds; `lanyard runs show {plan.run_id}` says more"
