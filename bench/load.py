@@ -47,6 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT), str(ROOT / "site")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 SEED = 13
+# The site's logging (INFO to the console, once Django is set up) would print a line for
+# each page checked before wrk runs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 URLS_PER_PAGE = 200
 RATIO_GOAL = 0.1
 P99_GOAL_MS = 100.0
@@ -157,7 +160,10 @@ def _member(app) -> str:
         _django()
         from django.contrib.auth.models import User
 
-        user = User.objects.create_user(username=f"bench-load-{me}", password=PASSWORD)
+        # The account may outlive its person: reseeding the data replaces people, not accounts.
+        user, _ = User.objects.get_or_create(username=f"bench-load-{me}")
+        user.set_password(PASSWORD)
+        user.save()
         with app.engine.begin() as c:
             c.execute(update(db.person).where(db.person.c.id == me).values(user_id=user.pk))
         return user.username
@@ -176,8 +182,7 @@ def _django() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "lanyard_site.settings"
     import django
 
-    django.setup()  # the site's logging: INFO to the console
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line for each page checked before wrk
+    django.setup()
 
 
 def _page_urls(app, rng: random.Random) -> dict[str, list[str]]:
