@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import redis
 
 from digest.errors import GraphMissing
+from digest.graph.changes import CHANGES_KEPT, CHANGES_READ, Changes, changes_from
 from digest.stores.keys import GraphKeys, GraphSuffix, RedisKeys, graph_base_parts
 from digest.stores.scripts import lua
 from digest.vocabulary import GRAPH_ROLES, Role
@@ -50,6 +52,7 @@ _APPLY_LUA = lua("graph_apply")
 
 
 _LIVE_LUA = lua("graph_live")
+_CHANGES_LUA = lua("graph_changes")
 _FOLLOWED_COUNTS_LUA = lua("graph_followed_counts")
 
 
@@ -119,18 +122,24 @@ class Graph:
         self.prefix = prefix
         keys = RedisKeys(prefix)
         self.live_key, self.building_key, self.counter_key = keys.graph_live, keys.graph_building, keys.graph_counter
+        self.changes_key, self.changes_seq_key = keys.graph_changes, keys.graph_changes_seq
         self._apply = client.register_script(_APPLY_LUA)
         self._live = client.register_script(_LIVE_LUA)
+        self._changes = client.register_script(_CHANGES_LUA)
         self._followed_counts = client.register_script(_FOLLOWED_COUNTS_LUA)
 
     # -- writes ---------------------------------------------------------------------
 
     def apply(self, edits: Sequence[Edit]) -> None:
-        """Apply edits atomically to every generation that exists (live and building)."""
+        """Apply edits atomically to every generation that exists (live and building),
+        noting the keys they touch in the change log (changes.py)."""
         if not edits:
             return
         payload = json.dumps([edit.encode() for edit in edits])
-        self._apply(keys=[self.live_key, self.building_key], args=[*graph_base_parts(self.prefix), payload])
+        self._apply(
+            keys=[self.live_key, self.building_key, self.changes_key, self.changes_seq_key],
+            args=[*graph_base_parts(self.prefix), payload, CHANGES_KEPT, secrets.randbits(40)],
+        )
 
     # -- reads ----------------------------------------------------------------------
 
@@ -141,7 +150,19 @@ class Graph:
     def keys(self) -> GraphKeys:
         """Key names of the live generation; resolve once per batch of reads."""
         generation = self._live(keys=[self.live_key], args=[*graph_base_parts(self.prefix), GraphSuffix.BUILT])
-        if generation is None:
+        return self._generation_keys(-1 if generation is None else generation)
+
+    def changes_since(self, since: int) -> Changes:
+        """The live generation's keys and the key suffixes edits touched after change
+        ``since`` (-1: none seen yet), in one call (changes.py)."""
+        generation, seq, entries = self._changes(
+            keys=[self.live_key, self.changes_key, self.changes_seq_key],
+            args=[*graph_base_parts(self.prefix), GraphSuffix.BUILT, since, CHANGES_READ],
+        )
+        return changes_from(self._generation_keys(generation), since, seq, entries)
+
+    def _generation_keys(self, generation: int) -> GraphKeys:
+        if generation == -1:
             raise GraphMissing("the Redis graph has not been built; run `lanyard graph rebuild`")
         if generation == 0:
             raise GraphMissing("the Redis graph's live generation is incomplete or gone; run `lanyard graph rebuild`")

@@ -19,7 +19,7 @@ from redis.commands.core import Script
 
 from digest.config import ConfigError, Settings
 from digest.graph.store import Graph, day_number
-from digest.stores.keys import GraphKeys
+from digest.stores.keys import GraphKeys, GraphSuffix
 from digest.stores.scripts import lua
 from digest.values import FriendEvents, FriendEventsStrategy, LazyFriendEvents, Window
 from digest.vocabulary import Role
@@ -30,6 +30,10 @@ from digest.vocabulary import Role
 CACHE_SECONDS = 30.0
 FETCH_BATCH = 5_000  # keys per round trip
 INVERT_ABOVE = 1_000  # followees above which a view indexes who goes where (see FriendEventsView)
+# What a follow_changes strategy keeps before it starts over (one per site thread): about
+# 15 MB of event sets, and the follow sets of the last members (6,000 ids is ~200 kB).
+FOLLOW_CHANGES_KEPT = 50_000
+FOLLOW_SETS_KEPT = 200
 
 # The many small reads of a batch as one script call per FETCH_BATCH keys (see the scripts).
 _EVENTS_IN_WINDOW_LUA = lua("friends_events_in_window")
@@ -108,13 +112,19 @@ class RedisFriendEvents:
     3. ``speakers:<event>`` for every event not fetched in that time.
 
     Then per subscriber a union of their followees' event sets, in Python's C set code.
+
+    What was fetched is kept for ``cache_seconds`` (a digest run's later batches), or,
+    with ``follow_changes`` (the site, one strategy per thread), until the graph's change
+    log (digest/graph/changes.py) says its key changed: each call then costs one script
+    call for the log and reads only the sets edited since, follow sets included.
     """
 
     name = "redis"
 
-    def __init__(self, graph: Graph, *, cache_seconds: float = CACHE_SECONDS):
+    def __init__(self, graph: Graph, *, cache_seconds: float = CACHE_SECONDS, follow_changes: bool = False):
         self.graph = graph
         self.cache_seconds = cache_seconds
+        self.follow_changes = follow_changes
         self._events_in_window = graph.redis.register_script(_EVENTS_IN_WINDOW_LUA)
         self._members = graph.redis.register_script(_MEMBERS_LUA)
         self.forget()
@@ -123,9 +133,13 @@ class RedisFriendEvents:
         """Drop what was fetched; the next batch reads everything from Redis again."""
         self._scope: tuple[int, Window] | None = None
         self._fetched_at = float("-inf")
-        # Replaced, never cleared in place: views handed out keep a consistent picture.
+        self._seen = -1  # the last change-log entry applied (follow_changes)
+        # Replaced, never cleared in place: views handed out keep a consistent picture
+        # (follow_changes drops changed keys in place: its views live for one request
+        # on the strategy's own thread, and are done with before the next call).
         self._events_of: dict[int, frozenset] = {}
         self._speakers: dict[int, frozenset] = {}
+        self._follows: dict[int, frozenset] = {}
 
     def friend_events(self, subscriber_ids: Sequence[int], window: Window) -> dict[int, FriendEvents]:
         subscriber_ids = list(dict.fromkeys(subscriber_ids))
@@ -133,21 +147,58 @@ class RedisFriendEvents:
             return {}
         # Resolved once per batch: a rebuild swapping generations meanwhile leaves the
         # old one readable for minutes (graph.OLD_GENERATION_TTL).
-        keys = self.graph.keys()
-        follows = dict(
-            zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers), strict=False)
-        )
-        return self.friend_events_from(follows, window, keys)
+        if not self.follow_changes:
+            keys = self.graph.keys()
+            follows = dict(
+                zip(subscriber_ids, self._fetch([keys.follows(s) for s in subscriber_ids], _smembers), strict=False)
+            )
+            return self.friend_events_from(follows, window, keys)
+        keys = self._catch_up(window)
+        missing = [s for s in subscriber_ids if s not in self._follows]
+        fetched = self._fetch([keys.follows(s) for s in missing], _smembers)
+        self._follows.update(zip(missing, (frozenset(map(int, members)) for members in fetched), strict=True))
+        return self._answer({s: self._follows[s] for s in subscriber_ids}, window, keys)
 
     def friend_events_from(
         self, follows: Mapping[int, Collection], window: Window, keys: GraphKeys
     ) -> dict[int, FriendEvents]:
         """The answer for subscribers whose follow sets were read already (the planner
         reads them once for both strategies)."""
-        scope = (keys.generation, window)
-        if scope != self._scope or time.monotonic() - self._fetched_at > self.cache_seconds:
+        if self.follow_changes:
+            if self._catch_up(window).generation != keys.generation:
+                self.forget()  # a rebuild swapped generations between the caller's read and this one
+                self._scope = (keys.generation, window)
+        else:
+            scope = (keys.generation, window)
+            if scope != self._scope or time.monotonic() - self._fetched_at > self.cache_seconds:
+                self.forget()
+                self._scope, self._fetched_at = scope, time.monotonic()
+        return self._answer(follows, window, keys)
+
+    def _catch_up(self, window: Window) -> GraphKeys:
+        """The live generation's keys, with what the change log says changed since the
+        last call dropped (everything, on a new generation or window, or a gap in the log)."""
+        changes = self.graph.changes_since(self._seen)
+        scope = (changes.keys.generation, window)
+        if scope != self._scope or changes.touched is None or len(self._events_of) > FOLLOW_CHANGES_KEPT:
             self.forget()
-            self._scope, self._fetched_at = scope, time.monotonic()
+            self._scope = scope
+        else:
+            for suffix in changes.touched:
+                kind, _, owner = suffix.rpartition(":")
+                held = self._held.get(kind + ":")
+                if held is not None:
+                    getattr(self, held).pop(int(owner), None)
+            if len(self._follows) > FOLLOW_SETS_KEPT:
+                self._follows = {}  # the event sets stay: they are shared by whoever follows them
+        self._seen = changes.seq
+        return changes.keys
+
+    # The change log's key kinds (GraphSuffix) → what this strategy holds of them.
+    _held = {GraphSuffix.events(""): "_events_of", GraphSuffix.speakers(""): "_speakers",
+             GraphSuffix.follows(""): "_follows"}
+
+    def _answer(self, follows: Mapping[int, Collection], window: Window, keys: GraphKeys) -> dict[int, FriendEvents]:
         followed = {int(p) for members in follows.values() for p in members}
         missing = [p for p in followed if p not in self._events_of]
         if missing:
@@ -202,13 +253,16 @@ StrategyFactory = Callable[..., FriendEventsStrategy]
 # name → factory(settings, graph=…, **extra). The search strategy and the planner
 # register here.
 STRATEGIES: dict[str, StrategyFactory] = {
-    "redis": lambda settings, *, graph, cache_seconds=CACHE_SECONDS, **extra: RedisFriendEvents(
-        graph, cache_seconds=cache_seconds
+    "redis": lambda settings, *, graph, cache_seconds=CACHE_SECONDS, follow_changes=False, **extra: RedisFriendEvents(
+        graph, cache_seconds=cache_seconds, follow_changes=follow_changes
     ),
     # digest/search/friends.py: one OR query per subscriber, and the per-subscriber planner.
     "search": lambda settings, *, graph, **extra: _search().search_strategy(settings, graph=graph, **extra),
-    "auto": lambda settings, *, graph, cache_seconds=CACHE_SECONDS, **extra: _search().planned_strategy(
-        settings, graph=graph, redis_strategy=RedisFriendEvents(graph, cache_seconds=cache_seconds), **extra
+    "auto": lambda settings, *, graph, cache_seconds=CACHE_SECONDS, follow_changes=False, **extra: (
+        _search().planned_strategy(
+            settings, graph=graph, **extra,
+            redis_strategy=RedisFriendEvents(graph, cache_seconds=cache_seconds, follow_changes=follow_changes),
+        )
     ),
 }
 

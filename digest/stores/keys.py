@@ -93,6 +93,17 @@ class RedisKeys:
     def graph_counter(self) -> str:
         return f"{self.prefix}graph:gen_counter"
 
+    # What graph edits changed, for readers that keep graph sets between requests
+    # (digest/graph/changes.py): a sorted set of "<seq>|<suffix>,<suffix>…" scored by
+    # seq, and the counter that numbers them.
+    @property
+    def graph_changes(self) -> str:
+        return f"{self.prefix}graph:changes"
+
+    @property
+    def graph_changes_seq(self) -> str:
+        return f"{self.prefix}graph:changes_seq"
+
     @property
     def graph_heal_lock(self) -> str:
         """Held by the one worker rebuilding a missing graph while the others wait."""

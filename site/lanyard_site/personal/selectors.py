@@ -41,11 +41,14 @@ _strategies = threading.local()
 
 def friend_strategy() -> FriendEventsStrategy:
     """The digest's strategy (LANYARD_FRIENDS_STRATEGY), one per thread: a strategy keeps
-    per-batch state, and the site serves requests on several threads at once. Nothing is
-    reused between requests (cache_seconds=0), so a click shows at once."""
+    per-batch state, and the site serves requests on several threads at once. Graph sets
+    are kept between requests only until the graph's change log says they changed
+    (follow_changes), so a click, or a followed person's new attendance, shows at once."""
     strategy = getattr(_strategies, "strategy", None)
     if strategy is None:
-        strategy = _strategies.strategy = make_friend_strategy(settings.LANYARD, graph=stores.graph(), cache_seconds=0)
+        strategy = _strategies.strategy = make_friend_strategy(
+            settings.LANYARD, graph=stores.graph(), cache_seconds=0, follow_changes=True
+        )
     return strategy
 
 

@@ -135,6 +135,79 @@ def test_fetched_pieces_are_reused_for_a_while_then_read_again(graph):
     assert set(uncached.friend_events([1], WINDOW)[1]) == {100, 101, 102, 103}
 
 
+def test_following_changes_keeps_sets_until_the_change_log_names_them(graph):
+    follow(graph, 1, 2, 3)
+    attend(graph, 2, 100, days(1))
+    attend(graph, 3, 101, days(2))
+    strategy = RedisFriendEvents(graph, cache_seconds=0, follow_changes=True)
+    assert set(strategy.friend_events([1], WINDOW)[1]) == {100, 101}
+
+    # Written behind the graph's back (no change-log entry): the kept sets still answer...
+    keys = graph.keys()
+    graph.redis.zadd(keys.events(2), {"900": (days(5) - dt.date(1970, 1, 1)).days})
+    graph.redis.sadd(keys.follows(1), 4)
+    attend(graph, 4, 400, days(1))  # logged, but 4 is not (yet) followed as far as the kept set knows
+    assert set(strategy.friend_events([1], WINDOW)[1]) == {100, 101}
+    # ...and edits through Graph.apply drop exactly the sets they touched.
+    attend(graph, 3, 102, days(3), "speaking")
+    assert strategy.friend_events([1], WINDOW)[1] == {100: {2: "attending"}, 101: {3: "attending"},
+                                                      102: {3: "speaking"}}
+    follow(graph, 1, 5)
+    assert set(strategy.friend_events([1], WINDOW)[1]) == {100, 101, 102, 400}  # the follow set read again
+    attend(graph, 2, 100, days(1), "speaking")  # a role change: 2's events and the event's speakers read again
+    found = strategy.friend_events([1], WINDOW)[1]
+    assert set(found) == {100, 101, 102, 400, 900} and found[100] == {2: "speaking"}
+
+
+def test_following_changes_starts_over_on_a_gap_in_the_log_or_a_new_generation(graph, monkeypatch):
+    monkeypatch.setattr("digest.graph.store.secrets.randbits", lambda bits: 0)  # a log counting from 1
+    follow(graph, 1, 2)
+    attend(graph, 2, 100, days(1))
+    strategy = RedisFriendEvents(graph, cache_seconds=0, follow_changes=True)
+    strategy.friend_events([1], WINDOW)
+    keys = graph.keys()
+    graph.redis.zadd(keys.events(2), {"901": (days(5) - dt.date(1970, 1, 1)).days})  # unlogged
+
+    # More edits than the log keeps: the reader cannot tell what it missed, so reads everything.
+    monkeypatch.setattr("digest.graph.store.CHANGES_KEPT", 3)
+    for person in range(10, 20):
+        attend(graph, person, 500, days(1))
+    assert graph.redis.zcard(graph.changes_key) == 3
+    assert set(strategy.friend_events([1], WINDOW)[1]) == {100, 901}
+
+    # The log begun again (Redis emptied of it): everything again, however many edits the new
+    # log has had (it starts from a random number, not from where the reader's left off).
+    seen = graph.changes_since(-1).seq
+    assert seen < 20
+    monkeypatch.undo()
+    graph.redis.zadd(keys.events(2), {"902": (days(6) - dt.date(1970, 1, 1)).days})
+    graph.redis.delete(graph.changes_key, graph.changes_seq_key)
+    for person in range(30, 30 + seen + 1):
+        attend(graph, person, 500, days(1))
+    assert set(strategy.friend_events([1], WINDOW)[1]) == {100, 901, 902}
+
+    # A rebuilt graph is a new generation: nothing kept from the old one answers.
+    graph.redis.mset({graph.live_key: 2, GraphKeys("f:", 2).built: 1})
+    assert strategy.friend_events([1], WINDOW) == {1: {}}
+
+
+def test_the_change_log_names_the_keys_each_apply_touched(graph):
+    follow(graph, 7, 8)
+    start = graph.changes_since(-1)
+    assert start.touched is None  # a first look knows nothing
+    follow(graph, 1, 2)
+    attend(graph, 2, 100, days(1), "speaking")
+    changes = graph.changes_since(start.seq)
+    assert changes.seq == start.seq + 2 and changes.keys.generation == 1
+    assert changes.touched == {"follows:1", "attendees:100", "events:2", "speakers:100"}
+    assert graph.changes_since(changes.seq).touched == frozenset()
+
+
+def test_the_change_log_needs_a_built_graph(any_redis):
+    with pytest.raises(GraphMissing, match="has not been built"):
+        Graph(any_redis, "nothing:").changes_since(-1)
+
+
 def test_no_subscribers_costs_nothing(graph):
     assert RedisFriendEvents(graph).friend_events([], WINDOW) == {}
 

@@ -129,6 +129,29 @@ def test_an_attend_click_is_in_the_next_digest_and_the_calendar(client, alias):
     assert calendar_pages(client) == {conf.pk: {ada.pk: "speaking"}}
 
 
+def test_the_calendar_shows_each_change_to_the_graph_on_the_next_request(client, alias):
+    """The calendar keeps the followed people's event sets between requests (the graph's
+    change log says which changed): every change still shows at once."""
+    me = sign_in(client, make_person("me"))
+    ada, bob = make_person("ada"), make_person("bob")
+    Follow.objects.create(follower=me, followee=ada)
+    soon, later = make_event("soon", 3), make_event("later", 9)
+    go(ada, soon)
+    assert calendar_pages(client) == {soon.pk: {ada.pk: "attending"}}
+
+    talk = go(ada, later, "speaking")
+    assert calendar_pages(client) == {soon.pk: {ada.pk: "attending"}, later.pk: {ada.pk: "speaking"}}
+    talk.role = "attending"
+    talk.save()
+    go(bob, soon)
+    assert calendar_pages(client)[later.pk] == {ada.pk: "attending"}
+    follow = Follow.objects.create(follower=me, followee=bob)
+    assert calendar_pages(client)[soon.pk] == {ada.pk: "attending", bob.pk: "attending"}
+    follow.delete()
+    later.delete()
+    assert calendar_pages(client) == {soon.pk: {ada.pk: "attending"}}
+
+
 def test_the_calendar_needs_a_sign_in(client, alias):
     response = client.get("/calendar/")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/calendar/"
