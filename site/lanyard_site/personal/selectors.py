@@ -28,6 +28,7 @@ from digest.vocabulary import GRAPH_ROLES, Role
 
 from .. import stores
 from ..events.models import Attendance, Event, Follow, Person, Session, Topic
+from ..events.selectors.many_ids import pk_among
 from ..ops.degraded import graph_away
 
 FOLLOWED_SHOWN = 50  # followed people listed first on an event or talk page
@@ -184,7 +185,7 @@ class Calendar:
         roles = {e: self.found[e] for e in event_ids}
         if speaking_only:
             roles = {e: {p: r for p, r in people.items() if r == "speaking"} for e, people in roles.items()}
-        people = Person.objects.in_bulk({p for who in roles.values() for p in who})
+        people = {p.pk: p for p in pk_among(Person.objects.all(), {p for who in roles.values() for p in who})}
         return [
             CalendarEntry(
                 event=events[e],
@@ -271,7 +272,7 @@ def calendar(person_id: int, filters: CalendarFilters = CalendarFilters(), *, wi
     found = _WithOwnEvents(found, person_id, own) if own else found
     if not ids:
         return Calendar(event_ids=[], found=found)
-    events = Event.objects.filter(pk__in=list(ids))
+    events = pk_among(Event.objects.all(), ids)
     if filters.topic is not None:
         events = events.filter(topics=filters.topic)
     if filters.month is not None:

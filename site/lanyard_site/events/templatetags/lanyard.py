@@ -56,12 +56,31 @@ def event_row(
         shown = get_template(ROW_TEMPLATE).render({"event": event, "show_topics": show_topics, "note": note})
         rows.set(key, shown, ROW_SECONDS)
     extra = ""
-    if calendar_followed or context.get("followed_going"):
+    if calendar_followed:
+        signed_in = context.get("signed_in")
+        extra = _calendar_people(event, calendar_followed, calendar_more, getattr(signed_in, "person_id", None))
+    if context.get("followed_going"):
         engine = context.template.engine if context.template is not None else Engine.get_default()
         # As {% include %} renders: the page's context, with the row's values on top.
-        with context.push(event=event, calendar_followed=calendar_followed, calendar_more=calendar_more):
-            extra = engine.get_template(ROW_EXTRA_TEMPLATE).render(context)
+        with context.push(event=event):
+            extra += engine.get_template(ROW_EXTRA_TEMPLATE).render(context)
     return mark_safe(f'<li class="event-row">{shown}{extra}</div></li>')
+
+
+def _calendar_people(event, followed, more: int, me: int | None) -> str:
+    """The calendar row's followed people going: "Ada (speaking), Bob and 3 more you follow
+    · Add to calendar". Written here rather than in a template: fifty rows a page of
+    template renders and URL lookups were a third of the calendar's time (profiled)."""
+    names = ", ".join(
+        ("<strong>you</strong>" if person.pk == me
+         else f'<a href="{_e(path_to("person", person.handle))}">{_e(person.name)}</a>')
+        + (" (speaking)" if role == "speaking" else "")
+        for person, role in followed
+    )
+    if more:
+        names += f' <a class="muted" href="{_e(path_to("event", event.slug))}">and {more} more you follow</a>'
+    ics = _e(path_to("event_ics", event.slug))
+    return f'<p class="followed">{names} · <a class="ics" href="{ics}">Add to calendar</a></p>'
 
 
 @register.filter
