@@ -56,6 +56,21 @@ class Plan:
         return sum(len(chunk) for chunk in self.chunks)
 
 
+TAPER_FROM = 8  # chunks in a run from which its last ones are smaller (see chunked)
+
+
+def chunked(ids: list[int], size: int) -> list[list[int]]:
+    """``ids`` in chunks of ``size``, in order; in a run of :data:`TAPER_FROM` chunks or
+    more, the last ``2 * size`` ids in chunks of a quarter of it. Workers take chunks as
+    they finish, so the run ends when the last chunk taken ends: with whole chunks to the
+    end, one of two processes waited idle for half a chunk on average (measured: 500
+    subscriptions, about 0.7 s of a 13 s run)."""
+    tail = len(ids) - 2 * size if len(ids) >= TAPER_FROM * size else len(ids)
+    small = max(1, size // 4)
+    return ([ids[i:min(i + size, tail)] for i in range(0, tail, size)]
+            + [ids[i:i + small] for i in range(tail, len(ids), small)])
+
+
 def run_plan(engine: Engine, request: RunRequest) -> Plan:
     """Record a run with its chunks and start it, in one transaction.
 
@@ -81,7 +96,7 @@ def run_plan(engine: Engine, request: RunRequest) -> Plan:
                 found.extend(connection.execute(query.where(s.c.id.in_(batch))).scalars())
         ids = [sid for sid in found if sid not in busy]
         ids = ids[:request.limit] if request.limit is not None else ids
-        chunks = [ids[i:i + request.chunk_size] for i in range(0, len(ids), request.chunk_size)]
+        chunks = chunked(ids, request.chunk_size)
         run_id = connection.execute(  # type: ignore[index]  # an INSERT always has its primary key
             db.digest_run.insert().values(
                 list=request.list_name, digest_date=request.digest_date, status=RunStatus.PLANNED,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from digest.runs.controls import run_cancel, run_pause, run_resume, run_retry_failed
-from digest.runs.planning import RunRequest, run_start
+from digest.runs.planning import RunRequest, chunked, run_start
 from digest.runs.progress import run_progress
 from digest.stores import db
 from tests.scheduler.conftest import (
@@ -34,7 +34,8 @@ def test_a_run_over_many_chunks_completes_with_the_right_totals(engine, seeded, 
     run = run_row(engine, run_id)
     assert run["status"] == "finished"
     assert run["planned"] == len(seeded) == 60
-    assert run["chunks_total"] == 15 and run["chunks_done"] == 15
+    chunks = len(chunked(seeded, 4))  # 15 of 4, the last two as 8 of 1
+    assert run["chunks_total"] == chunks == 21 and run["chunks_done"] == chunks
     sent = assert_each_sent_exactly_once(engine, smtp_server, run_id)
     entries = ledger(engine, run_id)
     assert sorted(entries) == seeded  # everyone settled, once

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 from sqlalchemy import func, select
 
-from digest.runs.planning import RunRequest, run_plan
+from digest.runs.planning import TAPER_FROM, RunRequest, chunked, run_plan
 from digest.stores import db
 from digest.vocabulary import RunStatus
 from tests.conftest import ROOT
@@ -54,3 +54,16 @@ def test_a_planner_killed_between_planning_steps_leaves_no_planned_run(engine, w
     assert plan.planned == 3 and len(plan.chunk_ids) == 3
     assert status(engine, plan.run_id) == RunStatus.RUNNING
 
+
+
+@pytest.mark.parametrize("count", [0, 1, 499, 500, 3_999, 4_000, 4_100, 20_000])
+def test_chunks_keep_every_id_once_in_order_and_a_big_runs_last_ones_are_smaller(count):
+    ids = list(range(1, count + 1))
+    chunks = chunked(ids, 500)
+    assert [i for chunk in chunks for i in chunk] == ids
+    assert all(0 < len(chunk) <= 500 for chunk in chunks)
+    if count >= TAPER_FROM * 500:
+        assert [len(chunk) for chunk in chunks[-8:]] == [125] * 8  # the last 1,000 in quarter chunks
+        assert len(chunks[0]) == 500
+    else:
+        assert [len(chunk) for chunk in chunks[:-1]] == [500] * (len(chunks) - 1)  # small runs as before
