@@ -150,6 +150,8 @@ def parallel_run(app, ids: list[int], args: argparse.Namespace, *, one_process_r
           f"{parallel_rate:,.0f} digests/s into the outbox ({summary.sent} sent; {scaling:.2f}x one process; goal "
           f">= {SCALING_GOAL}x with two: {'MET' if scaling >= SCALING_GOAL else 'MISSED'}); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  {args.processes} processes' seconds per stage, summed: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in summary.timings.items()))
 
 
 def ceiling_run(settings, engine, redis, ids: list[int], chunk_size: int) -> float:
