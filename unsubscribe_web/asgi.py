@@ -4,8 +4,9 @@
 One event loop per worker process serves every connection. The one-click unsubscribe
 POST, the hot path, stays on the loop: its body, its token and its page are a little
 CPU each, and its write joins the loop's group commit (groupcommit.py
-``LoopGroupCommitter``): one writer thread, met twice per group rather than twice per
-request, which under gunicorn's threaded worker cost more CPU than the request itself.
+``LoopGroupCommitter``): up to COMMIT_WRITERS writer threads, each met twice per group
+rather than twice per request, which under gunicorn's threaded worker cost more CPU than
+the request itself.
 ``/healthz`` is answered on the loop too. Everything else (the confirmation page's
 database read, resubscribes, ``/readyz``, queueing a change when the database is away)
 blocks, so it runs as in the WSGI app, on a small thread pool, with the same pages.
@@ -28,6 +29,9 @@ from .forms import MAX_BODY, is_one_click
 from .groupcommit import LoopGroupCommitter
 
 log = logging.getLogger("lanyard.unsubscribe_web")
+# Groups committed at once per worker process (each a writer thread and a database
+# connection): their commits' waits overlap (measured: bench/unsubscribe.py).
+COMMIT_WRITERS = 3
 
 UNSUBSCRIBE_PREFIX = "/u/"
 
@@ -42,7 +46,7 @@ class AsgiEndpoint:
     def __init__(self, app: UnsubscribeApp, *, threads: int = 8):
         self.app = app
         self.commits: LoopGroupCommitter[tuple[int, str], bool] = LoopGroupCommitter(
-            app._unsubscribe_group, deadline=COMMIT_DEADLINE,
+            app._unsubscribe_group, deadline=COMMIT_DEADLINE, writers=COMMIT_WRITERS,
         )
         self.blocking = ThreadPoolExecutor(threads, thread_name_prefix="lanyard-unsubscribe")
 

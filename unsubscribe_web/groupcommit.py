@@ -169,34 +169,41 @@ class GroupCommitter(Generic[Item, Result]):
 
 class LoopGroupCommitter(Generic[Item, Result]):
     """Group commit for an asyncio server (the ``asgi`` worker): the requests are tasks of
-    one event loop, and one writer thread writes their groups.
+    one event loop, and ``writers`` writer threads write their groups.
 
     No linger and no thread per request: a request's task queues its item and awaits a
-    future. When no group is being written, the next turn of the loop hands every item
-    queued by then to the writer thread; while that group is written, the requests that
-    arrive queue for the next one, so the groups grow with the load by themselves. The
-    loop and the writer meet twice per group (the hand-over and the answer), not twice
-    per request. A group not written within ``deadline`` seconds fails its requests with
-    :class:`CommitTimeout` (its write may still commit: a replay of it writes nothing).
+    future. When fewer than ``writers`` groups are being written, the next turn of the
+    loop hands every item queued by then to a writer thread; while the writers are busy,
+    the requests that arrive queue for the next group, so the groups grow with the load
+    by themselves. The loop and a writer meet twice per group (the hand-over and the
+    answer), not twice per request. Several groups in flight overlap their commits' waits
+    (the WAL flush, the round trips): with one, the endpoint waited on the disk with its
+    CPUs half idle (measured under bench/unsubscribe.py). A group not written within
+    ``deadline`` seconds fails its requests with :class:`CommitTimeout` (its write may
+    still commit: a replay of it writes nothing).
     """
 
-    def __init__(self, write: Callable[[list[Item]], list[Any]], *, deadline: float, max_items: int = 64):
+    def __init__(
+        self, write: Callable[[list[Item]], list[Any]], *, deadline: float, max_items: int = 64, writers: int = 1,
+    ):
         self.write = write
         self.deadline = deadline
         self.max_items = max_items
+        self.writers = writers
         self.groups = 0  # groups written so far (tests and benchmarks read it)
         self.last_size = 0
+        self.most_in_flight = 0  # the most groups written at once so far (tests read it)
         self._waiting: list[tuple[Item, asyncio.Future]] = []
-        self._writing = False
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="lanyard-group-commit")
+        self._in_flight = 0  # groups handed to writers and not answered yet, and a hand-over scheduled
+        self._writer = ThreadPoolExecutor(writers, thread_name_prefix="lanyard-group-commit")
 
     async def submit(self, item: Item) -> Result:
         """Write ``item`` with the next group and return its result (or raise its error)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         self._waiting.append((item, future))
-        if not self._writing:
-            self._writing = True
+        if self._in_flight < self.writers and len(self._waiting) == 1:
+            self._in_flight += 1
             loop.call_soon(self._write_next, loop)  # after the requests ready in this turn
         return await future
 
@@ -204,13 +211,15 @@ class LoopGroupCommitter(Generic[Item, Result]):
         self._writer.shutdown(wait=True)
 
     def _write_next(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand the waiting items to a writer; called holding one of the ``writers`` places."""
         group = self._waiting[:self.max_items]
         del self._waiting[:self.max_items]
         if not group:
-            self._writing = False
+            self._in_flight -= 1
             return
         self.groups += 1
         self.last_size = len(group)
+        self.most_in_flight = max(self.most_in_flight, self._in_flight)
         written = loop.run_in_executor(self._writer, self._write_group, [item for item, _ in group])
         late = CommitTimeout(f"no commit within {self.deadline:g} s")
         timer = loop.call_later(self.deadline, _settle_all, group, late)
@@ -232,7 +241,7 @@ class LoopGroupCommitter(Generic[Item, Result]):
         results = [error] * len(group) if error is not None else done.result()
         for (_, future), result in zip(group, results, strict=True):
             _settle(future, result)
-        self._write_next(loop)
+        self._write_next(loop)  # this group's place goes to the requests waiting, if any
 
 
 def _settle(future: asyncio.Future, result: Any) -> None:

@@ -8,11 +8,12 @@ these defaults can be overridden on the command line or with ``GUNICORN_CMD_ARGS
 Each request is a little CPU (verify a signature, render a small page) and a little
 waiting (an unsubscribe waits for its group's commit, see groupcommit.py). gunicorn's
 ``asgi`` worker serves every connection of a process on one event loop, and the
-one-click POST stays on it up to its commit, which one writer thread does for the whole
-group: under gunicorn's threaded worker the hand-overs between a request's thread, the
-committer and the poller cost more CPU than the request itself (about 9 thread switches
-per POST against 2 here). The blocking rest (the confirmation page's read, resubscribes,
-``/readyz``) runs on a small thread pool. One worker process per core.
+one-click POST stays on it up to its commit, which a writer thread does for the whole
+group (a few groups at once, asgi.py COMMIT_WRITERS): under gunicorn's threaded worker
+the hand-overs between a request's thread, the committer and the poller cost more CPU
+than the request itself (about 9 thread switches per POST against 2 here). The blocking
+rest (the confirmation page's read, resubscribes, ``/readyz``) runs on a small thread
+pool. One worker process per core.
 """
 
 import multiprocessing

@@ -188,6 +188,28 @@ def test_on_the_loop_requests_arriving_during_a_write_are_the_next_group():
     assert isinstance(rest[2], ValueError) and str(rest[2]) == "bad -4"  # its own error only
 
 
+def test_on_the_loop_with_two_writers_a_second_group_is_written_while_the_first_waits():
+    write = Recorder()
+    committer = LoopGroupCommitter(write, deadline=DEADLINE, writers=2)
+    write.hold.clear()
+
+    async def scenario():
+        first = asyncio.ensure_future(submit_all(committer, [1]))
+        await wait_async(lambda: len(write.groups) == 1, "the first group's write")
+        second = asyncio.ensure_future(submit_all(committer, [2, 3]))
+        await wait_async(lambda: len(write.groups) == 2, "the second group's write, beside the first")
+        third = asyncio.ensure_future(submit_all(committer, [4, -5]))
+        await wait_async(lambda: len(committer._waiting) == 2, "two requests waiting for a writer")
+        assert len(write.groups) == 2  # both writers busy: the third group waits
+        write.hold.set()
+        return await first, await second, await third
+
+    first, second, third = asyncio.run(scenario())
+    committer.close()
+    assert write.groups == [[1], [2, 3], [4, -5]] and committer.most_in_flight == 2
+    assert first == [10] and second == [20, 30] and third[0] == 40 and isinstance(third[1], ValueError)
+
+
 def test_on_the_loop_a_group_that_fails_fails_every_caller_in_it():
     def write(items):
         raise ConnectionError("database gone")
