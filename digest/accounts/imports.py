@@ -25,6 +25,7 @@ from digest.accounts.env import AccountsEnv
 from digest.accounts.errors import AccountError
 from digest.accounts.follows import PairsChange, pairs_sync
 from digest.accounts.linking import account_link, identity_find
+from digest.accounts.shown import account_person_touch
 from digest.accounts.values import Identity, ImportResult, Page, SourceRef
 from digest.ops.live import OPS_DEFAULTS, stored_values
 from digest.stores import db
@@ -155,6 +156,7 @@ def _fetched(connection: Connection, account_id: int, identity: Identity, now: d
     if result is not None:
         values |= {"following_count": result.fetched, "following_capped": result.capped}
     connection.execute(update(db.account).where(db.account.c.id == account_id).values(**values))
+    account_person_touch(connection, account_id=account_id)  # its handle and profile link are on their page
 
 
 def _failed(env: AccountsEnv, account_id: int, reason: str, now: dt.datetime) -> None:

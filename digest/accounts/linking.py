@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from digest.accounts.env import AccountsEnv
 from digest.accounts.errors import AccountError, AccountTaken
 from digest.accounts.follows import PairsChange, pairs_sync
+from digest.accounts.shown import account_person_touch
 from digest.accounts.values import Identity, SourceRef
 from digest.stores import db
 from digest.vocabulary import PROVIDER_SOURCE, Provider, VerifiedVia
@@ -52,6 +53,7 @@ def account_link(env: AccountsEnv, *, person_id: int, identity: Identity, verifi
             values: dict[str, object] = {"handle": identity.handle, "profile_url": identity.profile_url}
             if verified_via is not None:
                 values |= {"verified": True, "verified_via": verified_via.value, "verified_at": now}
+            account_person_touch(connection, person_id=person_id)
             if row is not None:
                 connection.execute(update(a).where(a.c.id == row.id).values(**values))
                 return Linked(row.id, created=False, follows_added=0)
@@ -85,6 +87,7 @@ def account_unlink(env: AccountsEnv, *, account_id: int, now: dt.datetime) -> Pa
         # The site's sealed token of the account (it revokes it first when it can).
         connection.execute(delete(db.account_token).where(db.account_token.c.account_id == account_id))
         connection.execute(delete(a).where(a.c.id == account_id))
+        account_person_touch(connection, person_id=row.person_id)
         source = PROVIDER_SOURCE[Provider(row.provider)]
         total = PairsChange()
         for scope in ({"follower_id": row.person_id}, {"followee_id": row.person_id}):

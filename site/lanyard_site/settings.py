@@ -179,7 +179,13 @@ STORAGES = {
 # old entry unreachable. "default" is per process, for hot small values; "rows" per
 # process too, for event rows in lists (versioned the same way).
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site", "TIMEOUT": 60},
+    # Per process: small read results kept under a row's cache_version (a person's accounts and
+    # co-speakers, an event's people lists) and a few lists kept for minutes. Django's default
+    # of 300 entries culled a third of them whenever a worker had seen 300 pages' worth.
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lanyard-site", "TIMEOUT": 60,
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
     # Event rows in lists, keyed by the event's cache_version: per process, many small
     # entries (a row is about 1 KB; 20,000 rows at most).
     "rows": {

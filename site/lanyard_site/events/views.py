@@ -25,6 +25,7 @@ from .selectors.paging import paginate
 from .selectors.people import (
     CoSpeakers,
     co_speakers,
+    person_accounts,
     person_detail,
     person_past,
     person_talks,
@@ -112,6 +113,7 @@ def person(request, handle: str):
         "past": SimpleLazyObject(partial(person_past, person)),
         "talks": SimpleLazyObject(partial(person_talks, person)),
         "co_speakers": _co_speakers(request, person),
+        "accounts": person_accounts(person),
     })
 
 

@@ -10,7 +10,8 @@ lists under its version, so a talk saved or deleted, its speakers changed, and a
 attendance added, changed or removed touch the event. A person's page keeps their talks
 and past events under the person's version, so the same changes touch the people
 concerned (the talk's speakers, the attendee), and so does an event's new name, dates
-or place (its speakers and attendees). Coverage saved or deleted touches its event (its
+or place (its speakers and attendees), and an account linked, changed or unlinked (the
+person's). Coverage saved or deleted touches its event (its
 own or its talk's): the page keeps the coverage block for visitors not signed in; the link
 fetcher's writes touch it too (digest/coverage/store.py). ``QuerySet.update`` writes bypass these signals,
 as they bypass ``save()``; follow them with ``touch()``.
@@ -21,6 +22,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
 
+from ..accounts.models import Account
 from ..events.models import Attendance, Coverage, Event, Person, Session, Topic
 from ..events.services.coverage import coverage_touch_events
 
@@ -99,6 +101,13 @@ def _event_content_changed(sender, instance, using, **kwargs) -> None:
         Person.objects.using(using).filter(pk=instance.person_id).touch()
 
 
+def _account_changed(sender, instance, using, **kwargs) -> None:
+    """An account linked, changed or unlinked: its person's page lists their accounts
+    (kept per process under the person's version: events/selectors/people.py). The
+    workers' writes through SQLAlchemy touch the person too (digest/accounts)."""
+    Person.objects.using(using).filter(pk=instance.person_id).touch()
+
+
 def _coverage_changed(sender, instance, using, **kwargs) -> None:
     """Coverage saved or deleted: the event page's coverage block (kept for visitors)."""
     coverage_touch_events(coverages=[instance], using=using)
@@ -129,6 +138,8 @@ def connect() -> None:
         for signal, when in ((post_save, "saved"), (post_delete, "deleted")):
             signal.connect(_event_content_changed, sender=content, dispatch_uid=f"cascade_{content.__name__}_{when}")
     post_save.connect(_talk_changed, sender=Session, dispatch_uid="cascade_talk_speakers_saved")
+    post_save.connect(_account_changed, sender=Account, dispatch_uid="cascade_account_saved")
+    post_delete.connect(_account_changed, sender=Account, dispatch_uid="cascade_account_deleted")
     post_save.connect(_coverage_changed, sender=Coverage, dispatch_uid="cascade_coverage_saved")
     post_delete.connect(_coverage_changed, sender=Coverage, dispatch_uid="cascade_coverage_deleted")
     pre_delete.connect(_talk_changed, sender=Session, dispatch_uid="cascade_talk_speakers_deleted")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from digest.accounts.errors import AccountTaken
 from digest.accounts.imports import follows_import
 from digest.accounts.linking import account_link, account_unlink, identity_find
 from digest.accounts.sources import source_parse
+from digest.stores import db
 from digest.vocabulary import VerifiedVia
 from tests import factories
 from tests.digest.accounts.conftest import NOW
@@ -59,3 +61,26 @@ def test_a_new_account_linked_verified(env, engine, github, people):
     linked = link(env, ids["ada"], "github:ada", VerifiedVia.OAUTH)
     stored = account(engine, linked.account_id)
     assert (stored["verified"], stored["verified_via"], stored["verified_at"] is not None) == (True, "oauth", True)
+
+
+def test_linking_refreshing_and_unlinking_touch_the_persons_page(env, engine, github, people):
+    """The site keeps a person's linked accounts under their cache_version: every write of
+    an account row bumps it (SQLAlchemy fires none of the site's cascades)."""
+    def version() -> int:
+        with engine.connect() as connection:
+            ada = db.person.c.id == ids["ada"]
+            return connection.execute(select(db.person.c.cache_version).where(ada)).scalar_one()
+
+    ids = people("ada", "bob")
+    github.add_user("ada")
+    seen = [version()]
+    linked = link(env, ids["ada"], "github:ada")
+    seen.append(version())
+    link(env, ids["ada"], "github:ada", VerifiedVia.OAUTH)  # verified now: shown on the page
+    seen.append(version())
+    follows_import(env, account_id=linked.account_id, now=NOW)  # handle and profile link refreshed
+    seen.append(version())
+    account_unlink(env, account_id=linked.account_id, now=NOW)
+    seen.append(version())
+    assert seen == sorted(set(seen))  # each step bumped it
+    assert len(seen) == 5

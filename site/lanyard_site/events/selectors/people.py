@@ -19,6 +19,7 @@ from .paging import SEARCH_MAX_PAGES, at_page, page_number, paginate, search_pag
 DIRECTORY_PAGE = 50  # people per page of a directory
 PAST_SHOWN = 50  # past events listed on a person page
 CO_SPEAKERS_SECONDS = 600  # a person's co-speaker ranking, per process
+ACCOUNTS_SECONDS = 600  # a person's linked accounts, per process (their cache_version keys them anyway)
 SPEAKER_IDS_KEY = "people:speakers:ids"  # the speakers directory's order, per process (the default cache)
 
 
@@ -64,6 +65,20 @@ def people_search(query: str, raw_page: str | None, index: SearchIndex, *, pks: 
 
 def person_detail(handle: str) -> Person | None:
     return Person.objects.filter(handle=handle).first()
+
+
+def person_accounts(person: Person) -> list:
+    """The person's linked accounts (GitHub, Mastodon, Bluesky), kept per process under
+    their cache_version: linking, refreshing and unlinking an account touch the person
+    (personal/cascades.py, and digest/accounts for the workers' writes). Read on every
+    request, they were one of the person page's three queries, the slowest page under
+    load (bench/load.py)."""
+    key = f"people:accounts:{person.pk}:{person.cache_version}"
+    accounts = cache.get(key)
+    if accounts is None:
+        accounts = list(person.accounts.order_by("pk"))
+        cache.set(key, accounts, ACCOUNTS_SECONDS)
+    return accounts
 
 
 @dataclass(frozen=True)
@@ -123,7 +138,8 @@ def co_speakers(person: Person, index: SearchIndex) -> CoSpeakers:
         except SearchError as error:
             return CoSpeakers(people=[], error=search_away(error))
         cache.set(key, ranked, CO_SPEAKERS_SECONDS)
-    by_pk = Person.objects.in_bulk([pk for pk, _ in ranked])
+    # What a chip shows (personal/templatetags person_chip): not the bios.
+    by_pk = Person.objects.only("name", "handle", "avatar_url").in_bulk([pk for pk, _ in ranked])
     people = []
     for pk, shared_events in ranked:
         if pk in by_pk:
