@@ -9,7 +9,8 @@ suffixes it touched, in the sorted set ``<prefix>graph:changes`` (the last
 :data:`CHANGES_KEPT` entries). A reader remembers the number it has seen; one call
 (:meth:`Graph.changes_since <digest.graph.store.Graph.changes_since>`) returns the live
 generation and the suffixes touched since. A rebuild is a new generation, which the
-reader sees in the same answer. When the entries it missed are gone (trimmed, or Redis
+reader sees in the same answer. An edit of more than :data:`TOUCHED_MAX` keys is logged as
+"anything". When the entries it missed are gone (trimmed, or Redis
 was emptied and the counter began again) or too many, the answer says "anything may have
 changed" and the reader starts over.
 """
@@ -22,6 +23,10 @@ from digest.stores.keys import GraphKeys
 
 CHANGES_KEPT = 10_000  # entries in the log: a reader more than this far behind starts over
 CHANGES_READ = 1_000  # past this many entries since a reader's last look, starting over is cheaper
+# Past this many keys an edit's entry says ANYTHING instead (a big event moved touches every
+# attendee's event set): entries stay small, and readers start over.
+TOUCHED_MAX = 200
+ANYTHING = "*"
 
 
 @dataclass(frozen=True)
@@ -42,4 +47,4 @@ def changes_from(keys: GraphKeys, since: int, seq: int, entries: list[bytes]) ->
     touched = frozenset(
         suffix for entry in entries for suffix in entry.decode().partition("|")[2].split(",") if suffix
     )
-    return Changes(keys, seq, touched)
+    return Changes(keys, seq, None if ANYTHING in touched else touched)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import redis
 
 from digest.errors import GraphMissing
-from digest.graph.changes import CHANGES_KEPT, CHANGES_READ, Changes, changes_from
+from digest.graph.changes import ANYTHING, CHANGES_KEPT, CHANGES_READ, TOUCHED_MAX, Changes, changes_from
 from digest.stores.keys import GraphKeys, GraphSuffix, RedisKeys, graph_base_parts
 from digest.stores.scripts import lua
 from digest.vocabulary import GRAPH_ROLES, Role
@@ -138,7 +138,7 @@ class Graph:
         payload = json.dumps([edit.encode() for edit in edits])
         self._apply(
             keys=[self.live_key, self.building_key, self.changes_key, self.changes_seq_key],
-            args=[*graph_base_parts(self.prefix), payload, CHANGES_KEPT, secrets.randbits(40)],
+            args=[*graph_base_parts(self.prefix), payload, CHANGES_KEPT, secrets.randbits(40), TOUCHED_MAX, ANYTHING],
         )
 
     # -- reads ----------------------------------------------------------------------

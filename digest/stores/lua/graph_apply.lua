@@ -5,7 +5,8 @@
 -- key's base (keys.graph_base_parts), ARGV[3] = JSON [[command, key suffix, args...], ...],
 -- ARGV[4] = how many change-log entries to keep, ARGV[5] = a random number to start the
 -- counter from when it is new (a log begun again after Redis lost it must not look to a
--- reader like the continuation of the one it followed).
+-- reader like the continuation of the one it followed), ARGV[6] = the most key suffixes an
+-- entry names, ARGV[7] = what an entry says instead past that (changes.ANYTHING).
 local before, after = ARGV[1], ARGV[2]
 local edits = cjson.decode(ARGV[3])
 local allowed = {SADD=true, SREM=true, ZADD=true, ZREM=true, DEL=true}
@@ -27,6 +28,9 @@ for _, gen in ipairs(gens) do
 end
 local touched = {}
 for _, edit in ipairs(edits) do touched[#touched + 1] = edit[2] end
+-- An edit of many keys (a big event moved) is logged as "anything": readers start over,
+-- and the log's entries stay small.
+if #touched > tonumber(ARGV[6]) then touched = {ARGV[7]} end
 local seq = redis.call('INCR', KEYS[4])
 if seq == 1 then seq = redis.call('INCRBY', KEYS[4], ARGV[5]) end
 redis.call('ZADD', KEYS[3], seq, seq .. '|' .. table.concat(touched, ','))

@@ -203,6 +203,21 @@ def test_the_change_log_names_the_keys_each_apply_touched(graph):
     assert graph.changes_since(changes.seq).touched == frozenset()
 
 
+def test_an_edit_of_many_keys_is_logged_as_anything_and_readers_start_over(graph, monkeypatch):
+    follow(graph, 1, 2)
+    attend(graph, 2, 100, days(1))
+    strategy = RedisFriendEvents(graph, cache_seconds=0, follow_changes=True)
+    strategy.friend_events([1], WINDOW)
+    graph.redis.zadd(graph.keys().events(2), {"903": (days(7) - dt.date(1970, 1, 1)).days})  # unlogged
+    monkeypatch.setattr("digest.graph.store.TOUCHED_MAX", 3)
+    before = graph.changes_since(-1).seq
+    graph.apply([edit for person in (7, 8, 9) for edit in attendance_set(person, 500, "attending", days(2))])
+    (entry,) = graph.redis.zrangebyscore(graph.changes_key, f"({before}", "+inf")
+    assert entry.decode().endswith("|*")  # nine keys touched: one small entry
+    assert graph.changes_since(before).touched is None
+    assert set(strategy.friend_events([1], WINDOW)[1]) == {100, 903}  # read everything again
+
+
 def test_the_change_log_needs_a_built_graph(any_redis):
     with pytest.raises(GraphMissing, match="has not been built"):
         Graph(any_redis, "nothing:").changes_since(-1)
