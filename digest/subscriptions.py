@@ -1,14 +1,13 @@
 """Unsubscribing and resubscribing: the writes behind the links in the digest emails.
 
-A change is written to the database (the subscription's status and an
-``unsubscribe_event`` audit row, in one transaction) and mirrored at once into the
-Redis suppression set that a running digest batch checks before each send.
+A change ends in the database (the subscription's status and an ``unsubscribe_event``
+audit row, in one statement or transaction) and in the Redis suppression set that a
+running digest batch checks before each send.
 
-When the database cannot be written, :func:`subscription_change_enqueue` records the
-change durably in Redis instead (the pending queue, together with the suppression set,
-in one MULTI), and :func:`unsubscribe_replay` applies the queue later. A replay moves
-one entry at a time into a processing list and deletes it only after the database has
-committed it, so a replay that dies midway leaves the entry to the next one.
+The unsubscribe endpoint queues its changes in Redis first (digest/unsubscribe_queue.py)
+and applies them here afterwards, each as of the time it was asked: every write is
+conditional on the current status, and a change older than a later one in the audit
+trail is not applied, so applying one twice changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import datetime as dt
 import functools
 import json
 import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,17 +41,14 @@ from sqlalchemy import (
 )
 
 from digest.clock import utcnow
-from digest.ops.readonly import read_only_get
 from digest.stores import db
 from digest.stores.keys import RedisKeys
-from digest.stores.scripts import lua
 from digest.vocabulary import ChangeVia, SubscriptionAction, SubscriptionStatus
 
 log = logging.getLogger("lanyard.unsubscribe")
 
 ACTIONS = tuple(SubscriptionAction)
 VIAS = tuple(ChangeVia)
-REPLAY_LOCK_MS = 60_000  # a replay that died frees the queue for the next one after this
 
 
 class SubscriptionNotFound(LookupError):
@@ -197,6 +192,32 @@ def subscription_resubscribe(engine: Engine, *, subscription_id: int, via: str, 
     return _change(engine, subscription_id=subscription_id, action=SubscriptionAction.RESUBSCRIBE, via=via, at=at)
 
 
+def subscription_unsubscribe_asked(engine: Engine, *, changes: Sequence[SubscriptionChange]) -> dict[int, bool]:
+    """Apply queued unsubscribes, each as of the time it was asked (its audit row's time;
+    not applied over a later change in the audit trail). Returns ``{subscription_id:
+    changed}`` for every id that exists; an id queued twice is applied once, at its first time.
+
+    On PostgreSQL one statement (one commit) for them all; on SQLite one change at a time.
+    """
+    if engine.dialect.name != "postgresql":
+        found: dict[int, bool] = {}
+        for change in changes:
+            try:
+                changed = subscription_unsubscribe(engine, subscription_id=change.subscription_id, via=change.via,
+                                                   at=change.at)
+            except SubscriptionNotFound:
+                continue
+            found[change.subscription_id] = found.get(change.subscription_id, False) or changed
+        return found
+    rows = _autocommit_rows(engine, _UNSUBSCRIBE_ASKED_MANY, {
+        "ids": [change.subscription_id for change in changes],
+        "vias": [change.via for change in changes],
+        "ats": [_utc(change.at) for change in changes],
+        "now": utcnow(), "action": SubscriptionAction.UNSUBSCRIBE, "status": SubscriptionStatus.UNSUBSCRIBED,
+    })
+    return {subscription_id: changed for subscription_id, changed in rows}
+
+
 def _change(engine: Engine, *, subscription_id: int, action: str, via: str, at: dt.datetime | None) -> bool:
     if via not in VIAS:
         raise ValueError(f"unknown via {via!r}; known: {', '.join(VIAS)}")
@@ -248,6 +269,32 @@ WITH asked AS (
 ), audited AS (
     INSERT INTO unsubscribe_event (subscription_id, action, via, created_at)
     SELECT asked.id, :action, asked.via, :now FROM asked JOIN changed ON changed.id = asked.id
+    RETURNING subscription_id
+)
+SELECT s.id, s.id IN (SELECT subscription_id FROM audited) FROM asked JOIN subscription s ON s.id = asked.id
+""")
+
+# Queued unsubscribes (subscription_unsubscribe_asked): the same, with each change's own time (its audit row's
+# ``created_at``), and a change older than a later one in the audit trail not applied.
+# An id queued twice in one batch is applied once, at its first time.
+_UNSUBSCRIBE_ASKED_MANY = text("""
+WITH asked AS (
+    SELECT DISTINCT ON (id) id, via, at
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:vias AS varchar[]), CAST(:ats AS timestamptz[])) AS a(id, via, at)
+    ORDER BY id, at
+), locked AS (
+    SELECT s.id FROM subscription s JOIN asked ON asked.id = s.id
+    WHERE s.status <> :status ORDER BY s.id FOR UPDATE OF s
+), changed AS (
+    UPDATE subscription s SET status = :status, updated_at = :now
+    FROM locked JOIN asked ON asked.id = locked.id
+    WHERE s.id = locked.id AND s.status <> :status AND NOT EXISTS (
+        SELECT 1 FROM unsubscribe_event e WHERE e.subscription_id = s.id AND e.created_at > asked.at
+    )
+    RETURNING s.id
+), audited AS (
+    INSERT INTO unsubscribe_event (subscription_id, action, via, created_at)
+    SELECT asked.id, :action, asked.via, asked.at FROM asked JOIN changed ON changed.id = asked.id
     RETURNING subscription_id
 )
 SELECT s.id, s.id IN (SELECT subscription_id FROM audited) FROM asked JOIN subscription s ON s.id = asked.id
@@ -357,93 +404,6 @@ def subscription_suppress_many(redis: redis_lib.Redis, *, prefix: str, subscript
 
 def subscription_unsuppress(redis: redis_lib.Redis, *, prefix: str, subscription_id: int) -> None:
     redis.srem(RedisKeys(prefix).unsubscribe_suppressed, subscription_id)
-
-
-def subscription_change_enqueue(redis: redis_lib.Redis, *, prefix: str, change: SubscriptionChange) -> None:
-    """Record a change durably in Redis for a later replay, and apply it to the
-    suppression set, both or neither (one MULTI/EXEC)."""
-    keys = RedisKeys(prefix)
-    with redis.pipeline(transaction=True) as pipe:
-        if change.action == SubscriptionAction.UNSUBSCRIBE:
-            pipe.sadd(keys.unsubscribe_suppressed, change.subscription_id)
-        else:
-            pipe.srem(keys.unsubscribe_suppressed, change.subscription_id)
-        pipe.rpush(keys.unsubscribe_pending, change.to_json())
-        pipe.execute()
-
-
-def unsubscribe_queue_length(redis: redis_lib.Redis, *, prefix: str) -> int:
-    """Changes waiting for a replay (including one a replay is applying right now)."""
-    keys = RedisKeys(prefix)
-    with redis.pipeline(transaction=False) as pipe:
-        pipe.llen(keys.unsubscribe_pending)
-        pipe.llen(keys.unsubscribe_processing)
-        return sum(pipe.execute())
-
-
-_EXTEND_LOCK = lua("lock_extend")
-_RELEASE_LOCK = lua("lock_release")
-
-
-def unsubscribe_replay(engine: Engine, redis: redis_lib.Redis, *, prefix: str, limit: int | None = None) -> int:
-    """Apply the changes queued while the database was down, oldest first.
-
-    Returns how many queued changes were written to the database (including those
-    that found the subscription already in the wanted state). An entry naming a
-    subscription that no longer exists, or one that cannot be parsed, is dropped with
-    a log line. A database error stops the replay and propagates; the entry being
-    applied stays in the processing list and is the first one the next replay applies.
-    Only one replay runs at a time (a Redis lock); a second returns 0 at once. While
-    read-only mode is on (a deploy) nothing is replayed.
-    """
-    keys = RedisKeys(prefix)
-    if read_only_get(redis, prefix=prefix).on:
-        log.info("unsubscribe replay: lanyard is read-only; the queue waits until it is off")
-        return 0
-    token = secrets.token_hex(16)
-    if not redis.set(keys.unsubscribe_replay_lock, token, nx=True, px=REPLAY_LOCK_MS):
-        log.info("unsubscribe replay: another replay is running; leaving the queue to it")
-        return 0
-    applied = 0
-    try:
-        while limit is None or applied < limit:
-            # An entry left in processing by a replay that died comes first: it is older.
-            raw: Any = redis.lindex(keys.unsubscribe_processing, 0)  # bytes, or None when empty
-            if raw is None:
-                raw = redis.lmove(keys.unsubscribe_pending, keys.unsubscribe_processing, "LEFT", "RIGHT")
-            if raw is None:
-                break
-            if _replay_entry(engine, raw):
-                applied += 1
-            redis.lrem(keys.unsubscribe_processing, 1, raw)
-            redis.eval(_EXTEND_LOCK, 1, keys.unsubscribe_replay_lock, token, REPLAY_LOCK_MS)
-    finally:
-        redis.eval(_RELEASE_LOCK, 1, keys.unsubscribe_replay_lock, token)
-    return applied
-
-
-def _replay_entry(engine: Engine, raw: bytes) -> bool:
-    """Apply one queue entry; False when it was dropped."""
-    try:
-        change = SubscriptionChange.from_json(raw)
-    except ValueError as error:
-        log.error("unsubscribe replay: dropped an unreadable entry %r: %s", raw[:200], error)
-        return False
-    apply = subscription_unsubscribe if change.action == SubscriptionAction.UNSUBSCRIBE else subscription_resubscribe
-    try:
-        changed = apply(engine, subscription_id=change.subscription_id, via=change.via, at=change.at)
-    except SubscriptionNotFound:
-        log.warning(
-            "unsubscribe replay: dropped the %s of subscription %d (asked %s): it no longer exists",
-            change.action, change.subscription_id, change.at.isoformat(),
-        )
-        return False
-    log.info(
-        "unsubscribe replay: %s of subscription %d (asked %s) %s",
-        change.action, change.subscription_id, change.at.isoformat(),
-        "applied" if changed else "changed nothing (already so, or superseded by a later change)",
-    )
-    return True
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

@@ -25,7 +25,7 @@ from digest.runs.finishing import FinishPolicy, run_finish, runs_unfinished_with
 from digest.runs.planning import RunRequest, plan_due, run_start
 from digest.runs.runtime import schedule_claim_tick, schedule_get
 from digest.runs.state import run_note
-from digest.subscriptions import unsubscribe_replay
+from digest.unsubscribe_queue import unsubscribe_replay
 from digest.vocabulary import TaskName
 
 from .context import WorkerContext, context

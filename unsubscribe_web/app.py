@@ -4,12 +4,13 @@
 one-click POST or the page's own button); ``/r/<token>`` does the same for
 resubscribing. It keeps no state of its own: scale it by running more copies.
 
-An unsubscribe goes to the database and the Redis suppression set. When the database
-cannot be written, it is queued durably in Redis (``lanyard unsubscribe replay``
-applies it later) and the person is still told it worked; when Redis cannot take it
-either, the answer is an honest 503. This WSGI application serves the development
-servers (``lanyard serve unsubscribe``, the site's); production serves the same logic
-as ASGI (asgi.py)::
+A change is queued durably in Redis together with the suppression set (one MULTI for
+every unsubscribe of a group commit, see groupcommit.py) and the person is told it
+worked; the process's queue applier (applier.py) writes the queue to the database in
+batches right after. When Redis cannot take an unsubscribe, it is written to the
+database directly; when neither can, the answer is an honest 503. This WSGI
+application serves the development servers (``lanyard serve unsubscribe``, the
+site's); production serves the same logic as ASGI (asgi.py)::
 
     gunicorn -c python:unsubscribe_web.gunicorn_conf 'unsubscribe_web.asgi:create_asgi_app()'
 """
@@ -20,7 +21,6 @@ import datetime as dt
 import enum
 import logging
 import sys
-from collections.abc import Callable
 
 import redis as redis_lib
 import sqlalchemy.exc
@@ -36,25 +36,24 @@ from digest.subscriptions import (
     SubscriptionCard,
     SubscriptionChange,
     SubscriptionNotFound,
-    subscription_change_enqueue,
     subscription_get,
-    subscription_resubscribe,
     subscription_suppress_many,
     subscription_unsubscribe_many,
-    subscription_unsuppress,
 )
 from digest.tokens import SubscriptionRef, TokenError, TokenSigner
+from digest.unsubscribe_queue import subscription_change_enqueue, subscription_changes_enqueue
 from digest.vocabulary import URL_PATHS, ChangeVia, SubscriptionAction, SubscriptionStatus
 
 from . import pages
+from .applier import QueueApplier
 from .forms import BadBody, BodyTooLarge, is_one_click, read_body
 from .groupcommit import CommitTimeout, GroupCommitter
 
 log = logging.getLogger("lanyard.unsubscribe_web")
 
 MAX_URL = 2048  # path and query; a real link is about 60 characters
-# How long a request waits for its group's commit before queueing its change in Redis
-# instead (a replay of a change that did commit meanwhile writes nothing).
+# How long a request waits for its group's write before queueing its change on its own
+# instead (a replay of a change that was written meanwhile writes nothing).
 COMMIT_DEADLINE = 10.0
 MAX_SUBSCRIPTION_ID = 2**63 - 1  # a bigint column: a larger id cannot name a subscription
 PURPOSES = {path: purpose for purpose, path in URL_PATHS.items()}
@@ -79,8 +78,8 @@ WRITE_FAILED = (ReadOnlyNow, CommitTimeout, *DATABASE_UNAVAILABLE)
 
 
 class Outcome(enum.Enum):
-    DONE = "done"  # in the database
-    QUEUED = "queued"  # durably in Redis, for a replay
+    DONE = "done"  # durably queued for the database, or in it
+    QUEUED = "queued"  # queued on its own after its group's write failed
     UNKNOWN = "unknown"  # no such subscription
     UNAVAILABLE = "unavailable"  # recorded nowhere: the person must try again
 
@@ -100,10 +99,11 @@ class UnsubscribeApp:
         self.redis = redis if redis is not None else connect(
             settings, socket_timeout=2, socket_connect_timeout=2, max_connections=pool_size * 4,
         )
-        # Unsubscribes of concurrent requests share one transaction (see groupcommit.py).
+        # Unsubscribes of concurrent requests share one write (see groupcommit.py).
         self.commits: GroupCommitter[tuple[int, str], bool] = GroupCommitter(
             self._unsubscribe_group, linger=group_linger,
         )
+        self.applier = QueueApplier(self.engine, self.redis, prefix=self.prefix)
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD", "GET")
@@ -209,54 +209,59 @@ class UnsubscribeApp:
         )
 
     def unsubscribe(self, ref: SubscriptionRef, via: str) -> Outcome:
-        return self._write(ref, SubscriptionAction.UNSUBSCRIBE, via, lambda: self.commits.submit(
-            (ref.subscription_id, via), timeout=COMMIT_DEADLINE,
-        ))
+        try:
+            self.commits.submit((ref.subscription_id, via), timeout=COMMIT_DEADLINE)
+        except SubscriptionNotFound:
+            return Outcome.UNKNOWN
+        except WRITE_FAILED as error:
+            return self.queue(ref, SubscriptionAction.UNSUBSCRIBE, via, error)
+        return Outcome.DONE
 
     def _unsubscribe_group(self, asks: list[tuple[int, str]]) -> list[bool | SubscriptionNotFound]:
-        """The committer's write: one read-only check, one transaction, one Redis command
-        for a whole group. An error raised here reaches every request of the group, which
-        then queues its own change."""
+        """The group commit's write: the whole group queued in one MULTI (durable once
+        Redis has it; the applier writes it to the database right after). An error
+        raised here reaches every request of the group, which then queues its own change."""
+        now = dt.datetime.now(dt.UTC)
+        changes = [SubscriptionChange(i, SubscriptionAction.UNSUBSCRIBE, via, now) for i, via in asks]
+        try:
+            subscription_changes_enqueue(self.redis, prefix=self.prefix, changes=changes)
+        except redis_lib.RedisError as error:
+            log.warning("unsubscribe endpoint: Redis unavailable (%s); %d unsubscribes written to the "
+                        "database directly", _brief(error), len(asks))
+            return self._unsubscribe_now(asks)
+        self.applier.poke()
+        return [True] * len(asks)
+
+    def _unsubscribe_now(self, asks: list[tuple[int, str]]) -> list[bool | SubscriptionNotFound]:
+        """Redis is away: the group in one database statement instead."""
         if read_only_get(self.redis, prefix=self.prefix).on:
-            # Read-only mode (a deploy): the database may be migrating; queue, as when it is down.
+            # Read-only mode (a deploy): the database may be migrating.
             raise ReadOnlyNow("lanyard is read-only")
         changed = subscription_unsubscribe_many(self.engine, asks=asks)
         try:
             subscription_suppress_many(self.redis, prefix=self.prefix, subscription_ids=sorted(changed))
-        except redis_lib.RedisError as error:
+        except redis_lib.RedisError:
             # The database has them, so nothing is lost: the next batch's plan skips
             # them; only a batch running right now might still send one more.
             log.warning("unsubscribe endpoint: %d subscriptions unsubscribed, but not added to the "
-                        "suppression set (%s)", len(changed), _brief(error))
+                        "suppression set", len(changed))
         return [changed[i] if i in changed else SubscriptionNotFound(i) for i, _ in asks]
 
     def resubscribe(self, ref: SubscriptionRef, via: str) -> Outcome:
-        # Out of the suppression set first: were the database to say active while
-        # the set still held the id, the batches would skip this person for good.
+        """Queued like an unsubscribe (out of the suppression set in the same MULTI), so
+        it is applied after any unsubscribe of the same subscription still queued."""
+        change = SubscriptionChange(ref.subscription_id, SubscriptionAction.RESUBSCRIBE, via, dt.datetime.now(dt.UTC))
         try:
-            subscription_unsuppress(self.redis, prefix=self.prefix, subscription_id=ref.subscription_id)
+            subscription_change_enqueue(self.redis, prefix=self.prefix, change=change)
         except redis_lib.RedisError as error:
             log.warning("unsubscribe endpoint: cannot resubscribe %d, Redis unavailable (%s)",
                         ref.subscription_id, _brief(error))
             return Outcome.UNAVAILABLE
-        return self._write(ref, SubscriptionAction.RESUBSCRIBE, via, lambda: self._resubscribe_now(ref, via))
-
-    def _resubscribe_now(self, ref: SubscriptionRef, via: str) -> None:
-        if read_only_get(self.redis, prefix=self.prefix).on:
-            raise ReadOnlyNow("lanyard is read-only")
-        subscription_resubscribe(self.engine, subscription_id=ref.subscription_id, via=via)
-
-    def _write(self, ref: SubscriptionRef, action: str, via: str, apply: Callable[[], object]) -> Outcome:
-        try:
-            apply()
-        except SubscriptionNotFound:
-            return Outcome.UNKNOWN
-        except WRITE_FAILED as error:
-            return self.queue(ref, action, via, error)
+        self.applier.poke()
         return Outcome.DONE
 
     def queue(self, ref: SubscriptionRef, action: str, via: str, error: BaseException) -> Outcome:
-        """A change the database could not take (``error``): queued in Redis for the replay."""
+        """A change whose group write failed (``error``): queued in Redis on its own."""
         change = SubscriptionChange(ref.subscription_id, action, via, dt.datetime.now(dt.UTC))
         try:
             subscription_change_enqueue(self.redis, prefix=self.prefix, change=change)
@@ -270,9 +275,14 @@ class UnsubscribeApp:
                 _brief(redis_error),
             )
             return Outcome.UNAVAILABLE
-        log.warning("unsubscribe endpoint: database unavailable (%s); %s of subscription %d queued for replay",
+        self.applier.poke()
+        log.warning("unsubscribe endpoint: write failed (%s); %s of subscription %d queued on its own",
                     _brief(error), action, ref.subscription_id)
         return Outcome.QUEUED
+
+    def close(self) -> None:
+        """Stop the queue applier (after its pass under way)."""
+        self.applier.close()
 
 
 def create_app(settings: Settings | None = None, **options) -> UnsubscribeApp:

@@ -3,12 +3,13 @@
 
 One event loop per worker process serves every connection. The one-click unsubscribe
 POST, the hot path, stays on the loop: its body, its token and its page are a little
-CPU each, and its write joins the loop's group commit (groupcommit.py
-``LoopGroupCommitter``): up to COMMIT_WRITERS writer threads, each met twice per group
-rather than twice per request, which under gunicorn's threaded worker cost more CPU than
-the request itself.
+CPU each, and its write (queueing it in Redis, app.py) joins the loop's group commit
+(groupcommit.py ``LoopGroupCommitter``): up to COMMIT_WRITERS writer threads, each met
+twice per group rather than twice per request, which under gunicorn's threaded worker
+cost more CPU than the request itself. The process's queue applier (applier.py) writes
+the queue to the database behind them.
 ``/healthz`` is answered on the loop too. Everything else (the confirmation page's
-database read, resubscribes, ``/readyz``, queueing a change when the database is away)
+database read, resubscribes, ``/readyz``, queueing a change whose group failed)
 blocks, so it runs as in the WSGI app, on a small thread pool, with the same pages.
 """
 
@@ -29,9 +30,11 @@ from .forms import MAX_BODY, is_one_click
 from .groupcommit import LoopGroupCommitter
 
 log = logging.getLogger("lanyard.unsubscribe_web")
-# Groups committed at once per worker process (each a writer thread and a database
-# connection): their commits' waits overlap (measured: bench/unsubscribe.py).
-COMMIT_WRITERS = 3
+# Groups written at once per worker process (each a writer thread). Three overlapped the
+# waits of PostgreSQL commits when the groups were written there; a group's Redis MULTI
+# is short, and one writer measured the same as three (bench/unsubscribe.py) with bigger
+# groups and fewer threads.
+COMMIT_WRITERS = 1
 
 UNSUBSCRIBE_PREFIX = "/u/"
 
@@ -106,9 +109,11 @@ class AsgiEndpoint:
                 return
 
     def close(self) -> None:
-        """Wait for the group being written and the blocking calls under way."""
+        """Wait for the group being written, the blocking calls under way and the
+        queue applier's pass."""
         self.commits.close()
         self.blocking.shutdown(wait=True)
+        self.app.close()
 
 
 def create_asgi_app(**options) -> AsgiEndpoint:

@@ -37,6 +37,11 @@ graceful_timeout = 20
 access_log_format = '%(h)s "%(m)s" %(s)s %(B)s %(M)sms'
 # Several copies may run on one machine; gunicorn's control socket has one fixed path.
 control_socket_disable = True
+# Each worker listens on a socket of its own (SO_REUSEPORT), so the kernel spreads new
+# connections over the workers: on one shared socket, the first worker to wake took
+# every connection waiting (asyncio accepts all it can), and one core served them all.
+# (A second copy started on the same port by mistake shares it rather than failing.)
+reuse_port = True
 
 # Logs as the site and the workers write them (console lines, or JSON with LANYARD_LOG_FORMAT=json).
 # A bad LANYARD_* value stops gunicorn here, in its master, with one line.

@@ -113,7 +113,7 @@ class RedisKeys:
         return GraphKeys(self.prefix, generation)
 
     # Unsubscribes: subscription ids the running batch must not mail (checked before
-    # each send), and unsubscribes accepted while the database was down, to replay.
+    # each send), and the changes the endpoint accepted, queued for the database.
     @property
     def unsubscribe_suppressed(self) -> str:
         return f"{self.prefix}unsub:suppressed"
@@ -122,8 +122,8 @@ class RedisKeys:
     def unsubscribe_pending(self) -> str:
         return f"{self.prefix}unsub:pending"
 
-    # The replay moves one pending entry at a time into this list and removes it only
-    # once the database has it, so a replay that dies midway loses nothing.
+    # The replay moves pending entries a batch at a time into this list and removes them
+    # only once the database has them, so a replay that dies midway loses nothing.
     @property
     def unsubscribe_processing(self) -> str:
         return f"{self.prefix}unsub:processing"

@@ -13,7 +13,7 @@ def unsubscribe():
 @click.pass_obj
 def replay(app, limit):
     """Apply the unsubscribes queued in Redis while the database was unreachable."""
-    from digest.subscriptions import unsubscribe_queue_length, unsubscribe_replay
+    from digest.unsubscribe_queue import unsubscribe_queue_length, unsubscribe_replay
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     prefix = app.settings.redis.prefix

@@ -8,18 +8,21 @@ import logging
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from digest.stores import db
 from digest.stores.keys import RedisKeys
 from digest.subscriptions import (
     SubscriptionChange,
     SubscriptionNotFound,
-    subscription_change_enqueue,
     subscription_get,
     subscription_resubscribe,
     subscription_unsubscribe,
     subscription_unsubscribe_many,
+)
+from digest.unsubscribe_queue import (
+    subscription_change_enqueue,
+    subscription_changes_enqueue,
     unsubscribe_queue_length,
     unsubscribe_replay,
 )
@@ -241,3 +244,75 @@ def test_a_group_on_an_autocommit_engine_is_committed_and_connections_come_back_
     assert [row[1:] for row in audit(engine)] == [
         ("unsubscribe", "one_click"), ("resubscribe", "link"), ("unsubscribe", "link"),
     ]
+
+
+def more_subscriptions(engine, count: int) -> list[int]:
+    ids = []
+    with engine.begin() as connection:
+        for n in range(count):
+            person_id = make_person(connection, name=f"Kay {n}", handle=f"kay{n}")
+            ids.append(make_subscription(connection, person_id, email=f"kay{n}@example.com"))
+    return ids
+
+
+def test_a_batch_keeps_each_subscriptions_changes_in_order(engine, redis_client, subscription_id):
+    """Runs of unsubscribes are applied together (on PostgreSQL one statement each), a
+    resubscribe between them on its own, so a subscription's changes keep their order."""
+    a, b, c = subscription_id, *more_subscriptions(engine, 2)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    queued = [(a, "unsubscribe"), (b, "unsubscribe"), (a, "resubscribe"), (a, "unsubscribe"), (c, "unsubscribe")]
+    subscription_changes_enqueue(redis_client, prefix=PREFIX, changes=[
+        change(i, action, "link", at=start + dt.timedelta(minutes=n)) for n, (i, action) in enumerate(queued)
+    ])
+    assert {int(i) for i in redis_client.smembers(KEYS.unsubscribe_suppressed)} == {a, b, c}
+    checkouts: list[object] = []
+    event.listen(engine, "checkout", lambda *args: checkouts.append(args))
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 5
+    if engine.dialect.name == "postgresql":
+        assert len(checkouts) == 3  # [a, b], then a's resubscribe, then [a, c]
+    assert [status(engine, i) for i in (a, b, c)] == ["unsubscribed"] * 3
+    assert [row[:2] for row in audit(engine) if row[0] == a] == [
+        (a, "unsubscribe"), (a, "resubscribe"), (a, "unsubscribe"),
+    ]
+    e = db.unsubscribe_event.c
+    with engine.connect() as connection:  # each audit row carries the time the person asked
+        times = connection.execute(select(e.created_at).where(e.subscription_id == c)).scalars().all()
+    assert [moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment for moment in times] == [
+        start + dt.timedelta(minutes=4)
+    ]
+
+
+def test_a_batch_applied_again_after_a_crash_writes_nothing_more(engine, redis_client, subscription_id):
+    """A replay that died after its commit but before trimming its batch leaves the batch
+    in the processing list: the next replay applies it again, and nothing changes."""
+    a, b = subscription_id, *more_subscriptions(engine, 1)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    changes = [change(a, at=start), change(b, at=start), change(a, "resubscribe", "link", at=start + dt.timedelta(1))]
+    subscription_changes_enqueue(redis_client, prefix=PREFIX, changes=changes)
+    raws = redis_client.lrange(KEYS.unsubscribe_pending, 0, -1)
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 3
+    before = audit(engine)
+    redis_client.rpush(KEYS.unsubscribe_processing, *raws)  # the dead replay's batch, committed, never trimmed
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 3
+    assert audit(engine) == before
+    assert (status(engine, a), status(engine, b)) == ("active", "unsubscribed")
+    assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 0
+
+
+def test_a_replay_takes_batches_of_at_most_replay_batch(engine, redis_client, subscription_id, monkeypatch):
+    import digest.unsubscribe_queue as subscriptions
+
+    ids = [subscription_id, *more_subscriptions(engine, 6)]
+    monkeypatch.setattr(subscriptions, "REPLAY_BATCH", 3)
+    subscription_changes_enqueue(redis_client, prefix=PREFIX, changes=[change(i) for i in ids])
+    seen: list[int] = []
+    real = subscriptions._replay_entries
+
+    def counted(engine, raws):
+        seen.append(len(raws))
+        return real(engine, raws)
+
+    monkeypatch.setattr(subscriptions, "_replay_entries", counted)
+    assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 7
+    assert seen == [3, 3, 1]
+    assert {status(engine, i) for i in ids} == {"unsubscribed"}

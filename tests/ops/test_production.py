@@ -555,9 +555,7 @@ def test_deployed_behind_nginx_a_person_signs_up_follows_gets_mail_and_unsubscri
         assert not {link: status for link, status in broken.items() if status != 200}
         one_click = anonymous.client.post(anonymous.path_of(unsubscribe), data={"List-Unsubscribe": "One-Click"})
         assert one_click.status_code == 200 and "unsubscribed" in one_click.text
-        with engine.connect() as c:
-            assert c.execute(text("SELECT status FROM subscription WHERE email = 'newbie@example.com'")).scalar_one() \
-                == "unsubscribed"
+        wait_for("the unsubscribe applied", lambda: newbie_status(engine) == "unsubscribed")
 
         urls = page_types(engine)
         assert not walk([person, anonymous], urls)
@@ -576,3 +574,8 @@ def test_deployed_behind_nginx_a_person_signs_up_follows_gets_mail_and_unsubscri
         engine.dispose()
     for name in ("site", "unsubscribe"):
         assert "Traceback" not in processes.log(name), processes.log(name)
+
+
+def newbie_status(engine) -> str:
+    with engine.connect() as c:
+        return c.execute(text("SELECT status FROM subscription WHERE email = 'newbie@example.com'")).scalar_one()

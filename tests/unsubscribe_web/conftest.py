@@ -9,6 +9,7 @@ import itertools
 import socket
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -20,6 +21,7 @@ from gunicorn.glogging import Logger
 
 from digest.stores import db
 from digest.tokens import SubscriptionRef, TokenSigner
+from digest.unsubscribe_queue import unsubscribe_queue_length
 from unsubscribe_web.app import create_app
 from unsubscribe_web.asgi import AsgiEndpoint
 from unsubscribe_web.devserver import make_dev_server
@@ -47,7 +49,8 @@ def server(request):
 
 @contextmanager
 def running(app):
-    """Serve ``app`` on a free loopback port, on the server the test runs under; yields its base URL."""
+    """Serve ``app`` on a free loopback port, on the server the test runs under; yields its
+    base URL. The app (its queue applier) is closed afterwards."""
     if _serving["server"] == "asgi":
         with running_asgi(AsgiEndpoint(app)) as url:
             yield url
@@ -61,6 +64,16 @@ def running(app):
         server.shutdown()
         server.server_close()
         thread.join(5)
+        app.close()
+
+
+def wait_applied(redis_client, prefix: str = "lanyard:", timeout: float = 20.0) -> None:
+    """Wait until the endpoint's queue applier has written every queued change to the
+    database (the queue, processing list included, is empty only after its commit)."""
+    deadline = time.monotonic() + timeout
+    while unsubscribe_queue_length(redis_client, prefix=prefix):
+        assert time.monotonic() < deadline, "the queued changes were not applied in time"
+        time.sleep(0.01)
 
 
 @contextmanager

@@ -13,13 +13,14 @@ from sqlalchemy import event, select
 
 from digest.stores import db
 from digest.stores.keys import RedisKeys
-from digest.subscriptions import SubscriptionNotFound, unsubscribe_queue_length, unsubscribe_replay
+from digest.subscriptions import SubscriptionNotFound
 from digest.tokens import SubscriptionRef, TokenSigner
+from digest.unsubscribe_queue import unsubscribe_queue_length, unsubscribe_replay
 from tests.conftest import TEST_SECRET, django_migrate
 from tests.faults.servers import PostgresCluster
 from unsubscribe_web.app import UnsubscribeApp, create_app
 
-from .conftest import NOW, running
+from .conftest import NOW, running, wait_applied
 from .token_corpus import mutated_tokens
 
 # Every test here runs on the development server (WSGI) and on production's ASGI protocol.
@@ -108,10 +109,10 @@ def test_one_click_post_unsubscribes(endpoint, engine, redis_client, signer, mak
     assert response.status_code == 200 and not response.history
     assert_secure(response)
     assert "You are unsubscribed" in response.text
+    assert suppressed(redis_client) == {ref.subscription_id}  # a running batch skips it from the answer on
+    wait_applied(redis_client)
     assert status_of(engine, ref) == "unsubscribed"
     assert audit_rows(engine) == [("unsubscribe", "one_click")]
-    assert suppressed(redis_client) == {ref.subscription_id}
-    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
     assert signer.verify("resubscribe", resubscribe_action(response.text)) == ref
 
 
@@ -122,6 +123,7 @@ def test_the_button_unsubscribes_via_link_and_twice_is_once(endpoint, engine, re
     second = endpoint.post(url, data=ONE_CLICK)
     assert first.status_code == second.status_code == 200
     assert "You are unsubscribed" in second.text
+    wait_applied(redis_client)
     assert audit_rows(engine) == [("unsubscribe", "link")]
     assert status_of(engine, ref) == "unsubscribed" and status_of(engine, other) == "active"
     assert suppressed(redis_client) == {ref.subscription_id}
@@ -134,6 +136,7 @@ def test_resubscribe_undoes_and_get_does_not(endpoint, engine, redis_client, sig
     ref = make_subscription()
     done = endpoint.post(f"/u/{signer.sign('unsubscribe', ref)}", data=ONE_CLICK)
     resubscribe_url = f"/r/{resubscribe_action(done.text)}"
+    wait_applied(redis_client)
     asked = endpoint.get(resubscribe_url)
     assert asked.status_code == 200 and "Resubscribe to the daily digest?" in asked.text
     assert_secure(asked)
@@ -141,6 +144,8 @@ def test_resubscribe_undoes_and_get_does_not(endpoint, engine, redis_client, sig
     response = endpoint.post(resubscribe_url)
     assert response.status_code == 200 and "subscribed again" in response.text
     assert_secure(response)
+    assert suppressed(redis_client) == set()
+    wait_applied(redis_client)
     assert status_of(engine, ref) == "active"
     assert audit_rows(engine) == [("unsubscribe", "one_click"), ("resubscribe", "link")]
     assert suppressed(redis_client) == set()
@@ -148,14 +153,32 @@ def test_resubscribe_undoes_and_get_does_not(endpoint, engine, redis_client, sig
     token = re.search(r'action="\.\./u/([^"]+)"', response.text).group(1)
     assert signer.verify("unsubscribe", token) == ref
     assert endpoint.post(resubscribe_url).status_code == 200  # idempotent too
+    wait_applied(redis_client)
     assert len(audit_rows(engine)) == 2
+
+
+def test_a_resubscribe_right_after_an_unsubscribe_still_queued_wins(
+    settings, engine, redis_client, signer, make_subscription
+):
+    """Both go through the one queue, in the order they came: the unsubscribe not yet
+    applied cannot undo the resubscribe that followed it."""
+    ref = make_subscription()
+    app = create_app(settings, engine=engine, redis=redis_client)
+    app.applier.close()  # nothing applied until this test says so
+    with running(app) as url:
+        done = httpx.post(f"{url}/u/{signer.sign('unsubscribe', ref)}", data=ONE_CLICK)
+        again = httpx.post(f"{url}/r/{resubscribe_action(done.text)}")
+    assert again.status_code == 200 and "subscribed again" in again.text
+    assert suppressed(redis_client) == set()
+    assert status_of(engine, ref) == "active" and unsubscribe_queue_length(redis_client, prefix="lanyard:") == 2
+    assert unsubscribe_replay(engine, redis_client, prefix="lanyard:") == 2
+    assert status_of(engine, ref) == "active"
+    assert audit_rows(engine) == [("unsubscribe", "one_click"), ("resubscribe", "link")]
 
 
 def test_broken_links_get_400_and_change_nothing(endpoint, engine, redis_client, signer, make_subscription):
     ref = make_subscription()
-    unknown = SubscriptionRef(ref.subscription_id + 1000, "daily")
     for path in (
-        f"/u/{signer.sign('unsubscribe', unknown)}",  # genuine, but no such subscription
         f"/u/{signer.sign('resubscribe', ref)}",  # the other purpose
         f"/r/{signer.sign('unsubscribe', ref)}",
         f"/u/{signer.sign('unsubscribe', ref)[:-3]}",  # cut off in the email
@@ -173,6 +196,19 @@ def test_broken_links_get_400_and_change_nothing(endpoint, engine, redis_client,
     assert audit_rows(engine) == []
     assert suppressed(redis_client) == set()
     assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+
+
+def test_a_genuine_link_to_a_deleted_subscription(endpoint, engine, redis_client, signer, make_subscription, caplog):
+    """The page asks nothing of a subscription that is gone; an unsubscribe from it is
+    said to be done (nothing can be mailed to it) and the applier drops it with a line."""
+    gone = SubscriptionRef(make_subscription().subscription_id + 1000, "daily")
+    url = f"/u/{signer.sign('unsubscribe', gone)}"
+    assert endpoint.get(url).status_code == 400
+    response = endpoint.post(url, data=ONE_CLICK)
+    assert response.status_code == 200 and "You are unsubscribed" in response.text
+    wait_applied(redis_client)
+    assert audit_rows(engine) == []
+    assert f"dropped the unsubscribe of subscription {gone.subscription_id}" in caplog.text
 
 
 def test_a_thousand_mutated_tokens_are_all_refused(endpoint, engine, redis_client, signer, make_subscription):
@@ -204,6 +240,7 @@ def test_keys_rotate(make_settings, database_url, engine, redis_client, make_sub
         new_token = TokenSigner(rotated.secret_keys).sign("unsubscribe", other)
         assert new_token != TokenSigner([old_key]).sign("unsubscribe", other)
         assert httpx.post(f"{url}/u/{new_token}", data=ONE_CLICK).status_code == 200
+        wait_applied(redis_client)
     assert status_of(engine, ref) == status_of(engine, other) == "unsubscribed"
     # Once the old key is dropped, its links stop working.
     retired = make_settings(database_url=database_url, secret_keys=new_key)
@@ -233,6 +270,7 @@ def test_simultaneous_posts_for_one_token_write_one_audit_row(
     for thread in threads:
         thread.join()
     assert statuses == [200] * 24
+    wait_applied(redis_client)
     assert audit_rows(engine) == [("unsubscribe", "one_click")]
     assert status_of(engine, ref) == "unsubscribed"
     assert suppressed(redis_client) == {ref.subscription_id}
@@ -384,7 +422,9 @@ def test_many_concurrent_posts_each_subscription_unsubscribed_once(
         thread.start()
     for thread in threads:
         thread.join()
-    assert answers == [(200, True)] * len(urls)  # every answer true: each is committed
+    assert answers == [(200, True)] * len(urls)  # every answer true: each is durably queued
+    assert suppressed(redis_client) == {ref.subscription_id for ref in refs}
+    wait_applied(redis_client)
     for ref in refs:
         assert audit_rows(engine, ref) == [("unsubscribe", "one_click")]
         assert status_of(engine, ref) == "unsubscribed"
@@ -392,10 +432,39 @@ def test_many_concurrent_posts_each_subscription_unsubscribed_once(
     assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
 
 
-def test_a_group_is_one_transaction_and_applies_each_subscription_once(
+def test_a_group_is_one_multi_and_the_replay_applies_each_subscription_once(
     settings, engine, redis_client, make_subscription
 ):
     app = create_app(settings, engine=engine, redis=redis_client)
+    app.applier.close()  # this test applies the queue itself
+    first, second = make_subscription(), make_subscription()
+    already = make_subscription(status="unsubscribed")
+    missing = second.subscription_id + 1000
+    group = [(first.subscription_id, "one_click"), (second.subscription_id, "link"), (first.subscription_id, "link"),
+             (already.subscription_id, "one_click"), (missing, "link")]
+    checkouts: list[object] = []
+    event.listen(engine, "checkout", lambda *args: checkouts.append(args))
+
+    assert app._unsubscribe_group(group) == [True] * 5  # durably queued: the answers may say done
+    assert checkouts == []  # no database for the group
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 5
+    assert suppressed(redis_client) == {first.subscription_id, second.subscription_id, already.subscription_id, missing}
+
+    assert unsubscribe_replay(engine, redis_client, prefix="lanyard:") == 4  # the missing one dropped
+    assert audit_rows(engine, first) == [("unsubscribe", "one_click")]  # asked twice, applied once
+    assert audit_rows(engine, second) == [("unsubscribe", "link")]
+    assert audit_rows(engine, already) == []
+    assert status_of(engine, first) == status_of(engine, second) == "unsubscribed"
+
+    app._unsubscribe_group(group)  # a repeat writes nothing
+    assert unsubscribe_replay(engine, redis_client, prefix="lanyard:") == 4
+    assert len(audit_rows(engine)) == 2
+    assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
+
+
+def test_with_redis_away_a_group_is_one_transaction(make_settings, database_url, engine, make_subscription):
+    no_redis = make_settings(database_url=database_url, redis_url=f"redis://127.0.0.1:{dead_port()}/0")
+    app = create_app(no_redis, engine=engine)
     first, second = make_subscription(), make_subscription()
     already = make_subscription(status="unsubscribed")
     missing = second.subscription_id + 1000
@@ -411,13 +480,13 @@ def test_a_group_is_one_transaction_and_applies_each_subscription_once(
     assert audit_rows(engine, first) == [("unsubscribe", "one_click")]  # asked twice, applied once
     assert audit_rows(engine, second) == [("unsubscribe", "link")]
     assert audit_rows(engine, already) == []
-    assert suppressed(redis_client) == {first.subscription_id, second.subscription_id, already.subscription_id}
 
     checkouts.clear()
     again = app._unsubscribe_group(group)  # a repeat writes nothing
     assert len(checkouts) == 1
     assert again[:4] == [False, False, False, False] and isinstance(again[4], SubscriptionNotFound)
     assert len(audit_rows(engine)) == 2
+    app.close()
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ from tests.factories import make_attendance, make_event, make_follow, make_perso
 from unsubscribe_web.app import create_app
 from unsubscribe_web.devserver import make_dev_server
 
+from .conftest import wait_applied
+
 DAY = dt.date(2026, 12, 1)
 PREFIX = "lanyard:"
 
@@ -34,7 +36,8 @@ def test_a_one_click_unsubscribe_mid_run_stops_the_next_email(
     server = make_dev_server(None, "127.0.0.1", 0, quiet=True)
     url = f"http://127.0.0.1:{server.server_port}"
     settings = make_settings(database_url=database_url, mail_url=smtp_server.url, unsubscribe_url=url)
-    server.set_app(create_app(settings, engine=engine, redis=redis_client))
+    app = create_app(settings, engine=engine, redis=redis_client)
+    server.set_app(app)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
 
@@ -82,6 +85,7 @@ def test_a_one_click_unsubscribe_mid_run_stops_the_next_email(
         assert link.startswith(f"{url}/u/")
         assert httpx.get(link).status_code == 200
         assert httpx.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+        wait_applied(redis_client, PREFIX)
         with engine.connect() as c:
             s = db.subscription.c
             statuses = dict(c.execute(select(s.id, s.status)).all())
@@ -89,3 +93,4 @@ def test_a_one_click_unsubscribe_mid_run_stops_the_next_email(
     finally:
         server.shutdown()
         server.server_close()
+        app.close()

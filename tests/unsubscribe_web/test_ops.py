@@ -10,7 +10,7 @@ from sqlalchemy import select
 from digest.ops.readonly import read_only_set
 from digest.stores import db
 from digest.stores.keys import RedisKeys
-from digest.subscriptions import unsubscribe_queue_length, unsubscribe_replay
+from digest.unsubscribe_queue import unsubscribe_queue_length, unsubscribe_replay
 from unsubscribe_web.app import create_app
 
 from .conftest import running
