@@ -21,6 +21,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import redis as redis_lib
+
 from digest.subscriptions import SubscriptionNotFound
 from digest.vocabulary import ChangeVia, SubscriptionAction
 
@@ -119,7 +121,24 @@ class AsgiEndpoint:
 def create_asgi_app(**options) -> AsgiEndpoint:
     """gunicorn's factory (``'unsubscribe_web.asgi:create_asgi_app()'``): each worker
     process builds its own app, engine, Redis connections and writer thread."""
-    return AsgiEndpoint(create_app(**options))
+    endpoint = AsgiEndpoint(create_app(**options))
+    if warning := redis_persistence_warning(endpoint.app.redis):
+        log.warning("unsubscribe endpoint: %s", warning)
+    return endpoint
+
+
+def redis_persistence_warning(redis: redis_lib.Redis) -> str | None:
+    """What the operator must hear when Redis would lose answered unsubscribes on a
+    restart (they wait there until the queue applier writes them); None when it keeps
+    them, or cannot be asked (``CONFIG`` refused by a managed Redis, or Redis away)."""
+    try:
+        appendonly = redis.config_get("appendonly").get("appendonly")
+    except redis_lib.RedisError:
+        return None
+    if appendonly in ("no", b"no"):
+        return ("Redis runs without appendonly: unsubscribes answered but not yet written to the database "
+                "would be lost if it restarted (set appendonly yes)")
+    return None
 
 
 async def _read_body(receive) -> bytes:

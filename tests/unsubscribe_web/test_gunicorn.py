@@ -73,6 +73,7 @@ def test_documented_gunicorn_command_serves(database_url, engine, make_subscript
         process.terminate()
         _, stderr = process.communicate(timeout=30)
     assert "Traceback" not in stderr
+    assert "Redis runs without appendonly" in stderr  # the test server's: the operator hears of it at start
     assert token not in stderr  # tokens are secrets: not even in the access log
     assert audit_vias(engine) == ["one_click"]
 

