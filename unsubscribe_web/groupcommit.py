@@ -1,11 +1,11 @@
 """Group commit: the writes of concurrent requests in one worker process, gathered by
 one committer thread and committed together.
 
-Every one-click unsubscribe must be committed before its answer says so, and a commit
-is the dear part (a round trip, a WAL flush, and the statement's own work on both
-sides). Under load, many requests of one gunicorn worker wait at the same moment: the
-committer takes all of them (up to ``max_items``) and hands them to ``write`` as one
-list, so they share one transaction. Each request waits on its own slot, with a
+Every one-click unsubscribe must be durable before its answer says so (queued in Redis,
+app.py), and each write is a round trip with a little work on both sides. Under load,
+many requests of one gunicorn worker wait at the same moment: the committer takes all
+of them (up to ``max_items``) and hands them to ``write`` as one list, so they share
+one write (one MULTI). Each request waits on its own slot, with a
 deadline, and gets its own result or error; a request never hears "done" for a write
 that failed.
 

@@ -6,10 +6,11 @@ Settings come from the ``LANYARD_*`` environment like every other part of lanyar
 these defaults can be overridden on the command line or with ``GUNICORN_CMD_ARGS``.
 
 Each request is a little CPU (verify a signature, render a small page) and a little
-waiting (an unsubscribe waits for its group's commit, see groupcommit.py). gunicorn's
-``asgi`` worker serves every connection of a process on one event loop, and the
-one-click POST stays on it up to its commit, which a writer thread does for the whole
-group (a few groups at once, asgi.py COMMIT_WRITERS): under gunicorn's threaded worker
+waiting (an unsubscribe waits for its group to be queued in Redis, see groupcommit.py).
+gunicorn's ``asgi`` worker serves every connection of a process on one event loop, and
+the one-click POST stays on it until queued, which a writer thread does for the whole
+group (asgi.py COMMIT_WRITERS); a queue applier thread writes the queue to the database
+behind the answers (applier.py). Under gunicorn's threaded worker
 the hand-overs between a request's thread, the committer and the poller cost more CPU
 than the request itself (about 9 thread switches per POST against 2 here). The blocking
 rest (the confirmation page's read, resubscribes, ``/readyz``) runs on a small thread

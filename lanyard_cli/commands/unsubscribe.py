@@ -5,14 +5,15 @@ import click
 
 @click.group()
 def unsubscribe():
-    """Unsubscribes: replay those queued while the database was down; print links."""
+    """Unsubscribes: apply the changes still queued (after an outage); print links."""
 
 
 @unsubscribe.command()
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Replay at most this many.")
 @click.pass_obj
 def replay(app, limit):
-    """Apply the unsubscribes queued in Redis while the database was unreachable."""
+    """Apply the changes the endpoint queued in Redis that its applier has not written yet
+    (after a database outage, or with no endpoint running)."""
     from digest.unsubscribe_queue import unsubscribe_queue_length, unsubscribe_replay
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
