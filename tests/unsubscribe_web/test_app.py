@@ -432,18 +432,31 @@ def test_many_concurrent_posts_each_subscription_unsubscribed_once(
     assert unsubscribe_queue_length(redis_client, prefix="lanyard:") == 0
 
 
-def test_a_group_is_one_multi_and_the_replay_applies_each_subscription_once(
-    settings, engine, redis_client, make_subscription
-):
-    app = create_app(settings, engine=engine, redis=redis_client)
-    app.applier.close()  # this test applies the queue itself
+def mixed_group(make_subscription):
+    """Two subscriptions (the first asked twice), one already unsubscribed, one missing id;
+    returns them and the group of asks."""
     first, second = make_subscription(), make_subscription()
     already = make_subscription(status="unsubscribed")
     missing = second.subscription_id + 1000
     group = [(first.subscription_id, "one_click"), (second.subscription_id, "link"), (first.subscription_id, "link"),
              (already.subscription_id, "one_click"), (missing, "link")]
+    return first, second, already, missing, group
+
+
+def checkouts_of(engine) -> list[object]:
+    """A list that grows by one each time ``engine`` hands out a connection."""
     checkouts: list[object] = []
     event.listen(engine, "checkout", lambda *args: checkouts.append(args))
+    return checkouts
+
+
+def test_a_group_is_one_multi_and_the_replay_applies_each_subscription_once(
+    settings, engine, redis_client, make_subscription
+):
+    app = create_app(settings, engine=engine, redis=redis_client)
+    app.applier.close()  # this test applies the queue itself
+    first, second, already, missing, group = mixed_group(make_subscription)
+    checkouts = checkouts_of(engine)
 
     assert app._unsubscribe_group(group) == [True] * 5  # durably queued: the answers may say done
     assert checkouts == []  # no database for the group
@@ -465,13 +478,8 @@ def test_a_group_is_one_multi_and_the_replay_applies_each_subscription_once(
 def test_with_redis_away_a_group_is_one_transaction(make_settings, database_url, engine, make_subscription):
     no_redis = make_settings(database_url=database_url, redis_url=f"redis://127.0.0.1:{dead_port()}/0")
     app = create_app(no_redis, engine=engine)
-    first, second = make_subscription(), make_subscription()
-    already = make_subscription(status="unsubscribed")
-    missing = second.subscription_id + 1000
-    group = [(first.subscription_id, "one_click"), (second.subscription_id, "link"), (first.subscription_id, "link"),
-             (already.subscription_id, "one_click"), (missing, "link")]
-    checkouts: list[object] = []
-    event.listen(engine, "checkout", lambda *args: checkouts.append(args))
+    first, second, already, missing, group = mixed_group(make_subscription)
+    checkouts = checkouts_of(engine)
 
     results = app._unsubscribe_group(group)
     assert results[:4] == [True, True, True, False]
