@@ -21,13 +21,14 @@ the endpoint has already answered, because the change was durable once queued.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 import redis as redis_lib
 from sqlalchemy import Engine
 
 from digest.unsubscribe_queue import unsubscribe_queue_length, unsubscribe_replay
+
+from .process_thread import ProcessThread
 
 log = logging.getLogger("lanyard.unsubscribe_web")
 
@@ -44,35 +45,22 @@ class QueueApplier:
         self.passes = 0  # replays run so far (tests read it)
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
+        self._thread = ProcessThread(self._run, name="lanyard-unsubscribe-apply")
 
     def poke(self) -> None:
         """Changes were queued: apply them soon."""
-        self._start()
+        if not self._stopping.is_set():
+            self._thread.ensure()
         self._wake.set()
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop after the pass under way (its batch is committed or left queued)."""
         self._stopping.set()
         self._wake.set()
-        if self._running():
-            assert self._thread is not None
-            self._thread.join(timeout)
+        self._thread.join(timeout)
 
-    def _start(self) -> None:
-        # A forked worker inherits the object but not the thread: start one per process.
-        if self._running() or self._stopping.is_set():
-            return
-        with self._lock:
-            if not self._running():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="lanyard-unsubscribe-apply", daemon=True)
-                self._thread.start()
-
-    def _running(self) -> bool:
-        return self._thread is not None and self._pid == os.getpid() and self._thread.is_alive()
+    def running(self) -> bool:
+        return self._thread.running()
 
     def _run(self) -> None:
         while not self._stopping.is_set():

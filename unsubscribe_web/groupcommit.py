@@ -21,7 +21,6 @@ latency; the first request after a larger group waits at most ``linger``.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections import deque
@@ -29,6 +28,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
+
+from .process_thread import ProcessThread
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -70,8 +71,7 @@ class GroupCommitter(Generic[Item, Result]):
         self._wanted = 0  # how many the group being gathered waits for (besides those coming)
         self._condition = threading.Condition()
         self._local = threading.local()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
+        self._thread = ProcessThread(self._run, name="lanyard-group-commit")
 
     @contextmanager
     def expect(self) -> Iterator[None]:
@@ -93,7 +93,7 @@ class GroupCommitter(Generic[Item, Result]):
         """Write ``item`` with the next group and return its result; :class:`CommitTimeout`
         after ``timeout`` seconds."""
         slot = _Slot(item)
-        self._start()
+        self._thread.ensure()
         with self._condition:
             if getattr(self._local, "expected", False):
                 self._local.expected = False
@@ -117,20 +117,6 @@ class GroupCommitter(Generic[Item, Result]):
         """Whether the group waiting now need not linger for more."""
         waiting = len(self._waiting)
         return waiting >= self.max_items or (self._coming <= 0 and waiting >= self._wanted)
-
-    def _start(self) -> None:
-        # A forked worker inherits the object but not the thread: start one per process
-        # (and again should it ever have died).
-        if self._running():
-            return
-        with self._condition:
-            if not self._running():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="lanyard-group-commit", daemon=True)
-                self._thread.start()
-
-    def _running(self) -> bool:
-        return self._thread is not None and self._pid == os.getpid() and self._thread.is_alive()
 
     def _run(self) -> None:
         while True:

@@ -91,14 +91,14 @@ def test_a_database_away_is_one_log_line_and_the_queue_waits(make_settings, redi
     assert caplog.text.count("cannot apply the queued changes yet") == 1  # not once per retry
     assert "Traceback" not in caplog.text
     assert unsubscribe_queue_length(redis_client, prefix=PREFIX) == 1  # kept for a later pass
-    assert not applier._running()
+    assert not applier.running()
 
 
 def test_after_close_a_poke_starts_nothing(engine, redis_client):
     applier = QueueApplier(engine, redis_client, prefix=PREFIX)
     applier.poke()
-    assert applier._running()
+    assert applier.running()
     applier.close()
-    assert not applier._running()
+    assert not applier.running()
     applier.poke()
-    assert not applier._running()
+    assert not applier.running()
