@@ -2,8 +2,8 @@
 database does not have yet.
 
 The endpoint queues each change durably in Redis (:func:`subscription_changes_enqueue`:
-the pending queue and the suppression set in one MULTI, for every request of a group
-commit at once) and :func:`unsubscribe_replay` applies the queue, in batches, in the
+the pending queue and the suppression set in one script call, for every request of a
+group commit at once) and :func:`unsubscribe_replay` applies the queue, in batches, in the
 order the changes came (the endpoint's queue applier right after; the scheduler and
 ``lanyard unsubscribe replay`` for what is left). A replay moves a batch into a
 processing list and trims it off only after the database has committed it, so a replay
@@ -40,10 +40,13 @@ REPLAY_LOCK_MS = 60_000  # a replay that died frees the queue for the next one a
 # unsubscribes, small enough that a batch re-applied after a crash is cheap.
 REPLAY_BATCH = 500
 
+# Queues changes with their suppression-set moves, both or neither (see the script).
+ENQUEUE_SCRIPT = lua("unsubscribe_enqueue")
+
 
 def subscription_change_enqueue(redis: redis_lib.Redis, *, prefix: str, change: SubscriptionChange) -> None:
     """Record a change durably in Redis for the replay, and apply it to the suppression
-    set, both or neither (one MULTI/EXEC)."""
+    set, both or neither (one script call)."""
     subscription_changes_enqueue(redis, prefix=prefix, changes=[change])
 
 
@@ -51,18 +54,25 @@ def subscription_changes_enqueue(
     redis: redis_lib.Redis, *, prefix: str, changes: Sequence[SubscriptionChange],
 ) -> None:
     """:func:`subscription_change_enqueue` for several changes, in their order, in one
-    MULTI/EXEC (one round trip for a whole group commit)."""
-    if not changes:
-        return
+    script call (one round trip for a whole group commit)."""
+    if changes:
+        redis.register_script(ENQUEUE_SCRIPT)(keys=enqueue_keys(prefix), args=enqueue_arguments(changes))
+
+
+def enqueue_keys(prefix: str) -> list[str]:
+    """The keys :data:`ENQUEUE_SCRIPT` writes: the suppression set and the pending queue."""
     keys = RedisKeys(prefix)
-    with redis.pipeline(transaction=True) as pipe:
-        for change in changes:
-            if change.action == SubscriptionAction.UNSUBSCRIBE:
-                pipe.sadd(keys.unsubscribe_suppressed, change.subscription_id)
-            else:
-                pipe.srem(keys.unsubscribe_suppressed, change.subscription_id)
-        pipe.rpush(keys.unsubscribe_pending, *(change.to_json() for change in changes))
-        pipe.execute()
+    return [keys.unsubscribe_suppressed, keys.unsubscribe_pending]
+
+
+def enqueue_arguments(changes: Sequence[SubscriptionChange]) -> list[int | str]:
+    """:data:`ENQUEUE_SCRIPT`'s arguments for ``changes`` (the endpoint's event loop
+    sends the same script with the same arguments on its own connection)."""
+    arguments: list[int | str] = []
+    for change in changes:
+        unsubscribe = 1 if change.action == SubscriptionAction.UNSUBSCRIBE else 0
+        arguments += (change.subscription_id, unsubscribe, change.to_json())
+    return arguments
 
 
 def unsubscribe_queue_length(redis: redis_lib.Redis, *, prefix: str) -> int:

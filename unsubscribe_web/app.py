@@ -4,7 +4,7 @@
 one-click POST or the page's own button); ``/r/<token>`` does the same for
 resubscribing. It keeps no state of its own: scale it by running more copies.
 
-A change is queued durably in Redis together with the suppression set (one MULTI for
+A change is queued durably in Redis together with the suppression set (one script call for
 every unsubscribe of a group commit, see groupcommit.py) and the person is told it
 worked; the process's queue applier (applier.py) writes the queue to the database in
 batches right after. When Redis cannot take an unsubscribe, it is written to the
@@ -218,19 +218,33 @@ class UnsubscribeApp:
         return Outcome.DONE
 
     def _unsubscribe_group(self, asks: list[tuple[int, str]]) -> list[bool | SubscriptionNotFound]:
-        """The group commit's write: the whole group queued in one MULTI (durable once
-        Redis has it; the applier writes it to the database right after). An error
+        """The group commit's write: the whole group queued in one script call (durable
+        once Redis has it; the applier writes it to the database right after). An error
         raised here reaches every request of the group, which then queues its own change."""
-        now = dt.datetime.now(dt.UTC)
-        changes = [SubscriptionChange(i, SubscriptionAction.UNSUBSCRIBE, via, now) for i, via in asks]
         try:
-            subscription_changes_enqueue(self.redis, prefix=self.prefix, changes=changes)
+            subscription_changes_enqueue(self.redis, prefix=self.prefix, changes=self.unsubscribes_asked(asks))
         except redis_lib.RedisError as error:
-            log.warning("unsubscribe endpoint: Redis unavailable (%s); %d unsubscribes written to the "
-                        "database directly", _brief(error), len(asks))
-            return self._unsubscribe_now(asks)
+            return self.unsubscribe_not_queued(asks, error)
+        return self.unsubscribe_queued(asks)
+
+    @staticmethod
+    def unsubscribes_asked(asks: list[tuple[int, str]]) -> list[SubscriptionChange]:
+        """A group's queue entries: each (subscription id, via), asked now."""
+        now = dt.datetime.now(dt.UTC)
+        return [SubscriptionChange(i, SubscriptionAction.UNSUBSCRIBE, via, now) for i, via in asks]
+
+    def unsubscribe_queued(self, asks: list[tuple[int, str]]) -> list[bool | SubscriptionNotFound]:
+        """A group is in the queue: the applier takes it from there."""
         self.applier.poke()
         return [True] * len(asks)
+
+    def unsubscribe_not_queued(
+        self, asks: list[tuple[int, str]], error: redis_lib.RedisError,
+    ) -> list[bool | SubscriptionNotFound]:
+        """Redis did not take a group (``error``): the database instead."""
+        log.warning("unsubscribe endpoint: Redis unavailable (%s); %d unsubscribes written to the "
+                    "database directly", _brief(error), len(asks))
+        return self._unsubscribe_now(asks)
 
     def _unsubscribe_now(self, asks: list[tuple[int, str]]) -> list[bool | SubscriptionNotFound]:
         """Redis is away: the group in one database statement instead."""
@@ -248,7 +262,7 @@ class UnsubscribeApp:
         return [changed[i] if i in changed else SubscriptionNotFound(i) for i, _ in asks]
 
     def resubscribe(self, ref: SubscriptionRef, via: str) -> Outcome:
-        """Queued like an unsubscribe (out of the suppression set in the same MULTI), so
+        """Queued like an unsubscribe (out of the suppression set in the same script call), so
         it is applied after any unsubscribe of the same subscription still queued."""
         change = SubscriptionChange(ref.subscription_id, SubscriptionAction.RESUBSCRIBE, via, dt.datetime.now(dt.UTC))
         try:

@@ -4,10 +4,9 @@
 One event loop per worker process serves every connection. The one-click unsubscribe
 POST, the hot path, stays on the loop: its body, its token and its page are a little
 CPU each, and its write (queueing it in Redis, app.py) joins the loop's group commit
-(groupcommit.py ``LoopGroupCommitter``): up to COMMIT_WRITERS writer threads, each met
-twice per group rather than twice per request, which under gunicorn's threaded worker
-cost more CPU than the request itself. The process's queue applier (applier.py) writes
-the queue to the database behind them.
+(groupcommit.py ``LoopGroupCommitter``), which sends each group on the loop's own
+Redis connection (queue_writer.py) rather than hand it to a thread. The process's
+queue applier (applier.py) writes the queue to the database behind them.
 ``/healthz`` is answered on the loop too. Everything else (the confirmation page's
 database read, resubscribes, ``/readyz``, queueing a change whose group failed)
 blocks, so it runs as in the WSGI app, on a small thread pool, with the same pages.
@@ -30,13 +29,9 @@ from . import pages
 from .app import COMMIT_DEADLINE, MAX_URL, WRITE_FAILED, Outcome, UnsubscribeApp, create_app
 from .forms import MAX_BODY, is_one_click
 from .groupcommit import LoopGroupCommitter
+from .queue_writer import QueueWriter
 
 log = logging.getLogger("lanyard.unsubscribe_web")
-# Groups written at once per worker process (each a writer thread). Three overlapped the
-# waits of PostgreSQL commits when the groups were written there; a group's Redis MULTI
-# is short, and one writer measured the same as three (bench/unsubscribe.py) with bigger
-# groups and fewer threads.
-COMMIT_WRITERS = 1
 
 UNSUBSCRIBE_PREFIX = "/u/"
 
@@ -51,8 +46,9 @@ class AsgiEndpoint:
     def __init__(self, app: UnsubscribeApp, *, threads: int = 8):
         self.app = app
         self.commits: LoopGroupCommitter[tuple[int, str], bool] = LoopGroupCommitter(
-            app._unsubscribe_group, deadline=COMMIT_DEADLINE, writers=COMMIT_WRITERS,
+            self._unsubscribe_group, deadline=COMMIT_DEADLINE,
         )
+        self.queue = QueueWriter(app.redis, prefix=app.prefix)
         self.blocking = ThreadPoolExecutor(threads, thread_name_prefix="lanyard-unsubscribe")
 
     async def __call__(self, scope, receive, send) -> None:
@@ -99,28 +95,44 @@ class AsgiEndpoint:
             )
         return self.app.answer(ref, purpose, outcome)
 
+    async def _unsubscribe_group(self, asks: list[tuple[int, str]]) -> list[bool | SubscriptionNotFound]:
+        """The group commit's write (app.py ``_unsubscribe_group``, on the loop): the
+        group queued on the loop's connection, or else written to the database."""
+        try:
+            await self.queue.enqueue(self.app.unsubscribes_asked(asks))
+        except redis_lib.RedisError as error:
+            return await asyncio.get_running_loop().run_in_executor(
+                self.blocking, self.app.unsubscribe_not_queued, asks, error,
+            )
+        return self.app.unsubscribe_queued(asks)
+
     async def _lifespan(self, receive, send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.stop()
                 self.close()
                 self.app.engine.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    async def stop(self) -> None:
+        """On the loop, before :meth:`close`: the groups queued so far written, and the
+        loop's Redis connection closed."""
+        await self.commits.close()
+        await self.queue.close()
+
     def close(self) -> None:
-        """Wait for the group being written, the blocking calls under way and the
-        queue applier's pass."""
-        self.commits.close()
+        """Wait for the blocking calls under way and the queue applier's pass."""
         self.blocking.shutdown(wait=True)
         self.app.close()
 
 
 def create_asgi_app(**options) -> AsgiEndpoint:
     """gunicorn's factory (``'unsubscribe_web.asgi:create_asgi_app()'``): each worker
-    process builds its own app, engine, Redis connections and writer thread."""
+    process builds its own app, engine and Redis connections."""
     endpoint = AsgiEndpoint(create_app(**options))
     if warning := redis_persistence_warning(endpoint.app.redis):
         log.warning("unsubscribe endpoint: %s", warning)

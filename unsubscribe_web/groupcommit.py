@@ -24,8 +24,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
@@ -155,79 +154,71 @@ class GroupCommitter(Generic[Item, Result]):
 
 class LoopGroupCommitter(Generic[Item, Result]):
     """Group commit for an asyncio server (the ``asgi`` worker): the requests are tasks of
-    one event loop, and ``writers`` writer threads write their groups.
+    one event loop, and ``write`` is a coroutine run on that loop too.
 
-    No linger and no thread per request: a request's task queues its item and awaits a
-    future. When fewer than ``writers`` groups are being written, the next turn of the
-    loop hands every item queued by then to a writer thread; while the writers are busy,
-    the requests that arrive queue for the next group, so the groups grow with the load
-    by themselves. The loop and a writer meet twice per group (the hand-over and the
-    answer), not twice per request. Several groups in flight overlap their commits' waits
-    (the WAL flush, the round trips): with one, the endpoint waited on the disk with its
-    CPUs half idle (measured under bench/unsubscribe.py). A group not written within
-    ``deadline`` seconds fails its requests with :class:`CommitTimeout` (its write may
-    still commit: a replay of it writes nothing).
+    No linger and no thread: a request's task queues its item and awaits a future. When
+    no group is being written, a writer task starts and, after the requests ready in
+    this turn of the loop have queued theirs, writes every item queued as one group;
+    the requests that arrive while a group is written queue for the next, so the groups
+    grow with the load by themselves, and the writer ends when nothing waits. A group
+    not written within ``deadline`` seconds fails its requests with
+    :class:`CommitTimeout` (its write may still commit: a replay of it writes nothing);
+    the next group waits for that write to end (``write`` must bound its own waits).
     """
 
     def __init__(
-        self, write: Callable[[list[Item]], list[Any]], *, deadline: float, max_items: int = 64, writers: int = 1,
+        self, write: Callable[[list[Item]], Awaitable[list[Any]]], *, deadline: float, max_items: int = 64,
     ):
         self.write = write
         self.deadline = deadline
         self.max_items = max_items
-        self.writers = writers
         self.groups = 0  # groups written so far (tests and benchmarks read it)
         self.last_size = 0
-        self.most_in_flight = 0  # the most groups written at once so far (tests read it)
         self._waiting: list[tuple[Item, asyncio.Future]] = []
-        self._in_flight = 0  # groups handed to writers and not answered yet, and a hand-over scheduled
-        self._writer = ThreadPoolExecutor(writers, thread_name_prefix="lanyard-group-commit")
+        self._writer: asyncio.Task | None = None
 
     async def submit(self, item: Item) -> Result:
         """Write ``item`` with the next group and return its result (or raise its error)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         self._waiting.append((item, future))
-        if self._in_flight < self.writers and len(self._waiting) == 1:
-            self._in_flight += 1
-            loop.call_soon(self._write_next, loop)  # after the requests ready in this turn
+        if self._writer is None:
+            self._writer = loop.create_task(self._write_waiting())
         return await future
 
-    def close(self) -> None:
-        self._writer.shutdown(wait=True)
+    async def close(self) -> None:
+        """Wait for the groups queued so far to be written."""
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
 
-    def _write_next(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Hand the waiting items to a writer; called holding one of the ``writers`` places."""
-        group = self._waiting[:self.max_items]
-        del self._waiting[:self.max_items]
-        if not group:
-            self._in_flight -= 1
-            return
-        self.groups += 1
-        self.last_size = len(group)
-        self.most_in_flight = max(self.most_in_flight, self._in_flight)
-        written = loop.run_in_executor(self._writer, self._write_group, [item for item, _ in group])
-        late = CommitTimeout(f"no commit within {self.deadline:g} s")
-        timer = loop.call_later(self.deadline, _settle_all, group, late)
-        written.add_done_callback(lambda done: self._answer(loop, group, done, timer))
-
-    def _write_group(self, items: list[Item]) -> list[Any]:
+    async def _write_waiting(self) -> None:
         try:
-            results = self.write(items)
-            if len(results) != len(items):
-                raise RuntimeError(f"group commit: {len(results)} results for {len(items)} items")
-        except Exception as error:  # every waiting request must hear of it
-            return [error] * len(items)
-        return results
+            await asyncio.sleep(0)  # the requests ready in this turn join the first group
+            while self._waiting:
+                group = self._waiting[:self.max_items]
+                del self._waiting[:self.max_items]
+                self.groups += 1
+                self.last_size = len(group)
+                await self._write_group(group)
+        finally:
+            self._writer = None
 
-    def _answer(self, loop: asyncio.AbstractEventLoop, group: list[tuple[Item, asyncio.Future]],
-                done: asyncio.Future, timer: asyncio.TimerHandle) -> None:
-        timer.cancel()
-        error = done.exception()
-        results = [error] * len(group) if error is not None else done.result()
+    async def _write_group(self, group: list[tuple[Item, asyncio.Future]]) -> None:
+        late = CommitTimeout(f"no commit within {self.deadline:g} s")
+        timer = asyncio.get_running_loop().call_later(self.deadline, _settle_all, group, late)
+        try:
+            results = await self.write([item for item, _ in group])
+            if len(results) != len(group):
+                raise RuntimeError(f"group commit: {len(results)} results for {len(group)} items")
+        except Exception as error:  # every waiting request must hear of it
+            results = [error] * len(group)
+        except asyncio.CancelledError:  # the worker stopping
+            _settle_all(group, late)
+            raise
+        finally:
+            timer.cancel()
         for (_, future), result in zip(group, results, strict=True):
             _settle(future, result)
-        self._write_next(loop)  # this group's place goes to the requests waiting, if any
 
 
 def _settle(future: asyncio.Future, result: Any) -> None:

@@ -8,11 +8,10 @@ these defaults can be overridden on the command line or with ``GUNICORN_CMD_ARGS
 Each request is a little CPU (verify a signature, render a small page) and a little
 waiting (an unsubscribe waits for its group to be queued in Redis, see groupcommit.py).
 gunicorn's ``asgi`` worker serves every connection of a process on one event loop, and
-the one-click POST stays on it until queued, which a writer thread does for the whole
-group (asgi.py COMMIT_WRITERS); a queue applier thread writes the queue to the database
-behind the answers (applier.py). Under gunicorn's threaded worker
-the hand-overs between a request's thread, the committer and the poller cost more CPU
-than the request itself (about 9 thread switches per POST against 2 here). The blocking
+the one-click POST stays on it, its group queued on the loop's own Redis connection; a
+queue applier thread writes the queue to the database behind the answers (applier.py).
+Under gunicorn's threaded worker the hand-overs between a request's thread and a
+committer thread cost more CPU than the request itself. The blocking
 rest (the confirmation page's read, resubscribes, ``/readyz``) runs on a small thread
 pool. One worker process per core.
 """

@@ -327,7 +327,7 @@ def test_an_unexpected_error_in_a_group_write_is_a_500_never_a_done(
     settings, engine, redis_client, signer, make_subscription, caplog
 ):
     class Faulty(UnsubscribeApp):
-        def _unsubscribe_group(self, asks):
+        def unsubscribes_asked(self, asks):  # the first step of the group write, on either server
             raise RuntimeError("internal detail of the group write")
 
     ref = make_subscription()
@@ -450,7 +450,7 @@ def checkouts_of(engine) -> list[object]:
     return checkouts
 
 
-def test_a_group_is_one_multi_and_the_replay_applies_each_subscription_once(
+def test_a_group_is_one_script_call_and_the_replay_applies_each_subscription_once(
     settings, engine, redis_client, make_subscription
 ):
     app = create_app(settings, engine=engine, redis=redis_client)

@@ -154,7 +154,22 @@ def test_the_first_request_after_a_large_group_waits_at_most_the_linger():
     assert write.groups == [[8]] and committer.last_size == 1
 
 
-# The event loop's committer (the asgi worker's): the same promises, with tasks for requests.
+# The event loop's committer (the asgi worker's): the same promises, with tasks for
+# requests and a coroutine for the write.
+
+class AsyncRecorder:
+    """An async write that records its groups and, while ``hold`` is clear, waits."""
+
+    def __init__(self):
+        self.groups: list[list[int]] = []
+        self.hold = asyncio.Event()
+        self.hold.set()
+
+    async def __call__(self, items: list[int]) -> list[object]:
+        self.groups.append(list(items))
+        await self.hold.wait()
+        return [ValueError(f"bad {item}") if item < 0 else item * 10 for item in items]
+
 
 async def submit_all(committer: LoopGroupCommitter, items) -> list[object]:
     """Submit ``items`` as concurrent tasks; each one's result, or its error."""
@@ -168,69 +183,73 @@ async def wait_async(condition, what: str) -> None:
         await asyncio.sleep(0.005)
 
 
-def test_on_the_loop_requests_arriving_during_a_write_are_the_next_group():
-    write = Recorder()
+def test_on_the_loop_requests_ready_together_are_one_group():
+    write = AsyncRecorder()
     committer = LoopGroupCommitter(write, deadline=DEADLINE)
-    write.hold.clear()
+    answers = asyncio.run(submit_all(committer, [1, 2, 3]))
+    assert write.groups == [[1, 2, 3]] and answers == [10, 20, 30]
+
+
+def test_on_the_loop_requests_arriving_during_a_write_are_the_next_group():
+    write = AsyncRecorder()
+    committer = LoopGroupCommitter(write, deadline=DEADLINE)
 
     async def scenario():
+        write.hold.clear()
         first = asyncio.ensure_future(submit_all(committer, [1]))
-        await wait_async(write.entered.is_set, "the first group's write")
+        await wait_async(lambda: write.groups, "the first group's write")
         rest = asyncio.ensure_future(submit_all(committer, [2, 3, -4]))
         await wait_async(lambda: len(committer._waiting) == 3, "three waiting requests")
+        assert len(write.groups) == 1  # one group at a time: the others wait for it
         write.hold.set()
-        return await first, await rest
+        answers = await first, await rest
+        await committer.close()
+        return answers
 
     first, rest = asyncio.run(scenario())
-    committer.close()
     assert write.groups == [[1], [2, 3, -4]] and committer.groups == 2
     assert first == [10] and rest[:2] == [20, 30]
     assert isinstance(rest[2], ValueError) and str(rest[2]) == "bad -4"  # its own error only
-
-
-def test_on_the_loop_with_two_writers_a_second_group_is_written_while_the_first_waits():
-    write = Recorder()
-    committer = LoopGroupCommitter(write, deadline=DEADLINE, writers=2)
-    write.hold.clear()
-
-    async def scenario():
-        first = asyncio.ensure_future(submit_all(committer, [1]))
-        await wait_async(lambda: len(write.groups) == 1, "the first group's write")
-        second = asyncio.ensure_future(submit_all(committer, [2, 3]))
-        await wait_async(lambda: len(write.groups) == 2, "the second group's write, beside the first")
-        third = asyncio.ensure_future(submit_all(committer, [4, -5]))
-        await wait_async(lambda: len(committer._waiting) == 2, "two requests waiting for a writer")
-        assert len(write.groups) == 2  # both writers busy: the third group waits
-        write.hold.set()
-        return await first, await second, await third
-
-    first, second, third = asyncio.run(scenario())
-    committer.close()
-    assert write.groups == [[1], [2, 3], [4, -5]] and committer.most_in_flight == 2
-    assert first == [10] and second == [20, 30] and third[0] == 40 and isinstance(third[1], ValueError)
+    assert committer._writer is None  # the writer ends when nothing waits
 
 
 def test_on_the_loop_a_group_that_fails_fails_every_caller_in_it():
-    def write(items):
+    async def write(items):
         raise ConnectionError("database gone")
 
     committer = LoopGroupCommitter(write, deadline=DEADLINE)
     answers = asyncio.run(submit_all(committer, [1, 2, 3]))
-    committer.close()
     assert [type(answer) for answer in answers] == [ConnectionError] * 3
 
 
 def test_on_the_loop_a_group_past_its_deadline_is_a_commit_timeout_and_the_next_group_follows():
-    write = Recorder()
+    write = AsyncRecorder()
     committer = LoopGroupCommitter(write, deadline=0.05)
-    write.hold.clear()
 
     async def scenario():
+        write.hold.clear()
         late = await submit_all(committer, [1, 2])  # the write is held: no answer within 0.05 s
         write.hold.set()
         return late, await submit_all(committer, [3])
 
     late, after = asyncio.run(scenario())
-    committer.close()
     assert [type(answer) for answer in late] == [CommitTimeout, CommitTimeout]
     assert after == [30] and write.groups == [[1, 2], [3]]  # the held group was still written
+
+
+def test_on_the_loop_close_waits_for_the_groups_queued():
+    write = AsyncRecorder()
+    committer = LoopGroupCommitter(write, deadline=DEADLINE)
+
+    async def scenario():
+        write.hold.clear()
+        answers = asyncio.ensure_future(submit_all(committer, [1, 2]))
+        await wait_async(lambda: write.groups, "the write")
+        closing = asyncio.ensure_future(committer.close())
+        await asyncio.sleep(0.01)
+        assert not closing.done()  # the group is still being written
+        write.hold.set()
+        await closing
+        return await answers
+
+    assert asyncio.run(scenario()) == [10, 20]
