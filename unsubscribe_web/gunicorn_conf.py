@@ -21,6 +21,7 @@ import os
 import sys
 
 from digest.config import ConfigError, load_settings
+from digest.ops.gunicorn_logs import AccessOnRequestLogger
 from digest.ops.logs import logging_config
 
 bind = os.environ.get("LANYARD_UNSUBSCRIBE_BIND", "127.0.0.1:8001")
@@ -35,6 +36,8 @@ timeout = 30
 graceful_timeout = 20
 # Paths carry tokens, which are secrets: log requests without them.
 access_log_format = '%(h)s "%(m)s" %(s)s %(B)s %(M)sms'
+# Access lines only with --access-logfile (see digest/ops/gunicorn_logs.py).
+logger_class = AccessOnRequestLogger
 # Several copies may run on one machine; gunicorn's control socket has one fixed path.
 control_socket_disable = True
 # Each worker listens on a socket of its own (SO_REUSEPORT), so the kernel spreads new

@@ -17,6 +17,7 @@ import os
 import sys
 
 from digest.config import ConfigError, load_settings
+from digest.ops.gunicorn_logs import AccessOnRequestLogger
 from digest.ops.health import database_answers
 from digest.ops.logs import logging_config
 from digest.stores.db import make_engine
@@ -44,6 +45,8 @@ graceful_timeout = 20
 forwarded_allow_ips = ",".join(str(network) for network in _settings.site.trusted_proxies)
 control_socket_disable = True  # the unsubscribe endpoint's gunicorn may run on the same machine
 logconfig_dict = logging_config(_settings, service="site")
+# Access lines only with --access-logfile (see digest/ops/gunicorn_logs.py).
+logger_class = AccessOnRequestLogger
 
 
 def post_worker_init(worker) -> None:

@@ -43,8 +43,10 @@ def test_documented_gunicorn_command_serves(database_url, engine, make_subscript
     env = {k: v for k, v in os.environ.items() if not k.startswith("LANYARD_")}
     env.update(LANYARD_DATABASE_URL=database_url, LANYARD_REDIS_URL=REDIS_URL, LANYARD_SECRET_KEYS=TEST_SECRET,
                LANYARD_DATA_DIR=str(short_tmp), LANYARD_UNSUBSCRIBE_BIND=f"127.0.0.1:{port}")
+    access_log = short_tmp / "access.log"
     process = subprocess.Popen(
-        [GUNICORN, "-c", "python:unsubscribe_web.gunicorn_conf", "unsubscribe_web.asgi:create_asgi_app()"],
+        [GUNICORN, "-c", "python:unsubscribe_web.gunicorn_conf", "--access-logfile", str(access_log),
+         "unsubscribe_web.asgi:create_asgi_app()"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -74,7 +76,10 @@ def test_documented_gunicorn_command_serves(database_url, engine, make_subscript
         _, stderr = process.communicate(timeout=30)
     assert "Traceback" not in stderr
     assert "Redis runs without appendonly" in stderr  # the test server's: the operator hears of it at start
-    assert token not in stderr  # tokens are secrets: not even in the access log
+    assert token not in stderr
+    access = access_log.read_text()
+    assert '"POST" 200' in access and '"GET" 404' in access  # the access log asked for
+    assert token not in access  # tokens are secrets: not even in the access log
     assert audit_vias(engine) == ["one_click"]
 
 
