@@ -5,7 +5,7 @@ Every one-click unsubscribe must be durable before its answer says so (queued in
 app.py), and each write is a round trip with a little work on both sides. Under load,
 many requests of one gunicorn worker wait at the same moment: the committer takes all
 of them (up to ``max_items``) and hands them to ``write`` as one list, so they share
-one write (one MULTI). Each request waits on its own slot, with a
+one write (one script call). Each request waits on its own slot, with a
 deadline, and gets its own result or error; a request never hears "done" for a write
 that failed.
 
