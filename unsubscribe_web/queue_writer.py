@@ -56,8 +56,22 @@ class QueueWriter:
         self._connection: redis_async.Connection | None = None
 
     async def enqueue(self, changes: Sequence[SubscriptionChange]) -> None:
-        """Queue ``changes`` in one script call; ``RedisError`` when Redis did not take them."""
+        """Queue ``changes`` in one script call; ``RedisError`` when Redis did not take them.
+
+        A kept connection that turns out closed (Redis drops idle clients after its
+        ``timeout``, or restarted) is made again and the call sent once more: had the
+        first call been applied after all, the changes are queued twice, which the
+        replay applies once."""
         arguments = [2, *self._keys, *enqueue_arguments(changes)]
+        kept = self._connection is not None
+        try:
+            await self._send(arguments)
+        except redis_lib.ConnectionError:
+            if not kept:
+                raise
+            await self._send(arguments)
+
+    async def _send(self, arguments: list) -> None:
         try:
             connection = self._connection or await self._connect()
             try:

@@ -15,6 +15,7 @@ from digest.stores.keys import RedisKeys
 from digest.subscriptions import SubscriptionChange
 from digest.unsubscribe_queue import subscription_changes_enqueue
 from digest.vocabulary import ChangeVia, SubscriptionAction
+from tests.conftest import REDIS_URL
 from tests.faults.servers import RedisServer
 from unsubscribe_web.queue_writer import QueueWriter
 
@@ -87,6 +88,30 @@ def test_a_refused_write_raises_and_the_connection_still_serves(redis_client):
 
     asyncio.run(run())
     assert queued(redis_client)[1] == {b"2"}
+
+
+def test_a_connection_redis_closed_while_idle_is_made_again_without_an_error():
+    client = redis.Redis.from_url(REDIS_URL, client_name="lanyard-queue-writer-test")
+    writer = QueueWriter(client, prefix=PREFIX)
+
+    async def run():
+        await writer.enqueue(changes(1))
+        first = writer._connection
+        ids = [c["id"] for c in client.client_list()
+               if c["name"] == "lanyard-queue-writer-test" and c["cmd"] != "client|list"]
+        assert len(ids) == 1  # the writer's own connection, named as the app's client
+        client.client_kill_filter(_id=ids[0])  # as Redis does to a client idle past its timeout
+        await writer.enqueue(changes(2))
+        assert writer._connection is not first
+        await writer.close()
+
+    try:
+        client.flushdb()
+        asyncio.run(run())
+        assert queued(client)[1] == {b"1", b"2"}
+    finally:
+        client.flushdb()
+        client.close()
 
 
 def test_a_redis_that_went_away_is_a_redis_error_then_a_new_connection(tmp_path):
