@@ -98,15 +98,18 @@ def running_asgi(endpoint: AsgiEndpoint):
         # Connections kept alive still have their tasks waiting for a next request: cancel
         # and await them before the loop stops (left pending, each logged "Task was
         # destroyed but it is pending!" when the loop was collected).
-        asyncio.run_coroutine_threadsafe(_shut(server), loop).result(10)
+        asyncio.run_coroutine_threadsafe(_shut(server, endpoint), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
         endpoint.close()
 
 
-async def _shut(server: asyncio.Server) -> None:
+async def _shut(server: asyncio.Server, endpoint: AsgiEndpoint) -> None:
+    """As gunicorn's lifespan shutdown: the endpoint's groups written and its loop's Redis
+    connection closed, then the connections' tasks."""
     server.close()
+    await endpoint.stop()
     tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
     for task in tasks:
         task.cancel()
