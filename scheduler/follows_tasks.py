@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from celery import shared_task
 from sqlalchemy import func, select
@@ -41,7 +43,7 @@ REFRESH_INTERVAL_SECONDS = 600.0  # beat's period for refresh_due (scheduler/app
 CATCH_UP = 2  # a tick may send this many times its even share, so a backlog drains
 
 
-def _live(ctx: WorkerContext) -> dict:
+def _live(ctx: WorkerContext) -> Mapping[str, Any]:
     return ops_snapshot(ctx.redis, ctx.engine, prefix=ctx.settings.redis.prefix).settings
 
 

@@ -158,7 +158,7 @@ class FlagSet:
     rule depends on who is asking (so ``everyone`` flags cost no user or person query).
     """
 
-    rules: dict[str, Rule]
+    rules: Mapping[str, Rule]
     visitor: Visitor | Callable[[], Visitor] = ANONYMOUS
     _answers: dict[str, bool] = field(default_factory=dict)
 

@@ -232,6 +232,24 @@ def test_the_snapshot_is_one_round_trip_and_survives_redis_being_away(engine, an
     assert not away.reachable and not away.read_only.on and away.settings["profile_sample_rate"] == 0.0
 
 
+
+def test_the_same_ops_state_gives_the_same_parsed_snapshot_and_a_change_a_new_one(engine, any_redis):
+    r = clients(any_redis)
+    ops_snapshot(r, engine, prefix=PREFIX)  # loads the settings copy
+    first = ops_snapshot(r, engine, prefix=PREFIX)
+    assert ops_snapshot(r, engine, prefix=PREFIX) is first  # not parsed again
+    with pytest.raises(TypeError):
+        first.settings["site_banner"] = "shared by every request: read-only"  # type: ignore[index]
+    flag_set(r, prefix=PREFIX, name="search", condition="nobody")
+    registry(r).set(engine, {"site_banner": "Back at 22:00"}, changed_by="t", via="cli")
+    changed = ops_snapshot(r, engine, prefix=PREFIX)
+    assert changed is not first
+    assert changed.settings["site_banner"] == "Back at 22:00" and not changed.flags(Visitor()).active("search")
+    assert first.settings["site_banner"] == "" and first.flags(Visitor()).active("search")
+    read_only_set(r, prefix=PREFIX, on=True, message="m")
+    assert ops_snapshot(r, engine, prefix=PREFIX).read_only.on
+
+
 # -- profiles -----------------------------------------------------------------------------
 
 
