@@ -165,9 +165,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Content-hashed names, so static files can be served with far-future expiry; in
     # production collectstatic also writes each one gzip- (and Brotli-) compressed, which
-    # WhiteNoise serves to browsers that accept it.
+    # WhiteNoise serves to browsers that accept it. Each URL worked out once per process.
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "lanyard_site.personal.static_files.HashedStaticStorage"
         if LANYARD.production
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },

@@ -19,7 +19,17 @@ CHECK = textwrap.dedent("""
     login = client.get("/admin/login/")
     css = re.findall(r'href="(/static/[^"]+\\.css)"', login.content.decode())
     asset = client.get(css[0]) if css else None
+    from django.contrib.staticfiles.storage import staticfiles_storage as storage
+    urls = [storage.url("lanyard/site.css") for _ in range(2)]
+    refused = []
+    for _ in range(2):  # a name the manifest lacks is refused every time, never kept
+        try:
+            storage.url("lanyard/no-such.css")
+        except ValueError:
+            refused.append(True)
     print(json.dumps({
+        "site_css": urls, "served": client.get(urls[0]).status_code, "kept": sorted(storage._urls),
+        "refused": refused,
         "login": login.status_code, "css": css,
         "asset": asset.status_code if asset else None,
         "cache_control": asset.get("Cache-Control") if asset else None,
@@ -57,3 +67,7 @@ def test_production_serves_hashed_static_files_and_the_admin(tmp_path):
     assert seen["asset"] == 200
     assert seen["cache_control"] == "public, max-age=31536000, immutable"
     assert seen["missing"] == 404
+    # Each URL worked out once per process (HashedStaticStorage), the same hashed name each time.
+    assert seen["site_css"][0] == seen["site_css"][1] and seen["site_css"][0].count(".") >= 2
+    assert seen["served"] == 200 and "lanyard/site.css" in seen["kept"]
+    assert seen["refused"] == [True, True] and "lanyard/no-such.css" not in seen["kept"]
