@@ -15,6 +15,7 @@ from digest.search import SearchIndex
 
 from ..models import Attendance, Event, Person, Session
 from . import shared
+from .keyed import row_by, rows_by_pk
 from .paging import page_of
 from .people import DIRECTORY_PAGE, PeoplePage, people_search
 
@@ -35,7 +36,7 @@ class Directory(StrEnum):
 def event_by_slug(slug: str) -> Event | None:
     """The event; None for an unknown slug. Its topics are not prefetched: the page shows
     them inside its cached body (read there on a miss only), the API from the rows cache."""
-    return Event.objects.filter(slug=slug).first()
+    return row_by(Event, "slug", slug)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,6 @@ def event_directory(
     if query:
         return people_search(query, raw_page, index, pks=tuple(attendances.values_list("person_id", flat=True)))
     page = page_of(_ids_by_name(event, directory), raw_page, DIRECTORY_PAGE, count=attendances.count())
-    found = Person.objects.in_bulk(page.object_list)
+    found = rows_by_pk(Person, page.object_list)
     return PeoplePage(page=page, people=[found[pk] for pk in page.object_list if pk in found], query="",
                       searched=False)

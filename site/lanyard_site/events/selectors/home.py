@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from ..models import Event
 from . import shared
+from .keyed import rows_by_pk
 from .rows import with_row_topics
 
 UPCOMING_DAYS = 30  # the home page's horizon
@@ -58,7 +59,7 @@ def _biggest_upcoming(now: dt.date) -> list[Event]:
         )
         cache.set(key, ranked, shared.CACHE_SECONDS)
     going = dict(ranked)
-    events = Event.objects.in_bulk(list(going))
+    events = rows_by_pk(Event, going)
     found = []
     for pk, count in ranked:
         if pk in events:

@@ -14,6 +14,7 @@ from digest.search import Hit, SearchError, SearchIndex, TextQuery
 from ...ops.degraded import search_away
 from ..models import Attendance, Person, Session
 from . import shared
+from .keyed import row_by, rows_by_pk
 from .paging import SEARCH_MAX_PAGES, at_page, page_number, paginate, search_page
 
 DIRECTORY_PAGE = 50  # people per page of a directory
@@ -53,7 +54,7 @@ def people_search(query: str, raw_page: str | None, index: SearchIndex, *, pks: 
         return PeoplePage(
             page=paginate([], "1", DIRECTORY_PAGE), people=[], query=query, searched=True, error=search_away(error)
         )
-    by_pk = Person.objects.in_bulk([hit.pk for hit in hits])
+    by_pk = rows_by_pk(Person, [hit.pk for hit in hits])
     people = [by_pk[hit.pk] for hit in hits if hit.pk in by_pk]
     return PeoplePage(
         page=search_page(found_total, number, DIRECTORY_PAGE),
@@ -64,7 +65,7 @@ def people_search(query: str, raw_page: str | None, index: SearchIndex, *, pks: 
 
 
 def person_detail(handle: str) -> Person | None:
-    return Person.objects.filter(handle=handle).first()
+    return row_by(Person, "handle", handle)
 
 
 def person_accounts(person: Person) -> list:
@@ -138,8 +139,7 @@ def co_speakers(person: Person, index: SearchIndex) -> CoSpeakers:
         except SearchError as error:
             return CoSpeakers(people=[], error=search_away(error))
         cache.set(key, ranked, CO_SPEAKERS_SECONDS)
-    # What a chip shows (personal/templatetags person_chip): not the bios.
-    by_pk = Person.objects.only("name", "handle", "avatar_url").in_bulk([pk for pk, _ in ranked])
+    by_pk = rows_by_pk(Person, [pk for pk, _ in ranked])
     people = []
     for pk, shared_events in ranked:
         if pk in by_pk:
@@ -171,7 +171,7 @@ def speakers_directory(*, query: str, raw_page: str | None, index: SearchIndex) 
         ids = list(speakers_by_name().values_list("pk", flat=True))
         cache.set(SPEAKER_IDS_KEY, ids, shared.CACHE_SECONDS)
     page = paginate(ids, raw_page, DIRECTORY_PAGE)
-    by_pk = Person.objects.in_bulk(page.object_list)
+    by_pk = rows_by_pk(Person, page.object_list)
     return PeoplePage(page=page, people=[by_pk[pk] for pk in page.object_list if pk in by_pk], query="",
                       searched=False)
 

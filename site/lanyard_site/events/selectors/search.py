@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.paginator import Page
 
@@ -16,6 +17,7 @@ from ...ops.degraded import search_away
 from ..models import Coverage, Event, Person, Session
 from . import shared
 from .coverage import public
+from .keyed import rows_by_pk
 from .paging import SEARCH_MAX_PAGES, at_page, page_number, search_page
 from .shared import MAX_QUERY, FilterChoices, clean_text
 
@@ -121,13 +123,14 @@ def run_search(request: SearchRequest, index: SearchIndex) -> SearchResults:
     )
 
 
-# Each type's rows, built only for the types a page shows (a queryset with its filters
-# costs more to build than a search's whole engine part once the engine answer is kept).
-_LOADERS = {
-    "event": lambda: Event.objects.all(),
-    "session": lambda: Session.objects.select_related("event"),
-    "person": lambda: Person.objects.all(),
-    "coverage": lambda: public(Coverage.objects.select_related("event", "session__event")),
+# Each type's rows by id, read only for the types a page shows (a queryset with its
+# filters costs more to build than a search's whole engine part once the engine answer
+# is kept; events and people are read in SQL made once, selectors/keyed.py).
+_LOADERS: dict[str, Callable[[list[int]], dict[int, Any]]] = {
+    "event": lambda pks: rows_by_pk(Event, pks),
+    "session": lambda pks: Session.objects.select_related("event").in_bulk(pks),
+    "person": lambda pks: rows_by_pk(Person, pks),
+    "coverage": lambda pks: public(Coverage.objects.select_related("event", "session__event")).in_bulk(pks),
 }
 
 
@@ -137,7 +140,7 @@ def _hydrate(hits, words: list[str]) -> list[Result]:
     by_type: dict[str, list[int]] = {}
     for hit in hits:
         by_type.setdefault(hit.type, []).append(hit.pk)
-    rows = {kind: _LOADERS[kind]().in_bulk(pks) for kind, pks in by_type.items() if kind in _LOADERS}
+    rows = {kind: _LOADERS[kind](pks) for kind, pks in by_type.items() if kind in _LOADERS}
     results = []
     for hit in hits:
         obj = rows.get(hit.type, {}).get(hit.pk)

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from ..models import Event, Topic
 from . import shared
 from .home import HOME_LIST
+from .keyed import row_by, rows_by_pk
 
 TOPIC_LIST = 10  # rows per section of a topic page
 COUNTED = 500  # upcoming events of a topic counted from their ids rather than by a query
@@ -30,7 +31,7 @@ def topics_overview() -> list[Topic]:
 
 
 def topic_detail(slug: str) -> Topic | None:
-    return Topic.objects.filter(slug=slug).first()
+    return row_by(Topic, "slug", slug)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def topic_page(topic: Topic) -> TopicPage:
     if ids is None:
         ids = _topic_ids(topic)
         cache.set(key, ids, shared.CACHE_SECONDS)
-    events = Event.objects.in_bulk([*ids.upcoming, *ids.open_calls, *ids.recent])
+    events = rows_by_pk(Event, [*ids.upcoming, *ids.open_calls, *ids.recent])
 
     def listed(pks: list[int]) -> list[Event]:
         return [events[pk] for pk in pks if pk in events]
