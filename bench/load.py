@@ -3,6 +3,7 @@ driven by wrk from a second process.
 
     .venv/bin/python bench/load.py [--seconds 20] [--warmup 3] [--connections 16] [--data-dir var/bench-digest]
                                    [--people 100000] [--events 10000] [--subscribers 5000]
+                                   [--pages person,search]   # only these page types (and /healthz)
     .venv/bin/python bench/load.py --tiny     # a quick run on a small data set: proves it works
 
 Needs wrk (Debian's package: `apt install wrk`; `.ci/services` installs it). On
@@ -88,6 +89,8 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=5_000)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-digest")
     parser.add_argument("--tiny", action="store_true", help="2,000 people, 200 events, 3 s per page")
+    parser.add_argument("--pages", default="", metavar="NAMES",
+                        help="only these page types, comma-separated (e.g. person,search); /healthz always runs")
     args = parser.parse_args()
     if args.tiny:
         args.people, args.events, args.subscribers, args.seconds, args.warmup = 2_000, 200, 100, 3, 1
@@ -111,6 +114,11 @@ def main() -> None:
     bench_site.ensure_index(app)
     username = _member(app)
     pages = _page_urls(app, random.Random(SEED))
+    if args.pages:
+        wanted = [name.strip() for name in args.pages.split(",") if name.strip()]
+        if unknown := [name for name in wanted if name not in pages]:
+            raise SystemExit(f"bench/load.py: no page type {', '.join(unknown)} (the types: {', '.join(pages)})")
+        pages = {name: pages[name] for name in wanted}
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
