@@ -8,12 +8,14 @@ bypasses form validation; every place that renders a stored URL as a link asks
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 WEB_SCHEMES = ("http", "https")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
 
+@lru_cache(maxsize=8192)  # pages show the same few thousand avatars and links; urlsplit is most of a call
 def web_url(value: str | None) -> str | None:
     """``value`` when it is an absolute http(s) URL with a host, else None."""
     if not value:

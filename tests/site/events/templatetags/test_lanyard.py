@@ -103,3 +103,24 @@ def test_an_event_row_is_rendered_once_per_version_and_its_visitor_part_each_tim
     Event.objects.filter(pk=pycon.pk).update(name="PyCon Lyon")
     pycon.refresh_from_db()
     assert ">PyCon Lyon</a>" in event_row(Context(), pycon, note="speak by 1 Jun", show_topics=True)
+
+
+def test_avatars_and_person_chips_escape_what_people_wrote():
+    from django.utils.safestring import mark_safe
+
+    from lanyard_site.events.templatetags.lanyard import avatar
+    from lanyard_site.personal.templatetags.personal import person_chip
+
+    who = Person(name='<b>Ada</b> "Lovelace"', handle="ada", avatar_url='https://img.example/a.png?x=1&y="2"')
+    drawn = avatar(who, "large")
+    assert drawn.startswith('<span class="avatar large hue-') and '<b>' not in drawn
+    assert '<span class="initials">?</span>' in drawn  # neither word starts with a letter
+    assert 'src="https://img.example/a.png?x=1&amp;y=&quot;2&quot;"' in drawn
+    assert "<img" not in avatar(Person(name="Bob", handle="bob", avatar_url="javascript:alert(1)"))
+    assert "<img" not in avatar(Person(name="Bob", handle="bob", avatar_url="http://plain.example/b.png"))
+    chip = person_chip(who, None, "3 shared <i>")
+    assert chip.startswith('<li class="person-chip"><a href="/people/ada/">')
+    assert '<span class="person-name">&lt;b&gt;Ada&lt;/b&gt; &quot;Lovelace&quot;</span>' in chip
+    assert '<span class="meta">3 shared &lt;i&gt;</span></li>' in chip
+    assert '<span class="meta"><i>kept</i></span>' in person_chip(who, None, mark_safe("<i>kept</i>"))
+    assert "meta" not in person_chip(who)
