@@ -34,12 +34,20 @@ if (_problem := database_answers(make_engine(_settings.database.primary))) is no
 bind = os.environ.get("LANYARD_SITE_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = multiprocessing.cpu_count() + 1
-threads = 4
+# Two threads: one can render while the other waits on the database or Redis. More only
+# fought over the worker's GIL: on the bench data (2 CPUs, SQLite, the embedded Redis),
+# bench/load.py measured the search page at 565 requests/s (p99 79 ms) with four, 553
+# with three, 623-634 (p99 51 ms) with two, 602 with one; /healthz no slower. Where
+# pages wait longer on a database across the network, raise it: --threads N.
+threads = 2
 # A worker takes at most this many connections: keep-alive connections stay with the worker
 # that accepted them, and a burst of them (nginx's upstream keepalive, a load test's) all
 # taken by the first worker to wake left the others idle, the site on one CPU (bench/load.py
-# measured half the requests/s from run to run). More wait in the listen backlog.
-worker_connections = threads + 2
+# measured half the requests/s from run to run). More wait in the listen backlog, and
+# there a connection waits for a kept-alive one to close: seconds (p99s of 2-6 s measured
+# with four a worker). So every worker's limit together holds nginx's 16 upstream
+# keepalive connections on the smallest machine (2 CPUs: 3 workers x 6), whatever the threads.
+worker_connections = 6
 timeout = 30
 graceful_timeout = 20
 forwarded_allow_ips = ",".join(str(network) for network in _settings.site.trusted_proxies)
