@@ -7,13 +7,17 @@ the site made one to three such reads, its largest cost after the template. A ra
 queryset still reads from the database the router picks (a replica, for reads), makes
 each row with the model's ``from_db`` and converts each column as the ORM does; each read
 is still one query.
+
+A list that shows a few fields of many rows (the search page's twenty hits) reads only
+those, as named tuples: no model instance per row (:func:`fields_by_pk`).
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connections, models, router
 
@@ -51,3 +55,35 @@ def rows_by_pk(model: type[M], pks: Iterable[int]) -> dict[int, M]:
     alias = router.db_for_read(model)
     sql = f"{_select(model, alias, model._meta.pk.name)} IN ({', '.join(['%s'] * len(wanted))})"
     return {row.pk: row for row in model._default_manager.raw(sql, wanted, using=alias)}
+
+
+@cache
+def _fields_select(model: type[models.Model], alias: str, fields: tuple[str, ...]) -> tuple[str, type]:
+    """The SELECT of the primary key and ``fields`` (its WHERE left open), and their row type."""
+    quote = connections[alias].ops.quote_name
+    meta = model._meta
+    columns = []
+    for name in (meta.pk.name, *fields):
+        field = meta.get_field(name)
+        if not isinstance(field, models.Field) or field.is_relation or isinstance(field, models.DateTimeField):
+            # Read as the database gives it: a relation's id would need its own name, and
+            # SQLite gives date-times naive (the ORM makes them aware); dates come as dates.
+            raise ValueError(f"{model.__name__}.{name}: only plain columns, no relations or date-times")
+        if field.column:
+            columns.append(quote(field.column))
+    sql = f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)} WHERE {columns[0]}"
+    return sql, namedtuple(f"{model.__name__}Fields", ("pk", *fields))
+
+
+def fields_by_pk(model: type[models.Model], pks: Iterable[int], fields: tuple[str, ...]) -> dict[int, NamedTuple]:
+    """``fields`` of the rows with these primary keys, by key, each a named tuple whose
+    first field is ``pk``; missing rows left out. Twenty events' slug, name, dates and
+    place took 61 µs against 375 for their whole rows (rows_by_pk), measured as above."""
+    wanted = list(dict.fromkeys(pks))[:MAX_IDS]
+    if not wanted:
+        return {}
+    alias = router.db_for_read(model)
+    select, row = _fields_select(model, alias, fields)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"{select} IN ({', '.join(['%s'] * len(wanted))})", wanted)
+        return {values[0]: row(*values) for values in cursor.fetchall()}

@@ -17,7 +17,7 @@ from ...ops.degraded import search_away
 from ..models import Coverage, Event, Person, Session
 from . import shared
 from .coverage import public
-from .keyed import rows_by_pk
+from .keyed import fields_by_pk
 from .paging import SEARCH_MAX_PAGES, at_page, page_number, search_page
 from .shared import MAX_QUERY, FilterChoices, clean_text
 
@@ -125,11 +125,14 @@ def run_search(request: SearchRequest, index: SearchIndex) -> SearchResults:
 
 # Each type's rows by id, read only for the types a page shows (a queryset with its
 # filters costs more to build than a search's whole engine part once the engine answer
-# is kept; events and people are read in SQL made once, selectors/keyed.py).
+# is kept). Events and people: only what a result shows (events/templatetags search_result,
+# the API's links), in SQL made once (selectors/keyed.py).
+EVENT_SHOWN = ("slug", "name", "start_date", "end_date", "city", "country")
+PERSON_SHOWN = ("handle", "name")
 _LOADERS: dict[str, Callable[[list[int]], dict[int, Any]]] = {
-    "event": lambda pks: rows_by_pk(Event, pks),
+    "event": lambda pks: fields_by_pk(Event, pks, EVENT_SHOWN),
     "session": lambda pks: Session.objects.select_related("event").in_bulk(pks),
-    "person": lambda pks: rows_by_pk(Person, pks),
+    "person": lambda pks: fields_by_pk(Person, pks, PERSON_SHOWN),
     "coverage": lambda pks: public(Coverage.objects.select_related("event", "session__event")).in_bulk(pks),
 }
 

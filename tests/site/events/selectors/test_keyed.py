@@ -61,3 +61,22 @@ def test_a_list_longer_than_the_limit_goes_the_orms_way(alias, monkeypatch):
 def test_a_field_that_is_not_a_column_of_the_model_is_refused():
     with pytest.raises(ValueError, match="no column 'speakers'"):
         keyed._select(Person, "default", "speakers")
+
+
+def test_a_few_fields_by_id_are_the_orms_values_in_named_tuples(alias):
+    from lanyard_site.events.selectors.keyed import fields_by_pk
+
+    shown = ("slug", "name", "start_date", "end_date", "city", "country")
+    made = [event(f"e{n}", n, city=f"City {n}", country="France") for n in range(3)]
+    wanted = [made[2].pk, made[0].pk, 10**9]
+    with CaptureQueriesContext(connections[alias]) as captured:
+        found = fields_by_pk(Event, wanted, shown)
+    assert len(captured.captured_queries) == 1
+    orm = {row[0]: row for row in Event.objects.filter(pk__in=wanted).values_list("pk", *shown)}
+    assert {pk: tuple(row) for pk, row in found.items()} == orm and set(found) == {made[2].pk, made[0].pk}
+    row = found[made[0].pk]
+    assert row.pk == made[0].pk and row.slug == "e0" and type(row.start_date) is dt.date
+    assert fields_by_pk(Event, [], shown) == {}
+    for refused in (("created_at",), ("topics",)):  # a date-time (naive on SQLite), a relation
+        with pytest.raises(ValueError, match="only plain columns"):
+            fields_by_pk(Event, [made[0].pk], refused)
