@@ -31,7 +31,7 @@ MAX_IDS = 500
 def _select(model: type[models.Model], alias: str, field: str) -> str:
     """``SELECT <every column> FROM <table> WHERE <field's column>``, quoted for the database."""
     quote = connections[alias].ops.quote_name
-    columns = {f.name: f.column for f in model._meta.concrete_fields if f.column}  # the model's own, no relations
+    columns = {f.name: f.column for f in model._meta.concrete_fields if f.column}  # a foreign key's id too
     if field not in columns:
         raise ValueError(f"{model.__name__} has no column {field!r}")
     table = quote(model._meta.db_table)
@@ -79,11 +79,13 @@ def fields_by_pk(model: type[models.Model], pks: Iterable[int], fields: tuple[st
     """``fields`` of the rows with these primary keys, by key, each a named tuple whose
     first field is ``pk``; missing rows left out. Twenty events' slug, name, dates and
     place took 61 µs against 375 for their whole rows (rows_by_pk), measured as above."""
-    wanted = list(dict.fromkeys(pks))[:MAX_IDS]
-    if not wanted:
-        return {}
+    wanted = list(dict.fromkeys(pks))
     alias = router.db_for_read(model)
     select, row = _fields_select(model, alias, fields)
+    found: dict[int, NamedTuple] = {}
     with connections[alias].cursor() as cursor:
-        cursor.execute(f"{select} IN ({', '.join(['%s'] * len(wanted))})", wanted)
-        return {values[0]: row(*values) for values in cursor.fetchall()}
+        for start in range(0, len(wanted), MAX_IDS):  # under every database's parameter limit
+            chunk = wanted[start:start + MAX_IDS]
+            cursor.execute(f"{select} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            found.update((values[0], row(*values)) for values in cursor.fetchall())
+    return found

@@ -76,7 +76,23 @@ def test_a_few_fields_by_id_are_the_orms_values_in_named_tuples(alias):
     assert {pk: tuple(row) for pk, row in found.items()} == orm and set(found) == {made[2].pk, made[0].pk}
     row = found[made[0].pk]
     assert row.pk == made[0].pk and row.slug == "e0" and type(row.start_date) is dt.date
-    assert fields_by_pk(Event, [], shown) == {}
-    for refused in (("created_at",), ("topics",)):  # a date-time (naive on SQLite), a relation
-        with pytest.raises(ValueError, match="only plain columns"):
-            fields_by_pk(Event, [made[0].pk], refused)
+    with CaptureQueriesContext(connections[alias]) as captured:
+        assert fields_by_pk(Event, [], shown) == {}
+    assert captured.captured_queries == []
+
+
+def test_a_few_fields_of_more_ids_than_one_query_takes_come_in_several(alias, monkeypatch):
+    from lanyard_site.events.selectors.keyed import fields_by_pk
+
+    made = [event(f"f{n}", n) for n in range(5)]
+    monkeypatch.setattr(keyed, "MAX_IDS", 2)
+    with CaptureQueriesContext(connections[alias]) as captured:
+        found = fields_by_pk(Event, [e.pk for e in made], ("slug",))
+    assert len(captured.captured_queries) == 3  # 2 + 2 + 1: none left out
+    assert {pk: row.slug for pk, row in found.items()} == {e.pk: e.slug for e in made}
+
+
+@pytest.mark.parametrize("refused", ["created_at", "topics"])  # a date-time (naive on SQLite), a relation
+def test_fields_that_are_date_times_or_relations_are_refused(refused):
+    with pytest.raises(ValueError, match="only plain columns"):
+        keyed._fields_select(Event, "default", (refused,))
