@@ -19,7 +19,14 @@ the measuring is over: see ``discard_outbox``), then:
   templates rendered with bare Jinja2 (``template.render(context)``, contexts made
   beforehand) for the same digests, timed alike (plus the stage's time inside the run);
 * the product in ``--processes`` processes (as `lanyard digest run --processes N`), as a
-  ratio of one process (goal >= 1.85x with two).
+  ratio of one process (goal >= 1.85x with two);
+* beside it, the ceiling (the dry run) in as many processes, as a ratio of the one-process
+  ceiling: how far the machine itself lets this work scale (the worker processes share
+  the CPUs with the embedded Redis server and the planning process), and the product's
+  scaling as a share of that.
+
+Under each product run: the CPU seconds of the digest processes (this one and the worker
+processes it started) and of the embedded Redis server, from /proc.
 """
 
 from __future__ import annotations
@@ -95,12 +102,14 @@ def measure(app, ids: list[int], args: argparse.Namespace) -> None:
     captured: list = []
     pipeline = Pipeline(settings, engine=engine, redis=redis)
     pipeline.renderer = CapturingRenderer(pipeline.renderer, captured, limit=2_000)
+    cpu = CpuMeter(data_dir)
     started = time.perf_counter()
     plan = run_plan(engine, RunRequest(digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size))
     for chunk_id in plan.chunk_ids:
         work_here(pipeline, chunk_id=chunk_id, timeout=CHUNK_TIMEOUT)
     summary = run_finish(engine, run_id=plan.run_id, policy=FINISH).summary
     product_seconds = time.perf_counter() - started
+    cpu_line = cpu.line(summary.planned)
     pipeline.close()
     product_rate = summary.planned / product_seconds
     outbox = len(list((settings.mail.transport.path / "new").iterdir()))
@@ -132,18 +141,24 @@ def measure(app, ids: list[int], args: argparse.Namespace) -> None:
           f"{ceiling * 1e6:.0f} us; ratio ceiling/render = {ceiling / stage:.2f} (target >= 0.8); "
           f"inside the pipeline run {per_render * 1e6:.0f} us per digest")
     print(f"end to end, 1 process: {product_rate:,.0f} digests/s into the outbox")
-    parallel_run(app, ids, args, one_process_rate=product_rate)
+    print(cpu_line)
+    parallel_run(app, ids, args, one_process_rate=product_rate, one_process_ceiling=ceiling_rate)
 
 
-def parallel_run(app, ids: list[int], args: argparse.Namespace, *, one_process_rate: float) -> None:
+def parallel_run(
+    app, ids: list[int], args: argparse.Namespace, *, one_process_rate: float, one_process_ceiling: float
+) -> None:
     """The same run as `lanyard digest run --processes N` makes it (its worker processes
-    started while the run is planned), timed from the start of it to its end."""
+    started while the run is planned), timed from the start of it to its end; then its
+    dry run the same way."""
     engine, redis, settings = app.engine, app.redis, app.settings
     reset_run_state(engine, redis, settings)
     request = RunRequest(digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size)
+    cpu = CpuMeter(args.data_dir.absolute())
     started = time.perf_counter()
     summary = run_batch(settings, engine=engine, redis_client=redis, request=request, processes=args.processes).summary
     parallel_seconds = time.perf_counter() - started
+    cpu_line = cpu.line(summary.planned)
     parallel_rate = summary.planned / parallel_seconds
     scaling = parallel_rate / one_process_rate
     print(f"end to end, {args.processes} processes: {summary.planned} subscribers in {parallel_seconds:.2f}s = "
@@ -152,6 +167,38 @@ def parallel_run(app, ids: list[int], args: argparse.Namespace, *, one_process_r
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"  {args.processes} processes' seconds per stage, summed: "
           + ", ".join(f"{k} {v:.2f}" for k, v in summary.timings.items()))
+    print(cpu_line)
+    reset_run_state(engine, redis, settings)
+    started = time.perf_counter()
+    dry = run_batch(settings, engine=engine, redis_client=redis, processes=args.processes,
+                    request=RunRequest(digest_date=TODAY, subscription_ids=ids, chunk_size=args.chunk_size,
+                                       dry_run=True)).summary
+    ceiling_scaling = dry.planned / (time.perf_counter() - started) / one_process_ceiling
+    print(f"ceiling, {args.processes} processes: {ceiling_scaling:.2f}x the one-process ceiling (what this machine "
+          f"lets the work scale to); the product's {scaling:.2f}x is {scaling / ceiling_scaling:.2f} of it")
+
+
+class CpuMeter:
+    """CPU seconds of the digest processes (this one and the worker processes it started
+    and waited for) and of the embedded Redis server (its pid file in the data directory),
+    from the moment it is made."""
+
+    def __init__(self, data_dir: Path):
+        self.redis_pid = int((data_dir / "redis.pid").read_text())
+        self.before = self._seconds()
+
+    def line(self, digests: int) -> str:
+        (digest_before, redis_before), (digest_after, redis_after) = self.before, self._seconds()
+        digest, redis = digest_after - digest_before, redis_after - redis_before
+        return (f"  CPU: digest processes {digest:.2f}s, embedded Redis {redis:.2f}s ({redis / digest:.0%} of the "
+                f"digest processes'); {(digest + redis) / digests * 1e6:.0f} us a digest")
+
+    def _seconds(self) -> tuple[float, float]:
+        times = os.times()
+        digest = times.user + times.system + times.children_user + times.children_system
+        stat = Path(f"/proc/{self.redis_pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()  # after the command's name: state, ppid, ...
+        return digest, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def ceiling_run(settings, engine, redis, ids: list[int], chunk_size: int) -> float:
