@@ -306,9 +306,7 @@ class Delivery:
             for reason, ids in claimed.skipped.items():
                 ledger.delivery_mark(connection, claims=claimed.generations(ids), digest_date=digest_date,
                                      status=DeliveryStatus.SKIPPED, reason=reason)
-            if sent_ids:
-                s = db.subscription
-                connection.execute(update(s).where(s.c.id.in_(sent_ids)).values(last_sent_date=digest_date))
+            ledger.subscriptions_mark_sent(connection, subscription_ids=sent_ids, digest_date=digest_date)
             return marked
 
         marked = self._patiently(connection, settle, claimed=claimed, done=done)

@@ -28,9 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
 
 from digest.clock import utcnow
 from digest.stores import db
@@ -131,17 +130,6 @@ def delivery_claim(
     return {sid: Claim(status, generations[sid]) for sid, status in statuses}
 
 
-def _mine(claims: Mapping[int, int], digest_date: dt.date) -> ColumnElement[bool]:
-    """Rows still held by these claims ({subscription id → generation}): a takeover
-    bumped the generation, and an expired claim is no longer ``claimed``."""
-    d = db.delivery
-    return and_(
-        tuple_(d.c.subscription_id, d.c.claim_generation).in_(list(claims.items())),
-        d.c.digest_date == digest_date,
-        d.c.status == DeliveryStatus.CLAIMED,
-    )
-
-
 def _per_dialect(sql: str) -> dict[str, str]:
     """``sql`` with ``{p}`` (a parameter) and ``{json}`` (a JSON parameter) in each driver's style."""
     return {
@@ -170,6 +158,39 @@ _MARK_SENT_SQL = _per_dialect(
     "last_error = '' WHERE subscription_id = {p} AND digest_date = {p} AND status = 'claimed' "
     "AND claim_generation = {p}"
 )
+
+
+# A group's settling: claims marked skipped, failed or bounced (the many rows of one
+# statement; under SQLAlchemy its IN list of pairs was compiled anew each time, with the
+# writer's turn held). Parameters: status, last_error, subscription_id, digest_date,
+# claim_generation.
+_MARK_SQL = _per_dialect(
+    f'UPDATE "{db.delivery.name}" SET status = {{p}}, last_error = {{p}} '
+    "WHERE subscription_id = {p} AND digest_date = {p} AND status = 'claimed' AND claim_generation = {p}"
+)
+# Parameters: last_sent_date, id.
+_LAST_SENT_SQL = _per_dialect(f'UPDATE "{db.subscription.name}" SET last_sent_date = {{p}} WHERE id = {{p}}')
+
+
+def _driver_write_many(connection: Connection, sql: Mapping[str, str], rows: Sequence[tuple[object, ...]]) -> int:
+    """One UPDATE for many parameter rows on the driver (in the caller's transaction, or
+    one of its own committed durably); how many rows it changed."""
+    if not rows:
+        return 0
+    dialect = connection.dialect.name
+    driver: Any = connection.connection.driver_connection
+    own_transaction = not connection.in_transaction()
+    if dialect == "sqlite":
+        rows = [tuple(db.sqlite_value(v) for v in row) for row in rows]
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(sql[dialect], rows)
+        changed = cursor.rowcount  # summed over the rows, by both drivers
+    finally:
+        cursor.close()
+    if own_transaction:
+        driver.commit()
+    return changed
 
 
 def _driver_writes(
@@ -254,12 +275,13 @@ def delivery_mark(
 ) -> int:
     """Settle claims ({subscription id → generation}) as skipped, failed or bounced,
     saying why; claims taken over meanwhile are left alone. How many were settled."""
-    if not claims:
-        return 0
-    result = connection.execute(
-        update(db.delivery).where(_mine(claims, digest_date)).values(status=status, last_error=reason[:2000])
-    )
-    return result.rowcount
+    rows = [(status, reason[:2000], sid, digest_date, generation) for sid, generation in claims.items()]
+    return _driver_write_many(connection, _MARK_SQL, rows)
+
+
+def subscriptions_mark_sent(connection: Connection, *, subscription_ids: Sequence[int], digest_date: dt.date) -> int:
+    """Date the subscriptions' last digest (with a group's settling: one statement, many rows)."""
+    return _driver_write_many(connection, _LAST_SENT_SQL, [(digest_date, sid) for sid in subscription_ids])
 
 
 def delivery_recover_stale(connection: Connection, *, older_than: dt.timedelta, run_id: int | None = None) -> int:

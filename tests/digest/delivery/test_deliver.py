@@ -155,6 +155,29 @@ def _take_over(engine, subscription_id):
                                             claimed_at=now, stale_before=now + dt.timedelta(hours=1))
 
 
+def test_settling_a_group_marks_only_the_claims_still_held_and_dates_the_sent(engine, run_id, subscriptions):
+    ids = [subscriptions[n] for n in ("ada", "bob", "cy")]
+    now = ledger_module.utcnow()
+    with engine.begin() as c:
+        claims = ledger_module.delivery_claim(c, run_id=run_id, digest_date=DAY, subscription_ids=ids, claimed_at=now,
+                                              stale_before=now - dt.timedelta(minutes=1))
+    _take_over(engine, subscriptions["bob"])  # bob's row now has generation 2: ours (1) may not mark it
+    with engine.connect() as c:
+        marked = ledger_module.delivery_mark(c, claims={sid: claims[sid].generation for sid in ids}, digest_date=DAY,
+                                             status="skipped", reason="nothing new " * 300)
+        dated = ledger_module.subscriptions_mark_sent(c, subscription_ids=[subscriptions["cy"]], digest_date=DAY)
+        c.commit()
+    assert (marked, dated) == (2, 1)
+    d, s = db.delivery, db.subscription
+    with engine.connect() as c:
+        rows = dict(c.execute(select(d.c.subscription_id, d.c.status).where(d.c.digest_date == DAY)).all())
+        errors = set(c.execute(select(d.c.last_error).where(d.c.status == "skipped")).scalars())
+        last_sent = dict(c.execute(select(s.c.id, s.c.last_sent_date).where(s.c.id.in_(ids))).all())
+    assert rows == {subscriptions["ada"]: "skipped", subscriptions["bob"]: "claimed", subscriptions["cy"]: "skipped"}
+    assert [len(e) for e in errors] == [2000]  # the reason cut to the column's use
+    assert last_sent == {subscriptions["ada"]: None, subscriptions["bob"]: None, subscriptions["cy"]: DAY}
+
+
 def test_a_claim_taken_over_mid_group_is_neither_sent_nor_overwritten(
     engine, redis_client, run_id, subscriptions, outbox, told
 ):
