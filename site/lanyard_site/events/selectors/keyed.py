@@ -27,15 +27,20 @@ M = TypeVar("M", bound=models.Model)
 MAX_IDS = 500
 
 
+def _sql(model: type[models.Model], alias: str, columns: Iterable[str], where: str) -> str:
+    """``SELECT <columns> FROM <table> WHERE <where>`` (the condition left open), each
+    name quoted for the database."""
+    quote = connections[alias].ops.quote_name
+    return f"SELECT {', '.join(map(quote, columns))} FROM {quote(model._meta.db_table)} WHERE {quote(where)}"
+
+
 @cache
 def _select(model: type[models.Model], alias: str, field: str) -> str:
-    """``SELECT <every column> FROM <table> WHERE <field's column>``, quoted for the database."""
-    quote = connections[alias].ops.quote_name
+    """Every column, where ``field``'s column ..."""
     columns = {f.name: f.column for f in model._meta.concrete_fields if f.column}  # a foreign key's id too
     if field not in columns:
         raise ValueError(f"{model.__name__} has no column {field!r}")
-    table = quote(model._meta.db_table)
-    return f"SELECT {', '.join(map(quote, columns.values()))} FROM {table} WHERE {quote(columns[field])}"
+    return _sql(model, alias, columns.values(), columns[field])
 
 
 def row_by(model: type[M], field: str, value: Any) -> M | None:
@@ -59,8 +64,7 @@ def rows_by_pk(model: type[M], pks: Iterable[int]) -> dict[int, M]:
 
 @cache
 def _fields_select(model: type[models.Model], alias: str, fields: tuple[str, ...]) -> tuple[str, type]:
-    """The SELECT of the primary key and ``fields`` (its WHERE left open), and their row type."""
-    quote = connections[alias].ops.quote_name
+    """The SELECT of the primary key and ``fields`` (where the primary key ...), and their row type."""
     meta = model._meta
     columns = []
     for name in (meta.pk.name, *fields):
@@ -70,9 +74,8 @@ def _fields_select(model: type[models.Model], alias: str, fields: tuple[str, ...
             # SQLite gives date-times naive (the ORM makes them aware); dates come as dates.
             raise ValueError(f"{model.__name__}.{name}: only plain columns, no relations or date-times")
         if field.column:
-            columns.append(quote(field.column))
-    sql = f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)} WHERE {columns[0]}"
-    return sql, namedtuple(f"{model.__name__}Fields", ("pk", *fields))
+            columns.append(field.column)
+    return _sql(model, alias, columns, columns[0]), namedtuple(f"{model.__name__}Fields", ("pk", *fields))
 
 
 def fields_by_pk(model: type[models.Model], pks: Iterable[int], fields: tuple[str, ...]) -> dict[int, NamedTuple]:
