@@ -36,7 +36,7 @@ def _sql(model: type[models.Model], alias: str, columns: Iterable[str], where: s
 
 @cache
 def _select(model: type[models.Model], alias: str, field: str) -> str:
-    """Every column, where ``field``'s column ..."""
+    """The SELECT of every column, its condition on ``field``'s column left open."""
     columns = {f.name: f.column for f in model._meta.concrete_fields if f.column}  # a foreign key's id too
     if field not in columns:
         raise ValueError(f"{model.__name__} has no column {field!r}")
@@ -64,7 +64,8 @@ def rows_by_pk(model: type[M], pks: Iterable[int]) -> dict[int, M]:
 
 @cache
 def _fields_select(model: type[models.Model], alias: str, fields: tuple[str, ...]) -> tuple[str, type]:
-    """The SELECT of the primary key and ``fields`` (where the primary key ...), and their row type."""
+    """The SELECT of the primary key and ``fields``, its condition on the primary key left
+    open, and their row type."""
     meta = model._meta
     columns = []
     for name in (meta.pk.name, *fields):
